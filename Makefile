@@ -1,0 +1,64 @@
+# GridDesk. `make run` serves the demo on the embedded defaults; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app webapp
+PYTEST_WORKERS ?= 2
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/griddesk_test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379
+SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-zenhei poppler-utils
+
+.PHONY: run test setup system-deps lint typecheck test-sqlite test-postgres translations migrate demo bench clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check uv
+	@[ -x $(PY) ] || uv venv -q -p 3.11 $(VENV)
+	uv pip sync -q -p $(VENV) requirements.lock
+	uv pip install -q -p $(VENV) --no-deps -e .
+	@touch $@
+
+setup: $(VENV)/.installed translations
+
+# Debian packages the app and its tests use (OCR, the CJK font for PDFs, Chromium for browser tests).
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+translations: $(VENV)/.installed
+	@$(VENV)/bin/pybabel compile -q -d webapp/translations -D messages 2>/dev/null || $(VENV)/bin/pybabel compile -d webapp/translations -D messages
+
+migrate: setup
+	$(FLASK) db upgrade
+
+demo: migrate
+	@mkdir -p instance
+	@[ -f instance/.demo-loaded ] || ($(FLASK) griddesk seed-demo && touch instance/.demo-loaded)
+
+run: system-deps demo
+	$(PY) -m webapp.devserver
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+test-sqlite: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not service" -p no:cacheprovider
+
+test-postgres: setup
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) GRIDDESK_REQUIRE_SERVICES=1 \
+	  $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not e2e" -p no:cacheprovider
+
+test: system-deps setup lint typecheck test-sqlite test-postgres
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance .mypy_cache .ruff_cache

@@ -1,0 +1,13 @@
+"""Billing records: accounts, tariffs, meter readings, bills, payments, arrears, late fees, reconciliation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def init_app(app: Any) -> None:
+    """Register billing's CLI commands, demo data and signal receivers on a Flask app."""
+    from billing import cli, demo
+
+    cli.register(app)
+    app.extensions["griddesk_demo_seeders"].append((10, "billing", demo.seed_accounts))

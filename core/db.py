@@ -1,0 +1,157 @@
+"""The one declarative Base, engine and session setup shared by every domain package."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    Numeric,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware UTC time is required")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+MONEY = Numeric(14, 2, asdecimal=True)
+KWH = Numeric(14, 2, asdecimal=True)
+
+Money = Annotated[Decimal, mapped_column(MONEY)]
+Kwh = Annotated[Decimal, mapped_column(KWH)]
+UtcTimestamp = Annotated[dt.datetime, mapped_column(UtcDateTime())]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UtcDateTime(), Decimal: MONEY}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # SQLite upgrades a read transaction to a write lock lazily and then fails with "database is
+    # locked" instead of waiting; taking the write lock at BEGIN makes writers queue on busy_timeout.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            poolclass=NullPool if ":memory:" not in url else None,
+            **kwargs,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """Holds the engine and a thread-local session registry; ``init`` binds both to a URL."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self._factory = sessionmaker(expire_on_commit=False)
+        self.session = scoped_session(self._factory)
+
+    def init(self, url: str, **engine_kwargs: Any) -> Engine:
+        if self.engine is not None:
+            self.session.remove()
+            self.engine.dispose()
+        self.engine = make_engine(url, **engine_kwargs)
+        self._factory.configure(bind=self.engine)
+        return self.engine
+
+    def new_session(self) -> Session:
+        """A session outside the request-scoped registry (threads, benchmarks, CLI workers)."""
+        return self._factory()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A fresh session committed on success and rolled back on error."""
+        session = self.new_session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+db = Database()
+
+
+# --- work that must wait for the commit (task queueing, index writes) -------------------------
+
+_AFTER_COMMIT_KEY = "griddesk_after_commit"
+
+
+def on_commit(session: Session, callback: Callable[[], Any]) -> None:
+    """Run ``callback`` once the session's current transaction commits; drop it on rollback."""
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
+    for callback in callbacks:
+        callback()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT_KEY, None)

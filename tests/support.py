@@ -1,0 +1,123 @@
+"""Shared test helpers: the two-unit world, an API client with bearer tokens, database reset."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import text
+
+from billing.accounts import bind_account, create_account
+from billing.models import Account
+from core.db import Base, db
+from core.identity import Role, Unit, User, create_unit, create_user, ensure_root_unit
+
+ROLES = [Role.CUSTOMER, Role.ARCHIVIST, Role.CLERK, Role.SUPERVISOR, Role.ADMIN]
+PASSWORD = "correct-horse-battery"
+
+
+def reset_database(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        assert db.engine is not None
+        tables = [t for t in reversed(Base.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text("SET session_replication_role = replica"))
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                conn.execute(text("SET session_replication_role = DEFAULT"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+        for hook in app.extensions.get("griddesk_test_reset_hooks", []):
+            hook()
+
+
+def make_account(session: Any, account_no: str, unit: Unit, **overrides: Any) -> Account:
+    data: dict[str, Any] = {
+        "account_no": account_no,
+        "holder_name": "张伟",
+        "id_last4": "1234",
+        "address": "杭州市延安路1号",
+        "lat": 30.27,
+        "lon": 120.16,
+        "category": "residential",
+        "capacity_kva": Decimal(8),
+        "tariff_code": "ZJ-RES-TIER",
+        "unit_code": unit.code,
+        "connected_on": dt.date(2020, 1, 1),
+    }
+    data.update(overrides)
+    return create_account(session, data, id_hash_key="test-id-hash-key", actor=None)
+
+
+@dataclass
+class World:
+    root: Unit
+    unit_a: Unit
+    unit_b: Unit
+    users: dict[str, User]
+    own_account: Account
+    foreign_account: Account
+    tokens: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def token(self, role: str) -> str:
+        return self.tokens[role]
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def build_world(app: Flask, session: Any) -> World:
+    from webapp.auth import issue_token
+
+    root = ensure_root_unit(session)
+    unit_a = create_unit(session, "UA", "单位甲", root.code)
+    unit_b = create_unit(session, "UB", "单位乙", root.code)
+    users = {}
+    for role in ROLES:
+        unit = None if role == Role.CUSTOMER else unit_a
+        username = "13900000001" if role == Role.CUSTOMER else f"{role}-a"
+        users[role] = create_user(session, username, PASSWORD, role, unit, name=f"{role} A")
+    own = make_account(session, "1000000001", unit_a)
+    foreign = make_account(session, "2000000001", unit_b, holder_name="李四", id_last4="5678")
+    bind_account(session, users[Role.CUSTOMER], own.account_no, "张伟", "1234", id_hash_key="test-id-hash-key")
+    session.commit()
+    world = World(root, unit_a, unit_b, users, own, foreign)
+    with app.test_request_context():
+        for role, user in users.items():
+            world.tokens[role] = issue_token(user)[0]
+    return world
+
+
+class ApiClient:
+    """Thin wrapper: ``api.get(path, role=..., world=...)`` or with an explicit token."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.token: str | None = None
+
+    def as_token(self, token: str | None) -> ApiClient:
+        other = ApiClient(self.client)
+        other.token = token
+        return other
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        result = dict(headers or {})
+        if self.token:
+            result.setdefault("Authorization", f"Bearer {self.token}")
+        return result
+
+    def get(self, path: str, headers: dict[str, str] | None = None, **kw: Any) -> Any:
+        return self.client.get(path, headers=self._headers(headers), **kw)
+
+    def post(self, path: str, json: Any = None, headers: dict[str, str] | None = None, **kw: Any) -> Any:
+        return self.client.post(path, json=json, headers=self._headers(headers), **kw)
+
+    def delete(self, path: str, headers: dict[str, str] | None = None, **kw: Any) -> Any:
+        return self.client.delete(path, headers=self._headers(headers), **kw)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import time
+
+from itsdangerous import URLSafeTimedSerializer
+
+from core.identity import change_password
+from tests.support import PASSWORD
+
+
+def test_token_for_right_password_and_401_for_wrong(api, world) -> None:
+    ok = api.post("/api/v1/auth/token", {"username": "clerk-a", "password": PASSWORD})
+    assert ok.status_code == 200
+    body = ok.get_json()
+    assert body["token_type"] == "bearer" and body["roles"] == ["clerk"] and body["expires_in"] > 0
+    me = api.as_token(body["access_token"]).get("/api/v1/me").get_json()
+    assert me["roles"] == ["clerk"] and me["unit"]["code"] == "UA"
+    bad = api.post("/api/v1/auth/token", {"username": "clerk-a", "password": "wrong-password"})
+    assert bad.status_code == 401 and bad.get_json()["error"]["code"] == "invalid_credentials"
+    unknown = api.post("/api/v1/auth/token", {"username": "nobody", "password": "wrong-password"})
+    assert unknown.get_json() == bad.get_json()
+
+
+def test_password_change_revokes_older_tokens(api, world, session) -> None:
+    token = world.token("clerk")
+    assert api.as_token(token).get("/api/v1/me").status_code == 200
+    change_password(session, world.users["clerk"], "a-brand-new-password")
+    session.commit()
+    assert api.as_token(token).get("/api/v1/me").status_code == 401
+
+
+def test_expired_and_forged_tokens_are_refused(app, api, world) -> None:
+    forged = URLSafeTimedSerializer("not-the-secret", salt="griddesk.api-token").dumps({"uid": 1, "v": 1})
+    assert api.as_token(forged).get("/api/v1/me").status_code == 401
+    app.config["API_TOKEN_TTL"] = 1
+    try:
+        time.sleep(2.1)
+        assert api.as_token(world.token("clerk")).get("/api/v1/me").status_code == 401
+    finally:
+        app.config["API_TOKEN_TTL"] = 43200
+
+
+def test_sign_in_failures_are_rate_limited(app, api, world) -> None:
+    app.config["RATELIMIT_SIGNIN"] = "3 per minute"
+    try:
+        for _ in range(3):
+            assert api.post("/api/v1/auth/token", {"username": "clerk-a", "password": "nope-nope"}).status_code == 401
+        blocked = api.post("/api/v1/auth/token", {"username": "clerk-a", "password": PASSWORD})
+        assert blocked.status_code == 429
+        assert blocked.get_json()["error"]["code"] == "too_many_attempts"
+    finally:
+        app.config["RATELIMIT_SIGNIN"] = "10 per minute;50 per hour"
+
+
+def test_customer_sign_up_and_phone_taken(api) -> None:
+    created = api.post("/api/v1/customers", {"phone": "13712345678", "password": "long-enough", "name": "王芳"})
+    assert created.status_code == 201
+    assert created.get_json() == {"id": created.get_json()["id"], "phone": "13712345678", "name": "王芳"}
+    again = api.post("/api/v1/customers", {"phone": "13712345678", "password": "long-enough", "name": "王芳"})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "username_taken"
+    invalid = api.post("/api/v1/customers", {"phone": "12", "password": "short", "name": ""})
+    assert invalid.status_code == 422
+    assert set(invalid.get_json()["error"]["details"]["fields"]) == {"phone", "password", "name"}

@@ -1,0 +1,113 @@
+"""GridDesk's web layer: the app factory. Domains are registered here; they never import this package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request, session
+
+from core.db import db
+
+from .config import from_environment
+from .extensions import babel, csrf, login_manager, migrate, select_locale
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DOMAINS = ("billing", "archive", "mapping", "notifications")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration from the environment, then ``config`` overrides on top."""
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.update(from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    db.init(app.config["DATABASE_URL"])
+    login_manager.init_app(app)
+    login_manager.login_view = "portal.sign_in"
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    migrate.init_app(app, db=db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+
+    from .throttle import AttemptGuard
+
+    app.extensions["griddesk_attempts"] = AttemptGuard(app)
+    app.extensions["griddesk_health"] = {}
+    app.extensions["griddesk_demo_seeders"] = []
+    app.extensions["griddesk_beat"] = {}
+    from core.demo import seed_units_and_users
+
+    app.extensions["griddesk_demo_seeders"].append((0, "core", seed_units_and_users))
+
+    from . import cli, health
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+    cli.register(app)
+    health.register(app)
+
+    import importlib
+
+    for name in DOMAINS:
+        importlib.import_module(name).init_app(app)
+
+    from .celery_app import init_celery
+
+    init_celery(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import api, load_modules
+    from .portal import portal
+    from .staff import staff
+
+    load_modules()
+    csrf.exempt(api)
+    app.register_blueprint(api)
+    app.register_blueprint(staff)
+    app.register_blueprint(portal)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from .templating import register_template_helpers
+
+    register_template_helpers(app)
+
+    @app.before_request
+    def remember_language() -> None:
+        lang = request.args.get("lang")
+        if lang in {"zh_CN", "en"}:
+            session["lang"] = lang
+        g.locale = select_locale()
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob: https:; connect-src 'self'; font-src 'self' data:; "
+            "worker-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'",
+        )
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+    @app.teardown_appcontext
+    def close_session(_exc: BaseException | None) -> None:
+        db.session.remove()

@@ -1,0 +1,105 @@
+"""A customer's bound accounts and the account summary (staff: their unit subtree)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from billing.accounts import bind_account, get_visible_account, unbind_account, visible_accounts
+from billing.ledger import account_position
+from billing.models import Account
+from core.db import db
+from core.identity import ALL_ROLES, Role, User
+
+from ..config_access import id_hash_key
+from ..throttle import guard
+from ..timezone import today_local
+from . import api
+from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
+
+CUSTOMER = allow(Role.CUSTOMER)
+ANY_ACCOUNT_READER = allow(*ALL_ROLES, resource="account")
+
+
+def _resolve_account(session: Session, user: User, path: dict[str, Any]) -> Account:
+    return get_visible_account(session, user, str(path["account_no"]))
+
+
+register_resource("account", _resolve_account)
+
+
+class BindingIn(ApiModel):
+    account_no: str = Field(min_length=1, max_length=20)
+    holder_name: str = Field(min_length=1, max_length=128)
+    id_last4: str = Field(min_length=4, max_length=4)
+
+
+def account_summary(account: Account) -> dict[str, Any]:
+    position = account_position(db.session, account, today_local())
+    return {
+        "account_no": account.account_no,
+        "holder_name": account.holder_name,
+        "address": account.address,
+        "category": account.category,
+        "capacity_kva": account.capacity_kva,
+        "status": account.status,
+        "unit": {"code": account.unit.code, "name": account.unit.name},
+        "balance": position.balance,
+        "arrears": position.arrears,
+        "late_fee_today": position.late_fee_today,
+    }
+
+
+@endpoint(
+    api,
+    "/me/accounts",
+    methods=["POST"],
+    access=CUSTOMER,
+    body=BindingIn,
+    status=201,
+    summary="Bind an account by holder name and the last 4 ID digits",
+    extra_responses={422: "details do not match (also for an unknown account)", 429: "too many failures"},
+)
+def bind_my_account(body: BindingIn) -> Any:
+    user = caller()
+    attempts = guard()
+    attempts.check("RATELIMIT_BINDING", str(user.id))
+    try:
+        account = bind_account(
+            db.session, user, body.account_no, body.holder_name, body.id_last4, id_hash_key=id_hash_key()
+        )
+    except Exception:
+        attempts.failed("RATELIMIT_BINDING", str(user.id))
+        raise
+    return account_summary(account)
+
+
+@endpoint(api, "/me/accounts", access=CUSTOMER, query=PageQuery, summary="The caller's bound accounts")
+def list_my_accounts(query: PageQuery) -> Any:
+    stmt = visible_accounts(caller()).order_by(Account.account_no)
+    return paginate(db.session, stmt, query, account_summary)
+
+
+@endpoint(
+    api,
+    "/me/accounts/<account_no>",
+    methods=["DELETE"],
+    access=allow(Role.CUSTOMER, resource="account"),
+    summary="Unbind one of the caller's accounts",
+    status=204,
+)
+def unbind_my_account(account_no: str) -> Any:
+    unbind_account(db.session, caller(), account_no)
+    return "", 204
+
+
+@endpoint(
+    api,
+    "/accounts/<account_no>",
+    access=ANY_ACCOUNT_READER,
+    summary="Account summary with balance, arrears and today's late fee",
+)
+def get_account_summary(account_no: str) -> Any:
+    return account_summary(_resolve_account(db.session, caller(), {"account_no": account_no}))

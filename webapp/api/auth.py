@@ -1,0 +1,80 @@
+"""Tokens, customer sign-up and the caller's identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from pydantic import Field
+
+from core.db import db
+from core.identity import ALL_ROLES, Role, create_user
+
+from ..auth import authenticate, issue_token
+from ..throttle import guard
+from . import api
+from .framework import PUBLIC, ApiModel, Unauthorized, allow, caller, endpoint
+
+
+class TokenRequest(ApiModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class CustomerSignUp(ApiModel):
+    phone: str = Field(pattern=r"^1\d{10}$", description="Mainland mobile number, 11 digits")
+    password: str = Field(min_length=8, max_length=256)
+    name: str = Field(min_length=1, max_length=128)
+
+
+def user_identity(user: Any) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "name": user.name or user.username,
+        "username": user.username,
+        "roles": user.roles,
+        "unit": {"code": user.unit.code, "name": user.unit.name} if user.unit else None,
+    }
+
+
+@endpoint(
+    api,
+    "/auth/token",
+    methods=["POST"],
+    access=PUBLIC,
+    body=TokenRequest,
+    summary="Exchange username and password for a bearer token",
+    extra_responses={401: "bad credentials"},
+)
+def issue_api_token(body: TokenRequest) -> Any:
+    attempts = guard()
+    key = (body.username.lower(), request.remote_addr or "-")
+    attempts.check("RATELIMIT_SIGNIN", *key)
+    user = authenticate(body.username, body.password)
+    if user is None:
+        attempts.failed("RATELIMIT_SIGNIN", *key)
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    token, ttl = issue_token(user)
+    return {"access_token": token, "token_type": "bearer", "expires_in": ttl, "roles": user.roles}
+
+
+@endpoint(
+    api,
+    "/customers",
+    methods=["POST"],
+    access=PUBLIC,
+    body=CustomerSignUp,
+    status=201,
+    summary="Customer sign-up (the phone number is the username)",
+    extra_responses={409: "phone taken"},
+)
+def sign_up_customer(body: CustomerSignUp) -> Any:
+    user = create_user(db.session, body.phone, body.password, Role.CUSTOMER, None, name=body.name)
+    if user.username != body.phone:  # pragma: no cover - defensive
+        raise AssertionError
+    return {"id": user.id, "phone": user.username, "name": user.name}
+
+
+@endpoint(api, "/me", access=allow(*ALL_ROLES), summary="The caller's identity, roles and unit")
+def who_am_i() -> Any:
+    return user_identity(caller())

@@ -1,0 +1,37 @@
+"""The one Celery app for all packages, built by the app factory; tasks run inside the Flask app context."""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def init_celery(app: Flask) -> Celery:
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    config = dict(app.config["CELERY"])
+    options = config.get("broker_transport_options") or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if key in options:
+            import os
+
+            os.makedirs(options[key], exist_ok=True)
+    backend = str(config.get("result_backend", ""))
+    if backend.startswith("file://"):
+        import os
+
+        os.makedirs(backend.removeprefix("file://"), exist_ok=True)
+    celery = Celery(app.import_name, task_cls=FlaskTask)
+    celery.config_from_object(config)
+    celery.conf.beat_schedule = dict(app.extensions.get("griddesk_beat", {}))
+    celery.set_default()
+    app.extensions["celery"] = celery
+
+    @celery.task(name="griddesk.ping")
+    def ping() -> str:
+        return "pong"
+
+    return celery

@@ -1,0 +1,94 @@
+"""Configuration from environment variables, with safe defaults for the embedded mode (``make run``)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _persistent_secret(instance: Path) -> str:
+    """A random SECRET_KEY kept under instance/ so sessions survive restarts without configuration."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    instance = Path(os.environ.get("GRIDDESK_INSTANCE", instance_path))
+    secret = os.environ.get("SECRET_KEY") or _persistent_secret(instance)
+    broker = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+    queue_dir = instance / "celery" / "queue"
+    return {
+        "INSTANCE_DIR": str(instance),
+        "SECRET_KEY": secret,
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'griddesk.db'}"),
+        # The id_last4 keyed hash must not change when SECRET_KEY rotates, hence its own key.
+        "ID_HASH_KEY": os.environ.get("ID_HASH_KEY", secret),
+        "API_TOKEN_TTL": int(os.environ.get("API_TOKEN_TTL", "43200")),
+        "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance / "search")),
+        "BLOB_DIR": os.environ.get("BLOB_DIR", str(instance / "blobs")),
+        "CELERY": {
+            "broker_url": broker,
+            "result_backend": os.environ.get(
+                "CELERY_RESULT_BACKEND",
+                f"file://{instance / 'celery' / 'results'}" if broker.startswith("filesystem") else broker,
+            ),
+            "broker_transport_options": {
+                "data_folder_in": str(queue_dir),
+                "data_folder_out": str(queue_dir),
+                "processed_folder": str(instance / "celery" / "processed"),
+                "store_processed": False,
+            }
+            if broker.startswith("filesystem")
+            else {},
+            "task_always_eager": _bool("CELERY_TASK_ALWAYS_EAGER", False),
+            "task_eager_propagates": True,
+            "task_serializer": "json",
+            "result_serializer": "json",
+            "accept_content": ["json"],
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "timezone": "Asia/Shanghai",
+            "enable_utc": True,
+            "broker_connection_retry_on_startup": True,
+        },
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10 per minute;50 per hour"),
+        "RATELIMIT_BINDING": os.environ.get("RATELIMIT_BINDING", "5 per minute;20 per hour"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ["zh_CN", "en"],
+        "DISPLAY_TIMEZONE": "Asia/Shanghai",
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", str(50 * 1024 * 1024))),
+        "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY", ""),
+        "VAPID_PUBLIC_KEY": os.environ.get("VAPID_PUBLIC_KEY", ""),
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:ops@griddesk.local"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "griddesk@localhost"),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS", False),
+        "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+        "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors"),
+    }

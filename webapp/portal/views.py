@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from billing.accounts import bind_account, unbind_account, visible_accounts
+from billing.ledger import account_position
+from billing.models import Account
+from core.db import db
+from core.errors import DomainError
+from core.identity import Role, change_password, create_user
+
+from ..auth import SessionUser, authenticate
+from ..config_access import id_hash_key
+from ..throttle import guard
+from ..timezone import today_local
+from . import portal
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    if target and urlparse(target).netloc == "" and target.startswith("/"):
+        return target
+    return default
+
+
+def _customer_required() -> Any:
+    if not current_user.is_authenticated:
+        return redirect(url_for("portal.sign_in", next=request.full_path))
+    if current_user.role != Role.CUSTOMER:
+        return redirect(url_for("staff.dashboard"))
+    return None
+
+
+@portal.get("/")
+def index() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("portal.home") if current_user.role == Role.CUSTOMER else url_for("staff.dashboard"))
+    return render_template("portal/welcome.html")
+
+
+@portal.route("/login", methods=["GET", "POST"])
+def sign_in() -> Any:
+    error = None
+    if request.method == "POST":
+        phone = request.form.get("phone", "").strip()
+        key = (phone.lower(), request.remote_addr or "-")
+        try:
+            guard().check("RATELIMIT_SIGNIN", *key)
+            user = authenticate(phone, request.form.get("password", ""))
+            if user is None:
+                guard().failed("RATELIMIT_SIGNIN", *key)
+                error = _("Wrong phone number or password.")
+            else:
+                login_user(SessionUser(user), remember=bool(request.form.get("remember")))
+                default = url_for("portal.home") if user.role == Role.CUSTOMER else url_for("staff.dashboard")
+                return redirect(_safe_next(request.args.get("next"), default))
+        except DomainError as exc:
+            error = _("Too many failed attempts. Please wait and try again.") if exc.status == 429 else exc.message
+    return render_template("portal/login.html", error=error), 401 if error else 200
+
+
+@portal.route("/signup", methods=["GET", "POST"])
+def sign_up() -> Any:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        phone = request.form.get("phone", "").strip()
+        name = request.form.get("name", "").strip()
+        password = request.form.get("password", "")
+        if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
+            errors["phone"] = _("Enter an 11-digit mobile number.")
+        if not name:
+            errors["name"] = _("Enter your name.")
+        if len(password) < 8:
+            errors["password"] = _("At least 8 characters.")
+        if password != request.form.get("password2", ""):
+            errors["password2"] = _("The passwords do not match.")
+        if not errors:
+            try:
+                user = create_user(db.session, phone, password, Role.CUSTOMER, None, name=name)
+                db.session.commit()
+                login_user(SessionUser(user))
+                return redirect(url_for("portal.home"))
+            except DomainError as exc:
+                db.session.rollback()
+                errors["phone"] = _("This phone number is already registered.") if exc.status == 409 else exc.message
+    return render_template("portal/signup.html", errors=errors, form=request.form), 422 if errors else 200
+
+
+@portal.post("/logout")
+def sign_out() -> Any:
+    logout_user()
+    return redirect(url_for("portal.index"))
+
+
+@portal.get("/home")
+def home() -> Any:
+    if (redirect_to := _customer_required()) is not None:
+        return redirect_to
+    user = current_user.user
+    accounts = db.session.scalars(visible_accounts(user).order_by(Account.account_no)).all()
+    today = today_local()
+    selected = request.args.get("account") or (accounts[0].account_no if accounts else None)
+    account = next((a for a in accounts if a.account_no == selected), accounts[0] if accounts else None)
+    position = account_position(db.session, account, today) if account else None
+    return render_template("portal/home.html", accounts=accounts, account=account, position=position)
+
+
+@portal.route("/bind", methods=["GET", "POST"])
+def bind() -> Any:
+    if (redirect_to := _customer_required()) is not None:
+        return redirect_to
+    error = None
+    if request.method == "POST":
+        user = current_user.user
+        try:
+            guard().check("RATELIMIT_BINDING", str(user.id))
+            account = bind_account(
+                db.session,
+                user,
+                request.form.get("account_no", ""),
+                request.form.get("holder_name", ""),
+                request.form.get("id_last4", ""),
+                id_hash_key=id_hash_key(),
+            )
+            db.session.commit()
+            flash(_("Account %(no)s is now bound.", no=account.account_no), "ok")
+            return redirect(url_for("portal.home", account=account.account_no))
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status == 429:
+                error = _("Too many failed attempts. Please wait and try again.")
+            else:
+                guard().failed("RATELIMIT_BINDING", str(user.id))
+                error = _("The account details do not match.")
+    return render_template("portal/bind.html", error=error, form=request.form), 422 if error else 200
+
+
+@portal.post("/accounts/<account_no>/unbind")
+@login_required
+def unbind(account_no: str) -> Any:
+    if (redirect_to := _customer_required()) is not None:
+        return redirect_to
+    unbind_account(db.session, current_user.user, account_no)
+    db.session.commit()
+    flash(_("Account %(no)s is no longer bound.", no=account_no), "ok")
+    return redirect(url_for("portal.home"))
+
+
+@portal.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> Any:
+    error = None
+    if request.method == "POST":
+        user = current_user.user
+        if authenticate(user.username, request.form.get("current", "")) is None:
+            error = _("The current password is wrong.")
+        elif request.form.get("new", "") != request.form.get("new2", ""):
+            error = _("The passwords do not match.")
+        else:
+            try:
+                change_password(db.session, user, request.form.get("new", ""))
+                db.session.commit()
+                login_user(SessionUser(user))
+                flash(_("Password changed. Other devices have been signed out."), "ok")
+                return redirect(url_for("portal.index"))
+            except DomainError:
+                db.session.rollback()
+                error = _("At least 8 characters.")
+    return render_template("portal/password.html", error=error), 422 if error else 200

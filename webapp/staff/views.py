@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+from sqlalchemy import func, or_, select
+
+from billing.accounts import get_visible_account, visible_accounts
+from billing.ledger import account_position
+from billing.models import Account
+from core.db import db
+from core.errors import DomainError
+from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User, create_unit, create_user, unit_by_code
+
+from ..auth import SessionUser, authenticate
+from ..throttle import guard
+from ..timezone import today_local
+from . import staff
+from .access import staff_required, staff_user
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    if target and urlparse(target).netloc == "" and target.startswith("/"):
+        return target
+    return default
+
+
+@staff.route("/login", methods=["GET", "POST"])
+def sign_in() -> Any:
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "")
+        key = (username.lower(), request.remote_addr or "-")
+        try:
+            guard().check("RATELIMIT_SIGNIN", *key)
+            user = authenticate(username, request.form.get("password", ""))
+            if user is None or user.role not in STAFF_ROLES:
+                guard().failed("RATELIMIT_SIGNIN", *key)
+                error = _("Wrong username or password.")
+            else:
+                login_user(SessionUser(user))
+                return redirect(_safe_next(request.args.get("next"), url_for("staff.dashboard")))
+        except DomainError as exc:
+            error = _("Too many failed attempts. Please wait and try again.") if exc.status == 429 else exc.message
+    return render_template("staff/login.html", error=error), 401 if error else 200
+
+
+@staff.post("/logout")
+def sign_out() -> Any:
+    logout_user()
+    return redirect(url_for("staff.sign_in"))
+
+
+@staff.get("/")
+@staff_required()
+def dashboard() -> Any:
+    user = staff_user()
+    count = db.session.scalar(select(func.count()).select_from(visible_accounts(user).subquery()))
+    return render_template("staff/dashboard.html", user=user, account_count=count)
+
+
+@staff.get("/accounts")
+@staff_required()
+def accounts() -> Any:
+    q = request.args.get("q", "").strip()
+    stmt = visible_accounts(staff_user())
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(
+            or_(Account.account_no.like(like), Account.holder_name.like(like), Account.address.like(like))
+        )
+    rows = db.session.scalars(stmt.order_by(Account.account_no).limit(50)).all()
+    return render_template("staff/accounts.html", accounts=rows, q=q)
+
+
+@staff.get("/accounts/<account_no>")
+@staff_required()
+def account_detail(account_no: str) -> Any:
+    account = get_visible_account(db.session, staff_user(), account_no)
+    position = account_position(db.session, account, today_local())
+    return render_template("staff/account.html", account=account, position=position)
+
+
+@staff.route("/units", methods=["GET", "POST"])
+@staff_required(Role.ADMIN)
+def units() -> Any:
+    admin_unit = staff_user().unit
+    assert admin_unit is not None
+    if request.method == "POST":
+        parent = unit_by_code(db.session, request.form.get("parent_code", ""))
+        if parent is None or not admin_unit.contains(parent):
+            flash(_("No such parent unit."), "error")
+        else:
+            try:
+                create_unit(
+                    db.session,
+                    request.form.get("code", "").strip(),
+                    request.form.get("name", "").strip(),
+                    parent.code,
+                )
+                db.session.commit()
+                flash(_("Unit created."), "ok")
+                return redirect(url_for("staff.units"))
+            except DomainError as exc:
+                db.session.rollback()
+                flash(_describe(exc), "error")
+    rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
+    return render_template("staff/units.html", units=rows)
+
+
+@staff.route("/users", methods=["GET", "POST"])
+@staff_required(Role.ADMIN)
+def users() -> Any:
+    admin_unit = staff_user().unit
+    assert admin_unit is not None
+    if request.method == "POST":
+        role = request.form.get("role", "")
+        unit = unit_by_code(db.session, request.form.get("unit_code", ""))
+        if role != Role.CUSTOMER and (unit is None or not admin_unit.contains(unit)):
+            flash(_("No such unit."), "error")
+        else:
+            try:
+                create_user(
+                    db.session,
+                    request.form.get("username", "").strip(),
+                    request.form.get("password", ""),
+                    role,
+                    unit if role != Role.CUSTOMER else None,
+                    name=request.form.get("name", ""),
+                )
+                db.session.commit()
+                flash(_("User created."), "ok")
+                return redirect(url_for("staff.users"))
+            except DomainError as exc:
+                db.session.rollback()
+                flash(_describe(exc), "error")
+    scope = select(Unit.id).where(Unit.path.startswith(admin_unit.path))
+    rows = db.session.scalars(select(User).where(User.unit_id.in_(scope)).order_by(User.username)).all()
+    unit_rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
+    return render_template("staff/users.html", users=rows, units=unit_rows, roles=sorted(ALL_ROLES))
+
+
+def _describe(exc: DomainError) -> str:
+    fields = exc.details.get("fields") if exc.details else None
+    if fields:
+        return "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return exc.message

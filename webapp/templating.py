@@ -1,0 +1,58 @@
+"""Jinja helpers: money and date formatting in the display time zone, the current locale, role navigation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, g, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from .timezone import local
+
+# (endpoint, label, roles that see it); a domain's pages join by adding to app.extensions["griddesk_nav"]
+STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
+    ("staff.dashboard", "Home", frozenset({"archivist", "clerk", "supervisor", "admin"})),
+    ("staff.accounts", "Accounts", frozenset({"archivist", "clerk", "supervisor", "admin"})),
+    ("staff.units", "Units", frozenset({"admin"})),
+    ("staff.users", "Users", frozenset({"admin"})),
+]
+
+
+def money(value: Decimal | None) -> str:
+    return "" if value is None else f"¥{value:,.2f}"
+
+
+def local_datetime(value: dt.datetime | None) -> str:
+    shown = local(value)
+    return shown.strftime("%Y-%m-%d %H:%M") if shown else ""
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.extensions.setdefault("griddesk_nav", [])
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["local_datetime"] = local_datetime
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        role = current_user.role if current_user.is_authenticated else None
+        nav = [
+            (ep, _(label))
+            for ep, label, roles in STAFF_NAV + app.extensions["griddesk_nav"]
+            if role in roles and ep in app.view_functions
+        ]
+        lang = g.get("locale", "zh_CN")
+        return {
+            "csrf_token": generate_csrf,
+            "staff_nav": nav,
+            "lang": lang,
+            "html_lang": "zh-CN" if lang == "zh_CN" else "en",
+            "other_lang": "en" if lang == "zh_CN" else "zh_CN",
+            "switch_lang_url": lambda: url_for(
+                request.endpoint or "portal.index",
+                **{**(request.view_args or {}), "lang": "en" if lang == "zh_CN" else "zh_CN"},
+            ),
+        }

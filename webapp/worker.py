@@ -1,0 +1,6 @@
+"""Celery entry point: ``celery -A webapp.worker worker`` (and ``beat``)."""
+
+from webapp import create_app
+
+app = create_app()
+celery = app.extensions["celery"]
