@@ -29,7 +29,7 @@ system-deps:
 	fi
 
 translations: $(VENV)/.installed
-	@$(VENV)/bin/pybabel compile -q -d webapp/translations -D messages 2>/dev/null || $(VENV)/bin/pybabel compile -d webapp/translations -D messages
+	@for d in webapp/translations/*/; do $(VENV)/bin/pybabel compile -d $$d -D messages >/dev/null || exit 1; done
 
 migrate: setup
 	$(FLASK) db upgrade

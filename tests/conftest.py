@@ -58,7 +58,7 @@ def _configure_environment() -> Path:
     )
     redis_url = os.environ.get("TEST_REDIS_URL")
     if redis_url:
-        db_number = 1 + int(WORKER.removeprefix("gw") or 0)
+        db_number = int(os.environ.get("TEST_REDIS_DB_BASE", "1")) + int(WORKER.removeprefix("gw") or 0)
         os.environ["CELERY_BROKER_URL"] = f"{redis_url.rstrip('/')}/{db_number}"
         os.environ["CELERY_RESULT_BACKEND"] = os.environ["CELERY_BROKER_URL"]
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"

@@ -33,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(
         app,
         locale_selector=select_locale,
-        default_translation_directories=str(Path(__file__).parent / "translations"),
+        default_translation_directories=_translation_directories(),
     )
     migrate.init_app(app, db=db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
 
@@ -65,6 +65,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_hooks(app)
     return app
+
+
+def _translation_directories() -> str:
+    """Each area keeps its own catalogue under ``webapp/translations/<area>/``; Flask-Babel merges them."""
+    base = Path(__file__).parent / "translations"
+    return ";".join(str(p) for p in sorted(base.iterdir()) if p.is_dir())
+
+
+def _translation_directories() -> str:
+    """Each area keeps its own catalogue under ``webapp/translations/<area>/``; Flask-Babel merges them."""
+    base = Path(__file__).parent / "translations"
+    return ";".join(str(p) for p in sorted(base.iterdir()) if p.is_dir())
 
 
 def _register_blueprints(app: Flask) -> None:

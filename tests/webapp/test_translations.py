@@ -17,8 +17,9 @@ def test_every_message_has_a_chinese_translation() -> None:
         msg[2] if isinstance(msg[2], str) else msg[2][0]
         for msg in extract_from_dir(str(ROOT), METHODS, keywords=keywords)
     }
-    with open(ROOT / "webapp/translations/zh/LC_MESSAGES/messages.po", "rb") as handle:
-        catalog = read_po(handle)
-    translated = {m.id for m in catalog if m.id and m.string}
+    translated: set[str] = set()
+    for path in (ROOT / "webapp/translations").glob("*/zh/LC_MESSAGES/messages.po"):
+        with open(path, "rb") as handle:
+            translated |= {m.id for m in read_po(handle) if m.id and m.string}
     missing = sorted(found - translated)
     assert not missing, f"add zh_CN translations to webapp/translations/zh/LC_MESSAGES/messages.po: {missing}"

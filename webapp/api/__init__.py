@@ -1,6 +1,11 @@
-"""The JSON API (v1). Each module declares its endpoints on ``api`` with ``framework.endpoint``."""
+"""The JSON API (v1). Each module declares its endpoints on ``api`` with ``framework.endpoint``.
+
+Every module in this package is imported by ``load_modules`` (a new ``webapp/api/<area>.py`` joins by existing).
+"""
 
 from __future__ import annotations
+
+import sys
 
 from flask import Blueprint
 
@@ -8,5 +13,6 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def load_modules() -> None:
-    """Import every endpoint module once, so their routes are on ``api`` before it is registered."""
-    from . import accounts, admin, auth, openapi  # noqa: F401
+    from ..discovery import import_submodules
+
+    import_submodules(sys.modules[__name__])

@@ -1,9 +1,13 @@
-"""The customer portal: mobile-first pages for sign-up, sign-in, bound accounts and their details."""
+"""The customer portal: mobile-first pages; each area adds a module here."""
 
 from __future__ import annotations
 
+import sys
+
 from flask import Blueprint
+
+from ..discovery import import_submodules
 
 portal = Blueprint("portal", __name__)
 
-from . import views  # noqa: E402,F401
+import_submodules(sys.modules[__name__])
