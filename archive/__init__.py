@@ -1,4 +1,4 @@
-"""Archive: dossiers (one per account), documents, blob storage, text extraction and OCR, search, audit rules."""
+"""Archive: dossiers (one per account), documents, blobs, text extraction and OCR, search, and the audit rules."""
 
 from __future__ import annotations
 
@@ -6,4 +6,7 @@ from typing import Any
 
 
 def init_app(app: Any) -> None:
-    """Register archive's CLI commands, demo data, health checks and periodic tasks on a Flask app."""
+    """Register archive's CLI commands, demo data, health checks and periodic tasks, then audit's."""
+    from archive import audit
+
+    audit.init_app(app)

@@ -1,0 +1,16 @@
+"""Billing announces; other packages listen (billing never imports them).
+
+Receivers get plain values, never ORM objects, and are called after the transaction that made the change
+commits (senders use ``core.db.on_commit``).
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# kwargs: account_no: str, period: str (YYYY-MM), amount: Decimal, due_date: date, bill_id: int
+bill_issued = _signals.signal("bill-issued")
+# kwargs: account_no: str, payment_id: int, amount: Decimal, channel: str, paid_at: datetime
+payment_recorded = _signals.signal("payment-recorded")
