@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -32,7 +33,7 @@ def start_worker(app: Flask, *, require: bool) -> subprocess.Popen[bytes]:
             "-m",
             "celery",
             "-A",
-            "webapp.worker",
+            "webapp.worker:celery",
             "worker",
             "-c",
             "2",
@@ -47,6 +48,14 @@ def start_worker(app: Flask, *, require: bool) -> subprocess.Popen[bytes]:
         env=env,
     )
     celery = app.extensions["celery"]
+    eager, celery.conf.task_always_eager = celery.conf.task_always_eager, False
+    try:
+        return _wait_for_pong(celery, proc)
+    finally:
+        celery.conf.task_always_eager = eager
+
+
+def _wait_for_pong(celery: Any, proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -20,7 +20,7 @@ def main() -> int:
             "-m",
             "celery",
             "-A",
-            "webapp.worker",
+            "webapp.worker:celery",
             "worker",
             "-B",
             "-c",

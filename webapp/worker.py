@@ -1,4 +1,4 @@
-"""Celery entry point: ``celery -A webapp.worker worker`` (and ``beat``)."""
+"""Celery entry point: ``celery -A webapp.worker:celery worker`` (and ``beat``)."""
 
 from webapp import create_app
 
