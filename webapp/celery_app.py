@@ -30,6 +30,16 @@ def init_celery(app: Flask) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
 
+    from celery.signals import worker_process_init
+
+    from core.db import db
+
+    @worker_process_init.connect(weak=False)
+    def fresh_pool_after_fork(**_kwargs: object) -> None:
+        # Pooled connections must never be shared between a forked child and its parent.
+        if db.engine is not None:
+            db.engine.dispose(close=False)
+
     @celery.task(name="griddesk.ping")
     def ping() -> str:
         return "pong"
