@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, has_app_context
 
 
 def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):  # type: ignore[misc]
         def __call__(self, *args: object, **kwargs: object) -> object:
+            if has_app_context():
+                # an eager task run inside a request (often from an after-commit hook): a nested app
+                # context would remove the request's scoped session on teardown, mid-commit
+                return self.run(*args, **kwargs)
             with app.app_context():
                 return self.run(*args, **kwargs)
 

@@ -1,0 +1,117 @@
+"""Events become notices once; batches run twice repeat nothing; transient failures retry, then dead-letter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from archive.signals import finding_assigned
+from billing.signals import bill_issued, payment_recorded
+from notifications.models import DeadLetter, Delivery, Message, Notice
+from notifications.tasks import deliver_batch
+from tests.notifications.push_receiver import push_service
+
+
+@pytest.fixture
+def retries_inline(app):
+    """Eager retries re-apply at once; keep Celery from raising the Retry out of the nested apply."""
+    conf = app.extensions["celery"].conf
+    conf.task_eager_propagates = False
+    yield
+    conf.task_eager_propagates = True
+
+
+def _inbox(client, world, role="customer"):
+    return client.get("/api/v1/me/notifications", headers=world.headers(role)).get_json()
+
+
+def test_bill_issued_reaches_the_bound_customer_once(client, world, session) -> None:
+    event = {
+        "account_no": world.own_account.account_no,
+        "period": "2026-11",
+        "amount": Decimal("123.40"),
+        "due_date": dt.date(2026, 12, 20),
+        "bill_id": 77,
+    }
+    bill_issued.send(None, **event)
+    bill_issued.send(None, **event)  # the same bill announced twice
+    inbox = _inbox(client, world)
+    assert inbox["total"] == 1
+    item = inbox["items"][0]
+    assert item["kind"] == "bill_issued" and "123.40" in item["body"] and "2026-12-20" in item["body"]
+    assert _inbox(client, world, "clerk")["total"] == 0
+
+
+def test_payment_received_is_announced(client, world) -> None:
+    payment_recorded.send(
+        None,
+        account_no=world.own_account.account_no,
+        payment_id=5,
+        amount=Decimal("50.00"),
+        channel="app",
+        paid_at=dt.datetime(2026, 11, 28, tzinfo=dt.UTC),
+    )
+    assert _inbox(client, world)["items"][0]["kind"] == "payment_received"
+
+
+def test_finding_assigned_tells_the_assignee_only(client, world) -> None:
+    finding_assigned.send(
+        None, finding_id=9, assignee_id=world.users["archivist"].id, account_no="1000000001", rule="R1"
+    )
+    assert _inbox(client, world, "archivist")["items"][0]["kind"] == "finding_assigned"
+    assert _inbox(client, world, "supervisor")["total"] == 0
+
+
+def _notice_for(session, world) -> int:
+    notice = Notice(kind="outage", title="停电", body="检修", account_nos=[world.own_account.account_no])
+    session.add(notice)
+    session.commit()
+    return notice.id
+
+
+def test_a_batch_run_twice_repeats_no_message_and_no_push(client, world, session) -> None:
+    with push_service() as service:
+        client.post("/api/v1/me/push-subscriptions", json=service.subscribe("p"), headers=world.headers("customer"))
+        notice_id = _notice_for(session, world)
+        users = [world.users["customer"].id]
+        deliver_batch.delay(notice_id, users)
+        deliver_batch.delay(notice_id, users)  # redelivered after a crash, say
+    assert len(service.received) == 1
+    assert session.scalar(select(func.count()).select_from(Message)) == 1
+    assert session.scalar(select(func.count()).select_from(Delivery)) == 1
+
+
+def test_transient_push_failures_are_retried_until_they_pass(client, world, session, retries_inline) -> None:
+    with push_service() as service:
+        client.post("/api/v1/me/push-subscriptions", json=service.subscribe("p"), headers=world.headers("customer"))
+        notice_id = _notice_for(session, world)
+        calls = {"n": 0}
+        original = service.status_for
+
+        class FlakyStatus(dict):
+            def get(self, key, default=None):
+                calls["n"] += 1
+                return 503 if calls["n"] <= 2 else 201
+
+        service.status_for = FlakyStatus(original)
+        # eager: each retry runs at once (apply re-applies the task on Retry)
+        deliver_batch.apply(args=[notice_id, [world.users["customer"].id]])
+    session.expire_all()
+    delivery = session.scalar(select(Delivery))
+    assert delivery.status == "sent" and delivery.attempts == 3 and len(service.received) == 1
+
+
+def test_push_failing_at_every_attempt_ends_in_the_dead_letters(app, client, world, session, retries_inline) -> None:
+    with push_service() as service:
+        service.status_for["p"] = 503
+        client.post("/api/v1/me/push-subscriptions", json=service.subscribe("p"), headers=world.headers("customer"))
+        notice_id = _notice_for(session, world)
+        deliver_batch.apply(args=[notice_id, [world.users["customer"].id]])
+    session.expire_all()
+    delivery = session.scalar(select(Delivery))
+    letter = session.scalar(select(DeadLetter))
+    assert delivery.status == "failed" and delivery.attempts == app.config["NOTIFY_MAX_ATTEMPTS"]
+    assert letter.attempts == delivery.attempts and "503" in letter.error
