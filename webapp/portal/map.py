@@ -44,8 +44,15 @@ DAY_LABELS = {
 }
 NAV_LABELS = {"amap": _l("Amap"), "baidu": _l("Baidu Maps"), "apple": _l("Apple Maps"), "google": _l("Google Maps")}
 
-# Other packages add current outage areas here: fn() -> iterable of (GeoJSON Polygon, title, text).
-OUTAGE_AREA_SOURCES: list[Callable[[], Iterable[tuple[dict[str, Any], str, str]]]] = []
+
+def _current_outages() -> Iterable[tuple[dict[str, Any], str, str]]:
+    from ..staff.outages import current_outage_areas
+
+    return current_outage_areas()
+
+
+# Sources of current outage areas: fn() -> iterable of (GeoJSON Polygon, title, text).
+OUTAGE_AREA_SOURCES: list[Callable[[], Iterable[tuple[dict[str, Any], str, str]]]] = [_current_outages]
 
 
 def tile_source() -> TileSource:
