@@ -15,6 +15,14 @@ import folium
 
 from .geo import wgs84_to_gcj02
 
+# folium's popups build their content with jQuery's ``$(html)[0]``. Rather than ship jQuery for that one call,
+# the page gets this stand-in (used only when jQuery is absent).
+_DOLLAR_SHIM = (
+    "<script>window.$ = window.$ || function (html) {"
+    " var t = document.createElement('template'); t.innerHTML = String(html).trim();"
+    " return [t.content.firstElementChild]; };</script>"
+)
+
 KIND_COLOURS = {"business_hall": "#0b5cad", "self_service": "#1a7f37", "charging_station": "#b35c00"}
 
 
@@ -110,6 +118,7 @@ def render(
     if you is not None:
         folium.Marker(location=list(shown(*you)), tooltip=you_label).add_to(fmap)
     root: Any = fmap.get_root()
+    root.header.add_child(folium.Element(_DOLLAR_SHIM), name="dollar_shim")
     root.render()
     return RenderedMap(
         header=root.header.render(),

@@ -61,7 +61,7 @@ def build_channels(config: Any) -> tuple[Channels, Any]:
 
 def init_app(app: Any) -> None:
     """Register notifications's CLI commands, demo data, health checks and periodic tasks on a Flask app."""
-    from . import demo, events, tasks  # noqa: F401  (tasks register with the Celery app)
+    from . import cli, demo, events, tasks  # noqa: F401  (tasks register with the Celery app)
 
     _settings(app)
     channels, vapid = build_channels(app.config)
@@ -70,6 +70,7 @@ def init_app(app: Any) -> None:
     app.extensions["griddesk_vapid"] = vapid
     events.connect()
     app.extensions["griddesk_demo_seeders"].append((45, "notices", demo.seed_notices))
+    cli.register(app)
     app.extensions["griddesk_beat"]["send-deferred-deliveries"] = {
         "task": "notifications.send_deferred_deliveries",
         "schedule": 60.0,
