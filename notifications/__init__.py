@@ -94,3 +94,7 @@ def init_app(app: Any) -> None:
         "task": "notifications.send_deferred_deliveries",
         "schedule": 60.0,
     }
+    app.extensions["griddesk_beat"]["resume-stalled-notifications"] = {
+        "task": "notifications.resume_stalled_work",
+        "schedule": 600.0,
+    }
