@@ -231,6 +231,11 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
         receiver.shutdown()
+        import redis
+
+        client = redis.Redis.from_url(args.redis_url)
+        for key in client.scan_iter(f"{PREFIX}*", count=1000):
+            client.delete(key)
     with db.transaction() as session:
         sent = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "sent"))
     print(f"accounts {n}, recipients {expected}, push subscriptions {pushes}, batch size {args.batch_size}")

@@ -59,6 +59,24 @@ def build_channels(config: Any) -> tuple[Channels, Any]:
     return channels, vapid
 
 
+def _health(config: Any) -> dict[str, Any]:
+    """Always ok (a channel down delays messages, the inbox still works); shows what is failing."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from core.db import db, utcnow
+
+    from .models import DeadLetter, Delivery, DeliveryStatus
+
+    since = utcnow() - dt.timedelta(hours=24)
+    dead = db.session.scalar(select(func.count()).select_from(DeadLetter).where(DeadLetter.created_at >= since))
+    waiting = db.session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.PENDING)
+    )
+    return {"ok": True, "smtp": bool(config.get("SMTP_HOST")), "dead_letters_24h": dead, "pending_deliveries": waiting}
+
+
 def init_app(app: Any) -> None:
     """Register notifications's CLI commands, demo data, health checks and periodic tasks on a Flask app."""
     from . import cli, demo, events, tasks  # noqa: F401  (tasks register with the Celery app)
@@ -71,7 +89,12 @@ def init_app(app: Any) -> None:
     events.connect()
     app.extensions["griddesk_demo_seeders"].append((45, "notices", demo.seed_notices))
     cli.register(app)
+    app.extensions["griddesk_health"]["notifications"] = lambda: _health(app.config)
     app.extensions["griddesk_beat"]["send-deferred-deliveries"] = {
         "task": "notifications.send_deferred_deliveries",
         "schedule": 60.0,
+    }
+    app.extensions["griddesk_beat"]["resume-stalled-notifications"] = {
+        "task": "notifications.resume_stalled_work",
+        "schedule": 600.0,
     }

@@ -184,7 +184,15 @@ def send_deliveries(
                     session, delivery.channel, user, prefs.get(user_id), subscriptions, outgoing, channels, mailer
                 )
             except DeliveryError as exc:
-                _record_failure(session, delivery, exc, report, final_attempt, _target_of(delivery.channel, user))
+                _record_failure(
+                    session,
+                    delivery,
+                    exc,
+                    report,
+                    final_attempt,
+                    _target_of(delivery.channel, user),
+                    channels.max_attempts,
+                )
                 continue
             if target is None:
                 delivery.status = DeliveryStatus.DROPPED
@@ -265,11 +273,17 @@ def _send(
 
 
 def _record_failure(
-    session: Session, delivery: Delivery, exc: DeliveryError, report: SendReport, final_attempt: bool, target: str
+    session: Session,
+    delivery: Delivery,
+    exc: DeliveryError,
+    report: SendReport,
+    final_attempt: bool,
+    target: str,
+    max_attempts: int,
 ) -> None:
     delivery.attempts += 1
     delivery.last_error = str(exc)[:500]
-    if exc.permanent or final_attempt:
+    if exc.permanent or final_attempt or delivery.attempts >= max_attempts:
         delivery.status = DeliveryStatus.FAILED
         insert_ignore(
             session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,16 @@ from archive import signals as archive_signals
 from billing import signals as billing_signals
 
 from .models import NoticeKind
+
+log = logging.getLogger(__name__)
+
+
+def _queue(task: Any, *args: Any, **kwargs: Any) -> None:
+    # the sender's change is committed already; a queue that is down must not turn it into an error page
+    try:
+        task.delay(*args, **kwargs)
+    except Exception:
+        log.exception("could not queue %s for %s", task.name, args[:2])
 
 
 def _money(amount: Any) -> str:
@@ -21,7 +32,8 @@ def on_bill_issued(_sender: Any = None, **kw: Any) -> None:
 
     due = kw.get("due_date")
     due_text = due.isoformat() if isinstance(due, dt.date) else str(due or "")
-    notify_event.delay(
+    _queue(
+        notify_event,
         NoticeKind.BILL_ISSUED.value,
         f"bill:{kw['bill_id']}",
         f"{kw['period']} 电费账单已出",
@@ -39,7 +51,8 @@ def on_bill_issued(_sender: Any = None, **kw: Any) -> None:
 def on_payment_recorded(_sender: Any = None, **kw: Any) -> None:
     from .tasks import notify_event
 
-    notify_event.delay(
+    _queue(
+        notify_event,
         NoticeKind.PAYMENT_RECEIVED.value,
         f"payment:{kw['payment_id']}",
         "缴费成功",
@@ -52,7 +65,8 @@ def on_payment_recorded(_sender: Any = None, **kw: Any) -> None:
 def on_finding_assigned(_sender: Any = None, **kw: Any) -> None:
     from .tasks import notify_event
 
-    notify_event.delay(
+    _queue(
+        notify_event,
         NoticeKind.FINDING_ASSIGNED.value,
         f"finding:{kw['finding_id']}:{kw['assignee_id']}",
         "新的稽查发现待处理",

@@ -54,11 +54,7 @@ def _aware(value: Any, field: str, problems: dict[str, str]) -> dt.datetime | No
     return value.astimezone(dt.UTC)
 
 
-def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) -> tuple[Notice, Recipients]:
-    """Validate (every problem at once), resolve the affected accounts and users, and store the notice.
-
-    Staff reach the accounts of their unit subtree only; account numbers outside it are reported unknown.
-    """
+def _validate_outage(session: Session, actor: User, data: dict[str, Any]) -> dict[str, Any]:
     problems: dict[str, str] = {}
     title = str(data.get("title") or "").strip()
     body = str(data.get("body") or "").strip()
@@ -96,6 +92,36 @@ def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) ->
             problems["account_nos"] = f"no such account: {shown}"
     if problems:
         raise InvalidInput.fields(problems)
+    return {
+        "title": title,
+        "body": body,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "area": area,
+        "account_nos": [str(n) for n in account_nos] if account_nos is not None else None,
+        "scope": scope,
+    }
+
+
+def preview_outage(session: Session, actor: User, data: dict[str, Any]) -> Recipients:
+    """Who an outage notice would reach, without storing anything (same validation as creating it)."""
+    clean = _validate_outage(session, actor, data)
+    probe = Notice(
+        area=clean["area"],
+        account_nos=clean["account_nos"],
+        scope_unit_id=clean["scope"].id if clean["scope"] else None,
+    )
+    return resolve_recipients(session, probe)
+
+
+def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) -> tuple[Notice, Recipients]:
+    """Validate (every problem at once), resolve the affected accounts and users, and store the notice.
+
+    Staff reach the accounts of their unit subtree only; account numbers outside it are reported unknown.
+    """
+    clean = _validate_outage(session, actor, data)
+    title, body, starts_at, ends_at = clean["title"], clean["body"], clean["starts_at"], clean["ends_at"]
+    area, account_nos, scope = clean["area"], clean["account_nos"], clean["scope"]
     notice = Notice(
         kind=NoticeKind.OUTAGE,
         title=title,

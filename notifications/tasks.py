@@ -7,13 +7,14 @@ backoff; what still fails at the last attempt is dead-lettered.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from celery import shared_task
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from core.db import db, utcnow
 
 from . import runtime
 from .delivery import due_deliveries, plan_deliveries, send_deliveries, store_messages
-from .models import Delivery, DeliveryStatus, Notice
+from .models import Delivery, DeliveryStatus, Message, Notice
 from .services import create_event_notice, resolve_recipients
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,20 @@ def deliver_batch(self: Any, notice_id: int, user_ids: list[int]) -> dict[str, i
     return {"sent": report.sent, "failed": report.failed, "dropped": report.dropped}
 
 
+def _send_and_reschedule(session: Session, ids: list[int]) -> dict[str, int]:
+    """Send these (pending) deliveries; what fails for now waits again, with backoff, for the next sweep."""
+    channels = runtime.current()
+    report = send_deliveries(session, ids, channels)
+    for delivery in session.scalars(select(Delivery).where(Delivery.id.in_(report.retry))):
+        delivery.status = DeliveryStatus.DEFERRED
+        delivery.not_before = utcnow() + dt.timedelta(seconds=_backoff(delivery.attempts))
+    session.commit()
+    return {"sent": report.sent, "failed": report.failed, "retry": len(report.retry)}
+
+
 @shared_task(name="notifications.send_deferred_deliveries", acks_late=True)
 def send_deferred_deliveries(limit: int = 5000) -> dict[str, int]:
-    """Release deliveries whose quiet hours have ended and send them (celery beat, every minute)."""
+    """Release deliveries whose quiet hours (or retry wait) are over and send them (celery beat, every minute)."""
     now = utcnow()
     with _session() as session:
         ids = list(
@@ -121,8 +133,43 @@ def send_deferred_deliveries(limit: int = 5000) -> dict[str, int]:
             .values(status=DeliveryStatus.PENDING, updated_at=now)
         )
         session.commit()
-        report = send_deliveries(session, ids, runtime.current())
-    return {"released": len(ids), "sent": report.sent}
+        result = _send_and_reschedule(session, ids)
+    return {"released": len(ids), "sent": result["sent"]}
+
+
+STALLED_AFTER = dt.timedelta(hours=2)  # longer than the longest retry backoff (an hour)
+
+
+@shared_task(name="notifications.resume_stalled_work", acks_late=True)
+def resume_stalled_work(limit: int = 5000) -> dict[str, int]:
+    """The safety net (celery beat): notices whose batches were lost get fanned out again (idempotent), and
+    deliveries left pending by a lost task are sent."""
+    now = utcnow()
+    with _session() as session:
+        recent = select(Notice.id, Notice.recipients).where(
+            Notice.fanned_out_at.isnot(None),
+            Notice.fanned_out_at < now - STALLED_AFTER,
+            Notice.created_at > now - dt.timedelta(days=3),
+        )
+        in_recent = Message.notice_id.in_(recent.with_only_columns(Notice.id))
+        counts = dict(
+            session.execute(
+                select(Message.notice_id, func.count()).where(in_recent).group_by(Message.notice_id)
+            ).all()
+        )  # fmt: skip
+        short = [nid for nid, recipients in session.execute(recent).all() if counts.get(nid, 0) < recipients]
+        stale = list(
+            session.scalars(
+                select(Delivery.id)
+                .where(Delivery.status == DeliveryStatus.PENDING, Delivery.updated_at < now - STALLED_AFTER)
+                .order_by(Delivery.id)
+                .limit(limit)
+            )
+        )
+        result = _send_and_reschedule(session, stale) if stale else {"sent": 0}
+    for notice_id in short:
+        fan_out_notice.delay(notice_id)
+    return {"notices_resumed": len(short), "deliveries_resent": len(stale), "sent": result["sent"]}
 
 
 @shared_task(

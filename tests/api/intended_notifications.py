@@ -12,6 +12,7 @@ INTENDED = {
     ("DELETE", "/api/v1/me/push-subscriptions"): ALL,
     ("GET", "/api/v1/push/vapid-public-key"): None,
     ("POST", "/api/v1/notices/outages"): {"archivist", "clerk", "admin"},
+    ("POST", "/api/v1/notices/outages/preview"): {"archivist", "clerk", "admin"},
     ("GET", "/api/v1/notices"): STAFF,
     ("GET", "/api/v1/notices/<int:notice_id>"): STAFF,
 }

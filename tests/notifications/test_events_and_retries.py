@@ -115,3 +115,50 @@ def test_push_failing_at_every_attempt_ends_in_the_dead_letters(app, client, wor
     letter = session.scalar(select(DeadLetter))
     assert delivery.status == "failed" and delivery.attempts == app.config["NOTIFY_MAX_ATTEMPTS"]
     assert letter.attempts == delivery.attempts and "503" in letter.error
+
+
+def test_stalled_work_is_resumed(client, world, session) -> None:
+    """A notice whose batch never ran, and a delivery left pending by a lost task, are picked up by the sweep."""
+    from notifications.delivery import plan_deliveries, store_messages
+    from notifications.tasks import STALLED_AFTER, resume_stalled_work
+    from tests.notifications.push_receiver import push_service
+
+    with push_service() as service:
+        client.post("/api/v1/me/push-subscriptions", json=service.subscribe("p"), headers=world.headers("customer"))
+        long_ago = dt.datetime.now(dt.UTC) - STALLED_AFTER - dt.timedelta(minutes=1)
+        lost = Notice(kind="outage", title="丢失的批次", body="检修", account_nos=[world.own_account.account_no],
+                      recipients=1, fanned_out_at=long_ago)  # fmt: skip
+        half = Notice(kind="outage", title="发了一半", body="检修", account_nos=[world.own_account.account_no],
+                      recipients=1, fanned_out_at=long_ago)  # fmt: skip
+        session.add_all([lost, half])
+        session.flush()
+        store_messages(session, half.id, [world.users["customer"].id])
+        plan_deliveries(session, half.id, [world.users["customer"].id], long_ago)
+        session.commit()
+        result = resume_stalled_work.delay().get()
+        assert result["notices_resumed"] == 1 and result["deliveries_resent"] == 1
+    titles = sorted(p["title"] for p in service.payloads())
+    assert titles == ["丢失的批次", "发了一半"]
+    assert session.scalar(select(func.count()).select_from(Message)) == 2
+
+
+def test_released_delivery_that_fails_for_now_waits_again_with_backoff(client, world, session) -> None:
+    from notifications.tasks import send_deferred_deliveries
+    from tests.notifications.push_receiver import push_service
+
+    with push_service() as service:
+        service.status_for["p"] = 503
+        client.post("/api/v1/me/push-subscriptions", json=service.subscribe("p"), headers=world.headers("customer"))
+        notice_id = _notice_for(session, world)
+        from notifications.delivery import plan_deliveries, store_messages
+
+        user = world.users["customer"].id
+        store_messages(session, notice_id, [user])
+        plan_deliveries(session, notice_id, [user], dt.datetime.now(dt.UTC))
+        session.execute(Delivery.__table__.update().values(status="deferred", not_before=dt.datetime.now(dt.UTC)))
+        session.commit()
+        assert send_deferred_deliveries.delay().get() == {"released": 1, "sent": 0}
+    session.expire_all()
+    delivery = session.scalar(select(Delivery))
+    assert delivery.status == "deferred" and delivery.attempts == 1
+    assert delivery.not_before > dt.datetime.now(dt.UTC)

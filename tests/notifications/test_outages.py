@@ -82,3 +82,18 @@ def test_marking_read_and_unread(client, world, session) -> None:
 def test_inbox_only_without_any_channel_makes_no_deliveries(client, world, session) -> None:
     _announce(client, world, area=SQUARE)
     assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_preview_counts_without_storing(client, world, session) -> None:
+    response = client.post(
+        "/api/v1/notices/outages/preview",
+        json={"title": "计划停电", "body": "线路检修", **WHEN, "area": SQUARE},
+        headers=world.headers("clerk"),
+    )
+    assert response.get_json() == {"recipients": 1, "accounts": 1}
+    assert session.scalar(select(func.count()).select_from(Notice)) == 0
+
+
+def test_health_reports_notification_state(client) -> None:
+    report = client.get("/healthz").get_json()
+    assert report["notifications"]["ok"] is True and report["notifications"]["dead_letters_24h"] == 0

@@ -75,3 +75,24 @@ def test_current_outage_areas_are_drawn_on_the_public_map(client, world, session
     )
     html = client.get("/map").get_data(as_text=True)
     assert "geo_json" in html and "120.15" in html
+
+
+def test_outage_form_preview_shows_the_count_and_sends_nothing(client, world, session) -> None:
+    token = sign_in(client, "clerk-a")
+    response = client.post(
+        "/staff/notices/outage",
+        data={
+            "csrf_token": token,
+            "title": "计划停电",
+            "body": "线路检修",
+            "starts_at": "2026-12-05T08:30",
+            "ends_at": "2026-12-05T17:30",
+            "mode": "area",
+            "area": json.dumps(SQUARE),
+            "action": "preview",
+        },  # fmt: skip
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "leaflet.js" in html and "1" in html
+    assert session.scalar(select(Message.id)) is None

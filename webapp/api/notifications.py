@@ -22,6 +22,7 @@ from notifications.services import (
     mark_all_read,
     preference_json,
     preferences,
+    preview_outage,
     set_preferences,
     subscribe_push,
     unread_count,
@@ -230,6 +231,19 @@ def announce_outage(body: OutageIn) -> Any:
         "recipients": len(recipients.user_ids),
         "accounts": len(recipients.account_ids),
     }, 202
+
+
+@endpoint(
+    api,
+    "/notices/outages/preview",
+    methods=["POST"],
+    access=NOTICE_SENDERS,
+    body=OutageIn,
+    summary="How many accounts and customers an outage notice would reach (nothing is stored or sent)",
+)
+def preview_outage_notice(body: OutageIn) -> Any:
+    recipients = preview_outage(db.session, caller(), body.model_dump(exclude_unset=True))
+    return {"recipients": len(recipients.user_ids), "accounts": len(recipients.account_ids)}
 
 
 def notice_progress(session: Session, notice: Notice) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
 from mapping.maps import Area
 from notifications.models import DeadLetter, Delivery, Message, Notice
-from notifications.services import create_outage_notice
+from notifications.services import create_outage_notice, preview_outage
 from notifications.tasks import fan_out_notice
 
 from ..api.notifications import _visible_notices, notice_progress, visible_notice
@@ -76,6 +76,8 @@ def notices() -> Any:
 def new_outage() -> Any:
     form: dict[str, str] = {"mode": "area"}
     errors: dict[str, str] = {}
+    preview: dict[str, int] | None = None
+    rendered = None
     if request.method == "POST":
         form = {
             k: request.form.get(k, "") for k in ("title", "body", "starts_at", "ends_at", "mode", "area", "account_nos")
@@ -99,7 +101,18 @@ def new_outage() -> Any:
                 data["area"] = area
             except ValueError:
                 errors["area"] = _("Not valid JSON.")
-        if not errors:
+        if not errors and request.form.get("action") == "preview":
+            try:
+                found = preview_outage(db.session, staff_user(), data)
+                preview = {"accounts": len(found.account_ids), "recipients": len(found.user_ids)}
+                if isinstance(data.get("area"), dict):
+                    outer = data["area"]["coordinates"][0]
+                    centre = (sum(p[1] for p in outer) / len(outer), sum(p[0] for p in outer) / len(outer))
+                    rendered = build_map([], centre=centre, you=None, areas=[Area(data["area"], "", form["title"])])
+            except DomainError as exc:
+                errors = (exc.details or {}).get("fields") or {"form": exc.message}
+            db.session.rollback()
+        elif not errors:
             try:
                 notice, recipients = create_outage_notice(db.session, staff_user(), data)
                 notice_id = notice.id
@@ -110,7 +123,9 @@ def new_outage() -> Any:
             except DomainError as exc:
                 db.session.rollback()
                 errors = (exc.details or {}).get("fields") or {"form": exc.message}
-    return render_template("notifications/staff_outage_form.html", form=form, errors=errors), 422 if errors else 200
+    return render_template(
+        "notifications/staff_outage_form.html", form=form, errors=errors, preview=preview, rendered=rendered
+    ), 422 if errors else 200
 
 
 @staff.get("/notices/<int:notice_id>")
