@@ -95,14 +95,15 @@ def render(
     folium.TileLayer(
         tiles=tiles.url, attr=tiles.attribution, max_zoom=tiles.max_zoom, subdomains=tiles.subdomains
     ).add_to(fmap)
-    for area in areas:
+    areas_list, markers_list = list(areas), list(markers)
+    for area in areas_list:
         folium.GeoJson(
             _shift_polygon(area.geometry, tiles.coord_system),
             style_function=lambda _f: {"color": "#b42318", "weight": 2, "fillColor": "#b42318", "fillOpacity": 0.15},
             tooltip=area.tooltip,
             popup=folium.Popup(area.popup_html, max_width=320),  # type: ignore[arg-type]
         ).add_to(fmap)
-    for marker in markers:
+    for marker in markers_list:
         colour = KIND_COLOURS.get(marker.kind, "#555555")
         folium.CircleMarker(
             location=list(shown(marker.lat, marker.lon)),
@@ -117,6 +118,15 @@ def render(
         ).add_to(fmap)
     if you is not None:
         folium.Marker(location=list(shown(*you)), tooltip=you_label).add_to(fmap)
+    elif areas_list and not markers_list:
+        # an area on its own: show all of it
+        corners = [shown(lat, lon) for area in areas_list for lon, lat, *_ in area.geometry["coordinates"][0]]
+        fmap.fit_bounds(
+            [
+                [min(c[0] for c in corners), min(c[1] for c in corners)],
+                [max(c[0] for c in corners), max(c[1] for c in corners)],
+            ]
+        )
     root: Any = fmap.get_root()
     root.header.add_child(folium.Element(_DOLLAR_SHIM), name="dollar_shim")
     root.render()
