@@ -9,7 +9,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 
-class days_between(FunctionElement[int]):  # noqa: N801  (reads like the SQL function it compiles to)
+class days_between(FunctionElement[int]):
     """Whole days from ``earlier`` to ``later`` (dates or timestamps, compared by calendar date)."""
 
     type = Integer()
