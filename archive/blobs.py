@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -65,10 +66,8 @@ class FileBlobStore:
         return "ok" if digest.hexdigest() == sha256 else "corrupt"
 
     def discard(self, sha256: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.path(sha256).unlink()
-        except FileNotFoundError:
-            pass
 
 
 def _fsync_dir(path: Path) -> None:

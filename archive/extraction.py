@@ -61,8 +61,20 @@ class DefaultExtractor:
                     continue
                 prefix = Path(tmp) / f"p{number}"
                 subprocess.run(
-                    ["pdftoppm", "-r", "200", "-gray", "-png", "-f", str(number), "-l", str(number), "-singlefile",
-                     str(source), str(prefix)],
+                    [
+                        "pdftoppm",
+                        "-r",
+                        "200",
+                        "-gray",
+                        "-png",
+                        "-f",
+                        str(number),
+                        "-l",
+                        str(number),
+                        "-singlefile",
+                        str(source),
+                        str(prefix),
+                    ],
                     check=True,
                     capture_output=True,
                     timeout=self.ocr_timeout,

@@ -97,9 +97,7 @@ def dossier_pdf(dossier: Dossier) -> bytes:
                 Paragraph("" if values["handover_id"] else "无交接记录", small),
             ]
         )
-    catalog_table = Table(
-        rows, colWidths=[12 * mm, 24 * mm, 28 * mm, 54 * mm, 20 * mm, 16 * mm, 16 * mm], repeatRows=1
-    )
+    catalog_table = Table(rows, colWidths=[12 * mm, 24 * mm, 28 * mm, 54 * mm, 20 * mm, 16 * mm, 16 * mm], repeatRows=1)
     catalog_table.setStyle(grid)
     page_count = entries[-1].page_to if entries else 0
     withdrawn = [d for d in dossier.documents if d.withdrawn]
@@ -108,13 +106,18 @@ def dossier_pdf(dossier: Dossier) -> bytes:
         notes += "".join(f"\n撤出：{d.title}（{_date8(d.withdrawn_at)}）" for d in withdrawn)
     story += [catalog_table, PageBreak(), Paragraph("备考表", heading), Spacer(1, 6 * mm)]
     reference_rows = [
-        ["本卷情况说明", Paragraph(f"本卷共有文件 {len(entries)} 件，{page_count} 页。" + notes.replace("\n", "<br/>"), body)],
+        [
+            "本卷情况说明",
+            Paragraph(f"本卷共有文件 {len(entries)} 件，{page_count} 页。" + notes.replace("\n", "<br/>"), body),
+        ],
         ["立卷人", dossier.filer_name or ""],
         ["检查人", dossier.checker_name or ""],
         ["立卷时间", _date8(dossier.created_at)],
         ["检查时间", _date8(dossier.checked_on)],
     ]
-    reference_table = Table(reference_rows, colWidths=[35 * mm, 120 * mm], rowHeights=[60 * mm, 12 * mm, 12 * mm, 12 * mm, 12 * mm])
+    reference_table = Table(
+        reference_rows, colWidths=[35 * mm, 120 * mm], rowHeights=[60 * mm, 12 * mm, 12 * mm, 12 * mm, 12 * mm]
+    )
     reference_table.setStyle(grid)
     story.append(reference_table)
     doc.build(story)

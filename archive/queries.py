@@ -21,7 +21,9 @@ from .vocabulary import DocType
 
 def visible_dossiers(user: User, account_prefix: str | None = None) -> Select[Any]:
     """Dossiers of accounts in the user's unit subtree (customers: none), by account number."""
-    stmt = select(Dossier).join(Account, Account.account_no == Dossier.account_no).join(Unit, Unit.id == Account.unit_id)
+    stmt = (
+        select(Dossier).join(Account, Account.account_no == Dossier.account_no).join(Unit, Unit.id == Account.unit_id)
+    )
     if user.role == Role.CUSTOMER or user.unit is None:
         return stmt.where(Dossier.id.is_(None))
     stmt = stmt.where(Unit.path.startswith(user.unit.path))

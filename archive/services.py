@@ -76,11 +76,10 @@ def create_dossier(session: Session, account: Account, actor: User | None, *, so
         created_by_id=actor.id if actor else None,
         filer_name=actor.name if actor else "",
     )
+    session.add(dossier)
     try:
-        with session.begin_nested():
-            session.add(dossier)
-            session.flush()
-    except IntegrityError:
+        session.flush()
+    except IntegrityError:  # a concurrent request won the race (UNIQUE account_no)
         raise _refuse_second_dossier(session, account_no, actor, source) from None
     trail.record(
         session,
@@ -181,21 +180,24 @@ def parse_filing_form(session: Session, data: dict[str, Any]) -> FilingForm:
     )
 
 
+_NEW_BLOBS = "archive_new_blobs"
+
+
 def _discard_new_blob_on_rollback(session: Session, sha256: str) -> None:
-    store = blob_store()
+    """A blob this filing created is removed again if the filing rolls back (a rejected filing leaves no file)."""
+    session.info.setdefault(_NEW_BLOBS, []).append((blob_store(), sha256))
 
-    def cleanup(sess: Session, previous_transaction: Any) -> None:
-        if previous_transaction.parent is None:
-            event.remove(session, "after_soft_rollback", cleanup)
-            event.remove(session, "after_commit", forget)
+
+@event.listens_for(Session, "after_commit")
+def _keep_new_blobs(session: Session) -> None:
+    session.info.pop(_NEW_BLOBS, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _discard_new_blobs(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        for store, sha256 in session.info.pop(_NEW_BLOBS, []):
             store.discard(sha256)
-
-    def forget(sess: Session) -> None:
-        event.remove(session, "after_soft_rollback", cleanup)
-        event.remove(session, "after_commit", forget)
-
-    event.listen(session, "after_soft_rollback", cleanup)
-    event.listen(session, "after_commit", forget)
 
 
 def file_document(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import rjieba
-from whoosh.analysis import Composable, LowercaseFilter, StopFilter, Token, Tokenizer
+from whoosh.analysis import LowercaseFilter, Token, Tokenizer
 
 # punctuation and spaces carry no meaning for search; dropping them keeps positions of words adjacent
 _SKIP = frozenset(" \t\r\n\u3000，。、；：？！“”‘’（）《》【】—…·,.;:?!\"'()[]<>-_/\\|@#$%^&*+=~`{}")
@@ -46,7 +46,7 @@ class JiebaTokenizer(Tokenizer):  # type: ignore[misc]
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
-            token.original = token.text = value
+            token.original = token.text = value  # type: ignore[attr-defined]
             token.boost = 1.0
             if positions:
                 token.pos = start_pos
@@ -55,24 +55,47 @@ class JiebaTokenizer(Tokenizer):  # type: ignore[misc]
                 token.endchar = start_char + len(value)
             yield token
             return
-        pos = start_pos
-        for word, start, end in rjieba.tokenize(value):
-            if not word.strip() or all(c in _SKIP for c in word):
-                continue
+        for word, pos, start, end in _words(value, start_pos, with_parts=mode != "query"):
             token.text = word
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:
-                token.original = word
+                token.original = word  # type: ignore[attr-defined]
             if positions:
                 token.pos = pos
             if chars:
                 token.startchar = start_char + start
                 token.endchar = start_char + end
-            pos += 1
             yield token
 
 
-def ChineseAnalyzer() -> Composable:  # noqa: N802  (named like Whoosh's analyzers)
-    """rjieba words, lower-cased (Latin letters in document numbers), no stop words removed."""
-    return JiebaTokenizer() | LowercaseFilter() | StopFilter(stoplist=frozenset(), minsize=1)
+def _words(value: str, start_pos: int, *, with_parts: bool) -> Iterator[tuple[str, int, int, int]]:
+    """(word, ordinal position, start, end). Indexing also yields the dictionary words inside a long word
+    (停电 and 通知 inside 停电通知) at the long word's position, so a search for 停电 finds 停电通知;
+    queries use whole words only, so a quoted phrase stays a sequence of positions."""
+    pos = start_pos
+    if not with_parts:
+        for word, start, end in rjieba.tokenize(value):
+            if word.strip() and not all(c in _SKIP for c in word):
+                yield word, pos, start, end
+                pos += 1
+        return
+    words = [(w, s, e) for w, s, e in rjieba.tokenize(value) if w.strip() and not all(c in _SKIP for c in w)]
+    owner = [-1] * len(value)
+    for index, (_w, start, end) in enumerate(words):
+        owner[start:end] = [index] * (end - start)
+    parts: dict[int, list[tuple[str, int, int]]] = {}
+    if any(end - start > 2 for _w, start, end in words):
+        for word, start, end in rjieba.tokenize(value, mode="search"):
+            index = owner[start]
+            if index >= 0 and owner[end - 1] == index and (start, end) != words[index][1:]:
+                parts.setdefault(index, []).append((word, start, end))
+    for index, (word, start, end) in enumerate(words):
+        yield word, start_pos + index, start, end
+        for part, part_start, part_end in parts.get(index, ()):
+            yield part, start_pos + index, part_start, part_end
+
+
+def ChineseAnalyzer() -> Any:
+    """rjieba words (and, when indexing, the words inside long words), lower-cased; no stop words removed."""
+    return JiebaTokenizer() | LowercaseFilter()

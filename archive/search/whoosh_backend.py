@@ -174,7 +174,9 @@ class WhooshBackend:
             if text:
                 page = searcher.search_page(combined, query.page, pagelen=query.per_page, terms=True)
             else:
-                page = searcher.search_page(combined, query.page, pagelen=query.per_page, sortedby="formed_on", reverse=True)
+                page = searcher.search_page(
+                    combined, query.page, pagelen=query.per_page, sortedby="formed_on", reverse=True
+                )
             page.results.fragmenter = ContextFragmenter(maxchars=120, surround=30)
             page.results.formatter = HtmlFormatter(tagname="mark", classname="hit", termclass="t")
             items = []
