@@ -17,7 +17,6 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -87,7 +86,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
-            poolclass=NullPool if ":memory:" not in url else None,
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -1,7 +1,13 @@
 """The append-only audit trail: every change to records appends an event chained by SHA-256 hashes.
 
-``record`` is what domains call. Each event's hash covers its content and the previous event's hash, so an
-edited, removed or reordered event breaks the chain from that point on (``verify`` finds it).
+``record`` is what domains call (``record_many`` for bulk writers such as audit runs). Each event's hash
+covers its content and the previous event's hash, so an edited, removed or reordered event breaks the chain
+from that point on (``verify`` finds it). On PostgreSQL a trigger makes the table append-only: UPDATE,
+DELETE and TRUNCATE are refused by the database itself.
+
+``account_no`` is derived from the content (the entity id of an account, or the ``account_no`` in the after
+or before snapshot); it lets the trail be scoped by unit like accounts, and ``verify`` checks that it still
+matches the content.
 """
 
 from __future__ import annotations
@@ -9,11 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, select, text
+from sqlalchemy import DDL, JSON, BigInteger, Index, Integer, String, event, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, utcnow
@@ -36,6 +43,50 @@ class TrailEvent(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_no: Mapped[str | None] = mapped_column(String(20), index=True)
+
+
+# The database refuses to change or remove trail events (PostgreSQL; the migration runs the same DDL).
+# Statement-level TRUNCATE is refused too. Maintenance that must empty the table (test resets) runs with
+# ``session_replication_role = replica``, which skips ordinary triggers and needs superuser rights.
+IMMUTABILITY_DDL = (
+    """
+    CREATE OR REPLACE FUNCTION trail_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION USING MESSAGE = 'trail_events is append-only: ' || TG_OP || ' refused',
+            ERRCODE = 'insufficient_privilege';
+    END
+    $$
+    """,
+    "DROP TRIGGER IF EXISTS trail_events_no_update_delete ON trail_events",
+    """
+    CREATE TRIGGER trail_events_no_update_delete BEFORE UPDATE OR DELETE ON trail_events
+    FOR EACH ROW EXECUTE FUNCTION trail_events_refuse_change()
+    """,
+    "DROP TRIGGER IF EXISTS trail_events_no_truncate ON trail_events",
+    """
+    CREATE TRIGGER trail_events_no_truncate BEFORE TRUNCATE ON trail_events
+    FOR EACH STATEMENT EXECUTE FUNCTION trail_events_refuse_change()
+    """,
+)
+IMMUTABILITY_DROP_DDL = (
+    "DROP TRIGGER IF EXISTS trail_events_no_truncate ON trail_events",
+    "DROP TRIGGER IF EXISTS trail_events_no_update_delete ON trail_events",
+    "DROP FUNCTION IF EXISTS trail_events_refuse_change()",
+)
+
+for _statement in IMMUTABILITY_DDL:
+    event.listen(TrailEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+
+
+def derived_account_no(entity: str, entity_id: str, before: Any, after: Any) -> str | None:
+    """The account an event concerns, read from its content (never trusted from a separate input)."""
+    if entity == "account":
+        return entity_id[:20]
+    for snapshot in (after, before):
+        if isinstance(snapshot, dict) and snapshot.get("account_no"):
+            return str(snapshot["account_no"])[:20]
+    return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -96,10 +147,53 @@ def record(
         after=after_j,
         prev_hash=prev,
         hash=_event_hash(prev, at, actor_id, action, entity, str(entity_id), before_j, after_j),
+        account_no=derived_account_no(entity, str(entity_id), before_j, after_j),
     )
     session.add(event)
     session.flush()
     return event
+
+
+def record_many(session: Session, events: Iterable[Mapping[str, Any]], chunk: int = 2000) -> int:
+    """Append many events in one go (same keys as ``record``); the chain is computed in memory.
+
+    For bulk writers (audit runs touching thousands of findings): one lock, one read of the chain's end and
+    batched inserts instead of a round trip per event. Returns how many events were appended.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    session.flush()
+    prev = session.scalar(select(TrailEvent.hash).order_by(TrailEvent.id.desc()).limit(1)) or GENESIS_HASH
+    at = utcnow()
+    rows: list[dict[str, Any]] = []
+    count = 0
+    for item in events:
+        entity, entity_id = str(item["entity"]), str(item["entity_id"])
+        before_j, after_j = _jsonable(item.get("before")), _jsonable(item.get("after"))
+        actor_id, action = item.get("actor_id"), str(item["action"])
+        digest = _event_hash(prev, at, actor_id, action, entity, entity_id, before_j, after_j)
+        rows.append(
+            {
+                "at": at,
+                "actor_id": actor_id,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "before": before_j,
+                "after": after_j,
+                "prev_hash": prev,
+                "hash": digest,
+                "account_no": derived_account_no(entity, entity_id, before_j, after_j),
+            }
+        )
+        prev = digest
+        count += 1
+        if len(rows) >= chunk:
+            session.execute(insert(TrailEvent), rows)
+            rows = []
+    if rows:
+        session.execute(insert(TrailEvent), rows)
+    return count
 
 
 @dataclass(frozen=True)
@@ -110,18 +204,33 @@ class VerifyResult:
     problem: str | None = None
 
 
-def verify(session: Session, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order; report the first event whose link or content does not check out."""
+def verify(session: Session, batch: int = 5000, progress: Callable[[int], None] | None = None) -> VerifyResult:
+    """Walk the chain in id order; report the first event whose link or content does not check out.
+
+    Reads plain rows (no ORM objects), so it leaves the caller's session untouched; ``progress`` is called
+    with the number of events checked after every batch.
+    """
+    columns = (
+        TrailEvent.id,
+        TrailEvent.at,
+        TrailEvent.actor_id,
+        TrailEvent.action,
+        TrailEvent.entity,
+        TrailEvent.entity_id,
+        TrailEvent.before,
+        TrailEvent.after,
+        TrailEvent.prev_hash,
+        TrailEvent.hash,
+        TrailEvent.account_no,
+    )
     prev = GENESIS_HASH
     checked = 0
     last_id = 0
     while True:
-        rows = session.scalars(
-            select(TrailEvent).where(TrailEvent.id > last_id).order_by(TrailEvent.id).limit(batch)
-        ).all()
-        if not rows:
-            return VerifyResult(ok=True, events_checked=checked)
+        rows = session.execute(select(*columns).where(TrailEvent.id > last_id).order_by(TrailEvent.id).limit(batch))
+        seen = 0
         for ev in rows:
+            seen += 1
             if ev.prev_hash != prev:
                 return VerifyResult(False, checked, ev.id, "chain broken: an event was removed or reordered")
             expected = _event_hash(
@@ -129,7 +238,12 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
             )
             if expected != ev.hash:
                 return VerifyResult(False, checked, ev.id, "event content does not match its hash")
+            if ev.account_no != derived_account_no(ev.entity, ev.entity_id, ev.before, ev.after):
+                return VerifyResult(False, checked, ev.id, "event account number does not match its content")
             prev = ev.hash
             checked += 1
             last_id = ev.id
-        session.expunge_all()
+        if not seen:
+            return VerifyResult(ok=True, events_checked=checked)
+        if progress is not None:
+            progress(checked)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, has_app_context
 
 
 def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):  # type: ignore[misc]
         def __call__(self, *args: object, **kwargs: object) -> object:
+            if has_app_context():
+                # an eager task run inside a request (often from an after-commit hook): a nested app
+                # context would remove the request's scoped session on teardown, mid-commit
+                return self.run(*args, **kwargs)
             with app.app_context():
                 return self.run(*args, **kwargs)
 
@@ -29,6 +33,16 @@ def init_celery(app: Flask) -> Celery:
     celery.conf.beat_schedule = dict(app.extensions.get("griddesk_beat", {}))
     celery.set_default()
     app.extensions["celery"] = celery
+
+    from celery.signals import worker_process_init
+
+    from core.db import db
+
+    @worker_process_init.connect(weak=False)
+    def fresh_pool_after_fork(**_kwargs: object) -> None:
+        # Pooled connections must never be shared between a forked child and its parent.
+        if db.engine is not None:
+            db.engine.dispose(close=False)
 
     @celery.task(name="griddesk.ping")
     def ping() -> str:

@@ -46,3 +46,9 @@ def test_openapi_describes_every_endpoint(client) -> None:
     token_op = document["paths"]["/api/v1/auth/token"]["post"]
     assert token_op["security"] == []
     assert "TokenRequest" in document["components"]["schemas"]
+
+
+def test_openapi_document_is_valid_openapi_3(client) -> None:
+    from openapi_spec_validator import validate
+
+    validate(client.get("/api/v1/openapi.json").get_json())

@@ -61,3 +61,17 @@ def test_customer_sign_up_and_phone_taken(api) -> None:
     invalid = api.post("/api/v1/customers", {"phone": "12", "password": "short", "name": ""})
     assert invalid.status_code == 422
     assert set(invalid.get_json()["error"]["details"]["fields"]) == {"phone", "password", "name"}
+
+
+def test_signed_in_page_session_calls_the_api_only_with_its_csrf_token(client, world) -> None:
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"phone": "13900000001", "password": PASSWORD, "csrf_token": token})
+    assert client.get("/api/v1/me").get_json()["roles"] == ["customer"]
+    body = {"account_no": "2000000001", "holder_name": "李四", "id_last4": "5678"}
+    assert client.post("/api/v1/me/accounts", json=body).status_code == 401
+    home = client.get("/home").get_data(as_text=True)
+    meta = re.search(r'name="csrf-token" content="([^"]+)"', home).group(1)
+    assert client.post("/api/v1/me/accounts", json=body, headers={"X-CSRFToken": meta}).status_code == 201

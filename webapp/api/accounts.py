@@ -17,7 +17,7 @@ from ..config_access import id_hash_key
 from ..throttle import guard
 from ..timezone import today_local
 from . import api
-from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
+from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource, resolved
 
 CUSTOMER = allow(Role.CUSTOMER)
 ANY_ACCOUNT_READER = allow(*ALL_ROLES, resource="account")
@@ -102,4 +102,4 @@ def unbind_my_account(account_no: str) -> Any:
     summary="Account summary with balance, arrears and today's late fee",
 )
 def get_account_summary(account_no: str) -> Any:
-    return account_summary(_resolve_account(db.session, caller(), {"account_no": account_no}))
+    return account_summary(resolved())

@@ -168,6 +168,11 @@ def caller() -> User:
     return user
 
 
+def resolved() -> Any:
+    """The object the endpoint's ``resource`` resolver loaded for this request (already scope-checked)."""
+    return g.resource
+
+
 def endpoint(
     bp: Blueprint,
     rule: str,

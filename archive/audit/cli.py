@@ -1,0 +1,94 @@
+"""``flask --app webapp griddesk audit ...``: list the rules, run an audit, verify the trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from tqdm import tqdm
+
+from core import trail
+from core.db import db
+
+from .docs import rules_markdown, rules_table
+from .rules import all_rules
+
+audit_cli = click.Group("audit", help="Audit: rules, runs, the trail.")
+
+
+def register(app: Flask) -> None:
+    group = app.cli.commands.get("griddesk")
+    if isinstance(group, click.Group) and "audit" not in group.commands:
+        group.add_command(audit_cli)
+
+
+@audit_cli.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
+def rules_command(fmt: str) -> None:
+    """List every rule: code, severity, title, what it checks and the evidence it keeps."""
+    if fmt == "markdown":
+        click.echo(rules_markdown())
+    elif fmt == "json":
+        click.echo(json.dumps(rules_table(), ensure_ascii=False, indent=2))
+    else:
+        for rule in all_rules():
+            click.echo(f"{rule.code}  [{rule.severity}]  {rule.title}")
+            click.echo(f"    checks:   {rule.checks}")
+            click.echo(f"    evidence: {', '.join(rule.evidence)}")
+
+
+@audit_cli.command("run")
+@click.option("--unit", "unit_code", default=None, help="only this unit's subtree")
+@click.option("--account", "account_no", default=None, help="only this account")
+@click.option("--changed", is_flag=True, help="only accounts whose records changed since the last run")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="audit as of this date")
+@with_appcontext
+def run_command(unit_code: str | None, account_no: str | None, changed: bool, today: dt.datetime | None) -> None:
+    """Run the rules now, in this process, with a progress bar."""
+    from .runs import audit_changed, execute_run, request_run, run_summary
+
+    session = db.new_session()
+    try:
+        as_of = today.date() if today else None
+        if changed:
+            done = audit_changed(session, today=as_of)
+            click.echo("nothing changed" if done is None else json.dumps(run_summary(done), default=str))
+            return
+        run = request_run(session, None, unit_code=unit_code, account_no=account_no, queue=False)
+        session.commit()
+        with tqdm(total=run.rules_total, unit="rule", file=sys.stderr) as bar:
+
+            def progress(r: object) -> None:
+                bar.update(1)
+
+            done = execute_run(session, run.id, today=as_of, progress=progress)
+        click.echo(json.dumps(run_summary(done), default=str, ensure_ascii=False))
+    finally:
+        session.close()
+
+
+@audit_cli.command("verify")
+@with_appcontext
+def verify_command() -> None:
+    """Walk the hash chain of the trail; exit 1 at the first edited, removed or reordered event."""
+    session = db.new_session()
+    try:
+        with tqdm(unit="event", file=sys.stderr) as bar:
+
+            def progress(checked: int) -> None:
+                bar.update(checked - bar.n)
+
+            result = trail.verify(session, progress=progress)
+    finally:
+        session.close()
+    if result.ok:
+        click.echo(f"ok: {result.events_checked} events checked")
+        return
+    click.echo(
+        f"TAMPERED at event {result.first_bad_id}: {result.problem} ({result.events_checked} events ok before it)"
+    )
+    sys.exit(1)

@@ -1,0 +1,292 @@
+"""Run the rules over a scope and reconcile what they find with the stored findings.
+
+Per rule, one query finds every problem in the scope; the engine then compares by ``(rule, subject)``:
+a new problem opens a finding, a problem on a remediated finding reopens it, an open or assigned finding
+whose problem is gone resolves itself, and every one of those moments keeps its evidence (``FindingEvent``
+plus a trail event). Waived findings stay waived: a supervisor accepted the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.orm import Session
+
+from billing.models import Account
+from core import trail
+from core.db import utcnow
+from core.identity import Unit
+
+from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus
+from .rules import Rule, RuleContext, all_rules
+
+_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Everything (no fields), a unit subtree (``unit_path``) or given accounts (``account_nos``)."""
+
+    unit_path: str | None = None
+    account_nos: tuple[str, ...] | None = None
+
+    def restrict(self, stmt: Select[Any], account_id_column: Any) -> Select[Any]:
+        """Limit a statement to the scope's accounts through its ``account_id`` column."""
+        if self.unit_path is None and self.account_nos is None:
+            return stmt
+        ids = select(Account.id)
+        if self.unit_path is not None:
+            ids = ids.join(Unit, Unit.id == Account.unit_id).where(Unit.path.startswith(self.unit_path))
+        if self.account_nos is not None:
+            ids = ids.where(Account.account_no.in_(self.account_nos))
+        return stmt.where(account_id_column.in_(ids))
+
+    def describe(self) -> dict[str, Any]:
+        return {"unit_path": self.unit_path, "account_nos": list(self.account_nos or []) or None}
+
+
+@dataclass
+class Counts:
+    problems: int = 0
+    new: int = 0
+    reopened: int = 0
+    resolved: int = 0
+    per_rule: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Counts) -> None:
+        self.problems += other.problems
+        self.new += other.new
+        self.reopened += other.reopened
+        self.resolved += other.resolved
+        self.per_rule.update(other.per_rule)
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+def problems(
+    session: Session, rule: Rule, ctx: RuleContext, scope: Scope
+) -> dict[str, tuple[int, str, dict[str, Any]]]:
+    """What the rule finds in the scope: subject -> (account id, account number, evidence)."""
+    found = rule.query(ctx).subquery()
+    stmt = select(found, Account.account_no.label("_account_no")).join(Account, Account.id == found.c.account_id)
+    stmt = scope.restrict(stmt, found.c.account_id)
+    result: dict[str, tuple[int, str, dict[str, Any]]] = {}
+    for row in session.execute(stmt).mappings():
+        evidence = {k: jsonable(v) for k, v in row.items() if k not in {"account_id", "subject", "_account_no"}}
+        evidence.setdefault("account_no", row["_account_no"])
+        result[str(row["subject"])] = (int(row["account_id"]), str(row["_account_no"]), evidence)
+    return result
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, run_id: int | None = None) -> Counts:
+    """Run one rule over the scope and reconcile the findings; the caller commits."""
+    now = utcnow()
+    found = problems(session, rule, ctx, scope)
+    existing_stmt = scope.restrict(
+        select(Finding.id, Finding.subject, Finding.status, Finding.evidence, Finding.account_id).where(
+            Finding.rule == rule.code
+        ),
+        Finding.account_id,
+    )
+    existing = {row.subject: row for row in session.execute(existing_stmt)}
+    # findings on accounts that left the scope are not this run's business, but a subject seen now
+    # may have a finding stored under the same key whatever its account: look those up too
+    missing = [s for s in found if s not in existing]
+    for chunk in _chunks(missing):
+        stmt = select(Finding.id, Finding.subject, Finding.status, Finding.evidence, Finding.account_id).where(
+            Finding.rule == rule.code, Finding.subject.in_(chunk)
+        )
+        existing.update({row.subject: row for row in session.execute(stmt)})
+
+    counts = Counts(problems=len(found), per_rule={rule.code: len(found)})
+    events: list[dict[str, Any]] = []
+    trail_events: list[dict[str, Any]] = []
+    new_rows: list[dict[str, Any]] = []
+    seen_ids: list[int] = []
+    changed: list[dict[str, Any]] = []
+
+    for subject, (account_id, account_no, evidence) in found.items():
+        row = existing.get(subject)
+        if row is None:
+            new_rows.append(
+                {
+                    "rule": rule.code,
+                    "severity": rule.severity,
+                    "subject": subject,
+                    "account_id": account_id,
+                    "status": FindingStatus.OPEN.value,
+                    "evidence": evidence,
+                    "found_at": now,
+                    "last_seen_at": now,
+                    "reason": "",
+                    "reopen_count": 0,
+                    "last_run_id": run_id,
+                }
+            )
+            continue
+        if row.status == FindingStatus.REMEDIATED:
+            session.execute(
+                update(Finding)
+                .where(Finding.id == row.id)
+                .values(
+                    status=FindingStatus.OPEN.value,
+                    assignee_id=None,
+                    evidence=evidence,
+                    last_seen_at=now,
+                    resolved_at=None,
+                    resolution=None,
+                    reopen_count=Finding.reopen_count + 1,
+                    last_run_id=run_id,
+                    account_id=account_id,
+                )
+            )
+            events.append(_event(row.id, "reopened", row.status, FindingStatus.OPEN, run_id, evidence))
+            trail_events.append(
+                _trail(
+                    "finding.reopened",
+                    row.id,
+                    account_no,
+                    {"status": row.status, "evidence": row.evidence},
+                    {"status": "open", "evidence": evidence},
+                )
+            )
+            counts.reopened += 1
+            continue
+        if row.evidence != evidence:
+            changed.append({"id": row.id, "evidence": evidence, "last_seen_at": now, "last_run_id": run_id})
+            trail_events.append(
+                _trail(
+                    "finding.evidence_changed",
+                    row.id,
+                    account_no,
+                    {"evidence": row.evidence},
+                    {"evidence": evidence},
+                )
+            )
+        else:
+            seen_ids.append(row.id)
+
+    resolved_ids: list[int] = []
+    for subject, row in existing.items():
+        if subject in found or row.status not in ACTIVE_STATUSES:
+            continue
+        resolved_ids.append(row.id)
+        gone = {"resolved_by": "audit run", "last_evidence": row.evidence}
+        events.append(_event(row.id, "resolved", row.status, FindingStatus.REMEDIATED, run_id, gone))
+        resolved_no = (row.evidence or {}).get("account_no")
+        trail_events.append(
+            _trail(
+                "finding.resolved",
+                row.id,
+                resolved_no,
+                {"status": row.status, "evidence": row.evidence},
+                {"status": "remediated", "resolution": "auto"},
+            )
+        )
+        counts.resolved += 1
+
+    for chunk in _chunks(new_rows):
+        created = session.execute(
+            insert(Finding).returning(Finding.id, Finding.subject, sort_by_parameter_order=True), list(chunk)
+        ).all()
+        for (finding_id, subject), data in zip(created, chunk, strict=True):
+            events.append(_event(finding_id, "found", None, FindingStatus.OPEN, run_id, data["evidence"]))
+            trail_events.append(
+                _trail(
+                    "finding.opened",
+                    finding_id,
+                    found[subject][1],
+                    None,
+                    {"rule": rule.code, "subject": subject, "status": "open", "evidence": data["evidence"]},
+                )
+            )
+    counts.new = len(new_rows)
+    for chunk in _chunks(resolved_ids):
+        session.execute(
+            update(Finding)
+            .where(Finding.id.in_(chunk))
+            .values(
+                status=FindingStatus.REMEDIATED.value,
+                assignee_id=None,
+                resolved_at=now,
+                resolution="auto",
+                last_run_id=run_id,
+            )
+        )
+    if changed:
+        session.execute(update(Finding), changed)
+    for chunk in _chunks(seen_ids):
+        session.execute(update(Finding).where(Finding.id.in_(chunk)).values(last_seen_at=now, last_run_id=run_id))
+    for chunk in _chunks(events):
+        session.execute(insert(FindingEvent), list(chunk))
+    if trail_events:
+        trail.record_many(session, trail_events)
+    return counts
+
+
+def _event(
+    finding_id: int, kind: str, from_status: str | None, to_status: str, run_id: int | None, evidence: Any
+) -> dict[str, Any]:
+    return {
+        "finding_id": finding_id,
+        "at": utcnow(),
+        "kind": kind,
+        "from_status": from_status,
+        "to_status": str(to_status),
+        "actor_id": None,
+        "run_id": run_id,
+        "evidence": evidence,
+        "reason": "",
+    }
+
+
+def _trail(action: str, finding_id: int, account_no: str | None, before: Any, after: Any) -> dict[str, Any]:
+    if account_no:
+        after = {**(after or {}), "account_no": account_no}
+    return {
+        "actor_id": None,
+        "action": action,
+        "entity": "finding",
+        "entity_id": finding_id,
+        "before": before,
+        "after": after,
+    }
+
+
+def run_rules(
+    session: Session,
+    scope: Scope,
+    ctx: RuleContext,
+    *,
+    rules: Sequence[Rule] | None = None,
+    run_id: int | None = None,
+    after_rule: Callable[[Rule, Counts], None] | None = None,
+) -> Counts:
+    """Apply every rule (or the given ones) in turn; ``after_rule`` may commit and report progress."""
+    total = Counts()
+    for rule in rules if rules is not None else all_rules():
+        counts = apply_rule(session, rule, ctx, scope, run_id=run_id)
+        total.add(counts)
+        if after_rule is not None:
+            after_rule(rule, counts)
+    return total

@@ -1,0 +1,215 @@
+"""Findings: who sees which, the supervisor's workflow, and how a finding is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from archive import signals
+from billing.models import Account
+from core import trail
+from core.db import on_commit, utcnow
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.identity import Role, Unit, User
+
+from .models import Finding, FindingEvent, FindingStatus
+from .rules import get_rule
+
+DECIDERS = frozenset({Role.SUPERVISOR})
+READERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+FIXERS = frozenset({Role.ARCHIVIST, Role.CLERK})
+REASON_MAX = 2000
+
+
+def visible_findings(user: User) -> Select[Any]:
+    """Findings on accounts in the user's unit subtree; archivists and clerks only those assigned to them."""
+    stmt = select(Finding).join(Account, Account.id == Finding.account_id).join(Unit, Unit.id == Account.unit_id)
+    if user.unit is None or user.role == Role.CUSTOMER:
+        return stmt.where(Finding.id.is_(None))
+    stmt = stmt.where(Unit.path.startswith(user.unit.path))
+    if user.role in FIXERS:
+        stmt = stmt.where(Finding.assignee_id == user.id)
+    return stmt
+
+
+def get_scoped_finding(session: Session, user: User, finding_id: Any) -> Finding:
+    """A finding on an account in the user's unit subtree (whoever it is assigned to); NotFound otherwise."""
+    try:
+        fid = int(finding_id)
+    except (TypeError, ValueError):
+        raise NotFound("no such finding", code="finding_not_found") from None
+    if user.unit is None or user.role == Role.CUSTOMER:
+        raise NotFound("no such finding", code="finding_not_found")
+    stmt = (
+        select(Finding)
+        .join(Account, Account.id == Finding.account_id)
+        .join(Unit, Unit.id == Account.unit_id)
+        .where(Finding.id == fid, Unit.path.startswith(user.unit.path))
+    )
+    finding = session.scalar(stmt)
+    if finding is None:
+        raise NotFound("no such finding", code="finding_not_found")
+    return finding
+
+
+def _snapshot(finding: Finding, account_no: str) -> dict[str, Any]:
+    return {
+        "account_no": account_no,
+        "rule": finding.rule,
+        "status": finding.status,
+        "assignee_id": finding.assignee_id,
+        "reason": finding.reason,
+        "resolution": finding.resolution,
+    }
+
+
+def transition(
+    session: Session,
+    finding: Finding,
+    actor: User,
+    to: str,
+    *,
+    assignee_id: int | None = None,
+    reason: str | None = None,
+) -> Finding:
+    """Move a finding along open -> assigned -> remediated, or to waived (with a reason), or back to open.
+
+    Supervisors decide every step; the archivist or clerk a finding is assigned to may only mark it
+    remediated. The assignee must be an active archivist or clerk who can see the account. The assignee is
+    told after the commit (``archive.signals.finding_assigned``).
+    """
+    account = session.get(Account, finding.account_id)
+    assert account is not None
+    reason = (reason or "").strip()
+    current = finding.status
+    problems: dict[str, str] = {}
+    if to not in {s.value for s in FindingStatus}:
+        problems["to"] = "one of assigned, remediated, waived, open"
+    elif to == FindingStatus.WAIVED and not reason:
+        problems["reason"] = "a waiver needs a reason"
+    if len(reason) > REASON_MAX:
+        problems["reason"] = f"at most {REASON_MAX} characters"
+    assignee: User | None = None
+    if to == FindingStatus.ASSIGNED:
+        if assignee_id is None:
+            problems["assignee"] = "required when assigning"
+        else:
+            assignee = session.get(User, assignee_id)
+            if (
+                assignee is None
+                or not assignee.active
+                or assignee.role not in FIXERS
+                or assignee.unit is None
+                or not account.unit.path.startswith(assignee.unit.path)
+            ):
+                problems["assignee"] = "an active archivist or clerk whose unit covers the account"
+    if problems:
+        raise InvalidInput.fields(problems)
+
+    is_decider = actor.role in DECIDERS
+    is_assignee = actor.role in FIXERS and finding.assignee_id == actor.id
+    if not is_decider and not (is_assignee and to == FindingStatus.REMEDIATED):
+        raise Forbidden("Only a supervisor decides this; an assignee may only mark the finding remediated.")
+    allowed = {
+        FindingStatus.ASSIGNED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
+        FindingStatus.REMEDIATED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
+        FindingStatus.WAIVED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
+        FindingStatus.OPEN: {FindingStatus.WAIVED, FindingStatus.REMEDIATED},
+    }[FindingStatus(to)]
+    if current not in allowed:
+        raise Conflict(f"A finding that is {current} cannot become {to}.", code="invalid_transition")
+
+    before = _snapshot(finding, account.account_no)
+    now = utcnow()
+    finding.status = to
+    if to == FindingStatus.ASSIGNED:
+        assert assignee is not None
+        finding.assignee_id = assignee.id
+    elif to == FindingStatus.OPEN:
+        finding.assignee_id = None
+    if to in {FindingStatus.REMEDIATED, FindingStatus.WAIVED}:
+        finding.resolved_at = now
+        finding.resolution = "manual" if to == FindingStatus.REMEDIATED else "waived"
+    else:
+        finding.resolved_at = None
+        finding.resolution = None
+    if to == FindingStatus.WAIVED:
+        finding.reason = reason
+    elif to == FindingStatus.OPEN:
+        finding.reason = ""
+    session.add(
+        FindingEvent(
+            finding_id=finding.id,
+            at=now,
+            kind=to,
+            from_status=current,
+            to_status=to,
+            actor_id=actor.id,
+            evidence=finding.evidence,
+            reason=reason,
+        )
+    )
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor.id,
+        action=f"finding.{to}",
+        entity="finding",
+        entity_id=finding.id,
+        before=before,
+        after=_snapshot(finding, account.account_no),
+    )
+    if to == FindingStatus.ASSIGNED:
+        assert assignee is not None
+        payload: dict[str, Any] = {
+            "finding_id": finding.id,
+            "assignee_id": assignee.id,
+            "account_no": account.account_no,
+            "rule": finding.rule,
+        }
+        on_commit(session, lambda: signals.finding_assigned.send(None, **payload))
+    return finding
+
+
+def finding_summary(finding: Finding, account_no: str, assignee: User | None = None) -> dict[str, Any]:
+    rule = get_rule(finding.rule)
+    return {
+        "id": finding.id,
+        "rule": finding.rule,
+        "rule_title": rule.title if rule else finding.rule,
+        "severity": finding.severity,
+        "account_no": account_no,
+        "subject": finding.subject,
+        "evidence": finding.evidence,
+        "status": finding.status,
+        "assignee": (
+            {"id": assignee.id, "username": assignee.username, "name": assignee.name} if assignee is not None else None
+        ),
+        "found_at": finding.found_at,
+        "last_seen_at": finding.last_seen_at,
+        "resolved_at": finding.resolved_at,
+        "resolution": finding.resolution,
+        "reason": finding.reason or None,
+        "reopen_count": finding.reopen_count,
+    }
+
+
+def finding_history(session: Session, finding: Finding) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(FindingEvent).where(FindingEvent.finding_id == finding.id).order_by(FindingEvent.id)
+    ).all()
+    return [
+        {
+            "at": e.at,
+            "kind": e.kind,
+            "from": e.from_status,
+            "to": e.to_status,
+            "actor_id": e.actor_id,
+            "run_id": e.run_id,
+            "evidence": e.evidence,
+            "reason": e.reason or None,
+        }
+        for e in rows
+    ]

@@ -1,0 +1,36 @@
+"""The audit rules. ``all_rules()`` lists them; each module registers its rules on import."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+from .base import RULES, Rule, RuleContext, all_rules, get_rule, rule
+
+# Rule modules and the model modules they read; a module whose models are absent is skipped, so the
+# engine keeps working while a domain's models are still being built.
+_RULE_MODULES = {
+    "archive.audit.rules.filing": "archive.models",
+    "archive.audit.rules.business": "billing.models",
+}
+_loaded = False
+
+
+def load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module, needs in _RULE_MODULES.items():
+        if importlib.util.find_spec(module) is None:
+            continue
+        try:
+            importlib.util.find_spec(needs)
+        except ModuleNotFoundError:
+            continue
+        if importlib.util.find_spec(needs) is None:
+            continue
+        importlib.import_module(module)
+
+
+__all__ = ["RULES", "Rule", "RuleContext", "all_rules", "get_rule", "load", "rule"]

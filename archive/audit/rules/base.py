@@ -1,0 +1,70 @@
+"""What a rule is: a named, documented, set-based query that yields one row per problem.
+
+A rule's ``query`` returns a SELECT with an ``account_id`` column, a ``subject`` column (the record the
+problem sits on, unique per rule) and any further columns, which become the finding's evidence. Rules never
+loop over accounts in Python: the engine runs each query once per scope, so 100,000 accounts cost one
+statement per rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """Facts the rules compare against: today's date and the configurable deadlines."""
+
+    today: dt.date
+    filing_deadline_days: int = 30
+    large_dossier_days: int = 30
+    dossier_grace_days: int = 30
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    title: str
+    severity: str
+    area: str  # "filing" or "business"
+    checks: str
+    evidence: tuple[str, ...]
+    query: Callable[[RuleContext], Select[Any]]
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    code: str, *, title: str, severity: str, area: str, checks: str, evidence: tuple[str, ...]
+) -> Callable[[Callable[[RuleContext], Select[Any]]], Rule]:
+    """Register a rule under ``code``; the docstring-free decorator keeps each rule a small named unit."""
+
+    def register(query: Callable[[RuleContext], Select[Any]]) -> Rule:
+        if code in RULES:
+            raise ValueError(f"rule {code} is registered twice")
+        registered = Rule(code, title, severity, area, checks, evidence, query)
+        RULES[code] = registered
+        return registered
+
+    return register
+
+
+def all_rules() -> list[Rule]:
+    from . import load
+
+    load()
+    return [RULES[code] for code in sorted(RULES)]
+
+
+def get_rule(code: str) -> Rule | None:
+    from . import load
+
+    load()
+    return RULES.get(code)

@@ -1,0 +1,85 @@
+"""Foundation benchmark: an authenticated, scoped API read next to a bare Flask route, in one run.
+
+Measures GET /api/v1/accounts/{account_no} (bearer token check, role and unit-scope resolution, account summary,
+JSON) as a staff member of the demo company, against a bare Flask route on the same app that returns the same
+JSON without auth or database work. Both go through Werkzeug's test client in one process, so the ratio is the
+cost of the API stack itself. Usage: python bench/api.py [--requests 2000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+from flask import jsonify
+
+
+def _timed(fn, n: int) -> tuple[float, list[float]]:
+    latencies = []
+    start = time.perf_counter()
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        latencies.append(time.perf_counter() - t0)
+    return n / (time.perf_counter() - start), latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="griddesk-bench-api-")
+    os.environ.setdefault("GRIDDESK_INSTANCE", workdir)
+    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir}/bench.db"
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
+
+    from core.db import db
+    from webapp import create_app
+    from webapp.models import load_all
+
+    app = create_app()
+    assert db.engine is not None
+    load_all().metadata.drop_all(db.engine)
+    load_all().metadata.create_all(db.engine)
+    app.test_cli_runner().invoke(args=["griddesk", "seed-demo"])
+
+    payload = None
+
+    @app.get("/_bench/bare")
+    def bare():  # type: ignore[no-untyped-def]
+        return jsonify(payload)
+
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": "clerk", "password": "clerk-demo-2026"}).get_json()[
+        "access_token"
+    ]
+    headers = {"Authorization": f"Bearer {token}"}
+    payload = client.get("/api/v1/accounts/3301000001", headers=headers).get_json()
+    assert payload["account_no"] == "3301000001"
+
+    for _ in range(50):  # warm up both paths
+        client.get("/api/v1/accounts/3301000001", headers=headers)
+        client.get("/_bench/bare")
+    api_rps, api_lat = _timed(lambda: client.get("/api/v1/accounts/3301000001", headers=headers), args.requests)
+    bare_rps, bare_lat = _timed(lambda: client.get("/_bench/bare"), args.requests)
+
+    def p(lat: list[float], q: int) -> float:
+        return statistics.quantiles(lat, n=100)[q - 1] * 1000
+
+    def line(label: str, rps: float, lat: list[float]) -> str:
+        return f"{label:<32} {rps:8.0f} req/s  p50 {p(lat, 50):.2f} ms  p95 {p(lat, 95):.2f} ms"
+
+    backend = db.engine.dialect.name
+    print(f"backend: {backend}, requests per path: {args.requests}")
+    print(line("authenticated account summary:", api_rps, api_lat))
+    print(line("bare Flask route (reference):", bare_rps, bare_lat))
+    print(f"ratio (API / bare): {api_rps / bare_rps:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Signal receivers: billing and archive events become notices (queued, never sent inside their request)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+from archive import signals as archive_signals
+from billing import signals as billing_signals
+
+from .models import NoticeKind
+
+log = logging.getLogger(__name__)
+
+
+def _queue(task: Any, *args: Any, **kwargs: Any) -> None:
+    # the sender's change is committed already; a queue that is down must not turn it into an error page
+    try:
+        task.delay(*args, **kwargs)
+    except Exception:
+        log.exception("could not queue %s for %s", task.name, args[:2])
+
+
+def _money(amount: Any) -> str:
+    return f"{Decimal(str(amount)):,.2f}"
+
+
+def on_bill_issued(_sender: Any = None, **kw: Any) -> None:
+    from .tasks import notify_event
+
+    due = kw.get("due_date")
+    due_text = due.isoformat() if isinstance(due, dt.date) else str(due or "")
+    _queue(
+        notify_event,
+        NoticeKind.BILL_ISSUED.value,
+        f"bill:{kw['bill_id']}",
+        f"{kw['period']} 电费账单已出",
+        f"户号 {kw['account_no']} {kw['period']} 电费 ¥{_money(kw['amount'])}，请于 {due_text} 前缴纳。",
+        account_nos=[str(kw["account_no"])],
+        data={
+            "account_no": str(kw["account_no"]),
+            "period": kw["period"],
+            "amount": str(kw["amount"]),
+            "due_date": due_text,
+        },
+    )
+
+
+def on_payment_recorded(_sender: Any = None, **kw: Any) -> None:
+    from .tasks import notify_event
+
+    _queue(
+        notify_event,
+        NoticeKind.PAYMENT_RECEIVED.value,
+        f"payment:{kw['payment_id']}",
+        "缴费成功",
+        f"户号 {kw['account_no']} 已收到缴费 ¥{_money(kw['amount'])}，感谢您的支持。",
+        account_nos=[str(kw["account_no"])],
+        data={"account_no": str(kw["account_no"]), "amount": str(kw["amount"]), "channel": kw.get("channel")},
+    )
+
+
+def on_finding_assigned(_sender: Any = None, **kw: Any) -> None:
+    from .tasks import notify_event
+
+    _queue(
+        notify_event,
+        NoticeKind.FINDING_ASSIGNED.value,
+        f"finding:{kw['finding_id']}:{kw['assignee_id']}",
+        "新的稽查发现待处理",
+        f"户号 {kw['account_no']} 的稽查发现（规则 {kw['rule']}）已分派给您。",
+        user_ids=[int(kw["assignee_id"])],
+        data={"finding_id": kw["finding_id"], "account_no": str(kw["account_no"]), "rule": kw["rule"]},
+    )
+
+
+def connect() -> None:
+    billing_signals.bill_issued.connect(on_bill_issued, weak=False)
+    billing_signals.payment_recorded.connect(on_payment_recorded, weak=False)
+    archive_signals.finding_assigned.connect(on_finding_assigned, weak=False)

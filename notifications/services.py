@@ -1,0 +1,364 @@
+"""Notices, the inbox, push subscriptions and preferences: what the web layer and other packages call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import trail
+from core.db import utcnow
+from core.errors import InvalidInput, NotFound
+from core.identity import Unit, User
+
+from .areas import accounts_by_number, accounts_in_area, polygon_problems, users_of_accounts
+from .models import Message, Notice, NoticeKind, Preference, PushSubscription
+
+MAX_ACCOUNT_LIST = 200_000
+
+
+@dataclass(frozen=True)
+class Recipients:
+    account_ids: list[int]
+    user_ids: list[int]
+
+
+def resolve_recipients(session: Session, notice: Notice) -> Recipients:
+    """The affected accounts (area or list, within the sender's unit subtree) and the users to tell."""
+    if notice.user_ids is not None:
+        return Recipients([], sorted(set(notice.user_ids)))
+    scope = session.get(Unit, notice.scope_unit_id) if notice.scope_unit_id else None
+    if notice.area is not None:
+        account_ids = accounts_in_area(session, notice.area, scope)
+    else:
+        account_ids, _missing = accounts_by_number(session, notice.account_nos or [], scope)
+    return Recipients(account_ids, users_of_accounts(session, account_ids))
+
+
+def _aware(value: Any, field: str, problems: dict[str, str]) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            problems[field] = "an ISO 8601 date-time with offset"
+            return None
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        problems[field] = "an ISO 8601 date-time with offset"
+        return None
+    return value.astimezone(dt.UTC)
+
+
+def _validate_outage(session: Session, actor: User, data: dict[str, Any]) -> dict[str, Any]:
+    problems: dict[str, str] = {}
+    title = str(data.get("title") or "").strip()
+    body = str(data.get("body") or "").strip()
+    if not title or len(title) > 200:
+        problems["title"] = "required, at most 200 characters"
+    if not body or len(body) > 4000:
+        problems["body"] = "required, at most 4000 characters"
+    starts_at = _aware(data.get("starts_at"), "starts_at", problems)
+    ends_at = _aware(data.get("ends_at"), "ends_at", problems)
+    if starts_at is None and "starts_at" not in problems:
+        problems["starts_at"] = "required"
+    if ends_at is None and "ends_at" not in problems:
+        problems["ends_at"] = "required"
+    if starts_at and ends_at and ends_at <= starts_at:
+        problems["ends_at"] = "must be after starts_at"
+    area, account_nos = data.get("area"), data.get("account_nos")
+    if (area is None) == (account_nos is None):
+        problems["area"] = "give either area (a GeoJSON Polygon) or account_nos"
+    elif area is not None:
+        why = polygon_problems(area)
+        if why:
+            problems["area"] = why
+    elif (
+        not isinstance(account_nos, list)
+        or not account_nos
+        or len(account_nos) > MAX_ACCOUNT_LIST
+        or not all(isinstance(n, str) and n.isdigit() for n in account_nos)
+    ):
+        problems["account_nos"] = f"a list of 1 to {MAX_ACCOUNT_LIST} account numbers"
+    scope = actor.unit
+    if not problems and account_nos is not None:
+        _found, missing = accounts_by_number(session, account_nos, scope)
+        if missing:
+            shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
+            problems["account_nos"] = f"no such account: {shown}"
+    if problems:
+        raise InvalidInput.fields(problems)
+    return {
+        "title": title,
+        "body": body,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "area": area,
+        "account_nos": [str(n) for n in account_nos] if account_nos is not None else None,
+        "scope": scope,
+    }
+
+
+def preview_outage(session: Session, actor: User, data: dict[str, Any]) -> Recipients:
+    """Who an outage notice would reach, without storing anything (same validation as creating it)."""
+    clean = _validate_outage(session, actor, data)
+    probe = Notice(
+        area=clean["area"],
+        account_nos=clean["account_nos"],
+        scope_unit_id=clean["scope"].id if clean["scope"] else None,
+    )
+    return resolve_recipients(session, probe)
+
+
+def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) -> tuple[Notice, Recipients]:
+    """Validate (every problem at once), resolve the affected accounts and users, and store the notice.
+
+    Staff reach the accounts of their unit subtree only; account numbers outside it are reported unknown.
+    """
+    clean = _validate_outage(session, actor, data)
+    title, body, starts_at, ends_at = clean["title"], clean["body"], clean["starts_at"], clean["ends_at"]
+    area, account_nos, scope = clean["area"], clean["account_nos"], clean["scope"]
+    notice = Notice(
+        kind=NoticeKind.OUTAGE,
+        title=title,
+        body=body,
+        data={},
+        area=area,
+        account_nos=[str(n) for n in account_nos] if account_nos is not None else None,
+        scope_unit_id=scope.id if scope else None,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=actor.id,
+    )
+    session.add(notice)
+    session.flush()
+    recipients = resolve_recipients(session, notice)
+    notice.accounts = len(recipients.account_ids)
+    notice.recipients = len(recipients.user_ids)
+    trail.record(
+        session,
+        actor_id=actor.id,
+        action="notice.outage_created",
+        entity="notice",
+        entity_id=str(notice.id),
+        after={
+            "title": title,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "accounts": notice.accounts,
+            "recipients": notice.recipients,
+        },
+    )
+    return notice, recipients
+
+
+def create_event_notice(
+    session: Session,
+    *,
+    kind: str,
+    title: str,
+    body: str,
+    dedupe_key: str,
+    account_nos: list[str] | None = None,
+    user_ids: list[int] | None = None,
+    data: dict[str, Any] | None = None,
+) -> Notice | None:
+    """A notice for an event (bill, payment, reminder, finding); None if one with ``dedupe_key`` exists."""
+    existing = session.scalar(select(Notice).where(Notice.dedupe_key == dedupe_key))
+    if existing is not None:
+        return None
+    notice = Notice(
+        kind=kind,
+        title=title,
+        body=body,
+        data=data or {},
+        account_nos=account_nos,
+        user_ids=user_ids,
+        dedupe_key=dedupe_key,
+    )
+    try:
+        with session.begin_nested():
+            session.add(notice)
+    except IntegrityError:
+        return None  # raced with another worker on the same event
+    recipients = resolve_recipients(session, notice)
+    notice.accounts = len(recipients.account_ids)
+    notice.recipients = len(recipients.user_ids)
+    return notice
+
+
+# --- the inbox ------------------------------------------------------------------------------------
+
+
+def inbox_query(user: User, *, unread_only: bool = False) -> Any:
+    """(Message, Notice) rows of the user's inbox, newest first."""
+    stmt: Any = (
+        select(Message, Notice)
+        .join(Notice, Notice.id == Message.notice_id)
+        .where(Message.user_id == user.id)
+        .order_by(Message.id.desc())
+    )
+    if unread_only:
+        stmt = stmt.where(Message.read_at.is_(None))
+    return stmt
+
+
+def inbox_item(message: Message, notice: Notice) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "notice_id": notice.id,
+        "kind": notice.kind,
+        "title": notice.title,
+        "body": notice.body,
+        "data": notice.data or {},
+        "starts_at": notice.starts_at,
+        "ends_at": notice.ends_at,
+        "created_at": message.created_at,
+        "read": message.read_at is not None,
+        "read_at": message.read_at,
+    }
+
+
+def inbox(
+    session: Session, user: User, *, limit: int = 50, offset: int = 0, unread_only: bool = False
+) -> list[dict[str, Any]]:
+    rows = session.execute(inbox_query(user, unread_only=unread_only).limit(limit).offset(offset)).all()
+    return [inbox_item(m, n) for m, n in rows]
+
+
+def unread_count(session: Session, user: User) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Message).where(Message.user_id == user.id, Message.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def mark_read(session: Session, user: User, message_id: int, *, read: bool = True) -> Message:
+    message = session.scalar(select(Message).where(Message.id == message_id, Message.user_id == user.id))
+    if message is None:
+        raise NotFound("no such message", code="message_not_found")
+    if read and message.read_at is None:
+        message.read_at = utcnow()
+    elif not read:
+        message.read_at = None
+    session.flush()
+    return message
+
+
+def mark_all_read(session: Session, user: User) -> int:
+    result = session.execute(
+        update(Message).where(Message.user_id == user.id, Message.read_at.is_(None)).values(read_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- push subscriptions and preferences -----------------------------------------------------------
+
+
+def subscribe_push(
+    session: Session, user: User, data: dict[str, Any], user_agent: str = ""
+) -> tuple[PushSubscription, bool]:
+    """Store a browser PushSubscription (``{endpoint, keys: {p256dh, auth}}``); returns (row, created).
+
+    The same endpoint again updates its keys and owner (a browser moves to whoever signed in last).
+    """
+    problems: dict[str, str] = {}
+    endpoint = str(data.get("endpoint") or "")
+    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
+    assert isinstance(keys, dict)
+    if not endpoint.startswith(("https://", "http://")) or len(endpoint) > 1024:
+        problems["endpoint"] = "the push service URL of the subscription"
+    p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
+    if not 80 <= len(p256dh) <= 100:
+        problems["keys.p256dh"] = "the subscription's P-256 public key (base64url)"
+    if not 16 <= len(auth) <= 32:
+        problems["keys.auth"] = "the subscription's auth secret (base64url)"
+    if problems:
+        raise InvalidInput.fields(problems)
+    existing = session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    if existing is not None:
+        existing.user_id, existing.p256dh, existing.auth = user.id, p256dh, auth
+        existing.user_agent = user_agent[:255]
+        session.flush()
+        return existing, False
+    sub = PushSubscription(user_id=user.id, endpoint=endpoint, p256dh=p256dh, auth=auth, user_agent=user_agent[:255])
+    session.add(sub)
+    session.flush()
+    return sub, True
+
+
+def unsubscribe_push(session: Session, user: User, endpoint: str) -> bool:
+    sub = session.scalar(
+        select(PushSubscription).where(PushSubscription.endpoint == endpoint, PushSubscription.user_id == user.id)
+    )
+    if sub is None:
+        return False
+    session.delete(sub)
+    session.flush()
+    return True
+
+
+def preferences(session: Session, user: User) -> Preference:
+    """The user's preferences (defaults when never set: push and e-mail on, SMS off, no quiet hours)."""
+    pref = session.get(Preference, user.id)
+    return pref if pref is not None else Preference(user_id=user.id, push=True, email=True, sms=False)
+
+
+def preference_json(pref: Preference) -> dict[str, Any]:
+    return {
+        "push": pref.push,
+        "email": pref.email,
+        "sms": pref.sms,
+        "sms_phone": pref.sms_phone,
+        "quiet_hours": {"start": pref.quiet_start.strftime("%H:%M"), "end": pref.quiet_end.strftime("%H:%M")}
+        if pref.quiet_start and pref.quiet_end
+        else None,
+        "timezone": "Asia/Shanghai",
+    }
+
+
+def _time(value: Any, field: str, problems: dict[str, str]) -> dt.time | None:
+    try:
+        return dt.time.fromisoformat(str(value))
+    except ValueError:
+        problems[field] = "HH:MM (Asia/Shanghai)"
+        return None
+
+
+def set_preferences(session: Session, user: User, data: dict[str, Any]) -> Preference:
+    """Change the fields given; ``quiet_hours: null`` turns quiet hours off."""
+    problems: dict[str, str] = {}
+    pref = session.get(Preference, user.id)
+    if pref is None:
+        pref = Preference(user_id=user.id, push=True, email=True, sms=False)
+        session.add(pref)
+    for channel in ("push", "email", "sms"):
+        if channel in data and data[channel] is not None:
+            setattr(pref, channel, bool(data[channel]))
+    if "sms_phone" in data:
+        phone = str(data["sms_phone"] or "").strip()
+        if phone and (not phone.lstrip("+").isdigit() or not 5 <= len(phone) <= 20):
+            problems["sms_phone"] = "a phone number"
+        pref.sms_phone = phone or None
+    if "quiet_hours" in data:
+        quiet = data["quiet_hours"]
+        if quiet is None:
+            pref.quiet_start = pref.quiet_end = None
+        elif isinstance(quiet, dict):
+            start = _time(quiet.get("start"), "quiet_hours.start", problems)
+            end = _time(quiet.get("end"), "quiet_hours.end", problems)
+            if start is not None and end is not None and start == end:
+                problems["quiet_hours.end"] = "must differ from the start"
+            pref.quiet_start, pref.quiet_end = start, end
+        else:
+            problems["quiet_hours"] = '{"start": "22:00", "end": "07:00"} or null'
+    if problems:
+        raise InvalidInput.fields(problems)
+    session.flush()
+    return pref

@@ -1,0 +1,212 @@
+"""Celery tasks: fan a notice out in batches, deliver a batch, resend deferred deliveries, react to events.
+
+All tasks take ids and plain values, are idempotent (unique rows, updates of pending rows only) and ack late,
+so a task redelivered after its worker died repeats no message. Failed sends are retried with exponential
+backoff; what still fails at the last attempt is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from celery import shared_task
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from core.db import db, utcnow
+
+from . import runtime
+from .delivery import due_deliveries, plan_deliveries, send_deliveries, store_messages
+from .models import Delivery, DeliveryStatus, Message, Notice
+from .services import create_event_notice, resolve_recipients
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    # a session of the task's own: eager runs may happen inside another session's after-commit hook
+    session = db.new_session()
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _backoff(retries: int) -> float:
+    channels = runtime.current()
+    return float(min(channels.retry_max_seconds, channels.retry_base_seconds * (2**retries)))
+
+
+@shared_task(
+    name="notifications.fan_out_notice",
+    acks_late=True,
+    autoretry_for=(SQLAlchemyError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def fan_out_notice(notice_id: int) -> dict[str, int]:
+    """Resolve the notice's recipients and queue one ``deliver_batch`` per chunk of users."""
+    with _session() as session:
+        notice = session.get(Notice, notice_id)
+        if notice is None:
+            return {"batches": 0, "recipients": 0}
+        recipients = resolve_recipients(session, notice)
+        users = recipients.user_ids
+        notice.recipients = len(users)
+        notice.accounts = len(recipients.account_ids) or notice.accounts
+        session.commit()
+    size = runtime.current().batch_size
+    batches = [users[i : i + size] for i in range(0, len(users), size)]
+    for batch in batches:
+        deliver_batch.delay(notice_id, batch)
+    with _session() as session:
+        session.execute(update(Notice).where(Notice.id == notice_id).values(fanned_out_at=utcnow()))
+        session.commit()
+    return {"batches": len(batches), "recipients": len(users)}
+
+
+@shared_task(
+    name="notifications.deliver_batch",
+    acks_late=True,
+    bind=True,
+    max_retries=None,
+    autoretry_for=(SQLAlchemyError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+)
+def deliver_batch(self: Any, notice_id: int, user_ids: list[int]) -> dict[str, int]:
+    """Inbox rows and delivery rows for these users (bulk, ignoring what exists), then send what is pending."""
+    channels = runtime.current()
+    with _session() as session:
+        if session.get(Notice, notice_id) is None:
+            return {"sent": 0}
+        store_messages(session, notice_id, user_ids)
+        plan_deliveries(session, notice_id, user_ids, utcnow())
+        session.commit()
+        final = self.request.retries + 1 >= channels.max_attempts
+        due = due_deliveries(session, notice_id, user_ids)
+        report = send_deliveries(session, due, channels, final_attempt=final)
+    if report.retry:
+        raise self.retry(countdown=_backoff(self.request.retries))
+    return {"sent": report.sent, "failed": report.failed, "dropped": report.dropped}
+
+
+def _send_and_reschedule(session: Session, ids: list[int]) -> dict[str, int]:
+    """Send these (pending) deliveries; what fails for now waits again, with backoff, for the next sweep."""
+    channels = runtime.current()
+    report = send_deliveries(session, ids, channels)
+    for delivery in session.scalars(select(Delivery).where(Delivery.id.in_(report.retry))):
+        delivery.status = DeliveryStatus.DEFERRED
+        delivery.not_before = utcnow() + dt.timedelta(seconds=_backoff(delivery.attempts))
+    session.commit()
+    return {"sent": report.sent, "failed": report.failed, "retry": len(report.retry)}
+
+
+@shared_task(name="notifications.send_deferred_deliveries", acks_late=True)
+def send_deferred_deliveries(limit: int = 5000) -> dict[str, int]:
+    """Release deliveries whose quiet hours (or retry wait) are over and send them (celery beat, every minute)."""
+    now = utcnow()
+    with _session() as session:
+        ids = list(
+            session.scalars(
+                select(Delivery.id)
+                .where(Delivery.status == DeliveryStatus.DEFERRED, Delivery.not_before <= now)
+                .order_by(Delivery.id)
+                .limit(limit)
+            )
+        )
+        if not ids:
+            return {"released": 0, "sent": 0}
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.DEFERRED)
+            .values(status=DeliveryStatus.PENDING, updated_at=now)
+        )
+        session.commit()
+        result = _send_and_reschedule(session, ids)
+    return {"released": len(ids), "sent": result["sent"]}
+
+
+STALLED_AFTER = dt.timedelta(hours=2)  # longer than the longest retry backoff (an hour)
+
+
+@shared_task(name="notifications.resume_stalled_work", acks_late=True)
+def resume_stalled_work(limit: int = 5000) -> dict[str, int]:
+    """The safety net (celery beat): notices whose batches were lost get fanned out again (idempotent), and
+    deliveries left pending by a lost task are sent."""
+    now = utcnow()
+    with _session() as session:
+        recent = select(Notice.id, Notice.recipients).where(
+            Notice.fanned_out_at.isnot(None),
+            Notice.fanned_out_at < now - STALLED_AFTER,
+            Notice.created_at > now - dt.timedelta(days=3),
+        )
+        in_recent = Message.notice_id.in_(recent.with_only_columns(Notice.id))
+        counts = dict(
+            session.execute(
+                select(Message.notice_id, func.count()).where(in_recent).group_by(Message.notice_id)
+            ).all()
+        )  # fmt: skip
+        short = [nid for nid, recipients in session.execute(recent).all() if counts.get(nid, 0) < recipients]
+        stale = list(
+            session.scalars(
+                select(Delivery.id)
+                .where(Delivery.status == DeliveryStatus.PENDING, Delivery.updated_at < now - STALLED_AFTER)
+                .order_by(Delivery.id)
+                .limit(limit)
+            )
+        )
+        result = _send_and_reschedule(session, stale) if stale else {"sent": 0}
+    for notice_id in short:
+        fan_out_notice.delay(notice_id)
+    return {"notices_resumed": len(short), "deliveries_resent": len(stale), "sent": result["sent"]}
+
+
+@shared_task(
+    name="notifications.notify_event",
+    acks_late=True,
+    autoretry_for=(SQLAlchemyError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def notify_event(
+    kind: str,
+    dedupe_key: str,
+    title: str,
+    body: str,
+    account_nos: list[str] | None = None,
+    user_ids: list[int] | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """One notice per event (``dedupe_key``), delivered to the account's customers or to the given users."""
+    with _session() as session:
+        notice = create_event_notice(
+            session,
+            kind=kind,
+            title=title,
+            body=body,
+            dedupe_key=dedupe_key,
+            account_nos=account_nos,
+            user_ids=user_ids,
+            data=data,
+        )
+        if notice is None:
+            # already known: finish its fan-out only if a crash stopped it before the batches were queued
+            notice = session.scalar(select(Notice).where(Notice.dedupe_key == dedupe_key))
+            if notice is None or notice.fanned_out_at is not None:
+                return {"recipients": 0}
+        session.commit()
+        notice_id, recipients = notice.id, notice.recipients
+    fan_out_notice.delay(notice_id)
+    return {"notice_id": notice_id, "recipients": recipients}

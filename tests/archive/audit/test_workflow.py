@@ -1,0 +1,122 @@
+"""The supervisor's workflow through the API: assign, remediate, waive with a reason, who may do what."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from archive import signals
+from archive.audit.models import Finding, FindingEvent
+from core.identity import create_user
+from core.trail import TrailEvent
+from tests.support import PASSWORD
+
+
+def _finding(session, account, subject="account:x") -> int:  # type: ignore[no-untyped-def]
+    finding = Finding(rule="T-TEST", severity="high", subject=subject, account_id=account.id, evidence={"a": 1})
+    session.add(finding)
+    session.commit()
+    return finding.id
+
+
+def _move(client, world, role, fid, **body):  # type: ignore[no-untyped-def]
+    return client.post(f"/api/v1/audit/violations/{fid}/transitions", json=body, headers=world.headers(role))
+
+
+def test_supervisor_assigns_and_the_assignee_is_told_after_commit(client, world, session) -> None:
+    fid = _finding(session, world.own_account)
+    archivist = world.users["archivist"]
+    told: list[dict] = []
+
+    def receiver(_sender, **kw):  # type: ignore[no-untyped-def]
+        told.append(kw)
+
+    signals.finding_assigned.connect(receiver)
+    try:
+        response = _move(client, world, "supervisor", fid, to="assigned", assignee=archivist.id)
+    finally:
+        signals.finding_assigned.disconnect(receiver)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "assigned" and body["assignee"]["id"] == archivist.id
+    assert told == [{"finding_id": fid, "assignee_id": archivist.id, "account_no": "1000000001", "rule": "T-TEST"}]
+    event = session.scalar(select(TrailEvent).where(TrailEvent.action == "finding.assigned"))
+    assert event.actor_id == world.users["supervisor"].id
+    assert event.before["status"] == "open" and event.after["assignee_id"] == archivist.id
+
+
+def test_assignee_sees_and_remediates_only_what_is_assigned_to_them(client, world, session) -> None:
+    fid = _finding(session, world.own_account)
+    other = _finding(session, world.own_account, "account:y")
+    archivist = world.users["archivist"]
+    listed = client.get("/api/v1/audit/violations", headers=world.headers("archivist")).get_json()
+    assert listed["total"] == 0
+    assert _move(client, world, "supervisor", fid, to="assigned", assignee=archivist.username).status_code == 200
+    listed = client.get("/api/v1/audit/violations", headers=world.headers("archivist")).get_json()
+    assert [item["id"] for item in listed["items"]] == [fid]
+    assert _move(client, world, "archivist", other, to="remediated").status_code == 403
+    assert _move(client, world, "archivist", fid, to="waived", reason="x").status_code == 403
+    response = _move(client, world, "archivist", fid, to="remediated")
+    assert response.status_code == 200
+    assert response.get_json()["resolution"] == "manual"
+
+
+def test_waiver_needs_a_reason_and_keeps_it(client, world, session) -> None:
+    fid = _finding(session, world.own_account)
+    response = _move(client, world, "supervisor", fid, to="waived")
+    assert response.status_code == 422
+    assert "reason" in response.get_json()["error"]["details"]["fields"]
+    response = _move(client, world, "supervisor", fid, to="waived", reason="客户已销户，无需补档")
+    assert response.status_code == 200
+    assert response.get_json()["reason"] == "客户已销户，无需补档"
+    history = client.get(f"/api/v1/audit/violations/{fid}", headers=world.headers("supervisor")).get_json()["history"]
+    assert history[-1]["kind"] == "waived" and history[-1]["reason"] == "客户已销户，无需补档"
+
+
+def test_assignee_must_be_an_archivist_or_clerk_who_can_see_the_account(client, world, session) -> None:
+    fid = _finding(session, world.own_account)
+    outsider = create_user(session, "arch-b", PASSWORD, "archivist", world.unit_b)
+    session.commit()
+    for assignee in (outsider.id, world.users["supervisor"].id, 999999, "nobody"):
+        response = _move(client, world, "supervisor", fid, to="assigned", assignee=assignee)
+        assert response.status_code == 422, assignee
+        assert response.get_json()["error"]["details"]["fields"]["assignee"]
+    assert session.get(Finding, fid).status == "open"
+
+
+def test_impossible_transitions_are_conflicts(client, world, session) -> None:
+    fid = _finding(session, world.own_account)
+    assert _move(client, world, "supervisor", fid, to="open").status_code == 409
+    assert _move(client, world, "supervisor", fid, to="remediated").status_code == 200
+    response = _move(client, world, "supervisor", fid, to="waived", reason="late")
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "invalid_transition"
+    assert _move(client, world, "supervisor", fid, to="open").status_code == 200
+    kinds = session.scalars(select(FindingEvent.kind).where(FindingEvent.finding_id == fid)).all()
+    assert kinds == ["remediated", "open"]
+
+
+def test_bad_transition_body_reports_every_field(client, world, session) -> None:
+    fid = _finding(session, world.own_account)
+    response = _move(client, world, "supervisor", fid, to="sideways", extra=1)
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["details"]["fields"]
+    assert "to" in fields and "extra" in fields
+
+
+def test_supervisor_of_another_unit_gets_404(client, world, session) -> None:
+    fid = _finding(session, world.foreign_account)
+    assert _move(client, world, "supervisor", fid, to="remediated").status_code == 404
+    assert client.get(f"/api/v1/audit/violations/{fid}", headers=world.headers("supervisor")).status_code == 404
+
+
+def test_violations_filter_by_status_rule_unit_and_account(client, world, session) -> None:
+    a = _finding(session, world.own_account, "account:a")
+    _finding(session, world.own_account, "account:b")
+    _move(client, world, "supervisor", a, to="waived", reason="ok")
+    headers = world.headers("supervisor")
+    page = client.get("/api/v1/audit/violations?status=waived", headers=headers).get_json()
+    assert [i["id"] for i in page["items"]] == [a]
+    item = page["items"][0]
+    assert set(item) >= {"id", "rule", "severity", "account_no", "evidence", "status", "assignee", "found_at"}
+    assert client.get("/api/v1/audit/violations?rule=T-TEST&unit=UA", headers=headers).get_json()["total"] == 2
+    assert client.get("/api/v1/audit/violations?account_no=2000000001", headers=headers).get_json()["total"] == 0
+    assert client.get("/api/v1/audit/violations?status=bogus", headers=headers).status_code == 422

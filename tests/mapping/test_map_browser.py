@@ -1,0 +1,56 @@
+"""The public map in headless Chromium at 360 px: markers drawn, popups open, no script errors, no CDN."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from mapping.demo import seed_service_points
+from tests.mapping.local_http import free_port
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]  # fmt: skip
+
+
+@pytest.fixture
+def live_url(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_map_draws_markers_and_opens_a_popup(live_url, session, world) -> None:
+    from playwright.sync_api import sync_playwright
+
+    seed_service_points(session)
+    session.commit()
+    errors: list[str] = []
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 360, "height": 800}, locale="zh-CN")
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+        def route(r):  # tiles come from the configured tile server; nothing else may leave the app
+            if not r.request.url.startswith(live_url):
+                outside.append(r.request.url)
+                return r.abort()
+            return r.continue_()
+
+        page.route("**/*", route)
+        page.goto(f"{live_url}/map?lat=30.2600&lon=120.1650")
+        page.wait_for_selector("path.leaflet-interactive")
+        assert page.locator("path.leaflet-interactive").count() >= 5
+        page.locator("path.leaflet-interactive").first.dispatch_event("click")
+        page.wait_for_selector(".leaflet-popup-content .sp-popup")
+        assert "导航" in page.inner_text(".leaflet-popup-content")
+        browser.close()
+    assert errors == []
+    assert all("tile.openstreetmap.org" in url for url in outside), outside

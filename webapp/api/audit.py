@@ -1,0 +1,251 @@
+"""Audit API: runs, findings (violations) and their workflow, the trail and its verification."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.audit.docs import rules_table
+from archive.audit.findings import (
+    finding_history,
+    finding_summary,
+    get_scoped_finding,
+    transition,
+    visible_findings,
+)
+from archive.audit.models import AuditRun, Finding
+from archive.audit.runs import request_run, run_summary, visible_run
+from billing.models import Account
+from core import trail
+from core.db import db
+from core.identity import Role, Unit, User, unit_by_code
+
+from . import api
+from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
+
+SUPERVISION = allow(Role.SUPERVISOR, Role.ADMIN)
+FINDING_READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK)
+
+
+def _resolve_finding(session: Session, user: User, path: dict[str, Any]) -> Finding:
+    return get_scoped_finding(session, user, path["finding_id"])
+
+
+def _resolve_run(session: Session, user: User, path: dict[str, Any]) -> AuditRun:
+    return visible_run(session, user, int(path["run_id"]))
+
+
+register_resource("finding", _resolve_finding)
+register_resource("audit_run", _resolve_run)
+
+
+class ScopeIn(ApiModel):
+    unit: str | None = Field(None, max_length=32)
+    account_no: str | None = Field(None, pattern=r"^\d{1,20}$")
+
+
+class RunIn(ApiModel):
+    scope: ScopeIn = Field(default_factory=lambda: ScopeIn())
+
+
+class ViolationQuery(PageQuery):
+    status: Literal["open", "assigned", "remediated", "waived"] | None = None
+    rule: str | None = Field(None, max_length=32)
+    unit: str | None = Field(None, max_length=32)
+    account_no: str | None = Field(None, max_length=20)
+    severity: Literal["low", "medium", "high"] | None = None
+    assignee: Literal["me"] | None = None
+
+
+class TransitionIn(ApiModel):
+    to: Literal["assigned", "remediated", "waived", "open"]
+    assignee: int | str | None = None
+    reason: str | None = Field(None, max_length=2000)
+
+
+class TrailQuery(PageQuery):
+    entity: str | None = Field(None, max_length=64)
+    entity_id: str | None = Field(None, max_length=64)
+    account_no: str | None = Field(None, max_length=20)
+
+
+def _serialize(finding: Finding) -> dict[str, Any]:
+    account = db.session.get(Account, finding.account_id)
+    return finding_summary(finding, account.account_no if account else "", finding.assignee)
+
+
+@endpoint(
+    api,
+    "/audit/runs",
+    methods=["POST"],
+    access=SUPERVISION,
+    body=RunIn,
+    status=202,
+    summary="Start an audit run over the caller's unit, a unit inside it, or one account",
+)
+def start_audit_run(body: RunIn) -> Any:
+    run = request_run(db.session, caller(), unit_code=body.scope.unit, account_no=body.scope.account_no)
+    return {"run_id": run.id, "status": run.status}, 202
+
+
+@endpoint(api, "/audit/runs", access=SUPERVISION, query=PageQuery, summary="Recent audit runs in the caller's scope")
+def list_audit_runs(query: PageQuery) -> Any:
+    user = caller()
+    assert user.unit is not None
+    stmt = (
+        select(AuditRun)
+        .outerjoin(Unit, Unit.id == AuditRun.scope_unit_id)
+        .where(Unit.path.startswith(user.unit.path))
+        .order_by(AuditRun.id.desc())
+    )
+    return paginate(db.session, stmt, query, run_summary)
+
+
+@endpoint(
+    api,
+    "/audit/runs/<int:run_id>",
+    access=allow(Role.SUPERVISOR, Role.ADMIN, resource="audit_run"),
+    summary="An audit run's status, progress and counts",
+)
+def get_audit_run(run_id: int) -> Any:
+    return run_summary(visible_run(db.session, caller(), run_id))
+
+
+@endpoint(
+    api,
+    "/audit/rules",
+    access=allow(Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK),
+    summary="Every audit rule: code, title, severity, what it checks, the evidence it keeps",
+)
+def list_audit_rules() -> Any:
+    return {"items": rules_table()}
+
+
+@endpoint(
+    api,
+    "/audit/violations",
+    access=allow(*FINDING_READERS),
+    query=ViolationQuery,
+    summary="Findings in the caller's scope (archivists and clerks: those assigned to them)",
+)
+def list_violations(query: ViolationQuery) -> Any:
+    user = caller()
+    stmt = visible_findings(user)
+    if query.status:
+        stmt = stmt.where(Finding.status == query.status)
+    if query.rule:
+        stmt = stmt.where(Finding.rule == query.rule)
+    if query.severity:
+        stmt = stmt.where(Finding.severity == query.severity)
+    if query.account_no:
+        stmt = stmt.where(Account.account_no == query.account_no)
+    if query.assignee == "me":
+        stmt = stmt.where(Finding.assignee_id == user.id)
+    if query.unit:
+        unit = unit_by_code(db.session, query.unit)
+        stmt = stmt.where(Unit.path.startswith(unit.path) if unit is not None else Finding.id.is_(None))
+    return paginate(db.session, stmt.order_by(Finding.id.desc()), query, _serialize)
+
+
+@endpoint(
+    api,
+    "/audit/violations/<int:finding_id>",
+    access=allow(*FINDING_READERS, resource="finding"),
+    summary="One finding with its evidence and history",
+)
+def get_violation(finding_id: int) -> Any:
+    finding = get_scoped_finding(db.session, caller(), finding_id)
+    return {**_serialize(finding), "history": finding_history(db.session, finding)}
+
+
+@endpoint(
+    api,
+    "/audit/violations/<int:finding_id>/transitions",
+    methods=["POST"],
+    access=allow(Role.SUPERVISOR, Role.ARCHIVIST, Role.CLERK, resource="finding"),
+    body=TransitionIn,
+    summary="Assign, mark remediated, waive (with a reason) or reopen a finding",
+    extra_responses={409: "not allowed from the finding's current status"},
+)
+def transition_violation(finding_id: int, body: TransitionIn) -> Any:
+    finding = get_scoped_finding(db.session, caller(), finding_id)
+    assignee_id = _assignee_id(body.assignee)
+    transition(db.session, finding, caller(), body.to, assignee_id=assignee_id, reason=body.reason)
+    return _serialize(finding)
+
+
+def _assignee_id(value: int | str | None) -> int | None:
+    """The assignee as a user id or a username; an unknown username becomes an id that matches no one."""
+    if value is None or isinstance(value, int):
+        return value
+    if value.isdigit():
+        return int(value)
+    user_id = db.session.scalar(select(User.id).where(User.username == value))
+    return user_id if user_id is not None else -1
+
+
+def _trail_event(ev: trail.TrailEvent) -> dict[str, Any]:
+    return {
+        "id": ev.id,
+        "at": ev.at,
+        "actor_id": ev.actor_id,
+        "action": ev.action,
+        "entity": ev.entity,
+        "entity_id": ev.entity_id,
+        "account_no": ev.account_no,
+        "before": ev.before,
+        "after": ev.after,
+        "prev_hash": ev.prev_hash,
+        "hash": ev.hash,
+    }
+
+
+@endpoint(
+    api,
+    "/audit/trail",
+    access=SUPERVISION,
+    query=TrailQuery,
+    summary="Append-only trail events, oldest first (staff below the root: events of accounts in their units)",
+)
+def list_trail(query: TrailQuery) -> Any:
+    user = caller()
+    assert user.unit is not None
+    stmt = select(trail.TrailEvent)
+    if user.unit.parent_id is not None:
+        visible = select(Account.account_no).join(Unit, Unit.id == Account.unit_id)
+        visible = visible.where(Unit.path.startswith(user.unit.path))
+        stmt = stmt.where(trail.TrailEvent.account_no.in_(visible))
+    if query.entity:
+        stmt = stmt.where(trail.TrailEvent.entity == query.entity)
+    if query.entity_id:
+        stmt = stmt.where(trail.TrailEvent.entity_id == query.entity_id)
+    if query.account_no:
+        stmt = stmt.where(trail.TrailEvent.account_no == query.account_no)
+    return paginate(db.session, stmt.order_by(trail.TrailEvent.id), query, _trail_event)
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    events_checked: int
+    first_bad_id: int | None = None
+    problem: str | None = None
+
+
+@endpoint(
+    api,
+    "/audit/trail/verify",
+    access=SUPERVISION,
+    response=VerifyOut,
+    summary="Walk the trail's hash chain: ok, or the first edited, removed or reordered event",
+)
+def verify_trail() -> Any:
+    result = trail.verify(db.session)
+    return {
+        "ok": result.ok,
+        "events_checked": result.events_checked,
+        "first_bad_id": result.first_bad_id,
+        "problem": result.problem,
+    }

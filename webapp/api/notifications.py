@@ -1,0 +1,330 @@
+"""Notifications: the caller's inbox, preferences and push subscriptions; staff outage notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from flask import current_app, request
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.db import db, on_commit
+from core.errors import InvalidInput, NotFound
+from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User
+from notifications.channels import application_server_key
+from notifications.models import DeadLetter, Delivery, Message, Notice
+from notifications.services import (
+    create_outage_notice,
+    inbox_item,
+    inbox_query,
+    mark_all_read,
+    preference_json,
+    preferences,
+    preview_outage,
+    set_preferences,
+    subscribe_push,
+    unread_count,
+    unsubscribe_push,
+)
+from notifications.tasks import fan_out_notice
+
+from . import api
+from .framework import PUBLIC, ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
+
+ANYONE_SIGNED_IN = allow(*ALL_ROLES)
+NOTICE_SENDERS = allow(Role.ARCHIVIST, Role.CLERK, Role.ADMIN)  # supervisors are read-only
+STAFF_NOTICE = allow(*STAFF_ROLES, resource="notice")
+
+
+def visible_notice(session: Session, user: User, notice_id: int) -> Notice:
+    """A notice the staff member may see: one scoped to their unit subtree, or one they sent."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or user.unit is None:
+        raise NotFound("no such notice", code="notice_not_found")
+    if notice.created_by == user.id:
+        return notice
+    scope = session.get(Unit, notice.scope_unit_id) if notice.scope_unit_id else None
+    if scope is None or not scope.path.startswith(user.unit.path):
+        raise NotFound("no such notice", code="notice_not_found")
+    return notice
+
+
+register_resource("notice", lambda session, user, path: visible_notice(session, user, int(path["notice_id"])))
+
+
+# --- the inbox ------------------------------------------------------------------------------------
+
+
+class InboxQuery(PageQuery):
+    unread: bool = False
+
+
+@endpoint(
+    api, "/me/notifications", access=ANYONE_SIGNED_IN, query=InboxQuery, summary="The caller's inbox, newest first"
+)
+def my_notifications(query: InboxQuery) -> Any:
+    user = caller()
+    stmt = inbox_query(user, unread_only=query.unread)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = db.session.execute(stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
+    return {
+        "items": [inbox_item(m, n) for m, n in rows],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": total,
+        "unread": unread_count(db.session, user),
+    }
+
+
+class ReadIn(ApiModel):
+    ids: list[int] | None = Field(None, max_length=1000, description="messages to mark read")
+    all: bool = False
+    read: bool = Field(True, description="false marks the given messages unread again")
+
+
+@endpoint(
+    api,
+    "/me/notifications/read",
+    methods=["POST"],
+    access=ANYONE_SIGNED_IN,
+    body=ReadIn,
+    summary="Mark inbox messages read (or unread); ``all`` marks everything read",
+)
+def mark_my_notifications(body: ReadIn) -> Any:
+    user = caller()
+    if not body.all and not body.ids:
+        raise InvalidInput.fields({"ids": "give ids, or all: true"})
+    if body.all:
+        updated = mark_all_read(db.session, user)
+    else:
+        assert body.ids is not None
+        messages = db.session.scalars(select(Message).where(Message.user_id == user.id, Message.id.in_(body.ids))).all()
+        if len(messages) != len(set(body.ids)):
+            raise NotFound("no such message", code="message_not_found")
+        now = dt.datetime.now(dt.UTC)
+        for message in messages:
+            message.read_at = (message.read_at or now) if body.read else None
+        updated = len(messages)
+    db.session.flush()
+    return {"updated": updated, "unread": unread_count(db.session, user)}
+
+
+# --- preferences and push subscriptions -----------------------------------------------------------
+
+
+class QuietHours(BaseModel):
+    start: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["22:00"])
+    end: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["07:00"])
+
+
+class PreferencesIn(ApiModel):
+    push: bool | None = None
+    email: bool | None = None
+    sms: bool | None = None
+    sms_phone: str | None = Field(None, max_length=20)
+    quiet_hours: QuietHours | None = Field(None, description="local time (Asia/Shanghai); null turns them off")
+
+
+@endpoint(api, "/me/notification-preferences", access=ANYONE_SIGNED_IN, summary="Channels and quiet hours")
+def my_preferences() -> Any:
+    return preference_json(preferences(db.session, caller()))
+
+
+@endpoint(
+    api,
+    "/me/notification-preferences",
+    methods=["PUT"],
+    access=ANYONE_SIGNED_IN,
+    body=PreferencesIn,
+    summary="Change channels and quiet hours (fields given only; the inbox is always on)",
+)
+def change_my_preferences(body: PreferencesIn) -> Any:
+    data = body.model_dump(exclude_unset=True)
+    pref = set_preferences(db.session, caller(), data)
+    return preference_json(pref)
+
+
+class SubscriptionKeys(BaseModel):
+    p256dh: str
+    auth: str
+
+
+class PushSubscriptionIn(BaseModel):
+    """A browser ``PushSubscription.toJSON()``."""
+
+    endpoint: str = Field(max_length=1024)
+    keys: SubscriptionKeys
+    expirationTime: float | None = None
+
+
+@endpoint(
+    api,
+    "/me/push-subscriptions",
+    methods=["POST"],
+    access=ANYONE_SIGNED_IN,
+    body=PushSubscriptionIn,
+    status=201,
+    summary="Register this browser for Web Push (the PushSubscription JSON)",
+)
+def add_push_subscription(body: PushSubscriptionIn) -> Any:
+    sub, created = subscribe_push(
+        db.session, caller(), body.model_dump(), user_agent=request.headers.get("User-Agent", "")
+    )
+    return {"id": sub.id, "endpoint": sub.endpoint, "created_at": sub.created_at}, 201 if created else 200
+
+
+class EndpointQuery(BaseModel):
+    endpoint: str = Field(max_length=1024)
+
+
+@endpoint(
+    api,
+    "/me/push-subscriptions",
+    methods=["DELETE"],
+    access=ANYONE_SIGNED_IN,
+    query=EndpointQuery,
+    status=204,
+    summary="Stop Web Push to this browser (``?endpoint=``)",
+)
+def remove_push_subscription(query: EndpointQuery) -> Any:
+    if not unsubscribe_push(db.session, caller(), query.endpoint):
+        raise NotFound("no such subscription", code="subscription_not_found")
+    return "", 204
+
+
+@endpoint(api, "/push/vapid-public-key", access=PUBLIC, summary="The VAPID public key for PushManager.subscribe")
+def vapid_public_key() -> Any:
+    return {"public_key": application_server_key(current_app.extensions["griddesk_vapid"])}
+
+
+# --- outage notices (staff) -----------------------------------------------------------------------
+
+
+class OutageIn(ApiModel):
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=4000)
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    area: dict[str, Any] | None = Field(None, description="GeoJSON Polygon, [lon, lat] positions (WGS-84)")
+    account_nos: list[str] | None = Field(None, description="or an explicit account list")
+
+
+@endpoint(
+    api,
+    "/notices/outages",
+    methods=["POST"],
+    access=NOTICE_SENDERS,
+    body=OutageIn,
+    status=202,
+    summary="Announce a planned outage to the customers of the affected accounts; workers deliver it",
+    extra_responses={422: "bad area, unknown accounts, or times"},
+)
+def announce_outage(body: OutageIn) -> Any:
+    data = body.model_dump(exclude_unset=True)
+    notice, recipients = create_outage_notice(db.session, caller(), data)
+    notice_id = notice.id
+    on_commit(db.session, lambda: fan_out_notice.delay(notice_id))
+    return {
+        "notice_id": notice.id,
+        "recipients": len(recipients.user_ids),
+        "accounts": len(recipients.account_ids),
+    }, 202
+
+
+@endpoint(
+    api,
+    "/notices/outages/preview",
+    methods=["POST"],
+    access=NOTICE_SENDERS,
+    body=OutageIn,
+    summary="How many accounts and customers an outage notice would reach (nothing is stored or sent)",
+)
+def preview_outage_notice(body: OutageIn) -> Any:
+    recipients = preview_outage(db.session, caller(), body.model_dump(exclude_unset=True))
+    return {"recipients": len(recipients.user_ids), "accounts": len(recipients.account_ids)}
+
+
+def notice_progress(session: Session, notice: Notice) -> dict[str, Any]:
+    messages = session.scalar(select(func.count()).select_from(Message).where(Message.notice_id == notice.id)) or 0
+    read = (
+        session.scalar(
+            select(func.count()).select_from(Message).where(Message.notice_id == notice.id, Message.read_at.isnot(None))
+        )
+        or 0
+    )
+    by_channel: dict[str, dict[str, int]] = {}
+    rows = session.execute(
+        select(Delivery.channel, Delivery.status, func.count())
+        .join(Message, Message.id == Delivery.message_id)
+        .where(Message.notice_id == notice.id)
+        .group_by(Delivery.channel, Delivery.status)
+    ).all()
+    for channel, status, count in rows:
+        by_channel.setdefault(channel, {})[status] = count
+    return {
+        "messages": messages,
+        "read": read,
+        "deliveries": by_channel,
+        "percent": round(100 * messages / notice.recipients, 1) if notice.recipients else 100.0,
+    }
+
+
+def notice_json(session: Session, notice: Notice) -> dict[str, Any]:
+    return {
+        "id": notice.id,
+        "kind": notice.kind,
+        "title": notice.title,
+        "body": notice.body,
+        "starts_at": notice.starts_at,
+        "ends_at": notice.ends_at,
+        "area": notice.area,
+        "account_nos": notice.account_nos,
+        "accounts": notice.accounts,
+        "recipients": notice.recipients,
+        "created_at": notice.created_at,
+        "progress": notice_progress(session, notice),
+    }
+
+
+def _visible_notices(user: User) -> Any:
+    unit_path = user.unit.path if user.unit else "/nothing/"
+    return (
+        select(Notice)
+        .outerjoin(Unit, Unit.id == Notice.scope_unit_id)
+        .where((Notice.created_by == user.id) | (Unit.path.startswith(unit_path)))
+        .order_by(Notice.id.desc())
+    )
+
+
+class NoticeListQuery(PageQuery):
+    kind: Literal["outage", "bill_issued", "due_reminder", "arrears_reminder", "payment_received"] | None = None
+
+
+@endpoint(api, "/notices", access=allow(*STAFF_ROLES), query=NoticeListQuery, summary="Notices of the caller's units")
+def list_notices(query: NoticeListQuery) -> Any:
+    stmt = _visible_notices(caller())
+    if query.kind:
+        stmt = stmt.where(Notice.kind == query.kind)
+    return paginate(db.session, stmt, query, lambda n: notice_json(db.session, n))
+
+
+@endpoint(api, "/notices/<int:notice_id>", access=STAFF_NOTICE, summary="A notice with its delivery progress")
+def get_notice(notice_id: int) -> Any:
+    notice = visible_notice(db.session, caller(), notice_id)
+    letters = db.session.scalars(
+        select(DeadLetter)
+        .join(Delivery, Delivery.id == DeadLetter.delivery_id)
+        .join(Message, Message.id == Delivery.message_id)
+        .where(Message.notice_id == notice.id)
+        .order_by(DeadLetter.id)
+        .limit(100)
+    ).all()
+    return {
+        **notice_json(db.session, notice),
+        "dead_letters": [
+            {"channel": d.channel, "target": d.target, "error": d.error, "attempts": d.attempts, "at": d.created_at}
+            for d in letters
+        ],
+    }

@@ -1,0 +1,271 @@
+"""Staff pages of the audit: the supervisor's dashboard, findings and their workflow, runs, rules, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from archive.audit import dashboard, settings
+from archive.audit.docs import rules_table
+from archive.audit.findings import (
+    FIXERS,
+    finding_history,
+    get_scoped_finding,
+    transition,
+    visible_findings,
+)
+from archive.audit.models import AuditRun, Finding, FindingStatus
+from archive.audit.rules import all_rules
+from archive.audit.runs import request_run, run_summary, visible_run
+from billing.models import Account
+from core.db import db
+from core.errors import DomainError
+from core.identity import Role, Unit, User, unit_by_code
+from webapp.templating import STAFF_NAV, local_datetime
+
+from . import staff
+from .access import staff_required, staff_user
+
+SUPERVISION = (Role.SUPERVISOR, Role.ADMIN)
+READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK)
+STATUSES = [s.value for s in FindingStatus]
+
+STAFF_NAV.append(("staff.audit_dashboard", "Audit", frozenset(SUPERVISION)))
+STAFF_NAV.append(("staff.audit_findings", "Findings", frozenset(READERS)))
+
+
+def _unit_path(user: User) -> str:
+    if user.unit is None:
+        abort(403)
+    return user.unit.path
+
+
+@staff.get("/audit")
+@staff_required(*SUPERVISION)
+def audit_dashboard() -> Any:
+    user = staff_user()
+    path = _unit_path(user)
+    session = db.session
+    rates = dashboard.unit_rates(session, path, settings.context())
+    last_run = session.scalar(
+        select(AuditRun)
+        .outerjoin(Unit, Unit.id == AuditRun.scope_unit_id)
+        .where(Unit.path.startswith(path))
+        .order_by(AuditRun.id.desc())
+        .limit(1)
+    )
+    return render_template(
+        "audit/dashboard.html",
+        totals=dashboard.status_totals(session, path),
+        by_rule=dashboard.open_by_rule(session, path),
+        by_unit=dashboard.open_by_unit(session, path),
+        by_age=dashboard.open_by_age(session, path),
+        rates=rates,
+        target=float(settings.get("AUDIT_TARGET_RATE")),
+        last_run=last_run,
+        units=session.scalars(select(Unit).where(Unit.path.startswith(path)).order_by(Unit.path)).all(),
+    )
+
+
+@staff.post("/audit/runs")
+@staff_required(*SUPERVISION)
+def audit_start_run() -> Any:
+    try:
+        run = request_run(
+            db.session,
+            staff_user(),
+            unit_code=request.form.get("unit") or None,
+            account_no=request.form.get("account_no") or None,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_("The audit could not start: %(problem)s", problem=_problem_text(exc)), "error")
+        return redirect(url_for("staff.audit_dashboard"))
+    return redirect(url_for("staff.audit_run", run_id=run.id))
+
+
+@staff.get("/audit/runs/<int:run_id>")
+@staff_required(*SUPERVISION)
+def audit_run(run_id: int) -> Any:
+    try:
+        run = visible_run(db.session, staff_user(), run_id)
+    except DomainError:
+        abort(404)
+    return render_template("audit/run.html", run=run_summary(run))
+
+
+def _filtered(user: User) -> Any:
+    stmt = visible_findings(user)
+    args = request.args
+    if args.get("status") in STATUSES:
+        stmt = stmt.where(Finding.status == args["status"])
+    elif args.get("status") != "all":
+        stmt = stmt.where(Finding.status.in_(("open", "assigned")))
+    if args.get("rule"):
+        stmt = stmt.where(Finding.rule == args["rule"])
+    if args.get("account_no"):
+        stmt = stmt.where(Account.account_no == args["account_no"].strip())
+    if args.get("unit"):
+        unit = unit_by_code(db.session, args["unit"])
+        stmt = stmt.where(Unit.path.startswith(unit.path) if unit is not None else Finding.id.is_(None))
+    return stmt.order_by(dashboard.severity_rank(), Finding.found_at, Finding.id)
+
+
+@staff.get("/audit/findings")
+@staff_required(*READERS)
+def audit_findings() -> Any:
+    user = staff_user()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    per_page = 50
+    stmt = _filtered(user).add_columns(Account.account_no, Unit.name)
+    rows = db.session.execute(stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    return render_template(
+        "audit/findings.html",
+        rows=rows[:per_page],
+        has_next=len(rows) > per_page,
+        page=page,
+        statuses=STATUSES,
+        rules=all_rules(),
+        args=request.args,
+        query=request.query_string.decode(),
+    )
+
+
+@staff.get("/audit/findings.csv")
+@staff_required(*READERS)
+def audit_findings_csv() -> Any:
+    user = staff_user()
+    stmt = _filtered(user).add_columns(Account.account_no, Unit.code)
+    titles = {r.code: r.title for r in all_rules()}
+
+    def generate() -> Any:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")  # so that spreadsheet programs read the Chinese text as UTF-8
+        writer.writerow(
+            [
+                "id",
+                "rule",
+                "title",
+                "severity",
+                "account_no",
+                "unit",
+                "status",
+                "assignee",
+                "found_at",
+                "last_seen_at",
+                "resolved_at",
+                "resolution",
+                "reason",
+                "evidence",
+            ]
+        )
+        for finding, account_no, unit_code in db.session.execute(stmt).yield_per(1000):
+            writer.writerow(
+                [
+                    finding.id,
+                    finding.rule,
+                    titles.get(finding.rule, finding.rule),
+                    finding.severity,
+                    account_no,
+                    unit_code,
+                    finding.status,
+                    finding.assignee.username if finding.assignee else "",
+                    local_datetime(finding.found_at),
+                    local_datetime(finding.last_seen_at),
+                    local_datetime(finding.resolved_at),
+                    finding.resolution or "",
+                    finding.reason,
+                    json.dumps(finding.evidence, ensure_ascii=False, sort_keys=True),
+                ]
+            )
+            if buffer.tell() > 65536:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(
+        generate(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=findings.csv"},
+    )
+
+
+@staff.get("/audit/findings/<int:finding_id>")
+@staff_required(*READERS)
+def audit_finding(finding_id: int) -> Any:
+    user = staff_user()
+    finding = _finding_or_404(user, finding_id)
+    account = db.session.get(Account, finding.account_id)
+    assert account is not None
+    assignees: list[User] = []
+    if user.role == Role.SUPERVISOR:
+        candidates = db.session.scalars(
+            select(User).join(Unit, Unit.id == User.unit_id).where(User.role.in_(FIXERS), User.active.is_(True))
+        ).all()
+        assignees = [u for u in candidates if u.unit is not None and account.unit.path.startswith(u.unit.path)]
+    return render_template(
+        "audit/finding.html",
+        finding=finding,
+        account=account,
+        rule=next((r for r in rules_table() if r["code"] == finding.rule), None),
+        history=finding_history(db.session, finding),
+        assignees=assignees,
+        can_decide=user.role == Role.SUPERVISOR,
+        can_remediate=user.role in FIXERS and finding.assignee_id == user.id and finding.status == "assigned",
+        evidence_json=json.dumps(finding.evidence, ensure_ascii=False, indent=2, sort_keys=True),
+    )
+
+
+@staff.post("/audit/findings/<int:finding_id>/transition")
+@staff_required(Role.SUPERVISOR, Role.ARCHIVIST, Role.CLERK)
+def audit_transition(finding_id: int) -> Any:
+    user = staff_user()
+    finding = _finding_or_404(user, finding_id)
+    assignee = request.form.get("assignee", type=int)
+    try:
+        transition(
+            db.session,
+            finding,
+            user,
+            request.form.get("to", ""),
+            assignee_id=assignee,
+            reason=request.form.get("reason"),
+        )
+        db.session.commit()
+        flash(_("Saved."), "ok")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_problem_text(exc), "error")
+    return redirect(url_for("staff.audit_finding", finding_id=finding_id))
+
+
+@staff.get("/audit/rules")
+@staff_required(*READERS)
+def audit_rules() -> Any:
+    return render_template("audit/rules.html", rules=rules_table())
+
+
+def _finding_or_404(user: User, finding_id: int) -> Finding:
+    try:
+        finding = get_scoped_finding(db.session, user, finding_id)
+    except DomainError:
+        abort(404)
+    if user.role in FIXERS and finding.assignee_id != user.id:
+        abort(404)
+    return finding
+
+
+def _problem_text(exc: DomainError) -> str:
+    fields = (getattr(exc, "details", None) or {}).get("fields") or {}
+    if fields:
+        return "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return str(exc.message)

@@ -1,0 +1,177 @@
+"""Staff pages for notices: announce a planned outage (area or account list) and follow its delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from core.db import db, on_commit
+from core.errors import DomainError
+from core.identity import STAFF_ROLES, Role
+from mapping.maps import Area
+from notifications.models import DeadLetter, Delivery, Message, Notice
+from notifications.services import create_outage_notice, preview_outage
+from notifications.tasks import fan_out_notice
+
+from ..api.notifications import _visible_notices, notice_progress, visible_notice
+from ..portal.map import build_map, default_centre
+from ..templating import STAFF_NAV
+from ..timezone import display_zone
+from . import staff
+from .access import staff_required, staff_user
+
+SENDERS = (Role.ARCHIVIST, Role.CLERK, Role.ADMIN)
+# codes shown with _(code) in the templates; listed so that the extractor finds them
+LABELS = [
+    _l("outage"),
+    _l("bill_issued"),
+    _l("due_reminder"),
+    _l("arrears_reminder"),
+    _l("payment_received"),
+    _l("finding_assigned"),
+    _l("push"),
+    _l("email"),
+    _l("sms"),
+    _l("pending"),
+    _l("deferred"),
+    _l("sent"),
+    _l("failed"),
+    _l("dropped"),
+    _l("Notices"),
+]
+STAFF_NAV.append(("staff.notices", "Notices", frozenset(STAFF_ROLES)))
+
+
+def _local_input(value: str) -> str | None:
+    """A ``datetime-local`` field (display time zone) as ISO 8601 with offset."""
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value).replace(tzinfo=display_zone()).isoformat()
+    except ValueError:
+        return value
+
+
+@staff.get("/notices")
+@staff_required()
+def notices() -> Any:
+    rows = db.session.scalars(_visible_notices(staff_user()).limit(100)).all()
+    progress = {n.id: notice_progress(db.session, n) for n in rows}
+    return render_template(
+        "notifications/staff_notices.html",
+        notices=rows,
+        progress=progress,
+        can_send=staff_user().role in SENDERS,
+    )
+
+
+@staff.route("/notices/outage", methods=["GET", "POST"])
+@staff_required(*SENDERS)
+def new_outage() -> Any:
+    form: dict[str, str] = {"mode": "area"}
+    errors: dict[str, str] = {}
+    preview: dict[str, int] | None = None
+    rendered = None
+    if request.method == "POST":
+        form = {
+            k: request.form.get(k, "") for k in ("title", "body", "starts_at", "ends_at", "mode", "area", "account_nos")
+        }
+        data: dict[str, Any] = {
+            "title": form["title"],
+            "body": form["body"],
+            "starts_at": _local_input(form["starts_at"]),
+            "ends_at": _local_input(form["ends_at"]),
+        }
+        if form["mode"] == "accounts":
+            data["account_nos"] = [n for n in form["account_nos"].replace(",", " ").split() if n]
+        else:
+            try:
+                area = json.loads(form["area"] or "null")
+                # accept a whole Feature or FeatureCollection pasted from a GIS tool
+                if isinstance(area, dict) and area.get("type") == "FeatureCollection" and area.get("features"):
+                    area = area["features"][0].get("geometry")
+                if isinstance(area, dict) and area.get("type") == "Feature":
+                    area = area.get("geometry")
+                data["area"] = area
+            except ValueError:
+                errors["area"] = _("Not valid JSON.")
+        if not errors and request.form.get("action") == "preview":
+            try:
+                found = preview_outage(db.session, staff_user(), data)
+                preview = {"accounts": len(found.account_ids), "recipients": len(found.user_ids)}
+                if isinstance(data.get("area"), dict):
+                    outer = data["area"]["coordinates"][0]
+                    centre = (sum(p[1] for p in outer) / len(outer), sum(p[0] for p in outer) / len(outer))
+                    rendered = build_map([], centre=centre, you=None, areas=[Area(data["area"], "", form["title"])])
+            except DomainError as exc:
+                errors = (exc.details or {}).get("fields") or {"form": exc.message}
+            db.session.rollback()
+        elif not errors:
+            try:
+                notice, recipients = create_outage_notice(db.session, staff_user(), data)
+                notice_id = notice.id
+                on_commit(db.session, lambda: fan_out_notice.delay(notice_id))
+                db.session.commit()
+                flash(_("The notice is on its way to %(count)d customers.", count=len(recipients.user_ids)), "ok")
+                return redirect(url_for("staff.notice_detail", notice_id=notice_id))
+            except DomainError as exc:
+                db.session.rollback()
+                errors = (exc.details or {}).get("fields") or {"form": exc.message}
+    return render_template(
+        "notifications/staff_outage_form.html", form=form, errors=errors, preview=preview, rendered=rendered
+    ), 422 if errors else 200
+
+
+@staff.get("/notices/<int:notice_id>")
+@staff_required()
+def notice_detail(notice_id: int) -> Any:
+    notice = visible_notice(db.session, staff_user(), notice_id)
+    progress = notice_progress(db.session, notice)
+    rendered = None
+    if notice.area:
+        outer = notice.area["coordinates"][0]
+        centre = (sum(p[1] for p in outer) / len(outer), sum(p[0] for p in outer) / len(outer))
+        rendered = build_map(
+            [],
+            centre=centre or default_centre(),
+            you=None,
+            areas=[Area(notice.area, notice.title, notice.title)],
+            zoom=13,
+        )
+    letters = db.session.scalars(
+        select(DeadLetter)
+        .join(Delivery, Delivery.id == DeadLetter.delivery_id)
+        .join(Message, Message.id == Delivery.message_id)
+        .where(Message.notice_id == notice.id)
+        .order_by(DeadLetter.id)
+        .limit(50)
+    ).all()
+    return render_template(
+        "notifications/staff_notice.html", notice=notice, progress=progress, rendered=rendered, letters=letters
+    )
+
+
+def current_outage_areas() -> list[tuple[dict[str, Any], str, str]]:
+    """Outage areas that have not ended, for the public map."""
+    now = dt.datetime.now(dt.UTC)
+    rows = db.session.scalars(
+        select(Notice).where(Notice.kind == "outage", Notice.area.isnot(None), Notice.ends_at >= now).limit(50)
+    ).all()
+    zone = display_zone()
+    return [
+        (
+            n.area,
+            n.title,
+            f"{n.starts_at.astimezone(zone):%m-%d %H:%M} – {n.ends_at.astimezone(zone):%m-%d %H:%M}"
+            if n.starts_at and n.ends_at
+            else "",
+        )
+        for n in rows
+        if n.area
+    ]
