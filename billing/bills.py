@@ -76,7 +76,9 @@ def record_reading(
         raise InvalidInput.fields(problems)
     assert period is not None and reading is not None
     account = lock_account(session, account.id)
-    if session.scalar(select(MeterReading.id).where(MeterReading.account_id == account.id, MeterReading.period == period)):
+    if session.scalar(
+        select(MeterReading.id).where(MeterReading.account_id == account.id, MeterReading.period == period)
+    ):
         raise Conflict(f"a reading for {period} exists; corrections are adjustments", code="reading_exists")
     later = session.scalar(
         select(MeterReading.period).where(MeterReading.account_id == account.id, MeterReading.period > period).limit(1)
@@ -91,12 +93,16 @@ def record_reading(
     )
     if previous is not None:
         if reading < previous.reading:
-            raise InvalidInput.fields({"reading": f"below the previous reading {previous.reading}"}, "The meter went backwards.")
+            raise InvalidInput.fields(
+                {"reading": f"below the previous reading {previous.reading}"}, "The meter went backwards."
+            )
         if band_values is not None and previous.peak is not None:
             prev_bands = (previous.peak, previous.flat or 0, previous.valley or 0)
             for name, now, before in zip(("peak", "flat", "valley"), band_values, prev_bands, strict=True):
                 if now < before:
-                    raise InvalidInput.fields({name: f"below the previous reading {before}"}, "The meter went backwards.")
+                    raise InvalidInput.fields(
+                        {name: f"below the previous reading {before}"}, "The meter went backwards."
+                    )
     row = MeterReading(
         account_id=account.id,
         period=period,
@@ -192,7 +198,7 @@ def issue_bill(
             entity_id=account.account_no,
             after={"bill_id": bill.id, "applied": [[a.bill_id, a.principal, a.late_fee] for a in applications]},
         )
-    values = {
+    values: dict[str, Any] = {
         "account_no": account.account_no,
         "period": period,
         "amount": bill.amount,

@@ -39,7 +39,9 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _fee_for_days(principal: Decimal, start: dt.date, end: dt.date, due: dt.date, residential: bool, rules: Rules) -> Decimal:
+def _fee_for_days(
+    principal: Decimal, start: dt.date, end: dt.date, due: dt.date, residential: bool, rules: Rules
+) -> Decimal:
     """Unrounded fee on ``principal`` for the days start..end inclusive."""
     total = Decimal(0)
     if end < start or principal <= 0:
@@ -124,15 +126,17 @@ def bill_states(session: Session, account_id: int, bills: list[Bill] | None = No
         ).where(PaymentApplication.bill_id.in_(ids))
     ):
         states[bill_id].applications.append((day, principal, fee))
-    for bill_id, kind, amount in session.execute(
+    for adj_bill_id, kind, amount in session.execute(
         select(Adjustment.bill_id, Adjustment.kind, Adjustment.amount).where(
             Adjustment.bill_id.in_(ids), Adjustment.status == AdjustmentStatus.APPROVED
         )
     ):
+        if adj_bill_id is None:
+            continue
         if kind == AdjustmentKind.CORRECTION:
-            states[bill_id].charged += amount
+            states[adj_bill_id].charged += amount
         elif kind == AdjustmentKind.WAIVER:
-            states[bill_id].waived += amount
+            states[adj_bill_id].waived += amount
     return sorted(states.values(), key=lambda s: s.bill.period)
 
 
@@ -192,12 +196,13 @@ def apply_balance(session: Session, account: Account, on: dt.date, rules: Rules)
         select(Payment.id, Payment.amount).where(Payment.account_id == account.id).order_by(Payment.paid_at, Payment.id)
     ):
         leftovers[payment_id] = amount
-    for payment_id, principal, fee in session.execute(
+    for used_id, principal, fee in session.execute(
         select(PaymentApplication.payment_id, PaymentApplication.principal, PaymentApplication.late_fee).where(
             PaymentApplication.payment_id.in_(list(leftovers))
         )
     ):
-        leftovers[payment_id] -= principal + fee
+        if used_id is not None:
+            leftovers[used_id] -= principal + fee
     available = account.balance
     made: list[PaymentApplication] = []
     for payment_id, left in leftovers.items():

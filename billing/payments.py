@@ -108,7 +108,9 @@ def record_payment(
     """Record the payment once: returns (payment, created). A replay returns the first payment."""
     key = idempotency_key.strip()
     if not key or len(key) > 128:
-        raise InvalidInput("An Idempotency-Key header (1 to 128 characters) is required.", code="idempotency_key_required")
+        raise InvalidInput(
+            "An Idempotency-Key header (1 to 128 characters) is required.", code="idempotency_key_required"
+        )
     existing = _existing(session, key, digest)
     if existing is not None:
         return existing, False
@@ -160,7 +162,7 @@ def record_payment(
             "to_balance": rest,
         },
     )
-    values = {
+    values: dict[str, Any] = {
         "account_no": account.account_no,
         "payment_id": payment.id,
         "amount": payment.amount,

@@ -130,7 +130,12 @@ def usage_series(session: Session, account: Account, months: int, today: dt.date
 
 def payment_dict(payment: Payment, periods: dict[int, str]) -> dict[str, Any]:
     applied = [
-        {"period": periods.get(a.bill_id, ""), "principal": a.principal, "late_fee": a.late_fee, "applied_on": a.applied_on}
+        {
+            "period": periods.get(a.bill_id, ""),
+            "principal": a.principal,
+            "late_fee": a.late_fee,
+            "applied_on": a.applied_on,
+        }
         for a in payment.applications
     ]
     used = sum((a.principal + a.late_fee for a in payment.applications), ZERO)
@@ -145,7 +150,9 @@ def payment_dict(payment: Payment, periods: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def payments_with_applications(session: Session, account: Account, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+def payments_with_applications(
+    session: Session, account: Account, limit: int = 200, offset: int = 0
+) -> list[dict[str, Any]]:
     """The account's payments, newest first, each with ``applied: [{period, principal, late_fee, applied_on}]``
     (money from balance applied to later bills included) and ``unapplied`` (still in the balance)."""
     payments = list(

@@ -61,7 +61,8 @@ def create_tariff(session: Session, data: dict[str, Any], *, actor_id: int | Non
             problems["price"] = "a non-negative price per kWh"
         tariff.price = price
     elif kind == TariffKind.TOU:
-        tou = data.get("tou") if isinstance(data.get("tou"), dict) else {}
+        raw_tou = data.get("tou")
+        tou: dict[str, Any] = raw_tou if isinstance(raw_tou, dict) else {}
         prices = {band: _decimal(tou.get(band)) for band in ("peak", "flat", "valley")}
         for band, price in prices.items():
             if price is None:
@@ -108,7 +109,12 @@ def create_tariff(session: Session, data: dict[str, Any], *, actor_id: int | Non
     session.add(tariff)
     session.flush()
     trail.record(
-        session, actor_id=actor_id, action="tariff.created", entity="tariff", entity_id=tariff.id, after=tariff_dict(tariff)
+        session,
+        actor_id=actor_id,
+        action="tariff.created",
+        entity="tariff",
+        entity_id=tariff.id,
+        after=tariff_dict(tariff),
     )
     return tariff
 

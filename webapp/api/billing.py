@@ -120,7 +120,12 @@ def _account(account_no: str) -> Account:
 def get_bills(account_no: str, query: BillsQuery) -> Any:
     items = bills_for_year(db.session, _account(account_no), query.year, today_local())
     start = (query.page - 1) * query.per_page
-    return {"items": items[start : start + query.per_page], "page": query.page, "per_page": query.per_page, "total": len(items)}
+    return {
+        "items": items[start : start + query.per_page],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": len(items),
+    }
 
 
 def _resolve_bill(session: Any, user: Any, path: dict[str, Any]) -> Any:
@@ -145,7 +150,9 @@ class UsageQuery(ApiModel):
     months: int = Field(12, ge=1, le=120)
 
 
-@endpoint(api, "/accounts/<account_no>/usage", access=ACCOUNT_READER, query=UsageQuery, summary="Monthly kWh and amounts")
+@endpoint(
+    api, "/accounts/<account_no>/usage", access=ACCOUNT_READER, query=UsageQuery, summary="Monthly kWh and amounts"
+)
 def get_usage(account_no: str, query: UsageQuery) -> Any:
     account = _account(account_no)
     today = today_local()
@@ -156,7 +163,11 @@ def get_usage(account_no: str, query: UsageQuery) -> Any:
 
 
 @endpoint(
-    api, "/accounts/<account_no>/payments", access=ACCOUNT_READER, query=PageQuery, summary="Payments and how they were applied"
+    api,
+    "/accounts/<account_no>/payments",
+    access=ACCOUNT_READER,
+    query=PageQuery,
+    summary="Payments and how they were applied",
 )
 def get_payments(account_no: str, query: PageQuery) -> Any:
     account = _account(account_no)
