@@ -162,3 +162,21 @@ def test_released_delivery_that_fails_for_now_waits_again_with_backoff(client, w
     delivery = session.scalar(select(Delivery))
     assert delivery.status == "deferred" and delivery.attempts == 1
     assert delivery.not_before > dt.datetime.now(dt.UTC)
+
+
+def test_assigning_a_finding_through_the_audit_api_lands_in_the_assignees_inbox(client, world, session) -> None:
+    from archive.audit.models import Finding
+
+    finding = Finding(rule="T-TEST", severity="high", subject="account:x", account_id=world.own_account.id, evidence={})
+    session.add(finding)
+    session.commit()
+    archivist = world.users["archivist"]
+    response = client.post(
+        f"/api/v1/audit/violations/{finding.id}/transitions",
+        json={"to": "assigned", "assignee": archivist.id},
+        headers=world.headers("supervisor"),
+    )
+    assert response.status_code == 200, response.get_json()
+    inbox = _inbox(client, world, "archivist")
+    assert inbox["total"] == 1 and inbox["items"][0]["kind"] == "finding_assigned"
+    assert inbox["items"][0]["data"]["finding_id"] == finding.id
