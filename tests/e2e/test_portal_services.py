@@ -138,4 +138,4 @@ def test_reading_a_notice_clears_the_unread_count(phone: Phone, session: Any, wo
     # so the page must say it could not (or was not allowed to), never fail silently.
     enable = page.get_by_role("button", name="开启通知")
     enable.click()
-    expect(page.locator("[data-push-status]")).to_have_text(re.compile("未能开启通知|通知已被阻止"))
+    expect(page.locator("[data-push-status]")).to_have_text(re.compile("未能开启通知|通知已被阻止"), timeout=15_000)

@@ -34,7 +34,11 @@
         status.textContent = status.dataset.denied;
         button.disabled = false;
         var district = document.getElementById("district");
-        if (district) { district.focus(); }
+        if (district) {
+          var more = district.closest("details");
+          if (more) { more.open = true; }
+          district.focus();
+        }
       }, {enableHighAccuracy: false, timeout: 10000, maximumAge: 300000});
     });
   }
