@@ -79,9 +79,13 @@ for _statement in IMMUTABILITY_DDL:
     event.listen(TrailEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
 
 
+# entities whose id is the account number itself (one dossier per account is keyed by it)
+ACCOUNT_KEYED_ENTITIES = frozenset({"account", "dossier"})
+
+
 def derived_account_no(entity: str, entity_id: str, before: Any, after: Any) -> str | None:
     """The account an event concerns, read from its content (never trusted from a separate input)."""
-    if entity == "account":
+    if entity in ACCOUNT_KEYED_ENTITIES:
         return entity_id[:20]
     for snapshot in (after, before):
         if isinstance(snapshot, dict) and snapshot.get("account_no"):

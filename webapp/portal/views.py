@@ -3,13 +3,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from billing.accounts import bind_account, unbind_account, visible_accounts
+from billing.accounts import bind_account, unbind_account
 from billing.ledger import account_position
-from billing.models import Account
 from core.db import db
 from core.errors import DomainError
 from core.identity import Role, change_password, create_user
@@ -19,20 +18,14 @@ from ..config_access import id_hash_key
 from ..throttle import guard
 from ..timezone import today_local
 from . import portal
+from ._billing import latest_bill
+from ._customer import bound_accounts, customer_required, selected_account
 
 
 def _safe_next(target: str | None, default: str) -> str:
     if target and urlparse(target).netloc == "" and target.startswith("/"):
         return target
     return default
-
-
-def _customer_required() -> Any:
-    if not current_user.is_authenticated:
-        return redirect(url_for("portal.sign_in", next=request.full_path))
-    if current_user.role != Role.CUSTOMER:
-        return redirect(url_for("staff.dashboard"))
-    return None
 
 
 @portal.get("/")
@@ -97,22 +90,26 @@ def sign_out() -> Any:
 
 
 @portal.get("/home")
+@customer_required
 def home() -> Any:
-    if (redirect_to := _customer_required()) is not None:
-        return redirect_to
-    user = current_user.user
-    accounts = db.session.scalars(visible_accounts(user).order_by(Account.account_no)).all()
-    today = today_local()
-    selected = request.args.get("account") or (accounts[0].account_no if accounts else None)
-    account = next((a for a in accounts if a.account_no == selected), accounts[0] if accounts else None)
-    position = account_position(db.session, account, today) if account else None
-    return render_template("portal/home.html", accounts=accounts, account=account, position=position)
+    accounts = bound_accounts()
+    account = selected_account(accounts)
+    position = account_position(db.session, account, today_local()) if account else None
+    last_bill = latest_bill(account) if account else None
+    return render_template(
+        "portal/home.html", accounts=accounts, account=account, position=position, last_bill=last_bill
+    )
+
+
+@portal.get("/me")
+@customer_required
+def me() -> Any:
+    return render_template("portal/me.html", accounts=bound_accounts())
 
 
 @portal.route("/bind", methods=["GET", "POST"])
+@customer_required
 def bind() -> Any:
-    if (redirect_to := _customer_required()) is not None:
-        return redirect_to
     error = None
     if request.method == "POST":
         user = current_user.user
@@ -127,6 +124,7 @@ def bind() -> Any:
                 id_hash_key=id_hash_key(),
             )
             db.session.commit()
+            session["portal_account"] = account.account_no
             flash(_("Account %(no)s is now bound.", no=account.account_no), "ok")
             return redirect(url_for("portal.home", account=account.account_no))
         except DomainError as exc:
@@ -140,14 +138,14 @@ def bind() -> Any:
 
 
 @portal.post("/accounts/<account_no>/unbind")
-@login_required
+@customer_required
 def unbind(account_no: str) -> Any:
-    if (redirect_to := _customer_required()) is not None:
-        return redirect_to
     unbind_account(db.session, current_user.user, account_no)
     db.session.commit()
+    if session.get("portal_account") == account_no:
+        session.pop("portal_account")
     flash(_("Account %(no)s is no longer bound.", no=account_no), "ok")
-    return redirect(url_for("portal.home"))
+    return redirect(url_for("portal.me"))
 
 
 @portal.route("/password", methods=["GET", "POST"])

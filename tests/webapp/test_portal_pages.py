@@ -1,0 +1,136 @@
+"""Portal pages through the Flask test client: guards, the installable app, service points and the inbox."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mapping.demo import seed_service_points
+from notifications.models import Message, Notice
+from tests.support import PASSWORD
+
+
+def _sign_in(client: Any, username: str = "13900000001") -> None:
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    done = client.post("/login", data={"phone": username, "password": PASSWORD, "csrf_token": token.group(1)})
+    assert done.status_code == 302
+
+
+def _csrf(client: Any, path: str) -> str:
+    found = re.search(r'name="csrf-token" content="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert found
+    return found.group(1)
+
+
+def _message(session: Any, user_id: int, title: str) -> int:
+    notice = Notice(kind="outage", title=title, body="body", data={})
+    session.add(notice)
+    session.flush()
+    message = Message(notice_id=notice.id, user_id=user_id)
+    session.add(message)
+    session.commit()
+    return message.id
+
+
+def test_customer_pages_send_visitors_to_sign_in_and_back(client, world) -> None:
+    for path in ["/home", "/me", "/nearby", "/inbox", "/bind"]:
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/login?next={path}"
+
+
+def test_staff_are_sent_to_their_own_pages(client, world) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    client.post("/login", data={"phone": "clerk-a", "password": PASSWORD, "csrf_token": token.group(1)})
+    assert client.get("/home").headers["Location"] == "/staff/"
+
+
+def test_manifest_names_the_app_and_its_icons(client) -> None:
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest.mimetype == "application/manifest+json"
+    body = manifest.get_json()
+    assert body["display"] == "standalone" and body["start_url"].startswith("/")
+    assert body["lang"] == "zh-CN" and body["short_name"]
+    for icon in body["icons"]:
+        assert client.get(icon["src"]).status_code == 200
+    assert client.get("/manifest.webmanifest?lang=en").get_json()["lang"] == "en"
+
+
+def test_service_worker_is_served_from_the_root_and_precaches_the_offline_page(client) -> None:
+    response = client.get("/sw.js")
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    assert response.mimetype == "text/javascript"
+    assert "no-cache" in response.headers["Cache-Control"]
+    script = response.get_data(as_text=True)
+    for cached in re.findall(r'"(/[^"]+)"', script.split("];")[0]):
+        assert client.get(cached).status_code == 200, cached
+    assert "您已离线" in client.get("/offline").get_data(as_text=True)
+
+
+def test_home_shows_the_position_and_the_next_step(client, world) -> None:
+    _sign_in(client)
+    html = client.get("/home").get_data(as_text=True)
+    assert "1000000001" in html and "¥0.00" in html and "目前无需缴费" in html
+    assert 'aria-current="page"' in html
+
+
+def test_a_foreign_account_cannot_be_selected(client, world) -> None:
+    _sign_in(client)
+    html = client.get("/home?account=2000000001").get_data(as_text=True)
+    assert "2000000001" not in html and "1000000001" in html
+
+
+def test_nearby_from_a_district_lists_points_with_distance_and_navigation(client, session, world) -> None:
+    seed_service_points(session)
+    session.commit()
+    _sign_in(client)
+    html = client.get("/nearby?district=西湖区&kind=business_hall").get_data(as_text=True)
+    assert "离西湖区中心最近" in html
+    assert html.count('class="card sp-card"') >= 1
+    assert "https://uri.amap.com/navigation?" in html and "公里" in html
+    assert '<p class="muted">自助终端' not in html  # only business halls
+    assert "/map?lat=30.25940&amp;lon=120.13000&amp;kind=business_hall" in html
+
+
+def test_nearby_defaults_to_the_account_address_and_reports_unknown_places(client, session, world) -> None:
+    seed_service_points(session)
+    session.commit()
+    _sign_in(client)
+    assert "离户号 1000000001 的用电地址最近" in client.get("/nearby").get_data(as_text=True)
+    html = client.get("/nearby?lat=91&lon=0&address=nowhere-at-all").get_data(as_text=True)
+    assert "找不到该地址" in html
+
+
+def test_opening_a_message_marks_it_read_and_others_messages_are_not_found(client, session, world) -> None:
+    customer = world.users["customer"]
+    mine = _message(session, customer.id, "计划停电")
+    theirs = _message(session, world.users["clerk"].id, "员工通知")
+    _sign_in(client)
+    assert "1 条未读" in client.get("/inbox").get_data(as_text=True)
+    assert client.get(f"/inbox/{theirs}").status_code == 404
+    assert "计划停电" in client.get(f"/inbox/{mine}").get_data(as_text=True)
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "0 条未读" in html and 'class="badge"' not in html
+    assert session.get(Message, mine).read_at is not None
+    session.commit()
+
+
+def test_mark_all_read_needs_the_csrf_token(client, session, world) -> None:
+    _message(session, world.users["customer"].id, "a")
+    _message(session, world.users["customer"].id, "b")
+    _sign_in(client)
+    assert client.post("/inbox/read-all").status_code == 400
+    done = client.post("/inbox/read-all", data={"csrf_token": _csrf(client, "/inbox")}, follow_redirects=True)
+    assert "已将 2 条消息标为已读" in done.get_data(as_text=True)
+
+
+def test_unbinding_from_the_me_page(client, world) -> None:
+    _sign_in(client)
+    token = _csrf(client, "/me")
+    done = client.post("/accounts/1000000001/unbind", data={"csrf_token": token}, follow_redirects=True)
+    html = done.get_data(as_text=True)
+    assert "户号 1000000001 已解绑" in html and "尚未绑定户号" in html
