@@ -1,7 +1,7 @@
 """archive
 
-Revision ID: 0005_archive
-Revises: 0004_audit
+Revision ID: 0006_archive
+Revises: 0005_billing
 Create Date: 2026-11-28 15:15:38.613329
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import core.db
 
-revision = "0005_archive"
-down_revision = "0004_audit"
+revision = "0006_archive"
+down_revision = "0005_billing"
 branch_labels = None
 depends_on = None
 
