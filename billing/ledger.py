@@ -1,17 +1,143 @@
-"""An account's money position: balance, arrears and the late fee owed on a given day.
+"""An account's money position: what each bill still owes, late fees on any day, and applying money.
 
-Bills and payments are added by the billing records work; until an account has bills its arrears are zero.
+Nothing here edits a bill. What a bill charges is its amount plus approved corrections; what it has been paid
+is the sum of its ``PaymentApplication`` rows; approved waivers reduce its late fee.
+
+Late fee (电费违约金): counted per day from the day after the due date until the payment day (that day
+included) on the principal still unpaid that day. Residential bills pay ``residential_rate`` a day; other
+categories ``current_year_rate`` for days in the due date's calendar year and ``earlier_years_rate`` for days
+in later years (the arrears have become an earlier year's). A bill's total fee under ``minimum_fee`` (but
+above zero) is charged as ``minimum_fee``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from decimal import Decimal
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.models import Account
+from billing.models import (
+    Account,
+    Adjustment,
+    AdjustmentKind,
+    AdjustmentStatus,
+    Bill,
+    Category,
+    Payment,
+    PaymentApplication,
+)
+from billing.rules import CENT, Rules, current_rules
+
+ZERO = Decimal("0.00")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _fee_for_days(
+    principal: Decimal, start: dt.date, end: dt.date, due: dt.date, residential: bool, rules: Rules
+) -> Decimal:
+    """Unrounded fee on ``principal`` for the days start..end inclusive."""
+    total = Decimal(0)
+    if end < start or principal <= 0:
+        return total
+    for year in range(start.year, end.year + 1):
+        first = max(start, dt.date(year, 1, 1))
+        last = min(end, dt.date(year, 12, 31))
+        days = (last - first).days + 1
+        if days <= 0:
+            continue
+        if residential:
+            rate = rules.residential_rate
+        else:
+            rate = rules.current_year_rate if year == due.year else rules.earlier_years_rate
+        total += principal * rate * days
+    return total
+
+
+@dataclass
+class BillState:
+    """One bill with the money that touched it, able to answer for any day."""
+
+    bill: Bill
+    charged: Decimal  # amount plus approved corrections
+    waived: Decimal = ZERO
+    applications: list[tuple[dt.date, Decimal, Decimal]] = field(default_factory=list)  # (day, principal, fee)
+
+    def paid_principal(self, on: dt.date | None = None) -> Decimal:
+        return sum((p for day, p, _f in self.applications if on is None or day <= on), ZERO)
+
+    def paid_late_fee(self, on: dt.date | None = None) -> Decimal:
+        return sum((f for day, _p, f in self.applications if on is None or day <= on), ZERO)
+
+    def outstanding(self, on: dt.date | None = None) -> Decimal:
+        return max(self.charged - self.paid_principal(on), ZERO)
+
+    def accrued_late_fee(self, on: dt.date, rules: Rules) -> Decimal:
+        """The bill's whole late fee from its due date to ``on`` (before waivers and fee payments)."""
+        due = self.bill.due_date
+        if on <= due:
+            return ZERO
+        residential = self.bill.category == Category.RESIDENTIAL
+        outstanding = self.charged - sum((p for day, p, _f in self.applications if day <= due), ZERO)
+        fee = Decimal(0)
+        start = due + dt.timedelta(days=1)
+        for day, principal, _fee in sorted(self.applications, key=lambda a: a[0]):
+            if day <= due or day > on:
+                continue
+            fee += _fee_for_days(outstanding, start, day, due, residential, rules)
+            outstanding -= principal
+            start = max(start, day + dt.timedelta(days=1))
+        fee += _fee_for_days(outstanding, start, on, due, residential, rules)
+        fee = money(fee)
+        if ZERO < fee < rules.minimum_fee:
+            fee = rules.minimum_fee
+        return fee
+
+    def late_fee_owed(self, on: dt.date, rules: Rules) -> Decimal:
+        return max(self.accrued_late_fee(on, rules) - self.paid_late_fee(on) - self.waived, ZERO)
+
+    def status(self, on: dt.date | None = None) -> str:
+        paid = self.paid_principal(on)
+        if paid >= self.charged:
+            return "paid"
+        return "partial" if paid > 0 else "unpaid"
+
+
+def bill_states(session: Session, account_id: int, bills: list[Bill] | None = None) -> list[BillState]:
+    """States of the account's bills (or of ``bills``), oldest period first."""
+    if bills is None:
+        bills = list(session.scalars(select(Bill).where(Bill.account_id == account_id).order_by(Bill.period)))
+    if not bills:
+        return []
+    ids = [b.id for b in bills]
+    states = {b.id: BillState(bill=b, charged=b.amount) for b in bills}
+    for bill_id, day, principal, fee in session.execute(
+        select(
+            PaymentApplication.bill_id,
+            PaymentApplication.applied_on,
+            PaymentApplication.principal,
+            PaymentApplication.late_fee,
+        ).where(PaymentApplication.bill_id.in_(ids))
+    ):
+        states[bill_id].applications.append((day, principal, fee))
+    for adj_bill_id, kind, amount in session.execute(
+        select(Adjustment.bill_id, Adjustment.kind, Adjustment.amount).where(
+            Adjustment.bill_id.in_(ids), Adjustment.status == AdjustmentStatus.APPROVED
+        )
+    ):
+        if adj_bill_id is None:
+            continue
+        if kind == AdjustmentKind.CORRECTION:
+            states[adj_bill_id].charged += amount
+        elif kind == AdjustmentKind.WAIVER:
+            states[adj_bill_id].waived += amount
+    return sorted(states.values(), key=lambda s: s.bill.period)
 
 
 @dataclass(frozen=True)
@@ -21,5 +147,78 @@ class Position:
     late_fee_today: Decimal
 
 
-def account_position(session: Session, account: Account, on: dt.date) -> Position:
-    return Position(balance=account.balance, arrears=Decimal("0.00"), late_fee_today=Decimal("0.00"))
+def account_position(session: Session, account: Account, on: dt.date, rules: Rules | None = None) -> Position:
+    """Balance (预存), unpaid principal and the late fee owed if paid on ``on``."""
+    rules = rules or current_rules()
+    states = bill_states(session, account.id)
+    arrears = sum((s.outstanding(on) for s in states), ZERO)
+    fee = sum((s.late_fee_owed(on, rules) for s in states), ZERO)
+    return Position(balance=account.balance, arrears=arrears, late_fee_today=fee)
+
+
+def apply_money(
+    session: Session,
+    account: Account,
+    amount: Decimal,
+    on: dt.date,
+    rules: Rules,
+    payment_id: int | None,
+) -> tuple[list[PaymentApplication], Decimal]:
+    """Apply ``amount`` to the oldest unpaid bills (late fee before principal); returns the rest.
+
+    The caller holds the account's row lock.
+    """
+    remaining = amount
+    made: list[PaymentApplication] = []
+    for state in bill_states(session, account.id):
+        if remaining <= 0:
+            break
+        fee = min(state.late_fee_owed(on, rules), remaining)
+        remaining -= fee
+        principal = min(state.outstanding(), remaining)
+        remaining -= principal
+        if fee > 0 or principal > 0:
+            application = PaymentApplication(
+                payment_id=payment_id, bill_id=state.bill.id, applied_on=on, principal=principal, late_fee=fee
+            )
+            session.add(application)
+            made.append(application)
+    session.flush()
+    return made, remaining
+
+
+def apply_balance(session: Session, account: Account, on: dt.date, rules: Rules) -> list[PaymentApplication]:
+    """Use the account's balance for unpaid bills, drawing on the oldest payments with money left over."""
+    if account.balance <= 0:
+        return []
+    leftovers: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for payment_id, amount in session.execute(
+        select(Payment.id, Payment.amount).where(Payment.account_id == account.id).order_by(Payment.paid_at, Payment.id)
+    ):
+        leftovers[payment_id] = amount
+    for used_id, principal, fee in session.execute(
+        select(PaymentApplication.payment_id, PaymentApplication.principal, PaymentApplication.late_fee).where(
+            PaymentApplication.payment_id.in_(list(leftovers))
+        )
+    ):
+        if used_id is not None:
+            leftovers[used_id] -= principal + fee
+    available = account.balance
+    made: list[PaymentApplication] = []
+    for payment_id, left in leftovers.items():
+        take = min(left, available)
+        if take <= 0:
+            continue
+        applied, rest = apply_money(session, account, take, on, rules, payment_id)
+        made.extend(applied)
+        used = take - rest
+        available -= used
+        account.balance -= used
+        if rest > 0 or available <= 0:
+            break
+    if available > 0:  # credit without a payment behind it (an approved correction)
+        applied, rest = apply_money(session, account, available, on, rules, None)
+        made.extend(applied)
+        account.balance -= available - rest
+    session.flush()
+    return made

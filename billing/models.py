@@ -6,10 +6,10 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, Money, utcnow
+from core.db import KWH, Base, Money, utcnow
 from core.identity import Unit, User
 
 
@@ -68,3 +68,216 @@ class AccountBinding(Base):
 
     user: Mapped[User] = relationship()
     account: Mapped[Account] = relationship()
+
+
+# --- tariffs, readings, bills, payments, adjustments -------------------------------------------
+
+PRICE = Numeric(10, 4, asdecimal=True)
+
+
+class TariffKind(enum.StrEnum):
+    TIERED = "tiered"  # 阶梯: annual cumulative kWh tiers
+    TOU = "tou"  # 峰谷: peak / flat / valley bands
+    FLAT = "flat"
+
+
+class Tariff(Base):
+    """A price table valid from ``valid_from`` to ``valid_to`` (inclusive; open-ended when null)."""
+
+    __tablename__ = "tariffs"
+    __table_args__ = (
+        UniqueConstraint("code", "valid_from"),
+        CheckConstraint("kind IN ('tiered', 'tou', 'flat')", name="kind_known"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    category: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[str] = mapped_column(String(8))
+    valid_from: Mapped[dt.date]
+    valid_to: Mapped[dt.date | None]
+    price: Mapped[Decimal | None] = mapped_column(PRICE)
+    peak_price: Mapped[Decimal | None] = mapped_column(PRICE)
+    flat_price: Mapped[Decimal | None] = mapped_column(PRICE)
+    valley_price: Mapped[Decimal | None] = mapped_column(PRICE)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    tiers: Mapped[list[TariffTier]] = relationship(order_by="TariffTier.seq", cascade="all, delete-orphan")
+
+
+class TariffTier(Base):
+    __tablename__ = "tariff_tiers"
+    __table_args__ = (UniqueConstraint("tariff_id", "seq"), CheckConstraint("price >= 0", name="price_non_negative"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    up_to_kwh: Mapped[Decimal | None] = mapped_column(KWH)  # annual cumulative bound; null = no bound
+    price: Mapped[Decimal] = mapped_column(PRICE)
+
+
+class MeterReading(Base):
+    """A cumulative meter reading for a period; TOU meters also carry the three band registers."""
+
+    __tablename__ = "meter_readings"
+    __table_args__ = (UniqueConstraint("account_id", "period"), CheckConstraint("reading >= 0", name="non_negative"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    period: Mapped[str] = mapped_column(String(7))
+    reading: Mapped[Decimal] = mapped_column(KWH)
+    peak: Mapped[Decimal | None] = mapped_column(KWH)
+    flat: Mapped[Decimal | None] = mapped_column(KWH)
+    valley: Mapped[Decimal | None] = mapped_column(KWH)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Bill(Base):
+    """An issued bill: never edited. Payments are ``PaymentApplication`` rows, corrections ``Adjustment`` rows."""
+
+    __tablename__ = "bills"
+    __table_args__ = (
+        UniqueConstraint("account_id", "period"),
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    period: Mapped[str] = mapped_column(String(7))
+    category: Mapped[str] = mapped_column(String(24))  # the account's category when issued (late-fee rates)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id"))
+    reading_id: Mapped[int | None] = mapped_column(ForeignKey("meter_readings.id"))
+    kwh: Mapped[Decimal] = mapped_column(KWH)
+    amount: Mapped[Money]
+    due_date: Mapped[dt.date]
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    lines: Mapped[list[BillLine]] = relationship(order_by="BillLine.seq", cascade="all, delete-orphan")
+
+
+class BillLine(Base):
+    __tablename__ = "bill_lines"
+    __table_args__ = (UniqueConstraint("bill_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    item: Mapped[str] = mapped_column(String(16))  # tier_1, tier_2, tier_3, peak, flat, valley, energy
+    kwh: Mapped[Decimal] = mapped_column(KWH)
+    price: Mapped[Decimal] = mapped_column(PRICE)
+    amount: Mapped[Money]
+
+
+class Channel(enum.StrEnum):
+    COUNTER = "counter"  # 柜台
+    BANK = "bank"  # 银行代扣
+    APP = "app"  # 线上
+    THIRD_PARTY = "third_party"  # 第三方
+
+
+class Payment(Base):
+    """Money received once. ``idempotency_key`` is unique: a replay finds the first payment."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("channel IN ('counter', 'bank', 'app', 'third_party')", name="channel_known"),
+        Index("ix_payments_account_id", "account_id"),
+        Index("ix_payments_channel_reference", "channel", "reference"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    amount: Mapped[Money]
+    channel: Mapped[str] = mapped_column(String(16))
+    paid_at: Mapped[dt.datetime]
+    reference: Mapped[str] = mapped_column(String(64), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("payment_imports.id"))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    applications: Mapped[list[PaymentApplication]] = relationship(order_by="PaymentApplication.id")
+
+
+class PaymentApplication(Base):
+    """Part of a payment settling one bill's late fee and principal on a day (money from balance included)."""
+
+    __tablename__ = "payment_applications"
+    __table_args__ = (
+        CheckConstraint("principal >= 0 AND late_fee >= 0", name="non_negative"),
+        Index("ix_payment_applications_bill_id", "bill_id"),
+        Index("ix_payment_applications_payment_id", "payment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))  # null: credit from a correction
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"))
+    applied_on: Mapped[dt.date]
+    principal: Mapped[Money]
+    late_fee: Mapped[Money]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    bill: Mapped[Bill] = relationship()
+
+
+class AdjustmentKind(enum.StrEnum):
+    REFUND = "refund"  # 退费: pays balance back
+    CORRECTION = "correction"  # 退补: changes what a bill charges by ``amount`` (negative = credit)
+    WAIVER = "waiver"  # 违约金减免
+
+
+class AdjustmentStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Adjustment(Base):
+    """A request needing a second person. Takes effect only when approved; bills and payments stay as issued."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = (
+        CheckConstraint("kind IN ('refund', 'correction', 'waiver')", name="kind_known"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
+        CheckConstraint("decided_by IS NULL OR decided_by <> requested_by", name="second_person"),
+        CheckConstraint("(status = 'pending') = (decided_by IS NULL)", name="decision_complete"),
+        Index("ix_adjustments_account_id", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"))
+    amount: Mapped[Money]
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default=AdjustmentStatus.PENDING)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str] = mapped_column(String(500), default="")
+
+    account: Mapped[Account] = relationship()
+    bill: Mapped[Bill | None] = relationship()
+
+
+class PaymentImport(Base):
+    """One imported payment file and its reconciliation report (``report``: rows with their outcome)."""
+
+    __tablename__ = "payment_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    matched: Mapped[int] = mapped_column(default=0)
+    unknown_account: Mapped[int] = mapped_column(default=0)
+    duplicate: Mapped[int] = mapped_column(default=0)
+    amount_mismatch: Mapped[int] = mapped_column(default=0)
+    report: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)

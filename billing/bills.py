@@ -1,0 +1,221 @@
+"""Meter readings to bills. An issued bill is never edited; corrections are ``Adjustment`` records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from billing import signals
+from billing.ledger import apply_balance
+from billing.models import Account, Bill, BillLine, MeterReading, TariffKind
+from billing.rules import Rules, current_rules, parse_period, period_start
+from billing.tariffs import price_lines, tariff_for
+from core import trail
+from core.db import on_commit
+from core.errors import Conflict, InvalidInput
+
+
+def _kwh(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() and number >= 0 else None
+
+
+def lock_account(session: Session, account_id: int) -> Account:
+    """The account row, locked for the rest of the transaction (SELECT ... FOR UPDATE on PostgreSQL)."""
+    account = session.scalar(
+        select(Account).where(Account.id == account_id).with_for_update().execution_options(populate_existing=True)
+    )
+    assert account is not None
+    return account
+
+
+def record_reading(
+    session: Session,
+    account: Account,
+    data: dict[str, Any],
+    *,
+    actor_id: int | None,
+    on: dt.date | None = None,
+    issue: bool = True,
+) -> tuple[MeterReading, Bill | None]:
+    """Store a cumulative reading and (unless ``issue`` is false) issue the period's bill from the previous one.
+
+    ``data``: ``period`` and ``reading``, or ``peak``/``flat``/``valley`` (TOU meters; ``reading`` is their sum
+    when not given). The account's first reading is its starting reading and makes no bill.
+    """
+    problems: dict[str, str] = {}
+    period = parse_period(str(data.get("period") or ""))
+    if period is None:
+        problems["period"] = "a billing period YYYY-MM"
+    bands = [data.get(b) for b in ("peak", "flat", "valley")]
+    band_values: tuple[Decimal, Decimal, Decimal] | None = None
+    if any(v is not None for v in bands):
+        parsed = [_kwh(v) for v in bands]
+        for name, value in zip(("peak", "flat", "valley"), parsed, strict=True):
+            if value is None:
+                problems[name] = "a non-negative cumulative reading (give all three bands)"
+        if all(v is not None for v in parsed):
+            band_values = (parsed[0], parsed[1], parsed[2])  # type: ignore[assignment]
+    reading = _kwh(data.get("reading"))
+    if data.get("reading") is not None and reading is None:
+        problems["reading"] = "a non-negative cumulative reading"
+    if reading is None and band_values is not None:
+        reading = sum(band_values, Decimal(0))
+    if reading is None and "reading" not in problems and not any(k in problems for k in ("peak", "flat", "valley")):
+        problems["reading"] = "required (or peak, flat and valley)"
+    if problems:
+        raise InvalidInput.fields(problems)
+    assert period is not None and reading is not None
+    account = lock_account(session, account.id)
+    if session.scalar(
+        select(MeterReading.id).where(MeterReading.account_id == account.id, MeterReading.period == period)
+    ):
+        raise Conflict(f"a reading for {period} exists; corrections are adjustments", code="reading_exists")
+    later = session.scalar(
+        select(MeterReading.period).where(MeterReading.account_id == account.id, MeterReading.period > period).limit(1)
+    )
+    if later is not None:
+        raise Conflict(f"the account already has a reading for {later}", code="reading_out_of_order")
+    previous = session.scalar(
+        select(MeterReading)
+        .where(MeterReading.account_id == account.id, MeterReading.period < period)
+        .order_by(MeterReading.period.desc())
+        .limit(1)
+    )
+    if previous is not None:
+        if reading < previous.reading:
+            raise InvalidInput.fields(
+                {"reading": f"below the previous reading {previous.reading}"}, "The meter went backwards."
+            )
+        if band_values is not None and previous.peak is not None:
+            prev_bands = (previous.peak, previous.flat or 0, previous.valley or 0)
+            for name, now, before in zip(("peak", "flat", "valley"), band_values, prev_bands, strict=True):
+                if now < before:
+                    raise InvalidInput.fields(
+                        {name: f"below the previous reading {before}"}, "The meter went backwards."
+                    )
+    row = MeterReading(
+        account_id=account.id,
+        period=period,
+        reading=reading,
+        peak=band_values[0] if band_values else None,
+        flat=band_values[1] if band_values else None,
+        valley=band_values[2] if band_values else None,
+        recorded_by=actor_id,
+    )
+    session.add(row)
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor_id,
+        action="reading.recorded",
+        entity="account",
+        entity_id=account.account_no,
+        after={"period": period, "reading": reading, "bands": list(band_values) if band_values else None},
+    )
+    bill = None
+    if issue and previous is not None:
+        bill = issue_bill(session, account, row, previous, actor_id=actor_id, on=on)
+    return row, bill
+
+
+def year_kwh_before(session: Session, account_id: int, period: str) -> Decimal:
+    total = session.scalar(
+        select(func.coalesce(func.sum(Bill.kwh), 0)).where(
+            Bill.account_id == account_id, Bill.period >= period[:4] + "-01", Bill.period < period
+        )
+    )
+    return Decimal(total or 0)
+
+
+def issue_bill(
+    session: Session,
+    account: Account,
+    reading: MeterReading,
+    previous: MeterReading,
+    *,
+    actor_id: int | None,
+    on: dt.date | None = None,
+    rules: Rules | None = None,
+) -> Bill:
+    """Issue the bill for ``reading.period`` (the caller holds the account lock); balance pays it at once."""
+    rules = rules or current_rules()
+    period = reading.period
+    multiplier = account.meter_multiplier or Decimal(1)
+    kwh = (reading.reading - previous.reading) * multiplier
+    tariff = tariff_for(session, account.tariff_code, period_start(period))
+    bands = None
+    if tariff.kind == TariffKind.TOU and reading.peak is not None and previous.peak is not None:
+        bands = (
+            (reading.peak - previous.peak) * multiplier,
+            (reading.flat or 0) * multiplier - (previous.flat or 0) * multiplier,
+            (reading.valley or 0) * multiplier - (previous.valley or 0) * multiplier,
+        )
+        kwh = sum(bands, Decimal(0))
+    lines = price_lines(tariff, kwh, year_kwh_before(session, account.id, period), bands)
+    bill = Bill(
+        account_id=account.id,
+        period=period,
+        category=account.category,
+        tariff_id=tariff.id,
+        reading_id=reading.id,
+        kwh=kwh,
+        amount=sum((line.amount for line in lines), Decimal("0.00")),
+        due_date=rules.due_date(period),
+        lines=[
+            BillLine(seq=i + 1, item=line.item, kwh=line.kwh, price=line.price, amount=line.amount)
+            for i, line in enumerate(lines)
+        ],
+    )
+    if on is not None:
+        bill.issued_at = dt.datetime.combine(on, dt.time(1, 0), tzinfo=dt.UTC)
+    session.add(bill)
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor_id,
+        action="bill.issued",
+        entity="bill",
+        entity_id=bill.id,
+        after=bill_record(account, bill),
+    )
+    applications = apply_balance(session, account, on or bill.issued_at.date(), rules)
+    if applications:
+        trail.record(
+            session,
+            actor_id=actor_id,
+            action="balance.applied",
+            entity="account",
+            entity_id=account.account_no,
+            after={"bill_id": bill.id, "applied": [[a.bill_id, a.principal, a.late_fee] for a in applications]},
+        )
+    values: dict[str, Any] = {
+        "account_no": account.account_no,
+        "period": period,
+        "amount": bill.amount,
+        "due_date": bill.due_date,
+        "bill_id": bill.id,
+    }
+    on_commit(session, lambda: signals.bill_issued.send("billing", **values))
+    return bill
+
+
+def bill_record(account: Account, bill: Bill) -> dict[str, Any]:
+    return {
+        "account_no": account.account_no,
+        "period": bill.period,
+        "kwh": bill.kwh,
+        "amount": bill.amount,
+        "due_date": bill.due_date,
+        "tariff_id": bill.tariff_id,
+        "lines": [[line.item, line.kwh, line.price, line.amount] for line in bill.lines],
+    }

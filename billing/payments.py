@@ -1,0 +1,173 @@
+"""Payments recorded exactly once and applied oldest bill first (late fee before principal).
+
+The idempotency key is unique in the database. Recording takes the account's row lock first, so concurrent
+submissions for one account queue; the first stores the payment, later ones with the same key and body find
+it and get it back, with another body they get a 409.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from billing import signals
+from billing.bills import lock_account
+from billing.ledger import apply_money
+from billing.models import Account, Channel, Payment
+from billing.rules import Rules, current_rules
+from core import trail
+from core.db import on_commit, utcnow
+from core.errors import Conflict, InvalidInput
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+MAX_PAYMENT = Decimal("100000000")
+
+
+def parse_payment(data: dict[str, Any], *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Validated payment fields (every problem at once): account_no, amount, channel, paid_at, reference."""
+    problems: dict[str, str] = {}
+    now = now or utcnow()
+    account_no = str(data.get("account_no") or "").strip()
+    if not account_no:
+        problems["account_no"] = "required"
+    try:
+        amount = Decimal(str(data.get("amount")))
+        if not amount.is_finite() or amount <= 0 or amount > MAX_PAYMENT or amount != amount.quantize(Decimal("0.01")):
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        problems["amount"] = "a positive amount in yuan with at most 2 decimals"
+        amount = Decimal(0)
+    channel = data.get("channel")
+    if channel not in set(Channel):
+        problems["channel"] = f"one of {', '.join(Channel)}"
+    paid_at = data.get("paid_at")
+    if paid_at is None or paid_at == "":
+        paid_at = now
+    elif not isinstance(paid_at, dt.datetime):
+        try:
+            paid_at = dt.datetime.fromisoformat(str(paid_at))
+        except ValueError:
+            problems["paid_at"] = "an ISO 8601 timestamp with offset"
+            paid_at = now
+    if isinstance(paid_at, dt.datetime):
+        if paid_at.tzinfo is None:
+            problems["paid_at"] = "an ISO 8601 timestamp with offset"
+        elif paid_at > now + dt.timedelta(minutes=5):
+            problems["paid_at"] = "not in the future"
+    reference = str(data.get("reference") or "").strip()
+    if len(reference) > 64:
+        problems["reference"] = "at most 64 characters"
+    if problems:
+        raise InvalidInput.fields(problems)
+    return {
+        "account_no": account_no,
+        "amount": amount,
+        "channel": channel,
+        "paid_at": paid_at.astimezone(dt.UTC),
+        "reference": reference,
+    }
+
+
+def request_hash(fields: dict[str, Any], explicit_paid_at: bool) -> str:
+    canonical = {
+        "account_no": fields["account_no"],
+        "amount": str(fields["amount"]),
+        "channel": fields["channel"],
+        "paid_at": fields["paid_at"].isoformat() if explicit_paid_at else None,
+        "reference": fields["reference"],
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _existing(session: Session, key: str, digest: str) -> Payment | None:
+    payment = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if payment is not None and payment.request_hash != digest:
+        raise Conflict("This Idempotency-Key was used for another payment.", code="idempotency_key_reused")
+    return payment
+
+
+def record_payment(
+    session: Session,
+    account: Account,
+    fields: dict[str, Any],
+    *,
+    idempotency_key: str,
+    digest: str,
+    actor_id: int | None,
+    import_id: int | None = None,
+    rules: Rules | None = None,
+) -> tuple[Payment, bool]:
+    """Record the payment once: returns (payment, created). A replay returns the first payment."""
+    key = idempotency_key.strip()
+    if not key or len(key) > 128:
+        raise InvalidInput(
+            "An Idempotency-Key header (1 to 128 characters) is required.", code="idempotency_key_required"
+        )
+    existing = _existing(session, key, digest)
+    if existing is not None:
+        return existing, False
+    account = lock_account(session, account.id)
+    existing = _existing(session, key, digest)  # another request may have committed while we waited
+    if existing is not None:
+        return existing, False
+    rules = rules or current_rules()
+    payment = Payment(
+        account_id=account.id,
+        amount=fields["amount"],
+        channel=fields["channel"],
+        paid_at=fields["paid_at"],
+        reference=fields["reference"],
+        idempotency_key=key,
+        request_hash=digest,
+        import_id=import_id,
+        recorded_by=actor_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        # the same key for another account committed meanwhile (that account's lock did not queue us)
+        session.expunge(payment) if payment in session else None
+        existing = _existing(session, key, digest)
+        if existing is None:
+            raise
+        return existing, False
+    paid_on = fields["paid_at"].astimezone(LOCAL_ZONE).date()
+    applications, rest = apply_money(session, account, payment.amount, paid_on, rules, payment.id)
+    account.balance += rest
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor_id,
+        action="payment.recorded",
+        entity="payment",
+        entity_id=payment.id,
+        after={
+            "account_no": account.account_no,
+            "amount": payment.amount,
+            "channel": payment.channel,
+            "paid_at": payment.paid_at,
+            "reference": payment.reference,
+            "idempotency_key": key,
+            "applied": [[a.bill_id, a.principal, a.late_fee] for a in applications],
+            "to_balance": rest,
+        },
+    )
+    values: dict[str, Any] = {
+        "account_no": account.account_no,
+        "payment_id": payment.id,
+        "amount": payment.amount,
+        "channel": payment.channel,
+        "paid_at": payment.paid_at,
+    }
+    on_commit(session, lambda: signals.payment_recorded.send("billing", **values))
+    return payment, True

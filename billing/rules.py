@@ -1,0 +1,81 @@
+"""Billing rules that are configuration, not code: due-date offset and late-fee rates.
+
+Flask config keys (environment variables of the same name override them, see README "Billing"):
+``BILLING_DUE_DAY_OFFSET`` (days after the 1st of the month after the period; default 14, so a January bill
+is due on 15 February), ``BILLING_LATE_FEE_RESIDENTIAL`` (0.001 a day), ``BILLING_LATE_FEE_CURRENT_YEAR``
+(0.002), ``BILLING_LATE_FEE_EARLIER_YEARS`` (0.003), ``BILLING_LATE_FEE_MINIMUM`` (1.00 yuan).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Rules:
+    due_day_offset: int = 14
+    residential_rate: Decimal = Decimal("0.001")
+    current_year_rate: Decimal = Decimal("0.002")
+    earlier_years_rate: Decimal = Decimal("0.003")
+    minimum_fee: Decimal = Decimal("1.00")
+
+    def due_date(self, period: str) -> dt.date:
+        year, month = (int(p) for p in period.split("-"))
+        first_next = dt.date(year + (month == 12), month % 12 + 1, 1)
+        return first_next + dt.timedelta(days=self.due_day_offset)
+
+
+_KEYS = {
+    "BILLING_DUE_DAY_OFFSET": ("due_day_offset", int),
+    "BILLING_LATE_FEE_RESIDENTIAL": ("residential_rate", Decimal),
+    "BILLING_LATE_FEE_CURRENT_YEAR": ("current_year_rate", Decimal),
+    "BILLING_LATE_FEE_EARLIER_YEARS": ("earlier_years_rate", Decimal),
+    "BILLING_LATE_FEE_MINIMUM": ("minimum_fee", Decimal),
+}
+
+
+def rules_from(config: Any) -> Rules:
+    values: dict[str, Any] = {}
+    for key, (name, kind) in _KEYS.items():
+        raw = config.get(key) if config is not None else None
+        if raw is None:
+            raw = os.environ.get(key)
+        if raw is not None:
+            values[name] = kind(str(raw))
+    return Rules(**values)
+
+
+def current_rules() -> Rules:
+    """The rules of the running Flask app (defaults outside an app context)."""
+    from flask import current_app, has_app_context
+
+    return rules_from(current_app.config if has_app_context() else None)
+
+
+def parse_period(value: str) -> str | None:
+    """``YYYY-MM`` normalised, or None when it is not a period."""
+    try:
+        year, month = str(value).split("-")
+        if len(year) != 4 or len(month) != 2:
+            return None
+        if not 2000 <= int(year) <= 2100 or not 1 <= int(month) <= 12:
+            return None
+    except ValueError:
+        return None
+    return f"{int(year):04d}-{int(month):02d}"
+
+
+def period_start(period: str) -> dt.date:
+    year, month = (int(p) for p in period.split("-"))
+    return dt.date(year, month, 1)
+
+
+def next_period(period: str) -> str:
+    year, month = (int(p) for p in period.split("-"))
+    return f"{year + (month == 12):04d}-{month % 12 + 1:02d}"

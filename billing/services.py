@@ -1,0 +1,194 @@
+"""Read functions for an account's bills, usage, tier progress and payments (the API and the portal call these).
+
+Every function takes an ``Account`` the caller is already allowed to see (``billing.accounts.get_visible_account``)
+and returns plain dicts of Decimals, dates and strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.ledger import ZERO, BillState, bill_states
+from billing.models import Account, Bill, Payment, PaymentApplication, Tariff, TariffKind
+from billing.rules import Rules, current_rules, next_period, period_start
+from billing.tariffs import tariff_for
+from core.errors import NotFound
+
+
+def bill_summary(state: BillState, on: dt.date, rules: Rules) -> dict[str, Any]:
+    bill = state.bill
+    return {
+        "period": bill.period,
+        "kwh": bill.kwh,
+        "amount": bill.amount,
+        "charged": state.charged,
+        "due_date": bill.due_date,
+        "paid_amount": state.paid_principal(),
+        "late_fee_paid": state.paid_late_fee(),
+        "outstanding": state.outstanding(),
+        "late_fee_today": state.late_fee_owed(on, rules),
+        "status": state.status(),
+        "overdue": state.outstanding() > 0 and on > bill.due_date,
+    }
+
+
+def bills_for_year(session: Session, account: Account, year: int | None, on: dt.date) -> list[dict[str, Any]]:
+    """The account's bills (of ``year`` if given), newest period first, each with paid amount and status.
+
+    Keys: period, kwh, amount, charged (amount plus approved corrections), due_date, paid_amount (principal),
+    late_fee_paid, outstanding, late_fee_today (owed if paid on ``on``), status (unpaid/partial/paid), overdue.
+    """
+    rules = current_rules()
+    states = bill_states(session, account.id)
+    if year is not None:
+        states = [s for s in states if s.bill.period.startswith(f"{year:04d}-")]
+    return [bill_summary(s, on, rules) for s in reversed(states)]
+
+
+def bill_detail(session: Session, account: Account, period: str, on: dt.date) -> dict[str, Any]:
+    """One bill with its ``lines`` (item tier_1/tier_2/tier_3, peak/flat/valley or energy; kwh, price, amount),
+    its payments (``applications``) and approved ``adjustments``. NotFound when there is no such bill."""
+    bill = session.scalar(select(Bill).where(Bill.account_id == account.id, Bill.period == period))
+    if bill is None:
+        raise NotFound("no bill for that period", code="bill_not_found")
+    state = bill_states(session, account.id, [bill])[0]
+    data = bill_summary(state, on, current_rules())
+    tariff = session.get(Tariff, bill.tariff_id)
+    data.update(
+        account_no=account.account_no,
+        tariff_code=tariff.code if tariff else None,
+        issued_at=bill.issued_at,
+        lines=[{"item": line.item, "kwh": line.kwh, "price": line.price, "amount": line.amount} for line in bill.lines],
+        applications=[{"applied_on": d, "principal": p, "late_fee": f} for d, p, f in state.applications],
+    )
+    return data
+
+
+def tier_progress(session: Session, account: Account, year: int) -> dict[str, Any]:
+    """How far the account is into each annual tier of its tiered tariff in ``year``.
+
+    ``{"year", "kwh", "tiers": [{"tier", "from_kwh", "up_to_kwh", "price", "used_kwh", "remaining_kwh"}]}``;
+    ``tiers`` is empty for TOU and flat tariffs. ``remaining_kwh`` is null for the open last tier.
+    """
+    used = sum(
+        session.scalars(
+            select(Bill.kwh).where(Bill.account_id == account.id, Bill.period.between(f"{year}-01", f"{year}-12"))
+        ),
+        Decimal(0),
+    )
+    try:
+        tariff = tariff_for(session, account.tariff_code, dt.date(year, 1, 1))
+    except NotFound:
+        tariff = None
+    tiers: list[dict[str, Any]] = []
+    if tariff is not None and tariff.kind == TariffKind.TIERED:
+        lower = Decimal(0)
+        for tier in tariff.tiers:
+            upper = tier.up_to_kwh
+            in_tier = max(ZERO, (used if upper is None else min(used, upper)) - lower)
+            tiers.append(
+                {
+                    "tier": tier.seq,
+                    "from_kwh": lower,
+                    "up_to_kwh": upper,
+                    "price": tier.price,
+                    "used_kwh": in_tier,
+                    "remaining_kwh": None if upper is None else max(ZERO, upper - max(used, lower)),
+                }
+            )
+            if upper is not None:
+                lower = upper
+    return {"year": year, "kwh": used, "tiers": tiers}
+
+
+def usage_series(session: Session, account: Account, months: int, today: dt.date) -> list[dict[str, Any]]:
+    """The last ``months`` periods up to the current one, oldest first; kWh and amount 0 where no bill."""
+    months = max(1, min(months, 120))
+    rows = {
+        period: (kwh, amount)
+        for period, kwh, amount in session.execute(
+            select(Bill.period, Bill.kwh, Bill.amount).where(Bill.account_id == account.id)
+        )
+    }
+    year, month = today.year, today.month
+    for _ in range(months - 1):
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    period = f"{year:04d}-{month:02d}"
+    series = []
+    for _ in range(months):
+        kwh, amount = rows.get(period, (Decimal("0.00"), Decimal("0.00")))
+        series.append({"period": period, "kwh": kwh, "amount": amount})
+        period = next_period(period)
+    return series
+
+
+def payment_dict(payment: Payment, periods: dict[int, str]) -> dict[str, Any]:
+    applied = [
+        {
+            "period": periods.get(a.bill_id, ""),
+            "principal": a.principal,
+            "late_fee": a.late_fee,
+            "applied_on": a.applied_on,
+        }
+        for a in payment.applications
+    ]
+    used = sum((a.principal + a.late_fee for a in payment.applications), ZERO)
+    return {
+        "id": payment.id,
+        "paid_at": payment.paid_at,
+        "amount": payment.amount,
+        "channel": payment.channel,
+        "reference": payment.reference,
+        "applied": applied,
+        "unapplied": payment.amount - used,
+    }
+
+
+def payments_with_applications(
+    session: Session, account: Account, limit: int = 200, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The account's payments, newest first, each with ``applied: [{period, principal, late_fee, applied_on}]``
+    (money from balance applied to later bills included) and ``unapplied`` (still in the balance)."""
+    payments = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.account_id == account.id)
+            .order_by(Payment.paid_at.desc(), Payment.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    periods = dict(session.execute(select(Bill.id, Bill.period).where(Bill.account_id == account.id)).all())
+    return [payment_dict(p, periods) for p in payments]
+
+
+def payment_count(session: Session, account: Account) -> int:
+    from sqlalchemy import func
+
+    return int(session.scalar(select(func.count(Payment.id)).where(Payment.account_id == account.id)) or 0)
+
+
+def applications_by_payment(session: Session, payment_ids: list[int]) -> dict[int, list[PaymentApplication]]:
+    result: dict[int, list[PaymentApplication]] = defaultdict(list)
+    for application in session.scalars(
+        select(PaymentApplication).where(PaymentApplication.payment_id.in_(payment_ids))
+    ):
+        if application.payment_id is not None:
+            result[application.payment_id].append(application)
+    return result
+
+
+__all__ = [
+    "bill_detail",
+    "bills_for_year",
+    "payments_with_applications",
+    "period_start",
+    "tier_progress",
+    "usage_series",
+]

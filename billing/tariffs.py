@@ -1,0 +1,188 @@
+"""Tariffs as data: validation, creation, lookup by code and date, and the price lines of a bill."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from billing.ledger import money
+from billing.models import Category, Tariff, TariffKind, TariffTier
+from core import trail
+from core.errors import Conflict, InvalidInput, NotFound
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() and number >= 0 else None
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def create_tariff(session: Session, data: dict[str, Any], *, actor_id: int | None) -> Tariff:
+    """Create a tariff from API-shaped data (see API.md), reporting every field problem at once."""
+    problems: dict[str, str] = {}
+    code = str(data.get("code") or "").strip()
+    if not code or len(code) > 32:
+        problems["code"] = "required, at most 32 characters"
+    if data.get("category") not in set(Category):
+        problems["category"] = f"one of {', '.join(Category)}"
+    kind = data.get("kind")
+    if kind not in set(TariffKind):
+        problems["kind"] = "one of tiered, tou, flat"
+    valid_from = _date(data.get("valid_from"))
+    if valid_from is None:
+        problems["valid_from"] = "a date YYYY-MM-DD"
+    valid_to = None
+    if data.get("valid_to") is not None:
+        valid_to = _date(data.get("valid_to"))
+        if valid_to is None:
+            problems["valid_to"] = "a date YYYY-MM-DD or null"
+        elif valid_from and valid_to < valid_from:
+            problems["valid_to"] = "not before valid_from"
+    tariff = Tariff(code=code, category=data.get("category"), kind=kind, valid_from=valid_from, valid_to=valid_to)
+    if kind == TariffKind.FLAT:
+        price = _decimal(data.get("price"))
+        if price is None:
+            problems["price"] = "a non-negative price per kWh"
+        tariff.price = price
+    elif kind == TariffKind.TOU:
+        raw_tou = data.get("tou")
+        tou: dict[str, Any] = raw_tou if isinstance(raw_tou, dict) else {}
+        prices = {band: _decimal(tou.get(band)) for band in ("peak", "flat", "valley")}
+        for band, price in prices.items():
+            if price is None:
+                problems[f"tou.{band}"] = "a non-negative price per kWh"
+        tariff.peak_price, tariff.flat_price, tariff.valley_price = prices["peak"], prices["flat"], prices["valley"]
+    elif kind == TariffKind.TIERED:
+        tiers = data.get("tiers")
+        if not isinstance(tiers, list) or not tiers:
+            problems["tiers"] = "a list of {up_to_kwh, price}, the last with up_to_kwh null"
+        else:
+            previous = Decimal(0)
+            for index, tier in enumerate(tiers):
+                tier = tier if isinstance(tier, dict) else {}
+                price = _decimal(tier.get("price"))
+                if price is None:
+                    problems[f"tiers.{index}.price"] = "a non-negative price per kWh"
+                last = index == len(tiers) - 1
+                bound = tier.get("up_to_kwh")
+                if last:
+                    if bound is not None:
+                        problems[f"tiers.{index}.up_to_kwh"] = "null for the last tier"
+                    up_to = None
+                else:
+                    up_to = _decimal(bound)
+                    if up_to is None or up_to <= previous:
+                        problems[f"tiers.{index}.up_to_kwh"] = "a bound above the previous tier's"
+                    else:
+                        previous = up_to
+                if price is not None:
+                    tariff.tiers.append(TariffTier(seq=index + 1, up_to_kwh=up_to, price=price))
+    if problems:
+        raise InvalidInput.fields(problems)
+    assert valid_from is not None
+    clash = session.scalar(
+        select(Tariff.id).where(
+            Tariff.code == code,
+            or_(Tariff.valid_to.is_(None), Tariff.valid_to >= valid_from),
+            Tariff.valid_from <= (valid_to or dt.date.max),
+        )
+    )
+    if clash is not None:
+        raise Conflict(f"tariff {code} already has a table valid in that range", code="tariff_overlaps")
+    tariff.created_by = actor_id
+    session.add(tariff)
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor_id,
+        action="tariff.created",
+        entity="tariff",
+        entity_id=tariff.id,
+        after=tariff_dict(tariff),
+    )
+    return tariff
+
+
+def tariff_dict(tariff: Tariff) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": tariff.id,
+        "code": tariff.code,
+        "category": tariff.category,
+        "kind": tariff.kind,
+        "valid_from": tariff.valid_from,
+        "valid_to": tariff.valid_to,
+    }
+    if tariff.kind == TariffKind.FLAT:
+        data["price"] = tariff.price
+    elif tariff.kind == TariffKind.TOU:
+        data["tou"] = {"peak": tariff.peak_price, "flat": tariff.flat_price, "valley": tariff.valley_price}
+    else:
+        data["tiers"] = [{"up_to_kwh": t.up_to_kwh, "price": t.price} for t in tariff.tiers]
+    return data
+
+
+def tariff_for(session: Session, code: str, on: dt.date) -> Tariff:
+    tariff = session.scalar(
+        select(Tariff)
+        .where(Tariff.code == code, Tariff.valid_from <= on, or_(Tariff.valid_to.is_(None), Tariff.valid_to >= on))
+        .order_by(Tariff.valid_from.desc())
+        .limit(1)
+    )
+    if tariff is None:
+        raise NotFound(f"no tariff {code} valid on {on}", code="tariff_not_found")
+    return tariff
+
+
+@dataclass(frozen=True)
+class Line:
+    item: str
+    kwh: Decimal
+    price: Decimal
+    amount: Decimal
+
+
+def price_lines(
+    tariff: Tariff, kwh: Decimal, year_kwh_before: Decimal, bands: tuple[Decimal, Decimal, Decimal] | None = None
+) -> list[Line]:
+    """The bill lines for ``kwh``: tiered by annual cumulative kWh, one line per TOU band, or one flat line."""
+    if tariff.kind == TariffKind.TOU:
+        peak, flat, valley = bands if bands is not None else (Decimal(0), kwh, Decimal(0))
+        prices = (tariff.peak_price, tariff.flat_price, tariff.valley_price)
+        return [
+            Line(item, q, p or Decimal(0), money(q * (p or Decimal(0))))
+            for item, q, p in zip(("peak", "flat", "valley"), (peak, flat, valley), prices, strict=True)
+        ]
+    if tariff.kind == TariffKind.FLAT:
+        price = tariff.price or Decimal(0)
+        return [Line("energy", kwh, price, money(kwh * price))]
+    lines: list[Line] = []
+    start, end = year_kwh_before, year_kwh_before + kwh
+    lower = Decimal(0)
+    for tier in tariff.tiers:
+        upper = tier.up_to_kwh
+        top = end if upper is None else min(end, upper)
+        part = top - max(start, lower)
+        if part > 0:
+            lines.append(Line(f"tier_{tier.seq}", part, tier.price, money(part * tier.price)))
+        if upper is not None:
+            lower = upper
+    if not lines:
+        first = tariff.tiers[0]
+        lines.append(Line(f"tier_{first.seq}", Decimal(0), first.price, Decimal("0.00")))
+    return lines

@@ -1,0 +1,13 @@
+"""Intended roles of the billing endpoints."""
+
+ALL = {"customer", "archivist", "clerk", "supervisor", "admin"}
+
+INTENDED = {
+    ("POST", "/api/v1/billing/tariffs"): {"admin"},
+    ("POST", "/api/v1/billing/readings"): {"clerk", "admin"},
+    ("GET", "/api/v1/accounts/<account_no>/bills"): ALL,
+    ("GET", "/api/v1/accounts/<account_no>/bills/<period>"): ALL,
+    ("GET", "/api/v1/accounts/<account_no>/usage"): ALL,
+    ("GET", "/api/v1/accounts/<account_no>/payments"): ALL,
+    ("POST", "/api/v1/payments"): {"customer", "clerk", "admin"},
+}

@@ -1,0 +1,134 @@
+"""Late fees at every boundary and payments applied oldest bill first, late fee before principal.
+
+Amounts are hand-computed from round tariffs (1.00 yuan/kWh) so the arithmetic can be read off the comments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from billing.ledger import account_position, bill_states
+from billing.payments import record_payment, request_hash
+from billing.rules import Rules
+from billing.tariffs import create_tariff
+from tests.billing.support import bill_with
+from tests.support import make_account
+
+RULES = Rules()
+D = Decimal
+
+
+def _one_yuan_tariffs(session) -> None:
+    for code, category in (("T-RES", "residential"), ("T-GEN", "general")):
+        create_tariff(
+            session,
+            {"code": code, "category": category, "kind": "flat", "valid_from": "2020-01-01", "price": "1"},
+            actor_id=None,
+        )
+
+
+def _account(world, session, category: str = "residential"):
+    code = "T-RES" if category == "residential" else "T-GEN"
+    return make_account(session, f"30000{len(category):05d}", world.unit_a, category=category, tariff_code=code)
+
+
+def _pay(session, account, amount: str, day: dt.date, key: str):
+    fields = {
+        "account_no": account.account_no,
+        "amount": D(amount),
+        "channel": "counter",
+        "paid_at": dt.datetime.combine(day, dt.time(10, 0), tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        "reference": key,
+    }
+    return record_payment(
+        session, account, fields, idempotency_key=key, digest=request_hash(fields, True), actor_id=None, rules=RULES
+    )[0]
+
+
+def _fee(session, account, on: dt.date) -> Decimal:
+    return account_position(session, account, on, RULES).late_fee_today
+
+
+def test_due_date_offset_puts_a_january_bill_due_on_15_february() -> None:
+    assert RULES.due_date("2026-01") == dt.date(2026, 2, 15)
+    assert RULES.due_date("2025-12") == dt.date(2026, 1, 15)
+    assert Rules(due_day_offset=0).due_date("2026-01") == dt.date(2026, 2, 1)
+
+
+def test_residential_late_fee_boundaries(world, session) -> None:
+    _one_yuan_tariffs(session)
+    account = _account(world, session)
+    bill = bill_with(session, account, "2026-01", 1000)  # 1000.00 due 2026-02-15
+    assert bill.due_date == dt.date(2026, 2, 15)
+    assert _fee(session, account, dt.date(2026, 2, 15)) == D("0.00")  # on the due date: nothing
+    assert _fee(session, account, dt.date(2026, 2, 16)) == D("1.00")  # day after: 1000 x 1 per mille x 1
+    assert _fee(session, account, dt.date(2026, 2, 20)) == D("5.00")  # 5 days
+    position = account_position(session, account, dt.date(2026, 2, 20), RULES)
+    assert position.arrears == D("1000.00")
+
+
+def test_late_fee_under_one_yuan_is_charged_as_one_yuan(world, session) -> None:
+    _one_yuan_tariffs(session)
+    account = _account(world, session)
+    bill_with(session, account, "2026-01", 100)  # 100 x 1 per mille = 0.10 a day
+    assert _fee(session, account, dt.date(2026, 2, 16)) == D("1.00")
+    assert _fee(session, account, dt.date(2026, 2, 25)) == D("1.00")  # 10 days = 1.00
+    assert _fee(session, account, dt.date(2026, 2, 26)) == D("1.10")
+
+
+def test_other_categories_pay_two_per_mille_this_year_and_three_after_year_end(world, session) -> None:
+    _one_yuan_tariffs(session)
+    account = _account(world, session, "general")
+    bill = bill_with(session, account, "2025-11", 1000)  # due 2025-12-15
+    assert bill.due_date == dt.date(2025, 12, 15)
+    assert _fee(session, account, dt.date(2025, 12, 31)) == D("32.00")  # 16 days x 2.00
+    assert _fee(session, account, dt.date(2026, 1, 1)) == D("35.00")  # + 1 day x 3.00 after year end
+    assert _fee(session, account, dt.date(2026, 1, 10)) == D("62.00")  # 32 + 10 x 3
+
+
+def test_partial_payment_pays_late_fee_first_and_fee_then_runs_on_the_rest(world, session) -> None:
+    _one_yuan_tariffs(session)
+    account = _account(world, session)
+    bill_with(session, account, "2026-01", 1000)
+    payment = _pay(session, account, "501.00", dt.date(2026, 2, 20), "p1")
+    # fee to 20 Feb: 5.00 (5 days); principal 496.00; 504.00 left
+    assert [(a.principal, a.late_fee) for a in payment.applications] == [(D("496.00"), D("5.00"))]
+    position = account_position(session, account, dt.date(2026, 2, 25), RULES)
+    assert position.arrears == D("504.00")
+    assert position.late_fee_today == D("2.52")  # 21..25 Feb: 5 days x 504 x 1 per mille
+
+
+def test_payment_on_the_due_date_pays_no_late_fee(world, session) -> None:
+    _one_yuan_tariffs(session)
+    account = _account(world, session)
+    bill_with(session, account, "2026-01", 1000)
+    payment = _pay(session, account, "1000.00", dt.date(2026, 2, 15), "p1")
+    assert [(a.principal, a.late_fee) for a in payment.applications] == [(D("1000.00"), D("0.00"))]
+    assert _fee(session, account, dt.date(2026, 6, 1)) == D("0.00")
+    assert bill_states(session, account.id)[0].status() == "paid"
+
+
+def test_payment_goes_to_the_oldest_bill_first_and_the_rest_to_balance(world, session) -> None:
+    _one_yuan_tariffs(session)
+    account = _account(world, session)
+    bill_with(session, account, "2026-01", 100)  # due 2026-02-15
+    bill_with(session, account, "2026-02", 200)  # due 2026-03-15
+    payment = _pay(session, account, "350.00", dt.date(2026, 2, 16), "p1")
+    # Jan: fee 0.10 -> minimum 1.00, principal 100.00; Feb: 200.00 (not due yet); 49.00 to balance
+    assert [(a.bill.period, a.principal, a.late_fee) for a in payment.applications] == [
+        ("2026-01", D("100.00"), D("1.00")),
+        ("2026-02", D("200.00"), D("0.00")),
+    ]
+    assert account.balance == D("49.00")
+
+
+def test_balance_pays_the_next_bill_when_it_is_issued(world, session) -> None:
+    _one_yuan_tariffs(session)
+    account = _account(world, session)
+    bill_with(session, account, "2026-01", 100)
+    _pay(session, account, "130.00", dt.date(2026, 2, 1), "p1")  # 30.00 to balance
+    bill = bill_with(session, account, "2026-02", 50)
+    state = bill_states(session, account.id, [bill])[0]
+    assert (state.paid_principal(), state.status()) == (D("30.00"), "partial")
+    assert account.balance == D("0.00")

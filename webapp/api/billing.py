@@ -1,0 +1,223 @@
+"""Billing endpoints: tariffs, readings, bills, usage, payments (API.md "Accounts, bills, payments")."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import g, request
+from pydantic import Field
+
+from billing.accounts import get_visible_account
+from billing.bills import record_reading
+from billing.models import Account, Channel
+from billing.payments import parse_payment, record_payment, request_hash
+from billing.services import (
+    bill_detail,
+    bills_for_year,
+    payment_count,
+    payment_dict,
+    payments_with_applications,
+    tier_progress,
+    usage_series,
+)
+from billing.tariffs import create_tariff, tariff_dict
+from core.db import db
+from core.errors import Forbidden, InvalidInput
+from core.identity import ALL_ROLES, Role
+
+from ..timezone import today_local
+from . import api
+from .framework import ApiModel, PageQuery, allow, caller, endpoint, register_resource
+
+ACCOUNT_READER = allow(*ALL_ROLES, resource="account")
+
+
+class TierIn(ApiModel):
+    up_to_kwh: Decimal | None = None
+    price: Decimal
+
+
+class TouIn(ApiModel):
+    peak: Decimal
+    flat: Decimal
+    valley: Decimal
+
+
+class TariffIn(ApiModel):
+    code: str = Field(min_length=1, max_length=32)
+    category: str
+    valid_from: str
+    valid_to: str | None = None
+    kind: str
+    price: Decimal | None = None
+    tiers: list[TierIn] | None = None
+    tou: TouIn | None = None
+
+
+@endpoint(
+    api,
+    "/billing/tariffs",
+    methods=["POST"],
+    access=allow(Role.ADMIN),
+    body=TariffIn,
+    status=201,
+    summary="Create a tariff table (tiered, time-of-use or flat) with validity dates",
+    extra_responses={409: "a table of that code is valid in an overlapping range"},
+)
+def post_tariff(body: TariffIn) -> Any:
+    tariff = create_tariff(db.session, body.model_dump(), actor_id=caller().id)
+    return tariff_dict(tariff), 201
+
+
+class ReadingIn(ApiModel):
+    account_no: str = Field(min_length=1, max_length=20)
+    period: str = Field(min_length=7, max_length=7)
+    reading: Decimal | None = Field(None, ge=0)
+    peak: Decimal | None = Field(None, ge=0)
+    flat: Decimal | None = Field(None, ge=0)
+    valley: Decimal | None = Field(None, ge=0)
+
+
+@endpoint(
+    api,
+    "/billing/readings",
+    methods=["POST"],
+    access=allow(Role.CLERK, Role.ADMIN),
+    body=ReadingIn,
+    status=201,
+    summary="Record a cumulative meter reading; the period's bill is computed",
+    extra_responses={409: "a reading for that period (or a later one) exists"},
+)
+def post_reading(body: ReadingIn) -> Any:
+    user = caller()
+    account = get_visible_account(db.session, user, body.account_no)
+    reading, bill = record_reading(db.session, account, body.model_dump(), actor_id=user.id)
+    result: dict[str, Any] = {
+        "id": reading.id,
+        "account_no": account.account_no,
+        "period": reading.period,
+        "reading": reading.reading,
+        "peak": reading.peak,
+        "flat": reading.flat,
+        "valley": reading.valley,
+        "bill": None,
+    }
+    if bill is not None:
+        result["bill"] = bill_detail(db.session, account, bill.period, today_local())
+    return result, 201
+
+
+class BillsQuery(PageQuery):
+    year: int | None = Field(None, ge=2000, le=2100)
+
+
+def _account(account_no: str) -> Account:
+    return get_visible_account(db.session, caller(), account_no)
+
+
+@endpoint(api, "/accounts/<account_no>/bills", access=ACCOUNT_READER, query=BillsQuery, summary="An account's bills")
+def get_bills(account_no: str, query: BillsQuery) -> Any:
+    items = bills_for_year(db.session, _account(account_no), query.year, today_local())
+    start = (query.page - 1) * query.per_page
+    return {
+        "items": items[start : start + query.per_page],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": len(items),
+    }
+
+
+def _resolve_bill(session: Any, user: Any, path: dict[str, Any]) -> Any:
+    account = get_visible_account(session, user, str(path["account_no"]))
+    return bill_detail(session, account, str(path["period"]), today_local())
+
+
+register_resource("bill", _resolve_bill)
+
+
+@endpoint(
+    api,
+    "/accounts/<account_no>/bills/<period>",
+    access=allow(*ALL_ROLES, resource="bill"),
+    summary="One bill with its tier / time-of-use lines and today's late fee",
+)
+def get_bill(account_no: str, period: str) -> Any:
+    return g.resource
+
+
+class UsageQuery(ApiModel):
+    months: int = Field(12, ge=1, le=120)
+
+
+@endpoint(
+    api, "/accounts/<account_no>/usage", access=ACCOUNT_READER, query=UsageQuery, summary="Monthly kWh and amounts"
+)
+def get_usage(account_no: str, query: UsageQuery) -> Any:
+    account = _account(account_no)
+    today = today_local()
+    return {
+        "series": usage_series(db.session, account, query.months, today),
+        "tier_progress": tier_progress(db.session, account, today.year),
+    }
+
+
+@endpoint(
+    api,
+    "/accounts/<account_no>/payments",
+    access=ACCOUNT_READER,
+    query=PageQuery,
+    summary="Payments and how they were applied",
+)
+def get_payments(account_no: str, query: PageQuery) -> Any:
+    account = _account(account_no)
+    items = payments_with_applications(db.session, account, query.per_page, (query.page - 1) * query.per_page)
+    return {"items": items, "page": query.page, "per_page": query.per_page, "total": payment_count(db.session, account)}
+
+
+class PaymentIn(ApiModel):
+    account_no: str = Field(min_length=1, max_length=20)
+    amount: Decimal
+    channel: str
+    paid_at: str | None = None
+    reference: str = Field("", max_length=64)
+
+
+STAFF_CHANNELS = {Channel.COUNTER, Channel.BANK, Channel.THIRD_PARTY}
+
+
+@endpoint(
+    api,
+    "/payments",
+    methods=["POST"],
+    access=allow(Role.CUSTOMER, Role.CLERK, Role.ADMIN),
+    body=PaymentIn,
+    status=201,
+    summary="Record a payment once per Idempotency-Key (customers: channel app, own accounts)",
+    extra_responses={200: "a replay: the first payment", 409: "the key was used with another body"},
+)
+def post_payment(body: PaymentIn) -> Any:
+    user = caller()
+    raw = body.model_dump()
+    fields = parse_payment(raw)
+    if user.role == Role.CUSTOMER and fields["channel"] != Channel.APP:
+        raise InvalidInput.fields({"channel": "customers pay through the app channel"})
+    if user.role != Role.CUSTOMER and fields["channel"] not in STAFF_CHANNELS:
+        raise Forbidden("Staff record counter, bank and third-party payments.", code="channel_not_allowed")
+    account = get_visible_account(db.session, user, fields["account_no"])
+    digest = request_hash(fields, explicit_paid_at=bool(raw.get("paid_at")))
+    payment, created = record_payment(
+        db.session,
+        account,
+        fields,
+        idempotency_key=request.headers.get("Idempotency-Key", ""),
+        digest=digest,
+        actor_id=user.id,
+    )
+    from billing.services import applications_by_payment
+
+    payment_apps = applications_by_payment(db.session, [payment.id]).get(payment.id, [])
+    periods = {a.bill_id: a.bill.period for a in payment_apps}
+    data = payment_dict(payment, periods)
+    data["account_no"] = account.account_no
+    return data, 201 if created else 200
