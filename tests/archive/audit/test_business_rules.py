@@ -67,8 +67,8 @@ def test_credit_is_fine_once_an_approved_waiver_backs_it(session, world) -> None
     bill = session.scalar(select(Bill).where(Bill.account_id == session.scalar(select(Finding.account_id))))
     users = world.users
     session.add(
-        Adjustment(kind="waiver", account_id=bill.account_id, bill_id=bill.id, amount=Decimal("3.00"), reason="灾害减免",
-                   status="approved", requested_by=users["clerk"].id, decided_by=users["supervisor"].id,
+        Adjustment(kind="waiver", account_id=bill.account_id, bill_id=bill.id, amount=Decimal("3.00"),
+                   reason="灾害减免", status="approved", requested_by=users["clerk"].id, decided_by=users["supervisor"].id,
                    decided_at=dt.datetime.now(dt.UTC))
     )  # fmt: skip
     session.commit()
