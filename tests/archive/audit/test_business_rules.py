@@ -68,8 +68,8 @@ def test_credit_is_fine_once_an_approved_waiver_backs_it(session, world) -> None
     users = world.users
     session.add(
         Adjustment(kind="waiver", account_id=bill.account_id, bill_id=bill.id, amount=Decimal("3.00"),
-                   reason="灾害减免", status="approved", requested_by=users["clerk"].id, decided_by=users["supervisor"].id,
-                   decided_at=dt.datetime.now(dt.UTC))
+                   reason="灾害减免", status="approved", requested_by=users["clerk"].id,
+                   decided_by=users["supervisor"].id, decided_at=dt.datetime.now(dt.UTC))
     )  # fmt: skip
     session.commit()
     counts = run_rules(session, Scope(), CTX, rules=BUSINESS)
