@@ -302,7 +302,7 @@ def missing_handover(ctx: RuleContext) -> Select[Any]:
     checks="One account, one dossier: every refused attempt to open a second dossier for an account is reviewed.",
     evidence=("attempt_id", "attempted_at", "actor_id", "source"),
 )
-def second_dossier_attempt(ctx: RuleContext) -> Select[Any]:
+def second_dossier_attempt(ctx: RuleContext) -> Any:
     return select(
         Account.id.label("account_id"),
         (literal("attempt:") + cast(DossierAttempt.id, String)).label("subject"),
