@@ -49,9 +49,8 @@ class ImportResult:
 
     def summary(self) -> str:
         counts = self.counts()
-        lines = [
-            f"{len(self.rows)} rows: {counts['filed']} filed, {counts['skipped']} already filed, {counts['error']} refused"
-        ]
+        filed, skipped, refused = counts["filed"], counts["skipped"], counts["error"]
+        lines = [f"{len(self.rows)} rows: {filed} filed, {skipped} already filed, {refused} refused"]
         lines += [f"  line {r.line} ({r.file}): {r.detail}" for r in self.rows if r.status == "error"]
         return "\n".join(lines)
 
