@@ -8,6 +8,7 @@ tokens, so phrases match, and ``startchar``/``endchar`` carry the offsets that h
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import rjieba
@@ -17,9 +18,12 @@ from whoosh.analysis import LowercaseFilter, Token, Tokenizer
 _SKIP = frozenset(" \t\r\n\u3000，。、；：？！“”‘’（）《》【】—…·,.;:?!\"'()[]<>-_/\\|@#$%^&*+=~`{}")
 
 
+_SKIP_CHARS = "".join(sorted(_SKIP))
+
+
 def segment(text: str) -> list[str]:
     """The words of ``text`` as the index sees them (also used to pre-segment for FTS5 in the benchmark)."""
-    return [w for w in rjieba.cut(text) if w.strip() and not all(c in _SKIP for c in w)]
+    return [w for w in rjieba.cut(text) if w.strip(_SKIP_CHARS)]
 
 
 class JiebaTokenizer(Tokenizer):  # type: ignore[misc]
@@ -74,26 +78,20 @@ def _words(value: str, start_pos: int, *, with_parts: bool) -> Iterator[tuple[st
     (停电 and 通知 inside 停电通知) at the long word's position, so a search for 停电 finds 停电通知;
     queries use whole words only, so a quoted phrase stays a sequence of positions."""
     pos = start_pos
-    if not with_parts:
-        for word, start, end in rjieba.tokenize(value):
-            if word.strip() and not all(c in _SKIP for c in word):
-                yield word, pos, start, end
-                pos += 1
-        return
-    words = [(w, s, e) for w, s, e in rjieba.tokenize(value) if w.strip() and not all(c in _SKIP for c in w)]
-    owner = [-1] * len(value)
-    for index, (_w, start, end) in enumerate(words):
-        owner[start:end] = [index] * (end - start)
-    parts: dict[int, list[tuple[str, int, int]]] = {}
-    if any(end - start > 2 for _w, start, end in words):
-        for word, start, end in rjieba.tokenize(value, mode="search"):
-            index = owner[start]
-            if index >= 0 and owner[end - 1] == index and (start, end) != words[index][1:]:
-                parts.setdefault(index, []).append((word, start, end))
-    for index, (word, start, end) in enumerate(words):
-        yield word, start_pos + index, start, end
-        for part, part_start, part_end in parts.get(index, ()):
-            yield part, start_pos + index, part_start, part_end
+    for word, start, end in rjieba.tokenize(value):
+        if not word.strip(_SKIP_CHARS):
+            continue
+        yield word, pos, start, end
+        if with_parts and len(word) > 2:
+            for part, part_start, part_end in _parts(word):
+                yield part, pos, start + part_start, start + part_end
+        pos += 1
+
+
+@lru_cache(maxsize=65536)
+def _parts(word: str) -> tuple[tuple[str, int, int], ...]:
+    """The dictionary words inside a long word (jieba's search mode), with offsets inside it."""
+    return tuple((p, s, e) for p, s, e in rjieba.tokenize(word, mode="search") if (s, e) != (0, len(word)))
 
 
 def ChineseAnalyzer() -> Any:

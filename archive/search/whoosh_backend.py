@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
+import threading
 import time
 from collections.abc import Iterable, Iterator
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.index import LockError
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, Prefix, Query, Term, TermRange
@@ -49,6 +51,7 @@ class WhooshBackend:
         self.directory = Path(directory)
         self.lock_timeout = lock_timeout
         self._lock_path = self.directory.parent / f".{self.directory.name}.writelock"
+        self._local = threading.local()  # one searcher per thread, refreshed when the index changed
 
     # --- opening and locking -------------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class WhooshBackend:
                 shutil.rmtree(self.directory)
             self.directory.mkdir(parents=True)
             whoosh_index.create_in(str(self.directory), make_schema())
+            (self.directory / "EPOCH").write_text(f"{time.time_ns()}-{os.getpid()}")
 
     def fingerprints(self) -> Iterator[tuple[int, str]]:
         ix = self._open()
@@ -149,8 +153,28 @@ class WhooshBackend:
         ix = self._open()
         return {"ok": True, "backend": "whoosh", "documents": ix.doc_count()}
 
+    def _epoch(self) -> str:
+        try:
+            return (self.directory / "EPOCH").read_text()
+        except FileNotFoundError:
+            return ""
+
+    def _searcher(self) -> Any:
+        """A cached searcher, refreshed after writes and reopened after a rebuild (``clear`` bumps EPOCH)."""
+        searcher = getattr(self._local, "searcher", None)
+        epoch = self._epoch()
+        if searcher is None or getattr(self._local, "epoch", None) != epoch:
+            searcher = self._open().searcher()
+            self._local.epoch = epoch
+        else:
+            try:
+                searcher = searcher.refresh()
+            except (OSError, whoosh_index.EmptyIndexError):  # the index was rebuilt under us
+                searcher = self._open().searcher()
+        self._local.searcher = searcher
+        return searcher
+
     def search(self, query: SearchQuery) -> SearchResult:
-        ix = self._open()
         filters: list[Query] = []
         if query.doc_type:
             filters.append(Term("doc_type", query.doc_type))
@@ -163,43 +187,64 @@ class WhooshBackend:
             high = query.date_to.isoformat() if query.date_to else None
             filters.append(TermRange("formed_on", low, high))
         text = query.q.strip()
-        with ix.searcher() as searcher:
-            if text:
-                parser = MultifieldParser(["title", "text", "holder_name"], ix.schema)
-                parsed = parser.parse(text)
-                main: Query = parsed
-            else:
-                main = Every()
-            combined = And([main, *filters]) if filters else main
-            if text:
-                page = searcher.search_page(combined, query.page, pagelen=query.per_page, terms=True)
-            else:
-                page = searcher.search_page(
-                    combined, query.page, pagelen=query.per_page, sortedby="formed_on", reverse=True
+        searcher = self._searcher()
+        if text:
+            parser = MultifieldParser(["title", "text", "holder_name"], searcher.schema)
+            parsed = parser.parse(text)
+            main: Query = parsed
+        else:
+            main = Every()
+        combined = And([main, *filters]) if filters else main
+        if text:
+            page = searcher.search_page(combined, query.page, pagelen=query.per_page)
+        else:
+            page = searcher.search_page(
+                combined, query.page, pagelen=query.per_page, sortedby="formed_on", reverse=True
+            )
+        terms = (
+            sorted(
+                {str(t if isinstance(t, str) else t.decode()) for f, t in main.all_terms() if f in ("text", "title")},
+                key=len,
+                reverse=True,
+            )
+            if text
+            else []
+        )
+        items = []
+        for hit in page:
+            highlight = snippet(str(hit.get("text", "")), terms) or snippet(str(hit.get("title", "")), terms)
+            items.append(
+                SearchHit(
+                    document_id=int(hit["document_id"]),
+                    account_no=hit["account_no"],
+                    title=hit["title"],
+                    doc_type=hit["doc_type"],
+                    formed_on=_date(hit["formed_on"]),
+                    score=float(hit.score or 0.0),
+                    highlight=highlight,
                 )
-            page.results.fragmenter = ContextFragmenter(maxchars=120, surround=30)
-            page.results.formatter = HtmlFormatter(tagname="mark", classname="hit", termclass="t")
-            items = []
-            for hit in page:
-                highlight = ""
-                if text:
-                    highlight = hit.highlights("text", top=2) or hit.highlights("title")
-                if not highlight:
-                    from html import escape
+            )
+        return SearchResult(items=items, total=page.total)
 
-                    highlight = escape(str(hit.get("text", ""))[:120])
-                items.append(
-                    SearchHit(
-                        document_id=int(hit["document_id"]),
-                        account_no=hit["account_no"],
-                        title=hit["title"],
-                        doc_type=hit["doc_type"],
-                        formed_on=_date(hit["formed_on"]),
-                        score=float(hit.score or 0.0),
-                        highlight=highlight,
-                    )
-                )
-            return SearchResult(items=items, total=page.total)
+
+def snippet(text: str, terms: list[str], width: int = 120) -> str:
+    """About ``width`` characters around the first matched term, HTML-escaped, every term in <mark>.
+
+    Plain string search on the stored text: re-analysing every hit (Whoosh's highlighter) cost more than
+    the search itself."""
+    found = [i for i in (text.find(t) for t in terms) if i >= 0]
+    start = max(0, min(found) - width // 4) if found else 0
+    window = text[start : start + width]
+    if not terms:
+        return escape(window)
+    pattern = re.compile("|".join(re.escape(t) for t in terms))
+    out, last = [], 0
+    for match in pattern.finditer(window):
+        out.append(escape(window[last : match.start()]))
+        out.append(f'<mark class="hit">{escape(match.group())}</mark>')
+        last = match.end()
+    out.append(escape(window[last:]))
+    return ("…" if start else "") + "".join(out)
 
 
 def _date(value: str) -> Any:

@@ -1,0 +1,136 @@
+"""Archive search benchmark: Whoosh + rjieba (the product's backend) next to SQLite FTS5 (unicode61) over the
+same documents pre-segmented by the same segmenter, in one run.
+
+    .venv/bin/python bench/archive.py            # 2,000 documents (a minute or two)
+    .venv/bin/python bench/archive.py --full     # 100,000 documents (the issue's size)
+
+Prints indexing docs/s, search p50/p95 over fixed 1-3 word queries and quoted phrases, the ratios to FTS5,
+and the peak memory of the indexing process (the bound the reindex command keeps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from archive.interfaces import IndexEntry, SearchQuery
+from archive.samples import chinese_text
+from archive.search.analysis import segment
+from archive.search.whoosh_backend import WhooshBackend
+
+DOC_TYPES = ["power_supply_contract", "inspection_sheet", "outage_notice", "late_fee_waiver", "new_install_work_order"]
+QUERIES = ["合同", "违约金", "停电 检修", "供用电 合同 电费", "计量装置", "欠缴 电费", "用电检查", "竣工 验收"]
+PHRASES = ['"供用电合同"', '"电费违约金"', '"计量装置封印"', '"一户一档"']
+
+
+def documents(n: int, seed: int = 11) -> list[IndexEntry]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(1, n + 1):
+        size = max(500, min(3000, int(rng.gauss(1500, 500))))
+        out.append(
+            IndexEntry(
+                document_id=i,
+                account_no=f"33010{rng.randint(1, 99999):05d}",
+                holder_name=rng.choice(["张伟", "王芳", "杭州明辉纺织有限公司"]),
+                unit_path=f"/1/{rng.randint(2, 8)}/",
+                doc_type=rng.choice(DOC_TYPES),
+                title=f"第{i}号{rng.choice(['供用电合同', '用电检查单', '停电通知单', '违约金减免审批'])}",
+                text=chinese_text(rng, size),
+                formed_on=dt.date(2015, 1, 1) + dt.timedelta(days=rng.randint(0, 4000)),
+                filed_on=dt.date(2026, 1, 1),
+                fingerprint="",
+            )
+        )
+    return out
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def bench_whoosh(docs: list[IndexEntry], root: Path, batch: int, procs: int) -> dict[str, float]:
+    backend = WhooshBackend(root / "whoosh")
+    backend.clear()
+    start = time.perf_counter()
+    for i in range(0, len(docs), batch):
+        backend.upsert(docs[i : i + batch], replace=False, procs=procs)
+    index_seconds = time.perf_counter() - start
+    latencies = []
+    for _round in range(3):
+        for q in QUERIES + PHRASES:
+            t = time.perf_counter()
+            backend.search(SearchQuery(q=q, per_page=20))
+            latencies.append((time.perf_counter() - t) * 1000)
+    return {"docs_per_s": len(docs) / index_seconds, "p50": percentile(latencies, 50), "p95": percentile(latencies, 95)}
+
+
+def _fts_query(q: str) -> str:
+    if q.startswith('"'):
+        return '"' + " ".join(segment(q.strip('"'))) + '"'
+    return " AND ".join(f'"{w}"' for part in q.split() for w in segment(part))
+
+
+def bench_fts5(docs: list[IndexEntry], root: Path) -> dict[str, float]:
+    conn = sqlite3.connect(root / "fts.db")
+    conn.execute("CREATE VIRTUAL TABLE docs USING fts5(title, text, tokenize='unicode61')")
+    start = time.perf_counter()
+    rows = ((d.document_id, " ".join(segment(d.title)), " ".join(segment(d.text))) for d in docs)
+    conn.executemany("INSERT INTO docs(rowid, title, text) VALUES (?, ?, ?)", rows)
+    conn.commit()
+    index_seconds = time.perf_counter() - start
+    latencies = []
+    for _round in range(3):
+        for q in QUERIES + PHRASES:
+            t = time.perf_counter()
+            conn.execute(
+                "SELECT rowid, highlight(docs, 1, '<mark>', '</mark>') FROM docs WHERE docs MATCH ? "
+                "ORDER BY rank LIMIT 20",
+                (_fts_query(q),),
+            ).fetchall()
+            conn.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (_fts_query(q),)).fetchone()
+            latencies.append((time.perf_counter() - t) * 1000)
+    conn.close()
+    return {"docs_per_s": len(docs) / index_seconds, "p50": percentile(latencies, 50), "p95": percentile(latencies, 95)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--documents", type=int, default=2000, help="number of documents (default 2000)")
+    parser.add_argument("--full", action="store_true", help="the issue's size: 100,000 documents")
+    parser.add_argument("--batch", type=int, default=1000, help="documents per index commit")
+    parser.add_argument("--procs", type=int, default=2, help="Whoosh writer processes")
+    args = parser.parse_args()
+    n = 100_000 if args.full else args.documents
+    t = time.perf_counter()
+    docs = documents(n)
+    avg = statistics.mean(len(d.text) for d in docs)
+    print(f"generated {n} documents, {avg:.0f} characters on average, in {time.perf_counter() - t:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="griddesk-bench-") as tmp:
+        root = Path(tmp)
+        fts = bench_fts5(docs, root)
+        whoosh = bench_whoosh(docs, root, args.batch, args.procs)
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{'':10} {'index docs/s':>14} {'search p50 ms':>14} {'search p95 ms':>14}")
+    for name, r in (("whoosh", whoosh), ("fts5", fts)):
+        print(f"{name:10} {r['docs_per_s']:14.0f} {r['p50']:14.2f} {r['p95']:14.2f}")
+    print(
+        f"ratio whoosh/fts5: indexing {whoosh['docs_per_s'] / fts['docs_per_s']:.3f}x, "
+        f"p95 {whoosh['p95'] / fts['p95']:.1f}x (target <= 5x and p95 <= 50 ms; indexing >= 400 docs/s)"
+    )
+    print(f"peak memory of this process: {rss_mib:.0f} MiB (target for reindex < 1024 MiB)")
+
+
+if __name__ == "__main__":
+    main()

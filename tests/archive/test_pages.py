@@ -1,0 +1,57 @@
+"""Staff pages of the archive: dossiers, a dossier with the filing form, filing with upload, search, viewer."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from tests.archive.helpers import FIELDS, pdf_bytes
+
+
+def _sign_in(client, username: str) -> None:
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/staff/login", data={"username": username, "password": "correct-horse-battery", "csrf_token": token}
+    )
+    assert response.status_code == 302
+
+
+def _csrf(client, url: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).get_data(as_text=True)).group(1)
+
+
+def test_archivist_opens_a_dossier_files_with_upload_and_finds_it(client, world):
+    _sign_in(client, "archivist-a")
+    token = _csrf(client, "/staff/archive?q=1000000001")
+    opened = client.post("/staff/archive", data={"account_no": "1000000001", "csrf_token": token})
+    assert opened.status_code == 302
+    page = client.get("/staff/archive/dossiers/1000000001").get_data(as_text=True)
+    assert "卷内目录" in page and "归档文件" in page
+    token = _csrf(client, "/staff/archive/dossiers/1000000001")
+    bad = client.post(
+        "/staff/archive/dossiers/1000000001/documents",
+        data={**FIELDS, "formed_on": "", "csrf_token": token, "file": (io.BytesIO(b"nonsense"), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "形成日期" in bad.get_data(as_text=True)
+    filed = client.post(
+        "/staff/archive/dossiers/1000000001/documents",
+        data={**FIELDS, "csrf_token": token, "file": (io.BytesIO(pdf_bytes("双方签订供用电合同。")), "合同.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert filed.status_code == 302
+    viewer = client.get(filed.headers["Location"]).get_data(as_text=True)
+    assert "供用电合同" in viewer and "<iframe" in viewer
+    results = client.get('/staff/archive/search?q="供用电合同"').get_data(as_text=True)
+    assert "找到 1 份文件" in results and "<mark" in results
+    content = client.get(re.search(r'src="(/staff/archive/documents/\d+/content)"', viewer).group(1))
+    assert content.mimetype == "application/pdf"
+
+
+def test_supervisor_reads_but_cannot_file_and_foreign_dossiers_are_not_found(client, world):
+    _sign_in(client, "supervisor-a")
+    assert client.get("/staff/archive").status_code == 200
+    assert client.get("/staff/archive/dossiers/2000000001").status_code == 404
+    page = client.get("/staff/archive/dossiers/1000000001").get_data(as_text=True)
+    assert "该户尚未建立案卷" in page and '<button type="submit">建立案卷' not in page

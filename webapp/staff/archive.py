@@ -1,0 +1,235 @@
+"""Staff pages of the archive: dossiers by account number, a dossier, filing with upload, search, viewer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from archive import services
+from archive.models import Document, Dossier
+from archive.queries import document_view, dossier_summary, dossier_view, search_documents, visible_dossiers
+from archive.registry import blob_store
+from archive.vocabulary import DOC_TYPE_LABELS_ZH, PaperSize, Retention, WritingMaterial
+from billing.accounts import get_visible_account
+from core.db import db
+from core.errors import DomainError, NotFound
+from core.identity import Role, User
+from webapp.templating import STAFF_NAV
+
+from . import staff
+from .access import staff_required, staff_user
+
+WRITERS = (Role.ARCHIVIST, Role.ADMIN)
+READERS = (Role.ARCHIVIST, Role.SUPERVISOR, Role.ADMIN)
+
+STAFF_NAV.append(("staff.archive_dossiers", "Dossiers", frozenset(READERS)))
+STAFF_NAV.append(("staff.archive_search", "Archive search", frozenset(READERS)))
+
+
+def _choices() -> dict[str, Any]:
+    return {
+        "doc_types": list(DOC_TYPE_LABELS_ZH.items()),
+        "materials": [m.value for m in WritingMaterial],
+        "paper_sizes": [p.value for p in PaperSize],
+        "retentions": [r.value for r in Retention],
+    }
+
+
+def _dossier(session: Session, user: User, account_no: str) -> Dossier | None:
+    account = get_visible_account(session, user, account_no)
+    return services.dossier_for(session, account.account_no)
+
+
+def _document(session: Session, user: User, document_id: int) -> Document:
+    document = session.get(Document, document_id)
+    if document is None:
+        abort(404)
+    try:
+        get_visible_account(session, user, document.account_no)
+    except NotFound:
+        abort(404)
+    return document
+
+
+@staff.get("/archive")
+@staff_required(*READERS)
+def archive_dossiers() -> Any:
+    q = request.args.get("q", "").strip()
+    rows = db.session.scalars(visible_dossiers(staff_user(), q or None).limit(100)).all()
+    return render_template("archive/dossiers.html", dossiers=[dossier_summary(d) for d in rows], q=q)
+
+
+@staff.post("/archive")
+@staff_required(*WRITERS)
+def archive_open_dossier() -> Any:
+    account_no = request.form.get("account_no", "").strip()
+    user = staff_user()
+    try:
+        account = get_visible_account(db.session, user, account_no)
+        services.create_dossier(db.session, account, user, source="staff")
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("staff.archive_dossiers", q=account_no))
+    flash(_("Dossier opened."), "ok")
+    return redirect(url_for("staff.archive_dossier", account_no=account_no))
+
+
+@staff.get("/archive/dossiers/<account_no>")
+@staff_required(*READERS)
+def archive_dossier(account_no: str, errors: dict[str, str] | None = None, form: Any = None) -> Any:
+    user = staff_user()
+    try:
+        dossier = _dossier(db.session, user, account_no)
+    except NotFound:
+        abort(404)
+    view = dossier_view(dossier) if dossier else None
+    pending = sum(1 for d in view["documents"] if d["index_status"] == "pending") if view else 0
+    return render_template(
+        "archive/dossier.html",
+        account_no=account_no,
+        dossier=view,
+        pending=pending,
+        can_file=user.role in WRITERS,
+        errors=errors or {},
+        form=form or {},
+        today=dt.date.today().isoformat(),
+        **_choices(),
+    )
+
+
+@staff.post("/archive/dossiers/<account_no>/documents")
+@staff_required(*WRITERS)
+def archive_file_document(account_no: str) -> Any:
+    user = staff_user()
+    try:
+        dossier = _dossier(db.session, user, account_no)
+    except NotFound:
+        abort(404)
+    if dossier is None:
+        abort(404)
+    upload = request.files.get("file")
+    data = {key: request.form.get(key) for key in request.form if key != "csrf_token"}
+    try:
+        document = services.file_document(
+            db.session,
+            dossier,
+            data,
+            upload.stream if upload and upload.filename else None,
+            upload.filename if upload else None,
+            user,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        errors = dict((exc.details or {}).get("fields") or {}) or {"file": exc.message}
+        return archive_dossier(account_no, errors=errors, form=data), 422
+    flash(_("Document filed; its text is being extracted and indexed."), "ok")
+    return redirect(url_for("staff.archive_document", document_id=document.id))
+
+
+@staff.get("/archive/documents/<int:document_id>")
+@staff_required(*READERS)
+def archive_document(document_id: int) -> Any:
+    user = staff_user()
+    document = _document(db.session, user, document_id)
+    return render_template(
+        "archive/document.html", doc=document_view(document, events=True), can_file=user.role in WRITERS
+    )
+
+
+@staff.post("/archive/documents/<int:document_id>/withdrawal")
+@staff_required(*WRITERS)
+def archive_withdraw(document_id: int) -> Any:
+    user = staff_user()
+    document = _document(db.session, user, document_id)
+    try:
+        services.withdraw_document(
+            db.session,
+            document,
+            user,
+            reason=request.form.get("reason", ""),
+            authorised_by=request.form.get("authorised_by", ""),
+        )
+        db.session.commit()
+        flash(_("Document withdrawn."), "ok")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message + " " + "; ".join(f"{k}: {v}" for k, v in (exc.details.get("fields") or {}).items()), "error")
+    return redirect(url_for("staff.archive_document", document_id=document_id))
+
+
+@staff.get("/archive/documents/<int:document_id>/content")
+@staff_required(*READERS)
+def archive_document_content(document_id: int) -> Any:
+    document = _document(db.session, staff_user(), document_id)
+    try:
+        handle = blob_store().open(document.sha256)
+    except FileNotFoundError:
+        abort(404)
+
+    def chunks() -> Any:
+        with handle:
+            while chunk := handle.read(64 * 1024):
+                yield chunk
+
+    response = Response(stream_with_context(chunks()), mimetype=document.content_type)
+    response.headers["Content-Length"] = str(document.size_bytes)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    return response
+
+
+@staff.get("/archive/dossiers/<account_no>/catalog.pdf")
+@staff_required(*READERS)
+def archive_catalog_pdf(account_no: str) -> Any:
+    from archive.printing import dossier_pdf
+
+    try:
+        dossier = _dossier(db.session, staff_user(), account_no)
+    except NotFound:
+        abort(404)
+    if dossier is None:
+        abort(404)
+    return Response(dossier_pdf(dossier), mimetype="application/pdf")
+
+
+@staff.get("/archive/search")
+@staff_required(*READERS)
+def archive_search() -> Any:
+    args = request.args
+    result = None
+    error = None
+    page = max(1, int(args.get("page", "1") or 1)) if (args.get("page", "1") or "1").isdigit() else 1
+
+    def date(name: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(args[name]) if args.get(name) else None
+        except ValueError:
+            return None
+
+    if args.get("q") or args.get("doc_type") or args.get("account_no"):
+        try:
+            result = search_documents(
+                db.session,
+                staff_user(),
+                q=args.get("q", "").strip()[:200],
+                doc_type=args.get("doc_type") or None,
+                account_no=args.get("account_no", "").strip() or None,
+                date_from=date("from"),
+                date_to=date("to"),
+                page=page,
+                per_page=20,
+            )
+        except DomainError as exc:
+            error = exc.message
+        except Exception:  # a query the parser cannot read is the user's typo, not an outage
+            error = _("The search could not be understood; check the quotes.")
+    pages = ((result["total"] + 19) // 20) if result else 0
+    return render_template(
+        "archive/search.html", args=args, result=result, error=error, page=page, pages=pages, **_choices()
+    )
