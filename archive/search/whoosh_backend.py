@@ -161,16 +161,18 @@ class WhooshBackend:
 
     def _searcher(self) -> Any:
         """A cached searcher, refreshed after writes and reopened after a rebuild (``clear`` bumps EPOCH)."""
-        searcher = getattr(self._local, "searcher", None)
+        old = getattr(self._local, "searcher", None)
         epoch = self._epoch()
-        if searcher is None or getattr(self._local, "epoch", None) != epoch:
+        searcher = None
+        if old is not None and getattr(self._local, "epoch", None) == epoch:
+            with contextlib.suppress(Exception):  # segments merged or rebuilt under us: open afresh
+                searcher = old.refresh()
+        if searcher is None:
             searcher = self._open().searcher()
             self._local.epoch = epoch
-        else:
-            try:
-                searcher = searcher.refresh()
-            except (OSError, whoosh_index.EmptyIndexError):  # the index was rebuilt under us
-                searcher = self._open().searcher()
+        if old is not None and searcher is not old:
+            with contextlib.suppress(Exception):
+                old.close()
         self._local.searcher = searcher
         return searcher
 
