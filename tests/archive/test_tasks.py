@@ -42,7 +42,7 @@ def test_a_failing_extraction_is_retried_then_marked_failed_with_the_reason(app,
     path = store.path(sha)
     path.rename(path.with_suffix(".away"))
     try:
-        assert index_document.delay(document_id).get() == "failed"
+        assert index_document.apply((document_id,)).result == "failed"
     finally:
         path.with_suffix(".away").rename(path)
     document = _document(session, document_id)
@@ -50,7 +50,7 @@ def test_a_failing_extraction_is_retried_then_marked_failed_with_the_reason(app,
     assert "FileNotFoundError" in document.index_error
     assert document.index_attempts == 1 + 1 + index_document.max_retries  # the filing's run, then 1 + retries
     session.rollback()
-    assert index_document.delay(document_id).get() == "indexed"  # idempotent: a later run repairs it
+    assert index_document.apply((document_id,)).result == "indexed"  # idempotent: a later run repairs it
     assert _document(session, document_id).index_status == "indexed"
 
 
@@ -65,5 +65,5 @@ def test_stale_pending_documents_are_sent_again(client, world, session):
             .where(Document.id == document_id)
             .values(index_status="pending", filed_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
         )
-    assert requeue_stale_documents.delay(600).get() == 1
+    assert requeue_stale_documents.apply((600,)).result == 1
     assert _document(session, document_id).index_status == "indexed"
