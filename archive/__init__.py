@@ -9,4 +9,27 @@ def init_app(app: Any) -> None:
     """Register archive's CLI commands, demo data, health checks and periodic tasks, then audit's."""
     from archive import audit
 
+    from . import cli, registry
+
+    app.config.setdefault("ARCHIVE_MAX_UPLOAD_BYTES", app.config.get("MAX_CONTENT_LENGTH", 50 * 1024 * 1024))
+    registry.configure(app)
+    cli.register(app)
+    app.extensions["griddesk_health"]["search"] = lambda: app.extensions[registry._KEY]["search"].health()
+    app.extensions["griddesk_beat"]["archive-requeue-stale"] = {
+        "task": "archive.requeue_stale_documents",
+        "schedule": 300.0,
+    }
+
+    from .demo import seed_archive
+
+    app.extensions["griddesk_demo_seeders"].append((30, "archive", seed_archive))
+    app.extensions.setdefault("griddesk_test_reset_hooks", []).append(lambda: _reset_index(app))
+
     audit.init_app(app)
+
+
+def _reset_index(app: Any) -> None:
+    """Tests start from empty tables; the derived index must start empty too."""
+    from . import registry
+
+    app.extensions[registry._KEY]["search"].clear()

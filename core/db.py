@@ -144,6 +144,8 @@ def on_commit(session: Session, callback: Callable[[], Any]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: the real commit is still to come
+        return
     callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
     for callback in callbacks:
         callback()

@@ -1,0 +1,102 @@
+"""What the archive needs from the outside world; implementations are chosen by configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Content-addressed file storage (SHA-256 names); the same content is stored once."""
+
+    def put(self, stream: IO[bytes]) -> tuple[str, bool]:
+        """Store the stream's bytes atomically; return (sha256, newly_created)."""
+
+    def open(self, sha256: str) -> IO[bytes]:
+        """Open a stored blob for reading (FileNotFoundError if absent)."""
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def verify(self, sha256: str) -> str:
+        """'ok', 'missing' or 'corrupt' (content no longer hashes to its name)."""
+
+    def discard(self, sha256: str) -> None:
+        """Remove a blob that no record references (used when a filing is rolled back)."""
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One document as the search index sees it (all plain values)."""
+
+    document_id: int
+    account_no: str
+    holder_name: str
+    unit_path: str
+    doc_type: str
+    title: str
+    text: str
+    formed_on: dt.date
+    filed_on: dt.date
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str = ""
+    doc_type: str | None = None
+    account_no: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    unit_path: str | None = None  # the caller's unit scope: only documents under this path
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    document_id: int
+    account_no: str
+    title: str
+    doc_type: str
+    formed_on: dt.date
+    score: float
+    highlight: str
+
+
+@dataclass
+class SearchResult:
+    items: list[SearchHit] = field(default_factory=list)
+    total: int = 0
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """A full-text index over documents. Writes are serialized by the backend; none is ever dropped."""
+
+    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True, procs: int = 1) -> int:
+        """Add (``replace=False``: known to be absent) or replace entries; return how many were written.
+
+        ``procs`` is a hint for bulk loads (a backend may use that many processes)."""
+
+    def delete(self, document_ids: Iterable[int]) -> None: ...
+
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def fingerprints(self) -> Iterator[tuple[int, str]]:
+        """(document_id, fingerprint) of every indexed document."""
+
+    def clear(self) -> None:
+        """Drop everything (a reindex starts here)."""
+
+    def health(self) -> dict[str, object]: ...
+
+
+@runtime_checkable
+class TextExtractor(Protocol):
+    """Turns a stored file into text: a PDF's text layer, DOCX text, or OCR of scans and images."""
+
+    def extract(self, stream: IO[bytes], content_type: str) -> tuple[str, str]:
+        """Return (text, method) where method is 'pdf_text', 'docx', 'ocr' or 'none'."""

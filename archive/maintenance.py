@@ -1,0 +1,162 @@
+"""Index maintenance: rebuild the index from the database, and check index and blobs against it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from tqdm import tqdm
+
+from core.db import db, utcnow
+
+from .models import Document, DocumentText, Dossier
+from .registry import blob_store, search_backend, text_extractor
+from .search import entry_for
+from .vocabulary import IndexStatus
+
+
+def _batches(session: Session, size: int, *, include_withdrawn: bool = False) -> Iterator[list[Document]]:
+    """Documents in id order, ``size`` at a time (keyset paging keeps memory flat)."""
+    last_id = 0
+    while True:
+        stmt = (
+            select(Document)
+            .where(Document.id > last_id)
+            .order_by(Document.id)
+            .limit(size)
+            .options(
+                selectinload(Document.events),
+                selectinload(Document.text),
+                selectinload(Document.dossier).selectinload(Dossier.account),
+            )
+        )
+        if not include_withdrawn:
+            stmt = stmt.where(Document.withdrawn_at.is_(None))
+        rows = list(session.scalars(stmt))
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1].id
+
+
+def _stored_text(session: Session, document: Document) -> str:
+    stored = document.text
+    if stored is not None and stored.sha256 == document.sha256:
+        return stored.text
+    with blob_store().open(document.sha256) as stream:
+        text, method = text_extractor().extract(stream, document.content_type)
+    if stored is None:
+        session.add(DocumentText(document_id=document.id, sha256=document.sha256, method=method, text=text))
+    else:
+        stored.sha256, stored.method, stored.text = document.sha256, method, text
+    return text
+
+
+def reindex(*, batch: int = 200, procs: int = 1, progress: bool = False) -> int:
+    """Drop the index and rebuild it from the database; returns the number of documents indexed."""
+    backend = search_backend()
+    backend.clear()
+    total = 0
+    session = db.new_session()
+    try:
+        count = session.scalar(select(Document.id).order_by(Document.id.desc()).limit(1)) or 0
+        bar = tqdm(total=count, unit="doc", desc="reindex", disable=not progress)
+        for rows in _batches(session, batch):
+            entries = []
+            for document in rows:
+                try:
+                    entries.append(entry_for(document, _stored_text(session, document)))
+                    document.index_status, document.index_error, document.indexed_at = (
+                        IndexStatus.INDEXED,
+                        "",
+                        utcnow(),
+                    )
+                except Exception as exc:  # one unreadable file must not stop the rebuild
+                    document.index_status, document.index_error = IndexStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            backend.upsert(entries, replace=False, procs=procs)
+            session.commit()
+            session.expunge_all()
+            total += len(entries)
+            bar.update(rows[-1].id - bar.n)
+        bar.close()
+    finally:
+        session.close()
+    return total
+
+
+@dataclass
+class VerifyReport:
+    missing_from_index: list[int] = field(default_factory=list)
+    stale_in_index: list[int] = field(default_factory=list)
+    orphaned_in_index: list[int] = field(default_factory=list)
+    missing_blobs: list[str] = field(default_factory=list)
+    corrupt_blobs: list[str] = field(default_factory=list)
+    documents_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.missing_from_index
+            or self.stale_in_index
+            or self.orphaned_in_index
+            or self.missing_blobs
+            or self.corrupt_blobs
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "documents_checked": self.documents_checked,
+            "missing_from_index": self.missing_from_index,
+            "stale_in_index": self.stale_in_index,
+            "orphaned_in_index": self.orphaned_in_index,
+            "missing_blobs": self.missing_blobs,
+            "corrupt_blobs": self.corrupt_blobs,
+        }
+
+    def summary(self) -> str:
+        lines = [f"checked {self.documents_checked} documents: {'OK' if self.ok else 'PROBLEMS FOUND'}"]
+        for name in ("missing_from_index", "stale_in_index", "orphaned_in_index", "missing_blobs", "corrupt_blobs"):
+            values = getattr(self, name)
+            if values:
+                shown = ", ".join(str(v) for v in values[:20]) + (" ..." if len(values) > 20 else "")
+                lines.append(f"  {name.replace('_', ' ')} ({len(values)}): {shown}")
+        return "\n".join(lines)
+
+
+def verify(*, progress: bool = False) -> VerifyReport:
+    """Compare the index with the database (fingerprints) and every referenced blob with its hash."""
+    report = VerifyReport()
+    indexed = dict(search_backend().fingerprints())
+    store = blob_store()
+    seen_blobs: set[str] = set()
+    active: set[int] = set()
+    session = db.new_session()
+    try:
+        for rows in tqdm(_batches(session, 500, include_withdrawn=True), disable=not progress, desc="verify"):
+            for document in rows:
+                report.documents_checked += 1
+                if document.sha256 not in seen_blobs:
+                    seen_blobs.add(document.sha256)
+                    state = store.verify(document.sha256)
+                    if state == "missing":
+                        report.missing_blobs.append(document.sha256)
+                    elif state == "corrupt":
+                        report.corrupt_blobs.append(document.sha256)
+                if document.withdrawn:
+                    continue
+                active.add(document.id)
+                if document.id not in indexed:
+                    report.missing_from_index.append(document.id)
+                    continue
+                text = document.text.text if document.text is not None else ""
+                if entry_for(document, text).fingerprint != indexed[document.id]:
+                    report.stale_in_index.append(document.id)
+            session.expunge_all()
+    finally:
+        session.close()
+    report.orphaned_in_index = sorted(set(indexed) - active)
+    return report

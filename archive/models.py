@@ -1,0 +1,186 @@
+"""Archive models: one dossier per account, documents filed into it, hand-overs, and the recorded events.
+
+Captured metadata never changes after filing: corrections and withdrawals are rows in ``document_events``
+(who, why, who authorised) and ``Document.current()`` overlays them. Only the derived processing state
+(index status, extracted text) is updated in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from billing.models import Account
+from core.db import Base, utcnow
+from core.identity import Unit, User
+
+from .vocabulary import IndexStatus
+
+# Metadata fields a correction event may change (everything captured at filing except the file itself).
+CORRECTABLE = (
+    "doc_type",
+    "title",
+    "title_supplied",
+    "document_no",
+    "responsible_unit",
+    "formed_on",
+    "writing_material",
+    "paper_size",
+    "retention",
+    "pages",
+    "handover_id",
+)
+
+
+class Dossier(Base):
+    """一户一档: the single dossier of an account (UNIQUE account_no), with its cover and reference sheet."""
+
+    __tablename__ = "dossiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_no: Mapped[str] = mapped_column(ForeignKey("accounts.account_no"), unique=True)
+    archive_code: Mapped[str] = mapped_column(String(64), unique=True)  # 档号
+    title: Mapped[str] = mapped_column(String(255))  # 案卷题名
+    filing_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # 立卷单位
+    retention: Mapped[str] = mapped_column(String(16), default="permanent")  # 保管期限
+    classification: Mapped[str] = mapped_column(String(16), default="内部")  # 密级
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # 备考表: notes on missing or changed items, the filer and the checker with their dates
+    notes: Mapped[str] = mapped_column(Text, default="")
+    filer_name: Mapped[str] = mapped_column(String(64), default="")
+    checker_name: Mapped[str] = mapped_column(String(64), default="")
+    checked_on: Mapped[dt.date | None]
+
+    account: Mapped[Account] = relationship(foreign_keys=[account_no])
+    filing_unit: Mapped[Unit] = relationship()
+    documents: Mapped[list[Document]] = relationship(back_populates="dossier", order_by="Document.id")
+
+
+class DossierAttempt(Base):
+    """A refused attempt to open a second dossier for an account (audit rule: second-dossier attempts)."""
+
+    __tablename__ = "dossier_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_no: Mapped[str] = mapped_column(String(20), index=True)
+    attempted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(String(16), default="api")  # api, staff, import
+
+
+class Handover(Base):
+    """交接记录: documents passed from one department to another; documents reference it by id."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (CheckConstraint("item_count >= 0", name="item_count_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_no: Mapped[str | None] = mapped_column(ForeignKey("accounts.account_no"), index=True)
+    from_department: Mapped[str] = mapped_column(String(128))
+    to_department: Mapped[str] = mapped_column(String(128))
+    handed_over_on: Mapped[dt.date]
+    handed_by: Mapped[str] = mapped_column(String(64))
+    received_by: Mapped[str] = mapped_column(String(64))
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Document(Base):
+    """A filed document. Captured metadata is frozen; ``current()`` applies recorded corrections."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint("pages >= 1", name="pages_positive"),
+        CheckConstraint("size_bytes >= 0", name="size_non_negative"),
+        CheckConstraint("index_status IN ('pending', 'indexed', 'failed')", name="index_status_known"),
+        Index("ix_documents_dossier_formed", "dossier_id", "formed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"))
+    account_no: Mapped[str] = mapped_column(String(20), index=True)  # denormalised join key
+    doc_type: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    title_supplied: Mapped[bool] = mapped_column(default=False)  # made up by the archivist: shown in [ ]
+    document_no: Mapped[str] = mapped_column(String(64), default="")  # 文件编号
+    responsible_unit: Mapped[str] = mapped_column(String(128))  # 责任者
+    formed_on: Mapped[dt.date]  # 形成日期
+    filed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # set by the system, never edited
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    writing_material: Mapped[str] = mapped_column(String(24))
+    paper_size: Mapped[str] = mapped_column(String(8))
+    retention: Mapped[str] = mapped_column(String(16), default="permanent")
+    pages: Mapped[int] = mapped_column(Integer)
+    pages_from_file: Mapped[bool] = mapped_column(default=False)
+    handover_id: Mapped[int | None] = mapped_column(ForeignKey("handovers.id"))
+    # the file: content-addressed blob
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(80))
+    original_name: Mapped[str] = mapped_column(String(160))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    # state set by recorded events (withdrawal) and by the extraction task (derived, not records)
+    withdrawn_at: Mapped[dt.datetime | None]
+    index_status: Mapped[str] = mapped_column(String(16), default=IndexStatus.PENDING)
+    index_error: Mapped[str] = mapped_column(Text, default="")
+    index_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    indexed_at: Mapped[dt.datetime | None]
+
+    dossier: Mapped[Dossier] = relationship(back_populates="documents")
+    handover: Mapped[Handover | None] = relationship()
+    filed_by: Mapped[User | None] = relationship()
+    events: Mapped[list[DocumentEvent]] = relationship(order_by="DocumentEvent.id", back_populates="document")
+    text: Mapped[DocumentText | None] = relationship(uselist=False)
+
+    def current(self) -> dict[str, Any]:
+        """The captured metadata with every recorded correction applied in order."""
+        values: dict[str, Any] = {name: getattr(self, name) for name in CORRECTABLE}
+        for event in self.events:
+            if event.kind == "corrected":
+                for name, change in (event.changes or {}).items():
+                    value = change["to"]
+                    if name == "formed_on" and isinstance(value, str):
+                        value = dt.date.fromisoformat(value)
+                    values[name] = value
+        return values
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+
+class DocumentEvent(Base):
+    """A recorded change to a filed document: a withdrawal or a metadata correction (append-only)."""
+
+    __tablename__ = "document_events"
+    __table_args__ = (CheckConstraint("kind IN ('withdrawn', 'corrected')", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    authorised_by: Mapped[str] = mapped_column(String(64))
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {field: {"from": ..., "to": ...}}
+
+    document: Mapped[Document] = relationship(back_populates="events")
+
+
+class DocumentText(Base):
+    """Text extracted from a document's file (derived; kept so a reindex never has to OCR again)."""
+
+    __tablename__ = "document_texts"
+    __table_args__ = (UniqueConstraint("document_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16))  # pdf_text, docx, ocr, none
+    text: Mapped[str] = mapped_column(Text)
+    extracted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

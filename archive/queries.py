@@ -1,0 +1,203 @@
+"""Read models: what the API and the staff pages show of dossiers, documents and search results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from billing.models import Account
+from core.errors import InvalidInput
+from core.identity import Role, Unit, User
+
+from .models import Document, Dossier
+from .registry import search_backend
+from .search import SearchQuery
+from .services import catalog
+from .vocabulary import DocType
+
+
+def visible_dossiers(user: User, account_prefix: str | None = None) -> Select[Any]:
+    """Dossiers of accounts in the user's unit subtree (customers: none), by account number."""
+    stmt = (
+        select(Dossier).join(Account, Account.account_no == Dossier.account_no).join(Unit, Unit.id == Account.unit_id)
+    )
+    if user.role == Role.CUSTOMER or user.unit is None:
+        return stmt.where(Dossier.id.is_(None))
+    stmt = stmt.where(Unit.path.startswith(user.unit.path))
+    if account_prefix:
+        stmt = stmt.where(Dossier.account_no.startswith(account_prefix))
+    return stmt.order_by(Dossier.account_no)
+
+
+def dossier_summary(dossier: Dossier) -> dict[str, Any]:
+    return {
+        "account_no": dossier.account_no,
+        "archive_code": dossier.archive_code,
+        "title": dossier.title,
+        "holder_name": dossier.account.holder_name,
+        "documents": sum(1 for d in dossier.documents if not d.withdrawn),
+    }
+
+
+def cover(dossier: Dossier) -> dict[str, Any]:
+    """案卷封面 (GB/T 11822): archive code, title, filing unit, start/end dates, retention, classification."""
+    entries = catalog(dossier)
+    dates = [e.values["formed_on"] for e in entries]
+    return {
+        "archive_code": dossier.archive_code,
+        "title": dossier.title,
+        "filing_unit": dossier.filing_unit.name,
+        "start_date": min(dates) if dates else None,
+        "end_date": max(dates) if dates else None,
+        "retention": dossier.retention,
+        "classification": dossier.classification,
+        "holder_name": dossier.account.holder_name,
+        "capacity_kva": dossier.account.capacity_kva,
+        "connected_on": dossier.account.connected_on,
+        "created_at": dossier.created_at,
+    }
+
+
+def dossier_view(dossier: Dossier) -> dict[str, Any]:
+    entries = catalog(dossier)
+    withdrawn = [d for d in dossier.documents if d.withdrawn]
+    return {
+        "account_no": dossier.account_no,
+        "cover": cover(dossier),
+        "documents": [
+            {
+                "id": e.document.id,
+                "item_no": e.item_no,
+                "doc_type": e.values["doc_type"],
+                "title": _shown_title(e.values),
+                "document_no": e.values["document_no"],
+                "formed_on": e.values["formed_on"],
+                "page_from": e.page_from,
+                "page_to": e.page_to,
+                "pages": e.values["pages"],
+                "responsible_unit": e.values["responsible_unit"],
+                "writing_material": e.values["writing_material"],
+                "paper_size": e.values["paper_size"],
+                "retention": e.values["retention"],
+                "handover_id": e.values["handover_id"],
+                "filed_at": e.document.filed_at,
+                "index_status": e.document.index_status,
+            }
+            for e in entries
+        ],
+        "withdrawn": [{"id": d.id, "title": d.title, "withdrawn_at": d.withdrawn_at} for d in withdrawn],
+        "page_count": entries[-1].page_to if entries else 0,
+        "reference_sheet": {
+            "notes": dossier.notes,
+            "filer": dossier.filer_name,
+            "checker": dossier.checker_name,
+            "checked_on": dossier.checked_on,
+        },
+    }
+
+
+def _shown_title(values: dict[str, Any]) -> str:
+    return f"[{values['title']}]" if values["title_supplied"] else str(values["title"])
+
+
+def document_view(document: Document, *, events: bool = False) -> dict[str, Any]:
+    values = document.current()
+    page_from = page_to = None
+    item_no = None
+    for entry in catalog(document.dossier):
+        if entry.document.id == document.id:
+            item_no, page_from, page_to = entry.item_no, entry.page_from, entry.page_to
+    data: dict[str, Any] = {
+        "id": document.id,
+        "account_no": document.account_no,
+        "item_no": item_no,
+        "doc_type": values["doc_type"],
+        "title": _shown_title(values),
+        "document_no": values["document_no"],
+        "formed_on": values["formed_on"],
+        "responsible_unit": values["responsible_unit"],
+        "writing_material": values["writing_material"],
+        "paper_size": values["paper_size"],
+        "retention": values["retention"],
+        "pages": values["pages"],
+        "page_from": page_from,
+        "page_to": page_to,
+        "handover_id": values["handover_id"],
+        "filed_at": document.filed_at,
+        "content_type": document.content_type,
+        "original_name": document.original_name,
+        "size_bytes": document.size_bytes,
+        "sha256": document.sha256,
+        "index_status": document.index_status,
+        "index_error": document.index_error,
+        "withdrawn_at": document.withdrawn_at,
+    }
+    if events:
+        data["events"] = [
+            {
+                "kind": e.kind,
+                "at": e.at,
+                "actor_id": e.actor_id,
+                "reason": e.reason,
+                "authorised_by": e.authorised_by,
+                "changes": e.changes,
+            }
+            for e in document.events
+        ]
+    return data
+
+
+def search_documents(
+    session: Session,
+    user: User,
+    *,
+    q: str,
+    doc_type: str | None = None,
+    account_no: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> dict[str, Any]:
+    """Search within the caller's unit scope; withdrawn documents are not in the index."""
+    problems = {}
+    if doc_type and doc_type not in set(DocType):
+        problems["doc_type"] = "not a document type"
+    if date_from and date_to and date_from > date_to:
+        problems["from"] = "after 'to'"
+    if problems:
+        raise InvalidInput.fields(problems, "Some query parameters are not valid.")
+    if user.role == Role.CUSTOMER or user.unit is None:
+        return {"items": [], "total": 0, "page": page, "per_page": per_page}
+    result = search_backend().search(
+        SearchQuery(
+            q=q,
+            doc_type=doc_type or None,
+            account_no=account_no or None,
+            date_from=date_from,
+            date_to=date_to,
+            unit_path=user.unit.path,
+            page=page,
+            per_page=per_page,
+        )
+    )
+    return {
+        "items": [
+            {
+                "document_id": hit.document_id,
+                "account_no": hit.account_no,
+                "title": hit.title,
+                "doc_type": hit.doc_type,
+                "formed_on": hit.formed_on,
+                "score": round(hit.score, 4),
+                "highlight": hit.highlight,
+            }
+            for hit in result.items
+        ],
+        "total": result.total,
+        "page": page,
+        "per_page": per_page,
+    }

@@ -1,0 +1,158 @@
+"""Upload checks: type from the content (never the name), size, safe names, broken/encrypted PDFs, bombs.
+
+``inspect_upload`` reads the upload from a seekable stream and either returns what it found or raises one
+``InvalidInput`` with a specific code. Nothing is stored before it passes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from dataclasses import dataclass
+from typing import IO
+
+from core.errors import InvalidInput
+
+PDF, JPEG, PNG, TIFF, DOCX = (
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+)
+EXTENSIONS = {PDF: "pdf", JPEG: "jpg", PNG: "png", TIFF: "tif", DOCX: "docx"}
+IMAGE_TYPES = frozenset({JPEG, PNG, TIFF})
+
+MAX_IMAGE_PIXELS = 80_000_000  # an A3 page at 600 dpi is about 70 Mpx
+MAX_DOCX_UNPACKED = 200 * 1024 * 1024
+MAX_ZIP_RATIO = 200
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    content_type: str
+    size: int
+    pages: int | None  # counted from the file where the format tells
+    safe_name: str
+
+
+def _refuse(code: str, message: str) -> InvalidInput:
+    return InvalidInput(message, code=code, details={"fields": {"file": message}})
+
+
+def sniff(head: bytes, stream: IO[bytes]) -> str | None:
+    """The content type from magic bytes (and, for ZIP, from the OOXML parts inside)."""
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return TIFF
+    if head.startswith(b"PK\x03\x04"):
+        stream.seek(0)
+        try:
+            with zipfile.ZipFile(stream) as zf:
+                names = set(zf.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None
+        if "[Content_Types].xml" in names and "word/document.xml" in names:
+            return DOCX
+    return None
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def safe_name(name: str | None, content_type: str) -> str:
+    """A display/download name: no directories, control or shell-hostile characters; the true extension."""
+    base = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = _UNSAFE.sub("_", stem).strip(" ._")[:100] or "document"
+    return f"{stem}.{EXTENSIONS[content_type]}"
+
+
+def _pdf_pages(stream: IO[bytes]) -> int:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    stream.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(stream, strict=False)
+            if reader.is_encrypted:
+                raise _refuse("pdf_encrypted", "The PDF is encrypted or password-protected; file an open copy.")
+            pages = len(reader.pages)
+            if pages:
+                reader.pages[0].mediabox  # noqa: B018  (touch the page tree: a broken one raises here)
+    except InvalidInput:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
+        raise _refuse("pdf_broken", "The PDF is damaged and cannot be read.") from exc
+    if pages < 1:
+        raise _refuse("pdf_broken", "The PDF has no pages.")
+    return pages
+
+
+def _image_pages(stream: IO[bytes]) -> int:
+    from PIL import Image
+
+    stream.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream) as img:
+                width, height = img.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise _refuse("decompression_bomb", "The image is too large when decoded.")
+                frames = getattr(img, "n_frames", 1)
+                for frame in range(frames):
+                    img.seek(frame)
+                    if img.size[0] * img.size[1] > MAX_IMAGE_PIXELS:
+                        raise _refuse("decompression_bomb", "The image is too large when decoded.")
+                img.verify()
+    except InvalidInput:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _refuse("decompression_bomb", "The image is too large when decoded.") from exc
+    except Exception as exc:
+        raise _refuse("image_broken", "The image is damaged and cannot be read.") from exc
+    return int(frames)
+
+
+def _check_docx(stream: IO[bytes]) -> None:
+    stream.seek(0)
+    with zipfile.ZipFile(stream) as zf:
+        unpacked = sum(info.file_size for info in zf.infolist())
+        packed = sum(info.compress_size for info in zf.infolist()) or 1
+    if unpacked > MAX_DOCX_UNPACKED or unpacked / packed > MAX_ZIP_RATIO:
+        raise _refuse("decompression_bomb", "The document expands to far more than its size.")
+
+
+def inspect_upload(stream: IO[bytes], filename: str | None, *, max_bytes: int) -> UploadInfo:
+    """Check an upload; raise InvalidInput (file_missing, file_too_large, unsupported_type, ...) if refused."""
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    if size == 0:
+        raise _refuse("file_empty", "The file is empty.")
+    if size > max_bytes:
+        raise _refuse("file_too_large", f"The file is larger than {max_bytes // (1024 * 1024)} MiB.")
+    head = stream.read(16)
+    content_type = sniff(head, stream)
+    if content_type is None:
+        raise _refuse("unsupported_type", "Only PDF, JPEG, PNG, TIFF and DOCX files can be filed.")
+    pages: int | None = None
+    if content_type == PDF:
+        pages = _pdf_pages(stream)
+    elif content_type in IMAGE_TYPES:
+        pages = _image_pages(stream)
+    else:
+        _check_docx(stream)
+    stream.seek(0)
+    return UploadInfo(content_type, size, pages, safe_name(filename, content_type))

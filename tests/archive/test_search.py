@@ -1,0 +1,132 @@
+"""Full-text search over Chinese text: words, exact phrases, filters, unit scope, highlights, paging."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from archive.interfaces import IndexEntry, SearchBackend, SearchQuery
+from archive.search.analysis import ChineseAnalyzer
+from archive.search.whoosh_backend import WhooshBackend
+from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
+
+
+def _entry(document_id: int, text: str, **overrides: object) -> IndexEntry:
+    values: dict[str, object] = {
+        "document_id": document_id,
+        "account_no": "1000000001",
+        "holder_name": "张伟",
+        "unit_path": "/1/2/",
+        "doc_type": "power_supply_contract",
+        "title": "合同",
+        "text": text,
+        "formed_on": dt.date(2024, 3, 1),
+        "filed_on": dt.date(2024, 3, 2),
+        "fingerprint": f"f{document_id}",
+    }
+    values.update(overrides)
+    return IndexEntry(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def backend(tmp_path) -> WhooshBackend:
+    return WhooshBackend(tmp_path / "index", lock_timeout=5)
+
+
+def test_whoosh_backend_satisfies_the_protocol(backend):
+    assert isinstance(backend, SearchBackend)
+
+
+def test_tokenizer_counts_positions_by_word_and_keeps_character_offsets():
+    analyzer = ChineseAnalyzer()
+    tokens = [(t.text, t.pos, t.startchar, t.endchar) for t in analyzer("签订供用电合同", positions=True, chars=True)]
+    assert tokens == [("签订", 0, 0, 2), ("供用电", 1, 2, 5), ("用电", 1, 3, 5), ("合同", 2, 5, 7)]
+    query = [(t.text, t.pos) for t in analyzer("停电通知", positions=True, mode="query")]
+    assert query == [("停电通知", 0)]
+
+
+def test_a_word_inside_a_longer_word_is_found(backend):
+    backend.upsert([_entry(1, "已发出停电通知。")])
+    assert backend.search(SearchQuery(q="停电")).total == 1
+    assert backend.search(SearchQuery(q="停电通知")).total == 1
+
+
+def test_quoted_phrase_matches_exactly_that_phrase(backend):
+    backend.upsert(
+        [
+            _entry(1, "双方于今日签订供用电合同，约定电费结算方式。"),
+            _entry(2, "供用电设施的产权归用电人，另附合同一份。"),  # both words, not as the phrase
+        ]
+    )
+    phrase = backend.search(SearchQuery(q='"供用电合同"'))
+    assert [h.document_id for h in phrase.items] == [1]
+    words = backend.search(SearchQuery(q="供用电 合同"))
+    assert sorted(h.document_id for h in words.items) == [1, 2]
+
+
+def test_word_search_highlights_the_matched_words(backend):
+    backend.upsert([_entry(1, "客户申请电费违约金减免，经审批同意。")])
+    result = backend.search(SearchQuery(q="违约金"))
+    assert result.total == 1
+    assert '<mark class="hit t0">违约金</mark>' in result.items[0].highlight or "<mark" in result.items[0].highlight
+    assert "违约金" in result.items[0].highlight
+
+
+def test_filters_by_type_account_dates_and_unit_scope(backend):
+    backend.upsert(
+        [
+            _entry(1, "停电通知", doc_type="outage_notice", formed_on=dt.date(2024, 1, 5)),
+            _entry(2, "停电通知", account_no="2000000001", unit_path="/1/3/", formed_on=dt.date(2024, 6, 5)),
+            _entry(3, "停电通知", formed_on=dt.date(2025, 1, 5)),
+        ]
+    )
+
+    def ids(**kw: object) -> list[int]:
+        return sorted(h.document_id for h in backend.search(SearchQuery(q="停电", **kw)).items)  # type: ignore[arg-type]
+
+    assert ids() == [1, 2, 3]
+    assert ids(doc_type="outage_notice") == [1]
+    assert ids(account_no="2000000001") == [2]
+    assert ids(unit_path="/1/2/") == [1, 3]
+    assert ids(date_from=dt.date(2024, 2, 1), date_to=dt.date(2024, 12, 31)) == [2]
+
+
+def test_paging_reports_the_total(backend):
+    backend.upsert([_entry(i, f"抄表记录第{i}份，电量核对无误。") for i in range(1, 26)])
+    first = backend.search(SearchQuery(q="电量", page=1, per_page=10))
+    third = backend.search(SearchQuery(q="电量", page=3, per_page=10))
+    assert first.total == 25 and len(first.items) == 10 and len(third.items) == 5
+    assert not {h.document_id for h in first.items} & {h.document_id for h in third.items}
+
+
+def test_concurrent_writers_wait_their_turn_and_lose_nothing(backend):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(start: int) -> None:
+        for i in range(start, start + 10):
+            backend.upsert([_entry(i, f"第{i}号工作单")])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, [0, 100, 200, 300]))
+    assert len(dict(backend.fingerprints())) == 40
+
+
+def test_search_api_finds_filed_documents_within_the_callers_unit(client, world, session):
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    filed = file_via_api(client, token, "1000000001", pdf_bytes("双方签订供用电合同，明确产权分界点。"))
+    assert filed.status_code == 201
+    session.expire_all()  # the test shares the request's session; read what the task committed
+    document = client.get(f"/api/v1/archive/documents/{filed.get_json()['id']}", headers=world.headers("archivist"))
+    assert document.get_json()["index_status"] == "indexed"
+    response = client.get('/api/v1/archive/search?q="供用电合同"', headers=world.headers("supervisor"))
+    body = response.get_json()
+    assert body["total"] == 1
+    assert body["items"][0]["account_no"] == "1000000001"
+    assert "<mark" in body["items"][0]["highlight"]
+    bad = client.get(
+        "/api/v1/archive/search?q=x&doc_type=letter&from=2024-02-01&to=2024-01-01", headers=world.headers("supervisor")
+    )
+    assert bad.status_code == 422
+    assert set(bad.get_json()["error"]["details"]["fields"]) == {"doc_type", "from"}

@@ -1,0 +1,122 @@
+"""Upload checks: each refused upload answers 422 with its code and leaves no file, no row, no index entry."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pypdf import PdfWriter
+from sqlalchemy import func, select
+
+from archive.models import Document
+from archive.registry import search_backend
+from archive.uploads import DOCX, PDF, inspect_upload, safe_name
+from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
+
+
+def _encrypted_pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.encrypt("secret")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("1", (width, height), 1).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _docx_bomb() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", "<w:document>" + "A" * (60 * 1024 * 1024) + "</w:document>")
+    return out.getvalue()
+
+
+REFUSED = {
+    "unsupported_type": lambda: b"MZ\x90\x00 this is a windows program pretending to be a PDF",
+    "pdf_encrypted": _encrypted_pdf,
+    "pdf_broken": lambda: b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF",
+    "decompression_bomb": lambda: _png(12_000, 12_000),
+    "file_empty": lambda: b"",
+}
+
+
+def _files_under(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.mark.parametrize("code", sorted(REFUSED))
+def test_refused_upload_leaves_no_file_no_row_no_index_entry(code, app, client, world, session):
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    blob_root = Path(app.config["BLOB_DIR"])
+    before = _files_under(blob_root)
+    response = file_via_api(client, token, "1000000001", REFUSED[code](), name="合同.pdf")
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["code"] == code
+    session.rollback()
+    assert session.scalar(select(func.count(Document.id))) == 0
+    assert _files_under(blob_root) == before
+    assert list(search_backend().fingerprints()) == []
+
+
+def test_oversized_upload_is_refused(app, client, world, session):
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    app.config["ARCHIVE_MAX_UPLOAD_BYTES"] = 1000
+    try:
+        response = file_via_api(client, token, "1000000001", pdf_bytes())
+    finally:
+        app.config["ARCHIVE_MAX_UPLOAD_BYTES"] = 50 * 1024 * 1024
+    assert response.get_json()["error"]["code"] == "file_too_large"
+    session.rollback()
+    assert session.scalar(select(func.count(Document.id))) == 0
+
+
+def test_zip_bomb_disguised_as_docx_is_refused():
+    with pytest.raises(Exception) as caught:
+        inspect_upload(io.BytesIO(_docx_bomb()), "a.docx", max_bytes=50 * 1024 * 1024)
+    assert caught.value.code == "decompression_bomb"  # type: ignore[attr-defined]
+
+
+def test_type_comes_from_the_content_not_the_name():
+    info = inspect_upload(io.BytesIO(pdf_bytes()), "photo.jpg", max_bytes=10**7)
+    assert info.content_type == PDF and info.safe_name == "photo.pdf" and info.pages == 1
+    import docx
+
+    out = io.BytesIO()
+    docx.Document().save(out)
+    assert inspect_upload(io.BytesIO(out.getvalue()), "x.pdf", max_bytes=10**7).content_type == DOCX
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("../../etc/passwd", "passwd.pdf"),
+        ("C:\\tmp\\合同 2024.PDF", "合同 2024.pdf"),
+        ("", "document.pdf"),
+        ('a<b>|"c".pdf', "a_b_c.pdf"),
+    ],
+)
+def test_names_are_made_safe(given, expected):
+    assert safe_name(given, PDF) == expected
+
+
+def test_same_content_is_stored_once(app, client, world, session):
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    content = pdf_bytes()
+    first = file_via_api(client, token, "1000000001", content).get_json()
+    files_after_first = _files_under(Path(app.config["BLOB_DIR"]))
+    second = file_via_api(client, token, "1000000001", content).get_json()
+    assert first["sha256"] == second["sha256"] and first["id"] != second["id"]
+    assert _files_under(Path(app.config["BLOB_DIR"])) == files_after_first
+    assert [p.name for p in files_after_first].count(first["sha256"]) == 1
