@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from billing.ledger import bill_states
-from billing.models import Account, Bill, MeterReading, Tariff
-from billing.payments import record_payment, request_hash
+from billing.ledger import bill_states_by_account, plan_application
+from billing.models import Account, Bill, MeterReading, Payment, PaymentApplication, Tariff
+from billing.payments import request_hash
 from billing.rules import current_rules, next_period
 from billing.run import _bill_chunk
 from billing.tariffs import create_tariff
+from core import trail
 
 ZONE = ZoneInfo("Asia/Shanghai")
 MONTHS = 14
@@ -136,7 +137,7 @@ def seed_billing(session: Session) -> str:
     for index, period in enumerate(periods):
         y, m = (int(p) for p in period.split("-"))
         issued_on = dt.date(y + (m == 12), m % 12 + 1, 1)
-        count, _skipped, _sent = _bill_chunk(session, period, ids, rules, None, issued_on)
+        count, _skipped, _sent = _bill_chunk(session, period, ids, rules, None, issued_on, announce=False)
         issued += count
         last = index == len(periods) - 1
         paid += _pay_period(session, rng, accounts, period, last, today)
@@ -147,15 +148,13 @@ def seed_billing(session: Session) -> str:
 def _pay_period(
     session: Session, rng: random.Random, accounts: list[Account], period: str, last: bool, today: dt.date
 ) -> int:
-    bills = {
-        b.account_id: b
-        for b in session.scalars(
-            select(Bill).where(Bill.period == period, Bill.account_id.in_([a.id for a in accounts]))
-        )
-    }
-    made = 0
+    """The period's payments, planned in memory with the ledger's own rules and written in bulk."""
+    rules = current_rules()
+    states = bill_states_by_account(session, [a.id for a in accounts])
+    payments: list[dict[str, Any]] = []
+    plans: list[list[tuple[int, Decimal, Decimal]]] = []
     for account in accounts:
-        bill = bills.get(account.id)
+        bill = next((s.bill for s in states[account.id] if s.bill.period == period), None)
         if bill is None:
             continue
         roll = rng.random()
@@ -167,28 +166,69 @@ def _pay_period(
         day = bill.due_date + dt.timedelta(days=rng.randint(3, 20) if late else -rng.randint(0, 12))
         if day >= today:
             continue
-        state = bill_states(session, account.id, [bill])[0]
-        amount = state.outstanding() + state.late_fee_owed(day, current_rules())
-        if rng.random() < 0.1:
-            amount = (amount + Decimal(rng.choice([50, 100, 200]))).quantize(Decimal("1"))  # rounds up: balance
+        open_states = states[account.id]
+        amount = sum((s.outstanding() + s.late_fee_owed(day, rules) for s in open_states), Decimal("0.00"))
+        if rng.random() < 0.03:
+            amount = (amount / 10 + 1).quantize(Decimal("1"), rounding=ROUND_DOWN) * 10  # rounds up: balance
         if amount <= 0:
             continue
-        channel = rng.choice(["bank", "bank", "app", "counter", "third_party"])
+        plan, rest = plan_application(open_states, amount, day, rules)
+        account.balance += rest
         paid_at = dt.datetime.combine(day, dt.time(rng.randint(8, 20), rng.randint(0, 59)), tzinfo=ZONE)
         fields = {
             "account_no": account.account_no,
             "amount": amount,
-            "channel": channel,
+            "channel": rng.choice(["bank", "bank", "app", "counter", "third_party"]),
             "paid_at": paid_at.astimezone(dt.UTC),
             "reference": f"DEMO-{account.account_no}-{period}",
         }
-        record_payment(
-            session,
-            account,
-            fields,
-            idempotency_key=f"demo:{account.account_no}:{period}",
-            digest=request_hash(fields, True),
-            actor_id=None,
+        payments.append(
+            {
+                "account_id": account.id,
+                **{k: v for k, v in fields.items() if k != "account_no"},
+                "idempotency_key": f"demo:{account.account_no}:{period}",
+                "request_hash": request_hash(fields, True),
+            }
         )
-        made += 1
-    return made
+        plans.append([(state.bill.id, principal, fee) for state, principal, fee in plan])
+    if not payments:
+        return 0
+    ids = list(session.scalars(insert(Payment).returning(Payment.id, sort_by_parameter_order=True), payments))
+    rows = [
+        {
+            "payment_id": pid,
+            "bill_id": bill_id,
+            "applied_on": p["paid_at"].astimezone(ZONE).date(),
+            "principal": pr,
+            "late_fee": fee,
+        }
+        for pid, p, plan in zip(ids, payments, plans, strict=True)
+        for bill_id, pr, fee in plan
+    ]
+    if rows:
+        session.execute(insert(PaymentApplication), rows)
+    numbers = {a.id: a.account_no for a in accounts}
+    trail.record_many(
+        session,
+        [
+            {
+                "actor_id": None,
+                "action": "payment.recorded",
+                "entity": "payment",
+                "entity_id": pid,
+                "after": {
+                    "account_no": numbers[p["account_id"]],
+                    "amount": p["amount"],
+                    "channel": p["channel"],
+                    "paid_at": p["paid_at"],
+                    "reference": p["reference"],
+                    "idempotency_key": p["idempotency_key"],
+                    "applied": [list(x) for x in plan],
+                    "demo": True,
+                },
+            }
+            for pid, p, plan in zip(ids, payments, plans, strict=True)
+        ],
+    )
+    session.flush()
+    return len(payments)

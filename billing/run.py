@@ -127,6 +127,7 @@ def _bill_chunk(
     rules: Rules,
     actor_id: int | None,
     issued_on: dt.date | None,
+    announce: bool = True,
 ) -> tuple[int, int, list[dict[str, Any]]]:
     accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))}
     current = {
@@ -246,7 +247,14 @@ def _bill_chunk(
     for account_id in with_balance:
         account = lock_account(session, account_id)
         bill = issue_bill(
-            session, account, current[account_id], previous[account_id], actor_id=actor_id, on=issued_on, rules=rules
+            session,
+            account,
+            current[account_id],
+            previous[account_id],
+            actor_id=actor_id,
+            on=issued_on,
+            rules=rules,
+            announce=announce,
         )
         issued += 1
         del bill
