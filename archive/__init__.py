@@ -9,7 +9,7 @@ def init_app(app: Any) -> None:
     """Register archive's CLI commands, demo data, health checks and periodic tasks, then audit's."""
     from archive import audit
 
-    from . import cli, registry
+    from . import cli, registry, tasks  # noqa: F401  (tasks: the worker must know archive's task names)
 
     app.config.setdefault("ARCHIVE_MAX_UPLOAD_BYTES", app.config.get("MAX_CONTENT_LENGTH", 50 * 1024 * 1024))
     registry.configure(app)

@@ -60,30 +60,43 @@ def index_one(session: Session, document_id: int) -> str:
     return IndexStatus.INDEXED
 
 
+def _attempt(document_id: int, *, try_number: int, last_try: bool) -> str | Exception:
+    """One try in its own session (eager runs happen inside the filing session's after-commit hook).
+
+    Returns the new status, or the exception when another try should follow."""
+    session = db.new_session()
+    try:
+        return index_one(session, document_id)
+    except Exception as exc:
+        session.rollback()
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("indexing document %s failed (try %s): %s", document_id, try_number, reason)
+        document = session.get(Document, document_id)
+        if document is not None:
+            if last_try:
+                document.index_status = IndexStatus.FAILED
+            document.index_error = reason if last_try else f"retrying: {reason}"
+            session.commit()
+        return IndexStatus.FAILED if last_try else exc
+    finally:
+        session.close()
+
+
 @shared_task(bind=True, name="archive.index_document", acks_late=True, max_retries=MAX_RETRIES)
 def index_document(self: Any, document_id: int) -> str:
     """Extract and index a filed document; retried with back-off; after the last try it is marked failed."""
-    # its own session: eager runs happen inside the filing session's after-commit hook
-    session = db.new_session()
-    try:
-        try:
-            return index_one(session, int(document_id))
-        except Exception as exc:
-            session.rollback()
-            reason = f"{type(exc).__name__}: {exc}"[:500]
-            log.warning("indexing document %s failed (try %s): %s", document_id, self.request.retries + 1, reason)
-            document = session.get(Document, int(document_id))
-            last_try = self.request.retries >= self.max_retries
-            if document is not None:
-                document.index_status = IndexStatus.FAILED if last_try else document.index_status
-                document.index_error = reason if last_try else f"retrying: {reason}"
-                session.commit()
-            if last_try:
-                return IndexStatus.FAILED
-            error = exc
-    finally:
-        session.close()
-    raise self.retry(exc=error, countdown=min(2 ** (self.request.retries + 1), 60))
+    document_id = int(document_id)
+    if self.request.is_eager:  # no queue to come back through: try again right here
+        for number in range(self.max_retries + 1):
+            outcome = _attempt(document_id, try_number=number + 1, last_try=number == self.max_retries)
+            if not isinstance(outcome, Exception):
+                return outcome
+        return IndexStatus.FAILED
+    retries = self.request.retries
+    outcome = _attempt(document_id, try_number=retries + 1, last_try=retries >= self.max_retries)
+    if isinstance(outcome, Exception):
+        raise self.retry(exc=outcome, countdown=min(2 ** (retries + 1), 60))
+    return outcome
 
 
 @shared_task(name="archive.requeue_stale_documents", acks_late=True)

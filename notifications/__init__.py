@@ -19,6 +19,8 @@ def _settings(app: Any) -> None:
         "NOTIFY_APP_URL": env("NOTIFY_APP_URL", ""),
         "PUSH_TIMEOUT": float(env("PUSH_TIMEOUT", "10")),
         "SMTP_TIMEOUT": float(env("SMTP_TIMEOUT", "10")),
+        "REMINDER_DAYS_BEFORE_DUE": int(env("REMINDER_DAYS_BEFORE_DUE", "3")),
+        "REMINDER_HOUR": int(env("REMINDER_HOUR", "9")),
     }
     for key, value in defaults.items():
         app.config.setdefault(key, value)
@@ -55,6 +57,7 @@ def build_channels(config: Any) -> tuple[Channels, Any]:
         max_attempts=int(config["NOTIFY_MAX_ATTEMPTS"]),
         retry_base_seconds=float(config["NOTIFY_RETRY_BASE_SECONDS"]),
         app_url=str(config["NOTIFY_APP_URL"]).rstrip("/"),
+        due_reminder_days=int(config["REMINDER_DAYS_BEFORE_DUE"]),
     )
     return channels, vapid
 
@@ -93,6 +96,17 @@ def init_app(app: Any) -> None:
     app.extensions["griddesk_beat"]["send-deferred-deliveries"] = {
         "task": "notifications.send_deferred_deliveries",
         "schedule": 60.0,
+    }
+    from celery.schedules import crontab
+
+    hour = int(app.config["REMINDER_HOUR"])  # Beijing time: the Celery app runs on Asia/Shanghai
+    app.extensions["griddesk_beat"]["due-date-reminders"] = {
+        "task": "notifications.send_due_reminders",
+        "schedule": crontab(hour=hour, minute=0),
+    }
+    app.extensions["griddesk_beat"]["arrears-reminders"] = {
+        "task": "notifications.send_arrears_reminders",
+        "schedule": crontab(hour=hour, minute=5),
     }
     app.extensions["griddesk_beat"]["resume-stalled-notifications"] = {
         "task": "notifications.resume_stalled_work",

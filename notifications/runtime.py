@@ -19,6 +19,7 @@ class Channels:
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
     app_url: str = ""
+    due_reminder_days: int = 3
 
 
 CHANNELS = Channels()

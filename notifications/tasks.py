@@ -210,3 +210,34 @@ def notify_event(
         notice_id, recipients = notice.id, notice.recipients
     fan_out_notice.delay(notice_id)
     return {"notice_id": notice_id, "recipients": recipients}
+
+
+def _reminder_day(on: str | None) -> dt.date:
+    from .reminders import today_local
+
+    return dt.date.fromisoformat(on) if on else today_local()
+
+
+@shared_task(name="notifications.send_due_reminders", acks_late=True)
+def send_due_reminders(on: str | None = None, days_before: int | None = None) -> dict[str, int]:
+    """Remind the customers of bills falling due soon (celery beat, daily); one reminder per bill ever."""
+    from .reminders import due_reminders
+
+    days = runtime.current().due_reminder_days if days_before is None else days_before
+    with _session() as session:
+        events = due_reminders(session, _reminder_day(on), days)
+    for event in events:
+        notify_event.delay(**event)
+    return {"reminders": len(events)}
+
+
+@shared_task(name="notifications.send_arrears_reminders", acks_late=True)
+def send_arrears_reminders(on: str | None = None) -> dict[str, int]:
+    """Remind the customers of accounts with overdue bills (celery beat, daily); once a week per account."""
+    from .reminders import arrears_reminders
+
+    with _session() as session:
+        events = arrears_reminders(session, _reminder_day(on))
+    for event in events:
+        notify_event.delay(**event)
+    return {"reminders": len(events)}

@@ -198,29 +198,40 @@ def _drop(docs: list[dict[str, Any]], doc_type: str) -> None:
         page += size + 1
 
 
-def write(session: Any, plan: Plan, chunk: int = 5000) -> set[tuple[str, str]]:
-    """Insert the plan (accounts, hand-overs, dossiers, documents, attempts); return the expected findings."""
-    from sqlalchemy import insert, select
+def _bulk(session: Any, model: Any, rows: list[dict[str, Any]], chunk: int = 5000) -> list[int]:
+    from sqlalchemy import insert
 
-    from archive.models import Document, Dossier, DossierAttempt, Handover
-    from billing.models import Account
-    from core.db import utcnow
+    ids: list[int] = []
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        result = session.execute(insert(model).returning(model.id, sort_by_parameter_order=True), part)
+        ids.extend(r[0] for r in result)
+    return ids
+
+
+def write(session: Any, plan: Plan, *, archive: bool = True, business: bool = True) -> set[tuple[str, str]]:
+    """Insert the plan (accounts, then the archive's and billing's records); return the expected findings."""
+    from sqlalchemy import select
+
     from core.identity import Unit
 
     units = {code: (uid, name) for uid, code, name in session.execute(select(Unit.id, Unit.code, Unit.name))}
+    account_ids = write_accounts(session, plan, units)
+    expected: set[tuple[str, str]] = set()
+    if archive:
+        expected |= write_archive(session, plan, units)
+    if business:
+        expected |= write_business(session, plan, account_ids)
+    return expected
+
+
+def write_accounts(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -> list[int]:
+    from billing.models import Account
+    from core.db import utcnow
+
     now = utcnow()
-
-    def bulk(model: Any, rows: list[dict[str, Any]]) -> list[int]:
-        ids: list[int] = []
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            if not part:
-                continue
-            result = session.execute(insert(model).returning(model.id, sort_by_parameter_order=True), part)
-            ids.extend(r[0] for r in result)
-        return ids
-
-    account_ids = bulk(
+    return _bulk(
+        session,
         Account,
         [
             {
@@ -241,6 +252,17 @@ def write(session: Any, plan: Plan, chunk: int = 5000) -> set[tuple[str, str]]:
             for a in plan.accounts
         ],
     )
+
+
+def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -> set[tuple[str, str]]:
+    from archive.models import Document, Dossier, DossierAttempt, Handover
+    from core.db import utcnow
+
+    now = utcnow()
+
+    def bulk(model: Any, rows: list[dict[str, Any]]) -> list[int]:
+        return _bulk(session, model, rows)
+
     dossier_ids = bulk(
         Dossier,
         [
@@ -327,7 +349,6 @@ def write(session: Any, plan: Plan, chunk: int = 5000) -> set[tuple[str, str]]:
             strict=True,
         )
     )
-    del account_ids
     expected: set[tuple[str, str]] = set()
     for a in plan.accounts:
         v, no = a.violation, a.account_no
@@ -343,6 +364,87 @@ def write(session: Any, plan: Plan, chunk: int = 5000) -> set[tuple[str, str]]:
             expected.add((v, f"document:{doc_ids[(no, len(a.docs) - 1)]}"))
         elif v == "FL-SECOND-DOSSIER":
             expected.add((v, f"attempt:{attempt_ids[no]}"))
+    return expected
+
+
+def write_business(session: Any, plan: Plan, account_ids: list[int]) -> set[tuple[str, str]]:
+    """One bill per account paid by one referenced payment; planted: an unapproved credit, a payment without
+    reference, a payment recorded twice."""
+    from billing.models import Bill, Payment, PaymentApplication, Tariff
+    from core.db import utcnow
+
+    now = utcnow()
+    (tariff_id,) = _bulk(
+        session,
+        Tariff,
+        [{"code": "SAMPLE", "category": "residential", "kind": "flat", "valid_from": dt.date(2000, 1, 1),
+          "price": Decimal("0.5800"), "created_at": now}],
+    )  # fmt: skip
+    period_day = plan.today.replace(day=1) - dt.timedelta(days=1)
+    period = period_day.strftime("%Y-%m")
+    bills = _bulk(
+        session,
+        Bill,
+        [
+            {
+                "account_id": account_id,
+                "period": period,
+                "category": "residential",
+                "tariff_id": tariff_id,
+                "kwh": Decimal("100.00"),
+                "amount": Decimal("58.00"),
+                "due_date": plan.today + dt.timedelta(days=10),
+                "issued_at": now,
+            }
+            for account_id in account_ids
+        ],
+    )
+    payments: list[dict[str, Any]] = []
+    owners: list[tuple[str, str]] = []  # (account_no, role of the payment)
+    paid_at = dt.datetime.combine(plan.today - dt.timedelta(days=3), dt.time(2, 0), tzinfo=dt.UTC)
+    for a, account_id in zip(plan.accounts, account_ids, strict=True):
+        base = {
+            "account_id": account_id,
+            "amount": Decimal("58.00"),
+            "channel": "bank",
+            "paid_at": paid_at,
+            "reference": f"BK{a.index:09d}",
+            "idempotency_key": f"sample-{a.account_no}",
+            "request_hash": "0" * 64,
+            "recorded_at": now,
+        }
+        if a.extras.get("payment_without_reference"):
+            base["reference"] = ""
+        payments.append(base)
+        owners.append((a.account_no, "first"))
+        if a.extras.get("duplicate_payment"):
+            payments.append({**base, "idempotency_key": f"sample-{a.account_no}-again"})
+            owners.append((a.account_no, "again"))
+    payment_ids = _bulk(session, Payment, payments)
+    first_payment = {no: pid for (no, role), pid in zip(owners, payment_ids, strict=True) if role == "first"}
+    again = {no: pid for (no, role), pid in zip(owners, payment_ids, strict=True) if role == "again"}
+    applications = [
+        {"payment_id": first_payment[a.account_no], "bill_id": bill_id, "applied_on": plan.today,
+         "principal": Decimal("58.00"), "late_fee": Decimal("0.00"), "created_at": now}
+        for a, bill_id in zip(plan.accounts, bills, strict=True)
+    ]  # fmt: skip
+    credited = [a.account_no for a in plan.accounts if a.extras.get("unapproved_waiver")]
+    bill_of = {a.account_no: bill_id for a, bill_id in zip(plan.accounts, bills, strict=True)}
+    credits = [
+        {"payment_id": None, "bill_id": bill_of[no], "applied_on": plan.today, "principal": Decimal("0.00"),
+         "late_fee": Decimal("3.00"), "created_at": now}
+        for no in credited
+    ]  # fmt: skip
+    _bulk(session, PaymentApplication, applications)
+    credit_ids = dict(zip(credited, _bulk(session, PaymentApplication, credits), strict=True)) if credits else {}
+    expected: set[tuple[str, str]] = set()
+    for a in plan.accounts:
+        if a.violation == "BZ-UNAPPROVED":
+            expected.add(("BZ-UNAPPROVED", f"credit:{credit_ids[a.account_no]}"))
+        elif a.violation == "BZ-PAYMENT-UNMATCHED":
+            expected.add(("BZ-PAYMENT-UNMATCHED", f"payment:{first_payment[a.account_no]}"))
+        elif a.violation == "BZ-PAYMENT-DUPLICATE":
+            expected.add(("BZ-PAYMENT-DUPLICATE", f"payment:{again[a.account_no]}"))
     return expected
 
 

@@ -7,7 +7,7 @@ import io
 import json
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -193,7 +193,7 @@ def audit_findings_csv() -> Any:
         yield buffer.getvalue()
 
     return Response(
-        generate(),
+        stream_with_context(generate()),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=findings.csv"},
     )

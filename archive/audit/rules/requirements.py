@@ -8,8 +8,9 @@ connection, with the engineering documents of a larger installation.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Select, literal, select, union_all
+from sqlalchemy import literal, select, union_all
 
 BASIC = ("customer_application", "power_supply_contract", "new_install_work_order")
 MEDIUM = (*BASIC, "business_survey", "installation_record", "fee_payment_agreement")
@@ -41,7 +42,7 @@ DRAWING_TYPES = ("engineering_survey", "box_substation_record", "construction_re
 _NO_UPPER = Decimal(10**9)
 
 
-def tier_table() -> Select:  # type: ignore[type-arg]
+def tier_table() -> Any:
     """The capacity requirements as rows (min_kva, max_kva, doc_type), portable across SQLite and PostgreSQL."""
     rows = [
         select(
@@ -51,16 +52,16 @@ def tier_table() -> Select:  # type: ignore[type-arg]
         for lo, hi, docs in TIERS
         for doc in docs
     ]  # fmt: skip
-    return union_all(*rows).subquery("required_by_tier")  # type: ignore[return-value]
+    return union_all(*rows).subquery("required_by_tier")
 
 
-def event_table() -> Select:  # type: ignore[type-arg]
+def event_table() -> Any:
     rows = [
         select(literal(status).label("status"), literal(doc).label("doc_type"))
         for status, docs in EVENTS.items()
         for doc in docs
     ]
-    return union_all(*rows).subquery("required_by_event")  # type: ignore[return-value]
+    return union_all(*rows).subquery("required_by_event")
 
 
 def describe() -> list[tuple[str, str]]:

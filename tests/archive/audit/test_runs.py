@@ -14,14 +14,14 @@ from tests.support import make_account
 
 
 @pytest.fixture
-def big_rule():  # type: ignore[no-untyped-def]
-    """A registered account-level rule (capacity >= 315 kVA) for as long as the test runs."""
+def big_rule(monkeypatch):  # type: ignore[no-untyped-def]
+    """Runs apply only an account-level rule (capacity >= 315 kVA) for as long as the test runs."""
+    from archive.audit import runs
     from tests.archive.audit.test_engine import BIG
 
     rules_pkg.load()
-    rules_pkg.RULES[BIG.code] = BIG
-    yield BIG
-    rules_pkg.RULES.pop(BIG.code, None)
+    monkeypatch.setattr(runs, "all_rules", lambda: [BIG])
+    return BIG
 
 
 def test_post_run_answers_202_and_the_run_reports_its_counts(client, world, session, big_rule) -> None:

@@ -1,0 +1,69 @@
+"""The extraction/index task: status per document, retries, the failure reason, the stale sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, update
+
+from archive.models import Document, DocumentText
+from archive.registry import search_backend
+from archive.search import SearchQuery
+from archive.tasks import index_document, requeue_stale_documents
+from core.db import db
+from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes, scan_image
+
+
+def _document(session, document_id: int) -> Document:
+    session.expire_all()
+    return session.get(Document, document_id)
+
+
+def test_a_scanned_image_is_ocrd_and_found_by_search(client, world, session):
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    filed = file_via_api(client, token, "1000000001", scan_image(["用电检查单", "户号 1000000001"]), name="scan.png")
+    assert filed.status_code == 201, filed.get_json()
+    document = _document(session, filed.get_json()["id"])
+    assert document.index_status == "indexed" and document.text.method == "ocr"
+    assert search_backend().search(SearchQuery(q="用电检查单")).total == 1
+
+
+def test_a_failing_extraction_is_retried_then_marked_failed_with_the_reason(app, client, world, session):
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    document_id = file_via_api(client, token, "1000000001", pdf_bytes()).get_json()["id"]
+    session.rollback()
+    store = app.extensions["griddesk_archive"]["blobs"]
+    sha = _document(session, document_id).sha256
+    session.rollback()
+    with db.transaction() as other:  # no stored text, and the file vanished from disk
+        other.execute(delete(DocumentText).where(DocumentText.document_id == document_id))
+    path = store.path(sha)
+    path.rename(path.with_suffix(".away"))
+    try:
+        assert index_document.delay(document_id).get() == "failed"
+    finally:
+        path.with_suffix(".away").rename(path)
+    document = _document(session, document_id)
+    assert document.index_status == "failed"
+    assert "FileNotFoundError" in document.index_error
+    assert document.index_attempts == 1 + 1 + index_document.max_retries  # the filing's run, then 1 + retries
+    session.rollback()
+    assert index_document.delay(document_id).get() == "indexed"  # idempotent: a later run repairs it
+    assert _document(session, document_id).index_status == "indexed"
+
+
+def test_stale_pending_documents_are_sent_again(client, world, session):
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    document_id = file_via_api(client, token, "1000000001", pdf_bytes()).get_json()["id"]
+    session.rollback()
+    with db.transaction() as other:
+        other.execute(
+            update(Document)
+            .where(Document.id == document_id)
+            .values(index_status="pending", filed_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        )
+    assert requeue_stale_documents.delay(600).get() == 1
+    assert _document(session, document_id).index_status == "indexed"

@@ -1,0 +1,46 @@
+"""The supervisor's audit dashboard in Chromium at 360 px: charts, a run watched to the end, drill-down, CSV."""
+
+from __future__ import annotations
+
+import pytest
+
+from archive.audit.models import Finding
+from tests.support import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+def _sign_in(phone, username: str) -> None:  # type: ignore[no-untyped-def]
+    phone.go("/staff/login")
+    phone.page.fill("input[name=username]", username)
+    phone.page.fill("input[name=password]", PASSWORD)
+    phone.page.keyboard.press("Enter")  # the keyboard alone is enough
+    phone.page.wait_for_url(f"{phone.base}/staff/")
+
+
+def test_supervisor_reads_the_dashboard_and_watches_a_run(phone, session, world) -> None:
+    session.add(Finding(rule="T-TEST", severity="high", subject="doc:1", account_id=world.own_account.id, evidence={}))
+    session.commit()
+    _sign_in(phone, "supervisor-a")
+    phone.go("/staff/audit")
+    page = phone.page
+    assert page.locator("svg.chart").count() >= 2
+    assert "T-TEST" in page.inner_text("main")
+    phone.assert_fits()
+    phone.assert_labelled()
+    phone.shot("audit-dashboard")
+    page.click("text=开始稽查")
+    page.wait_for_selector("#run-status")
+    page.wait_for_function("document.getElementById('run-percent').textContent === '100'")
+    assert page.inner_text("#run-status") == "已完成"
+    phone.assert_fits()
+    phone.go("/staff/audit/findings?status=all")
+    phone.shot("audit-findings")
+    page.click("table a >> nth=0")
+    assert "证据" in page.inner_text("main")
+    phone.assert_fits()
+    phone.assert_labelled()
+    page.go_back()
+    with page.expect_download() as download:
+        page.click("text=导出 CSV")
+    assert download.value.suggested_filename == "findings.csv"
