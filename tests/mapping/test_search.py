@@ -39,9 +39,9 @@ def _add_points(session, n: int, seed: int = 7, spread: float = 0.3) -> None:
 
 
 def test_nearest_matches_brute_force_everywhere(session) -> None:
-    _add_points(session, 600)
+    _add_points(session, 400)
     rng = random.Random(1)
-    queries = [(30.27 + rng.uniform(-0.5, 0.5), 120.16 + rng.uniform(-0.5, 0.5)) for _ in range(40)]
+    queries = [(30.27 + rng.uniform(-0.5, 0.5), 120.16 + rng.uniform(-0.5, 0.5)) for _ in range(20)]
     queries += [(39.9, 116.4), (30.27, 120.16)]  # far from every point, and the middle of the cloud
     for lat, lon in queries:
         for kind in (None, "charging_station"):
