@@ -10,4 +10,7 @@ def init_app(app: Any) -> None:
     from billing import cli, demo
 
     cli.register(app)
+    from billing import demo_billing
+
     app.extensions["griddesk_demo_seeders"].append((10, "billing", demo.seed_accounts))
+    app.extensions["griddesk_demo_seeders"].append((20, "billing-records", demo_billing.seed_billing))

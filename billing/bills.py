@@ -146,8 +146,12 @@ def issue_bill(
     actor_id: int | None,
     on: dt.date | None = None,
     rules: Rules | None = None,
+    announce: bool = True,
 ) -> Bill:
-    """Issue the bill for ``reading.period`` (the caller holds the account lock); balance pays it at once."""
+    """Issue the bill for ``reading.period`` (the caller holds the account lock); balance pays it at once.
+
+    ``announce`` false issues history (demo data) without sending ``bill_issued``.
+    """
     rules = rules or current_rules()
     period = reading.period
     multiplier = account.meter_multiplier or Decimal(1)
@@ -205,7 +209,8 @@ def issue_bill(
         "due_date": bill.due_date,
         "bill_id": bill.id,
     }
-    on_commit(session, lambda: signals.bill_issued.send("billing", **values))
+    if announce:
+        on_commit(session, lambda: signals.bill_issued.send("billing", **values))
     return bill
 
 

@@ -1,14 +1,151 @@
-"""``flask --app webapp griddesk billing ...`` commands."""
+"""``flask --app webapp griddesk billing ...`` commands: tariffs, readings, the bill run, payment files."""
 
 from __future__ import annotations
 
-import click
-from flask import Flask
+import csv
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
 
-billing_cli = click.Group("billing", help="Billing: tariffs, bill runs, payment files.")
+import click
+import yaml
+from flask import Flask
+from sqlalchemy import insert, select
+from tqdm import tqdm
+
+from billing.models import Account, MeterReading
+from billing.rules import parse_period
+from core.db import db
+from core.errors import DomainError
+
+billing_cli = click.Group("billing", help="Billing: tariffs, readings, bill runs, payment files.")
 
 
 def register(app: Flask) -> None:
     group = app.cli.commands.get("griddesk")
     if isinstance(group, click.Group) and "billing" not in group.commands:
         group.add_command(billing_cli)
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@billing_cli.command("load-tariffs")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_tariffs_command(path: Path) -> None:
+    """Load tariff tables from a YAML file: a list of API-shaped tariffs (see README "Billing").
+
+    Tables whose code and valid_from exist already are skipped, so the file can be loaded again.
+    """
+    from billing.demo_billing import load_tariffs
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        _fail(f"{path}: not valid YAML: {exc}")
+    if not isinstance(data, list):
+        _fail(f"{path}: expected a list of tariffs")
+    try:
+        with db.transaction() as session:
+            created = load_tariffs(session, data)
+    except DomainError as exc:
+        _fail(f"{path}: {exc.message} {exc.details or ''}")
+    click.echo(f"{created} tariff tables loaded, {len(data) - created} already present")
+
+
+@billing_cli.command("load-readings")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_readings_command(path: Path) -> None:
+    """Store cumulative readings from a CSV file (account_no,period,reading[,peak,flat,valley]) without
+    billing them; ``billing run --period`` issues the bills. Readings that exist are skipped; any bad row
+    loads nothing."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with db.transaction() as session:
+        loaded, present = _load_readings(session, rows)
+    click.echo(f"{loaded} readings loaded, {present} already present")
+
+
+def _load_readings(session: Any, rows: list[dict[str, str]]) -> tuple[int, int]:
+    accounts = dict(session.execute(select(Account.account_no, Account.id)).all())
+    problems: list[str] = []
+    values: list[dict[str, Any]] = []
+    for line_no, row in enumerate(rows, start=2):
+        period = parse_period(row.get("period") or "")
+        account_id = accounts.get((row.get("account_no") or "").strip())
+        try:
+            reading = Decimal(row.get("reading") or "")
+            bands = [Decimal(row[b]) if row.get(b) else None for b in ("peak", "flat", "valley")]
+        except InvalidOperation:
+            reading, bands = Decimal(-1), [None, None, None]
+        if period is None or account_id is None or reading < 0:
+            problems.append(f"line {line_no}: needs a known account_no, a period YYYY-MM and a reading >= 0")
+            continue
+        values.append(
+            {
+                "account_id": account_id,
+                "period": period,
+                "reading": reading,
+                "peak": bands[0],
+                "flat": bands[1],
+                "valley": bands[2],
+            }
+        )
+    if problems:
+        _fail("\n".join(problems[:50]) + "\nnothing loaded")
+    existing = set(session.execute(select(MeterReading.account_id, MeterReading.period)).tuples())
+    fresh = [v for v in values if (v["account_id"], v["period"]) not in existing]
+    for start in tqdm(range(0, len(fresh), 5000), desc="readings", unit="chunk", disable=len(fresh) < 5000):
+        session.execute(insert(MeterReading), fresh[start : start + 5000])
+    return len(fresh), len(values) - len(fresh)
+
+
+@billing_cli.command("run")
+@click.option("--period", required=True, help="Billing period YYYY-MM.")
+@click.option("--chunk", default=2000, show_default=True, help="Accounts per transaction.")
+def run_command(period: str, chunk: int) -> None:
+    """Issue the period's bill for every account with a reading and no bill yet (resumable, idempotent)."""
+    from billing.run import pending_count, run_period
+
+    normalised = parse_period(period)
+    if normalised is None:
+        _fail("--period must be YYYY-MM")
+    assert normalised is not None
+    with db.transaction() as session:
+        total = pending_count(session, normalised)
+    with tqdm(total=total, desc=f"bills {normalised}", unit="acct") as bar:
+
+        def advance(n: int) -> None:
+            bar.update(n)
+
+        result = run_period(db.new_session, normalised, chunk=chunk, progress=advance)
+    click.echo(
+        f"{result.issued} bills issued for {normalised}; {result.skipped_no_tariff} without a valid tariff;"
+        f" {result.remaining} still pending"
+    )
+
+
+@billing_cli.command("import-payments")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", required=True, help="The clerk or admin who imports the file.")
+def import_payments_command(path: Path, username: str) -> None:
+    """Import a bank / third-party payment CSV and print its reconciliation counts."""
+    from billing.imports import import_payments
+    from core.identity import User
+
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            _fail(f"no user {username}")
+        assert user is not None
+        try:
+            batch = import_payments(session, path.name, path.read_bytes(), actor=user)
+        except DomainError as exc:
+            _fail(f"{exc.message} {exc.details or ''}")
+        click.echo(
+            f"import {batch.id}: matched {batch.matched}, amount mismatch {batch.amount_mismatch},"
+            f" duplicate {batch.duplicate}, unknown account {batch.unknown_account}"
+        )

@@ -156,6 +156,28 @@ def account_position(session: Session, account: Account, on: dt.date, rules: Rul
     return Position(balance=account.balance, arrears=arrears, late_fee_today=fee)
 
 
+def plan_application(
+    states: list[BillState], amount: Decimal, on: dt.date, rules: Rules
+) -> tuple[list[tuple[BillState, Decimal, Decimal]], Decimal]:
+    """How ``amount`` paid on ``on`` settles the bills, oldest first, late fee before principal.
+
+    Returns ``[(state, principal, late_fee)]`` and the rest (balance). The states are updated in memory.
+    """
+    remaining = amount
+    plan: list[tuple[BillState, Decimal, Decimal]] = []
+    for state in sorted(states, key=lambda s: s.bill.period):
+        if remaining <= 0:
+            break
+        fee = min(state.late_fee_owed(on, rules), remaining)
+        remaining -= fee
+        principal = min(state.outstanding(), remaining)
+        remaining -= principal
+        if fee > 0 or principal > 0:
+            state.applications.append((on, principal, fee))
+            plan.append((state, principal, fee))
+    return plan, remaining
+
+
 def apply_money(
     session: Session,
     account: Account,
@@ -168,23 +190,27 @@ def apply_money(
 
     The caller holds the account's row lock.
     """
-    remaining = amount
+    plan, remaining = plan_application(bill_states(session, account.id), amount, on, rules)
     made: list[PaymentApplication] = []
-    for state in bill_states(session, account.id):
-        if remaining <= 0:
-            break
-        fee = min(state.late_fee_owed(on, rules), remaining)
-        remaining -= fee
-        principal = min(state.outstanding(), remaining)
-        remaining -= principal
-        if fee > 0 or principal > 0:
-            application = PaymentApplication(
-                payment_id=payment_id, bill_id=state.bill.id, applied_on=on, principal=principal, late_fee=fee
-            )
-            session.add(application)
-            made.append(application)
+    for state, principal, fee in plan:
+        application = PaymentApplication(
+            payment_id=payment_id, bill_id=state.bill.id, applied_on=on, principal=principal, late_fee=fee
+        )
+        session.add(application)
+        made.append(application)
     session.flush()
     return made, remaining
+
+
+def bill_states_by_account(session: Session, account_ids: list[int]) -> dict[int, list[BillState]]:
+    """``bill_states`` for many accounts in a few queries (batch jobs)."""
+    result: dict[int, list[BillState]] = {i: [] for i in account_ids}
+    bills = list(session.scalars(select(Bill).where(Bill.account_id.in_(account_ids))))
+    if not bills:
+        return result
+    for state in bill_states(session, 0, bills):
+        result[state.bill.account_id].append(state)
+    return result
 
 
 def apply_balance(session: Session, account: Account, on: dt.date, rules: Rules) -> list[PaymentApplication]:

@@ -104,8 +104,12 @@ def record_payment(
     actor_id: int | None,
     import_id: int | None = None,
     rules: Rules | None = None,
+    announce: bool = True,
 ) -> tuple[Payment, bool]:
-    """Record the payment once: returns (payment, created). A replay returns the first payment."""
+    """Record the payment once: returns (payment, created). A replay returns the first payment.
+
+    ``announce`` false records history (demo data) without sending ``payment_recorded``.
+    """
     key = idempotency_key.strip()
     if not key or len(key) > 128:
         raise InvalidInput(
@@ -169,5 +173,6 @@ def record_payment(
         "channel": payment.channel,
         "paid_at": payment.paid_at,
     }
-    on_commit(session, lambda: signals.payment_recorded.send("billing", **values))
+    if announce:
+        on_commit(session, lambda: signals.payment_recorded.send("billing", **values))
     return payment, True

@@ -11,3 +11,14 @@ INTENDED = {
     ("GET", "/api/v1/accounts/<account_no>/payments"): ALL,
     ("POST", "/api/v1/payments"): {"customer", "clerk", "admin"},
 }
+
+INTENDED.update(
+    {
+        ("POST", "/api/v1/billing/adjustments"): {"clerk", "admin"},
+        ("GET", "/api/v1/billing/adjustments"): {"clerk", "supervisor", "admin"},
+        ("POST", "/api/v1/billing/adjustments/<adjustment_id>/decision"): {"clerk", "admin"},
+        ("POST", "/api/v1/billing/payment-imports"): {"clerk", "admin"},
+        ("GET", "/api/v1/billing/payment-imports"): {"clerk", "supervisor", "admin"},
+        ("GET", "/api/v1/billing/payment-imports/<import_id>"): {"clerk", "supervisor", "admin"},
+    }
+)

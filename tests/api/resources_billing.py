@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from tests.api.resources import Params, provider
@@ -17,3 +18,36 @@ def _bills(world: World, session: Any) -> tuple[Params, Params]:
     session.commit()
     own = {"account_no": world.own_account.account_no, "period": "2026-01"}
     return own, {"account_no": world.foreign_account.account_no, "period": "2026-01"}
+
+
+@provider("adjustment")
+def _adjustments(world: World, session: Any) -> tuple[Params, Params]:
+    from billing.adjustments import request_adjustment
+
+    add_tariffs(session)
+    ids = []
+    for account in (world.own_account, world.foreign_account):
+        bill_with(session, account, "2026-01", 100)
+        adj = request_adjustment(
+            session,
+            account,
+            {"kind": "correction", "period": "2026-01", "amount": "-10.00", "reason": "meter misread"},
+            actor=world.users["admin"],
+            on=dt.date(2026, 1, 1),
+        )
+        ids.append(adj.id)
+    session.commit()
+    return {"adjustment_id": ids[0]}, {"adjustment_id": ids[1]}
+
+
+@provider("payment_import")
+def _imports(world: World, session: Any) -> tuple[Params, Params]:
+    from billing.models import PaymentImport
+    from core.identity import create_user
+
+    other = create_user(session, "clerk-b", "correct-horse-battery", "clerk", world.unit_b, name="clerk B")
+    own = PaymentImport(filename="a.csv", sha256="0" * 64, imported_by=world.users["clerk"].id, report=[])
+    foreign = PaymentImport(filename="b.csv", sha256="1" * 64, imported_by=other.id, report=[])
+    session.add_all([own, foreign])
+    session.commit()
+    return {"import_id": own.id}, {"import_id": foreign.id}

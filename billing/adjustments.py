@@ -1,0 +1,170 @@
+"""Refunds, corrections and late-fee waivers: requests that take effect only when a second person approves.
+
+Nothing is updated in place: a correction changes what a bill charges through the approved request row, a
+waiver reduces its late fee the same way, a refund pays money back out of the account's balance. Every step
+(request, approval, rejection) goes into the trail with who and when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from billing.bills import lock_account
+from billing.ledger import ZERO, apply_balance, bill_states
+from billing.models import Account, Adjustment, AdjustmentKind, AdjustmentStatus, Bill
+from billing.rules import Rules, current_rules, parse_period
+from core import trail
+from core.db import utcnow
+from core.errors import Conflict, InvalidInput, NotFound
+from core.identity import Role, Unit, User
+
+
+def adjustment_dict(adj: Adjustment) -> dict[str, Any]:
+    return {
+        "id": adj.id,
+        "kind": adj.kind,
+        "account_no": adj.account.account_no,
+        "period": adj.bill.period if adj.bill else None,
+        "amount": adj.amount,
+        "reason": adj.reason,
+        "status": adj.status,
+        "requested_by": adj.requested_by,
+        "requested_at": adj.requested_at,
+        "decided_by": adj.decided_by,
+        "decided_at": adj.decided_at,
+        "decision_note": adj.decision_note,
+    }
+
+
+def request_adjustment(
+    session: Session, account: Account, data: dict[str, Any], *, actor: User, on: dt.date, rules: Rules | None = None
+) -> Adjustment:
+    """File a request. ``data``: kind (refund, correction, waiver), amount, reason, period (correction, waiver).
+
+    Waiver amount: at most the bill's late fee owed on ``on``; refund: at most the balance; correction: a
+    signed change of what the bill charges (negative credits the account), never below zero in total.
+    """
+    rules = rules or current_rules()
+    problems: dict[str, str] = {}
+    kind = data.get("kind")
+    if kind not in set(AdjustmentKind):
+        problems["kind"] = "one of refund, correction, waiver"
+    try:
+        amount = Decimal(str(data.get("amount")))
+        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or amount == 0:
+            raise InvalidOperation
+        if kind != AdjustmentKind.CORRECTION and amount < 0:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        problems["amount"] = "a non-zero amount with at most 2 decimals (positive except for corrections)"
+        amount = ZERO
+    reason = str(data.get("reason") or "").strip()
+    if not reason or len(reason) > 500:
+        problems["reason"] = "required, at most 500 characters"
+    bill = None
+    if kind in {AdjustmentKind.CORRECTION, AdjustmentKind.WAIVER}:
+        period = parse_period(str(data.get("period") or ""))
+        if period is None:
+            problems["period"] = "the bill's period YYYY-MM"
+        else:
+            bill = session.scalar(select(Bill).where(Bill.account_id == account.id, Bill.period == period))
+            if bill is None:
+                problems["period"] = "the account has no bill for that period"
+    if problems:
+        raise InvalidInput.fields(problems)
+    if bill is not None:
+        state = bill_states(session, account.id, [bill])[0]
+        if kind == AdjustmentKind.WAIVER and amount > state.late_fee_owed(on, rules):
+            raise InvalidInput.fields({"amount": f"at most the late fee owed, {state.late_fee_owed(on, rules)}"})
+        if kind == AdjustmentKind.CORRECTION and state.charged + amount < 0:
+            raise InvalidInput.fields({"amount": f"the bill would charge less than zero (it charges {state.charged})"})
+    if kind == AdjustmentKind.REFUND and amount > account.balance:
+        raise InvalidInput.fields({"amount": f"at most the balance, {account.balance}"})
+    adj = Adjustment(kind=kind, account=account, bill=bill, amount=amount, reason=reason, requested_by=actor.id)
+    session.add(adj)
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor.id,
+        action=f"{kind}.requested",
+        entity="adjustment",
+        entity_id=adj.id,
+        after=adjustment_dict(adj),
+    )
+    return adj
+
+
+def decide_adjustment(
+    session: Session, adj: Adjustment, *, approve: bool, note: str, actor: User, on: dt.date, rules: Rules | None = None
+) -> Adjustment:
+    """Approve or reject a pending request; the requester may not decide their own request."""
+    rules = rules or current_rules()
+    account = lock_account(session, adj.account_id)
+    session.refresh(adj, with_for_update=True)
+    if adj.status != AdjustmentStatus.PENDING:
+        raise Conflict("This request has been decided.", code="already_decided")
+    if adj.requested_by == actor.id:
+        raise Conflict("A second person must decide this request.", code="second_person_required")
+    before = adjustment_dict(adj)
+    if approve:
+        if adj.kind == AdjustmentKind.REFUND and adj.amount > account.balance:
+            raise Conflict(f"The balance ({account.balance}) no longer covers the refund.", code="balance_too_low")
+        if adj.kind == AdjustmentKind.WAIVER and adj.bill is not None:
+            owed = bill_states(session, account.id, [adj.bill])[0].late_fee_owed(on, rules)
+            if adj.amount > owed:
+                raise Conflict(f"The late fee owed is now {owed}.", code="waiver_exceeds_fee")
+    adj.status = AdjustmentStatus.APPROVED if approve else AdjustmentStatus.REJECTED
+    adj.decided_by = actor.id
+    adj.decided_at = utcnow()
+    adj.decision_note = note.strip()[:500]
+    session.flush()
+    if approve:
+        _take_effect(session, account, adj, on, rules)
+    trail.record(
+        session,
+        actor_id=actor.id,
+        action=f"{adj.kind}.{adj.status}",
+        entity="adjustment",
+        entity_id=adj.id,
+        before=before,
+        after={**adjustment_dict(adj), "balance": account.balance},
+    )
+    return adj
+
+
+def _take_effect(session: Session, account: Account, adj: Adjustment, on: dt.date, rules: Rules) -> None:
+    if adj.kind == AdjustmentKind.REFUND:
+        account.balance -= adj.amount
+    elif adj.kind == AdjustmentKind.CORRECTION and adj.bill is not None:
+        state = bill_states(session, account.id, [adj.bill])[0]  # already includes this approved correction
+        paid = state.paid_principal()
+        over_before = max(paid - (state.charged - adj.amount), ZERO)
+        over_after = max(paid - state.charged, ZERO)
+        account.balance += over_after - over_before  # a credit below what was paid goes to the balance
+        if account.balance > 0:
+            apply_balance(session, account, on, rules)
+    session.flush()
+
+
+def visible_adjustments(user: User) -> Select[Any]:
+    """Requests on accounts in the user's unit subtree (staff only)."""
+    if user.role == Role.CUSTOMER or user.unit is None:
+        return select(Adjustment).where(Adjustment.id.is_(None))
+    return (
+        select(Adjustment)
+        .join(Account, Account.id == Adjustment.account_id)
+        .join(Unit, Unit.id == Account.unit_id)
+        .where(Unit.path.startswith(user.unit.path))
+    )
+
+
+def get_visible_adjustment(session: Session, user: User, adjustment_id: int) -> Adjustment:
+    adj = session.scalar(visible_adjustments(user).where(Adjustment.id == adjustment_id))
+    if adj is None:
+        raise NotFound("no such request", code="adjustment_not_found")
+    return adj

@@ -1,0 +1,174 @@
+"""Billing requests needing a second person (refunds, corrections, waivers) and payment file imports."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from flask import g, request
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.accounts import get_visible_account
+from billing.adjustments import (
+    adjustment_dict,
+    decide_adjustment,
+    get_visible_adjustment,
+    request_adjustment,
+    visible_adjustments,
+)
+from billing.imports import import_dict, import_payments
+from billing.models import Adjustment, PaymentImport
+from core.db import db
+from core.errors import InvalidInput, NotFound
+from core.identity import Role, Unit, User
+
+from ..timezone import today_local
+from . import api
+from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
+
+WRITERS = (Role.CLERK, Role.ADMIN)
+READERS = (Role.CLERK, Role.SUPERVISOR, Role.ADMIN)
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class AdjustmentIn(ApiModel):
+    kind: Literal["refund", "correction", "waiver"]
+    account_no: str = Field(min_length=1, max_length=20)
+    period: str | None = Field(None, max_length=7)
+    amount: Decimal
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@endpoint(
+    api,
+    "/billing/adjustments",
+    methods=["POST"],
+    access=allow(*WRITERS),
+    body=AdjustmentIn,
+    status=201,
+    summary="Request a refund, a bill correction or a late-fee waiver (a second person approves)",
+)
+def post_adjustment(body: AdjustmentIn) -> Any:
+    user = caller()
+    account = get_visible_account(db.session, user, body.account_no)
+    adj = request_adjustment(db.session, account, body.model_dump(), actor=user, on=today_local())
+    return adjustment_dict(adj), 201
+
+
+class AdjustmentQuery(PageQuery):
+    status: Literal["pending", "approved", "rejected"] | None = None
+
+
+@endpoint(
+    api,
+    "/billing/adjustments",
+    access=allow(*READERS),
+    query=AdjustmentQuery,
+    summary="Requests in the caller's unit subtree (newest first)",
+)
+def list_adjustments(query: AdjustmentQuery) -> Any:
+    stmt = visible_adjustments(caller()).order_by(Adjustment.id.desc())
+    if query.status:
+        stmt = stmt.where(Adjustment.status == query.status)
+    return paginate(db.session, stmt, query, adjustment_dict)
+
+
+def _resolve_adjustment(session: Session, user: User, path: dict[str, Any]) -> Adjustment:
+    try:
+        adjustment_id = int(path["adjustment_id"])
+    except ValueError as exc:
+        raise NotFound("no such request", code="adjustment_not_found") from exc
+    return get_visible_adjustment(session, user, adjustment_id)
+
+
+register_resource("adjustment", _resolve_adjustment)
+
+
+class DecisionIn(ApiModel):
+    approve: bool
+    note: str = Field("", max_length=500)
+
+
+@endpoint(
+    api,
+    "/billing/adjustments/<adjustment_id>/decision",
+    methods=["POST"],
+    access=allow(*WRITERS, resource="adjustment"),
+    body=DecisionIn,
+    summary="Approve or reject a request (never the requester's own)",
+    extra_responses={409: "already decided, or the caller requested it"},
+)
+def post_decision(adjustment_id: str, body: DecisionIn) -> Any:
+    adj = decide_adjustment(
+        db.session, g.resource, approve=body.approve, note=body.note, actor=caller(), on=today_local()
+    )
+    return adjustment_dict(adj)
+
+
+@endpoint(
+    api,
+    "/billing/payment-imports",
+    methods=["POST"],
+    access=allow(*WRITERS),
+    status=201,
+    summary="Import a bank / third-party payment CSV file; returns its reconciliation report",
+    multipart={"file": "CSV: account_no,amount,paid_at,channel,reference (see README)"},
+)
+def post_payment_import() -> Any:
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput.fields({"file": "a CSV file is required"})
+    content = upload.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        raise InvalidInput.fields({"file": "at most 5 MB"})
+    batch = import_payments(db.session, upload.filename or "payments.csv", content, actor=caller())
+    return import_dict(batch), 201
+
+
+def visible_imports(user: User) -> Any:
+    if user.unit is None:
+        return select(PaymentImport).where(PaymentImport.id.is_(None))
+    return (
+        select(PaymentImport)
+        .join(User, User.id == PaymentImport.imported_by)
+        .join(Unit, Unit.id == User.unit_id)
+        .where(Unit.path.startswith(user.unit.path))
+    )
+
+
+def _resolve_import(session: Session, user: User, path: dict[str, Any]) -> PaymentImport:
+    try:
+        import_id = int(path["import_id"])
+    except ValueError as exc:
+        raise NotFound("no such import", code="payment_import_not_found") from exc
+    batch = session.scalar(visible_imports(user).where(PaymentImport.id == import_id))
+    if batch is None:
+        raise NotFound("no such import", code="payment_import_not_found")
+    return batch
+
+
+register_resource("payment_import", _resolve_import)
+
+
+@endpoint(
+    api,
+    "/billing/payment-imports",
+    access=allow(*READERS),
+    query=PageQuery,
+    summary="Payment files imported by the caller's unit subtree, newest first",
+)
+def list_payment_imports(query: PageQuery) -> Any:
+    stmt = visible_imports(caller()).order_by(PaymentImport.id.desc())
+    return paginate(db.session, stmt, query, lambda b: import_dict(b, with_rows=False))
+
+
+@endpoint(
+    api,
+    "/billing/payment-imports/<import_id>",
+    access=allow(*READERS, resource="payment_import"),
+    summary="One payment file's reconciliation report",
+)
+def get_payment_import(import_id: str) -> Any:
+    return import_dict(g.resource)
