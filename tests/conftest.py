@@ -96,6 +96,13 @@ def app():  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test starts from empty tables, an empty rate-limit store and its own files."""
+    # Celery keeps "are we inside a task?" in one process-wide flag that eager tasks set and
+    # restore; eager tasks run concurrently in threads (a live server, the concurrency tests)
+    # can restore it in the wrong order and leave it stuck, after which every result.get()
+    # in this process raises "Never call result.get() within a task!".
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
     yield
     if "app" not in request.fixturenames:
         return

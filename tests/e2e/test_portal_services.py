@@ -63,6 +63,7 @@ def test_service_points_near_my_location_with_navigation_links(
         _sign_in(phone)
         page.locator(".tabbar").get_by_role("link", name="网点").click()
         page.get_by_role("heading", name="离户号 1000000001 的用电地址最近").wait_for()
+        page.wait_for_load_state()  # the button's handler comes with the deferred script
         page.get_by_role("button", name="使用我的位置").click()
         page.get_by_role("heading", name="离您的当前位置最近").wait_for()
         assert "lat=30.260000" in page.url
