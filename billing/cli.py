@@ -96,7 +96,7 @@ def _load_readings(session: Any, rows: list[dict[str, str]]) -> tuple[int, int]:
         )
     if problems:
         _fail("\n".join(problems[:50]) + "\nnothing loaded")
-    existing = set(session.execute(select(MeterReading.account_id, MeterReading.period)).tuples())
+    existing = set(session.execute(select(MeterReading.account_id, MeterReading.period)))
     fresh = [v for v in values if (v["account_id"], v["period"]) not in existing]
     for start in tqdm(range(0, len(fresh), 5000), desc="readings", unit="chunk", disable=len(fresh) < 5000):
         session.execute(insert(MeterReading), fresh[start : start + 5000])

@@ -63,7 +63,7 @@ DEMO_CUSTOMER_ACCOUNT = "3301000001"
 
 def load_tariffs(session: Session, tables: list[dict[str, Any]]) -> int:
     """Create the tables not present yet (by code and valid_from); returns how many were created."""
-    present = set(session.execute(select(Tariff.code, Tariff.valid_from)).tuples())
+    present = set(session.execute(select(Tariff.code, Tariff.valid_from)))
     created = 0
     for table in tables:
         key = (str(table.get("code")), dt.date.fromisoformat(str(table.get("valid_from"))))
