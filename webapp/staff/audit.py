@@ -31,6 +31,7 @@ from webapp.templating import STAFF_NAV, local_datetime
 
 from . import staff
 from .access import staff_required, staff_user
+from .archive import READERS as ARCHIVE_READERS
 
 SUPERVISION = (Role.SUPERVISOR, Role.ADMIN)
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK)
@@ -222,7 +223,18 @@ def audit_finding(finding_id: int) -> Any:
         can_decide=user.role == Role.SUPERVISOR,
         can_remediate=user.role in FIXERS and finding.assignee_id == user.id and finding.status == "assigned",
         evidence_json=json.dumps(finding.evidence, ensure_ascii=False, indent=2, sort_keys=True),
+        document_id=_evidence_document(finding),
+        can_open_archive=user.role in ARCHIVE_READERS,
     )
+
+
+def _evidence_document(finding: Finding) -> int | None:
+    """The document a finding is about, for the drill-down link (`document:17` or its evidence)."""
+    kind, _sep, key = finding.subject.partition(":")
+    if kind == "document" and key.isdigit():
+        return int(key)
+    value = (finding.evidence or {}).get("document_id")
+    return value if isinstance(value, int) else None
 
 
 @staff.post("/audit/findings/<int:finding_id>/transition")

@@ -112,3 +112,21 @@ def test_starting_a_run_from_the_dashboard_shows_its_progress(client, world, ses
 def test_rules_page_lists_the_rules(client, world) -> None:
     _sign_in(client, "clerk-a")
     assert client.get("/staff/audit/rules").status_code == 200
+
+
+def test_finding_drills_down_to_its_document_and_dossier(client, world, session) -> None:
+    finding = Finding(
+        rule="T-TEST", severity="low", subject="document:42", account_id=world.own_account.id, evidence={}
+    )
+    session.add(finding)
+    session.commit()
+    _sign_in(client, "supervisor-a")
+    page = client.get(f"/staff/audit/findings/{finding.id}").get_data(as_text=True)
+    assert "/staff/archive/documents/42" in page
+    assert "/staff/archive/dossiers/1000000001" in page
+    client.get("/staff/logout")
+    _sign_in(client, "clerk-a")  # clerks do not read the archive: no link to it
+    finding.status, finding.assignee_id = "assigned", world.users["clerk"].id
+    session.commit()
+    page = client.get(f"/staff/audit/findings/{finding.id}").get_data(as_text=True)
+    assert "/staff/archive/documents/42" not in page
