@@ -15,7 +15,7 @@ from core.identity import Role, create_user
 from tests.support import PASSWORD
 from tests.webapp.statements_data import add_statements
 from tests.webapp.test_portal_pages import _sign_in
-from webapp.portal._billing import kwh, price, usage_chart
+from webapp.portal._billing import kwh, price, unit_price, usage_chart
 
 
 @pytest.fixture
@@ -69,7 +69,8 @@ def test_tier_progress_shows_how_far_into_each_annual_tier(client, statements) -
     assert "2026 年账单累计用电 3,000 千瓦时" in page
     assert "已用 2,760 / 2,760 千瓦时" in page  # tier 1 full
     assert "已用 240 / 2,040 千瓦时" in page  # tier 2 from 2,760 to 4,800
-    assert "4,800 千瓦时以上" in page and "已用 0 千瓦时" in page
+    assert "第一档 0–2,760 千瓦时 · ¥0.538/千瓦时" in page
+    assert "第三档 4,800 千瓦时以上 · ¥0.838/千瓦时 已用 0 千瓦时" in page
     html = client.get("/bills?year=2026").get_data(as_text=True)
     assert '<progress aria-labelledby="tier-2" max="2040.00" value="240.00">' in html
 
@@ -78,8 +79,8 @@ def test_bill_detail_splits_a_bill_across_tiers(client, statements) -> None:
     _sign_in(client)
     page = _text(client.get("/bills/2026-02"))
     assert "阶梯分档" in page
-    assert "第一档 760 ¥0.538/千瓦时 ¥408.88" in page
-    assert "第二档 240 ¥0.588/千瓦时 ¥141.12" in page
+    assert "第一档 760 0.538 ¥408.88" in page
+    assert "第二档 240 0.588 ¥141.12" in page
     assert "合计 1,000 ¥550.00" in page
     assert "2026-03-20 本金 ¥550.00, 违约金 ¥2.75" in page
     assert "已缴违约金：¥2.75。" in page and "已用 240 / 2,040 千瓦时" in page
@@ -89,9 +90,9 @@ def test_bill_detail_of_a_time_of_use_bill(client, statements) -> None:
     _sign_in(client)
     page = _text(client.get("/bills/2026-10?account=1000000002"))
     assert "峰谷分时" in page
-    assert "峰段 100 ¥1.0824/千瓦时 ¥108.24" in page
-    assert "平段 200 ¥0.6544/千瓦时 ¥130.88" in page
-    assert "谷段 300 ¥0.3064/千瓦时 ¥91.92" in page
+    assert "峰段 100 1.0824 ¥108.24" in page
+    assert "平段 200 0.6544 ¥130.88" in page
+    assert "谷段 300 0.3064 ¥91.92" in page
     assert "合计 600 ¥331.04" in page and "未缴" in page and "尚未缴费。" in page
     assert "阶梯用电" not in page  # no annual tiers on a time-of-use tariff
 
@@ -175,7 +176,12 @@ def test_chart_geometry_scales_to_the_largest_month() -> None:
     assert tall.y == chart.top and tall.height == chart.bottom - chart.top
     assert chart.bars[0].height == pytest.approx(tall.height / 2, abs=0.1)
     assert zero.height == 0 and zero.ay == chart.bottom
-    assert [b.year for b in chart.bars] == ["2025", "2026", ""]
+    assert [b.year for b in chart.bars] == ["", "2026", ""]  # no "2025" crowding January's "2026"
+    later = usage_chart(
+        [{**row, "period": p} for row, p in zip(series, ["2026-05", "2026-06", "2026-07"], strict=True)]
+    )
+    assert later is not None and [b.year for b in later.bars] == ["2026", "", ""]
+    assert (later.bars[0].year_x, later.bars[0].year_anchor) == (later.left, "start")
     assert all(chart.left <= b.x and b.x + b.width <= chart.right for b in chart.bars)
     flat = usage_chart([{"period": "2026-03", "kwh": Decimal(0), "amount": Decimal(0)}])
     assert flat is not None and flat.bars[0].height == 0
@@ -185,4 +191,4 @@ def test_number_formats(app) -> None:
     with app.test_request_context("/?lang=en"):
         assert kwh(Decimal("2760.00")) == "2,760" and kwh(Decimal("12.50")) == "12.50"
         assert price(Decimal("0.5380")) == "¥0.538/kWh" and price(Decimal("0.5000")) == "¥0.50/kWh"
-        assert price(Decimal("1.0824")) == "¥1.0824/kWh"
+        assert price(Decimal("1.0824")) == "¥1.0824/kWh" and unit_price(Decimal("0.3064")) == "0.3064"

@@ -62,14 +62,17 @@ def kwh(value: Decimal | None) -> str:
     return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
 
 
-def price(value: Decimal | None) -> str:
-    """A unit price as ``¥0.538/kWh``: the stored 4 places without trailing zeros, at least 2."""
+def unit_price(value: Decimal | None) -> str:
+    """A price per kWh as a number: the stored 4 places without trailing zeros, at least 2 (``0.538``)."""
     if value is None:
         return ""
     text = f"{value:.4f}".rstrip("0")
-    if len(text.split(".")[1]) < 2:
-        text = f"{value:.2f}"
-    return _("¥%(price)s/kWh", price=text)
+    return text if len(text.split(".")[1]) >= 2 else f"{value:.2f}"
+
+
+def price(value: Decimal | None) -> str:
+    """A price per kWh with its unit: ``¥0.538/kWh``."""
+    return "" if value is None else _("¥%(price)s/kWh", price=unit_price(value))
 
 
 def latest_bill(account: Account) -> dict[str, Any] | None:
@@ -99,6 +102,8 @@ class Bar:
     ay: float  # the amount dot's y
     month: str
     year: str  # shown under January and the first month
+    year_x: float
+    year_anchor: str
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ def usage_chart(series: list[dict[str, Any]]) -> UsageChart | None:
     slot = (RIGHT - LEFT) / len(series)
     bar_width = round(slot * 0.6, 1)
     span = BOTTOM - TOP
+    january_near = any(row["period"].endswith("-01") for row in series[1:4])
     bars = []
     for index, row in enumerate(series):
         x0 = LEFT + index * slot
@@ -146,7 +152,10 @@ def usage_chart(series: list[dict[str, Any]]) -> UsageChart | None:
                 cx=round(x0 + slot / 2, 1),
                 ay=round(ay, 1),
                 month=str(int(month)),
-                year=row["period"][:4] if index == 0 or month == "01" else "",
+                # under each January, and under the first month unless a January close by has it (they'd overlap)
+                year=row["period"][:4] if month == "01" or (index == 0 and not january_near) else "",
+                year_x=LEFT if index == 0 else round(x0 + slot / 2, 1),
+                year_anchor="start" if index == 0 else "middle",
             )
         )
     total_kwh = sum((row["kwh"] for row in series), Decimal(0))

@@ -23,7 +23,7 @@ from core.errors import NotFound
 
 from ..timezone import local, today_local
 from . import portal
-from ._billing import channel_label, kwh, line_label, price, status_label, usage_chart
+from ._billing import channel_label, kwh, line_label, price, status_label, unit_price, usage_chart
 from ._customer import bound_accounts, customer_required, selected_account
 
 PAGE = 20
@@ -56,6 +56,7 @@ def billing_helpers() -> dict[str, Any]:
         "line_label": line_label,
         "kwh": kwh,
         "price": price,
+        "unit_price": unit_price,
         "local_day": lambda value: local(value).date() if value else None,
     }
 
