@@ -73,12 +73,6 @@ def _translation_directories() -> str:
     return ";".join(str(p) for p in sorted(base.iterdir()) if p.is_dir())
 
 
-def _translation_directories() -> str:
-    """Each area keeps its own catalogue under ``webapp/translations/<area>/``; Flask-Babel merges them."""
-    base = Path(__file__).parent / "translations"
-    return ";".join(str(p) for p in sorted(base.iterdir()) if p.is_dir())
-
-
 def _register_blueprints(app: Flask) -> None:
     from .api import api, load_modules
     from .portal import portal
