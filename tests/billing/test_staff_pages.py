@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from flask import g
 from sqlalchemy import func, select
 
 from billing.models import Adjustment, Payment, PaymentImport
@@ -196,6 +200,9 @@ def test_clerk_nav_has_the_billing_pages(client, billed) -> None:
     html = client.get("/staff/").get_data(as_text=True)
     for path in ("/staff/billing", "/staff/billing/imports", "/staff/billing/approvals"):
         assert f'href="{path}"' in html
+    assert 'href="/staff/billing/accounts/1000000001"' in client.get("/staff/accounts/1000000001").get_data(
+        as_text=True
+    )
     found = client.get("/staff/billing?q=1000000001")
     assert found.status_code == 302 and found.headers["Location"].endswith("/staff/billing/accounts/1000000001")
 
@@ -304,3 +311,29 @@ def test_supervisor_cannot_decide_and_bad_requests_are_reported(client, billed, 
         f"/staff/billing/approvals/{adj.id}/decision", data={"csrf_token": supervisor, "decision": "approve"}
     )
     assert reply.status_code == 403
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="simultaneous submits are tested on PostgreSQL (SQLite serialises every transaction)",
+)
+def test_simultaneous_submits_of_one_form_record_one_payment(app, billed, session) -> None:
+    session.commit()
+    clients = [app.test_client() for _ in range(4)]
+    tokens = []
+    for c in clients:
+        g.pop("csrf_token", None)  # the test's app context is shared by these clients' requests: no stale token
+        tokens.append(_sign_in(c, "clerk-a"))
+    barrier = threading.Barrier(len(clients))
+
+    def submit(i: int) -> tuple[int, str]:
+        barrier.wait()
+        form = {"csrf_token": tokens[i], "idempotency_key": "same-form", "amount": "20.00", "reference": "柜-7"}
+        reply = clients[i].post("/staff/billing/accounts/1000000001/payments", data=form)
+        return reply.status_code, reply.headers.get("Location", "")
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        results = list(pool.map(submit, range(len(clients))))
+    assert {status for status, _ in results} == {302}
+    assert len({location for _, location in results}) == 1
+    assert _payment_count(session) == 2
