@@ -7,6 +7,7 @@ adjustments); this module only parses forms and renders.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -87,13 +88,45 @@ def _field_labels() -> dict[str, str]:
     }
 
 
+# The billing services' field messages (English, stable), shown translated; unknown ones are shown as they are.
+DOMAIN_MESSAGES = {
+    "a positive amount in yuan with at most 2 decimals": _l("a positive amount in yuan with at most 2 decimals"),
+    "at most 64 characters": _l("at most 64 characters"),
+    "one of refund, correction, waiver": _l("one of refund, correction, waiver"),
+    "a non-zero amount with at most 2 decimals (positive except for corrections)": _l(
+        "a non-zero amount with at most 2 decimals (positive except for corrections)"
+    ),
+    "required, at most 500 characters": _l("required, at most 500 characters"),
+    "the bill's period YYYY-MM": _l("choose the bill"),
+    "the account has no bill for that period": _l("the account has no bill for that period"),
+}
+DOMAIN_PATTERNS = [
+    (re.compile(r"^at most the late fee owed, (?P<amount>[-0-9.]+)$"), _l("at most the late fee owed, %(amount)s")),
+    (re.compile(r"^at most the balance, (?P<amount>[-0-9.]+)$"), _l("at most the balance, %(amount)s")),
+    (
+        re.compile(r"^the bill would charge less than zero \(it charges (?P<amount>[-0-9.]+)\)$"),
+        _l("the bill would charge less than zero (it charges %(amount)s)"),
+    ),
+]
+
+
+def _translate(message: str) -> str:
+    if message in DOMAIN_MESSAGES:
+        return str(DOMAIN_MESSAGES[message])
+    for pattern, text in DOMAIN_PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return str(text) % match.groupdict()
+    return message
+
+
 def _problems(exc: DomainError) -> list[str]:
     """Every problem of a domain error as lines for the page (field label first)."""
     fields = (exc.details or {}).get("fields") or {}
     if not fields:
         return [exc.message]
     labels = _field_labels()
-    return [f"{labels.get(k, k)}: {v}" for k, v in fields.items()]
+    return [_("%(field)s: %(problem)s", field=labels.get(k, k), problem=_translate(str(v))) for k, v in fields.items()]
 
 
 @staff.get("/billing")
@@ -140,6 +173,29 @@ def billing_ledger(account_no: str) -> Any:
     return _render_ledger(get_visible_account(db.session, staff_user(), account_no))
 
 
+def _counter_payment(account: Account, form: dict[str, str]) -> dict[str, Any]:
+    """The payment's fields, or InvalidInput with every problem; the counter always takes a receipt number (a
+    payment without one cannot be reconciled: audit rule BZ-PAYMENT-UNMATCHED)."""
+    problems: dict[str, str] = {}
+    if not form["reference"]:
+        problems["reference"] = _("required: the receipt number")
+    fields: dict[str, Any] = {}
+    try:
+        fields = parse_payment(
+            {
+                "account_no": account.account_no,
+                "amount": form["amount"],
+                "channel": Channel.COUNTER,
+                "reference": form["reference"],
+            }
+        )
+    except InvalidInput as exc:
+        problems = {**exc.details.get("fields", {}), **problems}
+    if problems:
+        raise InvalidInput.fields(problems)
+    return fields
+
+
 @staff.post("/billing/accounts/<account_no>/payments")
 @staff_required(*WRITERS)
 def billing_record_payment(account_no: str) -> Any:
@@ -153,14 +209,7 @@ def billing_record_payment(account_no: str) -> Any:
         "reference": request.form.get("reference", "").strip(),
     }
     try:
-        fields = parse_payment(
-            {
-                "account_no": account.account_no,
-                "amount": form["amount"],
-                "channel": Channel.COUNTER,
-                "reference": form["reference"],
-            }
-        )
+        fields = _counter_payment(account, form)
         payment, created = record_payment(
             db.session,
             account,
