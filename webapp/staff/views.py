@@ -62,18 +62,22 @@ def dashboard() -> Any:
     return render_template("staff/dashboard.html", user=user, account_count=count)
 
 
-@staff.get("/accounts")
-@staff_required()
-def accounts() -> Any:
-    q = request.args.get("q", "").strip()
-    stmt = visible_accounts(staff_user())
+def find_accounts(user: User, q: str, limit: int = 50) -> list[Account]:
+    """The account lookup: accounts in the user's scope whose number, holder or address contains ``q``."""
+    stmt = visible_accounts(user)
     if q:
         like = f"%{q}%"
         stmt = stmt.where(
             or_(Account.account_no.like(like), Account.holder_name.like(like), Account.address.like(like))
         )
-    rows = db.session.scalars(stmt.order_by(Account.account_no).limit(50)).all()
-    return render_template("staff/accounts.html", accounts=rows, q=q)
+    return list(db.session.scalars(stmt.order_by(Account.account_no).limit(limit)))
+
+
+@staff.get("/accounts")
+@staff_required()
+def accounts() -> Any:
+    q = request.args.get("q", "").strip()
+    return render_template("staff/accounts.html", accounts=find_accounts(staff_user(), q), q=q)
 
 
 @staff.get("/accounts/<account_no>")

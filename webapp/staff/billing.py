@@ -1,0 +1,378 @@
+"""The billing clerk's pages: find an account and read its ledger, record a counter payment and print its
+receipt, import payment files and read their reconciliation, decide requests that need a second person.
+
+Clerks and admins act, supervisors read. Every action calls the billing services (payments, imports,
+adjustments); this module only parses forms and renders.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from billing.accounts import get_visible_account
+from billing.adjustments import (
+    adjustment_dict,
+    decide_adjustment,
+    get_visible_adjustment,
+    request_adjustment,
+    visible_adjustments,
+)
+from billing.imports import import_dict, import_payments
+from billing.ledger_view import account_ledger, payment_receipt, user_names, visible_payment
+from billing.models import Account, Adjustment, AdjustmentStatus, Channel, PaymentImport
+from billing.payments import parse_payment, record_payment, request_hash
+from core.db import db
+from core.errors import DomainError, InvalidInput, NotFound
+from core.identity import Role, User
+from webapp.api.billing_requests import MAX_FILE_BYTES, visible_imports
+from webapp.templating import STAFF_NAV
+
+from ..timezone import today_local
+from . import staff
+from .access import staff_required, staff_user
+from .views import find_accounts
+
+WRITERS = (Role.CLERK, Role.ADMIN)
+READERS = (Role.CLERK, Role.SUPERVISOR, Role.ADMIN)
+KINDS = ("refund", "correction", "waiver")
+
+# Codes shown as ``_(code)`` in the templates, listed so that the extractor finds them.
+LABELS = {
+    "Counter": _l("Counter"),
+    "Payment files": _l("Payment files"),
+    "Approvals": _l("Approvals"),
+    "counter": _l("counter"),
+    "bank": _l("bank"),
+    "app": _l("app"),
+    "third_party": _l("third_party"),
+    "paid": _l("paid"),
+    "unpaid": _l("unpaid"),
+    "partial": _l("partial"),
+    "refund": _l("refund"),
+    "correction": _l("correction"),
+    "waiver": _l("waiver"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "matched": _l("matched"),
+    "unknown_account": _l("unknown_account"),
+    "duplicate": _l("duplicate"),
+    "amount_mismatch": _l("amount_mismatch"),
+}
+
+STAFF_NAV.append(("staff.billing_home", "Counter", frozenset(READERS)))
+STAFF_NAV.append(("staff.billing_imports", "Payment files", frozenset(READERS)))
+STAFF_NAV.append(("staff.billing_approvals", "Approvals", frozenset(READERS)))
+
+
+def _can_act(user: User) -> bool:
+    return user.role in WRITERS
+
+
+def _field_labels() -> dict[str, str]:
+    return {
+        "account_no": _("Account no."),
+        "amount": _("Amount"),
+        "reference": _("Reference"),
+        "kind": _("Kind"),
+        "period": _("Period"),
+        "reason": _("Reason"),
+        "file": _("Payment file"),
+        "note": _("Reason"),
+    }
+
+
+# The billing services' field messages (English, stable), shown translated; unknown ones are shown as they are.
+DOMAIN_MESSAGES = {
+    "a positive amount in yuan with at most 2 decimals": _l("a positive amount in yuan with at most 2 decimals"),
+    "at most 64 characters": _l("at most 64 characters"),
+    "one of refund, correction, waiver": _l("one of refund, correction, waiver"),
+    "a non-zero amount with at most 2 decimals (positive except for corrections)": _l(
+        "a non-zero amount with at most 2 decimals (positive except for corrections)"
+    ),
+    "required, at most 500 characters": _l("required, at most 500 characters"),
+    "the bill's period YYYY-MM": _l("choose the bill"),
+    "the account has no bill for that period": _l("the account has no bill for that period"),
+}
+DOMAIN_PATTERNS = [
+    (re.compile(r"^at most the late fee owed, (?P<amount>[-0-9.]+)$"), _l("at most the late fee owed, %(amount)s")),
+    (re.compile(r"^at most the balance, (?P<amount>[-0-9.]+)$"), _l("at most the balance, %(amount)s")),
+    (
+        re.compile(r"^the bill would charge less than zero \(it charges (?P<amount>[-0-9.]+)\)$"),
+        _l("the bill would charge less than zero (it charges %(amount)s)"),
+    ),
+]
+
+
+def _translate(message: str) -> str:
+    if message in DOMAIN_MESSAGES:
+        return str(DOMAIN_MESSAGES[message])
+    for pattern, text in DOMAIN_PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return str(text) % match.groupdict()
+    return message
+
+
+def _problems(exc: DomainError) -> list[str]:
+    """Every problem of a domain error as lines for the page (field label first)."""
+    fields = (exc.details or {}).get("fields") or {}
+    if not fields:
+        return [exc.message]
+    labels = _field_labels()
+    return [_("%(field)s: %(problem)s", field=labels.get(k, k), problem=_translate(str(v))) for k, v in fields.items()]
+
+
+@staff.get("/billing")
+@staff_required(*READERS)
+def billing_home() -> Any:
+    """The counter: find an account by number, holder or address; links to the ledger."""
+    user = staff_user()
+    q = request.args.get("q", "").strip()
+    found = find_accounts(user, q) if q else []
+    if q and len(found) == 1 and found[0].account_no == q:
+        return redirect(url_for("staff.billing_ledger", account_no=q))
+    pending = db.session.scalar(
+        select(func.count()).select_from(
+            visible_adjustments(user).where(Adjustment.status == AdjustmentStatus.PENDING).subquery()
+        )
+    )
+    return render_template("billing/home.html", q=q, accounts=found, pending=pending or 0)
+
+
+def _render_ledger(account: Account, status: int = 200, **forms: Any) -> Any:
+    user = staff_user()
+    ledger = account_ledger(db.session, account, today_local())
+    payment_form = forms.get("payment_form") or {"idempotency_key": uuid.uuid4().hex, "amount": "", "reference": ""}
+    return (
+        render_template(
+            "billing/ledger.html",
+            account=account,
+            position=ledger["position"],
+            ledger=ledger,
+            can_act=_can_act(user),
+            payment_form=payment_form,
+            payment_errors=forms.get("payment_errors", []),
+            request_form=forms.get("request_form") or {"kind": "waiver", "period": "", "amount": "", "reason": ""},
+            request_errors=forms.get("request_errors", []),
+            kinds=KINDS,
+        ),
+        status,
+    )
+
+
+@staff.get("/billing/accounts/<account_no>")
+@staff_required(*READERS)
+def billing_ledger(account_no: str) -> Any:
+    return _render_ledger(get_visible_account(db.session, staff_user(), account_no))
+
+
+def _counter_payment(account: Account, form: dict[str, str]) -> dict[str, Any]:
+    """The payment's fields, or InvalidInput with every problem; the counter always takes a receipt number (a
+    payment without one cannot be reconciled: audit rule BZ-PAYMENT-UNMATCHED)."""
+    problems: dict[str, str] = {}
+    if not form["reference"]:
+        problems["reference"] = _("required: the receipt number")
+    fields: dict[str, Any] = {}
+    try:
+        fields = parse_payment(
+            {
+                "account_no": account.account_no,
+                "amount": form["amount"],
+                "channel": Channel.COUNTER,
+                "reference": form["reference"],
+            }
+        )
+    except InvalidInput as exc:
+        problems = {**exc.details.get("fields", {}), **problems}
+    if problems:
+        raise InvalidInput.fields(problems)
+    return fields
+
+
+@staff.post("/billing/accounts/<account_no>/payments")
+@staff_required(*WRITERS)
+def billing_record_payment(account_no: str) -> Any:
+    """A counter payment. The form carries an idempotency key made when it was shown: submitting it twice
+    (a double click, a reload) finds the first payment and shows its receipt again."""
+    user = staff_user()
+    account = get_visible_account(db.session, user, account_no)
+    form = {
+        "idempotency_key": request.form.get("idempotency_key", "").strip(),
+        "amount": request.form.get("amount", "").strip(),
+        "reference": request.form.get("reference", "").strip(),
+    }
+    try:
+        fields = _counter_payment(account, form)
+        payment, created = record_payment(
+            db.session,
+            account,
+            fields,
+            idempotency_key=form["idempotency_key"],
+            digest=request_hash(fields, explicit_paid_at=False),
+            actor_id=user.id,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        status = exc.status if exc.status in (409, 422) else 422
+        if exc.code == "idempotency_key_reused":
+            errors = [_("This form was already used for another payment. Check the payments below, then try again.")]
+            form["idempotency_key"] = uuid.uuid4().hex
+        else:
+            errors = _problems(exc)
+        account = get_visible_account(db.session, user, account_no)
+        return _render_ledger(account, status, payment_form=form, payment_errors=errors)
+    if created:
+        flash(_("Payment recorded."), "ok")
+    else:
+        flash(_("This payment was already recorded; nothing was recorded twice."), "ok")
+    return redirect(url_for("staff.billing_receipt", payment_id=payment.id))
+
+
+@staff.get("/billing/payments/<int:payment_id>/receipt")
+@staff_required(*READERS)
+def billing_receipt(payment_id: int) -> Any:
+    payment, account = visible_payment(db.session, staff_user(), payment_id)
+    return render_template("billing/receipt.html", receipt=payment_receipt(db.session, payment, account))
+
+
+@staff.post("/billing/accounts/<account_no>/requests")
+@staff_required(*WRITERS)
+def billing_file_request(account_no: str) -> Any:
+    """File a refund, correction or late-fee waiver; it waits for a second person on the approvals page."""
+    user = staff_user()
+    account = get_visible_account(db.session, user, account_no)
+    form = {k: request.form.get(k, "").strip() for k in ("kind", "period", "amount", "reason")}
+    data: dict[str, Any] = dict(form)
+    if form["kind"] == "refund":
+        data["period"] = None
+    try:
+        request_adjustment(db.session, account, data, actor=user, on=today_local())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        account = get_visible_account(db.session, user, account_no)
+        return _render_ledger(account, 422, request_form=form, request_errors=_problems(exc))
+    flash(_("Request filed. Another clerk must approve it."), "ok")
+    return redirect(url_for("staff.billing_ledger", account_no=account.account_no) + "#requests")
+
+
+@staff.get("/billing/approvals")
+@staff_required(*READERS)
+def billing_approvals() -> Any:
+    user = staff_user()
+    base = visible_adjustments(user)
+    pending = list(
+        db.session.scalars(base.where(Adjustment.status == AdjustmentStatus.PENDING).order_by(Adjustment.id))
+    )
+    decided = list(
+        db.session.scalars(
+            base.where(Adjustment.status != AdjustmentStatus.PENDING).order_by(Adjustment.decided_at.desc()).limit(50)
+        )
+    )
+    rows = [adjustment_dict(a) for a in pending]
+    done = [adjustment_dict(a) for a in decided]
+    names = user_names(db.session, {r["requested_by"] for r in rows + done} | {r["decided_by"] for r in done})
+    for row in rows + done:
+        row["requested_by_name"] = names.get(row["requested_by"], "")
+        row["decided_by_name"] = names.get(row["decided_by"], "") if row["decided_by"] else ""
+        row["mine"] = row["requested_by"] == user.id
+    return render_template("billing/approvals.html", pending=rows, decided=done, can_act=_can_act(user))
+
+
+@staff.post("/billing/approvals/<int:adjustment_id>/decision")
+@staff_required(*WRITERS)
+def billing_decide(adjustment_id: int) -> Any:
+    """Approve or reject with a reason. The requester is refused by the domain (a second person decides)."""
+    user = staff_user()
+    adj = get_visible_adjustment(db.session, user, adjustment_id)
+    decision = request.form.get("decision")
+    note = request.form.get("note", "").strip()
+    if decision not in ("approve", "reject"):
+        abort(400)
+    if decision == "reject" and not note:
+        flash(_("Give a reason for the rejection."), "error")
+        return redirect(url_for("staff.billing_approvals") + f"#request-{adjustment_id}")
+    try:
+        decide_adjustment(db.session, adj, approve=decision == "approve", note=note, actor=user, on=today_local())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.code == "second_person_required":
+            flash(_("You filed this request: another clerk must decide it."), "error")
+        elif exc.code == "already_decided":
+            flash(_("This request has already been decided."), "error")
+        else:
+            flash("; ".join(_problems(exc)), "error")
+        return redirect(url_for("staff.billing_approvals"))
+    flash(_("Request approved.") if decision == "approve" else _("Request rejected."), "ok")
+    return redirect(url_for("staff.billing_approvals"))
+
+
+def _imports_page(status: int = 200, errors: list[str] | None = None, rows: dict[str, str] | None = None) -> Any:
+    user = staff_user()
+    batches = list(db.session.scalars(visible_imports(user).order_by(PaymentImport.id.desc()).limit(50)))
+    names = user_names(db.session, {b.imported_by for b in batches})
+    return (
+        render_template(
+            "billing/imports.html",
+            imports=[
+                {**import_dict(b, with_rows=False), "imported_by_name": names.get(b.imported_by or 0, "")}
+                for b in batches
+            ],
+            can_act=_can_act(user),
+            errors=errors or [],
+            bad_rows=sorted((rows or {}).items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0),
+        ),
+        status,
+    )
+
+
+@staff.get("/billing/imports")
+@staff_required(*READERS)
+def billing_imports() -> Any:
+    return _imports_page()
+
+
+@staff.post("/billing/imports")
+@staff_required(*WRITERS)
+def billing_import_upload() -> Any:
+    """Import a payment file in one transaction; a file with any bad row imports nothing."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _imports_page(422, [_("Choose a CSV file to import.")])
+    content = upload.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        return _imports_page(422, [_("The file is larger than 5 MB; nothing was imported.")])
+    try:
+        batch = import_payments(db.session, upload.filename, content, actor=staff_user())
+        db.session.commit()
+    except InvalidInput as exc:
+        db.session.rollback()
+        messages = {
+            "payment_file_invalid": _("The file is not a valid payment file; nothing was imported."),
+            "payment_file_empty": _("The file has no payment rows; nothing was imported."),
+            "payment_file_too_large": _("The file has too many rows; nothing was imported."),
+        }
+        errors = [messages.get(exc.code, _("The file could not be imported; nothing was imported.")), exc.message]
+        return _imports_page(422, errors, (exc.details or {}).get("rows"))
+    flash(_("File imported."), "ok")
+    return redirect(url_for("staff.billing_import", import_id=batch.id))
+
+
+@staff.get("/billing/imports/<int:import_id>")
+@staff_required(*READERS)
+def billing_import(import_id: int) -> Any:
+    batch = db.session.scalar(visible_imports(staff_user()).where(PaymentImport.id == import_id))
+    if batch is None:
+        raise NotFound("no such import", code="payment_import_not_found")
+    data = import_dict(batch)
+    data["imported_by_name"] = user_names(db.session, {batch.imported_by}).get(batch.imported_by or 0, "")
+    return render_template("billing/import.html", batch=data)
