@@ -93,9 +93,13 @@ class Phone:
         return path
 
     def assert_fits(self) -> None:
-        """No horizontal scrolling at the phone's width."""
+        """No horizontal scrolling at the phone's width.
+
+        Compared with the configured viewport, not window.innerWidth: a mobile browser widens its layout
+        viewport to content that is too wide, and innerWidth grows with it.
+        """
         width = self.page.evaluate("document.documentElement.scrollWidth")
-        viewport = self.page.evaluate("window.innerWidth")
+        viewport = (self.page.viewport_size or {"width": PHONE_WIDTH})["width"]
         assert width <= viewport, f"{self.page.url}: page is {width}px wide at a {viewport}px viewport"
 
     def assert_labelled(self) -> None:

@@ -23,3 +23,22 @@ def test_every_message_has_a_chinese_translation() -> None:
             translated |= {m.id for m in read_po(handle) if m.id and m.string}
     missing = sorted(found - translated)
     assert not missing, f"add zh_CN translations to webapp/translations/zh/LC_MESSAGES/messages.po: {missing}"
+
+
+def test_no_message_is_translated_two_ways_in_different_catalogues() -> None:
+    """Flask-Babel merges the areas' catalogues and the last one wins: one English text, one translation."""
+    by_language: dict[str, dict[str, dict[str, str]]] = {}
+    for path in sorted((ROOT / "webapp/translations").glob("*/*/LC_MESSAGES/messages.po")):
+        area, language = path.parts[-4], path.parts[-3]
+        with open(path, "rb") as handle:
+            for message in read_po(handle):
+                if message.id and message.string:
+                    key = message.id if isinstance(message.id, str) else message.id[0]
+                    by_language.setdefault(language, {}).setdefault(key, {})[area] = str(message.string)
+    clashes = {
+        (language, key): areas
+        for language, messages in by_language.items()
+        for key, areas in messages.items()
+        if len(set(areas.values())) > 1
+    }
+    assert not clashes, f"use a more specific English text for one of them: {clashes}"

@@ -23,7 +23,7 @@ from ..timezone import today_local
 
 STATUS_LABELS = {"unpaid": _l("Unpaid"), "partial": _l("Partly paid"), "paid": _l("Paid in full")}
 CHANNEL_LABELS = {
-    "counter": _l("Counter"),
+    "counter": _l("At the counter"),
     "bank": _l("Bank withholding"),
     "app": _l("Online"),
     "third_party": _l("Third party"),

@@ -79,7 +79,7 @@ def _float_arg(name: str, low: float, high: float) -> float | None:
 
 
 def hours_lines(hours: dict[str, str]) -> list[tuple[str, str]]:
-    return [(str(DAY_LABELS[d]), hours.get(d) or _("closed")) for d in WEEKDAYS]
+    return [(str(DAY_LABELS[d]), hours.get(d) or _("Closed all day")) for d in WEEKDAYS]
 
 
 def build_map(
