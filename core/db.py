@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from sqlalchemy import (
     DateTime,
@@ -101,11 +101,18 @@ class Database:
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self._factory = sessionmaker(expire_on_commit=False)
-        self.session = scoped_session(self._factory)
+        self._registry = scoped_session(self._factory)
+        # The registry proxies every Session method to this thread's session; typed as one so that the
+        # domain functions taking a Session accept it.
+        self.session: Session = cast(Session, self._registry)
+
+    def remove_session(self) -> None:
+        """Close this thread's session and forget it (end of a request, a task, a test)."""
+        self._registry.remove()
 
     def init(self, url: str, **engine_kwargs: Any) -> Engine:
         if self.engine is not None:
-            self.session.remove()
+            self.remove_session()
             self.engine.dispose()
         self.engine = make_engine(url, **engine_kwargs)
         self._factory.configure(bind=self.engine)

@@ -88,7 +88,7 @@ def app():  # type: ignore[no-untyped-def]
     for hook in application.extensions.get("griddesk_schema_hooks", []):
         hook(db.engine)
     yield application
-    db.session.remove()
+    db.remove_session()
     db.engine.dispose()
     shutil.rmtree(_WORKDIR, ignore_errors=True)
 

@@ -21,7 +21,7 @@ PASSWORD = "correct-horse-battery"
 
 def reset_database(app: Flask) -> None:
     with app.app_context():
-        db.session.remove()
+        db.remove_session()
         assert db.engine is not None
         tables = [t for t in reversed(Base.metadata.sorted_tables)]
         with db.engine.begin() as conn:

@@ -116,4 +116,4 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.teardown_appcontext
     def close_session(_exc: BaseException | None) -> None:
-        db.session.remove()
+        db.remove_session()

@@ -38,9 +38,10 @@ def create_user_command(username: str, role: str, unit_code: str | None, name: s
         if unit_code is None:
             unit = ensure_root_unit(session)
         else:
-            unit = unit_by_code(session, unit_code)
-            if unit is None:
+            found = unit_by_code(session, unit_code)
+            if found is None:
                 raise click.ClickException(f"no unit with code {unit_code}")
+            unit = found
         user = create_user(
             session, username, password, role, unit if role != "customer" or unit_code else None, name=name
         )

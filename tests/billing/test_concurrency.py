@@ -46,7 +46,7 @@ def _fire(app, token: str, bodies: list[dict], keys: list[str]) -> list:
             json=bodies[index],
             headers={"Authorization": f"Bearer {token}", "Idempotency-Key": keys[index]},
         )
-        db.session.remove()
+        db.remove_session()
         return reply.status_code, reply.get_json()
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:

@@ -72,7 +72,8 @@ def _unit_in_scope(code: str | None, field: str) -> Any:
     extra_responses={409: "code taken"},
 )
 def create_org_unit(body: UnitIn) -> Any:
-    parent = _unit_in_scope(body.parent_code or (caller().unit.code if caller().unit else None), "parent_code")
+    own_unit = caller().unit
+    parent = _unit_in_scope(body.parent_code or (own_unit.code if own_unit else None), "parent_code")
     unit = create_unit(db.session, body.code, body.name, parent.code if parent else None)
     return {
         "id": unit.id,

@@ -3,6 +3,7 @@ payment records with where each payment went. Only the customer's bound accounts
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -57,7 +58,7 @@ def billing_helpers() -> dict[str, Any]:
         "kwh": kwh,
         "price": price,
         "unit_price": unit_price,
-        "local_day": lambda value: local(value).date() if value else None,
+        "local_day": _local_day,
     }
 
 
@@ -118,3 +119,8 @@ def payments() -> Any:
         page=page,
         more=payment_count(db.session, account) > page * PAGE,
     )
+
+
+def _local_day(value: dt.datetime | None) -> dt.date | None:
+    moment = local(value) if value else None
+    return moment.date() if moment else None
