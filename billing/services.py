@@ -70,15 +70,19 @@ def bill_detail(session: Session, account: Account, period: str, on: dt.date) ->
     return data
 
 
-def tier_progress(session: Session, account: Account, year: int) -> dict[str, Any]:
-    """How far the account is into each annual tier of its tiered tariff in ``year``.
+def tier_progress(session: Session, account: Account, year: int, through: str | None = None) -> dict[str, Any]:
+    """How far the account is into each annual tier of its tiered tariff in ``year`` (up to and including
+    the period ``through`` when given, e.g. as of one bill).
 
     ``{"year", "kwh", "tiers": [{"tier", "from_kwh", "up_to_kwh", "price", "used_kwh", "remaining_kwh"}]}``;
     ``tiers`` is empty for TOU and flat tariffs. ``remaining_kwh`` is null for the open last tier.
     """
     used = sum(
         session.scalars(
-            select(Bill.kwh).where(Bill.account_id == account.id, Bill.period.between(f"{year}-01", f"{year}-12"))
+            select(Bill.kwh).where(
+                Bill.account_id == account.id,
+                Bill.period.between(f"{year}-01", min(f"{year}-12", through or f"{year}-12")),
+            )
         ),
         Decimal(0),
     )

@@ -192,3 +192,10 @@ def test_number_formats(app) -> None:
         assert kwh(Decimal("2760.00")) == "2,760" and kwh(Decimal("12.50")) == "12.50"
         assert price(Decimal("0.5380")) == "¥0.538/kWh" and price(Decimal("0.5000")) == "¥0.50/kWh"
         assert price(Decimal("1.0824")) == "¥1.0824/kWh" and unit_price(Decimal("0.3064")) == "0.3064"
+
+
+def test_bill_detail_shows_the_annual_tiers_as_of_that_bill(client, statements) -> None:
+    _sign_in(client)
+    page = _text(client.get("/bills/2026-01"))  # the February bill (1,000 kWh) came later
+    assert "2026 年账单累计用电 2,000 千瓦时" in page
+    assert "已用 2,000 / 2,760 千瓦时" in page and "已用 0 / 2,040 千瓦时" in page

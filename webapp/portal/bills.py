@@ -99,7 +99,7 @@ def bill(period: str) -> Any:
         "portal/bill.html",
         account=account,
         bill=found,
-        tiers=tier_progress(db.session, account, int(period[:4])),
+        tiers=tier_progress(db.session, account, int(period[:4]), through=period),
     )
 
 
