@@ -134,3 +134,39 @@ def test_unbinding_from_the_me_page(client, world) -> None:
     done = client.post("/accounts/1000000001/unbind", data={"csrf_token": token}, follow_redirects=True)
     html = done.get_data(as_text=True)
     assert "户号 1000000001 已解绑" in html and "尚未绑定户号" in html
+
+
+BILL_NOTICE = {
+    "kind": "bill_issued",
+    "title": "2026-10 电费账单已出",
+    "body": "户号 1000000001 2026-10 电费 ¥169.34，请于 2026-11-15 前缴纳。",
+    "data": {"account_no": "1000000001", "period": "2026-10", "amount": "169.34", "due_date": "2026-11-15"},
+}
+
+
+def test_system_notices_carry_their_kind_in_the_inbox(client, session, world) -> None:
+    notice = Notice(**BILL_NOTICE)
+    session.add(notice)
+    session.flush()
+    session.add(Message(notice_id=notice.id, user_id=world.users["customer"].id))
+    session.commit()
+    _sign_in(client)
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "2026-10 电费账单已出" in html and "账单 ·" in html and "bill_issued" not in html
+
+
+def test_system_notices_read_in_english_by_english_readers_and_staff_texts_as_written(app) -> None:
+    from flask_babel import force_locale
+
+    from webapp.portal.notice_text import for_reader
+
+    with app.test_request_context("/inbox"):
+        assert for_reader(BILL_NOTICE) == BILL_NOTICE  # Chinese readers: the stored text
+        with force_locale("en"):
+            english = for_reader(BILL_NOTICE)
+            assert english["title"] == "Electricity bill for 2026-10"
+            assert english["body"] == "Account 1000000001: the bill for 2026-10 is ¥169.34, due by 2026-11-15."
+            outage = {"kind": "outage", "title": "计划停电", "body": "……", "data": {}}
+            assert for_reader(outage) == outage
+            old = {**BILL_NOTICE, "data": {}}
+            assert for_reader(old) == old

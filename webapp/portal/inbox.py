@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from core.db import db
 from notifications.models import Message
@@ -15,14 +14,9 @@ from notifications.services import inbox_item, inbox_query, mark_all_read, mark_
 
 from . import portal
 from ._customer import customer, customer_required, unread_messages
+from .notice_text import KIND_LABELS, for_reader
 
 PAGE = 20
-KIND_LABELS = {
-    "outage": _l("Outage"),
-    "bill": _l("Bill"),
-    "payment": _l("Payment"),
-    "reminder": _l("Reminder"),
-}
 
 
 def _page() -> int:
@@ -40,7 +34,7 @@ def inbox() -> Any:
     items = inbox_items(db.session, customer(), limit=PAGE + 1, offset=(page - 1) * PAGE, unread_only=unread_only)
     return render_template(
         "portal/inbox.html",
-        items=items[:PAGE],
+        items=[for_reader(item) for item in items[:PAGE]],
         page=page,
         more=len(items) > PAGE,
         unread_only=unread_only,
@@ -57,7 +51,7 @@ def message(message_id: int) -> Any:
         abort(404)
     mark_read(db.session, customer(), message_id)
     db.session.commit()
-    return render_template("portal/message.html", item=inbox_item(*row), kind_labels=KIND_LABELS)
+    return render_template("portal/message.html", item=for_reader(inbox_item(*row)), kind_labels=KIND_LABELS)
 
 
 @portal.post("/inbox/read-all")
