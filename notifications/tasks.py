@@ -212,6 +212,32 @@ def notify_event(
     return {"notice_id": notice_id, "recipients": recipients}
 
 
+@shared_task(
+    name="notifications.notify_events",
+    acks_late=True,
+    autoretry_for=(SQLAlchemyError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def notify_events(events: list[dict[str, Any]]) -> dict[str, int]:
+    """``notify_event`` for many events (a batch bill run's chunk): one notice per ``dedupe_key``, one commit."""
+    to_fan_out: list[int] = []
+    with _session() as session:
+        for event in events:
+            notice = create_event_notice(session, **event)
+            if notice is None:
+                notice = session.scalar(select(Notice).where(Notice.dedupe_key == event["dedupe_key"]))
+                if notice is None or notice.fanned_out_at is not None:
+                    continue
+            session.flush()
+            to_fan_out.append(notice.id)
+        session.commit()
+    for notice_id in to_fan_out:
+        fan_out_notice.delay(notice_id)
+    return {"notices": len(to_fan_out)}
+
+
 def _reminder_day(on: str | None) -> dt.date:
     from .reminders import today_local
 
