@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from billing import signals
 from billing.bills import issue_bill, lock_account
@@ -23,7 +23,7 @@ from billing.models import Account, Bill, BillLine, MeterReading, Tariff, Tariff
 from billing.rules import Rules, current_rules, period_start
 from billing.tariffs import Line, price_lines, tariff_for
 from core import trail
-from core.db import copy_rows, reserve_ids, utcnow
+from core.db import among, copy_rows, reserve_ids, utcnow
 from core.errors import NotFound
 
 DEFAULT_CHUNK = 2000
@@ -81,7 +81,7 @@ def run_period(
         finally:
             session.close()
         if sent:
-            signals.bills_issued.send("billing", bills=sent)
+            signals.bills_issued.send("billing", period=period, bill_ids=sent)
         result.issued += issued
         result.skipped_no_tariff += skipped
         if progress:
@@ -103,27 +103,28 @@ def _claim(session: Session, period: str, after_id: int, chunk: int) -> tuple[li
     if not ids:
         return [], 0
     # another run may have committed bills between our snapshot and our lock
-    billed = set(session.scalars(select(Bill.account_id).where(Bill.period == period, Bill.account_id.in_(ids))))
+    billed = set(
+        session.scalars(select(Bill.account_id).where(Bill.period == period, among(session, Bill.account_id, ids)))
+    )
     return [i for i in ids if i not in billed], ids[-1]
 
 
-def _chunk_facts(session: Session, period: str, ids: list[int]) -> list[Any]:
-    """One row per account of the chunk that can be billed: account fields, this period's reading, the latest
-    earlier reading and the kWh already billed this calendar year (one query, plain rows)."""
-    cur, prev = aliased(MeterReading), aliased(MeterReading)
-    latest = (
-        select(MeterReading.account_id, func.max(MeterReading.period).label("period"))
-        .where(MeterReading.account_id.in_(ids), MeterReading.period < period)
-        .group_by(MeterReading.account_id)
-        .subquery()
-    )
-    year = (
-        select(Bill.account_id, func.sum(Bill.kwh).label("kwh"))
-        .where(Bill.account_id.in_(ids), Bill.period >= period[:4] + "-01", Bill.period < period)
-        .group_by(Bill.account_id)
-        .subquery()
-    )
-    stmt = (
+@dataclass(frozen=True)
+class _Facts:
+    """What billing one account needs: the account, this period's reading, the latest earlier one, year kWh."""
+
+    account: Any
+    reading: Any
+    previous: Any
+    year_kwh: Decimal
+
+
+def _chunk_facts(session: Session, period: str, ids: list[int]) -> list[_Facts]:
+    """The chunk's billable accounts (those with this period's reading and an earlier one), in id order.
+
+    Three plain-row queries keyed by the chunk's ids (simple plans, no ORM objects) joined in memory.
+    """
+    rows = session.execute(
         select(
             Account.id,
             Account.account_no,
@@ -131,25 +132,43 @@ def _chunk_facts(session: Session, period: str, ids: list[int]) -> list[Any]:
             Account.tariff_code,
             Account.meter_multiplier,
             Account.balance,
-            cur.id.label("reading_id"),
-            cur.reading,
-            cur.peak,
-            cur.flat,
-            cur.valley,
-            prev.reading.label("prev_reading"),
-            prev.peak.label("prev_peak"),
-            prev.flat.label("prev_flat"),
-            prev.valley.label("prev_valley"),
-            year.c.kwh.label("year_kwh"),
+            MeterReading.id.label("reading_id"),
+            MeterReading.reading,
+            MeterReading.peak,
+            MeterReading.flat,
+            MeterReading.valley,
         )
-        .join(cur, (cur.account_id == Account.id) & (cur.period == period))
-        .join(latest, latest.c.account_id == Account.id)
-        .join(prev, (prev.account_id == Account.id) & (prev.period == latest.c.period))
-        .outerjoin(year, year.c.account_id == Account.id)
-        .where(Account.id.in_(ids))
+        .join(MeterReading, (MeterReading.account_id == Account.id) & (MeterReading.period == period))
+        .where(among(session, Account.id, ids))
         .order_by(Account.id)
+    ).all()
+    latest = (
+        select(MeterReading.account_id, func.max(MeterReading.period).label("period"))
+        .where(among(session, MeterReading.account_id, ids), MeterReading.period < period)
+        .group_by(MeterReading.account_id)
+        .subquery()
     )
-    return list(session.execute(stmt))
+    previous = {
+        r.account_id: r
+        for r in session.execute(
+            select(
+                MeterReading.account_id, MeterReading.reading, MeterReading.peak, MeterReading.flat, MeterReading.valley
+            ).join(latest, (MeterReading.account_id == latest.c.account_id) & (MeterReading.period == latest.c.period))
+        )
+    }
+    year_kwh: dict[int, Decimal] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Bill.account_id, func.sum(Bill.kwh))
+            .where(among(session, Bill.account_id, ids), Bill.period >= period[:4] + "-01", Bill.period < period)
+            .group_by(Bill.account_id)
+        ).all()
+    )
+    zero = Decimal(0)
+    return [
+        _Facts(row, row, previous[row.id], Decimal(year_kwh.get(row.id) or zero))
+        for row in rows
+        if row.id in previous  # a starting reading makes no bill
+    ]
 
 
 def _tariff(session: Session, code: str, on: dt.date, cache: dict[str, Tariff | None]) -> Tariff | None:
@@ -178,8 +197,8 @@ def _bill_chunk(
     issued_on: dt.date | None,
     announce: bool = True,
     tariffs: dict[str, Tariff | None] | None = None,
-) -> tuple[int, int, list[dict[str, Any]]]:
-    """Bill the chunk's accounts in the caller's transaction: (issued, skipped without tariff, announcements).
+) -> tuple[int, int, list[int]]:
+    """Bill the chunk's accounts in the caller's transaction: (issued, skipped without tariff, ids to announce).
 
     Accounts with a balance go through ``issue_bill`` (the balance pays the bill at once); the others are priced
     in memory and written with one COPY per table (bills, lines, trail events) on PostgreSQL.
@@ -192,7 +211,8 @@ def _bill_chunk(
     priced: list[tuple[Any, Tariff, Decimal, list[Line]]] = []
     with_balance: list[int] = []
     skipped = 0
-    for row in _chunk_facts(session, period, ids):
+    for facts in _chunk_facts(session, period, ids):
+        row, before = facts.account, facts.previous
         if row.balance > 0:
             with_balance.append(row.id)  # balance has to be applied: the single-bill path does that
             continue
@@ -201,17 +221,17 @@ def _bill_chunk(
             skipped += 1
             continue
         multiplier = row.meter_multiplier or Decimal(1)
-        kwh = (row.reading - row.prev_reading) * multiplier
+        kwh = (row.reading - before.reading) * multiplier
         bands = None
-        if tariff.kind == TariffKind.TOU and row.peak is not None and row.prev_peak is not None:
+        if tariff.kind == TariffKind.TOU and row.peak is not None and before.peak is not None:
             bands = (
-                (row.peak - row.prev_peak) * multiplier,
-                ((row.flat or 0) - (row.prev_flat or 0)) * multiplier,
-                ((row.valley or 0) - (row.prev_valley or 0)) * multiplier,
+                (row.peak - before.peak) * multiplier,
+                ((row.flat or 0) - (before.flat or 0)) * multiplier,
+                ((row.valley or 0) - (before.valley or 0)) * multiplier,
             )
             kwh = sum(bands, zero)
-        priced.append((row, tariff, kwh, price_lines(tariff, kwh, Decimal(row.year_kwh or 0), bands)))
-    sent: list[dict[str, Any]] = []
+        priced.append((row, tariff, kwh, price_lines(tariff, kwh, facts.year_kwh, bands)))
+    sent: list[int] = []
     if priced:
         bill_ids = reserve_ids(session, Bill, len(priced))
         bill_rows = []
@@ -255,10 +275,8 @@ def _bill_chunk(
                     },
                 }
             )
-            sent.append(
-                {"account_no": row.account_no, "period": period, "amount": amount, "due_date": due, "bill_id": bill_id}
-            )
         trail.record_many(session, events)
+        sent = list(bill_ids)
     issued = len(priced)
     if with_balance:
         previous = {r.account_id: r for r in _previous_readings(session, period, with_balance)}

@@ -93,7 +93,17 @@ def derived_account_no(entity: str, entity_id: str, before: Any, after: Any) -> 
     return None
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # exact types first: this runs for every value of every event
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime | dt.date):
@@ -158,8 +168,12 @@ def record(
     return event
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """The chain's canonical serialisation (the same text ``json.dumps`` gives with these options)."""
+    return "null" if value is None else _CANONICAL.encode(value)
 
 
 def _event_hash_from_json(prev_hash: str, head: str, before_json: str, after_json: str) -> str:

@@ -27,8 +27,8 @@ def _money(amount: Any) -> str:
     return f"{Decimal(str(amount)):,.2f}"
 
 
-def _bill_notice(kw: dict[str, Any]) -> dict[str, Any]:
-    """``notify_event``'s arguments for one issued bill."""
+def bill_notice(kw: dict[str, Any]) -> dict[str, Any]:
+    """``notify_event``'s arguments for one issued bill (``bill_issued``'s values)."""
     due = kw.get("due_date")
     due_text = due.isoformat() if isinstance(due, dt.date) else str(due or "")
     return {
@@ -49,19 +49,13 @@ def _bill_notice(kw: dict[str, Any]) -> dict[str, Any]:
 def on_bill_issued(_sender: Any = None, **kw: Any) -> None:
     from .tasks import notify_event
 
-    _queue(notify_event, **_bill_notice(kw))
+    _queue(notify_event, **bill_notice(kw))
 
 
-# bills per queued message when a batch run announces a chunk (keeps messages well under broker limits)
-BILLS_PER_MESSAGE = 500
+def on_bills_issued(_sender: Any = None, *, bill_ids: list[int], **_kw: Any) -> None:
+    from .tasks import notify_bills_issued
 
-
-def on_bills_issued(_sender: Any = None, *, bills: list[dict[str, Any]], **_kw: Any) -> None:
-    from .tasks import notify_events
-
-    notices = [_bill_notice(kw) for kw in bills]
-    for start in range(0, len(notices), BILLS_PER_MESSAGE):
-        _queue(notify_events, notices[start : start + BILLS_PER_MESSAGE])
+    _queue(notify_bills_issued, list(bill_ids))
 
 
 def on_payment_recorded(_sender: Any = None, **kw: Any) -> None:

@@ -213,20 +213,32 @@ def notify_event(
 
 
 @shared_task(
-    name="notifications.notify_events",
+    name="notifications.notify_bills_issued",
     acks_late=True,
     autoretry_for=(SQLAlchemyError,),
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=8,
 )
-def notify_events(events: list[dict[str, Any]]) -> dict[str, int]:
-    """``notify_event`` for many events (a batch bill run's chunk): one notice per ``dedupe_key``, one commit."""
+def notify_bills_issued(bill_ids: list[int]) -> dict[str, int]:
+    """``notify_event`` for each bill of a batch run's chunk, read from the committed bills (one commit)."""
+    from billing.models import Account, Bill
+
+    from .events import bill_notice
+
     to_fan_out: list[int] = []
     with _session() as session:
-        for event in events:
+        rows = session.execute(
+            select(Bill.id.label("bill_id"), Account.account_no, Bill.period, Bill.amount, Bill.due_date)
+            .join(Account, Account.id == Bill.account_id)
+            .where(Bill.id.in_(bill_ids))
+            .order_by(Bill.id)
+        )
+        for row in rows.mappings().all():
+            event = bill_notice(dict(row))
             notice = create_event_notice(session, **event)
             if notice is None:
+                # already known: finish its fan-out only if a crash stopped it before the batches were queued
                 notice = session.scalar(select(Notice).where(Notice.dedupe_key == event["dedupe_key"]))
                 if notice is None or notice.fanned_out_at is not None:
                     continue
