@@ -30,9 +30,17 @@ def _kwh(value: Any) -> Decimal | None:
 
 
 def lock_account(session: Session, account_id: int) -> Account:
-    """The account row, locked for the rest of the transaction (SELECT ... FOR UPDATE on PostgreSQL)."""
+    """The account row, locked for the rest of the transaction (SELECT ... FOR NO KEY UPDATE on PostgreSQL).
+
+    Lockers of one account queue behind each other. NO KEY UPDATE (what an UPDATE of the balance takes anyway)
+    rather than FOR UPDATE: rows that merely reference the account (a payment being inserted takes a KEY SHARE
+    lock on it for its foreign key) neither wait for it nor deadlock with it.
+    """
     account = session.scalar(
-        select(Account).where(Account.id == account_id).with_for_update().execution_options(populate_existing=True)
+        select(Account)
+        .where(Account.id == account_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     assert account is not None
     return account
