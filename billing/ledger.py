@@ -13,12 +13,13 @@ above zero) is charged as ``minimum_fee``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import String, literal, null, select, union_all
+from sqlalchemy import String, bindparam, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from billing.models import (
@@ -141,15 +142,9 @@ def bill_states(session: Session, account_id: int, bills: list[Bill] | None = No
     return sorted(states.values(), key=lambda s: s.bill.period)
 
 
-def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[BillState]:
-    """``bill_states`` of the bills that money paid on ``on`` can still go to, oldest period first (one query).
-
-    Left out are bills whose principal is fully paid by applications dated no later than ``on`` and that have no
-    approved adjustment: money applied fee-first settles a bill's late fee before its last principal, so such a
-    bill owes nothing on ``on`` (``plan_application`` would skip it). Plain rows are read (the account's bills
-    with their applications, and its approved adjustments, in one UNION ALL driven by the account's indexes);
-    the states' ``bill`` objects are detached snapshots with the bill's id, period, category, amount, due date.
-    """
+@functools.cache
+def _open_bills_query() -> Any:
+    """The account's bills with their applications, and its approved adjustments (built once: payments are hot)."""
     money_cols = (Bill.amount, PaymentApplication.applied_on, PaymentApplication.principal, PaymentApplication.late_fee)
     bills = (
         select(
@@ -162,7 +157,7 @@ def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[Bil
             PaymentApplication.id.label("seq"),
         )
         .outerjoin(PaymentApplication, PaymentApplication.bill_id == Bill.id)
-        .where(Bill.account_id == account_id)
+        .where(Bill.account_id == bindparam("account_id"))
     )
     adjustments = select(
         Adjustment.kind,
@@ -176,11 +171,23 @@ def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[Bil
         null().cast(PaymentApplication.late_fee.type),
         Adjustment.id,
     ).where(
-        Adjustment.account_id == account_id,
+        Adjustment.account_id == bindparam("account_id"),
         Adjustment.status == AdjustmentStatus.APPROVED,
         Adjustment.bill_id.is_not(None),
     )
-    rows: list[Any] = list(session.execute(union_all(bills, adjustments).order_by("seq")))
+    return union_all(bills, adjustments).order_by("seq")
+
+
+def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[BillState]:
+    """``bill_states`` of the bills that money paid on ``on`` can still go to, oldest period first (one query).
+
+    Left out are bills whose principal is fully paid by applications dated no later than ``on`` and that have no
+    approved adjustment: money applied fee-first settles a bill's late fee before its last principal, so such a
+    bill owes nothing on ``on`` (``plan_application`` would skip it). Plain rows are read (the account's bills
+    with their applications, and its approved adjustments, in one UNION ALL driven by the account's indexes);
+    the states' ``bill`` objects are detached snapshots with the bill's id, period, category, amount, due date.
+    """
+    rows: list[Any] = list(session.execute(_open_bills_query(), {"account_id": account_id}))
     states: dict[int, BillState] = {}
     adjusted: set[int] = set()
     for src, bill_id, period, category, due_date, amount, day, principal, fee, _seq in rows:

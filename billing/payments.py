@@ -9,6 +9,7 @@ lock, so payments to one account queue and payments to different accounts run si
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from decimal import Decimal, InvalidOperation
@@ -102,10 +103,13 @@ def _insert_once(session: Session, values: dict[str, Any]) -> Payment | None:
     The unique key decides in the database: a concurrent request with the same key waits for the first to
     commit (then finds its payment) or roll back (then inserts its own). No savepoint, no read before.
     """
-    dialect = session.get_bind().dialect.name
-    stmt: Any = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Payment).values(**values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=[Payment.idempotency_key]).returning(Payment)
-    return session.scalars(stmt).one_or_none()
+    return session.scalars(_insert_once_stmt(session.get_bind().dialect.name), values).one_or_none()
+
+
+@functools.cache
+def _insert_once_stmt(dialect: str) -> Any:
+    stmt: Any = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Payment)
+    return stmt.on_conflict_do_nothing(index_elements=[Payment.idempotency_key]).returning(Payment)
 
 
 def record_payment(
