@@ -262,6 +262,7 @@ def _bill_chunk(
         ]
         copy_rows(session, BillLine, _LINE_COLUMNS, line_rows)
         events: list[dict[str, Any]] = []
+        due_text = due.isoformat()
         for bill_id, bill_row, (row, tariff, kwh, lines) in zip(bill_ids, bill_rows, priced, strict=True):
             amount = bill_row[7]
             events.append(
@@ -270,14 +271,14 @@ def _bill_chunk(
                     "action": "bill.issued",
                     "entity": "bill",
                     "entity_id": bill_id,
-                    "after": {
+                    "after": {  # bill_record's content, already as the trail stores it (strings, not Decimals)
                         "account_no": row.account_no,
                         "period": period,
-                        "kwh": kwh,
-                        "amount": amount,
-                        "due_date": due,
+                        "kwh": str(kwh),
+                        "amount": str(amount),
+                        "due_date": due_text,
                         "tariff_id": tariff.id,
-                        "lines": [[x.item, x.kwh, x.price, x.amount] for x in lines],
+                        "lines": [[x.item, str(x.kwh), str(x.price), str(x.amount)] for x in lines],
                         "run": True,
                     },
                 }
