@@ -17,11 +17,9 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Numeric,
-    String,
     Table,
     any_,
     bindparam,
-    cast,
     create_engine,
     event,
     insert,
@@ -158,9 +156,7 @@ def among(session: Session, column: Any, ids: Sequence[int]) -> Any:
     """``column IN ids`` for long id lists: one array parameter on PostgreSQL (``= ANY``) instead of thousands of
     placeholders the driver would parse on every execution; a plain IN elsewhere."""
     if is_postgresql(session):
-        # sent as one array literal: psycopg would inspect every element of a list parameter on every execution
-        literal = "{" + ",".join(str(int(i)) for i in ids) + "}"
-        return column == any_(cast(bindparam(None, literal, type_=String()), ARRAY(BigInteger())))
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger())))
     return column.in_(ids)
 
 
