@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from billing import signals
@@ -29,11 +29,22 @@ def _kwh(value: Any) -> Decimal | None:
     return number if number.is_finite() and number >= 0 else None
 
 
+_LOCK_ACCOUNT = (
+    select(Account)
+    .where(Account.id == bindparam("account_id"))
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_account(session: Session, account_id: int) -> Account:
-    """The account row, locked for the rest of the transaction (SELECT ... FOR UPDATE on PostgreSQL)."""
-    account = session.scalar(
-        select(Account).where(Account.id == account_id).with_for_update().execution_options(populate_existing=True)
-    )
+    """The account row, locked for the rest of the transaction (SELECT ... FOR NO KEY UPDATE on PostgreSQL).
+
+    Lockers of one account queue behind each other. NO KEY UPDATE (what an UPDATE of the balance takes anyway)
+    rather than FOR UPDATE: rows that merely reference the account (a payment being inserted takes a KEY SHARE
+    lock on it for its foreign key) neither wait for it nor deadlock with it.
+    """
+    account = session.scalar(_LOCK_ACCOUNT, {"account_id": account_id})
     assert account is not None
     return account
 

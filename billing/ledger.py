@@ -13,11 +13,13 @@ above zero) is charged as ``minimum_fee``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from billing.models import (
@@ -140,6 +142,84 @@ def bill_states(session: Session, account_id: int, bills: list[Bill] | None = No
     return sorted(states.values(), key=lambda s: s.bill.period)
 
 
+@functools.cache
+def _open_bills_query() -> Any:
+    """The account's bills with their applications, and its approved adjustments (built once: payments are hot)."""
+    money_cols = (Bill.amount, PaymentApplication.applied_on, PaymentApplication.principal, PaymentApplication.late_fee)
+    bills = (
+        select(
+            literal("bill", String).label("src"),
+            Bill.id.label("bill_id"),
+            Bill.period,
+            Bill.category,
+            Bill.due_date,
+            *money_cols,
+            PaymentApplication.id.label("seq"),
+        )
+        .outerjoin(PaymentApplication, PaymentApplication.bill_id == Bill.id)
+        .where(Bill.account_id == bindparam("account_id"))
+    )
+    adjustments = select(
+        Adjustment.kind,
+        Adjustment.bill_id,
+        null().cast(Bill.period.type),
+        null().cast(Bill.category.type),
+        null().cast(Bill.due_date.type),
+        Adjustment.amount,
+        null().cast(PaymentApplication.applied_on.type),
+        null().cast(PaymentApplication.principal.type),
+        null().cast(PaymentApplication.late_fee.type),
+        Adjustment.id,
+    ).where(
+        Adjustment.account_id == bindparam("account_id"),
+        Adjustment.status == AdjustmentStatus.APPROVED,
+        Adjustment.bill_id.is_not(None),
+    )
+    return union_all(bills, adjustments).order_by("seq")
+
+
+def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[BillState]:
+    """``bill_states`` of the bills that money paid on ``on`` can still go to, oldest period first (one query).
+
+    Left out are bills whose principal is fully paid by applications dated no later than ``on`` and that have no
+    approved adjustment: money applied fee-first settles a bill's late fee before its last principal, so such a
+    bill owes nothing on ``on`` (``plan_application`` would skip it). Plain rows are read (the account's bills
+    with their applications, and its approved adjustments, in one UNION ALL driven by the account's indexes);
+    the states' ``bill`` objects are detached snapshots with the bill's id, period, category, amount, due date.
+    """
+    rows: list[Any] = list(session.execute(_open_bills_query(), {"account_id": account_id}))
+    states: dict[int, BillState] = {}
+    adjusted: set[int] = set()
+    for src, bill_id, period, category, due_date, amount, day, principal, fee, _seq in rows:
+        if src != "bill":
+            continue
+        state = states.get(bill_id)
+        if state is None:
+            bill = Bill(id=bill_id, account_id=account_id, period=period, category=category, due_date=due_date)
+            bill.amount = amount
+            state = states[bill_id] = BillState(bill=bill, charged=amount)
+        if day is not None:
+            state.applications.append((day, principal, fee))
+    for src, bill_id, *_cols, amount, _day, _principal, _fee, _seq in rows:
+        if src == "bill" or bill_id not in states:
+            continue
+        adjusted.add(bill_id)
+        if src == AdjustmentKind.CORRECTION:
+            states[bill_id].charged += amount
+        elif src == AdjustmentKind.WAIVER:
+            states[bill_id].waived += amount
+    return sorted(
+        (
+            s
+            for s in states.values()
+            if s.bill.amount > s.paid_principal()
+            or s.bill.id in adjusted
+            or any(d > on for d, _p, _f in s.applications)
+        ),
+        key=lambda s: s.bill.period,
+    )
+
+
 @dataclass(frozen=True)
 class Position:
     balance: Decimal
@@ -190,7 +270,7 @@ def apply_money(
 
     The caller holds the account's row lock.
     """
-    plan, remaining = plan_application(bill_states(session, account.id), amount, on, rules)
+    plan, remaining = plan_application(open_bill_states(session, account.id, on), amount, on, rules)
     made: list[PaymentApplication] = []
     for state, principal, fee in plan:
         application = PaymentApplication(

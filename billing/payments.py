@@ -1,13 +1,15 @@
 """Payments recorded exactly once and applied oldest bill first (late fee before principal).
 
-The idempotency key is unique in the database. Recording takes the account's row lock first, so concurrent
-submissions for one account queue; the first stores the payment, later ones with the same key and body find
-it and get it back, with another body they get a 409.
+The idempotency key is unique in the database and decides: the payment row goes in with ``ON CONFLICT DO
+NOTHING``, so of concurrent submissions with one key the first stores the payment and the others wait for its
+commit, then find it and get it back (with another body, a 409). Applying the money takes the account's row
+lock, so payments to one account queue and payments to different accounts run side by side.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from decimal import Decimal, InvalidOperation
@@ -15,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from billing import signals
@@ -94,6 +97,21 @@ def _existing(session: Session, key: str, digest: str) -> Payment | None:
     return payment
 
 
+def _insert_once(session: Session, values: dict[str, Any]) -> Payment | None:
+    """INSERT the payment unless its idempotency key exists: the new Payment, or None for a replay.
+
+    The unique key decides in the database: a concurrent request with the same key waits for the first to
+    commit (then finds its payment) or roll back (then inserts its own). No savepoint, no read before.
+    """
+    return session.scalars(_insert_once_stmt(session.get_bind().dialect.name), values).one_or_none()
+
+
+@functools.cache
+def _insert_once_stmt(dialect: str) -> Any:
+    stmt: Any = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Payment)
+    return stmt.on_conflict_do_nothing(index_elements=[Payment.idempotency_key]).returning(Payment)
+
+
 def record_payment(
     session: Session,
     account: Account,
@@ -108,47 +126,40 @@ def record_payment(
 ) -> tuple[Payment, bool]:
     """Record the payment once: returns (payment, created). A replay returns the first payment.
 
-    ``announce`` false records history (demo data) without sending ``payment_recorded``.
+    ``announce`` false records history (demo data) without sending ``payment_recorded``. Concurrency: the
+    payment row first (its unique key queues requests with the same key), then the account's row lock (queues
+    payments to the same account while the money is applied); payments to other accounts never wait.
     """
     key = idempotency_key.strip()
     if not key or len(key) > 128:
         raise InvalidInput(
             "An Idempotency-Key header (1 to 128 characters) is required.", code="idempotency_key_required"
         )
-    existing = _existing(session, key, digest)
-    if existing is not None:
+    payment = _insert_once(
+        session,
+        {
+            "account_id": account.id,
+            "amount": fields["amount"],
+            "channel": fields["channel"],
+            "paid_at": fields["paid_at"],
+            "reference": fields["reference"],
+            "idempotency_key": key,
+            "request_hash": digest,
+            "import_id": import_id,
+            "recorded_by": actor_id,
+        },
+    )
+    if payment is None:
+        existing = _existing(session, key, digest)
+        if existing is None:  # cannot happen: the conflicting row is committed (or ours) once the INSERT returns
+            raise RuntimeError(f"payment with idempotency key {key!r} conflicted but cannot be read")
         return existing, False
     account = lock_account(session, account.id)
-    existing = _existing(session, key, digest)  # another request may have committed while we waited
-    if existing is not None:
-        return existing, False
     rules = rules or current_rules()
-    payment = Payment(
-        account_id=account.id,
-        amount=fields["amount"],
-        channel=fields["channel"],
-        paid_at=fields["paid_at"],
-        reference=fields["reference"],
-        idempotency_key=key,
-        request_hash=digest,
-        import_id=import_id,
-        recorded_by=actor_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(payment)
-            session.flush()
-    except IntegrityError:
-        # the same key for another account committed meanwhile (that account's lock did not queue us)
-        session.expunge(payment) if payment in session else None
-        existing = _existing(session, key, digest)
-        if existing is None:
-            raise
-        return existing, False
     paid_on = fields["paid_at"].astimezone(LOCAL_ZONE).date()
     applications, rest = apply_money(session, account, payment.amount, paid_on, rules, payment.id)
-    account.balance += rest
-    session.flush()
+    if rest:
+        account.balance += rest
     trail.record(
         session,
         actor_id=actor_id,

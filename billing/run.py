@@ -21,8 +21,9 @@ from billing import signals
 from billing.bills import issue_bill, lock_account
 from billing.models import Account, Bill, BillLine, MeterReading, Tariff, TariffKind
 from billing.rules import Rules, current_rules, period_start
-from billing.tariffs import price_lines, tariff_for
+from billing.tariffs import Line, price_lines, tariff_for
 from core import trail
+from core.db import among, copy_rows, reserve_ids, utcnow
 from core.errors import NotFound
 
 DEFAULT_CHUNK = 2000
@@ -40,11 +41,15 @@ def pending_count(session: Session, period: str) -> int:
     return int(session.scalar(select(func.count()).select_from(_pending(period).subquery())) or 0)
 
 
-def _pending(period: str) -> Any:
-    billed = select(Bill.account_id).where(Bill.period == period)
+def _pending(period: str, after_id: int = 0) -> Any:
+    # the billed accounts above the cursor only: the NOT IN set (hashed once per claim) stays small instead of
+    # growing with every chunk already billed
+    billed = select(Bill.account_id).where(Bill.period == period, Bill.account_id > after_id)
     return (
         select(MeterReading.account_id)
-        .where(MeterReading.period == period, MeterReading.account_id.not_in(billed))
+        .where(
+            MeterReading.period == period, MeterReading.account_id > after_id, MeterReading.account_id.not_in(billed)
+        )
         .order_by(MeterReading.account_id)
     )
 
@@ -62,6 +67,7 @@ def run_period(
     """Issue the period's bills chunk by chunk (each chunk committed); ``progress(n)`` after each chunk."""
     rules = rules or current_rules()
     result = RunResult(period=period)
+    tariffs: dict[str, Tariff | None] = {}
     after_id = 0
     while True:
         session = new_session()
@@ -71,15 +77,15 @@ def run_period(
                 session.rollback()
                 break
             after_id = last_seen
-            issued, skipped, sent = _bill_chunk(session, period, ids, rules, actor_id, issued_on)
+            issued, skipped, sent = _bill_chunk(session, period, ids, rules, actor_id, issued_on, tariffs=tariffs)
             session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
-        for values in sent:
-            signals.bill_issued.send("billing", **values)
+        if sent:
+            signals.bills_issued.send("billing", period=period, bill_ids=sent)
         result.issued += issued
         result.skipped_no_tariff += skipped
         if progress:
@@ -94,30 +100,99 @@ def run_period(
 
 def _claim(session: Session, period: str, after_id: int, chunk: int) -> tuple[list[int], int]:
     """The next chunk of accounts to bill and the last account id looked at (0 when nothing is left)."""
-    stmt = _pending(period).where(MeterReading.account_id > after_id).limit(chunk)
+    stmt = _pending(period, after_id).limit(chunk)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=MeterReading, skip_locked=True)
     ids = list(session.scalars(stmt))
     if not ids:
         return [], 0
     # another run may have committed bills between our snapshot and our lock
-    billed = set(session.scalars(select(Bill.account_id).where(Bill.period == period, Bill.account_id.in_(ids))))
+    billed = set(
+        session.scalars(select(Bill.account_id).where(Bill.period == period, among(session, Bill.account_id, ids)))
+    )
     return [i for i in ids if i not in billed], ids[-1]
 
 
-def _previous_readings(session: Session, period: str, ids: list[int]) -> dict[int, MeterReading]:
+@dataclass(frozen=True)
+class _Facts:
+    """What billing one account needs: the account, this period's reading, the latest earlier one, year kWh."""
+
+    account: Any
+    reading: Any
+    previous: Any
+    year_kwh: Decimal
+
+
+def _chunk_facts(session: Session, period: str, ids: list[int]) -> list[_Facts]:
+    """The chunk's billable accounts (those with this period's reading and an earlier one), in id order.
+
+    Three plain-row queries keyed by the chunk's ids (simple plans, no ORM objects) joined in memory.
+    """
+    rows = session.execute(
+        select(
+            Account.id,
+            Account.account_no,
+            Account.category,
+            Account.tariff_code,
+            Account.meter_multiplier,
+            Account.balance,
+            MeterReading.id.label("reading_id"),
+            MeterReading.reading,
+            MeterReading.peak,
+            MeterReading.flat,
+            MeterReading.valley,
+        )
+        .join(MeterReading, (MeterReading.account_id == Account.id) & (MeterReading.period == period))
+        # the readings' own filter on the ids lets PostgreSQL probe the (account_id, period) index
+        .where(among(session, Account.id, ids), among(session, MeterReading.account_id, ids))
+        .order_by(Account.id)
+    ).all()
     latest = (
         select(MeterReading.account_id, func.max(MeterReading.period).label("period"))
-        .where(MeterReading.account_id.in_(ids), MeterReading.period < period)
+        .where(among(session, MeterReading.account_id, ids), MeterReading.period < period)
         .group_by(MeterReading.account_id)
         .subquery()
     )
-    rows = session.scalars(
-        select(MeterReading).join(
-            latest, (MeterReading.account_id == latest.c.account_id) & (MeterReading.period == latest.c.period)
+    previous = {
+        r.account_id: r
+        for r in session.execute(
+            select(
+                MeterReading.account_id, MeterReading.reading, MeterReading.peak, MeterReading.flat, MeterReading.valley
+            )
+            .join(latest, (MeterReading.account_id == latest.c.account_id) & (MeterReading.period == latest.c.period))
+            .where(among(session, MeterReading.account_id, ids))
         )
+    }
+    year_kwh: dict[int, Decimal] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Bill.account_id, func.sum(Bill.kwh))
+            .where(among(session, Bill.account_id, ids), Bill.period >= period[:4] + "-01", Bill.period < period)
+            .group_by(Bill.account_id)
+        ).all()
     )
-    return {r.account_id: r for r in rows}
+    zero = Decimal(0)
+    return [
+        _Facts(row, row, previous[row.id], Decimal(year_kwh.get(row.id) or zero))
+        for row in rows
+        if row.id in previous  # a starting reading makes no bill
+    ]
+
+
+def _tariff(session: Session, code: str, on: dt.date, cache: dict[str, Tariff | None]) -> Tariff | None:
+    """The tariff valid on ``on`` with its tiers loaded (usable after the session closes), cached per run."""
+    if code not in cache:
+        try:
+            tariff = tariff_for(session, code, on)
+            tariff.tiers  # noqa: B018 - loaded now, then detached: later chunks price with it from other sessions
+            session.expunge(tariff)
+            cache[code] = tariff
+        except NotFound:
+            cache[code] = None
+    return cache[code]
+
+
+_BILL_COLUMNS = ("id", "account_id", "period", "category", "tariff_id", "reading_id", "kwh", "amount", "due_date")
+_LINE_COLUMNS = ("bill_id", "seq", "item", "kwh", "price", "amount")
 
 
 def _bill_chunk(
@@ -128,137 +203,127 @@ def _bill_chunk(
     actor_id: int | None,
     issued_on: dt.date | None,
     announce: bool = True,
-) -> tuple[int, int, list[dict[str, Any]]]:
-    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))}
-    current = {
-        r.account_id: r
-        for r in session.scalars(
-            select(MeterReading).where(MeterReading.period == period, MeterReading.account_id.in_(ids))
-        )
-    }
-    previous = _previous_readings(session, period, ids)
-    year_kwh: dict[int, Decimal] = dict(
-        session.execute(  # type: ignore[arg-type]
-            select(Bill.account_id, func.sum(Bill.kwh))
-            .where(Bill.account_id.in_(ids), Bill.period >= period[:4] + "-01", Bill.period < period)
-            .group_by(Bill.account_id)
-        ).all()
-    )
-    tariffs: dict[str, Tariff | None] = {}
+    tariffs: dict[str, Tariff | None] | None = None,
+) -> tuple[int, int, list[int]]:
+    """Bill the chunk's accounts in the caller's transaction: (issued, skipped without tariff, ids to announce).
+
+    Accounts with a balance go through ``issue_bill`` (the balance pays the bill at once); the others are priced
+    in memory and written with one COPY per table (bills, lines, trail events) on PostgreSQL.
+    """
+    tariffs = {} if tariffs is None else tariffs
     start = period_start(period)
-    issued_at = dt.datetime.combine(issued_on, dt.time(1, 0), tzinfo=dt.UTC) if issued_on else None
+    issued_at = dt.datetime.combine(issued_on, dt.time(1, 0), tzinfo=dt.UTC) if issued_on else utcnow()
     due = rules.due_date(period)
-    bill_rows: list[dict[str, Any]] = []
-    lines_by_account: dict[int, list[Any]] = {}
+    zero = Decimal(0)
+    priced: list[tuple[Any, Tariff, Decimal, list[Line]]] = []
     with_balance: list[int] = []
     skipped = 0
-    for account_id in ids:
-        account, reading, before = accounts.get(account_id), current.get(account_id), previous.get(account_id)
-        if account is None or reading is None or before is None:
-            continue  # a starting reading makes no bill
-        if account.balance > 0:
-            with_balance.append(account_id)  # balance has to be applied: the single-bill path does that
+    for facts in _chunk_facts(session, period, ids):
+        row, before = facts.account, facts.previous
+        if row.balance > 0:
+            with_balance.append(row.id)  # balance has to be applied: the single-bill path does that
             continue
-        if account.tariff_code not in tariffs:
-            try:
-                tariffs[account.tariff_code] = tariff_for(session, account.tariff_code, start)
-            except NotFound:
-                tariffs[account.tariff_code] = None
-        tariff = tariffs[account.tariff_code]
+        tariff = _tariff(session, row.tariff_code, start, tariffs)
         if tariff is None:
             skipped += 1
             continue
-        multiplier = account.meter_multiplier or Decimal(1)
-        kwh = (reading.reading - before.reading) * multiplier
+        multiplier = row.meter_multiplier or Decimal(1)
+        kwh = (row.reading - before.reading) * multiplier
         bands = None
-        if tariff.kind == TariffKind.TOU and reading.peak is not None and before.peak is not None:
+        if tariff.kind == TariffKind.TOU and row.peak is not None and before.peak is not None:
             bands = (
-                (reading.peak - before.peak) * multiplier,
-                ((reading.flat or 0) - (before.flat or 0)) * multiplier,
-                ((reading.valley or 0) - (before.valley or 0)) * multiplier,
+                (row.peak - before.peak) * multiplier,
+                ((row.flat or 0) - (before.flat or 0)) * multiplier,
+                ((row.valley or 0) - (before.valley or 0)) * multiplier,
             )
-            kwh = sum(bands, Decimal(0))
-        lines = price_lines(tariff, kwh, Decimal(year_kwh.get(account_id) or 0), bands)
-        lines_by_account[account_id] = lines
-        row: dict[str, Any] = {
-            "account_id": account_id,
-            "period": period,
-            "category": account.category,
-            "tariff_id": tariff.id,
-            "reading_id": reading.id,
-            "kwh": kwh,
-            "amount": sum((line.amount for line in lines), Decimal("0.00")),
-            "due_date": due,
-        }
-        if issued_at is not None:
-            row["issued_at"] = issued_at
-        bill_rows.append(row)
-    sent: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    if bill_rows:
-        made = session.execute(insert(Bill).returning(Bill.id, Bill.account_id), bill_rows).all()
-        bill_ids = {account_id: bill_id for bill_id, account_id in made}
+            kwh = sum(bands, zero)
+        priced.append((row, tariff, kwh, price_lines(tariff, kwh, facts.year_kwh, bands)))
+    sent: list[int] = []
+    if priced:
+        bill_ids = reserve_ids(session, Bill, len(priced))
+        bill_rows = []
+        for row, tariff, kwh, lines in priced:
+            amount = sum((line.amount for line in lines), Decimal("0.00"))
+            bill_rows.append([None, row.id, period, row.category, tariff.id, row.reading_id, kwh, amount, due])
+        if bill_ids is None:  # no sequence to draw from (SQLite): the INSERT tells the ids
+            made = session.execute(
+                insert(Bill).returning(Bill.id, sort_by_parameter_order=True),
+                [{**dict(zip(_BILL_COLUMNS[1:], r[1:], strict=True)), "issued_at": issued_at} for r in bill_rows],
+            )
+            bill_ids = [bill_id for (bill_id,) in made]
+        else:
+            for bill_row, bill_id in zip(bill_rows, bill_ids, strict=True):
+                bill_row[0] = bill_id
+            copy_rows(session, Bill, (*_BILL_COLUMNS, "issued_at"), [(*r, issued_at) for r in bill_rows])
         line_rows = [
-            {
-                "bill_id": bill_ids[account_id],
-                "seq": i + 1,
-                "item": line.item,
-                "kwh": line.kwh,
-                "price": line.price,
-                "amount": line.amount,
-            }
-            for account_id, lines in lines_by_account.items()
+            (bill_id, i + 1, line.item, line.kwh, line.price, line.amount)
+            for bill_id, (_row, _tariff, _kwh, lines) in zip(bill_ids, priced, strict=True)
             for i, line in enumerate(lines)
         ]
-        session.execute(insert(BillLine), line_rows)
-        for row in bill_rows:
-            account = accounts[row["account_id"]]
-            bill_id = bill_ids[row["account_id"]]
-            lines = lines_by_account[row["account_id"]]
+        copy_rows(session, BillLine, _LINE_COLUMNS, line_rows)
+        events: list[dict[str, Any]] = []
+        due_text = due.isoformat()
+        for bill_id, bill_row, (row, tariff, kwh, lines) in zip(bill_ids, bill_rows, priced, strict=True):
+            amount = bill_row[7]
             events.append(
                 {
                     "actor_id": actor_id,
                     "action": "bill.issued",
                     "entity": "bill",
                     "entity_id": bill_id,
-                    "after": {
-                        "account_no": account.account_no,
+                    "after": {  # bill_record's content, already as the trail stores it (strings, not Decimals)
+                        "account_no": row.account_no,
                         "period": period,
-                        "kwh": row["kwh"],
-                        "amount": row["amount"],
-                        "due_date": due,
-                        "tariff_id": row["tariff_id"],
-                        "lines": [[x.item, x.kwh, x.price, x.amount] for x in lines],
+                        "kwh": str(kwh),
+                        "amount": str(amount),
+                        "due_date": due_text,
+                        "tariff_id": tariff.id,
+                        "lines": [[x.item, str(x.kwh), str(x.price), str(x.amount)] for x in lines],
                         "run": True,
                     },
                 }
             )
-            sent.append(
-                {
-                    "account_no": account.account_no,
-                    "period": period,
-                    "amount": row["amount"],
-                    "due_date": due,
-                    "bill_id": bill_id,
-                }
-            )
         trail.record_many(session, events)
-    issued = len(bill_rows)
-    for account_id in with_balance:
-        account = lock_account(session, account_id)
-        bill = issue_bill(
-            session,
-            account,
-            current[account_id],
-            previous[account_id],
-            actor_id=actor_id,
-            on=issued_on,
-            rules=rules,
-            announce=announce,
-        )
-        issued += 1
-        del bill
+        sent = list(bill_ids)
+    issued = len(priced)
+    if with_balance:
+        previous = {r.account_id: r for r in _previous_readings(session, period, with_balance)}
+        current = {
+            r.account_id: r
+            for r in session.scalars(
+                select(MeterReading).where(MeterReading.period == period, MeterReading.account_id.in_(with_balance))
+            )
+        }
+        for account_id in with_balance:
+            account = lock_account(session, account_id)
+            issue_bill(
+                session,
+                account,
+                current[account_id],
+                previous[account_id],
+                actor_id=actor_id,
+                on=issued_on,
+                rules=rules,
+                announce=announce,
+            )
+            issued += 1
     return issued, skipped, sent
+
+
+def _previous_readings(session: Session, period: str, ids: list[int]) -> list[MeterReading]:
+    latest = (
+        select(MeterReading.account_id, func.max(MeterReading.period).label("period"))
+        .where(MeterReading.account_id.in_(ids), MeterReading.period < period)
+        .group_by(MeterReading.account_id)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(MeterReading).join(
+                latest, (MeterReading.account_id == latest.c.account_id) & (MeterReading.period == latest.c.period)
+            )
+        )
+    )
 
 
 def chunks(items: list[int], size: int) -> Iterator[list[int]]:

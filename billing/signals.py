@@ -12,5 +12,8 @@ _signals = Namespace()
 
 # kwargs: account_no: str, period: str (YYYY-MM), amount: Decimal, due_date: date, bill_id: int
 bill_issued = _signals.signal("bill-issued")
+# kwargs: period: str, bill_ids: list[int]. The batch bill run announces each committed chunk once with this
+# signal instead of ``bill_issued`` per bill (a listener queues one job with ids, not thousands of messages).
+bills_issued = _signals.signal("bills-issued")
 # kwargs: account_no: str, payment_id: int, amount: Decimal, channel: str, paid_at: datetime
 payment_recorded = _signals.signal("payment-recorded")

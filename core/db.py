@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated, Any, cast
 
 from sqlalchemy import (
+    ARRAY,
+    JSON,
+    BigInteger,
     DateTime,
     Engine,
     MetaData,
     Numeric,
+    Table,
+    any_,
+    bindparam,
     create_engine,
     event,
+    insert,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -137,6 +146,81 @@ class Database:
 
 
 db = Database()
+
+
+# --- bulk writes for batch jobs -----------------------------------------------------------------
+
+
+class JsonText(str):
+    """A JSON document already serialised: ``copy_rows`` stores it as is instead of serialising it again."""
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def among(session: Session, column: Any, ids: Sequence[int]) -> Any:
+    """``column IN ids`` for long id lists: one array parameter on PostgreSQL (``= ANY``) instead of thousands of
+    placeholders the driver would parse on every execution; a plain IN elsewhere."""
+    if is_postgresql(session):
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger())))
+    return column.in_(ids)
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def reserve_ids(session: Session, model: type[Base], count: int) -> list[int] | None:
+    """``count`` fresh primary keys from the model table's sequence (PostgreSQL), or None where there is none.
+
+    Lets a batch writer know its ids before ``copy_rows`` instead of reading them back from an INSERT.
+    """
+    if count <= 0 or not is_postgresql(session):
+        return [] if count <= 0 else None
+    rows = session.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+        {"table": _table(model).name, "count": count},
+    )
+    return [int(r[0]) for r in rows]
+
+
+def copy_rows(session: Session, model: type[Base], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) into the model's table in the session's transaction.
+
+    PostgreSQL: one ``COPY ... FROM STDIN`` (no per-row statement). Elsewhere: an executemany INSERT. Column
+    defaults computed in Python are not applied on the COPY path, so callers give every NOT NULL column; JSON
+    columns take Python values or ``JsonText``. Datetimes must be timezone-aware.
+    """
+    if not rows:
+        return
+    table = _table(model)
+    json_columns = {i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)}
+    if not is_postgresql(session):
+        if json_columns:
+            rows = [
+                [json.loads(v) if i in json_columns and isinstance(v, JsonText) else v for i, v in enumerate(row)]
+                for row in rows
+            ]
+        session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{name}"' for name in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        if json_columns:
+            for row in rows:
+                copy.write_row([_json_text(value) if i in json_columns else value for i, value in enumerate(row)])
+        else:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _json_text(value: Any) -> str:
+    # like SQLAlchemy's JSON type (none_as_null false): None is stored as the JSON null, not SQL NULL
+    return value if isinstance(value, JsonText) else json.dumps(value)
 
 
 # --- work that must wait for the commit (task queueing, index writes) -------------------------

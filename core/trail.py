@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DDL, JSON, BigInteger, Index, Integer, String, event, insert, select, text
+from sqlalchemy import DDL, JSON, BigInteger, Index, Integer, String, bindparam, event, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, utcnow
+from core.db import Base, JsonText, UtcDateTime, copy_rows, is_postgresql, utcnow
 
 GENESIS_HASH = "0" * 64
 _CHAIN_LOCK_KEY = 7_110_422  # PostgreSQL advisory lock id that serialises appends to the chain
@@ -75,7 +75,38 @@ IMMUTABILITY_DROP_DDL = (
     "DROP FUNCTION IF EXISTS trail_events_refuse_change()",
 )
 
-for _statement in IMMUTABILITY_DDL:
+# One round trip for ``record`` on PostgreSQL: take the chain lock, read the chain's end and insert the event
+# in one call. A VOLATILE function gives each statement in it a fresh snapshot, so the end is read after the
+# lock is granted (a single SELECT/INSERT statement would read it as of its start, before waiting). The caller
+# computes the canonical JSON after the previous hash (``rest``); the function hashes '["<prev>",' || rest.
+APPEND_DDL = (
+    f"""
+    CREATE OR REPLACE FUNCTION trail_append(
+        p_at timestamptz, p_actor_id integer, p_action text, p_entity text, p_entity_id text,
+        p_before json, p_after json, p_account_no text, p_rest text
+    ) RETURNS TABLE (event_id bigint, event_prev_hash text, event_hash text) LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        prev text;
+        digest text;
+        new_id bigint;
+    BEGIN
+        PERFORM pg_advisory_xact_lock({_CHAIN_LOCK_KEY});
+        SELECT t.hash INTO prev FROM trail_events t ORDER BY t.id DESC LIMIT 1;
+        prev := coalesce(prev, '{GENESIS_HASH}');
+        digest := encode(sha256(convert_to('["' || prev || '",' || p_rest, 'UTF8')), 'hex');
+        INSERT INTO trail_events (at, actor_id, action, entity, entity_id, before, after, prev_hash, hash, account_no)
+        VALUES (p_at, p_actor_id, p_action, p_entity, p_entity_id, p_before, p_after, prev, digest, p_account_no)
+        RETURNING id INTO new_id;
+        RETURN QUERY SELECT new_id, prev, digest;
+    END
+    $$
+    """,
+)
+APPEND_DROP_DDL = (
+    "DROP FUNCTION IF EXISTS trail_append(timestamptz, integer, text, text, text, json, json, text, text)",
+)
+
+for _statement in (*IMMUTABILITY_DDL, *APPEND_DDL):
     event.listen(TrailEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
 
 
@@ -93,7 +124,17 @@ def derived_account_no(entity: str, entity_id: str, before: Any, after: Any) -> 
     return None
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # exact types first: this runs for every value of every event
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime | dt.date):
@@ -134,70 +175,118 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> TrailEvent:
-    """Append one event in the caller's transaction; it commits or rolls back with the change it records."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    session.flush()
-    prev = session.scalar(select(TrailEvent.hash).order_by(TrailEvent.id.desc()).limit(1)) or GENESIS_HASH
-    at = utcnow()
+    """Append one event in the caller's transaction; it commits or rolls back with the change it records.
+
+    Returns the appended event (a snapshot, not attached to the session). The caller's pending changes are
+    flushed and the event serialised before the chain lock is taken; on PostgreSQL the lock, the read of the
+    chain's end and the INSERT are one call (``trail_append``), so the lock is held from that call to the commit.
+    """
+    eid = str(entity_id)
     before_j, after_j = _jsonable(before), _jsonable(after)
-    event = TrailEvent(
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before_j,
-        after=after_j,
-        prev_hash=prev,
-        hash=_event_hash(prev, at, actor_id, action, entity, str(entity_id), before_j, after_j),
-        account_no=derived_account_no(entity, str(entity_id), before_j, after_j),
-    )
-    session.add(event)
+    before_json, after_json = _canonical_json(before_j), _canonical_json(after_j)
+    values: dict[str, Any] = {
+        "actor_id": actor_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": eid,
+        "before": before_j,
+        "after": after_j,
+        "account_no": derived_account_no(entity, eid, before_j, after_j),
+    }
     session.flush()
-    return event
+    at = values["at"] = utcnow()
+    head = _canonical_json([at.astimezone(dt.UTC).isoformat(), actor_id, action, entity, eid])
+    if is_postgresql(session):
+        row = session.execute(
+            _APPEND,
+            {**values, "before": before_json, "after": after_json, "rest": f"{head[1:-1]},{before_json},{after_json}]"},
+        ).one()
+        return TrailEvent(id=row.event_id, prev_hash=row.event_prev_hash, hash=row.event_hash, **values)
+    prev = session.scalar(select(TrailEvent.hash).order_by(TrailEvent.id.desc()).limit(1)) or GENESIS_HASH
+    digest = _event_hash_from_json(prev, head, before_json, after_json)
+    event_id = session.execute(
+        insert(TrailEvent).returning(TrailEvent.id), {**values, "prev_hash": prev, "hash": digest}
+    ).scalar_one()
+    return TrailEvent(id=event_id, prev_hash=prev, hash=digest, **values)
+
+
+_APPEND = text(
+    "SELECT event_id, event_prev_hash, event_hash FROM trail_append(CAST(:at AS timestamptz),"
+    " CAST(:actor_id AS integer), CAST(:action AS text), CAST(:entity AS text), CAST(:entity_id AS text),"
+    " CAST(:before AS json), CAST(:after AS json), CAST(:account_no AS text), CAST(:rest AS text))"
+).bindparams(bindparam("at", type_=UtcDateTime()))
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _canonical_json(value: Any) -> str:
+    """The chain's canonical serialisation (the same text ``json.dumps`` gives with these options)."""
+    return "null" if value is None else _CANONICAL.encode(value)
+
+
+def _event_hash_from_json(prev_hash: str, head: str, before_json: str, after_json: str) -> str:
+    """``_event_hash`` from parts already serialised (``head``: the canonical JSON list [at, actor_id, action,
+    entity, entity_id]); the same digest, with each snapshot serialised only once."""
+    canonical = f'["{prev_hash}",{head[1:-1]},{before_json},{after_json}]'
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_TRAIL_COLUMNS = (
+    "at",
+    "actor_id",
+    "action",
+    "entity",
+    "entity_id",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+    "account_no",
+)
 
 
 def record_many(session: Session, events: Iterable[Mapping[str, Any]], chunk: int = 2000) -> int:
     """Append many events in one go (same keys as ``record``); the chain is computed in memory.
 
-    For bulk writers (audit runs touching thousands of findings): one lock, one read of the chain's end and
-    batched inserts instead of a round trip per event. Returns how many events were appended.
+    For bulk writers (bill runs, audit runs touching thousands of findings): the events are prepared before the
+    chain lock is taken, then one lock, one read of the chain's end and one COPY (PostgreSQL; batched inserts
+    elsewhere) instead of a round trip per event. Returns how many events were appended.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    session.flush()
-    prev = session.scalar(select(TrailEvent.hash).order_by(TrailEvent.id.desc()).limit(1)) or GENESIS_HASH
     at = utcnow()
-    rows: list[dict[str, Any]] = []
-    count = 0
+    at_iso = at.astimezone(dt.UTC).isoformat()
+    prepared: list[tuple[Any, ...]] = []
     for item in events:
         entity, entity_id = str(item["entity"]), str(item["entity_id"])
         before_j, after_j = _jsonable(item.get("before")), _jsonable(item.get("after"))
         actor_id, action = item.get("actor_id"), str(item["action"])
-        digest = _event_hash(prev, at, actor_id, action, entity, entity_id, before_j, after_j)
-        rows.append(
-            {
-                "at": at,
-                "actor_id": actor_id,
-                "action": action,
-                "entity": entity,
-                "entity_id": entity_id,
-                "before": before_j,
-                "after": after_j,
-                "prev_hash": prev,
-                "hash": digest,
-                "account_no": derived_account_no(entity, entity_id, before_j, after_j),
-            }
+        head = _canonical_json([at_iso, actor_id, action, entity, entity_id])
+        prepared.append(
+            (
+                actor_id,
+                action,
+                entity,
+                entity_id,
+                JsonText(_canonical_json(before_j)),
+                JsonText(_canonical_json(after_j)),
+                head,
+                derived_account_no(entity, entity_id, before_j, after_j),
+            )
         )
+    if not prepared:
+        return 0
+    if is_postgresql(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    session.flush()
+    prev = session.scalar(select(TrailEvent.hash).order_by(TrailEvent.id.desc()).limit(1)) or GENESIS_HASH
+    rows: list[tuple[Any, ...]] = []
+    for actor_id, action, entity, entity_id, before_json, after_json, head, account_no in prepared:
+        digest = _event_hash_from_json(prev, head, before_json, after_json)
+        rows.append((at, actor_id, action, entity, entity_id, before_json, after_json, prev, digest, account_no))
         prev = digest
-        count += 1
-        if len(rows) >= chunk:
-            session.execute(insert(TrailEvent), rows)
-            rows = []
-    if rows:
-        session.execute(insert(TrailEvent), rows)
-    return count
+    for start in range(0, len(rows), chunk):
+        copy_rows(session, TrailEvent, _TRAIL_COLUMNS, rows[start : start + chunk])
+    return len(rows)
 
 
 @dataclass(frozen=True)

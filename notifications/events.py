@@ -27,25 +27,35 @@ def _money(amount: Any) -> str:
     return f"{Decimal(str(amount)):,.2f}"
 
 
-def on_bill_issued(_sender: Any = None, **kw: Any) -> None:
-    from .tasks import notify_event
-
+def bill_notice(kw: dict[str, Any]) -> dict[str, Any]:
+    """``notify_event``'s arguments for one issued bill (``bill_issued``'s values)."""
     due = kw.get("due_date")
     due_text = due.isoformat() if isinstance(due, dt.date) else str(due or "")
-    _queue(
-        notify_event,
-        NoticeKind.BILL_ISSUED.value,
-        f"bill:{kw['bill_id']}",
-        f"{kw['period']} 电费账单已出",
-        f"户号 {kw['account_no']} {kw['period']} 电费 ¥{_money(kw['amount'])}，请于 {due_text} 前缴纳。",
-        account_nos=[str(kw["account_no"])],
-        data={
+    return {
+        "kind": NoticeKind.BILL_ISSUED.value,
+        "dedupe_key": f"bill:{kw['bill_id']}",
+        "title": f"{kw['period']} 电费账单已出",
+        "body": f"户号 {kw['account_no']} {kw['period']} 电费 ¥{_money(kw['amount'])}，请于 {due_text} 前缴纳。",
+        "account_nos": [str(kw["account_no"])],
+        "data": {
             "account_no": str(kw["account_no"]),
             "period": kw["period"],
             "amount": str(kw["amount"]),
             "due_date": due_text,
         },
-    )
+    }
+
+
+def on_bill_issued(_sender: Any = None, **kw: Any) -> None:
+    from .tasks import notify_event
+
+    _queue(notify_event, **bill_notice(kw))
+
+
+def on_bills_issued(_sender: Any = None, *, bill_ids: list[int], **_kw: Any) -> None:
+    from .tasks import notify_bills_issued
+
+    _queue(notify_bills_issued, list(bill_ids))
 
 
 def on_payment_recorded(_sender: Any = None, **kw: Any) -> None:
@@ -78,5 +88,6 @@ def on_finding_assigned(_sender: Any = None, **kw: Any) -> None:
 
 def connect() -> None:
     billing_signals.bill_issued.connect(on_bill_issued, weak=False)
+    billing_signals.bills_issued.connect(on_bills_issued, weak=False)
     billing_signals.payment_recorded.connect(on_payment_recorded, weak=False)
     archive_signals.finding_assigned.connect(on_finding_assigned, weak=False)

@@ -212,6 +212,44 @@ def notify_event(
     return {"notice_id": notice_id, "recipients": recipients}
 
 
+@shared_task(
+    name="notifications.notify_bills_issued",
+    acks_late=True,
+    autoretry_for=(SQLAlchemyError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def notify_bills_issued(bill_ids: list[int]) -> dict[str, int]:
+    """``notify_event`` for each bill of a batch run's chunk, read from the committed bills (one commit)."""
+    from billing.models import Account, Bill
+
+    from .events import bill_notice
+
+    to_fan_out: list[int] = []
+    with _session() as session:
+        rows = session.execute(
+            select(Bill.id.label("bill_id"), Account.account_no, Bill.period, Bill.amount, Bill.due_date)
+            .join(Account, Account.id == Bill.account_id)
+            .where(Bill.id.in_(bill_ids))
+            .order_by(Bill.id)
+        )
+        for row in rows.mappings().all():
+            event = bill_notice(dict(row))
+            notice = create_event_notice(session, **event)
+            if notice is None:
+                # already known: finish its fan-out only if a crash stopped it before the batches were queued
+                notice = session.scalar(select(Notice).where(Notice.dedupe_key == event["dedupe_key"]))
+                if notice is None or notice.fanned_out_at is not None:
+                    continue
+            session.flush()
+            to_fan_out.append(notice.id)
+        session.commit()
+    for notice_id in to_fan_out:
+        fan_out_notice.delay(notice_id)
+    return {"notices": len(to_fan_out)}
+
+
 def _reminder_day(on: str | None) -> dt.date:
     from .reminders import today_local
 

@@ -132,3 +132,32 @@ def test_balance_pays_the_next_bill_when_it_is_issued(world, session) -> None:
     state = bill_states(session, account.id, [bill])[0]
     assert (state.paid_principal(), state.status()) == (D("30.00"), "partial")
     assert account.balance == D("0.00")
+
+
+def test_payments_skip_settled_bills_exactly_as_if_every_bill_were_read(world, session) -> None:
+    """``open_bill_states`` (what payments read) plans like ``bill_states`` (every bill) on any day and amount."""
+    from billing.ledger import open_bill_states, plan_application
+
+    _one_yuan_tariffs(session)
+    account = _account(world, session, "general")
+    for period in ("2026-01", "2026-02", "2026-03", "2026-04"):
+        bill_with(session, account, period, 100)  # 100.00 each, due the 15th of the next month
+    _pay(session, account, "100.00", dt.date(2026, 2, 10), "early")  # January on time
+    # February (due 15 March) paid late: 7.20 fee (36 days x 0.2%) and 52.80 principal, then 1.13 fee (12 days on
+    # 47.20) and its last 47.20; the other 11.67 pay March's 3.40 fee (17 days) and 8.27 of its principal
+    _pay(session, account, "60.00", dt.date(2026, 4, 20), "late-part")
+    _pay(session, account, "60.00", dt.date(2026, 5, 2), "late-rest")
+    for on in (dt.date(2026, 3, 1), dt.date(2026, 5, 2), dt.date(2026, 6, 30), dt.date(2027, 2, 1)):
+        for amount in (D("0.50"), D("30.00"), D("500.00")):
+            everything = plan_application(bill_states(session, account.id), amount, on, RULES)
+            open_only = plan_application(open_bill_states(session, account.id, on), amount, on, RULES)
+            assert [(s.bill.period, p, f) for s, p, f in everything[0]] == [
+                (s.bill.period, p, f) for s, p, f in open_only[0]
+            ], (on, amount)
+            assert everything[1] == open_only[1]
+    assert [s.bill.period for s in open_bill_states(session, account.id, dt.date(2026, 6, 30))] == [
+        "2026-03",
+        "2026-04",
+    ]
+    # a payment dated before a settled bill's last application sees that bill again
+    assert "2026-02" in [s.bill.period for s in open_bill_states(session, account.id, dt.date(2026, 4, 25))]

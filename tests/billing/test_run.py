@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select
 
 from billing import run as bill_run
 from billing.models import Bill, MeterReading
+from core import trail
 from core.db import db
 from core.trail import TrailEvent
 from tests.billing.support import add_tariffs
@@ -41,6 +42,10 @@ def test_run_bills_every_account_once_and_a_rerun_issues_nothing(world, session)
     )
     assert first is not None and first.amount == Decimal("53.80")  # 100 x 0.538
     assert session.scalar(select(func.count(TrailEvent.id)).where(TrailEvent.action == "bill.issued")) == 7
+    event = session.scalar(select(TrailEvent).where(TrailEvent.entity == "bill", TrailEvent.entity_id == str(first.id)))
+    assert event is not None and event.account_no == "4000000000"
+    assert event.after["amount"] == "53.80" and [(x[0], x[3]) for x in event.after["lines"]] == [("tier_1", "53.80")]
+    assert trail.verify(session).ok  # bulk-appended events continue the chain and hash like single ones
 
 
 def test_run_resumes_after_a_crash_in_a_chunk(world, session, monkeypatch) -> None:

@@ -86,6 +86,30 @@ def test_bill_issued_by_billing_reaches_the_inbox(client, world, session) -> Non
     assert "bill_issued" in kinds
 
 
+def test_bills_of_a_batch_run_reach_the_inbox_once(client, world, session) -> None:
+    from decimal import Decimal
+
+    from sqlalchemy import insert
+
+    from billing.models import MeterReading
+    from billing.run import run_period
+    from core.db import db
+
+    add_tariffs(session)
+    session.execute(
+        insert(MeterReading),
+        [
+            {"account_id": world.own_account.id, "period": "2026-01", "reading": Decimal(0)},
+            {"account_id": world.own_account.id, "period": "2026-02", "reading": Decimal(200)},
+        ],
+    )
+    session.commit()
+    assert run_period(db.new_session, "2026-02").issued == 1
+    items = [i for i in _inbox(client, world)["items"] if i["kind"] == "bill_issued"]
+    assert len(items) == 1 and "107.60" in items[0]["body"] and "2026-02" in items[0]["body"]
+    assert _kinds(session, "bill_issued") == 1
+
+
 def test_reminders_are_scheduled_on_beat(app) -> None:
     beat = app.extensions["celery"].conf.beat_schedule
     assert beat["due-date-reminders"]["task"] == "notifications.send_due_reminders"
