@@ -130,3 +130,66 @@ def test_search_api_finds_filed_documents_within_the_callers_unit(client, world,
     )
     assert bad.status_code == 422
     assert set(bad.get_json()["error"]["details"]["fields"]) == {"doc_type", "from"}
+
+
+def test_three_and_four_word_phrases_match_exactly(backend):
+    backend.upsert(
+        [
+            _entry(1, "检查发现计量装置封印完好。双方签订供用电合同。"),
+            _entry(2, "计量装置已更换，装置封印完好。双方签订供用电设施协议，随后签订供用电合同。"),
+        ]
+    )
+    assert [h.document_id for h in backend.search(SearchQuery(q='"计量装置封印"')).items] == [1]
+    four = backend.search(SearchQuery(q='"双方签订供用电合同"'))  # 双方 签订 供用电 合同: longer than a shingle
+    assert [h.document_id for h in four.items] == [1] and four.total == 1
+    assert backend.search(SearchQuery(q="计量装置 封印")).total == 2
+
+
+def test_vectorised_search_agrees_with_whoosh(backend):
+    import random
+
+    from archive.samples import chinese_text
+
+    rng = random.Random(5)
+    entries = [
+        _entry(
+            i,
+            chinese_text(rng, 300),
+            doc_type=rng.choice(["outage_notice", "power_supply_contract"]),
+            unit_path=rng.choice(["/1/2/", "/1/3/"]),
+            formed_on=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randint(0, 1500)),
+        )
+        for i in range(1, 121)
+    ]
+    backend.upsert(entries[:60])
+    backend.upsert(entries[60:])  # two segments
+    backend.upsert([entries[5]])  # a replaced document leaves a deleted copy behind
+    searcher = backend._searcher()
+    from whoosh.qparser import MultifieldParser
+    from whoosh.query import Prefix, Term, TermRange
+
+    for q in ["合同", "停电 检修", "违约金", "欠缴 电费 合同", "窃电", "合同 OR 停电"]:
+        for filters in ([], [Term("doc_type", "outage_notice")], [Prefix("unit_path", "/1/3/")]):
+            main = MultifieldParser(["title", "text", "holder_name"], searcher.schema).parse(q)
+            filters = [*filters, TermRange("formed_on", "2021-01-01", "2022-06-30")]
+            fast = backend.search(
+                SearchQuery(
+                    q=q,
+                    doc_type="outage_notice"
+                    if any(getattr(f, "text", "") == "outage_notice" for f in filters)
+                    else None,
+                    unit_path="/1/3/" if any(isinstance(f, Prefix) for f in filters) else None,
+                    date_from=dt.date(2021, 1, 1),
+                    date_to=dt.date(2022, 6, 30),
+                    per_page=200,
+                )
+            )
+            rows, total = backend._whoosh_search(searcher, main, filters, SearchQuery(q=q, per_page=200), sort=False)
+            assert fast.total == total, (q, filters)
+            assert sorted(h.document_id for h in fast.items) == sorted(int(f["document_id"]) for f, _s in rows)
+
+
+def test_a_search_without_words_lists_the_newest_first(backend):
+    backend.upsert([_entry(i, "抄表记录", formed_on=dt.date(2024, 1, i)) for i in range(1, 6)])
+    result = backend.search(SearchQuery(account_no="1000000001", per_page=3, page=1))
+    assert result.total == 5 and [h.document_id for h in result.items] == [5, 4, 3]
