@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import IO, Protocol, runtime_checkable
 
@@ -89,7 +90,12 @@ class SearchBackend(Protocol):
         """(document_id, fingerprint) of every indexed document."""
 
     def clear(self) -> None:
-        """Drop everything (a reindex starts here)."""
+        """Drop everything (replaces the live index with an empty one)."""
+
+    def rebuild(self) -> AbstractContextManager[SearchBackend]:
+        """A backend that writes into a fresh index nobody searches yet. When the ``with`` block ends
+        cleanly the fresh index replaces the live one at once; if it raises, the fresh one is discarded.
+        Searches keep answering from the live index throughout."""
 
     def health(self) -> dict[str, object]: ...
 

@@ -67,11 +67,13 @@ def bench_whoosh(docs: list[IndexEntry], root: Path, batch: int, procs: int) -> 
     for i in range(0, len(docs), batch):
         backend.upsert(docs[i : i + batch], replace=False, procs=procs)
     index_seconds = time.perf_counter() - start
+    segments = len(backend._searcher().reader().leaf_readers())
+    print(f"whoosh: {len(docs)} documents in {index_seconds:.1f} s, {segments} segments", flush=True)
     latencies = []
     for _round in range(3):
         for q in QUERIES + PHRASES:
             t = time.perf_counter()
-            backend.search(SearchQuery(q=q, per_page=20))
+            backend.search(SearchQuery(q=q, per_page=20, unit_path="/1/"))
             latencies.append((time.perf_counter() - t) * 1000)
     return {"docs_per_s": len(docs) / index_seconds, "p50": percentile(latencies, 50), "p95": percentile(latencies, 95)}
 

@@ -60,22 +60,103 @@ def _codec() -> Any:
 BLOCK_POSTINGS = 1024
 
 
-class WhooshBackend:
-    """Whoosh index in ``directory``. Writes take an exclusive ``flock`` (bounded wait, then ``IndexBusy``)."""
+CURRENT = "CURRENT"  # names the live generation (a subdirectory); replaced atomically by a rebuild
 
-    def __init__(self, directory: str | os.PathLike[str], *, lock_timeout: float = 60.0):
+
+class WhooshBackend:
+    """Whoosh index under ``directory``. Writes take an exclusive ``flock`` (bounded wait, then ``IndexBusy``).
+
+    The live index is a generation ``directory/gen-*`` named by the file ``directory/CURRENT``. A rebuild
+    writes a new generation that nobody reads, then replaces ``CURRENT`` with one atomic rename: searchers
+    keep answering from the old generation until then, and the one before stays on disk until the next
+    rebuild so that a search already running on it can finish. (An index written before generations, with
+    its files directly in ``directory``, is read as it is until the first rebuild.)"""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        lock_timeout: float = 60.0,
+        _generation: Path | None = None,
+    ):
         self.directory = Path(directory)
         self.lock_timeout = lock_timeout
-        self._lock_path = self.directory.parent / f".{self.directory.name}.writelock"
+        self._generation = _generation  # set on the writer of a rebuild: it writes there and only there
+        name = _generation.name if _generation is not None else self.directory.name
+        base = self.directory if _generation is not None else self.directory.parent
+        self._lock_path = base / f".{name}.writelock"
         self._local = threading.local()  # one searcher per thread, refreshed when the index changed
 
     # --- opening and locking -------------------------------------------------------------------
 
-    def _open(self) -> Any:
+    def _live_dir(self) -> Path:
+        if self._generation is not None:
+            return self._generation
+        try:
+            name = (self.directory / CURRENT).read_text().strip()
+        except FileNotFoundError:
+            return self.directory  # nothing yet, or an index from before generations
+        return self.directory / name
+
+    def _open(self, *, locked: bool = False) -> Any:
+        live = self._live_dir()
+        if whoosh_index.exists_in(str(live)):
+            return whoosh_index.open_dir(str(live))
+        if self._generation is not None:
+            live.mkdir(parents=True, exist_ok=True)
+            return whoosh_index.create_in(str(live), make_schema())
+        if locked:
+            self._swap(self._new_generation())
+        else:
+            with self._write_lock():  # two processes starting at once must agree on one generation
+                if not whoosh_index.exists_in(str(self._live_dir())):
+                    self._swap(self._new_generation())
+        return whoosh_index.open_dir(str(self._live_dir()))
+
+    def _new_generation(self) -> Path:
+        generation = self.directory / f"gen-{time.time_ns()}-{os.getpid()}"
+        generation.mkdir(parents=True)
+        whoosh_index.create_in(str(generation), make_schema())
+        return generation
+
+    def _swap(self, generation: Path) -> None:
+        """Make ``generation`` the live index (caller holds the write lock); drop all but it and the last."""
+        previous = self._live_dir()
         self.directory.mkdir(parents=True, exist_ok=True)
-        if whoosh_index.exists_in(str(self.directory)):
-            return whoosh_index.open_dir(str(self.directory))
-        return whoosh_index.create_in(str(self.directory), make_schema())
+        tmp = self.directory / f"{CURRENT}.tmp"
+        with open(tmp, "w") as handle:
+            handle.write(generation.name)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.directory / CURRENT)
+        _fsync_dir(self.directory)
+        keep = {generation.name, previous.name if previous != self.directory else ""}
+        for entry in self.directory.iterdir():
+            if entry.is_dir() and entry.name.startswith("gen-") and entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.endswith(".writelock") and entry.name[1:-10] not in keep:
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+            elif entry.is_file() and "" not in keep and not entry.name.startswith((CURRENT, ".")):
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()  # files of an index from before generations, two rebuilds ago
+
+    @contextlib.contextmanager
+    def rebuild(self) -> Iterator[WhooshBackend]:
+        """A writer into a fresh generation; on a clean exit it becomes the live index in one rename."""
+        if self._generation is not None:
+            raise RuntimeError("a rebuild cannot be nested")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        generation = self.directory / f"gen-{time.time_ns()}-{os.getpid()}"
+        builder = WhooshBackend(self.directory, lock_timeout=self.lock_timeout, _generation=generation)
+        builder._open()
+        try:
+            yield builder
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+        with self._write_lock():
+            self._swap(generation)
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
@@ -100,7 +181,7 @@ class WhooshBackend:
     @contextlib.contextmanager
     def _writer(self, **options: Any) -> Iterator[Any]:
         with self._write_lock():
-            ix = self._open()
+            ix = self._open(locked=True)
             deadline = time.monotonic() + self.lock_timeout
             while True:
                 try:
@@ -155,12 +236,8 @@ class WhooshBackend:
                 writer.delete_by_term("document_id", document_id)
 
     def clear(self) -> None:
-        with self._write_lock():
-            if self.directory.exists():
-                shutil.rmtree(self.directory)
-            self.directory.mkdir(parents=True)
-            whoosh_index.create_in(str(self.directory), make_schema())
-            (self.directory / "EPOCH").write_text(f"{time.time_ns()}-{os.getpid()}")
+        with self.rebuild():
+            pass
 
     def fingerprints(self) -> Iterator[tuple[int, str]]:
         ix = self._open()
@@ -172,23 +249,17 @@ class WhooshBackend:
         ix = self._open()
         return {"ok": True, "backend": "whoosh", "documents": ix.doc_count()}
 
-    def _epoch(self) -> str:
-        try:
-            return (self.directory / "EPOCH").read_text()
-        except FileNotFoundError:
-            return ""
-
     def _searcher(self) -> Any:
-        """A cached searcher, refreshed after writes and reopened after a rebuild (``clear`` bumps EPOCH)."""
+        """A cached searcher, refreshed after writes and reopened when a rebuild swapped generations."""
         old = getattr(self._local, "searcher", None)
-        epoch = self._epoch()
+        live = str(self._live_dir())
         searcher = None
-        if old is not None and getattr(self._local, "epoch", None) == epoch:
-            with contextlib.suppress(Exception):  # segments merged or rebuilt under us: open afresh
+        if old is not None and getattr(self._local, "live", None) == live:
+            with contextlib.suppress(Exception):  # segments merged under us: open afresh
                 searcher = old.refresh()
         if searcher is None:
             searcher = self._open().searcher()
-            self._local.epoch = epoch
+            self._local.live = str(self._live_dir())
         if old is not None and searcher is not old:
             with contextlib.suppress(Exception):
                 old.close()
@@ -281,3 +352,11 @@ def _date(value: str) -> Any:
     import datetime as dt
 
     return dt.date.fromisoformat(value)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

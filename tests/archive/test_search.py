@@ -31,7 +31,7 @@ def _entry(document_id: int, text: str, **overrides: object) -> IndexEntry:
 
 @pytest.fixture
 def backend(tmp_path) -> WhooshBackend:
-    return WhooshBackend(tmp_path / "index", lock_timeout=5)
+    return WhooshBackend(tmp_path / "index", lock_timeout=30)  # generous: the machine may be busy
 
 
 def test_whoosh_backend_satisfies_the_protocol(backend):
@@ -193,3 +193,54 @@ def test_a_search_without_words_lists_the_newest_first(backend):
     backend.upsert([_entry(i, "抄表记录", formed_on=dt.date(2024, 1, i)) for i in range(1, 6)])
     result = backend.search(SearchQuery(account_no="1000000001", per_page=3, page=1))
     assert result.total == 5 and [h.document_id for h in result.items] == [5, 4, 3]
+
+
+def test_a_rebuild_is_invisible_until_it_swaps_in_atomically(backend, tmp_path):
+    backend.upsert([_entry(1, "旧索引里的停电通知")])
+    assert backend.search(SearchQuery(q="停电")).total == 1
+    with backend.rebuild() as fresh:
+        fresh.upsert([_entry(2, "新索引里的停电通知"), _entry(3, "新索引里的停电计划")], replace=False)
+        during = backend.search(SearchQuery(q="停电"))  # searchers keep answering from the live index
+        assert [h.document_id for h in during.items] == [1]
+        backend.upsert([_entry(4, "重建期间归档的用电检查单")])  # a task writing meanwhile is not blocked
+    after = backend.search(SearchQuery(q="停电"))
+    assert sorted(h.document_id for h in after.items) == [2, 3]
+    generations = sorted(p.name for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-"))
+    assert len(generations) == 2  # the new one and the one before (a search may still be reading it)
+    backend.clear()
+    assert len([p for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]) == 2
+    assert backend.search(SearchQuery(q="停电")).total == 0
+
+
+def test_a_failed_rebuild_leaves_the_live_index_alone(backend, tmp_path):
+    backend.upsert([_entry(1, "停电通知")])
+    with pytest.raises(RuntimeError), backend.rebuild() as fresh:
+        fresh.upsert([_entry(2, "停电通知")])
+        raise RuntimeError("database went away")
+    assert [h.document_id for h in backend.search(SearchQuery(q="停电")).items] == [1]
+    assert len([p for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]) == 1
+
+
+def test_an_index_from_before_generations_is_read_until_the_first_rebuild(tmp_path):
+    from whoosh import index as whoosh_index
+
+    from archive.search.whoosh_backend import make_schema
+
+    legacy = tmp_path / "index"
+    legacy.mkdir()
+    writer = whoosh_index.create_in(str(legacy), make_schema()).writer()
+    writer.add_document(
+        document_id="1",
+        account_no="1000000001",
+        doc_type="outage_notice",
+        title="合同",
+        text="停电通知",
+        formed_on="2024-01-01",
+        fingerprint="x",
+    )
+    writer.commit()
+    backend = WhooshBackend(legacy, lock_timeout=5)
+    assert backend.search(SearchQuery(q="停电")).total == 1
+    with backend.rebuild() as fresh:
+        fresh.upsert([_entry(7, "停电计划")])
+    assert [h.document_id for h in backend.search(SearchQuery(q="停电")).items] == [7]
