@@ -6,10 +6,11 @@ seconds. Here a posting list is read a block at a time into numpy arrays, BM25 i
 AND/OR are array intersections/unions, and filters are per-segment columns: the total is exact and the
 cost is a few array operations per term instead of a Python loop per document.
 
-``evaluate`` handles the shapes our parser produces (``And``/``Or`` of ``Term`` and of ``Phrase`` of two
-or three words, which are looked up as one shingle term, see ``analysis.ShingleTokenizer``) plus the
-filters of ``SearchQuery``. Anything else (longer phrases, wildcards, NOT, ...) returns ``None`` and the
-caller lets Whoosh run the query as before.
+``evaluate`` handles the shapes our parser produces (``And``/``Or``/``NOT``/``ANDNOT`` of ``Term`` and of
+``Phrase``: up to three words are one shingle term, see ``analysis.ShingleTokenizer``; longer ones need all
+their three-word shingles and are checked in the stored text) plus the filters of ``SearchQuery``. Anything
+else (wildcards, ranges in the query text, a lone NOT) raises ``Unsupported`` and the caller lets Whoosh run
+the query.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.query import And, Every, Or, Phrase, Prefix, Query, Term, TermRange
+from whoosh.query import And, AndNot, Every, Not, Or, Phrase, Prefix, Query, Term, TermRange
 from whoosh.util.numeric import byte_to_length
 
 from .analysis import SHINGLE_MAX, contains_run, shingle_text, word_sequence
@@ -231,7 +232,16 @@ def _match(query: Query, reader: Any, ctx: _Context) -> _Scored:
     if isinstance(query, Or) and query.minmatch in (0, 1) and not query.scale and query.subqueries:
         return _union([_match(q, reader, ctx) for q in query.subqueries])
     if isinstance(query, And) and query.subqueries:
-        return _intersection([_match(q, reader, ctx) for q in query.subqueries])
+        wanted = [q for q in query.subqueries if not isinstance(q, Not)]
+        if not wanted:
+            raise Unsupported("only NOT")
+        matched, scores = _intersection([_match(q, reader, ctx) for q in wanted])
+        for excluded in (q for q in query.subqueries if isinstance(q, Not)):
+            matched = matched & ~_match(excluded.query, reader, ctx)[0]
+        return matched, scores
+    if isinstance(query, AndNot):
+        matched, scores = _match(query.a, reader, ctx)
+        return matched & ~_match(query.b, reader, ctx)[0], scores
     raise Unsupported(type(query).__name__)
 
 

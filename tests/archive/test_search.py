@@ -143,6 +143,7 @@ def test_three_and_four_word_phrases_match_exactly(backend):
     four = backend.search(SearchQuery(q='"双方签订供用电合同"'))  # 双方 签订 供用电 合同: longer than a shingle
     assert [h.document_id for h in four.items] == [1] and four.total == 1
     assert backend.search(SearchQuery(q="计量装置 封印")).total == 2
+    assert [h.document_id for h in backend.search(SearchQuery(q='"供用电合同" NOT 设施')).items] == [1]
 
 
 def test_vectorised_search_agrees_with_whoosh(backend):
@@ -168,7 +169,16 @@ def test_vectorised_search_agrees_with_whoosh(backend):
     from whoosh.qparser import MultifieldParser
     from whoosh.query import Prefix, Term, TermRange
 
-    for q in ["合同", "停电 检修", "违约金", "欠缴 电费 合同", "窃电", "合同 OR 停电"]:
+    for q in [
+        "合同",
+        "停电 检修",
+        "违约金",
+        "欠缴 电费 合同",
+        "窃电",
+        "合同 OR 停电",
+        "合同 NOT 停电",
+        "电费 ANDNOT 检修",
+    ]:
         for filters in ([], [Term("doc_type", "outage_notice")], [Prefix("unit_path", "/1/3/")]):
             main = MultifieldParser(["title", "text", "holder_name"], searcher.schema).parse(q)
             filters = [*filters, TermRange("formed_on", "2021-01-01", "2022-06-30")]
