@@ -23,7 +23,7 @@ from whoosh.query import And, Every, Prefix, Query, Term, TermRange
 
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
 from . import fast
-from .analysis import ChineseAnalyzer, ShingleAnalyzer
+from .analysis import ChineseAnalyzer, CountedFrequency, ShingleAnalyzer
 
 
 class IndexBusy(RuntimeError):
@@ -33,13 +33,13 @@ class IndexBusy(RuntimeError):
 def make_schema() -> Schema:
     analyzer = ChineseAnalyzer()
     shingles = ShingleAnalyzer()
-    return Schema(
+    schema = Schema(
         document_id=ID(stored=True, unique=True),
         account_no=ID(stored=True),
-        holder_name=TEXT(analyzer=analyzer, stored=True),
+        holder_name=TEXT(analyzer=analyzer, stored=True, phrase=False),
         unit_path=ID(stored=True),
         doc_type=ID(stored=True),
-        title=TEXT(analyzer=analyzer, stored=True, field_boost=2.0),
+        title=TEXT(analyzer=analyzer, stored=True, field_boost=2.0, phrase=False),
         text=TEXT(analyzer=analyzer, stored=True, phrase=False),
         # adjacent word runs of the fields above: quoted phrases of up to three words are one term
         title_sh=TEXT(analyzer=shingles, phrase=False),
@@ -49,6 +49,10 @@ def make_schema() -> Schema:
         filed_on=ID(stored=True),
         fingerprint=STORED(),
     )
+    for name in ("holder_name", "title", "text", "title_sh", "text_sh", "holder_name_sh"):
+        field = schema[name]
+        field.format = CountedFrequency(field_boost=getattr(field.format, "field_boost", 1.0))
+    return schema
 
 
 class ArchiveCodec(W3Codec):  # type: ignore[misc]

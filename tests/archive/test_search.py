@@ -254,3 +254,15 @@ def test_an_index_from_before_generations_is_read_until_the_first_rebuild(tmp_pa
     with backend.rebuild() as fresh:
         fresh.upsert([_entry(7, "停电计划")])
     assert [h.document_id for h in backend.search(SearchQuery(q="停电")).items] == [7]
+
+
+def test_counted_frequency_indexes_what_the_token_path_would():
+    from whoosh.formats import Frequency
+
+    from archive.search.analysis import CountedFrequency, ShingleAnalyzer
+
+    text = "双方签订供用电合同，已发出停电通知。Meter 检查 meter。"
+    for analyzer in (ChineseAnalyzer(), ShingleAnalyzer()):
+        counted = sorted(CountedFrequency(field_boost=2.0).word_values(text, analyzer))
+        plain = sorted(Frequency(field_boost=2.0).word_values(text, analyzer))
+        assert counted == plain
