@@ -61,22 +61,42 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def bench_whoosh(n: int, root: Path, batch: int, procs: int) -> dict[str, float]:
-    backend = WhooshBackend(root / "whoosh")
-    backend.clear()
-    start = time.perf_counter()
-    docs = documents(n)
-    while chunk := list(itertools.islice(docs, batch)):
-        backend.upsert(chunk, replace=False, procs=procs)
-    index_seconds = time.perf_counter() - start
-    segments = len(backend._searcher().reader().leaf_readers())
-    print(f"whoosh: {n} documents in {index_seconds:.1f} s, {segments} segments", flush=True)
+def _search_latencies(backend: WhooshBackend) -> list[float]:
     latencies = []
     for _round in range(3):
         for q in QUERIES + PHRASES:
             t = time.perf_counter()
-            backend.search(SearchQuery(q=q, per_page=20, unit_path="/1/"))
+            backend.search(SearchQuery(q=q, per_page=20, unit_path="/1/"))  # scoped like the staff pages
             latencies.append((time.perf_counter() - t) * 1000)
+    return latencies
+
+
+def bench_whoosh(n: int, root: Path, batch: int, procs: int, checkpoint: int) -> dict[str, float]:
+    """Index ``n`` documents in batches; every ``checkpoint`` documents print the search latency so far
+    (a long run leaves figures for the sizes it reached)."""
+    backend = WhooshBackend(root / "whoosh")
+    backend.clear()
+    index_seconds = 0.0
+    done = 0
+    docs = documents(n)
+    while True:
+        start = time.perf_counter()
+        chunk = list(itertools.islice(docs, batch))
+        if not chunk:
+            break
+        backend.upsert(chunk, replace=False, procs=procs)
+        index_seconds += time.perf_counter() - start
+        done += len(chunk)
+        if checkpoint and done % checkpoint == 0 and done < n:
+            lat = _search_latencies(backend)
+            print(
+                f"  at {done} documents: indexing {done / index_seconds:.0f} docs/s, "
+                f"search p50 {percentile(lat, 50):.1f} ms, p95 {percentile(lat, 95):.1f} ms",
+                flush=True,
+            )
+    segments = len(backend._searcher().reader().leaf_readers())
+    print(f"whoosh: {n} documents in {index_seconds:.1f} s, {segments} segments", flush=True)
+    latencies = _search_latencies(backend)
     return {"docs_per_s": n / index_seconds, "p50": percentile(latencies, 50), "p95": percentile(latencies, 95)}
 
 
@@ -115,6 +135,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the issue's size: 100,000 documents")
     parser.add_argument("--batch", type=int, default=1000, help="documents per index commit")
     parser.add_argument("--procs", type=int, default=2, help="Whoosh writer processes")
+    parser.add_argument("--checkpoint", type=int, default=0, help="also measure search every this many documents")
     args = parser.parse_args()
     n = 100_000 if args.full else args.documents
     t = time.perf_counter()
@@ -122,7 +143,7 @@ def main() -> None:
     print(f"generated {n} documents, {avg:.0f} characters on average, in {time.perf_counter() - t:.1f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="griddesk-bench-") as tmp:
         root = Path(tmp)
-        whoosh = bench_whoosh(n, root, args.batch, args.procs)
+        whoosh = bench_whoosh(n, root, args.batch, args.procs, args.checkpoint)
         rss_mib = (
             max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
         )

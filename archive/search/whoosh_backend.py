@@ -268,13 +268,15 @@ class WhooshBackend:
         searcher = None
         if old is not None and getattr(self._local, "live", None) == live:
             with contextlib.suppress(Exception):  # segments merged under us: open afresh
+                # refresh() hands the segment readers it keeps to the new searcher and closes the rest
+                # itself; closing the old searcher as well would close readers the new one uses
                 searcher = old.refresh()
         if searcher is None:
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    old.close()
             searcher = self._open().searcher()
             self._local.live = str(self._live_dir())
-        if old is not None and searcher is not old:
-            with contextlib.suppress(Exception):
-                old.close()
         self._local.searcher = searcher
         return searcher
 

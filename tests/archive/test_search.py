@@ -266,3 +266,9 @@ def test_counted_frequency_indexes_what_the_token_path_would():
         counted = sorted(CountedFrequency(field_boost=2.0).word_values(text, analyzer))
         plain = sorted(Frequency(field_boost=2.0).word_values(text, analyzer))
         assert counted == plain
+
+
+def test_searches_between_writes_see_every_write(backend):
+    for i in range(1, 5):  # each search refreshes the cached searcher, which reuses unchanged segments
+        backend.upsert([_entry(i, f"第{i}份停电通知")])
+        assert backend.search(SearchQuery(q="停电")).total == i
