@@ -144,14 +144,16 @@ def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarra
         leaf._read_data()
         raw_ids, raw_weights, _values = leaf._data
         count = int(leaf._blocklength)
-        block_ids = np.asarray(raw_ids, dtype=np.int64)
-        if not leaf._byteids:
-            block_ids = np.cumsum(block_ids)
-        id_parts.append(block_ids)
+        if isinstance(raw_ids, bytes):  # packed by ArchiveCodec: no Python object per posting
+            id_parts.append(np.cumsum(np.frombuffer(raw_ids, dtype=np.uint32), dtype=np.int64))
+        else:  # a pickled tuple of deltas (an index written before ArchiveCodec)
+            id_parts.append(np.cumsum(np.asarray(raw_ids, dtype=np.int64)))
         if raw_weights is None:
             weight_parts.append(np.ones(count))
         elif isinstance(raw_weights, float):
             weight_parts.append(np.full(count, raw_weights))
+        elif isinstance(raw_weights, bytes):
+            weight_parts.append(np.frombuffer(raw_weights, dtype=np.float32).astype(np.float64))
         else:
             weight_parts.append(np.asarray(raw_weights, dtype=np.float64))
         leaf._next_block()
