@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -65,9 +68,57 @@ class FileBlobStore:
                 digest.update(chunk)
         return "ok" if digest.hexdigest() == sha256 else "corrupt"
 
-    def discard(self, sha256: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path(sha256).unlink()
+    # --- pins: a blob a transaction in flight relies on is never removed under it -----------------
+
+    def _lock_file(self, sha256: str) -> IO[str]:
+        self.path(sha256)  # validates the name
+        locks = self.root / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        return open(locks / f"{sha256[:2]}.lock", "a+")  # 256 stripes: lock files are never deleted
+
+    def pin(self, sha256: str) -> BlobPin:
+        """Hold the blob (a shared lock) until ``release``: ``discard`` waits while anyone holds it."""
+        handle = self._lock_file(sha256)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+        return BlobPin(handle)
+
+    def discard(self, sha256: str, *, still_needed: Callable[[], bool] | None = None, timeout: float = 30.0) -> bool:
+        """Remove a blob unless ``still_needed()`` says a committed record uses it; True if removed.
+
+        Waits (up to ``timeout``) until no transaction in flight holds a pin on it, and asks
+        ``still_needed`` only then, so a filing of the same content that commits meanwhile keeps it."""
+        with self._lock_file(sha256) as handle:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        return False  # left in place: an unreferenced file is harmless, a missing one is not
+                    time.sleep(0.02)
+            try:
+                if still_needed is not None and still_needed():
+                    return False
+                with contextlib.suppress(FileNotFoundError):
+                    self.path(sha256).unlink()
+                    return True
+                return False
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class BlobPin:
+    """A shared hold on a blob, released once (at the end of the transaction that relies on it)."""
+
+    def __init__(self, handle: IO[str]):
+        self._handle: IO[str] | None = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import IO, Protocol, runtime_checkable
 
@@ -23,8 +24,16 @@ class BlobStore(Protocol):
     def verify(self, sha256: str) -> str:
         """'ok', 'missing' or 'corrupt' (content no longer hashes to its name)."""
 
-    def discard(self, sha256: str) -> None:
-        """Remove a blob that no record references (used when a filing is rolled back)."""
+    def pin(self, sha256: str) -> BlobHold:
+        """Hold a blob for a transaction in flight: ``discard`` waits until every hold is released."""
+
+    def discard(self, sha256: str, *, still_needed: Callable[[], bool] | None = None, timeout: float = 30.0) -> bool:
+        """Remove a blob a rolled-back filing created, once no transaction holds it, unless
+        ``still_needed()`` (asked only then) says a committed record uses it. True if removed."""
+
+
+class BlobHold(Protocol):
+    def release(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,12 @@ class SearchBackend(Protocol):
         """(document_id, fingerprint) of every indexed document."""
 
     def clear(self) -> None:
-        """Drop everything (a reindex starts here)."""
+        """Drop everything (replaces the live index with an empty one)."""
+
+    def rebuild(self) -> AbstractContextManager[SearchBackend]:
+        """A backend that writes into a fresh index nobody searches yet. When the ``with`` block ends
+        cleanly the fresh index replaces the live one at once; if it raises, the fresh one is discarded.
+        Searches keep answering from the live index throughout."""
 
     def health(self) -> dict[str, object]: ...
 

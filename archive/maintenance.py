@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,35 +57,68 @@ def _stored_text(session: Session, document: Document) -> str:
 
 
 def reindex(*, batch: int = 200, procs: int = 1, progress: bool = False) -> int:
-    """Drop the index and rebuild it from the database; returns the number of documents indexed."""
+    """Rebuild the index from the database into a fresh index and swap it in; returns the number indexed.
+
+    Searches keep using the live index while the new one is built. Documents filed, corrected or withdrawn
+    meanwhile are indexed into the live index by their tasks; after the swap they are caught up from the
+    database (the fingerprints show which), so nothing done during the rebuild is lost."""
     backend = search_backend()
-    backend.clear()
     total = 0
     session = db.new_session()
     try:
         count = session.scalar(select(Document.id).order_by(Document.id.desc()).limit(1)) or 0
         bar = tqdm(total=count, unit="doc", desc="reindex", disable=not progress)
-        for rows in _batches(session, batch):
-            entries = []
-            for document in rows:
-                try:
-                    entries.append(entry_for(document, _stored_text(session, document)))
-                    document.index_status, document.index_error, document.indexed_at = (
-                        IndexStatus.INDEXED,
-                        "",
-                        utcnow(),
-                    )
-                except Exception as exc:  # one unreadable file must not stop the rebuild
-                    document.index_status, document.index_error = IndexStatus.FAILED, f"{type(exc).__name__}: {exc}"
-            backend.upsert(entries, replace=False, procs=procs)
-            session.commit()
-            session.expunge_all()
-            total += len(entries)
-            bar.update(rows[-1].id - bar.n)
+        with backend.rebuild() as fresh:
+            for rows in _batches(session, batch):
+                entries = []
+                for document in rows:
+                    try:
+                        entries.append(entry_for(document, _stored_text(session, document)))
+                        document.index_status, document.index_error, document.indexed_at = (
+                            IndexStatus.INDEXED,
+                            "",
+                            utcnow(),
+                        )
+                    except Exception as exc:  # one unreadable file must not stop the rebuild
+                        document.index_status = IndexStatus.FAILED
+                        document.index_error = f"{type(exc).__name__}: {exc}"
+                fresh.upsert(entries, replace=False, procs=procs)
+                session.commit()
+                session.expunge_all()
+                total += len(entries)
+                bar.update(rows[-1].id - bar.n)
+            session.commit()  # end the last read transaction before the swap (SQLite writers wait on it)
         bar.close()
     finally:
         session.close()
+    catch_up()
     return total
+
+
+def catch_up() -> int:
+    """Bring the index in line with the database: index what is missing or stale, drop what is orphaned."""
+    report = verify(blobs=False)
+    backend = search_backend()
+    todo = sorted(set(report.missing_from_index) | set(report.stale_in_index))
+    session = db.new_session()
+    try:
+        for start in range(0, len(todo), 200):
+            rows = session.scalars(
+                select(Document)
+                .where(Document.id.in_(todo[start : start + 200]))
+                .options(selectinload(Document.events), selectinload(Document.text))
+            ).all()
+            entries = []
+            for document in rows:
+                with contextlib.suppress(Exception):  # its own task reports the failure
+                    entries.append(entry_for(document, _stored_text(session, document)))
+            backend.upsert(entries)
+            session.commit()
+            session.expunge_all()
+    finally:
+        session.close()
+    backend.delete(report.orphaned_in_index)
+    return len(todo) + len(report.orphaned_in_index)
 
 
 @dataclass
@@ -127,8 +161,9 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def verify(*, progress: bool = False) -> VerifyReport:
-    """Compare the index with the database (fingerprints) and every referenced blob with its hash."""
+def verify(*, progress: bool = False, blobs: bool = True) -> VerifyReport:
+    """Compare the index with the database (fingerprints) and every referenced blob with its hash
+    (``blobs=False``: the index only)."""
     report = VerifyReport()
     indexed = dict(search_backend().fingerprints())
     store = blob_store()
@@ -139,7 +174,7 @@ def verify(*, progress: bool = False) -> VerifyReport:
         for rows in tqdm(_batches(session, 500, include_withdrawn=True), disable=not progress, desc="verify"):
             for document in rows:
                 report.documents_checked += 1
-                if document.sha256 not in seen_blobs:
+                if blobs and document.sha256 not in seen_blobs:
                     seen_blobs.add(document.sha256)
                     state = store.verify(document.sha256)
                     if state == "missing":

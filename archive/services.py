@@ -181,23 +181,49 @@ def parse_filing_form(session: Session, data: dict[str, Any]) -> FilingForm:
 
 
 _NEW_BLOBS = "archive_new_blobs"
+_PINS = "archive_blob_pins"
 
 
-def _discard_new_blob_on_rollback(session: Session, sha256: str) -> None:
-    """A blob this filing created is removed again if the filing rolls back (a rejected filing leaves no file)."""
-    session.info.setdefault(_NEW_BLOBS, []).append((blob_store(), sha256))
+def _store_upload(session: Session, stream: IO[bytes]) -> str:
+    """Store the upload's bytes and hold the blob until this transaction ends.
+
+    Content is stored once, so another filing may share the blob. A rolled-back filing removes a blob it
+    created only when no other transaction holds it and no committed document references it."""
+    store = blob_store()
+    sha256, created = store.put(stream)
+    session.info.setdefault(_PINS, []).append(store.pin(sha256))
+    if not store.exists(sha256):  # a rolled-back filing removed it between our put and our pin: again
+        stream.seek(0)
+        sha256, created = store.put(stream)
+    if created:
+        session.info.setdefault(_NEW_BLOBS, []).append((store, sha256))
+    return sha256
+
+
+def _release_pins(session: Session) -> None:
+    for pin in session.info.pop(_PINS, []):
+        pin.release()
+
+
+def _referenced(sha256: str) -> bool:
+    from core.db import db
+
+    with db.new_session() as fresh:
+        return fresh.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1)) is not None
 
 
 @event.listens_for(Session, "after_commit")
 def _keep_new_blobs(session: Session) -> None:
     session.info.pop(_NEW_BLOBS, None)
+    _release_pins(session)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _discard_new_blobs(session: Session, previous_transaction: Any) -> None:
     if previous_transaction.parent is None:
+        _release_pins(session)  # ours first: discard waits for every other hold
         for store, sha256 in session.info.pop(_NEW_BLOBS, []):
-            store.discard(sha256)
+            store.discard(sha256, still_needed=lambda sha=sha256: _referenced(sha))
 
 
 def file_document(
@@ -224,9 +250,7 @@ def file_document(
     pages = info.pages or form.pages
     if pages is None:
         raise InvalidInput.fields({"pages": "required: the page count cannot be read from this file type"})
-    sha256, created = blob_store().put(stream)
-    if created:
-        _discard_new_blob_on_rollback(session, sha256)
+    sha256 = _store_upload(session, stream)
     document = Document(
         dossier=dossier,
         account_no=dossier.account_no,

@@ -9,19 +9,23 @@ import re
 import shutil
 import threading
 import time
+from array import array
 from collections.abc import Iterable, Iterator
 from html import escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, Prefix, Query, Term, TermRange
 
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
-from .analysis import ChineseAnalyzer
+from . import fast
+from .analysis import ChineseAnalyzer, CountedFrequency, ShingleAnalyzer
 
 
 class IndexBusy(RuntimeError):
@@ -30,36 +34,202 @@ class IndexBusy(RuntimeError):
 
 def make_schema() -> Schema:
     analyzer = ChineseAnalyzer()
-    return Schema(
+    shingles = ShingleAnalyzer()
+    schema = Schema(
         document_id=ID(stored=True, unique=True),
         account_no=ID(stored=True),
-        holder_name=TEXT(analyzer=analyzer, stored=True),
+        holder_name=TEXT(analyzer=analyzer, stored=True, phrase=False),
         unit_path=ID(stored=True),
         doc_type=ID(stored=True),
-        title=TEXT(analyzer=analyzer, stored=True, field_boost=2.0),
-        text=TEXT(analyzer=analyzer, stored=True),
+        title=TEXT(analyzer=analyzer, stored=True, field_boost=2.0, phrase=False),
+        text=TEXT(analyzer=analyzer, stored=True, phrase=False),
+        # adjacent word runs of the fields above: quoted phrases of up to three words are one term
+        title_sh=TEXT(analyzer=shingles, phrase=False),
+        text_sh=TEXT(analyzer=shingles, phrase=False),
+        holder_name_sh=TEXT(analyzer=shingles, phrase=False),
         formed_on=ID(stored=True),
         filed_on=ID(stored=True),
         fingerprint=STORED(),
     )
+    for name in ("holder_name", "title", "text", "title_sh", "text_sh", "holder_name_sh"):
+        field = schema[name]
+        field.format = CountedFrequency(field_boost=getattr(field.format, "field_boost", 1.0))
+    return schema
+
+
+class ArchiveCodec(W3Codec):  # type: ignore[misc]
+    """Whoosh's codec with posting blocks numpy can read without a Python object per posting.
+
+    Docnum deltas and weights are stored as packed 32-bit arrays (bytes) instead of pickled tuples, so the
+    vectorised search turns a block into arrays with ``np.frombuffer``; Whoosh's own matcher reads them
+    too (``_PackedLeafMatcher``). No per-block length statistics: they only serve Whoosh's block
+    skipping, which the vectorised search does not use, and looking the length up for every posting cost
+    a tenth of indexing. (Segments remember their codec class, so these names must stay importable.)"""
+
+    length_stats = False
+
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
+        return _PackedPostingsWriter(
+            dbfile,
+            blocklimit=self._blocklimit,
+            byteids=byteids,
+            compression=self._compression,
+            inlinelimit=self._inlinelimit,
+        )
+
+    def postings_reader(self, dbfile: Any, terminfo: Any, format_: Any, term: Any = None, scorer: Any = None) -> Any:
+        if terminfo.is_inlined():
+            return super().postings_reader(dbfile, terminfo, format_, term=term, scorer=scorer)
+        offset, length = terminfo.extent()
+        return _PackedLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)  # type: ignore[abstract]
+
+
+class _PackedPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
+    def _mini_ids(self) -> Any:
+        if self._byteids:
+            return super()._mini_ids()
+        buffered: Any = self._ids  # array("I") while not byteids
+        ids = np.frombuffer(buffered, dtype=np.uint32)
+        return np.diff(ids, prepend=np.uint32(0)).astype(np.uint32).tobytes()
+
+    def _mini_weights(self) -> Any:
+        buffered: Any = self._weights  # array("f")
+        weights = np.frombuffer(buffered, dtype=np.float32)
+        if (weights == 1.0).all():
+            return None
+        if (weights == weights[0]).all():
+            return float(weights[0])
+        return weights.tobytes()
+
+
+class _PackedLeafMatcher(W3LeafMatcher):  # type: ignore[misc]
+    def _read_ids(self) -> None:
+        if self._data is None:
+            self._read_data()
+        data: Any = self._data
+        ids = data[0]
+        if isinstance(ids, bytes) and not self._byteids:
+            self._ids = np.cumsum(np.frombuffer(ids, dtype=np.uint32), dtype=np.int64).tolist()
+        else:
+            super()._read_ids()
+
+    def _read_weights(self) -> None:
+        if self._data is None:
+            self._read_data()
+        data: Any = self._data
+        weights = data[1]
+        if isinstance(weights, bytes):
+            self._weights = array("f", weights)
+        else:
+            super()._read_weights()
+
+
+def _codec() -> Any:
+    """Long, uncompressed posting blocks: the vectorised search reads whole posting lists, and per block it
+    pays a fixed cost plus zlib (the files grow by about a quarter)."""
+    return ArchiveCodec(blocklimit=BLOCK_POSTINGS, compression=0)
+
+
+BLOCK_POSTINGS = 1024
+
+
+CURRENT = "CURRENT"  # names the live generation (a subdirectory); replaced atomically by a rebuild
 
 
 class WhooshBackend:
-    """Whoosh index in ``directory``. Writes take an exclusive ``flock`` (bounded wait, then ``IndexBusy``)."""
+    """Whoosh index under ``directory``. Writes take an exclusive ``flock`` (bounded wait, then ``IndexBusy``).
 
-    def __init__(self, directory: str | os.PathLike[str], *, lock_timeout: float = 60.0):
+    The live index is a generation ``directory/gen-*`` named by the file ``directory/CURRENT``. A rebuild
+    writes a new generation that nobody reads, then replaces ``CURRENT`` with one atomic rename: searchers
+    keep answering from the old generation until then, and the one before stays on disk until the next
+    rebuild so that a search already running on it can finish. (An index written before generations, with
+    its files directly in ``directory``, is read as it is until the first rebuild.)"""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        lock_timeout: float = 60.0,
+        _generation: Path | None = None,
+    ):
         self.directory = Path(directory)
         self.lock_timeout = lock_timeout
-        self._lock_path = self.directory.parent / f".{self.directory.name}.writelock"
+        self._generation = _generation  # set on the writer of a rebuild: it writes there and only there
+        name = _generation.name if _generation is not None else self.directory.name
+        base = self.directory if _generation is not None else self.directory.parent
+        self._lock_path = base / f".{name}.writelock"
         self._local = threading.local()  # one searcher per thread, refreshed when the index changed
 
     # --- opening and locking -------------------------------------------------------------------
 
-    def _open(self) -> Any:
+    def _live_dir(self) -> Path:
+        if self._generation is not None:
+            return self._generation
+        try:
+            name = (self.directory / CURRENT).read_text().strip()
+        except FileNotFoundError:
+            return self.directory  # nothing yet, or an index from before generations
+        return self.directory / name
+
+    def _open(self, *, locked: bool = False) -> Any:
+        live = self._live_dir()
+        if whoosh_index.exists_in(str(live)):
+            return whoosh_index.open_dir(str(live))
+        if self._generation is not None:
+            live.mkdir(parents=True, exist_ok=True)
+            return whoosh_index.create_in(str(live), make_schema())
+        if locked:
+            self._swap(self._new_generation())
+        else:
+            with self._write_lock():  # two processes starting at once must agree on one generation
+                if not whoosh_index.exists_in(str(self._live_dir())):
+                    self._swap(self._new_generation())
+        return whoosh_index.open_dir(str(self._live_dir()))
+
+    def _new_generation(self) -> Path:
+        generation = self.directory / f"gen-{time.time_ns()}-{os.getpid()}"
+        generation.mkdir(parents=True)
+        whoosh_index.create_in(str(generation), make_schema())
+        return generation
+
+    def _swap(self, generation: Path) -> None:
+        """Make ``generation`` the live index (caller holds the write lock); drop all but it and the last."""
+        previous = self._live_dir()
         self.directory.mkdir(parents=True, exist_ok=True)
-        if whoosh_index.exists_in(str(self.directory)):
-            return whoosh_index.open_dir(str(self.directory))
-        return whoosh_index.create_in(str(self.directory), make_schema())
+        tmp = self.directory / f"{CURRENT}.tmp"
+        with open(tmp, "w") as handle:
+            handle.write(generation.name)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.directory / CURRENT)
+        _fsync_dir(self.directory)
+        keep = {generation.name, previous.name if previous != self.directory else ""}
+        for entry in self.directory.iterdir():
+            if entry.is_dir() and entry.name.startswith("gen-") and entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.endswith(".writelock") and entry.name[1:-10] not in keep:
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+            elif entry.is_file() and "" not in keep and not entry.name.startswith((CURRENT, ".")):
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()  # files of an index from before generations, two rebuilds ago
+
+    @contextlib.contextmanager
+    def rebuild(self) -> Iterator[WhooshBackend]:
+        """A writer into a fresh generation; on a clean exit it becomes the live index in one rename."""
+        if self._generation is not None:
+            raise RuntimeError("a rebuild cannot be nested")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        generation = self.directory / f"gen-{time.time_ns()}-{os.getpid()}"
+        builder = WhooshBackend(self.directory, lock_timeout=self.lock_timeout, _generation=generation)
+        builder._open()
+        try:
+            yield builder
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+        with self._write_lock():
+            self._swap(generation)
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
@@ -84,7 +254,7 @@ class WhooshBackend:
     @contextlib.contextmanager
     def _writer(self, **options: Any) -> Iterator[Any]:
         with self._write_lock():
-            ix = self._open()
+            ix = self._open(locked=True)
             deadline = time.monotonic() + self.lock_timeout
             while True:
                 try:
@@ -107,7 +277,7 @@ class WhooshBackend:
         batch = list(entries)
         if not batch:
             return 0
-        options: dict[str, Any] = {"limitmb": 128}
+        options: dict[str, Any] = {"limitmb": 128, "codec": _codec()}
         if procs > 1:
             options.update(procs=procs, multisegment=True)
         with self._writer(**options) as writer:
@@ -117,10 +287,13 @@ class WhooshBackend:
                     document_id=str(entry.document_id),
                     account_no=entry.account_no,
                     holder_name=entry.holder_name,
+                    holder_name_sh=entry.holder_name,
                     unit_path=entry.unit_path,
                     doc_type=entry.doc_type,
                     title=entry.title,
+                    title_sh=entry.title,
                     text=entry.text,
+                    text_sh=entry.text,
                     formed_on=entry.formed_on.isoformat(),
                     filed_on=entry.filed_on.isoformat(),
                     fingerprint=entry.fingerprint,
@@ -136,12 +309,8 @@ class WhooshBackend:
                 writer.delete_by_term("document_id", document_id)
 
     def clear(self) -> None:
-        with self._write_lock():
-            if self.directory.exists():
-                shutil.rmtree(self.directory)
-            self.directory.mkdir(parents=True)
-            whoosh_index.create_in(str(self.directory), make_schema())
-            (self.directory / "EPOCH").write_text(f"{time.time_ns()}-{os.getpid()}")
+        with self.rebuild():
+            pass
 
     def fingerprints(self) -> Iterator[tuple[int, str]]:
         ix = self._open()
@@ -153,26 +322,22 @@ class WhooshBackend:
         ix = self._open()
         return {"ok": True, "backend": "whoosh", "documents": ix.doc_count()}
 
-    def _epoch(self) -> str:
-        try:
-            return (self.directory / "EPOCH").read_text()
-        except FileNotFoundError:
-            return ""
-
     def _searcher(self) -> Any:
-        """A cached searcher, refreshed after writes and reopened after a rebuild (``clear`` bumps EPOCH)."""
+        """A cached searcher, refreshed after writes and reopened when a rebuild swapped generations."""
         old = getattr(self._local, "searcher", None)
-        epoch = self._epoch()
+        live = str(self._live_dir())
         searcher = None
-        if old is not None and getattr(self._local, "epoch", None) == epoch:
-            with contextlib.suppress(Exception):  # segments merged or rebuilt under us: open afresh
+        if old is not None and getattr(self._local, "live", None) == live:
+            with contextlib.suppress(Exception):  # segments merged under us: open afresh
+                # refresh() hands the segment readers it keeps to the new searcher and closes the rest
+                # itself; closing the old searcher as well would close readers the new one uses
                 searcher = old.refresh()
         if searcher is None:
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    old.close()
             searcher = self._open().searcher()
-            self._local.epoch = epoch
-        if old is not None and searcher is not old:
-            with contextlib.suppress(Exception):
-                old.close()
+            self._local.live = str(self._live_dir())
         self._local.searcher = searcher
         return searcher
 
@@ -196,13 +361,13 @@ class WhooshBackend:
             main: Query = parsed
         else:
             main = Every()
-        combined = And([main, *filters]) if filters else main
-        if text:
-            page = searcher.search_page(combined, query.page, pagelen=query.per_page)
-        else:
-            page = searcher.search_page(
-                combined, query.page, pagelen=query.per_page, sortedby="formed_on", reverse=True
-            )
+        offset = (max(query.page, 1) - 1) * query.per_page
+        try:
+            ranked = fast.evaluate(searcher, main, filters, offset=offset, limit=query.per_page, newest_first=not text)
+            rows = [(searcher.stored_fields(n), s) for n, s in zip(ranked.docnums, ranked.scores, strict=True)]
+            total = ranked.total
+        except fast.Unsupported:  # a query shape the vectorised path does not cover: Whoosh runs it
+            rows, total = self._whoosh_search(searcher, main, filters, query, sort=not text)
         terms = (
             sorted(
                 {str(t if isinstance(t, str) else t.decode()) for f, t in main.all_terms() if f in ("text", "title")},
@@ -213,20 +378,29 @@ class WhooshBackend:
             else []
         )
         items = []
-        for hit in page:
-            highlight = snippet(str(hit.get("text", "")), terms) or snippet(str(hit.get("title", "")), terms)
+        for fields, score in rows:
+            highlight = snippet(str(fields.get("text", "")), terms) or snippet(str(fields.get("title", "")), terms)
             items.append(
                 SearchHit(
-                    document_id=int(hit["document_id"]),
-                    account_no=hit["account_no"],
-                    title=hit["title"],
-                    doc_type=hit["doc_type"],
-                    formed_on=_date(hit["formed_on"]),
-                    score=float(hit.score or 0.0),
+                    document_id=int(fields["document_id"]),
+                    account_no=fields["account_no"],
+                    title=fields["title"],
+                    doc_type=fields["doc_type"],
+                    formed_on=_date(fields["formed_on"]),
+                    score=score,
                     highlight=highlight,
                 )
             )
-        return SearchResult(items=items, total=page.total)
+        return SearchResult(items=items, total=total)
+
+    @staticmethod
+    def _whoosh_search(
+        searcher: Any, main: Query, filters: list[Query], query: SearchQuery, *, sort: bool
+    ) -> tuple[list[tuple[dict[str, Any], float]], int]:
+        combined = And([main, *filters]) if filters else main
+        options: dict[str, Any] = {"sortedby": "formed_on", "reverse": True} if sort else {}
+        page = searcher.search_page(combined, query.page, pagelen=query.per_page, **options)
+        return [(hit.fields(), float(hit.score or 0.0)) for hit in page], page.total
 
 
 def snippet(text: str, terms: list[str], width: int = 120) -> str:
@@ -253,3 +427,11 @@ def _date(value: str) -> Any:
     import datetime as dt
 
     return dt.date.fromisoformat(value)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

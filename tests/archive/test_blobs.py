@@ -36,3 +36,31 @@ def test_verify_reports_missing_and_corrupt_blobs(tmp_path):
     assert store.verify(sha) == "corrupt"
     path.unlink()
     assert store.verify(sha) == "missing"
+
+
+def test_discard_waits_for_pins_and_keeps_a_blob_that_is_still_needed(tmp_path):
+    import threading
+    import time
+
+    store = FileBlobStore(tmp_path)
+    sha, _ = store.put(io.BytesIO(b"shared content"))
+    pin = store.pin(sha)  # a filing of the same content, not committed yet
+    committed = threading.Event()
+    outcome: list[bool] = []
+    worker = threading.Thread(target=lambda: outcome.append(store.discard(sha, still_needed=committed.is_set)))
+    worker.start()
+    time.sleep(0.3)
+    assert worker.is_alive() and store.exists(sha)  # the rollback's discard waits for the pin
+    committed.set()  # the other filing commits, then releases its pin
+    pin.release()
+    worker.join(timeout=10)
+    assert outcome == [False] and store.exists(sha)
+    assert store.discard(sha, still_needed=lambda: False) and not store.exists(sha)
+
+
+def test_discard_gives_up_and_keeps_the_blob_when_a_pin_is_never_released(tmp_path):
+    store = FileBlobStore(tmp_path)
+    sha, _ = store.put(io.BytesIO(b"content"))
+    pin = store.pin(sha)
+    assert store.discard(sha, timeout=0.2) is False and store.exists(sha)
+    pin.release()

@@ -40,6 +40,40 @@ def test_reindex_rebuilds_the_index_from_the_database(app, client, world, sessio
     assert search_backend().search(SearchQuery(q='"线路检修"')).total == 1
 
 
+def test_reindex_keeps_searches_answering_and_catches_up_changes_made_meanwhile(app, client, world, session):
+    first, second = _file_two(client, world, session)
+    backend = search_backend()
+    seen_during: list[int] = []
+    real_rebuild = backend.rebuild
+
+    def rebuild_and_look():  # in the middle of the rebuild: search the live index, and withdraw a document
+        import contextlib
+
+        @contextlib.contextmanager
+        def wrapped():
+            with real_rebuild() as fresh:
+                yield fresh
+                seen_during.append(backend.search(SearchQuery(q="供用电合同")).total)
+                response = client.post(
+                    f"/api/v1/archive/documents/{second}/withdrawal",
+                    json={"reason": "重复归档", "authorised_by": "王科长"},
+                    headers=world.headers("archivist"),
+                )
+                assert response.status_code == 201, response.get_json()
+
+        return wrapped()
+
+    backend.rebuild = rebuild_and_look  # type: ignore[method-assign]
+    try:
+        result = app.test_cli_runner().invoke(args=["griddesk", "archive", "reindex"])
+    finally:
+        del backend.rebuild
+    assert result.exit_code == 0, result.output
+    assert seen_during == [2]  # the live index was never emptied
+    assert sorted(i for i, _ in backend.fingerprints()) == [first]  # the withdrawal made meanwhile is not lost
+    session.rollback()
+
+
 def test_verify_reports_missing_stale_orphaned_entries_and_bad_blobs(app, client, world, session):
     first, second = _file_two(client, world, session)
     runner = app.test_cli_runner()

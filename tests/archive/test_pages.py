@@ -55,3 +55,46 @@ def test_supervisor_reads_but_cannot_file_and_foreign_dossiers_are_not_found(cli
     assert client.get("/staff/archive/dossiers/2000000001").status_code == 404
     page = client.get("/staff/archive/dossiers/1000000001").get_data(as_text=True)
     assert "该户尚未建立案卷" in page and '<button type="submit">建立案卷' not in page
+
+
+def test_archivist_corrects_metadata_on_the_viewer_and_the_correction_is_recorded(client, world):
+    _sign_in(client, "archivist-a")
+    token = _csrf(client, "/staff/archive?q=1000000001")
+    client.post("/staff/archive", data={"account_no": "1000000001", "csrf_token": token})
+    token = _csrf(client, "/staff/archive/dossiers/1000000001")
+    filed = client.post(
+        "/staff/archive/dossiers/1000000001/documents",
+        data={**FIELDS, "csrf_token": token, "file": (io.BytesIO(pdf_bytes("用电检查单。")), "检查.pdf")},
+        content_type="multipart/form-data",
+    )
+    viewer_url = filed.headers["Location"]
+    document_id = int(viewer_url.rstrip("/").rsplit("/", 1)[1])
+    viewer = client.get(viewer_url).get_data(as_text=True)
+    assert "更正著录信息" in viewer
+    form = {
+        name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', viewer).group(1)
+        for name in ("title", "document_no", "responsible_unit", "formed_on", "pages", "handover_id")
+    }
+    form.update({"doc_type": FIELDS["doc_type"], "writing_material": FIELDS["writing_material"]})
+    form.update({"paper_size": FIELDS["paper_size"], "retention": FIELDS.get("retention", "permanent")})
+    missing_why = client.post(
+        f"/staff/archive/documents/{document_id}/corrections",
+        data={**form, "formed_on": "2023-05-06", "csrf_token": _csrf(client, viewer_url)},
+    )
+    assert missing_why.status_code == 302
+    assert "2023-05-06" not in client.get(viewer_url).get_data(as_text=True).split("更正著录信息")[0]
+    corrected = client.post(
+        f"/staff/archive/documents/{document_id}/corrections",
+        data={
+            **form,
+            "formed_on": "2023-05-06",
+            "reason": "形成日期录入错误",
+            "authorised_by": "王科长",
+            "csrf_token": _csrf(client, viewer_url),
+        },
+    )
+    assert corrected.status_code == 302
+    page = client.get(viewer_url).get_data(as_text=True)
+    assert "形成日期录入错误" in page and "王科长" in page and "formed_on" in page and "2023-05-06" in page
+    api = client.get(f"/api/v1/archive/documents/{document_id}", headers=world.headers("archivist"))
+    assert api.get_json()["formed_on"] == "2023-05-06"

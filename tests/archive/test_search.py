@@ -31,7 +31,7 @@ def _entry(document_id: int, text: str, **overrides: object) -> IndexEntry:
 
 @pytest.fixture
 def backend(tmp_path) -> WhooshBackend:
-    return WhooshBackend(tmp_path / "index", lock_timeout=5)
+    return WhooshBackend(tmp_path / "index", lock_timeout=30)  # generous: the machine may be busy
 
 
 def test_whoosh_backend_satisfies_the_protocol(backend):
@@ -130,3 +130,145 @@ def test_search_api_finds_filed_documents_within_the_callers_unit(client, world,
     )
     assert bad.status_code == 422
     assert set(bad.get_json()["error"]["details"]["fields"]) == {"doc_type", "from"}
+
+
+def test_three_and_four_word_phrases_match_exactly(backend):
+    backend.upsert(
+        [
+            _entry(1, "检查发现计量装置封印完好。双方签订供用电合同。"),
+            _entry(2, "计量装置已更换，装置封印完好。双方签订供用电设施协议，随后签订供用电合同。"),
+        ]
+    )
+    assert [h.document_id for h in backend.search(SearchQuery(q='"计量装置封印"')).items] == [1]
+    four = backend.search(SearchQuery(q='"双方签订供用电合同"'))  # 双方 签订 供用电 合同: longer than a shingle
+    assert [h.document_id for h in four.items] == [1] and four.total == 1
+    assert backend.search(SearchQuery(q="计量装置 封印")).total == 2
+    assert [h.document_id for h in backend.search(SearchQuery(q='"供用电合同" NOT 设施')).items] == [1]
+
+
+def test_vectorised_search_agrees_with_whoosh(backend):
+    import random
+
+    from archive.samples import chinese_text
+
+    rng = random.Random(5)
+    entries = [
+        _entry(
+            i,
+            chinese_text(rng, 300),
+            doc_type=rng.choice(["outage_notice", "power_supply_contract"]),
+            unit_path=rng.choice(["/1/2/", "/1/3/"]),
+            formed_on=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randint(0, 1500)),
+        )
+        for i in range(1, 121)
+    ]
+    backend.upsert(entries[:60])
+    backend.upsert(entries[60:])  # two segments
+    backend.upsert([entries[5]])  # a replaced document leaves a deleted copy behind
+    searcher = backend._searcher()
+    from whoosh.qparser import MultifieldParser
+    from whoosh.query import Prefix, Term, TermRange
+
+    for q in [
+        "合同",
+        "停电 检修",
+        "违约金",
+        "欠缴 电费 合同",
+        "窃电",
+        "合同 OR 停电",
+        "合同 NOT 停电",
+        "电费 ANDNOT 检修",
+    ]:
+        for filters in ([], [Term("doc_type", "outage_notice")], [Prefix("unit_path", "/1/3/")]):
+            main = MultifieldParser(["title", "text", "holder_name"], searcher.schema).parse(q)
+            filters = [*filters, TermRange("formed_on", "2021-01-01", "2022-06-30")]
+            fast = backend.search(
+                SearchQuery(
+                    q=q,
+                    doc_type="outage_notice"
+                    if any(getattr(f, "text", "") == "outage_notice" for f in filters)
+                    else None,
+                    unit_path="/1/3/" if any(isinstance(f, Prefix) for f in filters) else None,
+                    date_from=dt.date(2021, 1, 1),
+                    date_to=dt.date(2022, 6, 30),
+                    per_page=200,
+                )
+            )
+            rows, total = backend._whoosh_search(searcher, main, filters, SearchQuery(q=q, per_page=200), sort=False)
+            assert fast.total == total, (q, filters)
+            assert sorted(h.document_id for h in fast.items) == sorted(int(f["document_id"]) for f, _s in rows)
+
+
+def test_a_search_without_words_lists_the_newest_first(backend):
+    backend.upsert([_entry(i, "抄表记录", formed_on=dt.date(2024, 1, i)) for i in range(1, 6)])
+    result = backend.search(SearchQuery(account_no="1000000001", per_page=3, page=1))
+    assert result.total == 5 and [h.document_id for h in result.items] == [5, 4, 3]
+
+
+def test_a_rebuild_is_invisible_until_it_swaps_in_atomically(backend, tmp_path):
+    backend.upsert([_entry(1, "旧索引里的停电通知")])
+    assert backend.search(SearchQuery(q="停电")).total == 1
+    with backend.rebuild() as fresh:
+        fresh.upsert([_entry(2, "新索引里的停电通知"), _entry(3, "新索引里的停电计划")], replace=False)
+        during = backend.search(SearchQuery(q="停电"))  # searchers keep answering from the live index
+        assert [h.document_id for h in during.items] == [1]
+        backend.upsert([_entry(4, "重建期间归档的用电检查单")])  # a task writing meanwhile is not blocked
+    after = backend.search(SearchQuery(q="停电"))
+    assert sorted(h.document_id for h in after.items) == [2, 3]
+    generations = sorted(p.name for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-"))
+    assert len(generations) == 2  # the new one and the one before (a search may still be reading it)
+    backend.clear()
+    assert len([p for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]) == 2
+    assert backend.search(SearchQuery(q="停电")).total == 0
+
+
+def test_a_failed_rebuild_leaves_the_live_index_alone(backend, tmp_path):
+    backend.upsert([_entry(1, "停电通知")])
+    with pytest.raises(RuntimeError), backend.rebuild() as fresh:
+        fresh.upsert([_entry(2, "停电通知")])
+        raise RuntimeError("database went away")
+    assert [h.document_id for h in backend.search(SearchQuery(q="停电")).items] == [1]
+    assert len([p for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]) == 1
+
+
+def test_an_index_from_before_generations_is_read_until_the_first_rebuild(tmp_path):
+    from whoosh import index as whoosh_index
+
+    from archive.search.whoosh_backend import make_schema
+
+    legacy = tmp_path / "index"
+    legacy.mkdir()
+    writer = whoosh_index.create_in(str(legacy), make_schema()).writer()
+    writer.add_document(
+        document_id="1",
+        account_no="1000000001",
+        doc_type="outage_notice",
+        title="合同",
+        text="停电通知",
+        formed_on="2024-01-01",
+        fingerprint="x",
+    )
+    writer.commit()
+    backend = WhooshBackend(legacy, lock_timeout=5)
+    assert backend.search(SearchQuery(q="停电")).total == 1
+    with backend.rebuild() as fresh:
+        fresh.upsert([_entry(7, "停电计划")])
+    assert [h.document_id for h in backend.search(SearchQuery(q="停电")).items] == [7]
+
+
+def test_counted_frequency_indexes_what_the_token_path_would():
+    from whoosh.formats import Frequency
+
+    from archive.search.analysis import CountedFrequency, ShingleAnalyzer
+
+    text = "双方签订供用电合同，已发出停电通知。Meter 检查 meter。"
+    for analyzer in (ChineseAnalyzer(), ShingleAnalyzer()):
+        counted = sorted(CountedFrequency(field_boost=2.0).word_values(text, analyzer))
+        plain = sorted(Frequency(field_boost=2.0).word_values(text, analyzer))
+        assert counted == plain
+
+
+def test_searches_between_writes_see_every_write(backend):
+    for i in range(1, 5):  # each search refreshes the cached searcher, which reuses unchanged segments
+        backend.upsert([_entry(i, f"第{i}份停电通知")])
+        assert backend.search(SearchQuery(q="停电")).total == i

@@ -120,3 +120,43 @@ def test_same_content_is_stored_once(app, client, world, session):
     assert first["sha256"] == second["sha256"] and first["id"] != second["id"]
     assert _files_under(Path(app.config["BLOB_DIR"])) == files_after_first
     assert [p.name for p in files_after_first].count(first["sha256"]) == 1
+
+
+def test_a_rolled_back_filing_removes_the_blob_it_created(app, world, session):
+    from archive.registry import blob_store
+    from archive.services import _store_upload
+    from core.db import db
+
+    content = pdf_bytes("只在回滚的归档里出现的内容。")
+    with app.app_context():
+        local = db.new_session()
+        sha = _store_upload(local, io.BytesIO(content))
+        assert blob_store().exists(sha)
+        local.scalar(select(func.count(Document.id)))  # the filing's transaction
+        local.rollback()
+        local.close()
+    assert not blob_store().exists(sha)
+
+
+def test_a_rolled_back_filing_keeps_a_blob_that_a_committed_document_shares(app, client, world, session):
+    from archive.registry import blob_store
+    from archive.services import _store_upload
+    from core.db import db
+
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    content = pdf_bytes("两次归档的同一份文件。")
+    with app.app_context():
+        loser = db.new_session()
+        sha = _store_upload(loser, io.BytesIO(content))  # stored first, by the filing that will roll back
+        # meanwhile another filing of the same content stores nothing new and commits
+        winner = file_via_api(client, token, "1000000001", content)
+        assert winner.status_code == 201 and winner.get_json()["sha256"] == sha
+        loser.scalar(select(func.count(Document.id)))  # (SQLite would have queued the two; PostgreSQL races)
+        loser.rollback()
+        loser.close()
+    assert blob_store().exists(sha) and blob_store().verify(sha) == "ok"
+    download = client.get(
+        f"/api/v1/archive/documents/{winner.get_json()['id']}/content", headers=world.headers("archivist")
+    )
+    assert download.status_code == 200 and download.data == content

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from archive import services
-from archive.models import Document, Dossier
+from archive.models import CORRECTABLE, Document, Dossier
 from archive.queries import document_view, dossier_summary, dossier_view, search_documents, visible_dossiers
 from archive.registry import blob_store
 from archive.vocabulary import DOC_TYPE_LABELS_ZH, PaperSize, Retention, WritingMaterial
@@ -139,7 +139,12 @@ def archive_document(document_id: int) -> Any:
     user = staff_user()
     document = _document(db.session, user, document_id)
     return render_template(
-        "archive/document.html", doc=document_view(document, events=True), can_file=user.role in WRITERS
+        "archive/document.html",
+        doc=document_view(document, events=True),
+        current=document.current(),
+        can_file=user.role in WRITERS,
+        today=dt.date.today().isoformat(),
+        **_choices(),
     )
 
 
@@ -162,6 +167,46 @@ def archive_withdraw(document_id: int) -> Any:
         db.session.rollback()
         flash(exc.message + " " + "; ".join(f"{k}: {v}" for k, v in (exc.details.get("fields") or {}).items()), "error")
     return redirect(url_for("staff.archive_document", document_id=document_id))
+
+
+@staff.post("/archive/documents/<int:document_id>/corrections")
+@staff_required(*WRITERS)
+def archive_correct(document_id: int) -> Any:
+    """The metadata correction form: only the fields whose value differs are sent to the service."""
+    user = staff_user()
+    document = _document(db.session, user, document_id)
+    changes = _changed_fields(document.current(), request.form)
+    try:
+        services.correct_document(
+            db.session,
+            document,
+            user,
+            changes,
+            reason=request.form.get("reason", ""),
+            authorised_by=request.form.get("authorised_by", ""),
+        )
+        db.session.commit()
+        flash(_("Metadata corrected; the captured values stay on record."), "ok")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message + " " + "; ".join(f"{k}: {v}" for k, v in (exc.details.get("fields") or {}).items()), "error")
+    return redirect(url_for("staff.archive_document", document_id=document_id))
+
+
+def _changed_fields(current: dict[str, Any], form: Any) -> dict[str, str]:
+    changes: dict[str, str] = {}
+    for name in CORRECTABLE:
+        if name == "title_supplied":
+            submitted = "1" if form.get(name) else ""
+            shown = "1" if current[name] else ""
+        elif name in form:
+            submitted = form.get(name, "").strip()
+            shown = "" if current[name] is None else str(current[name])
+        else:
+            continue
+        if submitted != shown:
+            changes[name] = submitted
+    return changes
 
 
 @staff.get("/archive/documents/<int:document_id>/content")
