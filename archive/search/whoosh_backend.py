@@ -21,11 +21,13 @@ from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.qparser import MultifieldParser
-from whoosh.query import And, Every, Prefix, Query, Term, TermRange
+from whoosh.query import And, Every, Phrase, Prefix, Query, QueryError, Term, TermRange
+
+from core.errors import DomainError
 
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
 from . import fast
-from .analysis import ChineseAnalyzer, CountedFrequency, ShingleAnalyzer
+from .analysis import SHINGLE_MAX, ChineseAnalyzer, CountedFrequency, ShingleAnalyzer, shingle_text
 
 
 class IndexBusy(RuntimeError):
@@ -367,7 +369,10 @@ class WhooshBackend:
             rows = [(searcher.stored_fields(n), s) for n, s in zip(ranked.docnums, ranked.scores, strict=True)]
             total = ranked.total
         except fast.Unsupported:  # a query shape the vectorised path does not cover: Whoosh runs it
-            rows, total = self._whoosh_search(searcher, main, filters, query, sort=not text)
+            try:
+                rows, total = self._whoosh_search(searcher, main, filters, query, sort=not text)
+            except QueryError as exc:
+                raise DomainError(f"This search cannot be run: {exc}", code="bad_query") from exc
         terms = (
             sorted(
                 {str(t if isinstance(t, str) else t.decode()) for f, t in main.all_terms() if f in ("text", "title")},
@@ -397,10 +402,29 @@ class WhooshBackend:
     def _whoosh_search(
         searcher: Any, main: Query, filters: list[Query], query: SearchQuery, *, sort: bool
     ) -> tuple[list[tuple[dict[str, Any], float]], int]:
+        main = main.accept(lambda q: _phrase_for_whoosh(q, searcher.schema))
         combined = And([main, *filters]) if filters else main
         options: dict[str, Any] = {"sortedby": "formed_on", "reverse": True} if sort else {}
         page = searcher.search_page(combined, query.page, pagelen=query.per_page, **options)
         return [(hit.fields(), float(hit.score or 0.0)) for hit in page], page.total
+
+
+def _phrase_for_whoosh(query: Query, schema: Schema) -> Query:
+    """Phrases for Whoosh's own matcher: text fields keep no positions, so a phrase is its shingle terms.
+
+    Up to ``SHINGLE_MAX`` words that is exact; a longer phrase needs all its shingles (adjacent runs, so it is
+    nearly exact); a phrase with slop ("..."~2) matches all of its words.
+    """
+    if not isinstance(query, Phrase) or len(query.words) < 2:
+        return query
+    field = query.fieldname + fast.SHINGLE_SUFFIX
+    words = [str(w) for w in query.words]
+    if query.slop != 1 or field not in schema:
+        return Phrase(query.fieldname, words, slop=query.slop, boost=query.boost, degrade=True)
+    size = min(len(words), SHINGLE_MAX)
+    runs = [shingle_text(words[i : i + size]) for i in range(len(words) - size + 1)]
+    terms = [Term(field, run, boost=query.boost) for run in runs]
+    return terms[0] if len(terms) == 1 else And(terms)
 
 
 def snippet(text: str, terms: list[str], width: int = 120) -> str:

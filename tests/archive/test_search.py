@@ -272,3 +272,16 @@ def test_searches_between_writes_see_every_write(backend):
     for i in range(1, 5):  # each search refreshes the cached searcher, which reuses unchanged segments
         backend.upsert([_entry(i, f"第{i}份停电通知")])
         assert backend.search(SearchQuery(q="停电")).total == i
+
+
+def test_phrases_in_queries_that_whoosh_runs_itself(backend):
+    """A wildcard sends the query to Whoosh's own matcher: its phrases are still exact, slop matches all words."""
+    backend.upsert(
+        [
+            _entry(1, "双方于今日签订供用电合同，约定电费结算方式。"),
+            _entry(2, "供用电设施的产权归用电人，另附合同一份，结算另议。"),
+        ]
+    )
+    assert [h.document_id for h in backend.search(SearchQuery(q='"供用电合同" 结算*')).items] == [1]
+    assert [h.document_id for h in backend.search(SearchQuery(q='"签订供用电合同" 结*')).items] == [1]
+    assert backend.search(SearchQuery(q='"供用电合同"~2')).total == 2  # near each other: all the words
