@@ -176,20 +176,21 @@ def record_payment(
     }
     # The unique key decides in the database: a concurrent request with the same key waits for the first to
     # commit (then finds its payment) or roll back (then inserts its own). No savepoint, no read before.
-    row = session.execute(_insert_once_stmt(session.get_bind().dialect.name), values).one_or_none()
+    conn = session.connection()  # Core statements go to the connection: no ORM execution layer around them
+    row = conn.execute(_insert_once_stmt(conn.dialect.name), values).one_or_none()
     if row is None:
         existing = _existing(session, key, digest)
         if existing is None:  # cannot happen: the conflicting row is committed (or ours) once the INSERT returns
             raise RuntimeError(f"payment with idempotency key {key!r} conflicted but cannot be read")
         return existing, False
     payment_id, recorded_at = row
-    account_no, balance = session.execute(_LOCK_ACCOUNT_ROW, {"account_id": account_id}).one()
+    account_no, balance = conn.execute(_LOCK_ACCOUNT_ROW, {"account_id": account_id}).one()
     rules = rules or current_rules()
     paid_on = paid_at.astimezone(LOCAL_ZONE).date()
     plan, rest = plan_application(open_bill_states(session, account_id, paid_on), amount, paid_on, rules)
     applied = [[state.bill.id, principal, fee] for state, principal, fee in plan]
     if applied:
-        session.execute(
+        conn.execute(
             _INSERT_APPLICATIONS,
             [
                 {"payment_id": payment_id, "bill_id": b, "applied_on": paid_on, "principal": p, "late_fee": f}
@@ -197,7 +198,7 @@ def record_payment(
             ],
         )
     if rest:
-        session.execute(_ADD_TO_BALANCE, {"account_id": account_id, "rest": rest})
+        conn.execute(_ADD_TO_BALANCE, {"account_id": account_id, "rest": rest})
         balance += rest
     set_committed_value(account, "balance", balance)  # what the row lock read, plus the rest (stored above)
     trail.record(
