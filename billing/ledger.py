@@ -17,7 +17,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import String, bindparam, literal, null, select, union_all
 from sqlalchemy.orm import Session
@@ -142,6 +142,18 @@ def bill_states(session: Session, account_id: int, bills: list[Bill] | None = No
     return sorted(states.values(), key=lambda s: s.bill.period)
 
 
+@dataclass(slots=True)
+class _BillSnapshot:
+    """What ``open_bill_states`` knows of a bill (cheaper than an ORM ``Bill``: payments are hot)."""
+
+    id: int
+    account_id: int
+    period: str
+    category: str
+    due_date: dt.date
+    amount: Decimal
+
+
 @functools.cache
 def _open_bills_query() -> Any:
     """The account's bills with their applications, and its approved adjustments (built once: payments are hot)."""
@@ -185,7 +197,8 @@ def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[Bil
     approved adjustment: money applied fee-first settles a bill's late fee before its last principal, so such a
     bill owes nothing on ``on`` (``plan_application`` would skip it). Plain rows are read (the account's bills
     with their applications, and its approved adjustments, in one UNION ALL driven by the account's indexes);
-    the states' ``bill`` objects are detached snapshots with the bill's id, period, category, amount, due date.
+    the states' ``bill`` objects are plain snapshots (not ORM objects) with the bill's id, account_id, period,
+    category, due date and amount.
     """
     rows: list[Any] = list(session.execute(_open_bills_query(), {"account_id": account_id}))
     states: dict[int, BillState] = {}
@@ -195,9 +208,8 @@ def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[Bil
             continue
         state = states.get(bill_id)
         if state is None:
-            bill = Bill(id=bill_id, account_id=account_id, period=period, category=category, due_date=due_date)
-            bill.amount = amount
-            state = states[bill_id] = BillState(bill=bill, charged=amount)
+            snapshot = _BillSnapshot(bill_id, account_id, period, category, due_date, amount)
+            state = states[bill_id] = BillState(bill=cast(Bill, snapshot), charged=amount)
         if day is not None:
             state.applications.append((day, principal, fee))
     for src, bill_id, *_cols, amount, _day, _principal, _fee, _seq in rows:

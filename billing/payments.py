@@ -12,20 +12,20 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from billing import signals
-from billing.bills import lock_account
-from billing.ledger import apply_money
-from billing.models import Account, Channel, Payment
-from billing.rules import Rules, current_rules
+from billing.ledger import open_bill_states, plan_application
+from billing.models import Account, Channel, Payment, PaymentApplication
+from billing.rules import CENT, Rules, current_rules
 from core import trail
 from core.db import on_commit, utcnow
 from core.errors import Conflict, InvalidInput
@@ -97,19 +97,39 @@ def _existing(session: Session, key: str, digest: str) -> Payment | None:
     return payment
 
 
-def _insert_once(session: Session, values: dict[str, Any]) -> Payment | None:
-    """INSERT the payment unless its idempotency key exists: the new Payment, or None for a replay.
-
-    The unique key decides in the database: a concurrent request with the same key waits for the first to
-    commit (then finds its payment) or roll back (then inserts its own). No savepoint, no read before.
-    """
-    return session.scalars(_insert_once_stmt(session.get_bind().dialect.name), values).one_or_none()
+_PAYMENTS = cast(Table, Payment.__table__)
+_APPLICATIONS = cast(Table, PaymentApplication.__table__)
+_ACCOUNTS = cast(Table, Account.__table__)
 
 
 @functools.cache
 def _insert_once_stmt(dialect: str) -> Any:
-    stmt: Any = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Payment)
-    return stmt.on_conflict_do_nothing(index_elements=[Payment.idempotency_key]).returning(Payment)
+    """Core INSERT of the payment unless its idempotency key exists, returning its id and recorded_at (built once)."""
+    stmt: Any = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(_PAYMENTS)
+    return stmt.on_conflict_do_nothing(index_elements=[_PAYMENTS.c.idempotency_key]).returning(
+        _PAYMENTS.c.id, _PAYMENTS.c.recorded_at
+    )
+
+
+_LOCK_ACCOUNT_ROW = (
+    select(_ACCOUNTS.c.account_no, _ACCOUNTS.c.balance)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"))
+    .with_for_update(key_share=True)
+)
+_ADD_TO_BALANCE = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"))
+    .values(balance=_ACCOUNTS.c.balance + bindparam("rest", type_=_ACCOUNTS.c.balance.type))
+)
+_INSERT_APPLICATIONS = insert(_APPLICATIONS)
+
+
+def _attach(session: Session, values: dict[str, Any]) -> Payment:
+    """The stored payment as a persistent ``Payment`` in the session (as if loaded), built from known values."""
+    payment = Payment(**values)
+    make_transient_to_detached(payment)
+    session.add(payment)
+    return payment
 
 
 def record_payment(
@@ -129,61 +149,83 @@ def record_payment(
     ``announce`` false records history (demo data) without sending ``payment_recorded``. Concurrency: the
     payment row first (its unique key queues requests with the same key), then the account's row lock (queues
     payments to the same account while the money is applied); payments to other accounts never wait.
+
+    The hot path is SQLAlchemy Core (POST /api/v1/payments at volume): the INSERT ... ON CONFLICT DO NOTHING
+    RETURNING of the payment, the account row lock reading its number and balance, the account's open bills
+    in one query, the application planned in plain Python, the applications in one executemany, the balance
+    UPDATE only when money is left over. The ``account`` object's balance is set to the stored one (no flush).
     """
     key = idempotency_key.strip()
     if not key or len(key) > 128:
         raise InvalidInput(
             "An Idempotency-Key header (1 to 128 characters) is required.", code="idempotency_key_required"
         )
-    payment = _insert_once(
-        session,
-        {
-            "account_id": account.id,
-            "amount": fields["amount"],
-            "channel": fields["channel"],
-            "paid_at": fields["paid_at"],
-            "reference": fields["reference"],
-            "idempotency_key": key,
-            "request_hash": digest,
-            "import_id": import_id,
-            "recorded_by": actor_id,
-        },
-    )
-    if payment is None:
+    account_id = account.id
+    amount: Decimal = Decimal(fields["amount"]).quantize(CENT, rounding=ROUND_HALF_UP)  # as the column stores it
+    paid_at: dt.datetime = fields["paid_at"].astimezone(dt.UTC)  # as the column gives it back
+    values: dict[str, Any] = {
+        "account_id": account_id,
+        "amount": amount,
+        "channel": fields["channel"],
+        "paid_at": paid_at,
+        "reference": fields["reference"],
+        "idempotency_key": key,
+        "request_hash": digest,
+        "import_id": import_id,
+        "recorded_by": actor_id,
+    }
+    # The unique key decides in the database: a concurrent request with the same key waits for the first to
+    # commit (then finds its payment) or roll back (then inserts its own). No savepoint, no read before.
+    conn = session.connection()  # Core statements go to the connection: no ORM execution layer around them
+    row = conn.execute(_insert_once_stmt(conn.dialect.name), values).one_or_none()
+    if row is None:
         existing = _existing(session, key, digest)
         if existing is None:  # cannot happen: the conflicting row is committed (or ours) once the INSERT returns
             raise RuntimeError(f"payment with idempotency key {key!r} conflicted but cannot be read")
         return existing, False
-    account = lock_account(session, account.id)
+    payment_id, recorded_at = row
+    account_no, balance = conn.execute(_LOCK_ACCOUNT_ROW, {"account_id": account_id}).one()
     rules = rules or current_rules()
-    paid_on = fields["paid_at"].astimezone(LOCAL_ZONE).date()
-    applications, rest = apply_money(session, account, payment.amount, paid_on, rules, payment.id)
+    paid_on = paid_at.astimezone(LOCAL_ZONE).date()
+    plan, rest = plan_application(open_bill_states(session, account_id, paid_on), amount, paid_on, rules)
+    applied = [[state.bill.id, principal, fee] for state, principal, fee in plan]
+    if applied:
+        conn.execute(
+            _INSERT_APPLICATIONS,
+            [
+                {"payment_id": payment_id, "bill_id": b, "applied_on": paid_on, "principal": p, "late_fee": f}
+                for b, p, f in applied
+            ],
+        )
     if rest:
-        account.balance += rest
+        conn.execute(_ADD_TO_BALANCE, {"account_id": account_id, "rest": rest})
+        balance += rest
+    set_committed_value(account, "balance", balance)  # what the row lock read, plus the rest (stored above)
     trail.record(
         session,
         actor_id=actor_id,
         action="payment.recorded",
         entity="payment",
-        entity_id=payment.id,
+        entity_id=payment_id,
         after={
-            "account_no": account.account_no,
-            "amount": payment.amount,
-            "channel": payment.channel,
-            "paid_at": payment.paid_at,
-            "reference": payment.reference,
+            "account_no": account_no,
+            "amount": amount,
+            "channel": values["channel"],
+            "paid_at": paid_at,
+            "reference": values["reference"],
             "idempotency_key": key,
-            "applied": [[a.bill_id, a.principal, a.late_fee] for a in applications],
+            "applied": applied,
             "to_balance": rest,
         },
     )
-    values: dict[str, Any] = {
-        "account_no": account.account_no,
-        "payment_id": payment.id,
-        "amount": payment.amount,
-        "channel": payment.channel,
-        "paid_at": payment.paid_at,
-    }
+    payment = _attach(session, {**values, "id": payment_id, "recorded_at": recorded_at})
     if announce:
-        on_commit(session, lambda: signals.payment_recorded.send("billing", **values))
+        announced = {
+            "account_no": account_no,
+            "payment_id": payment_id,
+            "amount": amount,
+            "channel": values["channel"],
+            "paid_at": paid_at,
+        }
+        on_commit(session, lambda: signals.payment_recorded.send("billing", **announced))
     return payment, True

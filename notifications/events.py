@@ -15,10 +15,15 @@ from .models import NoticeKind
 log = logging.getLogger(__name__)
 
 
+_REPR_MAX = 1024  # Celery's argsrepr_maxsize / kwargsrepr_maxsize
+
+
 def _queue(task: Any, *args: Any, **kwargs: Any) -> None:
-    # the sender's change is committed already; a queue that is down must not turn it into an error page
+    # the sender's change is committed already; a queue that is down must not turn it into an error page.
+    # The message's argsrepr / kwargsrepr (for logs and monitors) are plain repr() cut at Celery's size: Celery's
+    # own saferepr of them cost more than the rest of the message (payments send one per request).
     try:
-        task.delay(*args, **kwargs)
+        task.apply_async(args, kwargs, argsrepr=repr(args)[:_REPR_MAX], kwargsrepr=repr(kwargs)[:_REPR_MAX])
     except Exception:
         log.exception("could not queue %s for %s", task.name, args[:2])
 
