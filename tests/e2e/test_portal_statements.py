@@ -12,9 +12,14 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Phone, open_phone
 from tests.support import PASSWORD
-from tests.webapp.statements_data import add_statements
+from tests.webapp.statements_data import add_statements, fix_today
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _fixed_today(monkeypatch: Any) -> None:
+    fix_today(monkeypatch)  # the live server runs in this process: the pages see the same fixed day
 
 
 def _sign_in(phone: Phone, query: str = "") -> None:

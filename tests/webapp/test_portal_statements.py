@@ -13,13 +13,14 @@ import pytest
 
 from core.identity import Role, create_user
 from tests.support import PASSWORD
-from tests.webapp.statements_data import add_statements
+from tests.webapp.statements_data import add_statements, fix_today
 from tests.webapp.test_portal_pages import _sign_in
 from webapp.portal._billing import kwh, price, unit_price, usage_chart
 
 
 @pytest.fixture
-def statements(session: Any, world: Any) -> dict[str, Any]:
+def statements(session: Any, world: Any, monkeypatch: Any) -> dict[str, Any]:
+    fix_today(monkeypatch)
     return add_statements(session, world)
 
 
