@@ -28,6 +28,7 @@ from core.errors import DomainError
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
 from . import fast
 from .analysis import SHINGLE_MAX, ChineseAnalyzer, CountedFrequency, ShingleAnalyzer, shingle_text
+from .writer import BulkSegmentWriter
 
 
 class IndexBusy(RuntimeError):
@@ -87,12 +88,32 @@ class ArchiveCodec(W3Codec):  # type: ignore[misc]
 
 
 class _PackedPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
+    def add_postings_array(self, docnums: Any, freqs: Any, boost: float) -> None:
+        """A term's postings (ascending docnums, frequencies) of a ``Frequency`` field, a block at a time:
+        the blocks ``add_posting`` would write, without a Python call per posting."""
+        limit = self._blocklimit
+        fixed = self._format.fixed_value_size() if self._format is not None else None
+        weights = (freqs * np.float32(boost)).astype(np.float32)
+        values = freqs.astype(">u4")
+        for start in range(0, len(docnums), limit):
+            if len(self._ids):
+                self._write_block()
+                self._new_block()
+            end = start + limit
+            self._ids = array("I", docnums[start:end].astype(np.uint32).tobytes())
+            chunk = weights[start:end]
+            self._weights = array("f", chunk.tobytes())
+            self._values = [values[start:end].tobytes()] if fixed == 4 else []
+            self._maxweight = float(chunk.max())
+
     def _mini_ids(self) -> Any:
         if self._byteids:
             return super()._mini_ids()
         buffered: Any = self._ids  # array("I") while not byteids
         ids = np.frombuffer(buffered, dtype=np.uint32)
-        return np.diff(ids, prepend=np.uint32(0)).astype(np.uint32).tobytes()
+        deltas = ids.copy()  # np.diff(prepend=...) costs several times more on the many short blocks
+        deltas[1:] -= ids[:-1]
+        return deltas.tobytes()
 
     def _mini_weights(self) -> Any:
         buffered: Any = self._weights  # array("f")
@@ -260,7 +281,8 @@ class WhooshBackend:
             deadline = time.monotonic() + self.lock_timeout
             while True:
                 try:
-                    writer = ix.writer(**options)
+                    # one process: the columnar writer; several: Whoosh's multiprocessing writer
+                    writer = ix.writer(**options) if options.get("procs", 1) > 1 else BulkSegmentWriter(ix, **options)
                     break
                 except LockError:  # a writer that does not use our flock (should not happen): wait too
                     if time.monotonic() >= deadline:
