@@ -313,3 +313,17 @@ def test_the_columnar_writer_writes_the_postings_whoosh_writes(tmp_path, monkeyp
     assert list(bulk_reader.all_stored_fields()) == list(whoosh_reader.all_stored_fields())
     for field in ("text", "text_sh", "title", "holder_name"):
         assert bulk_reader.field_length(field) == whoosh_reader.field_length(field)
+
+
+def test_a_rebuild_keeps_one_writer_and_commits_a_segment_per_bounded_batch(backend, monkeypatch):
+    from archive.search import whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "REBUILD_SEGMENT_POSTINGS", 50)
+    with backend.rebuild() as fresh:
+        fresh.upsert([_entry(1, "供用电合同的计量装置封印"), _entry(2, "停电通知单")], replace=False)
+        fresh.upsert([_entry(3, "供用 电 合同")], replace=False)
+        fresh.upsert([_entry(4, "供用电合同")], replace=False)  # stays held until the rebuild ends
+    assert len(backend._searcher().reader().leaf_readers()) >= 2
+    found = backend.search(SearchQuery(q='"供用电合同"'))
+    assert sorted(hit.document_id for hit in found.items) == [1, 4]
+    assert dict(backend.fingerprints()) == {1: "f1", 2: "f2", 3: "f3", 4: "f4"}
