@@ -28,6 +28,7 @@ from core.errors import DomainError
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
 from . import fast
 from .analysis import SHINGLE_MAX, ChineseAnalyzer, CountedFrequency, ShingleAnalyzer, shingle_text
+from .writer import BulkSegmentWriter
 
 
 class IndexBusy(RuntimeError):
@@ -87,12 +88,32 @@ class ArchiveCodec(W3Codec):  # type: ignore[misc]
 
 
 class _PackedPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
+    def add_postings_array(self, docnums: Any, freqs: Any, boost: float) -> None:
+        """A term's postings (ascending docnums, frequencies) of a ``Frequency`` field, a block at a time:
+        the blocks ``add_posting`` would write, without a Python call per posting."""
+        limit = self._blocklimit
+        fixed = self._format.fixed_value_size() if self._format is not None else None
+        weights = (freqs * np.float32(boost)).astype(np.float32)
+        values = freqs.astype(">u4")
+        for start in range(0, len(docnums), limit):
+            if len(self._ids):
+                self._write_block()
+                self._new_block()
+            end = start + limit
+            self._ids = array("I", docnums[start:end].astype(np.uint32).tobytes())
+            chunk = weights[start:end]
+            self._weights = array("f", chunk.tobytes())
+            self._values = [values[start:end].tobytes()] if fixed == 4 else []
+            self._maxweight = float(chunk.max())
+
     def _mini_ids(self) -> Any:
         if self._byteids:
             return super()._mini_ids()
         buffered: Any = self._ids  # array("I") while not byteids
         ids = np.frombuffer(buffered, dtype=np.uint32)
-        return np.diff(ids, prepend=np.uint32(0)).astype(np.uint32).tobytes()
+        deltas = ids.copy()  # np.diff(prepend=...) costs several times more on the many short blocks
+        deltas[1:] -= ids[:-1]
+        return deltas.tobytes()
 
     def _mini_weights(self) -> Any:
         buffered: Any = self._weights  # array("f")
@@ -133,6 +154,9 @@ def _codec() -> Any:
 
 
 BLOCK_POSTINGS = 1024
+# A rebuild commits a segment once its writer holds this many postings (about 700 a document of 1,500
+# characters; 12 bytes each in the columnar pool, plus the segment's vocabulary).
+REBUILD_SEGMENT_POSTINGS = 8_000_000
 
 
 CURRENT = "CURRENT"  # names the live generation (a subdirectory); replaced atomically by a rebuild
@@ -161,6 +185,7 @@ class WhooshBackend:
         base = self.directory if _generation is not None else self.directory.parent
         self._lock_path = base / f".{name}.writelock"
         self._local = threading.local()  # one searcher per thread, refreshed when the index changed
+        self._held: Any = None  # a rebuild's writer, kept open across batches (see _rebuild_writer)
 
     # --- opening and locking -------------------------------------------------------------------
 
@@ -227,7 +252,9 @@ class WhooshBackend:
         builder._open()
         try:
             yield builder
+            builder._flush_rebuild()
         except BaseException:
+            builder._cancel_rebuild()
             shutil.rmtree(generation, ignore_errors=True)
             raise
         with self._write_lock():
@@ -255,12 +282,14 @@ class WhooshBackend:
 
     @contextlib.contextmanager
     def _writer(self, **options: Any) -> Iterator[Any]:
+        self._flush_rebuild()  # a rebuild's held writer (if any) commits first: it holds Whoosh's lock
         with self._write_lock():
             ix = self._open(locked=True)
             deadline = time.monotonic() + self.lock_timeout
             while True:
                 try:
-                    writer = ix.writer(**options)
+                    # one process: the columnar writer; several: Whoosh's multiprocessing writer
+                    writer = ix.writer(**options) if options.get("procs", 1) > 1 else BulkSegmentWriter(ix, **options)
                     break
                 except LockError:  # a writer that does not use our flock (should not happen): wait too
                     if time.monotonic() >= deadline:
@@ -275,32 +304,61 @@ class WhooshBackend:
 
     # --- SearchBackend -------------------------------------------------------------------------
 
+    def _rebuild_writer(self) -> Any:
+        """The writer a rebuild keeps open across batches (nobody else writes to its generation): batches
+        of a few hundred documents would each commit a small segment and merge segments again and again."""
+        writer = self._held
+        if writer is None:
+            writer = self._held = BulkSegmentWriter(self._open(), limitmb=128, codec=_codec())
+        return writer
+
+    def _flush_rebuild(self, *, threshold: int = 0) -> None:
+        """Commit the rebuild's held writer as one segment (without merging) once it holds ``threshold``
+        postings; the rebuild's memory stays bounded and the index ends with a few large segments."""
+        writer = self._held
+        if writer is not None and writer.pending_postings() >= threshold:
+            self._held = None
+            writer.commit(merge=False)
+
+    def _cancel_rebuild(self) -> None:
+        writer, self._held = self._held, None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.cancel()
+
     def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True, procs: int = 1) -> int:
         batch = list(entries)
         if not batch:
             return 0
+        if self._generation is not None and not replace and procs == 1:
+            self._add(self._rebuild_writer().add_document, batch)
+            self._flush_rebuild(threshold=REBUILD_SEGMENT_POSTINGS)
+            return len(batch)
         options: dict[str, Any] = {"limitmb": 128, "codec": _codec()}
         if procs > 1:
             options.update(procs=procs, multisegment=True)
         with self._writer(**options) as writer:
-            add = writer.update_document if replace else writer.add_document
-            for entry in batch:
-                add(
-                    document_id=str(entry.document_id),
-                    account_no=entry.account_no,
-                    holder_name=entry.holder_name,
-                    holder_name_sh=entry.holder_name,
-                    unit_path=entry.unit_path,
-                    doc_type=entry.doc_type,
-                    title=entry.title,
-                    title_sh=entry.title,
-                    text=entry.text,
-                    text_sh=entry.text,
-                    formed_on=entry.formed_on.isoformat(),
-                    filed_on=entry.filed_on.isoformat(),
-                    fingerprint=entry.fingerprint,
-                )
+            self._add(writer.update_document if replace else writer.add_document, batch)
         return len(batch)
+
+    @staticmethod
+    def _add(add: Any, batch: list[IndexEntry]) -> None:
+        for entry in batch:
+            add(
+                document_id=str(entry.document_id),
+                account_no=entry.account_no,
+                holder_name=entry.holder_name,
+                holder_name_sh=entry.holder_name,
+                unit_path=entry.unit_path,
+                doc_type=entry.doc_type,
+                title=entry.title,
+                title_sh=entry.title,
+                text=entry.text,
+                text_sh=entry.text,
+                formed_on=entry.formed_on.isoformat(),
+                filed_on=entry.filed_on.isoformat(),
+                fingerprint=entry.fingerprint,
+            )
 
     def delete(self, document_ids: Iterable[int]) -> None:
         ids = [str(i) for i in document_ids]

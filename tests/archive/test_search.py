@@ -285,3 +285,45 @@ def test_phrases_in_queries_that_whoosh_runs_itself(backend):
     assert [h.document_id for h in backend.search(SearchQuery(q='"供用电合同" 结算*')).items] == [1]
     assert [h.document_id for h in backend.search(SearchQuery(q='"签订供用电合同" 结*')).items] == [1]
     assert backend.search(SearchQuery(q='"供用电合同"~2')).total == 2  # near each other: all the words
+
+
+def test_the_columnar_writer_writes_the_postings_whoosh_writes(tmp_path, monkeypatch):
+    """Same documents, batches, replacements, deletions and segment merges through both writers: the
+    postings, field lengths and stored fields of the two indexes are identical."""
+    from whoosh import index as whoosh_index
+
+    from archive.search import whoosh_backend
+
+    texts = ["供用电合同的计量装置封印", "停电通知单：计划停电检修", "电费违约金减免审批 ABC", "一户一档，供用电合同"]
+    entries = [_entry(i, texts[i % 4] * (1 + i % 3), title=f"第{i}号合同") for i in range(1, 41)]
+
+    def build(directory, bulk: bool):
+        if not bulk:
+            monkeypatch.setattr(whoosh_backend, "BulkSegmentWriter", lambda ix, **options: ix.writer(**options))
+        target = WhooshBackend(directory, lock_timeout=30)
+        for start in range(0, 40, 9):
+            target.upsert(entries[start : start + 9], replace=start % 18 == 0)
+        target.delete([3, 17])
+        target.upsert(entries[4:6])
+        monkeypatch.undo()
+        return whoosh_index.open_dir(str(target._live_dir())).reader()
+
+    whoosh_reader, bulk_reader = build(tmp_path / "a", bulk=False), build(tmp_path / "b", bulk=True)
+    assert list(bulk_reader.iter_postings()) == list(whoosh_reader.iter_postings())
+    assert list(bulk_reader.all_stored_fields()) == list(whoosh_reader.all_stored_fields())
+    for field in ("text", "text_sh", "title", "holder_name"):
+        assert bulk_reader.field_length(field) == whoosh_reader.field_length(field)
+
+
+def test_a_rebuild_keeps_one_writer_and_commits_a_segment_per_bounded_batch(backend, monkeypatch):
+    from archive.search import whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "REBUILD_SEGMENT_POSTINGS", 50)
+    with backend.rebuild() as fresh:
+        fresh.upsert([_entry(1, "供用电合同的计量装置封印"), _entry(2, "停电通知单")], replace=False)
+        fresh.upsert([_entry(3, "供用 电 合同")], replace=False)
+        fresh.upsert([_entry(4, "供用电合同")], replace=False)  # stays held until the rebuild ends
+    assert len(backend._searcher().reader().leaf_readers()) >= 2
+    found = backend.search(SearchQuery(q='"供用电合同"'))
+    assert sorted(hit.document_id for hit in found.items) == [1, 4]
+    assert dict(backend.fingerprints()) == {1: "f1", 2: "f2", 3: "f3", 4: "f4"}
