@@ -7,10 +7,11 @@ import fcntl
 import hashlib
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+from core.files import fsync_dir, wait_for_exclusive_lock
 
 _CHUNK = 1024 * 1024
 
@@ -45,7 +46,7 @@ class FileBlobStore:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp_name, 0o444)
             os.replace(tmp_name, final)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
             return sha, True
         except BaseException:
             if os.path.exists(tmp_name):
@@ -88,15 +89,8 @@ class FileBlobStore:
         Waits (up to ``timeout``) until no transaction in flight holds a pin on it, and asks
         ``still_needed`` only then, so a filing of the same content that commits meanwhile keeps it."""
         with self._lock_file(sha256) as handle:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        return False  # left in place: an unreferenced file is harmless, a missing one is not
-                    time.sleep(0.02)
+            if not wait_for_exclusive_lock(handle, timeout, delay=0.02, max_delay=0.02):
+                return False  # left in place: an unreferenced file is harmless, a missing one is not
             try:
                 if still_needed is not None and still_needed():
                     return False
@@ -119,11 +113,3 @@ class BlobPin:
             handle, self._handle = self._handle, None
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
             handle.close()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -24,6 +24,7 @@ from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, Phrase, Prefix, Query, QueryError, Term, TermRange
 
 from core.errors import DomainError
+from core.files import fsync_dir, wait_for_exclusive_lock
 
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
 from . import fast
@@ -229,7 +230,7 @@ class WhooshBackend:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.directory / CURRENT)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         keep = {generation.name, previous.name if previous != self.directory else ""}
         for entry in self.directory.iterdir():
             if entry.is_dir() and entry.name.startswith("gen-") and entry.name not in keep:
@@ -264,17 +265,8 @@ class WhooshBackend:
     def _write_lock(self) -> Iterator[None]:
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self._lock_path, "a+") as handle:
-            deadline = time.monotonic() + self.lock_timeout
-            delay = 0.01
-            while True:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise IndexBusy(f"the search index stayed locked for {self.lock_timeout:.0f} s") from None
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.5)
+            if not wait_for_exclusive_lock(handle, self.lock_timeout):
+                raise IndexBusy(f"the search index stayed locked for {self.lock_timeout:.0f} s")
             try:
                 yield
             finally:
@@ -509,11 +501,3 @@ def _date(value: str) -> Any:
     import datetime as dt
 
     return dt.date.fromisoformat(value)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
