@@ -46,13 +46,19 @@ def _backoff(retries: int) -> float:
     return float(min(channels.retry_max_seconds, channels.retry_base_seconds * (2**retries)))
 
 
+# Database trouble is retried with backoff; acks_late keeps the message until the task has finished.
+RETRIED: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": (SQLAlchemyError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 8,
+}
+
+
 @shared_task(
     name="notifications.fan_out_notice",
-    acks_late=True,
-    autoretry_for=(SQLAlchemyError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
+    **RETRIED,
 )
 def fan_out_notice(notice_id: int) -> dict[str, int]:
     """Resolve the notice's recipients and queue one ``deliver_batch`` per chunk of users."""
@@ -174,11 +180,7 @@ def resume_stalled_work(limit: int = 5000) -> dict[str, int]:
 
 @shared_task(
     name="notifications.notify_event",
-    acks_late=True,
-    autoretry_for=(SQLAlchemyError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
+    **RETRIED,
 )
 def notify_event(
     kind: str,
@@ -214,11 +216,7 @@ def notify_event(
 
 @shared_task(
     name="notifications.notify_bills_issued",
-    acks_late=True,
-    autoretry_for=(SQLAlchemyError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
+    **RETRIED,
 )
 def notify_bills_issued(bill_ids: list[int]) -> dict[str, int]:
     """``notify_event`` for each bill of a batch run's chunk, read from the committed bills (one commit)."""

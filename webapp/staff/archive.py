@@ -153,20 +153,11 @@ def archive_document(document_id: int) -> Any:
 def archive_withdraw(document_id: int) -> Any:
     user = staff_user()
     document = _document(db.session, user, document_id)
-    try:
-        services.withdraw_document(
-            db.session,
-            document,
-            user,
-            reason=request.form.get("reason", ""),
-            authorised_by=request.form.get("authorised_by", ""),
-        )
-        db.session.commit()
-        flash(_("Document withdrawn."), "ok")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message + " " + "; ".join(f"{k}: {v}" for k, v in (exc.details.get("fields") or {}).items()), "error")
-    return redirect(url_for("staff.archive_document", document_id=document_id))
+    return _record_event(
+        lambda **why: services.withdraw_document(db.session, document, user, **why),
+        _("Document withdrawn."),
+        document_id,
+    )
 
 
 @staff.post("/archive/documents/<int:document_id>/corrections")
@@ -176,17 +167,19 @@ def archive_correct(document_id: int) -> Any:
     user = staff_user()
     document = _document(db.session, user, document_id)
     changes = _changed_fields(document.current(), request.form)
+    return _record_event(
+        lambda **why: services.correct_document(db.session, document, user, changes, **why),
+        _("Metadata corrected; the captured values stay on record."),
+        document_id,
+    )
+
+
+def _record_event(record: Any, done: str, document_id: int) -> Any:
+    """Record a withdrawal or correction with the form's reason and authoriser; back to the document either way."""
     try:
-        services.correct_document(
-            db.session,
-            document,
-            user,
-            changes,
-            reason=request.form.get("reason", ""),
-            authorised_by=request.form.get("authorised_by", ""),
-        )
+        record(reason=request.form.get("reason", ""), authorised_by=request.form.get("authorised_by", ""))
         db.session.commit()
-        flash(_("Metadata corrected; the captured values stay on record."), "ok")
+        flash(done, "ok")
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message + " " + "; ".join(f"{k}: {v}" for k, v in (exc.details.get("fields") or {}).items()), "error")
