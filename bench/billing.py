@@ -5,7 +5,8 @@
 
 Bills: ``billing.run.run_period`` over N accounts with a month of readings (bills/s), next to a plain bulk
 insert of the same bill rows into a scratch table (rows/s): ratio = bills/s / insert rows/s.
-Payments: 8 threads each posting payments to their own accounts through ``billing.payments.record_payment``
+Payments: 8 client processes (as a server's worker processes would be; threads of one process would share one
+interpreter lock) each posting payments to their own accounts through ``billing.payments.record_payment``
 (payments/s), next to ``pgbench -N`` (simple-update script) at 8 clients (tps): ratio = payments/s / tps.
 The database (``--url``, default gd_billing_bench on 127.0.0.1) is dropped and recreated.
 """
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -124,7 +125,6 @@ def main() -> None:
         print(f"plain bulk insert of the same rows: {insert_per_s:,.0f} rows/s; ratio {bills_per_s / insert_per_s:.2f}")
 
         per_client = max(1, args.payments // args.clients)
-        db.init(args.url, pool_size=args.clients + 2)
         errors: list[BaseException] = []
 
         def client(index: int) -> None:
@@ -152,15 +152,24 @@ def main() -> None:
             except BaseException as exc:  # reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+        def client_process(index: int) -> None:
+            db.init(args.url, pool_size=1)  # its own connections: none are shared across the fork
+            client(index)
+            if errors:
+                raise errors[0]
+
+        assert db.engine is not None
+        db.engine.dispose()
+        fork = multiprocessing.get_context("fork")
+        processes = [fork.Process(target=client_process, args=(i,)) for i in range(args.clients)]
         started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        for p in processes:
+            p.start()
+        for p in processes:
+            p.join()
         pay_seconds = time.perf_counter() - started
-        if errors:
-            raise errors[0]
+        if any(p.exitcode for p in processes):
+            raise SystemExit("a payment client failed (its traceback is above)")
         payments_per_s = per_client * args.clients / pay_seconds
         print(f"payments: {per_client * args.clients} at {args.clients} clients = {payments_per_s:,.0f} payments/s")
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.accounts import visible_accounts
+from billing.bills import lock_accounts
 from billing.ledger import account_position
 from billing.models import Account, Channel, Payment, PaymentImport
 from billing.payments import parse_payment, record_payment, request_hash
@@ -93,6 +94,17 @@ def import_payments(
     report: list[dict[str, Any]] = []
     counts = {"matched": 0, "unknown_account": 0, "duplicate": 0, "amount_mismatch": 0}
     visible = visible_accounts(actor)
+    known = dict(
+        session.execute(
+            visible.with_only_columns(Account.account_no, Account.id).where(
+                Account.account_no.in_({row["account_no"] for row in rows})
+            )
+        ).all()
+    )
+    # every account the file pays, then every trail chain it appends to, before the first payment: a concurrent
+    # counter payment holding one of these accounts then never waits for a chain this import holds
+    lock_accounts(session, known.values())
+    trail.lock_chains(session, [*known, None])
     for row in rows:
         entry = {
             "line": row["line"],

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from billing import signals
-from billing.bills import issue_bill, lock_account
+from billing.bills import issue_bill, lock_account, lock_accounts
 from billing.models import Account, Bill, BillLine, MeterReading, Tariff, TariffKind
 from billing.rules import Rules, current_rules, period_start
 from billing.tariffs import Line, price_lines, tariff_for
@@ -217,11 +217,13 @@ def _bill_chunk(
     zero = Decimal(0)
     priced: list[tuple[Any, Tariff, Decimal, list[Line]]] = []
     with_balance: list[int] = []
+    balance_account_nos: list[str] = []
     skipped = 0
     for facts in _chunk_facts(session, period, ids):
         row, before = facts.account, facts.previous
         if row.balance > 0:
             with_balance.append(row.id)  # balance has to be applied: the single-bill path does that
+            balance_account_nos.append(row.account_no)
             continue
         tariff = _tariff(session, row.tariff_code, start, tariffs)
         if tariff is None:
@@ -239,6 +241,10 @@ def _bill_chunk(
             kwh = sum(bands, zero)
         priced.append((row, tariff, kwh, price_lines(tariff, kwh, facts.year_kwh, bands)))
     sent: list[int] = []
+    # the accounts whose balance pays their bill, then the trail chains of the whole chunk, before any append:
+    # a payment holding one of these accounts then never waits for a chain this chunk holds (see core.trail)
+    lock_accounts(session, with_balance)
+    trail.lock_chains(session, [row.account_no for row, *_ in priced] + list(balance_account_nos))
     if priced:
         bill_ids = reserve_ids(session, Bill, len(priced))
         bill_rows = []

@@ -1,9 +1,17 @@
 """The append-only audit trail: every change to records appends an event chained by SHA-256 hashes.
 
-``record`` is what domains call (``record_many`` for bulk writers such as audit runs). Each event's hash
-covers its content and the previous event's hash, so an edited, removed or reordered event breaks the chain
-from that point on (``verify`` finds it). On PostgreSQL a trigger makes the table append-only: UPDATE,
+``record`` is what domains call (``record_many`` for bulk writers such as bill and audit runs). Each event's hash
+covers its content and the previous event's hash in its chain, so an edited, removed or reordered event breaks
+the chain from that point on (``verify`` finds it). On PostgreSQL a trigger makes the table append-only: UPDATE,
 DELETE and TRUNCATE are refused by the database itself.
+
+The trail is several chains, not one: an event goes into the chain of its account (``chain_of``: a hash of the
+account number; events of no account into chain 0), and every chain has its own lock. Appending holds the
+chain's lock until the commit (the next event must see this one as the chain's end), so with one chain every
+write in the product queued behind every other's commit and its disk flush; now writes to different accounts
+append side by side and commit together. Events of one account stay in one chain, in order. A transaction that
+appends events in several chains takes their locks first, in chain order (``lock_chains``; ``record_many`` does
+it itself), and after any account row locks it needs: lockers never wait on each other in a circle.
 
 ``account_no`` is derived from the content (the entity id of an account, or the ``account_no`` in the after
 or before snapshot); it lets the trail be scoped by unit like accounts, and ``verify`` checks that it still
@@ -15,23 +23,46 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DDL, JSON, BigInteger, Index, Integer, String, bindparam, event, insert, select, text
+from sqlalchemy import (
+    DDL,
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    bindparam,
+    event,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, JsonText, UtcDateTime, copy_rows, is_postgresql, utcnow
 
 GENESIS_HASH = "0" * 64
-_CHAIN_LOCK_KEY = 7_110_422  # PostgreSQL advisory lock id that serialises appends to the chain
+_CHAIN_LOCK_KEY = 7_110_422  # PostgreSQL advisory lock (key, chain) that serialises appends to one chain
+TRAIL_CHAINS = 64  # chains of account events (1..64); chain 0 holds the events of no account
+
+
+def chain_of(account_no: str | None) -> int:
+    """The chain an event of this account goes into (stable: stored with the event, never recomputed)."""
+    return zlib.crc32(account_no.encode()) % TRAIL_CHAINS + 1 if account_no else 0
 
 
 class TrailEvent(Base):
     __tablename__ = "trail_events"
-    __table_args__ = (Index("ix_trail_events_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_trail_events_entity", "entity", "entity_id"),
+        Index("ix_trail_events_chain", "chain", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -44,6 +75,7 @@ class TrailEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     account_no: Mapped[str | None] = mapped_column(String(20), index=True)
+    chain: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
 
 
 # The database refuses to change or remove trail events (PostgreSQL; the migration runs the same DDL).
@@ -83,19 +115,21 @@ APPEND_DDL = (
     f"""
     CREATE OR REPLACE FUNCTION trail_append(
         p_at timestamptz, p_actor_id integer, p_action text, p_entity text, p_entity_id text,
-        p_before json, p_after json, p_account_no text, p_rest text
+        p_before json, p_after json, p_account_no text, p_chain smallint, p_rest text
     ) RETURNS TABLE (event_id bigint, event_prev_hash text, event_hash text) LANGUAGE plpgsql VOLATILE AS $$
     DECLARE
         prev text;
         digest text;
         new_id bigint;
     BEGIN
-        PERFORM pg_advisory_xact_lock({_CHAIN_LOCK_KEY});
-        SELECT t.hash INTO prev FROM trail_events t ORDER BY t.id DESC LIMIT 1;
+        PERFORM pg_advisory_xact_lock({_CHAIN_LOCK_KEY}, p_chain);
+        SELECT t.hash INTO prev FROM trail_events t WHERE t.chain = p_chain ORDER BY t.id DESC LIMIT 1;
         prev := coalesce(prev, '{GENESIS_HASH}');
         digest := encode(sha256(convert_to('["' || prev || '",' || p_rest, 'UTF8')), 'hex');
-        INSERT INTO trail_events (at, actor_id, action, entity, entity_id, before, after, prev_hash, hash, account_no)
-        VALUES (p_at, p_actor_id, p_action, p_entity, p_entity_id, p_before, p_after, prev, digest, p_account_no)
+        INSERT INTO trail_events
+            (at, actor_id, action, entity, entity_id, before, after, prev_hash, hash, account_no, chain)
+        VALUES (p_at, p_actor_id, p_action, p_entity, p_entity_id, p_before, p_after, prev, digest, p_account_no,
+                p_chain)
         RETURNING id INTO new_id;
         RETURN QUERY SELECT new_id, prev, digest;
     END
@@ -103,7 +137,7 @@ APPEND_DDL = (
     """,
 )
 APPEND_DROP_DDL = (
-    "DROP FUNCTION IF EXISTS trail_append(timestamptz, integer, text, text, text, json, json, text, text)",
+    "DROP FUNCTION IF EXISTS trail_append(timestamptz, integer, text, text, text, json, json, text, smallint, text)",
 )
 
 for _statement in (*IMMUTABILITY_DDL, *APPEND_DDL):
@@ -184,6 +218,7 @@ def record(
     eid = str(entity_id)
     before_j, after_j = _jsonable(before), _jsonable(after)
     before_json, after_json = _canonical_json(before_j), _canonical_json(after_j)
+    account_no = derived_account_no(entity, eid, before_j, after_j)
     values: dict[str, Any] = {
         "actor_id": actor_id,
         "action": action,
@@ -191,7 +226,8 @@ def record(
         "entity_id": eid,
         "before": before_j,
         "after": after_j,
-        "account_no": derived_account_no(entity, eid, before_j, after_j),
+        "account_no": account_no,
+        "chain": chain_of(account_no),
     }
     session.flush()
     at = values["at"] = utcnow()
@@ -202,7 +238,7 @@ def record(
             {**values, "before": before_json, "after": after_json, "rest": f"{head[1:-1]},{before_json},{after_json}]"},
         ).one()
         return TrailEvent(id=row.event_id, prev_hash=row.event_prev_hash, hash=row.event_hash, **values)
-    prev = session.scalar(select(TrailEvent.hash).order_by(TrailEvent.id.desc()).limit(1)) or GENESIS_HASH
+    prev = _chain_ends(session, [values["chain"]])[values["chain"]]
     digest = _event_hash_from_json(prev, head, before_json, after_json)
     event_id = session.execute(
         insert(TrailEvent).returning(TrailEvent.id), {**values, "prev_hash": prev, "hash": digest}
@@ -213,8 +249,46 @@ def record(
 _APPEND = text(
     "SELECT event_id, event_prev_hash, event_hash FROM trail_append(CAST(:at AS timestamptz),"
     " CAST(:actor_id AS integer), CAST(:action AS text), CAST(:entity AS text), CAST(:entity_id AS text),"
-    " CAST(:before AS json), CAST(:after AS json), CAST(:account_no AS text), CAST(:rest AS text))"
+    " CAST(:before AS json), CAST(:after AS json), CAST(:account_no AS text), CAST(:chain AS smallint),"
+    " CAST(:rest AS text))"
 ).bindparams(bindparam("at", type_=UtcDateTime()))
+
+_LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key, CAST(:chain AS integer))")
+
+# the newest event of each chain asked for: one index probe per chain (ix_trail_events_chain)
+_CHAIN_ENDS_POSTGRESQL = text(
+    "SELECT c.chain, (SELECT t.hash FROM trail_events t WHERE t.chain = c.chain ORDER BY t.id DESC LIMIT 1)"
+    " FROM unnest(CAST(:chains AS smallint[])) AS c(chain)"
+)
+
+
+def lock_chains(session: Session, account_nos: Iterable[str | None]) -> list[int]:
+    """Take the chain locks of these accounts' events now, in chain order (PostgreSQL; held to the commit).
+
+    For transactions that append events in several chains: taking them all first, in one order, keeps two
+    such writers from each holding a chain the other waits for. Returns the chains, sorted.
+    """
+    chains = sorted({chain_of(no) for no in account_nos})
+    if is_postgresql(session):
+        for chain in chains:
+            session.execute(_LOCK_CHAIN, {"key": _CHAIN_LOCK_KEY, "chain": chain})
+    return chains
+
+
+def _chain_ends(session: Session, chains: Iterable[int]) -> dict[int, str]:
+    """The hash of each chain's newest event (the genesis hash for a chain with none yet)."""
+    wanted = sorted(set(chains))
+    ends = dict.fromkeys(wanted, GENESIS_HASH)
+    if is_postgresql(session):
+        for chain, end in session.execute(_CHAIN_ENDS_POSTGRESQL, {"chains": wanted}):
+            ends[chain] = end or GENESIS_HASH
+        return ends
+    for chain in wanted:
+        end = session.scalar(
+            select(TrailEvent.hash).where(TrailEvent.chain == chain).order_by(TrailEvent.id.desc()).limit(1)
+        )
+        ends[chain] = end or GENESIS_HASH
+    return ends
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -243,6 +317,7 @@ _TRAIL_COLUMNS = (
     "prev_hash",
     "hash",
     "account_no",
+    "chain",
 )
 
 
@@ -261,6 +336,7 @@ def record_many(session: Session, events: Iterable[Mapping[str, Any]], chunk: in
         before_j, after_j = _jsonable(item.get("before")), _jsonable(item.get("after"))
         actor_id, action = item.get("actor_id"), str(item["action"])
         head = _canonical_json([at_iso, actor_id, action, entity, entity_id])
+        account_no = derived_account_no(entity, entity_id, before_j, after_j)
         prepared.append(
             (
                 actor_id,
@@ -270,20 +346,20 @@ def record_many(session: Session, events: Iterable[Mapping[str, Any]], chunk: in
                 JsonText(_canonical_json(before_j)),
                 JsonText(_canonical_json(after_j)),
                 head,
-                derived_account_no(entity, entity_id, before_j, after_j),
+                account_no,
+                chain_of(account_no),
             )
         )
     if not prepared:
         return 0
-    if is_postgresql(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
     session.flush()
-    prev = session.scalar(select(TrailEvent.hash).order_by(TrailEvent.id.desc()).limit(1)) or GENESIS_HASH
+    chains = lock_chains(session, {item[7] for item in prepared})
+    ends = _chain_ends(session, chains)
     rows: list[tuple[Any, ...]] = []
-    for actor_id, action, entity, entity_id, before_json, after_json, head, account_no in prepared:
-        digest = _event_hash_from_json(prev, head, before_json, after_json)
-        rows.append((at, actor_id, action, entity, entity_id, before_json, after_json, prev, digest, account_no))
-        prev = digest
+    for actor_id, action, entity, entity_id, before_json, after_json, head, account_no, chain in prepared:
+        prev = ends[chain]
+        digest = ends[chain] = _event_hash_from_json(prev, head, before_json, after_json)
+        rows.append((at, actor_id, action, entity, entity_id, before_json, after_json, prev, digest, account_no, chain))
     for start in range(0, len(rows), chunk):
         copy_rows(session, TrailEvent, _TRAIL_COLUMNS, rows[start : start + chunk])
     return len(rows)
@@ -298,7 +374,8 @@ class VerifyResult:
 
 
 def verify(session: Session, batch: int = 5000, progress: Callable[[int], None] | None = None) -> VerifyResult:
-    """Walk the chain in id order; report the first event whose link or content does not check out.
+    """Walk the trail in id order, each event against the end of its own chain; report the first event whose
+    link or content does not check out.
 
     Reads plain rows (no ORM objects), so it leaves the caller's session untouched; ``progress`` is called
     with the number of events checked after every batch.
@@ -315,8 +392,9 @@ def verify(session: Session, batch: int = 5000, progress: Callable[[int], None] 
         TrailEvent.prev_hash,
         TrailEvent.hash,
         TrailEvent.account_no,
+        TrailEvent.chain,
     )
-    prev = GENESIS_HASH
+    ends: dict[int, str] = {}
     checked = 0
     last_id = 0
     while True:
@@ -324,7 +402,7 @@ def verify(session: Session, batch: int = 5000, progress: Callable[[int], None] 
         seen = 0
         for ev in rows:
             seen += 1
-            if ev.prev_hash != prev:
+            if ev.prev_hash != ends.get(ev.chain, GENESIS_HASH):
                 return VerifyResult(False, checked, ev.id, "chain broken: an event was removed or reordered")
             expected = _event_hash(
                 ev.prev_hash, ev.at, ev.actor_id, ev.action, ev.entity, ev.entity_id, ev.before, ev.after
@@ -333,7 +411,7 @@ def verify(session: Session, batch: int = 5000, progress: Callable[[int], None] 
                 return VerifyResult(False, checked, ev.id, "event content does not match its hash")
             if ev.account_no != derived_account_no(ev.entity, ev.entity_id, ev.before, ev.after):
                 return VerifyResult(False, checked, ev.id, "event account number does not match its content")
-            prev = ev.hash
+            ends[ev.chain] = ev.hash
             checked += 1
             last_id = ev.id
         if not seen:

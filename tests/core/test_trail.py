@@ -129,3 +129,99 @@ def test_trail_lists_only_events_of_accounts_in_the_callers_units(client, world)
     assert page["total"] == 0
     first = client.get("/api/v1/audit/trail?entity=account", headers=world.headers("supervisor")).get_json()
     assert first["items"][0]["action"] == "account.created" and first["items"][0]["hash"]
+
+
+def _account_event(session, account_no: str, n: int) -> trail.TrailEvent:  # type: ignore[no-untyped-def]
+    return trail.record(
+        session, actor_id=None, action="thing.changed", entity="thing", entity_id=n, after={"account_no": account_no}
+    )
+
+
+def _same_chain_as(account_no: str) -> str:
+    return next(
+        no
+        for no in (f"{int(account_no) + k:010d}" for k in range(1, 100_000))
+        if trail.chain_of(no) == trail.chain_of(account_no)
+    )
+
+
+def test_events_go_to_their_accounts_chain_and_each_chain_links_its_own_events(session) -> None:
+    a, b = "1000000001", "1000000002"
+    assert trail.chain_of(a) != trail.chain_of(b) and trail.chain_of(None) == 0
+    first_a = _account_event(session, a, 1)
+    first_b = _account_event(session, b, 2)
+    none = trail.record(session, actor_id=None, action="thing.changed", entity="thing", entity_id=3)
+    second_a = _account_event(session, a, 4)
+    session.commit()
+    assert (first_a.chain, first_b.chain, none.chain) == (trail.chain_of(a), trail.chain_of(b), 0)
+    assert first_a.prev_hash == first_b.prev_hash == none.prev_hash == trail.GENESIS_HASH
+    assert second_a.prev_hash == first_a.hash
+    assert trail.verify(session) == trail.VerifyResult(ok=True, events_checked=4)
+
+
+def test_a_removed_event_is_caught_in_its_chain_while_other_chains_go_on(session) -> None:
+    a, b = "1000000001", "1000000002"
+    events = [_account_event(session, no, n) for n, no in enumerate([a, b, a, b, a])]
+    session.commit()
+    _tamper(session, "DELETE FROM trail_events WHERE id = :id", id=events[2].id)
+    result = trail.verify(session)
+    assert not result.ok and result.first_bad_id == events[4].id
+    assert "removed or reordered" in (result.problem or "")
+
+
+def test_an_event_moved_to_another_chain_is_caught(session) -> None:
+    a, b = "1000000001", "1000000002"
+    events = [_account_event(session, no, n) for n, no in enumerate([a, b, a])]
+    session.commit()
+    _tamper(session, "UPDATE trail_events SET chain = :chain WHERE id = :id", chain=trail.chain_of(b), id=events[0].id)
+    result = trail.verify(session)  # chain b now starts with a's first event: b's own first no longer links
+    assert not result.ok and result.first_bad_id == events[1].id
+
+
+def test_bulk_append_links_each_chain_and_continues_after_single_appends(session) -> None:
+    a, b = "1000000001", "1000000002"
+    before = _account_event(session, a, 0)
+    trail.record_many(
+        session,
+        [
+            {"actor_id": None, "action": "bill.issued", "entity": "bill", "entity_id": n, "after": {"account_no": no}}
+            for n, no in enumerate([b, a, b, a, None], start=1)
+        ],
+    )
+    after = _account_event(session, b, 9)
+    session.commit()
+    rows = session.execute(
+        text("SELECT entity_id, chain, prev_hash, hash FROM trail_events WHERE entity = 'bill' ORDER BY id")
+    ).all()
+    by_id = {r.entity_id: r for r in rows}
+    assert by_id["2"].prev_hash == before.hash and by_id["4"].prev_hash == by_id["2"].hash
+    assert by_id["1"].prev_hash == trail.GENESIS_HASH and by_id["3"].prev_hash == by_id["1"].hash
+    assert by_id["5"].chain == 0 and after.prev_hash == by_id["3"].hash
+    assert trail.verify(session) == trail.VerifyResult(ok=True, events_checked=7)
+
+
+@pytest.mark.postgres
+def test_appends_to_different_chains_do_not_wait_for_each_others_commit(app, session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the chain locks are PostgreSQL advisory locks (SQLite serialises every writer)")
+    from core.db import db
+
+    a, b = "1000000001", "1000000002"
+    c = _same_chain_as(a)
+    holder = db.new_session()
+    other = db.new_session()
+    try:
+        _account_event(holder, a, 1)  # holds chain_of(a) until it ends
+        other.execute(text("SET lock_timeout = '2s'"))
+        _account_event(other, b, 2)  # another chain: appends at once
+        other.commit()
+        other.execute(text("SET lock_timeout = '200ms'"))
+        with pytest.raises(DBAPIError, match="lock timeout"):
+            _account_event(other, c, 3)  # the same chain as the open append: waits for it
+        other.rollback()
+        holder.commit()
+    finally:
+        holder.close()
+        other.close()
+    session.rollback()
+    assert trail.verify(session) == trail.VerifyResult(ok=True, events_checked=2)

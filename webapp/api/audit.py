@@ -198,6 +198,7 @@ def _trail_event(ev: trail.TrailEvent) -> dict[str, Any]:
         "account_no": ev.account_no,
         "before": ev.before,
         "after": ev.after,
+        "chain": ev.chain,
         "prev_hash": ev.prev_hash,
         "hash": ev.hash,
     }
