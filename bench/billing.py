@@ -3,7 +3,7 @@
     .venv/bin/python bench/billing.py                 # 5,000 accounts (a minute or two)
     .venv/bin/python bench/billing.py --accounts 100000
 
-Bills: ``billing.run.run_period`` over N accounts with a month of readings (bills/s), next to a plain bulk
+Bills: ``billing.run.run_period_in_processes`` (``--workers``, default 2 as on this 2-core box) over N accounts with a month of readings (bills/s), next to a plain bulk
 insert of the same bill rows into a scratch table (rows/s): ratio = bills/s / insert rows/s.
 Payments: 8 client processes (as a server's worker processes would be; threads of one process would share one
 interpreter lock) each posting payments to their own accounts through ``billing.payments.record_payment``
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=5000)
     parser.add_argument("--payments", type=int, default=2000, help="payments posted in all by the 8 clients")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="bill-run processes (the CLI's default: one a core)")
     parser.add_argument("--seconds", type=int, default=10, help="pgbench duration")
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/gd_billing_bench")
     args = parser.parse_args()
@@ -49,7 +50,7 @@ def main() -> None:
 
     from billing.models import Account, MeterReading
     from billing.payments import record_payment, request_hash
-    from billing.run import run_period
+    from billing.run import run_period_in_processes
     from core.db import db
     from core.identity import ensure_root_unit
     from webapp import create_app
@@ -94,7 +95,9 @@ def main() -> None:
                 session.execute(insert(MeterReading), readings[start : start + 10000])
 
         started = time.perf_counter()
-        result = run_period(db.new_session, "2026-02", chunk=2000, issued_on=dt.date(2026, 3, 1))
+        result = run_period_in_processes(
+            args.url, "2026-02", workers=args.workers, chunk=2000, issued_on=dt.date(2026, 3, 1)
+        )
         run_seconds = time.perf_counter() - started
         bills_per_s = result.issued / run_seconds
 

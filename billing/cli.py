@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 import yaml
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import insert, select
 from tqdm import tqdm
 
@@ -106,9 +107,15 @@ def _load_readings(session: Any, rows: list[dict[str, str]]) -> tuple[int, int]:
 @billing_cli.command("run")
 @click.option("--period", required=True, help="Billing period YYYY-MM.")
 @click.option("--chunk", default=2000, show_default=True, help="Accounts per transaction.")
-def run_command(period: str, chunk: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Processes billing at once (PostgreSQL); 0 = one per CPU core, up to 4. SQLite always uses one.",
+)
+def run_command(period: str, chunk: int, workers: int) -> None:
     """Issue the period's bill for every account with a reading and no bill yet (resumable, idempotent)."""
-    from billing.run import pending_count, run_period
+    from billing.run import pending_count, run_period_in_processes
 
     normalised = parse_period(period)
     if normalised is None:
@@ -121,7 +128,12 @@ def run_command(period: str, chunk: int) -> None:
         def advance(n: int) -> None:
             bar.update(n)
 
-        result = run_period(db.new_session, normalised, chunk=chunk, progress=advance)
+        url = current_app.config["DATABASE_URL"]
+        if not url.startswith("postgresql"):
+            workers = 1  # SQLite has one writer at a time: a second process would only wait
+        elif workers == 0:
+            workers = min(4, os.cpu_count() or 1)
+        result = run_period_in_processes(url, normalised, workers=workers, chunk=chunk, progress=advance)
     click.echo(
         f"{result.issued} bills issued for {normalised}; {result.skipped_no_tariff} without a valid tariff;"
         f" {result.remaining} still pending"

@@ -180,6 +180,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
 def _event_hash(
     prev_hash: str,
     at: dt.datetime,
@@ -253,7 +257,10 @@ _APPEND = text(
     " CAST(:rest AS text))"
 ).bindparams(bindparam("at", type_=UtcDateTime()))
 
-_LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key, CAST(:chain AS integer))")
+# the chains' locks in one statement, taken in the (sorted) array's order: unnest yields its elements in order
+_LOCK_CHAINS = text(
+    "SELECT count(pg_advisory_xact_lock(:key, c.chain)) FROM unnest(CAST(:chains AS integer[])) AS c(chain)"
+)
 
 # the newest event of each chain asked for: one index probe per chain (ix_trail_events_chain)
 _CHAIN_ENDS_POSTGRESQL = text(
@@ -269,9 +276,8 @@ def lock_chains(session: Session, account_nos: Iterable[str | None]) -> list[int
     such writers from each holding a chain the other waits for. Returns the chains, sorted.
     """
     chains = sorted({chain_of(no) for no in account_nos})
-    if is_postgresql(session):
-        for chain in chains:
-            session.execute(_LOCK_CHAIN, {"key": _CHAIN_LOCK_KEY, "chain": chain})
+    if chains and is_postgresql(session):
+        session.execute(_LOCK_CHAINS, {"key": _CHAIN_LOCK_KEY, "chains": chains})
     return chains
 
 
@@ -321,23 +327,33 @@ _TRAIL_COLUMNS = (
 )
 
 
-def record_many(session: Session, events: Iterable[Mapping[str, Any]], chunk: int = 2000) -> int:
-    """Append many events in one go (same keys as ``record``); the chain is computed in memory.
+@dataclass(frozen=True)
+class PreparedEvents:
+    """Events serialised for the chain but not yet linked into it (``prepare_many``; ``append_prepared``)."""
 
-    For bulk writers (bill runs, audit runs touching thousands of findings): the events are prepared before the
-    chain lock is taken, then one lock, one read of the chain's end and one COPY (PostgreSQL; batched inserts
-    elsewhere) instead of a round trip per event. Returns how many events were appended.
+    at: dt.datetime
+    rows: list[tuple[Any, ...]]
+
+
+def prepare_many(events: Iterable[Mapping[str, Any]], *, plain: bool = False) -> PreparedEvents:
+    """Serialise events (same keys as ``record``) without touching the database or any chain lock.
+
+    The costly part of a bulk append (the canonical JSON of every event); a writer can do it before it takes its
+    locks, so that they are held only for the linking and the COPY. ``plain``: the snapshots hold JSON's own types
+    only (str keys; str, int, bool, None, list and dict values), so the conversion of Decimals, dates and tuples is
+    skipped (``verify`` would catch content that was not plain after all: it hashes what was stored).
     """
+    convert = _as_is if plain else _jsonable
     at = utcnow()
     at_iso = at.astimezone(dt.UTC).isoformat()
-    prepared: list[tuple[Any, ...]] = []
+    rows: list[tuple[Any, ...]] = []
     for item in events:
         entity, entity_id = str(item["entity"]), str(item["entity_id"])
-        before_j, after_j = _jsonable(item.get("before")), _jsonable(item.get("after"))
+        before_j, after_j = convert(item.get("before")), convert(item.get("after"))
         actor_id, action = item.get("actor_id"), str(item["action"])
         head = _canonical_json([at_iso, actor_id, action, entity, entity_id])
         account_no = derived_account_no(entity, entity_id, before_j, after_j)
-        prepared.append(
+        rows.append(
             (
                 actor_id,
                 action,
@@ -350,19 +366,35 @@ def record_many(session: Session, events: Iterable[Mapping[str, Any]], chunk: in
                 chain_of(account_no),
             )
         )
-    if not prepared:
+    return PreparedEvents(at, rows)
+
+
+def append_prepared(session: Session, prepared: PreparedEvents, chunk: int = 2000) -> int:
+    """Link prepared events into their chains (taking the chains' locks, in order) and COPY them in."""
+    if not prepared.rows:
         return 0
     session.flush()
-    chains = lock_chains(session, {item[7] for item in prepared})
+    chains = lock_chains(session, {item[7] for item in prepared.rows})
     ends = _chain_ends(session, chains)
     rows: list[tuple[Any, ...]] = []
-    for actor_id, action, entity, entity_id, before_json, after_json, head, account_no, chain in prepared:
+    at = prepared.at
+    for actor_id, action, entity, entity_id, before_json, after_json, head, account_no, chain in prepared.rows:
         prev = ends[chain]
         digest = ends[chain] = _event_hash_from_json(prev, head, before_json, after_json)
         rows.append((at, actor_id, action, entity, entity_id, before_json, after_json, prev, digest, account_no, chain))
     for start in range(0, len(rows), chunk):
         copy_rows(session, TrailEvent, _TRAIL_COLUMNS, rows[start : start + chunk])
     return len(rows)
+
+
+def record_many(session: Session, events: Iterable[Mapping[str, Any]], chunk: int = 2000) -> int:
+    """Append many events in one go (same keys as ``record``); the chains are computed in memory.
+
+    For bulk writers (bill runs, audit runs touching thousands of findings): the events are serialised before any
+    chain lock is taken, then the locks of their chains (in order), one read of the chains' ends and a COPY
+    (PostgreSQL; batched inserts elsewhere) instead of a round trip per event. Returns how many were appended.
+    """
+    return append_prepared(session, prepare_many(events), chunk)
 
 
 @dataclass(frozen=True)

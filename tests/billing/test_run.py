@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, insert, select
 
 from billing import run as bill_run
-from billing.models import Bill, MeterReading
+from billing.models import Account, Bill, MeterReading
 from core import trail
 from core.db import db
 from core.trail import TrailEvent
@@ -80,3 +81,62 @@ def test_cli_run_prints_the_count(app, world, session) -> None:
     assert "2 bills issued for 2026-02" in result.output
     bad = runner.invoke(args=["griddesk", "billing", "run", "--period", "2026-13"])
     assert bad.exit_code != 0
+
+
+postgres_only = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="several bill-run processes share a run on PostgreSQL (SQLite has one writer)",
+)
+
+
+def _with_balances(session, *account_nos: str) -> None:
+    for no in account_nos:
+        account = session.scalar(select(Account).where(Account.account_no == no))
+        assert account is not None
+        account.balance = Decimal("20.00")
+    session.commit()
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_processes_share_a_run_and_bill_every_account_once(app, world, session) -> None:
+    _readings(world, session, 25)
+    _with_balances(session, "4000000003", "4000000017")  # these go the single-bill way (balance applied)
+    seen: list[int] = []
+    result = bill_run.run_period_in_processes(
+        app.config["DATABASE_URL"], "2026-02", workers=2, chunk=3, progress=seen.append
+    )
+    assert (result.issued, result.remaining, sum(seen)) == (25, 0, 25)
+    session.rollback()
+    per_account = session.execute(select(Bill.account_id, func.count()).group_by(Bill.account_id)).all()
+    assert len(per_account) == 25 and {n for _, n in per_account} == {1}
+    paid = session.scalar(select(Account.balance).where(Account.account_no == "4000000003"))
+    assert paid == Decimal("0.00")  # 20.00 went to its bill of 103 kWh (55.41)
+    assert session.scalar(select(func.count(TrailEvent.id)).where(TrailEvent.action == "bill.issued")) == 25
+    assert trail.verify(session).ok
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_a_failed_worker_fails_the_run_and_a_rerun_finishes_it(app, world, session, monkeypatch) -> None:
+    _readings(world, session, 20)
+    original = bill_run._bill_chunk
+    calls = {"n": 0}
+
+    def die_on_second_chunk(*args, **kwargs):
+        calls["n"] += 1  # counted per process: the fork copies the counter
+        if calls["n"] == 2:
+            raise RuntimeError("worker died")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(bill_run, "_bill_chunk", die_on_second_chunk)
+    url = app.config["DATABASE_URL"]
+    with pytest.raises(RuntimeError, match="worker died"):
+        bill_run.run_period_in_processes(url, "2026-02", workers=2, chunk=3)
+    session.rollback()
+    assert 0 < session.scalar(select(func.count(Bill.id))) < 20  # the committed chunks stay
+    monkeypatch.setattr(bill_run, "_bill_chunk", original)
+    result = bill_run.run_period_in_processes(url, "2026-02", workers=2, chunk=3)
+    session.rollback()
+    assert result.remaining == 0 and session.scalar(select(func.count(Bill.id))) == 20
+    assert trail.verify(session).ok
