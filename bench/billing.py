@@ -3,8 +3,9 @@
     .venv/bin/python bench/billing.py                 # 5,000 accounts (a minute or two)
     .venv/bin/python bench/billing.py --accounts 100000
 
-Bills: ``billing.run.run_period_in_processes`` (``--workers``, default 2 as on this 2-core box) over N accounts with a month of readings (bills/s), next to a plain bulk
-insert of the same bill rows into a scratch table (rows/s): ratio = bills/s / insert rows/s.
+Bills: ``billing.run.run_period_in_processes`` (``--workers``, default 2 as on this 2-core box) over N accounts
+with a month of readings (bills/s), next to a plain bulk insert of the same bill rows into a scratch table
+(rows/s): ratio = bills/s / insert rows/s.
 Payments: 8 client processes (as a server's worker processes would be; threads of one process would share one
 interpreter lock) each posting payments to their own accounts through ``billing.payments.record_payment``
 (payments/s), next to ``pgbench -N`` (simple-update script) at 8 clients (tps): ratio = payments/s / tps.
