@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -121,3 +122,22 @@ class ApiClient:
 
     def delete(self, path: str, headers: dict[str, str] | None = None, **kw: Any) -> Any:
         return self.client.delete(path, headers=self._headers(headers), **kw)
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the (first) form on a page."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def staff_sign_in(client: Any, username: str, password: str = PASSWORD) -> str:
+    """Sign a staff user in through the login form (signing out whoever was); the token for the next form."""
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client.get("/staff/login").get_data(as_text=True))})
+    page = client.get("/staff/login")
+    response = client.post(
+        "/staff/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return csrf_token(client.get("/staff/").get_data(as_text=True))

@@ -6,23 +6,15 @@ import io
 import re
 
 from tests.archive.helpers import FIELDS, pdf_bytes
-
-
-def _sign_in(client, username: str) -> None:
-    page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post(
-        "/staff/login", data={"username": username, "password": "correct-horse-battery", "csrf_token": token}
-    )
-    assert response.status_code == 302
+from tests.support import csrf_token, staff_sign_in
 
 
 def _csrf(client, url: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).get_data(as_text=True)).group(1)
+    return csrf_token(client.get(url).get_data(as_text=True))
 
 
 def test_archivist_opens_a_dossier_files_with_upload_and_finds_it(client, world):
-    _sign_in(client, "archivist-a")
+    staff_sign_in(client, "archivist-a")
     token = _csrf(client, "/staff/archive?q=1000000001")
     opened = client.post("/staff/archive", data={"account_no": "1000000001", "csrf_token": token})
     assert opened.status_code == 302
@@ -50,7 +42,7 @@ def test_archivist_opens_a_dossier_files_with_upload_and_finds_it(client, world)
 
 
 def test_supervisor_reads_but_cannot_file_and_foreign_dossiers_are_not_found(client, world):
-    _sign_in(client, "supervisor-a")
+    staff_sign_in(client, "supervisor-a")
     assert client.get("/staff/archive").status_code == 200
     assert client.get("/staff/archive/dossiers/2000000001").status_code == 404
     page = client.get("/staff/archive/dossiers/1000000001").get_data(as_text=True)
@@ -58,7 +50,7 @@ def test_supervisor_reads_but_cannot_file_and_foreign_dossiers_are_not_found(cli
 
 
 def test_archivist_corrects_metadata_on_the_viewer_and_the_correction_is_recorded(client, world):
-    _sign_in(client, "archivist-a")
+    staff_sign_in(client, "archivist-a")
     token = _csrf(client, "/staff/archive?q=1000000001")
     client.post("/staff/archive", data={"account_no": "1000000001", "csrf_token": token})
     token = _csrf(client, "/staff/archive/dossiers/1000000001")

@@ -19,26 +19,9 @@ from billing.models import Adjustment, Payment, PaymentImport
 from billing.payments import parse_payment, record_payment, request_hash
 from core.identity import Role, create_user
 from tests.billing.support import add_tariffs, bill_with
-from tests.support import PASSWORD
+from tests.support import PASSWORD, csrf_token, staff_sign_in
 
 HEADER = "account_no,amount,paid_at,channel,reference\n"
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
-def _sign_in(client, username: str) -> str:  # type: ignore[no-untyped-def]
-    client.post("/staff/logout", data={"csrf_token": _csrf(client.get("/staff/login").get_data(as_text=True))})
-    page = client.get("/staff/login")
-    response = client.post(
-        "/staff/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": _csrf(page.get_data(as_text=True))},
-    )
-    assert response.status_code == 302
-    return _csrf(client.get("/staff/").get_data(as_text=True))
 
 
 def _payment_count(session) -> int:  # type: ignore[no-untyped-def]
@@ -79,7 +62,7 @@ def test_ledger_shows_bills_payments_and_hand_checked_position(client, billed, m
     # 2026-03-20: the February bill (53.80) is 5 days late: 53.80 x 0.001 x 5 = 0.27, charged as the 1.00 minimum
     monkeypatch.setattr("webapp.staff.billing.today_local", lambda: dt.date(2026, 3, 20))
     monkeypatch.setattr("webapp.staff.views.today_local", lambda: dt.date(2026, 3, 20))
-    _sign_in(client, "clerk-a")
+    staff_sign_in(client, "clerk-a")
     html = client.get("/staff/billing/accounts/1000000001").get_data(as_text=True)
     assert "¥107.60" in html and "¥53.80" in html  # the two bills
     assert "2026-02-15" in html and "2026-03-15" in html  # due dates
@@ -95,7 +78,7 @@ def test_ledger_shows_bills_payments_and_hand_checked_position(client, billed, m
 
 
 def test_counter_payment_is_recorded_once_on_double_submit_and_receipt_shows_it(client, billed, session) -> None:
-    token = _sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     page = client.get("/staff/billing/accounts/1000000001").get_data(as_text=True)
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page)
     assert key
@@ -117,7 +100,7 @@ def test_counter_payment_is_recorded_once_on_double_submit_and_receipt_shows_it(
 
 
 def test_a_reused_form_with_another_amount_records_nothing(client, billed, session) -> None:
-    token = _sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     form = {"csrf_token": token, "idempotency_key": "k-1", "amount": "10.00", "reference": "R-9"}
     assert client.post("/staff/billing/accounts/1000000001/payments", data=form).status_code == 302
     reply = client.post("/staff/billing/accounts/1000000001/payments", data={**form, "amount": "11.00"})
@@ -126,7 +109,7 @@ def test_a_reused_form_with_another_amount_records_nothing(client, billed, sessi
 
 
 def test_bad_amount_is_reported_and_records_nothing(client, billed, session) -> None:
-    token = _sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     reply = client.post(
         "/staff/billing/accounts/1000000001/payments",
         data={"csrf_token": token, "idempotency_key": "k-2", "amount": "-3", "reference": ""},
@@ -138,7 +121,7 @@ def test_bad_amount_is_reported_and_records_nothing(client, billed, session) -> 
 
 
 def test_foreign_account_and_its_payment_are_not_found(client, billed, session) -> None:
-    token = _sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     assert client.get("/staff/billing/accounts/2000000001").status_code == 404
     reply = client.post(
         "/staff/billing/accounts/2000000001/payments",
@@ -163,7 +146,7 @@ def test_foreign_account_and_its_payment_are_not_found(client, billed, session) 
 
 
 def test_supervisor_reads_but_cannot_post_a_payment(client, billed, session) -> None:
-    token = _sign_in(client, "supervisor-a")
+    token = staff_sign_in(client, "supervisor-a")
     page = client.get("/staff/billing/accounts/1000000001")
     assert page.status_code == 200
     assert 'name="idempotency_key"' not in page.get_data(as_text=True)
@@ -180,12 +163,12 @@ def test_supervisor_reads_but_cannot_post_a_payment(client, billed, session) -> 
 @pytest.mark.parametrize("username", ["archivist-a", "13900000001"])
 def test_archivists_and_customers_have_no_clerk_pages(client, billed, username) -> None:  # type: ignore[no-untyped-def]
     if username == "archivist-a":
-        _sign_in(client, username)
+        staff_sign_in(client, username)
     else:  # a customer signs in on the portal
         page = client.get("/login")
         client.post(
             "/login",
-            data={"phone": username, "password": PASSWORD, "csrf_token": _csrf(page.get_data(as_text=True))},
+            data={"phone": username, "password": PASSWORD, "csrf_token": csrf_token(page.get_data(as_text=True))},
         )
         assert client.get("/home").status_code == 200  # signed in
     for path in (
@@ -198,7 +181,7 @@ def test_archivists_and_customers_have_no_clerk_pages(client, billed, username) 
 
 
 def test_clerk_nav_has_the_billing_pages(client, billed) -> None:
-    _sign_in(client, "clerk-a")
+    staff_sign_in(client, "clerk-a")
     html = client.get("/staff/").get_data(as_text=True)
     for path in ("/staff/billing", "/staff/billing/imports", "/staff/billing/approvals"):
         assert f'href="{path}"' in html
@@ -218,7 +201,7 @@ def _upload(client, token: str, text: str, name: str = "bank.csv"):  # type: ign
 
 
 def test_import_good_file_shows_report_and_a_rerun_imports_nothing(client, billed, session) -> None:
-    token = _sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     text = HEADER + (
         "1000000001,10.00,2026-02-20T09:00:00+08:00,bank,B-1\n"
         "2000000001,10.00,2026-02-20T09:00:00+08:00,bank,B-2\n"
@@ -239,7 +222,7 @@ def test_import_good_file_shows_report_and_a_rerun_imports_nothing(client, bille
 
 
 def test_import_bad_file_imports_nothing_and_says_why(client, billed, session) -> None:
-    token = _sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     text = HEADER + "1000000001,10.00,2026-02-20T09:00:00+08:00,bank,B-9\n1000000001,abc,2026-02-20,counter,\n"
     reply = _upload(client, token, text)
     assert reply.status_code == 422
@@ -249,7 +232,7 @@ def test_import_bad_file_imports_nothing_and_says_why(client, billed, session) -
     session.rollback()
     assert session.scalar(select(func.count(PaymentImport.id))) == 0
     assert _upload(client, token, "not,a,payment,file\n1,2,3,4\n").status_code == 422
-    supervisor = _sign_in(client, "supervisor-a")
+    supervisor = staff_sign_in(client, "supervisor-a")
     assert _upload(client, supervisor, HEADER + "1000000001,1.00,2026-02-20T09:00:00+08:00,bank,S\n").status_code == 403
 
 
@@ -261,7 +244,7 @@ def _file_correction(client, token: str):  # type: ignore[no-untyped-def]
 
 
 def test_request_is_approved_by_another_clerk_never_by_its_requester(client, billed, session) -> None:
-    token = _sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     assert _file_correction(client, token).status_code == 302
     adj = session.scalar(select(Adjustment))
     assert adj is not None and adj.status == "pending"
@@ -277,7 +260,7 @@ def test_request_is_approved_by_another_clerk_never_by_its_requester(client, bil
 
     other = create_user(session, "clerk-a2", PASSWORD, Role.CLERK, billed.unit_a, name="clerk A2")
     session.commit()
-    token = _sign_in(client, "clerk-a2")
+    token = staff_sign_in(client, "clerk-a2")
     assert 'value="approve"' in client.get("/staff/billing/approvals").get_data(as_text=True)
     no_reason = client.post(
         f"/staff/billing/approvals/{adj.id}/decision", data={"csrf_token": token, "decision": "reject", "note": ""}
@@ -299,7 +282,7 @@ def test_request_is_approved_by_another_clerk_never_by_its_requester(client, bil
 
 
 def test_supervisor_cannot_decide_and_bad_requests_are_reported(client, billed, session) -> None:
-    token = _sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     bad = client.post(
         "/staff/billing/accounts/1000000001/requests",
         data={"csrf_token": token, "kind": "refund", "period": "", "amount": "5.00", "reason": "多缴"},
@@ -308,7 +291,7 @@ def test_supervisor_cannot_decide_and_bad_requests_are_reported(client, billed, 
     assert "不能超过预存余额 0.00" in bad.get_data(as_text=True)
     assert _file_correction(client, token).status_code == 302
     adj = session.scalar(select(Adjustment))
-    supervisor = _sign_in(client, "supervisor-a")
+    supervisor = staff_sign_in(client, "supervisor-a")
     assert 'value="approve"' not in client.get("/staff/billing/approvals").get_data(as_text=True)
     reply = client.post(
         f"/staff/billing/approvals/{adj.id}/decision", data={"csrf_token": supervisor, "decision": "approve"}
@@ -326,7 +309,7 @@ def test_simultaneous_submits_of_one_form_record_one_payment(app, billed, sessio
     tokens = []
     for c in clients:
         g.pop("csrf_token", None)  # the test's app context is shared by these clients' requests: no stale token
-        tokens.append(_sign_in(c, "clerk-a"))
+        tokens.append(staff_sign_in(c, "clerk-a"))
     barrier = threading.Barrier(len(clients))
 
     def submit(i: int) -> tuple[int, str]:

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import io
-import re
 
 from sqlalchemy import select
 
 from mapping.models import ServicePoint
-from tests.support import PASSWORD
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
-def sign_in(client, username: str) -> str:
-    page = client.get("/staff/login")
-    client.post(
-        "/staff/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": _csrf(page.get_data(as_text=True))},
-    )
-    return _csrf(client.get("/staff/").get_data(as_text=True))
+from tests.support import staff_sign_in
 
 
 def _form(token: str, **fields) -> dict:
@@ -42,7 +26,7 @@ def _form(token: str, **fields) -> dict:
 
 
 def test_admin_creates_edits_and_removes_a_point(client, world, session) -> None:
-    token = sign_in(client, "admin-a")
+    token = staff_sign_in(client, "admin-a")
     created = client.post("/staff/service-points/new", data=_form(token))
     assert created.status_code == 302
     point = session.scalar(select(ServicePoint))
@@ -61,7 +45,7 @@ def test_admin_creates_edits_and_removes_a_point(client, world, session) -> None
 
 
 def test_bad_form_shows_every_problem(client, world) -> None:
-    token = sign_in(client, "admin-a")
+    token = staff_sign_in(client, "admin-a")
     response = client.post("/staff/service-points/new", data=_form(token, name="", lat="95", hours_mon="8-5"))
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -69,7 +53,7 @@ def test_bad_form_shows_every_problem(client, world) -> None:
 
 
 def test_import_page_reports_rows(client, world, session) -> None:
-    token = sign_in(client, "admin-a")
+    token = staff_sign_in(client, "admin-a")
     csv_text = "name,kind,address,lat,lon\n甲,business_hall,杭州市上城区,30.25,120.17\n"
     response = client.post(
         "/staff/service-points/import",
@@ -82,6 +66,6 @@ def test_import_page_reports_rows(client, world, session) -> None:
 
 
 def test_clerk_sees_the_list_but_cannot_create(client, world) -> None:
-    sign_in(client, "clerk-a")
+    staff_sign_in(client, "clerk-a")
     assert client.get("/staff/service-points").status_code == 200
     assert client.get("/staff/service-points/new").status_code == 403

@@ -1,14 +1,6 @@
 from __future__ import annotations
 
-import re
-
-from tests.support import PASSWORD
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
+from tests.support import PASSWORD, csrf_token
 
 
 def test_staff_sign_in_needs_csrf_and_shows_role_navigation(client, world) -> None:
@@ -17,7 +9,7 @@ def test_staff_sign_in_needs_csrf_and_shows_role_navigation(client, world) -> No
     assert refused.status_code == 400
     ok = client.post(
         "/staff/login",
-        data={"username": "admin-a", "password": PASSWORD, "csrf_token": _csrf(page.get_data(as_text=True))},
+        data={"username": "admin-a", "password": PASSWORD, "csrf_token": csrf_token(page.get_data(as_text=True))},
     )
     assert ok.status_code == 302
     home = client.get("/staff/").get_data(as_text=True)
@@ -34,7 +26,7 @@ def test_archivist_has_no_admin_pages(client, world) -> None:
         data={
             "username": "archivist-a",
             "password": PASSWORD,
-            "csrf_token": _csrf(page.get_data(as_text=True)),
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
         },
     )
     home = client.get("/staff/").get_data(as_text=True)
@@ -51,7 +43,7 @@ def test_customer_signs_up_binds_and_sees_the_account(client, world) -> None:
             "name": "王芳",
             "password": "long-enough",
             "password2": "long-enough",
-            "csrf_token": _csrf(page.get_data(as_text=True)),
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
         },
     )
     assert response.status_code == 302
@@ -62,7 +54,7 @@ def test_customer_signs_up_binds_and_sees_the_account(client, world) -> None:
             "account_no": "2000000001",
             "holder_name": "李四",
             "id_last4": "0000",
-            "csrf_token": _csrf(bind_page.get_data(as_text=True)),
+            "csrf_token": csrf_token(bind_page.get_data(as_text=True)),
         },
     )
     assert wrong.status_code == 422
@@ -72,7 +64,7 @@ def test_customer_signs_up_binds_and_sees_the_account(client, world) -> None:
             "account_no": "2000000001",
             "holder_name": "李四",
             "id_last4": "5678",
-            "csrf_token": _csrf(bind_page.get_data(as_text=True)),
+            "csrf_token": csrf_token(bind_page.get_data(as_text=True)),
         },
     )
     home = client.get("/home").get_data(as_text=True)

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 from sqlalchemy import select
 
 from archive.audit.models import AuditRun, Finding
-from tests.support import PASSWORD
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
-def _sign_in(client, username: str) -> str:  # type: ignore[no-untyped-def]
-    page = client.get("/staff/login")
-    response = client.post(
-        "/staff/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": _csrf(page.get_data(as_text=True))},
-    )
-    assert response.status_code == 302
-    return _csrf(client.get("/staff/").get_data(as_text=True))
+from tests.support import staff_sign_in
 
 
 def _findings(session, world) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -38,7 +21,7 @@ def _findings(session, world) -> tuple[int, int]:  # type: ignore[no-untyped-def
 
 def test_dashboard_shows_open_findings_by_rule_unit_and_age(client, world, session) -> None:
     _findings(session, world)
-    _sign_in(client, "supervisor-a")
+    staff_sign_in(client, "supervisor-a")
     html = client.get("/staff/audit").get_data(as_text=True)
     assert "<svg" in html and "T-TEST" in html and "单位甲" in html
     assert "单位乙" not in html  # unit B's finding is outside the supervisor's scope
@@ -46,14 +29,14 @@ def test_dashboard_shows_open_findings_by_rule_unit_and_age(client, world, sessi
 
 
 def test_dashboard_is_for_supervisors_and_admins(client, world) -> None:
-    _sign_in(client, "archivist-a")
+    staff_sign_in(client, "archivist-a")
     assert client.get("/staff/audit").status_code == 403
     assert client.get("/staff/audit/findings").status_code == 200
 
 
 def test_supervisor_assigns_and_waives_through_the_forms(client, world, session) -> None:
     own, foreign = _findings(session, world)
-    token = _sign_in(client, "supervisor-a")
+    token = staff_sign_in(client, "supervisor-a")
     page = client.get(f"/staff/audit/findings/{own}").get_data(as_text=True)
     assert "archivist A" in page and "1000000001" in page
     client.post(
@@ -74,7 +57,7 @@ def test_archivist_sees_and_remediates_what_is_assigned(client, world, session) 
     finding = session.get(Finding, own)
     finding.status, finding.assignee_id = "assigned", world.users["archivist"].id
     session.commit()
-    token = _sign_in(client, "archivist-a")
+    token = staff_sign_in(client, "archivist-a")
     listing = client.get("/staff/audit/findings").get_data(as_text=True)
     assert f"/staff/audit/findings/{own}" in listing
     page = client.get(f"/staff/audit/findings/{own}").get_data(as_text=True)
@@ -86,7 +69,7 @@ def test_archivist_sees_and_remediates_what_is_assigned(client, world, session) 
 
 def test_csv_export_has_the_findings_in_scope(client, world, session) -> None:
     _findings(session, world)
-    _sign_in(client, "supervisor-a")
+    staff_sign_in(client, "supervisor-a")
     response = client.get("/staff/audit/findings.csv?status=all")
     assert response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
@@ -96,7 +79,7 @@ def test_csv_export_has_the_findings_in_scope(client, world, session) -> None:
 
 
 def test_starting_a_run_from_the_dashboard_shows_its_progress(client, world, session) -> None:
-    token = _sign_in(client, "supervisor-a")
+    token = staff_sign_in(client, "supervisor-a")
     response = client.post("/staff/audit/runs", data={"unit": "UA", "csrf_token": token})
     assert response.status_code == 302
     run_id = session.scalar(select(AuditRun.id))
@@ -110,7 +93,7 @@ def test_starting_a_run_from_the_dashboard_shows_its_progress(client, world, ses
 
 
 def test_rules_page_lists_the_rules(client, world) -> None:
-    _sign_in(client, "clerk-a")
+    staff_sign_in(client, "clerk-a")
     assert client.get("/staff/audit/rules").status_code == 200
 
 
@@ -120,12 +103,12 @@ def test_finding_drills_down_to_its_document_and_dossier(client, world, session)
     )
     session.add(finding)
     session.commit()
-    _sign_in(client, "supervisor-a")
+    staff_sign_in(client, "supervisor-a")
     page = client.get(f"/staff/audit/findings/{finding.id}").get_data(as_text=True)
     assert "/staff/archive/documents/42" in page
     assert "/staff/archive/dossiers/1000000001" in page
     client.get("/staff/logout")
-    _sign_in(client, "clerk-a")  # clerks do not read the archive: no link to it
+    staff_sign_in(client, "clerk-a")  # clerks do not read the archive: no link to it
     finding.status, finding.assignee_id = "assigned", world.users["clerk"].id
     session.commit()
     page = client.get(f"/staff/audit/findings/{finding.id}").get_data(as_text=True)
