@@ -4,17 +4,21 @@ writer lock would serialise them and prove nothing)."""
 
 from __future__ import annotations
 
+import io
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from billing.models import Account, Payment, PaymentApplication
+from core import trail
 from core.db import db
 from tests.billing.support import add_tariffs, bill_with
+from tests.support import make_account
 
 pytestmark = [
     pytest.mark.postgres,
@@ -93,3 +97,68 @@ def test_fifty_different_payments_at_once_leave_the_exact_balance(app, world, se
     account = session.scalar(select(Account).where(Account.account_no == "1000000001"))
     session.refresh(account)
     assert account.balance == Decimal("1167.40")
+
+
+def test_a_payment_file_and_counter_payments_to_the_same_accounts_at_once_all_go_through(app, world, session) -> None:
+    """The import locks its accounts, then their trail chains, before its first payment: a counter payment that
+    holds one of the accounts never waits for a chain the import holds while the import waits for that account.
+
+    The accounts share one trail chain (the worst case), and the counter payments start once the import holds
+    that chain, last rows first, so that they take accounts the import has not reached yet."""
+    add_tariffs(session)
+    chain = trail.chain_of(world.own_account.account_no)
+    same_chain = (no for no in (f"{1000000002 + k}" for k in range(1_000_000)) if trail.chain_of(no) == chain)
+    accounts = [world.own_account] + [make_account(session, next(same_chain), world.unit_a) for _ in range(29)]
+    for account in accounts:
+        bill_with(session, account, "2026-01", 100)  # 53.80 each, due 2026-02-15
+    session.commit()
+    numbers = [a.account_no for a in accounts]
+    csv_text = "account_no,amount,paid_at,channel,reference\n" + "".join(
+        f"{no},53.80,2026-02-10T09:00:00+08:00,bank,F-{i}\n" for i, no in enumerate(numbers)
+    )
+    token = world.token("clerk")
+
+    def counter(no: str):
+        client = app.test_client()
+        reply = client.post(
+            "/api/v1/payments",
+            json={
+                "account_no": no,
+                "amount": "10.00",
+                "channel": "counter",
+                "reference": f"C-{no}",
+                "paid_at": "2026-02-10T10:00:00+08:00",  # before the due date, as the file's: no late fee
+            },
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"counter-{no}"},
+        )
+        db.remove_session()
+        return reply.status_code
+
+    def upload():
+        client = app.test_client()
+        reply = client.post(
+            "/api/v1/billing/payment-imports",
+            data={"file": (io.BytesIO(csv_text.encode()), "bank.csv")},
+            headers={"Authorization": f"Bearer {token}"},
+            content_type="multipart/form-data",
+        )
+        db.remove_session()
+        return reply.status_code
+
+    chain_held = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :key AND objid = :chain"
+    )
+    with ThreadPoolExecutor(max_workers=len(numbers) + 1) as pool:
+        imported = pool.submit(upload)
+        deadline = time.monotonic() + 20
+        while not session.scalar(chain_held, {"key": trail._CHAIN_LOCK_KEY, "chain": chain}):
+            session.rollback()
+            assert time.monotonic() < deadline and not imported.done(), "the import never held the chain"
+            time.sleep(0.001)
+        session.rollback()
+        counters = list(pool.map(counter, reversed(numbers)))
+    assert imported.result() == 201 and counters == [201] * len(numbers)
+    assert session.scalar(select(func.count(Payment.id))) == 2 * len(numbers)
+    assert session.scalar(select(func.sum(Payment.amount))) == Decimal("63.80") * len(numbers)
+    balances = session.scalars(select(Account.balance).where(Account.account_no.in_(numbers))).all()
+    assert balances == [Decimal("10.00")] * len(numbers)  # each bill paid once, the rest kept
