@@ -327,3 +327,54 @@ def test_a_rebuild_keeps_one_writer_and_commits_a_segment_per_bounded_batch(back
     found = backend.search(SearchQuery(q='"供用电合同"'))
     assert sorted(hit.document_id for hit in found.items) == [1, 4]
     assert dict(backend.fingerprints()) == {1: "f1", 2: "f2", 3: "f3", 4: "f4"}
+
+
+def test_fingerprints_are_read_from_a_column_without_the_stored_fields(backend, monkeypatch):
+    """verify reads every fingerprint: from the fingerprint column, never the stored text (it grows with the
+    index), through updates, deletions, merges and a rebuild's several segments."""
+    from whoosh.reading import SegmentReader
+
+    from archive.search import whoosh_backend
+
+    for start in range(1, 30, 7):
+        backend.upsert([_entry(i, f"第{i}号供用电合同") for i in range(start, start + 7)])
+    backend.upsert([_entry(3, "更正后的合同", fingerprint="g3")])
+    backend.delete([5, 20])
+    expected = {i: f"f{i}" for i in range(1, 36) if i not in (5, 20)} | {3: "g3"}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("stored fields read for fingerprints")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SegmentReader, "stored_fields", refuse)
+        patched.setattr(SegmentReader, "all_stored_fields", refuse)
+        assert sorted(backend.fingerprints()) == sorted(expected.items())
+
+    monkeypatch.setattr(whoosh_backend, "REBUILD_SEGMENT_POSTINGS", 40)
+    with backend.rebuild() as fresh:
+        for i in range(1, 9):
+            fresh.upsert([_entry(i, "停电通知单与计量装置封印")], replace=False)
+    assert len(backend._searcher().reader().leaf_readers()) >= 2
+    with monkeypatch.context() as patched:
+        patched.setattr(SegmentReader, "stored_fields", refuse)
+        patched.setattr(SegmentReader, "all_stored_fields", refuse)
+        assert sorted(backend.fingerprints()) == [(i, f"f{i}") for i in range(1, 9)]
+
+
+def test_fingerprints_of_an_index_written_before_the_fingerprint_column(tmp_path):
+    """An index whose schema has no fingerprint column is still written and verified (stored fields)."""
+    from whoosh import index as whoosh_index
+
+    from archive.search.whoosh_backend import FINGERPRINT_KEY, make_schema
+
+    schema = make_schema()
+    schema.remove(FINGERPRINT_KEY)
+    generation = tmp_path / "index" / "gen-1"
+    generation.mkdir(parents=True)
+    whoosh_index.create_in(str(generation), schema)
+    (tmp_path / "index" / "CURRENT").write_text("gen-1")
+    backend = WhooshBackend(tmp_path / "index", lock_timeout=5)
+    backend.upsert([_entry(1, "停电通知"), _entry(2, "供用电合同")])
+    backend.upsert([_entry(2, "供用电合同", fingerprint="g2")])
+    assert sorted(backend.fingerprints()) == [(1, "f1"), (2, "g2")]
+    assert backend.search(SearchQuery(q="停电")).total == 1
