@@ -20,6 +20,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
+from whoosh.filedb.structfile import BufferFile
 from whoosh.index import LockError
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, Phrase, Prefix, Query, QueryError, Term, TermRange
@@ -65,6 +66,91 @@ def make_schema() -> Schema:
     return schema
 
 
+class _ViewFile:
+    """Read access to a memoryview (a segment file inside the memory-mapped compound file) that copies only
+    what is read. Whoosh's ``BufferFile`` wraps the view in ``BytesIO``, which copies the whole file up
+    front: every searcher held a private copy of every segment's postings (2.3 GB at 100,000 documents)."""
+
+    def __init__(self, view: memoryview):
+        self._view: memoryview | None = view
+        self._pos = 0
+
+    def _data(self) -> memoryview:
+        if self._view is None:
+            raise ValueError("I/O operation on closed file")
+        return self._view
+
+    def read(self, size: int | None = -1) -> bytes:
+        view = self._data()
+        start = min(self._pos, len(view))
+        end = len(view) if size is None or size < 0 else min(len(view), start + size)
+        self._pos = end
+        return bytes(view[start:end])
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        view = self._data()
+        start = min(self._pos, len(view))
+        limit = len(view) if size is None or size < 0 else min(len(view), start + size)
+        end = start
+        while end < limit:  # look for the newline a chunk at a time
+            chunk = bytes(view[end : min(limit, end + 4096)])
+            found = chunk.find(b"\n")
+            if found >= 0:
+                end += found + 1
+                break
+            end += len(chunk)
+        self._pos = end
+        return bytes(view[start:end])
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: len(self._data())}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._view = None  # the BufferFile releases the view itself
+
+
+class _ViewBufferFile(BufferFile):  # type: ignore[misc]
+    """Whoosh's ``BufferFile`` over a memoryview, reading through ``_ViewFile`` (no copy of the file)."""
+
+    def __init__(self, view: memoryview, name: str | None = None):
+        super().__init__(b"", name=name)
+        self._buf = view
+        self.file = _ViewFile(view)  # type: ignore[assignment]  # reads like the BinaryIO it replaces
+
+
+class _ZeroCopyStorage:
+    """The storage the segment readers of ``ArchiveCodec`` open their files from: the files of a
+    memory-mapped compound segment are views of the map (pages the OS shares and can drop), not copies."""
+
+    def __init__(self, storage: Any):
+        self._storage = storage
+
+    def open_file(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        # a segment reader's storage is an OverlayStorage whose first part is the segment's CompoundStorage
+        compound = getattr(self._storage, "a", self._storage)
+        source = getattr(compound, "_source", None)  # the compound file's mmap, if it is mapped
+        if source is None or args or kwargs or not compound.file_exists(name):
+            return self._storage.open_file(name, *args, **kwargs)
+        offset, length = compound.range(name)
+        return _ViewBufferFile(memoryview(source)[offset : offset + length], name=name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+
 class ArchiveCodec(W3Codec):  # type: ignore[misc]
     """Whoosh's codec with posting blocks numpy can read without a Python object per posting.
 
@@ -84,6 +170,12 @@ class ArchiveCodec(W3Codec):  # type: ignore[misc]
             compression=self._compression,
             inlinelimit=self._inlinelimit,
         )
+
+    def terms_reader(self, storage: Any, segment: Any) -> Any:
+        return super().terms_reader(_ZeroCopyStorage(storage), segment)
+
+    def per_document_reader(self, storage: Any, segment: Any) -> Any:
+        return super().per_document_reader(_ZeroCopyStorage(storage), segment)
 
     def postings_reader(self, dbfile: Any, terminfo: Any, format_: Any, term: Any = None, scorer: Any = None) -> Any:
         if terminfo.is_inlined():
@@ -281,6 +373,7 @@ class WhooshBackend:
     @contextlib.contextmanager
     def _writer(self, **options: Any) -> Iterator[Any]:
         self._flush_rebuild()  # a rebuild's held writer (if any) commits first: it holds Whoosh's lock
+        options.setdefault("codec", _codec())  # segments a deletion merges are written as ours too
         with self._write_lock():
             ix = self._open(locked=True)
             deadline = time.monotonic() + self.lock_timeout
