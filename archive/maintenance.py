@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,7 +92,10 @@ def reindex(*, batch: int = 200, procs: int = 1, progress: bool = False) -> int:
         bar.close()
     finally:
         session.close()
-    catch_up()
+    started = time.perf_counter()
+    caught_up = catch_up()
+    if progress:
+        tqdm.write(f"documents caught up after the swap: {caught_up} ({time.perf_counter() - started:.1f} s)")
     return total
 
 
