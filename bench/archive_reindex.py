@@ -126,7 +126,8 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str
     found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     if done.returncode not in (0, 1) or found is None:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
-    return wall, int(found.group(1)) / 1024, done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("indexed", "checked", "documents caught"))]
+    return wall, int(found.group(1)) / 1024, "; ".join(lines)
 
 
 def main() -> None:
