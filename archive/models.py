@@ -8,6 +8,7 @@ Captured metadata never changes after filing: corrections and withdrawals are ro
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -139,19 +140,25 @@ class Document(Base):
 
     def current(self) -> dict[str, Any]:
         """The captured metadata with every recorded correction applied in order."""
-        values: dict[str, Any] = {name: getattr(self, name) for name in CORRECTABLE}
-        for event in self.events:
-            if event.kind == "corrected":
-                for name, change in (event.changes or {}).items():
-                    value = change["to"]
-                    if name == "formed_on" and isinstance(value, str):
-                        value = dt.date.fromisoformat(value)
-                    values[name] = value
-        return values
+        captured = {name: getattr(self, name) for name in CORRECTABLE}
+        return apply_corrections(captured, ((event.kind, event.changes) for event in self.events))
 
     @property
     def withdrawn(self) -> bool:
         return self.withdrawn_at is not None
+
+
+def apply_corrections(captured: dict[str, Any], events: Iterable[tuple[str, dict[str, Any] | None]]) -> dict[str, Any]:
+    """``captured`` metadata with the changes of the ``(kind, changes)`` events, in their order, applied."""
+    values = dict(captured)
+    for kind, changes in events:
+        if kind == "corrected":
+            for name, change in (changes or {}).items():
+                value = change["to"]
+                if name == "formed_on" and isinstance(value, str):
+                    value = dt.date.fromisoformat(value)
+                values[name] = value
+    return values
 
 
 class DocumentEvent(Base):

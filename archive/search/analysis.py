@@ -82,12 +82,13 @@ class JiebaTokenizer(Tokenizer):  # type: ignore[misc]
 
 
 def _index_terms(value: str) -> list[str]:
-    """What the tokenizer yields when indexing, as plain strings (words, then the words inside them)."""
-    out: list[str] = []
-    for word, _start, _end in _whole_words(value):
-        out.append(word)
+    """What the tokenizer yields when indexing, as plain strings: the words, then the words inside the long
+    ones (in another order than the tokens, which only counting sees)."""
+    words = _plain_words(value)
+    out = list(words)
+    for word in words:
         if len(word) > 2:
-            out.extend(part for part, _s, _e in _parts(word))
+            out += _part_words(word)
     return out
 
 
@@ -118,6 +119,27 @@ def _whole_words(value: str) -> list[tuple[str, int, int]]:
     return words
 
 
+def _plain_words(value: str) -> list[str]:
+    """The words of ``_whole_words(value)`` without their offsets, for indexing: ``rjieba.cut`` (no tuple a
+    word), lower-cased only when the text has upper case, and a punctuation test only for words that start
+    with a punctuation character. The words and shingle fields analyse the same text one after the other,
+    so the last result is kept (per thread)."""
+    cached = getattr(_last, "plain", None)
+    if cached is not None and cached[0] is value:
+        return cached[1]  # type: ignore[no-any-return]
+    words: list[str] = rjieba.cut(value)
+    if value != value.lower():
+        words = [w.lower() for w in words]
+    words = [w for w in words if w and (w[0] not in _SKIP or w.strip(_SKIP_CHARS))]
+    _last.plain = (value, words)
+    return words
+
+
+@lru_cache(maxsize=65536)
+def _part_words(word: str) -> tuple[str, ...]:
+    return tuple(part for part, _s, _e in _parts(word))
+
+
 @lru_cache(maxsize=65536)
 def _parts(word: str) -> tuple[tuple[str, int, int], ...]:
     """The dictionary words inside a long word (jieba's search mode), with offsets inside it."""
@@ -138,12 +160,12 @@ def shingle_text(words: list[str]) -> str:
 
 
 def _shingles(value: str) -> list[str]:
-    """The shingle terms of ``value`` (what ``ShingleTokenizer`` yields), built with zip and f-strings: a
-    call of ``shingle_text`` per shingle was a tenth of indexing."""
+    """The shingle terms of ``value`` (what ``ShingleTokenizer`` yields), joined by ``map`` over zipped runs:
+    a Python call of ``shingle_text`` per shingle was a tenth of indexing."""
     assert SHINGLE_MAX == 3  # the runs below are written out for 2 and 3 words
-    words = [w for w, _s, _e in _whole_words(value)]
-    pairs = [f"{a} {b}" for a, b in itertools.pairwise(words)]
-    return pairs + [f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)]
+    words = _plain_words(value)
+    join = " ".join  # the same text as shingle_text
+    return list(map(join, itertools.pairwise(words))) + list(map(join, zip(words, words[1:], words[2:], strict=False)))
 
 
 class CountedFrequency(Frequency):  # type: ignore[misc]

@@ -36,8 +36,11 @@ class _FieldPostings:
 
     def add_counts(self, docnum: int, counts: Counter[str]) -> None:
         vocab = self.vocab
-        setdefault = vocab.setdefault
-        self.ids.extend([setdefault(term, len(vocab)) for term in counts])
+        # set.difference(dict) looks each term up (counts.keys() - vocab.keys() would walk the whole vocabulary)
+        new = set(counts).difference(vocab)
+        if new:
+            vocab.update(zip(new, range(len(vocab), len(vocab) + len(new)), strict=True))
+        self.ids.extend(map(vocab.__getitem__, counts))
         self.freqs.extend(counts.values())
         self.docs.extend(itertools.repeat(docnum, len(counts)))
 

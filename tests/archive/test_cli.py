@@ -36,6 +36,7 @@ def test_reindex_rebuilds_the_index_from_the_database(app, client, world, sessio
     result = app.test_cli_runner().invoke(args=["griddesk", "archive", "reindex", "--batch", "1"])
     assert result.exit_code == 0, result.output
     assert "indexed 2 documents" in result.output
+    assert "documents caught up after the swap: 0 " in result.output
     assert sorted(i for i, _ in search_backend().fingerprints()) == sorted(ids)
     assert search_backend().search(SearchQuery(q='"线路检修"')).total == 1
 
@@ -70,6 +71,7 @@ def test_reindex_keeps_searches_answering_and_catches_up_changes_made_meanwhile(
         del backend.rebuild
     assert result.exit_code == 0, result.output
     assert seen_during == [2]  # the live index was never emptied
+    assert "documents caught up after the swap: 1 " in result.output
     assert sorted(i for i, _ in backend.fingerprints()) == [first]  # the withdrawal made meanwhile is not lost
     session.rollback()
 
