@@ -18,7 +18,6 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     Table,
-    Text,
     any_,
     bindparam,
     create_engine,
@@ -26,7 +25,6 @@ from sqlalchemy import (
     insert,
     text,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -163,11 +161,13 @@ def is_postgresql(session: Session) -> bool:
 
 def among(session: Session, column: Any, ids: Sequence[int]) -> Any:
     """``column IN ids`` for long id lists: one array parameter on PostgreSQL (``= ANY``) instead of thousands of
-    placeholders the driver would parse on every execution; a plain IN elsewhere. The array goes as its text
-    form, cast by the server: the driver's per-element list dumping cost more than the query's planning."""
+    placeholders the driver would parse on every execution; a plain IN elsewhere.
+
+    The array is bound as an array (the driver dumps it element by element). Sending its text form with a cast
+    is cheaper in Python but hides the array's size from the planner: the bill run's previous-reading query went
+    from 11 ms to 365 ms a chunk of 2,000 with it."""
     if is_postgresql(session):
-        literal = "{" + ",".join(str(int(i)) for i in ids) + "}"
-        return column == any_(sql_cast(bindparam(None, literal, type_=Text()), ARRAY(BigInteger())))
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger())))
     return column.in_(ids)
 
 
