@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=5000)
     parser.add_argument("--payments", type=int, default=2000, help="payments posted in all by the 8 clients")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--chunk", type=int, default=2000, help="accounts per bill-run transaction")
     parser.add_argument("--workers", type=int, default=2, help="bill-run processes (the CLI's default: one a core)")
     parser.add_argument("--seconds", type=int, default=10, help="pgbench duration")
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/gd_billing_bench")
@@ -97,7 +98,7 @@ def main() -> None:
 
         started = time.perf_counter()
         result = run_period_in_processes(
-            args.url, "2026-02", workers=args.workers, chunk=2000, issued_on=dt.date(2026, 3, 1)
+            args.url, "2026-02", workers=args.workers, chunk=args.chunk, issued_on=dt.date(2026, 3, 1)
         )
         run_seconds = time.perf_counter() - started
         bills_per_s = result.issued / run_seconds

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -264,3 +266,30 @@ def test_plain_prepared_events_hash_as_converted_ones(session) -> None:
     assert trail.append_prepared(session, plain) == 1
     session.commit()
     assert trail.verify(session).ok
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": [1, '中文"\\\n\x01\u2028', None, True, 1.5, -0.0, 10**30], "a": {"z": 1, "y": []}, "": "x"},
+        ["2026-03-01T01:00:00+00:00", None, "bill.issued", "bill", "12"],
+        "户号 1000000001",
+        3,
+    ],
+)
+def test_canonical_json_is_json_dumps_with_the_chains_options(value) -> None:
+    expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert trail._canonical_json(value) == expected
+
+
+def test_bulk_events_hash_as_single_ones_would(session) -> None:
+    """record_many composes each event's head from a shared prefix; verify recomputes it with json.dumps."""
+    trail.record_many(
+        session,
+        [
+            {"actor_id": actor, "action": action, "entity": "bill", "entity_id": f'{n}"\\', "after": {"n": n}}
+            for n, (actor, action) in enumerate([(None, "a"), (7, "a"), (None, "b"), (None, "a")])
+        ],
+    )
+    session.commit()
+    assert trail.verify(session) == trail.VerifyResult(ok=True, events_checked=4)
