@@ -7,12 +7,12 @@ import json
 from sqlalchemy import select
 
 from notifications.models import Message
-from tests.mapping.test_staff_pages import sign_in
 from tests.notifications.helpers import SQUARE
+from tests.support import staff_sign_in
 
 
 def test_clerk_announces_an_outage_and_sees_its_progress(client, world, session) -> None:
-    token = sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     response = client.post(
         "/staff/notices/outage",
         data={
@@ -34,7 +34,7 @@ def test_clerk_announces_an_outage_and_sees_its_progress(client, world, session)
 
 
 def test_outage_form_shows_every_problem(client, world) -> None:
-    token = sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     response = client.post(
         "/staff/notices/outage",
         data={
@@ -54,13 +54,13 @@ def test_outage_form_shows_every_problem(client, world) -> None:
 
 
 def test_supervisor_reads_notices_but_cannot_announce(client, world) -> None:
-    sign_in(client, "supervisor-a")
+    staff_sign_in(client, "supervisor-a")
     assert client.get("/staff/notices").status_code == 200
     assert client.get("/staff/notices/outage").status_code == 403
 
 
 def test_current_outage_areas_are_drawn_on_the_public_map(client, world, session) -> None:
-    token = sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     client.post(
         "/staff/notices/outage",
         data={
@@ -78,7 +78,7 @@ def test_current_outage_areas_are_drawn_on_the_public_map(client, world, session
 
 
 def test_outage_form_preview_shows_the_count_and_sends_nothing(client, world, session) -> None:
-    token = sign_in(client, "clerk-a")
+    token = staff_sign_in(client, "clerk-a")
     response = client.post(
         "/staff/notices/outage",
         data={
