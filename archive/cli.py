@@ -20,13 +20,12 @@ def register(app: Any) -> None:
 
 @archive_cli.command("reindex")
 @click.option("--batch", default=200, show_default=True, help="documents per index commit (bounds memory)")
-@click.option("--procs", default=1, show_default=True, help="Whoosh writer processes per batch")
 @with_appcontext
-def reindex_command(batch: int, procs: int) -> None:
+def reindex_command(batch: int) -> None:
     """Rebuild the search index from the database (extracting text where none is stored)."""
     from .maintenance import reindex
 
-    count = reindex(batch=batch, procs=procs, progress=sys.stderr.isatty() or True)
+    count = reindex(batch=batch, progress=sys.stderr.isatty() or True)
     click.echo(f"indexed {count} documents")
 
 

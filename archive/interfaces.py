@@ -85,10 +85,8 @@ class SearchResult:
 class SearchBackend(Protocol):
     """A full-text index over documents. Writes are serialized by the backend; none is ever dropped."""
 
-    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True, procs: int = 1) -> int:
-        """Add (``replace=False``: known to be absent) or replace entries; return how many were written.
-
-        ``procs`` is a hint for bulk loads (a backend may use that many processes)."""
+    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True) -> int:
+        """Add (``replace=False``: known to be absent) or replace entries; return how many were written."""
 
     def delete(self, document_ids: Iterable[int]) -> None: ...
 

@@ -61,7 +61,7 @@ def _stored_text(session: Session, document: Document) -> str:
     return text
 
 
-def reindex(*, batch: int = 200, procs: int = 1, progress: bool = False) -> int:
+def reindex(*, batch: int = 200, progress: bool = False) -> int:
     """Rebuild the index from the database into a fresh index and swap it in; returns the number indexed.
 
     Searches keep using the live index while the new one is built. Documents filed, corrected or withdrawn
@@ -87,7 +87,7 @@ def reindex(*, batch: int = 200, procs: int = 1, progress: bool = False) -> int:
                     except Exception as exc:  # one unreadable file must not stop the rebuild
                         document.index_status = IndexStatus.FAILED
                         document.index_error = f"{type(exc).__name__}: {exc}"
-                fresh.upsert(entries, replace=False, procs=procs)
+                fresh.upsert(entries, replace=False)
                 session.commit()
                 session.expunge_all()
                 total += len(entries)

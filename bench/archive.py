@@ -71,7 +71,7 @@ def _search_latencies(backend: WhooshBackend) -> list[float]:
     return latencies
 
 
-def bench_whoosh(n: int, root: Path, batch: int, procs: int, checkpoint: int, rebuild: bool) -> dict[str, float]:
+def bench_whoosh(n: int, root: Path, batch: int, checkpoint: int, rebuild: bool) -> dict[str, float]:
     """Index ``n`` documents in batches; every ``checkpoint`` documents print the search latency so far
     (a long run leaves figures for the sizes it reached). ``rebuild``: through ``backend.rebuild()`` as
     ``archive reindex`` does (one writer across batches, a segment per bounded number of postings)."""
@@ -84,14 +84,14 @@ def bench_whoosh(n: int, root: Path, batch: int, procs: int, checkpoint: int, re
         start = time.perf_counter()
         with backend.rebuild() as fresh:
             while chunk := list(itertools.islice(docs, batch)):
-                fresh.upsert(chunk, replace=False, procs=procs)
+                fresh.upsert(chunk, replace=False)
         index_seconds = time.perf_counter() - start
     while True:
         start = time.perf_counter()
         chunk = list(itertools.islice(docs, batch))
         if not chunk:
             break
-        backend.upsert(chunk, replace=False, procs=procs)
+        backend.upsert(chunk, replace=False)
         index_seconds += time.perf_counter() - start
         done += len(chunk)
         if checkpoint and done % checkpoint == 0 and done < n:
@@ -141,7 +141,6 @@ def main() -> None:
     parser.add_argument("-n", "--documents", type=int, default=2000, help="number of documents (default 2000)")
     parser.add_argument("--full", action="store_true", help="the issue's size: 100,000 documents")
     parser.add_argument("--batch", type=int, default=1000, help="documents per index commit")
-    parser.add_argument("--procs", type=int, default=2, help="Whoosh writer processes")
     parser.add_argument("--checkpoint", type=int, default=0, help="also measure search every this many documents")
     parser.add_argument(
         "--rebuild", action="store_true", help="index through rebuild() like `archive reindex` (no checkpoints)"
@@ -153,7 +152,7 @@ def main() -> None:
     print(f"generated {n} documents, {avg:.0f} characters on average, in {time.perf_counter() - t:.1f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="griddesk-bench-") as tmp:
         root = Path(tmp)
-        whoosh = bench_whoosh(n, root, args.batch, args.procs, args.checkpoint, args.rebuild)
+        whoosh = bench_whoosh(n, root, args.batch, args.checkpoint, args.rebuild)
         rss_mib = (
             max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
         )

@@ -379,8 +379,7 @@ class WhooshBackend:
             deadline = time.monotonic() + self.lock_timeout
             while True:
                 try:
-                    # one process: the columnar writer; several: Whoosh's multiprocessing writer
-                    writer = ix.writer(**options) if options.get("procs", 1) > 1 else BulkSegmentWriter(ix, **options)
+                    writer = BulkSegmentWriter(ix, **options)
                     break
                 except LockError:  # a writer that does not use our flock (should not happen): wait too
                     if time.monotonic() >= deadline:
@@ -417,18 +416,16 @@ class WhooshBackend:
             with contextlib.suppress(Exception):
                 writer.cancel()
 
-    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True, procs: int = 1) -> int:
+    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True) -> int:
         batch = list(entries)
         if not batch:
             return 0
-        if self._generation is not None and not replace and procs == 1:
+        if self._generation is not None and not replace:
             writer = self._rebuild_writer()
             self._add(writer, writer.add_document, batch)
             self._flush_rebuild(threshold=REBUILD_SEGMENT_POSTINGS)
             return len(batch)
         options: dict[str, Any] = {"limitmb": 128, "codec": _codec()}
-        if procs > 1:
-            options.update(procs=procs, multisegment=True)
         with self._writer(**options) as writer:
             self._add(writer, writer.update_document if replace else writer.add_document, batch)
         return len(batch)

@@ -438,13 +438,3 @@ def test_a_view_file_reads_like_bytesio():
     assert view.read() == plain.read() and view.read(3) == plain.read(3) == b""
     view.seek(len(data) + 50)
     assert view.read(1) == b"" and view.readline() == b""
-
-
-def test_whooshs_multiprocessing_writer_fills_the_fingerprint_column(backend):
-    """``procs=2`` (Whoosh's own writer, ``archive reindex --procs 2``) writes the same column."""
-    from archive.search.whoosh_backend import FINGERPRINT_KEY
-
-    backend.upsert([_entry(i, f"第{i}次因线路检修计划停电") for i in range(1, 121)], replace=False, procs=2)
-    readers = [reader for reader, _offset in backend._searcher().reader().leaf_readers()]
-    assert readers and all(reader.has_column(FINGERPRINT_KEY) for reader in readers)
-    assert dict(backend.fingerprints()) == {i: f"f{i}" for i in range(1, 121)}
