@@ -16,16 +16,16 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from billing import signals
 from billing.bills import issue_bill, lock_account, lock_accounts
-from billing.models import Account, Bill, BillLine, MeterReading, Tariff, TariffKind
+from billing.models import Account, Bill, BillLine, MeterReading, TariffKind
 from billing.rules import Rules, current_rules, period_start
-from billing.tariffs import Line, price_lines, tariff_for
+from billing.tariffs import Line, PriceTable, price_lines, tariff_for
 from core import trail
 from core.db import copy_rows, reserve_ids, utcnow
 from core.errors import NotFound
@@ -71,7 +71,7 @@ def run_period(
     """Issue the period's bills chunk by chunk (each chunk committed); ``progress(n)`` after each chunk."""
     rules = rules or current_rules()
     result = RunResult(period=period)
-    tariffs: dict[str, Tariff | None] = {}
+    tariffs: dict[str, PriceTable | None] = {}
     after_id = 0
     while True:
         session = new_session()
@@ -200,9 +200,10 @@ def _claim(session: Session, period: str, after_id: int, chunk: int) -> tuple[li
     return [i for i in ids if i not in billed], ids[-1]
 
 
-@dataclass(frozen=True)
-class _Facts:
-    """What billing one account needs: the account, this period's reading, the latest earlier one, year kWh."""
+class _Facts(NamedTuple):
+    """What billing one account needs: the account, this period's reading, the latest earlier one, year kWh.
+
+    A named tuple: a frozen dataclass's per-field ``object.__setattr__`` showed in the bill run's profile."""
 
     account: Any
     reading: Any
@@ -271,14 +272,11 @@ def _chunk_facts(session: Session, period: str, ids: list[int]) -> list[_Facts]:
     ]
 
 
-def _tariff(session: Session, code: str, on: dt.date, cache: dict[str, Tariff | None]) -> Tariff | None:
-    """The tariff valid on ``on`` with its tiers loaded (usable after the session closes), cached per run."""
+def _tariff(session: Session, code: str, on: dt.date, cache: dict[str, PriceTable | None]) -> PriceTable | None:
+    """The prices of the tariff valid on ``on`` (plain values, usable from any session), cached per run."""
     if code not in cache:
         try:
-            tariff = tariff_for(session, code, on)
-            tariff.tiers  # noqa: B018 - loaded now, then detached: later chunks price with it from other sessions
-            session.expunge(tariff)
-            cache[code] = tariff
+            cache[code] = PriceTable.of(tariff_for(session, code, on))
         except NotFound:
             cache[code] = None
     return cache[code]
@@ -296,7 +294,7 @@ def _bill_chunk(
     actor_id: int | None,
     issued_on: dt.date | None,
     announce: bool = True,
-    tariffs: dict[str, Tariff | None] | None = None,
+    tariffs: dict[str, PriceTable | None] | None = None,
 ) -> tuple[int, int, list[int]]:
     """Bill the chunk's accounts in the caller's transaction: (issued, skipped without tariff, ids to announce).
 
@@ -308,7 +306,7 @@ def _bill_chunk(
     issued_at = dt.datetime.combine(issued_on, dt.time(1, 0), tzinfo=dt.UTC) if issued_on else utcnow()
     due = rules.due_date(period)
     zero = Decimal(0)
-    priced: list[tuple[Any, Tariff, Decimal, list[Line]]] = []
+    priced: list[tuple[Any, PriceTable, Decimal, list[Line]]] = []
     with_balance: list[int] = []
     balance_account_nos: list[str] = []
     skipped = 0

@@ -149,6 +149,39 @@ def tariff_for(session: Session, code: str, on: dt.date) -> Tariff:
     return tariff
 
 
+@dataclass(frozen=True, slots=True)
+class TierPrice:
+    seq: int
+    up_to_kwh: Decimal | None
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTable:
+    """A tariff's prices as plain values: what ``price_lines`` reads, for pricing many bills (the bill run) without
+    an ORM attribute lookup per value."""
+
+    id: int
+    kind: str
+    price: Decimal | None
+    peak_price: Decimal | None
+    flat_price: Decimal | None
+    valley_price: Decimal | None
+    tiers: tuple[TierPrice, ...]
+
+    @classmethod
+    def of(cls, tariff: Tariff) -> PriceTable:
+        return cls(
+            tariff.id,
+            tariff.kind,
+            tariff.price,
+            tariff.peak_price,
+            tariff.flat_price,
+            tariff.valley_price,
+            tuple(TierPrice(t.seq, t.up_to_kwh, t.price) for t in tariff.tiers),
+        )
+
+
 @dataclass(frozen=True)
 class Line:
     item: str
@@ -158,7 +191,10 @@ class Line:
 
 
 def price_lines(
-    tariff: Tariff, kwh: Decimal, year_kwh_before: Decimal, bands: tuple[Decimal, Decimal, Decimal] | None = None
+    tariff: Tariff | PriceTable,
+    kwh: Decimal,
+    year_kwh_before: Decimal,
+    bands: tuple[Decimal, Decimal, Decimal] | None = None,
 ) -> list[Line]:
     """The bill lines for ``kwh``: tiered by annual cumulative kWh, one line per TOU band, or one flat line."""
     if tariff.kind == TariffKind.TOU:
