@@ -38,6 +38,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    UniqueConstraint,
     bindparam,
     event,
     insert,
@@ -63,6 +64,8 @@ class TrailEvent(Base):
     __table_args__ = (
         Index("ix_trail_events_entity", "entity", "entity_id"),
         Index("ix_trail_events_chain", "chain", "id"),
+        # one successor per event in a chain: the database itself refuses a fork, whatever a writer's locks did
+        UniqueConstraint("chain", "prev_hash"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
@@ -74,7 +77,7 @@ class TrailEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
     account_no: Mapped[str | None] = mapped_column(String(20), index=True)
     chain: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core import trail
 
@@ -175,9 +175,25 @@ def test_an_event_moved_to_another_chain_is_caught(session) -> None:
     a, b = "1000000001", "1000000002"
     events = [_account_event(session, no, n) for n, no in enumerate([a, b, a])]
     session.commit()
-    _tamper(session, "UPDATE trail_events SET chain = :chain WHERE id = :id", chain=trail.chain_of(b), id=events[0].id)
-    result = trail.verify(session)  # chain b now starts with a's first event: b's own first no longer links
-    assert not result.ok and result.first_bad_id == events[1].id
+    _tamper(session, "UPDATE trail_events SET chain = :chain WHERE id = :id", chain=trail.chain_of(b), id=events[2].id)
+    result = trail.verify(session)  # a's second event now follows b's first in b's chain, and does not link
+    assert not result.ok and result.first_bad_id == events[2].id
+
+
+def test_the_database_refuses_a_fork_in_a_chain(session) -> None:
+    first = _account_event(session, "1000000001", 1)
+    session.commit()
+    with pytest.raises(IntegrityError):  # a second successor of the chain's start, as a lock-less writer would add
+        _tamper(
+            session,
+            "INSERT INTO trail_events (at, action, entity, entity_id, prev_hash, hash, chain)"
+            " VALUES (:at, 'x', 'thing', '2', :prev, :hash, :chain)",
+            at=first.at,
+            prev=first.prev_hash,
+            hash="f" * 64,
+            chain=first.chain,
+        )
+    session.rollback()
 
 
 def test_bulk_append_links_each_chain_and_continues_after_single_appends(session) -> None:
