@@ -45,6 +45,15 @@ def pending_count(session: Session, period: str) -> int:
     return int(session.scalar(select(func.count()).select_from(_pending(period).subquery())) or 0)
 
 
+def _still_pending(new_session: Callable[[], Session], period: str) -> int:
+    """``pending_count`` in a session of its own (after a run: what it left unbilled)."""
+    session = new_session()
+    try:
+        return pending_count(session, period)
+    finally:
+        session.close()
+
+
 def _pending(period: str, after_id: int = 0) -> Any:
     # the billed accounts above the cursor only: the NOT IN set (hashed once per claim) stays small instead of
     # growing with every chunk already billed
@@ -94,11 +103,7 @@ def run_period(
         result.skipped_no_tariff += skipped
         if progress:
             progress(len(ids))
-    with_session = new_session()
-    try:
-        result.remaining = pending_count(with_session, period)
-    finally:
-        with_session.close()
+    result.remaining = _still_pending(new_session, period)
     return result
 
 
@@ -177,11 +182,7 @@ def run_period_in_processes(
         process.join()
     if failures:
         raise RuntimeError("bill run worker failed:\n" + "\n".join(failures))
-    with_session = db.new_session()
-    try:
-        result.remaining = pending_count(with_session, period)
-    finally:
-        with_session.close()
+    result.remaining = _still_pending(db.new_session, period)
     return result
 
 
