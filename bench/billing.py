@@ -6,9 +6,15 @@
 Bills: ``billing.run.run_period_in_processes`` (``--workers``, default 2 as on this 2-core box) over N accounts
 with a month of readings (bills/s), next to a plain bulk insert of the same bill rows into a scratch table
 (rows/s): ratio = bills/s / insert rows/s.
-Payments: 8 client processes (as a server's worker processes would be; threads of one process would share one
-interpreter lock) each posting payments to their own accounts through ``billing.payments.record_payment``
-(payments/s), next to ``pgbench -N`` (simple-update script) at 8 clients (tps): ratio = payments/s / tps.
+Payments: 8 clients, as 2 processes of 4 threads (``--processes``; pgbench's 8 clients run in 2 threads, -j 2;
+a server on 2 cores would run 2 worker processes with threads), each posting payments to its own accounts
+through ``billing.payments.post_payment``, as the API and the counter do (payments/s): a session per payment,
+the payment's own transaction (the idempotent insert, the account's lock, oldest bill first, the applications,
+the balance, the trail event, the outbox message and the commit). The account rows are read beforehand, as a
+request has them from its permission check; further rounds run the 8 clients as 8 processes and read each
+account in the request first. Next to it ``pgbench -N`` (simple-update script) at 8 clients (tps): ratio =
+payments/s / tps. Then the outbox is relayed (the payment notices are made by workers, not by the posting
+requests) and its time printed.
 The database (``--url``, default gd_billing_bench on 127.0.0.1) is dropped and recreated.
 """
 
@@ -19,13 +25,23 @@ import datetime as dt
 import multiprocessing
 import os
 import re
+import shutil
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def admin_url_engine(url: str) -> Any:
+    """An AUTOCOMMIT engine on ``url`` (VACUUM cannot run in a transaction)."""
+    from sqlalchemy import create_engine
+
+    return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
 def main() -> None:
@@ -33,13 +49,16 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=5000)
     parser.add_argument("--payments", type=int, default=2000, help="payments posted in all by the 8 clients")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--processes", type=int, default=2, help="payment client processes, the clients their threads (pgbench -j 2)"
+    )
     parser.add_argument("--chunk", type=int, default=2000, help="accounts per bill-run transaction")
     parser.add_argument("--workers", type=int, default=2, help="bill-run processes (the CLI's default: one a core)")
     parser.add_argument("--seconds", type=int, default=10, help="pgbench duration")
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/gd_billing_bench")
     args = parser.parse_args()
 
-    from sqlalchemy import create_engine, insert, text
+    from sqlalchemy import create_engine, insert, select, text
 
     admin_url, name = args.url.rsplit("/", 1)
     admin = create_engine(f"{admin_url}/postgres", isolation_level="AUTOCOMMIT")
@@ -49,12 +68,15 @@ def main() -> None:
     admin.dispose()
     os.environ["DATABASE_URL"] = args.url
     os.environ.setdefault("GRIDDESK_INSTANCE", f"/tmp/{name}-instance")
+    # the filesystem task queue of earlier runs (relay requests no worker took): a long queue slows every publish
+    shutil.rmtree(Path(os.environ["GRIDDESK_INSTANCE"]) / "celery", ignore_errors=True)
 
     from billing.models import Account, MeterReading
-    from billing.payments import record_payment, request_hash
+    from billing.payments import post_payment, request_hash
     from billing.run import run_period_in_processes
     from core.db import db
     from core.identity import ensure_root_unit
+    from core.outbox import relay_all
     from webapp import create_app
     from webapp.models import load_all
 
@@ -129,54 +151,88 @@ def main() -> None:
         print(f"bill run: {result.issued} bills in {run_seconds:.1f} s = {bills_per_s:,.0f} bills/s")
         print(f"plain bulk insert of the same rows: {insert_per_s:,.0f} rows/s; ratio {bills_per_s / insert_per_s:.2f}")
 
+        # as ``pgbench -i`` does for its own tables: statistics of the freshly generated rows, so that the planner
+        # sees the bills and applications tables as they are (a stale plan scanned every application per payment)
+        with admin_url_engine(args.url).connect() as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+
         per_client = max(1, args.payments // args.clients)
-        errors: list[BaseException] = []
 
-        def client(index: int) -> None:
-            try:
-                for k in range(per_client):
-                    account_id = ids[(index * per_client + k) % len(ids)]
-                    with db.transaction() as session:
-                        account = session.get(Account, account_id)
-                        assert account is not None
-                        fields = {
-                            "account_no": account.account_no,
-                            "amount": Decimal("50.00"),
-                            "channel": "counter",
-                            "paid_at": dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC),
-                            "reference": f"B-{index}-{k}",
-                        }
-                        record_payment(
-                            session,
-                            account,
-                            fields,
-                            idempotency_key=f"bench-{index}-{k}",
-                            digest=request_hash(fields, True),
-                            actor_id=None,
-                        )
-            except BaseException as exc:  # reported below
-                errors.append(exc)
+        def client(index: int, round_name: str, read_account: bool) -> None:
+            mine = ids[index * per_client : (index + 1) * per_client] or ids[:per_client]
+            with db.transaction() as session:  # the accounts a server has from its permission check
+                accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(mine)))}
+            for k in range(per_client):
+                account_id = mine[k % len(mine)]
+                with db.transaction() as session:
+                    account = session.get(Account, account_id) if read_account else accounts[account_id]
+                    assert account is not None
+                    fields = {
+                        "account_no": account.account_no,
+                        "amount": Decimal("50.00"),
+                        "channel": "counter",
+                        "paid_at": dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC),
+                        "reference": f"B-{index}-{k}",
+                    }
+                    post_payment(
+                        session,
+                        account,
+                        fields,
+                        idempotency_key=f"bench-{round_name}-{index}-{k}",
+                        digest=request_hash(fields, True),
+                        actor_id=None,
+                    )
 
-        def client_process(index: int) -> None:
-            db.init(args.url, pool_size=1)  # its own connections: none are shared across the fork
-            client(index)
-            if errors:
-                raise errors[0]
+        def client_process(first: int, threads: int, round_name: str, read_account: bool) -> None:
+            db.init(args.url, pool_size=threads)  # its own connections: none are shared across the fork
+            failed: list[BaseException] = []
 
-        assert db.engine is not None
-        db.engine.dispose()
-        fork = multiprocessing.get_context("fork")
-        processes = [fork.Process(target=client_process, args=(i,)) for i in range(args.clients)]
+            def run(index: int) -> None:
+                try:
+                    client(index, round_name, read_account)
+                except BaseException as exc:  # reported below
+                    failed.append(exc)
+
+            workers = [threading.Thread(target=run, args=(first + t,)) for t in range(threads)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            if failed:
+                raise failed[0]
+
+        def payments_round(round_name: str, processes: int, read_account: bool = False) -> float:
+            """payments/s of ``args.clients`` clients run as ``processes`` processes of equal thread counts."""
+            assert db.engine is not None
+            db.engine.dispose()
+            threads = args.clients // processes
+            fork = multiprocessing.get_context("fork")
+            workers = [
+                fork.Process(target=client_process, args=(p * threads, threads, round_name, read_account))
+                for p in range(processes)
+            ]
+            started = time.perf_counter()
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            seconds = time.perf_counter() - started
+            if any(w.exitcode for w in workers):
+                raise SystemExit("a payment client failed (its traceback is above)")
+            return per_client * args.clients / seconds
+
+        count = per_client * args.clients
+        payments_per_s = payments_round("post", args.processes)
+        layout = f"{args.processes} processes x {args.clients // args.processes} threads"
+        print(f"payments: {count} at {args.clients} clients ({layout}) = {payments_per_s:,.0f} payments/s")
+        one_each = payments_round("procs", args.clients)
+        print(f"  the same at {args.clients} clients of a process each: {one_each:,.0f} payments/s")
+        with_read = payments_round("read", args.processes, read_account=True)
+        print(f"  with each request's account read in a transaction of its own first: {with_read:,.0f} payments/s")
         started = time.perf_counter()
-        for p in processes:
-            p.start()
-        for p in processes:
-            p.join()
-        pay_seconds = time.perf_counter() - started
-        if any(p.exitcode for p in processes):
-            raise SystemExit("a payment client failed (its traceback is above)")
-        payments_per_s = per_client * args.clients / pay_seconds
-        print(f"payments: {per_client * args.clients} at {args.clients} clients = {payments_per_s:,.0f} payments/s")
+        relayed = relay_all()
+        relay_seconds = time.perf_counter() - started
+        print(f"outbox relay afterwards: {relayed} announcements in {relay_seconds:.2f} s")
 
     pg = re.match(r"postgresql\+psycopg://(\w+)@([\w.]+):(\d+)/", args.url + "/")
     user, host, port = pg.groups() if pg else ("postgres", "127.0.0.1", "5432")

@@ -7,9 +7,11 @@ from typing import Any
 
 def init_app(app: Any) -> None:
     """Register billing's CLI commands, demo data and signal receivers on a Flask app."""
-    from billing import cli, demo
+    from billing import cli, demo, payments
+    from core import outbox
 
     cli.register(app)
+    outbox.register(payments.PAYMENT_RECORDED, payments.announce_recorded)
     from billing import demo_billing
 
     app.extensions["griddesk_demo_seeders"].append((10, "billing", demo.seed_accounts))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from billing import payment_procedure
 from core.db import KWH, Base, Money, utcnow
 from core.identity import Unit, User
 
@@ -281,3 +283,7 @@ class PaymentImport(Base):
     duplicate: Mapped[int] = mapped_column(default=0)
     amount_mismatch: Mapped[int] = mapped_column(default=0)
     report: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+
+
+# record_payment's one-call form on PostgreSQL (billing.payment_procedure), created with the payments table
+payment_procedure.create_with(cast(Table, Payment.__table__))

@@ -22,15 +22,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from billing import signals
+from billing import payment_procedure, signals
 from billing.ledger import open_bill_states, plan_application
 from billing.models import Account, Channel, Payment, PaymentApplication
 from billing.rules import CENT, Rules, current_rules
-from core import trail
-from core.db import on_commit, utcnow
+from core import outbox, trail
+from core.db import is_postgresql, utcnow
 from core.errors import Conflict, InvalidInput
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+PAYMENT_RECORDED = "billing.payment_recorded"  # outbox topic; payload {"payment_id": id}
 MAX_PAYMENT = Decimal("100000000")
 
 
@@ -132,6 +133,35 @@ def _attach(session: Session, values: dict[str, Any]) -> Payment:
     return payment
 
 
+def _payment_values(
+    account_id: int,
+    fields: dict[str, Any],
+    idempotency_key: str,
+    digest: str,
+    actor_id: int | None,
+    import_id: int | None,
+) -> tuple[dict[str, Any], dt.date]:
+    """The payment row's values as the columns store them, and the local day it was paid on."""
+    key = idempotency_key.strip()
+    if not key or len(key) > 128:
+        raise InvalidInput(
+            "An Idempotency-Key header (1 to 128 characters) is required.", code="idempotency_key_required"
+        )
+    paid_at: dt.datetime = fields["paid_at"].astimezone(dt.UTC)
+    values = {
+        "account_id": account_id,
+        "amount": Decimal(fields["amount"]).quantize(CENT, rounding=ROUND_HALF_UP),
+        "channel": fields["channel"],
+        "paid_at": paid_at,
+        "reference": fields["reference"],
+        "idempotency_key": key,
+        "request_hash": digest,
+        "import_id": import_id,
+        "recorded_by": actor_id,
+    }
+    return values, paid_at.astimezone(LOCAL_ZONE).date()
+
+
 def record_payment(
     session: Session,
     account: Account,
@@ -146,37 +176,26 @@ def record_payment(
 ) -> tuple[Payment, bool]:
     """Record the payment once: returns (payment, created). A replay returns the first payment.
 
-    ``announce`` false records history (demo data) without sending ``payment_recorded``. Concurrency: the
+    The payment is announced through the outbox (``PAYMENT_RECORDED``, relayed after the commit as the
+    ``payments_recorded`` signal); ``announce`` false records history (demo data) without it. Concurrency: the
     payment row first (its unique key queues requests with the same key), then the account's row lock (queues
     payments to the same account while the money is applied); payments to other accounts never wait.
 
-    The hot path is SQLAlchemy Core (POST /api/v1/payments at volume): the INSERT ... ON CONFLICT DO NOTHING
-    RETURNING of the payment, the account row lock reading its number and balance, the account's open bills
-    in one query, the application planned in plain Python, the applications in one executemany, the balance
-    UPDATE only when money is left over. The ``account`` object's balance is set to the stored one (no flush).
+    On PostgreSQL all of it is one call of the database function ``payment_record`` (billing.payment_procedure,
+    the same rules, tested against this code). Elsewhere it is SQLAlchemy Core: the INSERT ... ON CONFLICT DO
+    NOTHING RETURNING of the payment, the account row lock reading its number and balance, the account's open
+    bills in one query, the application planned in plain Python, the applications in one executemany, the
+    balance UPDATE only when money is left over. The ``account`` object's balance is set to the stored one.
     """
-    key = idempotency_key.strip()
-    if not key or len(key) > 128:
-        raise InvalidInput(
-            "An Idempotency-Key header (1 to 128 characters) is required.", code="idempotency_key_required"
-        )
     account_id = account.id
-    amount: Decimal = Decimal(fields["amount"]).quantize(CENT, rounding=ROUND_HALF_UP)  # as the column stores it
-    paid_at: dt.datetime = fields["paid_at"].astimezone(dt.UTC)  # as the column gives it back
-    values: dict[str, Any] = {
-        "account_id": account_id,
-        "amount": amount,
-        "channel": fields["channel"],
-        "paid_at": paid_at,
-        "reference": fields["reference"],
-        "idempotency_key": key,
-        "request_hash": digest,
-        "import_id": import_id,
-        "recorded_by": actor_id,
-    }
+    values, paid_on = _payment_values(account_id, fields, idempotency_key, digest, actor_id, import_id)
+    key, amount, paid_at = values["idempotency_key"], values["amount"], values["paid_at"]
+    rules = rules or current_rules()
     # The unique key decides in the database: a concurrent request with the same key waits for the first to
     # commit (then finds its payment) or roll back (then inserts its own). No savepoint, no read before.
     conn = session.connection()  # Core statements go to the connection: no ORM execution layer around them
+    if conn.dialect.name == "postgresql":
+        return _record_in_database(session, account, values, paid_on, rules, announce)
     row = conn.execute(_insert_once_stmt(conn.dialect.name), values).one_or_none()
     if row is None:
         existing = _existing(session, key, digest)
@@ -185,8 +204,6 @@ def record_payment(
         return existing, False
     payment_id, recorded_at = row
     account_no, balance = conn.execute(_LOCK_ACCOUNT_ROW, {"account_id": account_id}).one()
-    rules = rules or current_rules()
-    paid_on = paid_at.astimezone(LOCAL_ZONE).date()
     plan, rest = plan_application(open_bill_states(session, account_id, paid_on), amount, paid_on, rules)
     applied = [[state.bill.id, principal, fee] for state, principal, fee in plan]
     if applied:
@@ -218,14 +235,120 @@ def record_payment(
             "to_balance": rest,
         },
     )
-    payment = _attach(session, {**values, "id": payment_id, "recorded_at": recorded_at})
     if announce:
-        announced = {
-            "account_no": account_no,
-            "payment_id": payment_id,
-            "amount": amount,
+        outbox.put(session, PAYMENT_RECORDED, {"payment_id": payment_id})
+    return _attach(session, {**values, "id": payment_id, "recorded_at": recorded_at}), True
+
+
+def announce_recorded(payloads: list[dict[str, Any]]) -> None:
+    """The outbox relay's handler of ``PAYMENT_RECORDED``: one ``payments_recorded`` signal for the batch."""
+    signals.payments_recorded.send("billing", payment_ids=[int(p["payment_id"]) for p in payloads])
+
+
+def _record_in_database(
+    session: Session, account: Account, values: dict[str, Any], paid_on: dt.date, rules: Rules, announce: bool
+) -> tuple[Payment, bool]:
+    """``record_payment`` on PostgreSQL: one call of ``payment_record`` (billing.payment_procedure), in the
+    session's transaction."""
+    session.flush()  # rows the payment refers to (an import being recorded) must be in the database first
+    now = utcnow()
+    row = session.connection().execute(
+        payment_procedure.RECORD, _call_values(account.account_no, values, paid_on, rules, announce, now)
+    )
+    payment, created = _outcome(session, account, values, row.one(), now)
+    if created and announce:
+        outbox.queued_in_database(session)  # the function put the PAYMENT_RECORDED message
+    return payment, created
+
+
+def _call_values(
+    account_no: str, values: dict[str, Any], paid_on: dt.date, rules: Rules, announce: bool, now: dt.datetime
+) -> dict[str, Any]:
+    """``payment_record``'s arguments. The trail event's parts known here are serialised here, as
+    ``trail.record`` would (the function adds the payment id, the applications and the rest)."""
+    head = trail.canonical_json([now.isoformat(), values["recorded_by"], "payment.recorded", "payment"])
+    after_mid = trail.canonical_json(
+        {
             "channel": values["channel"],
-            "paid_at": paid_at,
+            "idempotency_key": values["idempotency_key"],
+            "paid_at": values["paid_at"].isoformat(),
+            "reference": values["reference"],
         }
-        on_commit(session, lambda: signals.payment_recorded.send("billing", **announced))
-    return payment, True
+    )
+    return {
+        **values,
+        "account_no": account_no,
+        "paid_on": paid_on,
+        "now": now,
+        "rates": payment_procedure.rates_of(rules),
+        "chain": trail.chain_of(account_no),
+        "event_head": head[1:-1] + ",",
+        "after_mid": after_mid[1:-1],
+        "announce": announce,
+    }
+
+
+def _outcome(
+    session: Session, account: Account, values: dict[str, Any], row: Any, now: dt.datetime
+) -> tuple[Payment, bool]:
+    """(payment, created) from ``payment_record``'s row: the new payment, or the one its key found first."""
+    payment_id, _recorded_at, created, balance, _applied, _rest = row
+    if not created:
+        existing = _existing(session, values["idempotency_key"], values["request_hash"])
+        if existing is None:  # cannot happen: the function found the conflicting payment committed
+            raise RuntimeError(f"payment with idempotency key {values['idempotency_key']!r} cannot be read")
+        return existing, False
+    set_committed_value(account, "balance", balance)
+    return _attach(session, {**values, "id": payment_id, "recorded_at": now}), True
+
+
+def post_payment(
+    session: Session,
+    account: Account,
+    fields: dict[str, Any],
+    *,
+    idempotency_key: str,
+    digest: str,
+    actor_id: int | None,
+    rules: Rules | None = None,
+) -> tuple[Payment, bool]:
+    """Record one payment as a unit of work of its own, committed on return: (payment, created).
+
+    For a payment that is a request of its own (the API, the counter). On PostgreSQL the session's transaction
+    is committed first (it holds the caller's reads; its connection goes back to the pool), then
+    ``payment_record`` runs as a transaction by itself on a pooled connection: one round trip, the commit
+    included. Elsewhere ``record_payment`` runs in the session and the session commits.
+    """
+    if not is_postgresql(session):
+        result = record_payment(
+            session, account, fields, idempotency_key=idempotency_key, digest=digest, actor_id=actor_id, rules=rules
+        )
+        session.commit()
+        return result
+    session.commit()
+    values, paid_on = _payment_values(account.id, fields, idempotency_key, digest, actor_id, None)
+    now = utcnow()
+    call = _call_values(account.account_no, values, paid_on, rules or current_rules(), True, now)
+    raw = session.get_bind().engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        driver.autocommit = True  # the statement is its transaction: no BEGIN and COMMIT round trips
+        try:
+            row = driver.execute(_record_sql(), call, prepare=True).fetchone()
+        finally:
+            driver.autocommit = False
+    finally:
+        raw.close()
+    payment, created = _outcome(session, account, values, row, now)
+    if created:
+        outbox.kick()  # committed already, with its PAYMENT_RECORDED message
+    return payment, created
+
+
+@functools.cache
+def _record_sql() -> str:
+    """``payment_procedure.RECORD`` in the driver's own parameter style (compiled once)."""
+    from sqlalchemy.dialects import postgresql
+
+    return str(payment_procedure.RECORD.compile(dialect=postgresql.psycopg.dialect()))

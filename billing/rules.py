@@ -52,10 +52,15 @@ def rules_from(config: Any) -> Rules:
 
 
 def current_rules() -> Rules:
-    """The rules of the running Flask app (defaults outside an app context)."""
+    """The rules of the running Flask app, read from its configuration once (defaults outside an app context)."""
     from flask import current_app, has_app_context
 
-    return rules_from(current_app.config if has_app_context() else None)
+    if not has_app_context():
+        return rules_from(None)
+    rules = current_app.extensions.get("billing_rules")
+    if rules is None:
+        rules = current_app.extensions["billing_rules"] = rules_from(current_app.config)
+    return rules
 
 
 def parse_period(value: str) -> str | None:

@@ -15,5 +15,6 @@ bill_issued = _signals.signal("bill-issued")
 # kwargs: period: str, bill_ids: list[int]. The batch bill run announces each committed chunk once with this
 # signal instead of ``bill_issued`` per bill (a listener queues one job with ids, not thousands of messages).
 bills_issued = _signals.signal("bills-issued")
-# kwargs: account_no: str, payment_id: int, amount: Decimal, channel: str, paid_at: datetime
-payment_recorded = _signals.signal("payment-recorded")
+# kwargs: payment_ids: list[int]. Sent by the outbox relay (core.outbox) for the payments recorded since its last
+# batch, each committed; a payment may be announced again after a crash (receivers key what they make by its id).
+payments_recorded = _signals.signal("payments-recorded")

@@ -225,7 +225,7 @@ def record(
     """
     eid = str(entity_id)
     before_j, after_j = _jsonable(before), _jsonable(after)
-    before_json, after_json = _canonical_json(before_j), _canonical_json(after_j)
+    before_json, after_json = canonical_json(before_j), canonical_json(after_j)
     account_no = derived_account_no(entity, eid, before_j, after_j)
     values: dict[str, Any] = {
         "actor_id": actor_id,
@@ -239,7 +239,7 @@ def record(
     }
     session.flush()
     at = values["at"] = utcnow()
-    head = _canonical_json([at.astimezone(dt.UTC).isoformat(), actor_id, action, entity, eid])
+    head = canonical_json([at.astimezone(dt.UTC).isoformat(), actor_id, action, entity, eid])
     if is_postgresql(session):
         row = session.execute(
             _APPEND,
@@ -311,7 +311,7 @@ _C_CANONICAL = (
 )
 
 
-def _canonical_json(value: Any) -> str:
+def canonical_json(value: Any) -> str:
     """The chain's canonical serialisation (the same text ``json.dumps`` gives with these options)."""
     if value is None:
         return "null"
@@ -369,8 +369,8 @@ def prepare_many(events: Iterable[Mapping[str, Any]], *, plain: bool = False) ->
         actor_id, action = item.get("actor_id"), str(item["action"])
         key = (actor_id, action, entity)
         if key not in heads:
-            heads[key] = _canonical_json([at_iso, actor_id, action, entity])[:-1]
-        head = f"{heads[key]},{encode_basestring(entity_id)}]"  # = _canonical_json([at_iso, ..., entity_id])
+            heads[key] = canonical_json([at_iso, actor_id, action, entity])[:-1]
+        head = f"{heads[key]},{encode_basestring(entity_id)}]"  # = canonical_json([at_iso, ..., entity_id])
         account_no = derived_account_no(entity, entity_id, before_j, after_j)
         rows.append(
             (
@@ -378,8 +378,8 @@ def prepare_many(events: Iterable[Mapping[str, Any]], *, plain: bool = False) ->
                 action,
                 entity,
                 entity_id,
-                JsonText(_canonical_json(before_j)),
-                JsonText(_canonical_json(after_j)),
+                JsonText(canonical_json(before_j)),
+                JsonText(canonical_json(after_j)),
                 head,
                 account_no,
                 chain_of(account_no),

@@ -63,18 +63,24 @@ def on_bills_issued(_sender: Any = None, *, bill_ids: list[int], **_kw: Any) -> 
     _queue(notify_bills_issued, list(bill_ids))
 
 
-def on_payment_recorded(_sender: Any = None, **kw: Any) -> None:
-    from .tasks import notify_event
+def payment_notice(kw: dict[str, Any]) -> dict[str, Any]:
+    """``notify_event``'s arguments for one recorded payment (its id, account_no, amount and channel)."""
+    return {
+        "kind": NoticeKind.PAYMENT_RECEIVED.value,
+        "dedupe_key": f"payment:{kw['payment_id']}",
+        "title": "缴费成功",
+        "body": f"户号 {kw['account_no']} 已收到缴费 ¥{_money(kw['amount'])}，感谢您的支持。",
+        "account_nos": [str(kw["account_no"])],
+        "data": {"account_no": str(kw["account_no"]), "amount": str(kw["amount"]), "channel": kw.get("channel")},
+    }
 
-    _queue(
-        notify_event,
-        NoticeKind.PAYMENT_RECEIVED.value,
-        f"payment:{kw['payment_id']}",
-        "缴费成功",
-        f"户号 {kw['account_no']} 已收到缴费 ¥{_money(kw['amount'])}，感谢您的支持。",
-        account_nos=[str(kw["account_no"])],
-        data={"account_no": str(kw["account_no"]), "amount": str(kw["amount"]), "channel": kw.get("channel")},
-    )
+
+def on_payments_recorded(_sender: Any = None, *, payment_ids: list[int], **_kw: Any) -> None:
+    # sent by the outbox relay: a queue that is down must fail the relay, which keeps the messages for later
+    from .tasks import notify_payments_received
+
+    ids = list(payment_ids)
+    notify_payments_received.apply_async((ids,), argsrepr=repr((ids,))[:_REPR_MAX])
 
 
 def on_finding_assigned(_sender: Any = None, **kw: Any) -> None:
@@ -94,5 +100,5 @@ def on_finding_assigned(_sender: Any = None, **kw: Any) -> None:
 def connect() -> None:
     billing_signals.bill_issued.connect(on_bill_issued, weak=False)
     billing_signals.bills_issued.connect(on_bills_issued, weak=False)
-    billing_signals.payment_recorded.connect(on_payment_recorded, weak=False)
+    billing_signals.payments_recorded.connect(on_payments_recorded, weak=False)
     archive_signals.finding_assigned.connect(on_finding_assigned, weak=False)

@@ -214,26 +214,11 @@ def notify_event(
     return {"notice_id": notice_id, "recipients": recipients}
 
 
-@shared_task(
-    name="notifications.notify_bills_issued",
-    **RETRIED,
-)
-def notify_bills_issued(bill_ids: list[int]) -> dict[str, int]:
-    """``notify_event`` for each bill of a batch run's chunk, read from the committed bills (one commit)."""
-    from billing.models import Account, Bill
-
-    from .events import bill_notice
-
+def _notify_each(events: list[dict[str, Any]]) -> int:
+    """``notify_event`` for each event, in one commit; the fan-outs are queued after it. Returns how many."""
     to_fan_out: list[int] = []
     with _session() as session:
-        rows = session.execute(
-            select(Bill.id.label("bill_id"), Account.account_no, Bill.period, Bill.amount, Bill.due_date)
-            .join(Account, Account.id == Bill.account_id)
-            .where(Bill.id.in_(bill_ids))
-            .order_by(Bill.id)
-        )
-        for row in rows.mappings().all():
-            event = bill_notice(dict(row))
+        for event in events:
             notice = create_event_notice(session, **event)
             if notice is None:
                 # already known: finish its fan-out only if a crash stopped it before the batches were queued
@@ -245,7 +230,49 @@ def notify_bills_issued(bill_ids: list[int]) -> dict[str, int]:
         session.commit()
     for notice_id in to_fan_out:
         fan_out_notice.delay(notice_id)
-    return {"notices": len(to_fan_out)}
+    return len(to_fan_out)
+
+
+@shared_task(
+    name="notifications.notify_bills_issued",
+    **RETRIED,
+)
+def notify_bills_issued(bill_ids: list[int]) -> dict[str, int]:
+    """``notify_event`` for each bill of a batch run's chunk, read from the committed bills (one commit)."""
+    from billing.models import Account, Bill
+
+    from .events import bill_notice
+
+    with _session() as session:
+        rows = session.execute(
+            select(Bill.id.label("bill_id"), Account.account_no, Bill.period, Bill.amount, Bill.due_date)
+            .join(Account, Account.id == Bill.account_id)
+            .where(Bill.id.in_(bill_ids))
+            .order_by(Bill.id)
+        )
+        events = [bill_notice(dict(row)) for row in rows.mappings().all()]
+    return {"notices": _notify_each(events)}
+
+
+@shared_task(
+    name="notifications.notify_payments_received",
+    **RETRIED,
+)
+def notify_payments_received(payment_ids: list[int]) -> dict[str, int]:
+    """A "payment received" notice for each payment (read from the committed payments), in one commit."""
+    from billing.models import Account, Payment
+
+    from .events import payment_notice
+
+    with _session() as session:
+        rows = session.execute(
+            select(Payment.id.label("payment_id"), Account.account_no, Payment.amount, Payment.channel)
+            .join(Account, Account.id == Payment.account_id)
+            .where(Payment.id.in_(payment_ids))
+            .order_by(Payment.id)
+        )
+        events = [payment_notice(dict(row)) for row in rows.mappings().all()]
+    return {"notices": _notify_each(events)}
 
 
 def _reminder_day(on: str | None) -> dt.date:

@@ -28,6 +28,17 @@ def _fresh_url(app, workdir) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def _functions(conn) -> set[tuple[str, str, str]]:
+    """The public schema's functions: name, arguments and a digest of the body (PostgreSQL)."""
+    rows = conn.execute(
+        text(
+            "SELECT p.proname, pg_get_function_identity_arguments(p.oid), md5(p.prosrc) FROM pg_proc p"
+            " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'"
+        )
+    )
+    return {tuple(row) for row in rows}
+
+
 def test_upgrade_from_empty_matches_models_and_downgrades_cleanly(app, workdir) -> None:
     from core.db import db
 
@@ -43,9 +54,18 @@ def test_upgrade_from_empty_matches_models_and_downgrades_cleanly(app, workdir) 
                     MigrationContext.configure(conn, opts={"compare_type": True}), load_all().metadata
                 )
             assert diff == [], f"models and migrations differ: {diff}"
+            if url.startswith("postgresql"):
+                with db.engine.connect() as conn:
+                    migrated = _functions(conn)
+                with create_engine(original).connect() as conn:  # the test database: made by create_all
+                    assert migrated and migrated == _functions(conn), (
+                        "database functions of models and migrations differ"
+                    )
             downgrade(directory=app.extensions["migrate"].directory, revision="base")
             with db.engine.connect() as conn:
                 assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+                if url.startswith("postgresql"):
+                    assert _functions(conn) == set()
     finally:
         db.init(original)
         if url.startswith("sqlite"):

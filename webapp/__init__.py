@@ -59,9 +59,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for name in DOMAINS:
         importlib.import_module(name).init_app(app)
 
+    from core import outbox
+
+    app.extensions["griddesk_beat"]["relay-outbox"] = {
+        "task": outbox.RELAY_TASK,
+        "schedule": float(app.config["OUTBOX_SWEEP_SECONDS"]),
+    }
     from .celery_app import init_celery
 
-    init_celery(app)
+    celery = init_celery(app)
+    outbox.configure(0.0 if celery.conf.task_always_eager else float(app.config["OUTBOX_KICK_SECONDS"]))
     _register_blueprints(app)
     _register_request_hooks(app)
     return app

@@ -67,6 +67,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
             "enable_utc": True,
             "broker_connection_retry_on_startup": True,
         },
+        # core.outbox: a process queues at most one relay task per OUTBOX_KICK_SECONDS (0: one per commit, the
+        # default when tasks run eagerly); celery beat relays every OUTBOX_SWEEP_SECONDS whatever happened
+        "OUTBOX_KICK_SECONDS": float(os.environ.get("OUTBOX_KICK_SECONDS", "0.2")),
+        "OUTBOX_SWEEP_SECONDS": float(os.environ.get("OUTBOX_SWEEP_SECONDS", "10")),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10 per minute;50 per hour"),

@@ -10,6 +10,7 @@ from core.db import Base
 MODEL_MODULES = (
     "core.identity",
     "core.trail",
+    "core.outbox",
     "billing.models",
     "archive.models",
     "mapping.models",

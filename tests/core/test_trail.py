@@ -295,7 +295,7 @@ def test_plain_prepared_events_hash_as_converted_ones(session) -> None:
 )
 def test_canonical_json_is_json_dumps_with_the_chains_options(value) -> None:
     expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    assert trail._canonical_json(value) == expected
+    assert trail.canonical_json(value) == expected
 
 
 def test_bulk_events_hash_as_single_ones_would(session) -> None:

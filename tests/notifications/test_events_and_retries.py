@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from archive.signals import finding_assigned
-from billing.signals import bill_issued, payment_recorded
+from billing.signals import bill_issued
 from notifications.models import DeadLetter, Delivery, Message, Notice
 from notifications.tasks import deliver_batch
 from tests.notifications.push_receiver import push_service
@@ -45,16 +45,33 @@ def test_bill_issued_reaches_the_bound_customer_once(client, world, session) -> 
     assert _inbox(client, world, "clerk")["total"] == 0
 
 
-def test_payment_received_is_announced(client, world) -> None:
-    payment_recorded.send(
-        None,
-        account_no=world.own_account.account_no,
-        payment_id=5,
-        amount=Decimal("50.00"),
-        channel="app",
-        paid_at=dt.datetime(2026, 11, 28, tzinfo=dt.UTC),
-    )
-    assert _inbox(client, world)["items"][0]["kind"] == "payment_received"
+def test_payment_received_is_announced_once_through_the_outbox(client, world, session) -> None:
+    from sqlalchemy import select
+
+    from billing.payments import record_payment, request_hash
+    from core.outbox import OutboxMessage, relay_all
+
+    fields = {
+        "account_no": world.own_account.account_no,
+        "amount": Decimal("50.00"),
+        "channel": "app",
+        "paid_at": dt.datetime(2026, 11, 28, tzinfo=dt.UTC),
+        "reference": "",
+    }
+    payment_id = record_payment(
+        session, world.own_account, fields, idempotency_key="n-1", digest=request_hash(fields, True), actor_id=None
+    )[0].id
+    session.commit()  # eager tasks: the kick after the commit relayed the message
+    items = _inbox(client, world)["items"]
+    assert [(i["kind"], "50.00" in i["body"]) for i in items] == [("payment_received", True)]
+    assert session.scalars(select(OutboxMessage)).all() == []
+    session.rollback()  # SQLite: the read began a (writing) transaction the eager task below would wait for
+    # relayed again (a crash after the notice, before the message was taken): still one notice
+    from notifications.tasks import notify_payments_received
+
+    notify_payments_received.delay([payment_id])
+    assert relay_all() == 0
+    assert _inbox(client, world)["total"] == 1
 
 
 def test_finding_assigned_tells_the_assignee_only(client, world) -> None:

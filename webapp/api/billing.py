@@ -8,10 +8,11 @@ from typing import Any
 from flask import g, request
 from pydantic import Field
 
+from billing import payments
 from billing.accounts import get_visible_account
 from billing.bills import record_reading
 from billing.models import Account, Channel
-from billing.payments import parse_payment, record_payment, request_hash
+from billing.payments import parse_payment, request_hash
 from billing.services import (
     bill_detail,
     bills_for_year,
@@ -206,7 +207,7 @@ def post_payment(body: PaymentIn) -> Any:
         raise Forbidden("Staff record counter, bank and third-party payments.", code="channel_not_allowed")
     account = get_visible_account(db.session, user, fields["account_no"])
     digest = request_hash(fields, explicit_paid_at=bool(raw.get("paid_at")))
-    payment, created = record_payment(
+    payment, created = payments.post_payment(
         db.session,
         account,
         fields,

@@ -27,7 +27,7 @@ from billing.adjustments import (
 from billing.imports import import_dict, import_payments
 from billing.ledger_view import account_ledger, payment_receipt, user_names, visible_payment
 from billing.models import Account, Adjustment, AdjustmentStatus, Channel, PaymentImport
-from billing.payments import parse_payment, record_payment, request_hash
+from billing.payments import parse_payment, post_payment, request_hash
 from core.db import db
 from core.errors import DomainError, InvalidInput, NotFound
 from core.identity import Role, User
@@ -210,7 +210,7 @@ def billing_record_payment(account_no: str) -> Any:
     }
     try:
         fields = _counter_payment(account, form)
-        payment, created = record_payment(
+        payment, created = post_payment(
             db.session,
             account,
             fields,
@@ -218,7 +218,6 @@ def billing_record_payment(account_no: str) -> Any:
             digest=request_hash(fields, explicit_paid_at=False),
             actor_id=user.id,
         )
-        db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         status = exc.status if exc.status in (409, 422) else 422

@@ -1,0 +1,117 @@
+"""The outbox: a message exists exactly when its transaction commits, reaches its handler, and survives failures."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from core import outbox
+from core.db import db
+from core.outbox import OutboxMessage
+
+TOPIC = "test.topic"
+
+
+@pytest.fixture
+def handled(app) -> Iterator[list[dict]]:
+    """What the handler of TOPIC received; no relay is kicked by commits meanwhile (the test relays itself)."""
+    received: list[dict] = []
+    outbox.register(TOPIC, received.extend)
+    kick, outbox.kick = outbox.kick, lambda: None
+    try:
+        with app.app_context():
+            yield received
+    finally:
+        outbox.kick = kick
+        outbox._HANDLERS.pop(TOPIC, None)
+        with app.app_context(), db.transaction() as session:
+            session.execute(OutboxMessage.__table__.delete())
+
+
+def _waiting() -> int:
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+
+
+def test_a_message_exists_only_if_its_transaction_commits(handled) -> None:
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        outbox.put(session, TOPIC, {"n": 0})
+        raise RuntimeError("the change failed")
+    with db.transaction() as session:
+        outbox.put(session, TOPIC, {"n": 1})
+        outbox.put(session, TOPIC, {"n": 2})
+    assert _waiting() == 2
+    assert outbox.relay_all() == 2
+    assert handled == [{"n": 1}, {"n": 2}]
+    assert _waiting() == 0 and outbox.relay_all() == 0 and len(handled) == 2
+
+
+def test_a_failing_handler_keeps_its_messages_for_the_next_relay(handled) -> None:
+    with db.transaction() as session:
+        outbox.put(session, TOPIC, {"n": 1})
+    outbox.register(TOPIC, lambda payloads: (_ for _ in ()).throw(ConnectionError("queue down")))
+    with pytest.raises(ConnectionError):
+        outbox.relay_all()
+    assert _waiting() == 1
+    outbox.register(TOPIC, handled.extend)
+    assert outbox.relay_all() == 1 and handled == [{"n": 1}]
+
+
+def test_a_topic_without_a_handler_is_an_error_not_a_loss(handled) -> None:
+    with db.transaction() as session:
+        outbox.put(session, "nobody.listens", {"n": 1})
+    with pytest.raises(LookupError):
+        outbox.relay_all()
+    assert _waiting() == 1
+    with db.transaction() as session:
+        session.execute(OutboxMessage.__table__.delete())
+
+
+def test_relays_are_asked_for_at_most_once_per_interval_and_none_is_forgotten(app, monkeypatch) -> None:
+    published: list[float] = []
+    monkeypatch.setattr(outbox, "_publish", lambda: published.append(time.monotonic()))
+    monkeypatch.setattr(outbox, "kick_seconds", 0.3)
+    monkeypatch.setattr(outbox, "_last_kick", float("-inf"))
+    started = time.monotonic()
+    for _ in range(5):  # five commits in a burst: one relay now, one when the interval is over
+        outbox.kick()
+    assert len(published) == 1
+    time.sleep(0.5)
+    assert len(published) == 2 and published[1] - started >= 0.29
+    time.sleep(0.35)
+    outbox.kick()  # a quiet spell later: at once again
+    assert len(published) == 3
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"), reason="SKIP LOCKED is PostgreSQL's"
+)
+def test_concurrent_relays_hand_each_message_over_once(handled) -> None:
+    with db.transaction() as session:
+        for n in range(1200):
+            outbox.put(session, TOPIC, {"n": n})
+    lock = threading.Lock()
+    seen: list[int] = []
+
+    def slow(payloads: list[dict]) -> None:
+        time.sleep(0.05)
+        with lock:
+            seen.extend(p["n"] for p in payloads)
+
+    outbox.register(TOPIC, slow)
+
+    def relay() -> None:
+        outbox.relay_all()
+        db.remove_session()
+
+    threads = [threading.Thread(target=relay) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(seen) == list(range(1200))
