@@ -119,3 +119,21 @@ def test_fan_out_task_is_idempotent(world, session, live_worker) -> None:
     _wait_until(lambda: _count(session, messages) == 1)
     time.sleep(1)
     assert _count(session, messages) == 1
+
+
+def test_a_posted_payment_is_announced_through_the_outbox_by_the_worker(client, world, session, live_worker) -> None:
+    from core.outbox import OutboxMessage
+
+    reply = client.post(
+        "/api/v1/payments",
+        json={"account_no": world.own_account.account_no, "amount": "88.00", "channel": "counter"},
+        headers={**world.headers("clerk"), "Idempotency-Key": "worker-outbox-1"},
+    )
+    assert reply.status_code == 201, reply.get_json()
+    # the request put the message and queued a relay; the worker relays it and makes the notice
+    _wait_until(
+        lambda: _count(session, select(func.count()).select_from(Notice).where(Notice.kind == "payment_received")) == 1
+    )
+    notice = session.scalars(select(Notice).where(Notice.kind == "payment_received")).one()
+    assert "88.00" in notice.body and notice.dedupe_key == f"payment:{reply.get_json()['id']}"
+    assert _count(session, select(func.count()).select_from(OutboxMessage)) == 0
