@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from billing import payment_procedure
 from billing.ledger import open_bill_states, plan_application
@@ -200,3 +201,141 @@ def test_recorded_payment_and_its_trail_event_are_the_same_on_every_backend(worl
         session, account, fields, idempotency_key="k-1", digest=request_hash(fields, True), actor_id=clerk.id
     )
     assert (again.id, created_again) == (payment.id, False)
+
+
+def test_a_failed_post_leaves_no_payment_no_event_and_no_announcement(world, session) -> None:
+    from sqlalchemy import func
+
+    from billing.models import Account, Payment
+    from billing.payments import post_payment
+    from core.outbox import OutboxMessage
+
+    ghost = Account(id=987654, account_no="7300000404", category="residential", balance=D("0.00"))  # not stored
+    fields = {
+        "account_no": ghost.account_no,
+        "amount": D("10.00"),
+        "channel": "counter",
+        "paid_at": dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC),
+        "reference": "",
+    }
+    events_before = session.scalar(select(func.count()).select_from(trail.TrailEvent))
+    session.commit()
+    with pytest.raises(IntegrityError, match="(?i)foreign key"):  # the driver's error, raised as SQLAlchemy's
+        post_payment(
+            session, ghost, fields, idempotency_key="ghost-1", digest=request_hash(fields, True), actor_id=None
+        )
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Payment)) == 0
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert session.scalar(select(func.count()).select_from(trail.TrailEvent)) == events_before
+
+
+def test_post_payment_commits_the_payment_and_its_announcement_and_a_replay_finds_it(world, session) -> None:
+    from sqlalchemy import func
+
+    from billing.models import Payment
+    from billing.payments import PAYMENT_RECORDED, post_payment
+    from core import outbox
+    from core.outbox import OutboxMessage
+
+    kicks: list[int] = []
+    kick, outbox.kick = outbox.kick, lambda: kicks.append(1)  # the test reads the message before any relay
+    try:
+        fields = {
+            "account_no": world.own_account.account_no,
+            "amount": D("30.00"),
+            "channel": "counter",
+            "paid_at": dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC),
+            "reference": "R-9",
+        }
+        digest = request_hash(fields, True)
+        payment, created = post_payment(
+            session, world.own_account, fields, idempotency_key="post-1", digest=digest, actor_id=None
+        )
+        assert created and kicks == [1]
+        session.rollback()  # nothing of the payment is left to commit: it is committed
+        stored = session.get(Payment, payment.id)
+        assert stored is not None and (stored.amount, stored.reference) == (D("30.00"), "R-9")
+        message = session.scalars(select(OutboxMessage)).one()
+        assert (message.topic, message.payload) == (PAYMENT_RECORDED, {"payment_id": payment.id})
+        assert world.own_account.balance == D("30.00")  # no bills: all of it is balance
+        again, created_again = post_payment(
+            session, world.own_account, fields, idempotency_key="post-1", digest=digest, actor_id=None
+        )
+        assert (again.id, created_again, kicks) == (payment.id, False, [1])
+        assert session.scalar(select(func.count()).select_from(Payment)) == 1
+    finally:
+        outbox.kick = kick
+        session.rollback()
+        session.execute(OutboxMessage.__table__.delete())
+        session.commit()
+
+
+def test_history_recorded_without_announcement_puts_no_message(world, session) -> None:
+    from core.outbox import OutboxMessage
+
+    fields = {
+        "account_no": world.own_account.account_no,
+        "amount": D("5.00"),
+        "channel": "counter",
+        "paid_at": dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC),
+        "reference": "",
+    }
+    record_payment(
+        session,
+        world.own_account,
+        fields,
+        idempotency_key="demo-1",
+        digest=request_hash(fields, True),
+        actor_id=None,
+        announce=False,
+    )
+    session.commit()
+    assert session.scalars(select(OutboxMessage)).all() == []
+
+
+@on_postgresql
+def test_a_post_on_a_connection_killed_under_it_fails_once_and_the_next_gets_a_new_one(app, world, monkeypatch) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from billing.models import Account
+    from billing.payments import post_payment
+    from core import outbox
+    from core.db import db
+
+    monkeypatch.setattr(outbox, "kick", lambda: None)  # no eager relay wanting a second connection of the one
+    url = app.config["DATABASE_URL"]
+    db.init(url, pool_size=1, max_overflow=0)
+    try:
+        session = db.new_session()
+        account = session.get(Account, world.own_account.id)
+
+        def post(key: str):
+            fields = {
+                "account_no": account.account_no,
+                "amount": D("1.00"),
+                "channel": "counter",
+                "paid_at": dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC),
+                "reference": key,
+            }
+            return post_payment(
+                session, account, fields, idempotency_key=key, digest=request_hash(fields, True), actor_id=None
+            )
+
+        assert post("alive-1")[1]
+        killer = create_engine(url)
+        with killer.connect() as conn:  # what a database restart does to the pooled connection
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        killer.dispose()
+        with pytest.raises(OperationalError):  # used a moment ago, so not pinged: this request fails
+            post("dead-1")
+        assert post("alive-2")[1]  # the pool dropped the dead connection
+        session.close()
+    finally:
+        db.init(url)
