@@ -4,6 +4,7 @@ writer lock would serialise them and prove nothing)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import threading
@@ -162,3 +163,90 @@ def test_a_payment_file_and_counter_payments_to_the_same_accounts_at_once_all_go
     assert session.scalar(select(func.sum(Payment.amount))) == Decimal("63.80") * len(numbers)
     balances = session.scalars(select(Account.balance).where(Account.account_no.in_(numbers))).all()
     assert balances == [Decimal("10.00")] * len(numbers)  # each bill paid once, the rest kept
+
+
+def test_a_bill_run_and_counter_payments_to_the_same_accounts_at_once_all_go_through(app, world, session) -> None:
+    """The bill run locks the accounts whose balance pays their bill, then its trail chains, before its first
+    append: a counter payment holding one of those accounts never waits for a chain the run holds while the run
+    waits for that account. The accounts share one chain (the worst case); the counter payments start once the
+    run holds it, last accounts first."""
+    from sqlalchemy import insert
+
+    from billing import run as bill_run
+    from billing.models import MeterReading
+    from billing.payments import record_payment, request_hash
+
+    add_tariffs(session)
+    chain = trail.chain_of(world.own_account.account_no)
+    same_chain = (no for no in (f"{1000000002 + k}" for k in range(1_000_000)) if trail.chain_of(no) == chain)
+    accounts = [world.own_account] + [make_account(session, next(same_chain), world.unit_a) for _ in range(29)]
+    for i, account in enumerate(accounts):  # 100.00 paid in advance: the run pays each new bill from it
+        fields = {
+            "account_no": account.account_no,
+            "amount": Decimal("100.00"),
+            "channel": "counter",
+            "paid_at": dt.datetime(2026, 1, 20, 2, tzinfo=dt.UTC),
+            "reference": f"A-{i}",
+        }
+        record_payment(
+            session, account, fields, idempotency_key=f"ahead-{i}", digest=request_hash(fields, True), actor_id=None
+        )
+    session.execute(
+        insert(MeterReading),
+        [{"account_id": a.id, "period": "2026-01", "reading": Decimal(0)} for a in accounts]
+        + [{"account_id": a.id, "period": "2026-02", "reading": Decimal(150 + i)} for i, a in enumerate(accounts)],
+    )
+    session.commit()
+    numbers = [a.account_no for a in accounts]
+    token = world.token("clerk")
+
+    def counter(no: str):
+        client = app.test_client()
+        reply = client.post(
+            "/api/v1/payments",
+            json={
+                "account_no": no,
+                "amount": "10.00",
+                "channel": "counter",
+                "reference": f"C-{no}",
+                "paid_at": "2026-02-10T10:00:00+08:00",
+            },
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"counter-{no}"},
+        )
+        db.remove_session()
+        return reply.status_code
+
+    def run():
+        with app.app_context():
+            return bill_run.run_period(db.new_session, "2026-02", chunk=100, issued_on=dt.date(2026, 3, 1)).issued
+
+    chain_held = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :key AND objid = :chain"
+    )
+    with ThreadPoolExecutor(max_workers=len(numbers) + 1) as pool:
+        billed = pool.submit(run)
+        deadline = time.monotonic() + 20
+        while not session.scalar(chain_held, {"key": trail._CHAIN_LOCK_KEY, "chain": chain}):
+            session.rollback()
+            assert time.monotonic() < deadline and not billed.done(), "the run never held the chain"
+            time.sleep(0.001)
+        session.rollback()
+        counters = list(pool.map(counter, reversed(numbers)))
+    assert billed.result() == len(numbers) and counters == [201] * len(numbers)
+    # every account's money adds up: paid in = applied to bills + balance, and no bill is paid beyond its amount
+    for account in accounts:
+        paid = session.scalar(select(func.sum(Payment.amount)).where(Payment.account_id == account.id))
+        applied = session.scalar(
+            select(func.coalesce(func.sum(PaymentApplication.principal + PaymentApplication.late_fee), 0))
+            .join(Payment, Payment.id == PaymentApplication.payment_id)
+            .where(Payment.account_id == account.id)
+        )
+        balance = session.scalar(select(Account.balance).where(Account.id == account.id))
+        assert paid == Decimal("110.00") and paid == applied + balance, account.account_no
+    over = session.execute(
+        text(
+            "SELECT b.id FROM bills b JOIN payment_applications a ON a.bill_id = b.id"
+            " GROUP BY b.id, b.amount HAVING sum(a.principal) > b.amount"
+        )
+    ).all()
+    assert over == []
