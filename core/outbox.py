@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
-from sqlalchemy import JSON, BigInteger, Integer, String, delete, insert, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -127,6 +127,16 @@ def relay_all() -> int:
 def relay_outbox() -> dict[str, int]:
     """Relay every committed message (queued by ``kick`` and by celery beat)."""
     return {"relayed": relay_all()}
+
+
+def backlog(session: Session) -> dict[str, Any]:
+    """What waits to be relayed (``/healthz``): how many messages and how long the oldest has waited (s).
+
+    Always ``ok``: a backlog means the workers are behind or down, which the web server's health does not depend on.
+    """
+    waiting, oldest = session.execute(select(func.count(), func.min(OutboxMessage.created_at))).one()
+    age = round((utcnow() - oldest).total_seconds(), 1) if oldest is not None else 0.0
+    return {"ok": True, "waiting": int(waiting), "oldest_seconds": age}
 
 
 # --- asking for a relay ---------------------------------------------------------------------------

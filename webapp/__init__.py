@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from core import outbox
 
+    app.extensions["griddesk_health"]["outbox"] = lambda: outbox.backlog(db.session)
     app.extensions["griddesk_beat"]["relay-outbox"] = {
         "task": outbox.RELAY_TASK,
         "schedule": float(app.config["OUTBOX_SWEEP_SECONDS"]),
