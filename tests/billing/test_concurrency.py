@@ -100,6 +100,39 @@ def test_fifty_different_payments_at_once_leave_the_exact_balance(app, world, se
     assert account.balance == Decimal("1167.40")
 
 
+def _counter_payment(app, token: str, no: str) -> int:
+    """A clerk's counter payment of 10.00 on 2026-02-10 (before January and February bills are due: no late fee)."""
+    client = app.test_client()
+    reply = client.post(
+        "/api/v1/payments",
+        json={
+            "account_no": no,
+            "amount": "10.00",
+            "channel": "counter",
+            "reference": f"C-{no}",
+            "paid_at": "2026-02-10T10:00:00+08:00",
+        },
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"counter-{no}"},
+    )
+    db.remove_session()
+    return reply.status_code
+
+
+_CHAIN_HELD = text(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :key AND objid = :chain"
+)
+
+
+def _wait_until_it_holds(session, chain: int, job) -> None:
+    """Until the running ``job`` (a future) holds the trail chain's lock."""
+    deadline = time.monotonic() + 20
+    while not session.scalar(_CHAIN_HELD, {"key": trail._CHAIN_LOCK_KEY, "chain": chain}):
+        session.rollback()
+        assert time.monotonic() < deadline and not job.done(), "the job never held the chain"
+        time.sleep(0.001)
+    session.rollback()
+
+
 def test_a_payment_file_and_counter_payments_to_the_same_accounts_at_once_all_go_through(app, world, session) -> None:
     """The import locks its accounts, then their trail chains, before its first payment: a counter payment that
     holds one of the accounts never waits for a chain the import holds while the import waits for that account.
@@ -119,22 +152,6 @@ def test_a_payment_file_and_counter_payments_to_the_same_accounts_at_once_all_go
     )
     token = world.token("clerk")
 
-    def counter(no: str):
-        client = app.test_client()
-        reply = client.post(
-            "/api/v1/payments",
-            json={
-                "account_no": no,
-                "amount": "10.00",
-                "channel": "counter",
-                "reference": f"C-{no}",
-                "paid_at": "2026-02-10T10:00:00+08:00",  # before the due date, as the file's: no late fee
-            },
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"counter-{no}"},
-        )
-        db.remove_session()
-        return reply.status_code
-
     def upload():
         client = app.test_client()
         reply = client.post(
@@ -146,18 +163,10 @@ def test_a_payment_file_and_counter_payments_to_the_same_accounts_at_once_all_go
         db.remove_session()
         return reply.status_code
 
-    chain_held = text(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :key AND objid = :chain"
-    )
     with ThreadPoolExecutor(max_workers=len(numbers) + 1) as pool:
         imported = pool.submit(upload)
-        deadline = time.monotonic() + 20
-        while not session.scalar(chain_held, {"key": trail._CHAIN_LOCK_KEY, "chain": chain}):
-            session.rollback()
-            assert time.monotonic() < deadline and not imported.done(), "the import never held the chain"
-            time.sleep(0.001)
-        session.rollback()
-        counters = list(pool.map(counter, reversed(numbers)))
+        _wait_until_it_holds(session, chain, imported)
+        counters = list(pool.map(lambda no: _counter_payment(app, token, no), reversed(numbers)))
     assert imported.result() == 201 and counters == [201] * len(numbers)
     assert session.scalar(select(func.count(Payment.id))) == 2 * len(numbers)
     assert session.scalar(select(func.sum(Payment.amount))) == Decimal("63.80") * len(numbers)
@@ -200,38 +209,14 @@ def test_a_bill_run_and_counter_payments_to_the_same_accounts_at_once_all_go_thr
     numbers = [a.account_no for a in accounts]
     token = world.token("clerk")
 
-    def counter(no: str):
-        client = app.test_client()
-        reply = client.post(
-            "/api/v1/payments",
-            json={
-                "account_no": no,
-                "amount": "10.00",
-                "channel": "counter",
-                "reference": f"C-{no}",
-                "paid_at": "2026-02-10T10:00:00+08:00",
-            },
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"counter-{no}"},
-        )
-        db.remove_session()
-        return reply.status_code
-
     def run():
         with app.app_context():
             return bill_run.run_period(db.new_session, "2026-02", chunk=100, issued_on=dt.date(2026, 3, 1)).issued
 
-    chain_held = text(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :key AND objid = :chain"
-    )
     with ThreadPoolExecutor(max_workers=len(numbers) + 1) as pool:
         billed = pool.submit(run)
-        deadline = time.monotonic() + 20
-        while not session.scalar(chain_held, {"key": trail._CHAIN_LOCK_KEY, "chain": chain}):
-            session.rollback()
-            assert time.monotonic() < deadline and not billed.done(), "the run never held the chain"
-            time.sleep(0.001)
-        session.rollback()
-        counters = list(pool.map(counter, reversed(numbers)))
+        _wait_until_it_holds(session, chain, billed)
+        counters = list(pool.map(lambda no: _counter_payment(app, token, no), reversed(numbers)))
     assert billed.result() == len(numbers) and counters == [201] * len(numbers)
     # every account's money adds up: paid in = applied to bills + balance, and no bill is paid beyond its amount
     for account in accounts:

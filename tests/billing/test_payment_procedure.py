@@ -134,24 +134,9 @@ def test_recorded_payment_and_its_trail_event_are_the_same_on_every_backend(worl
     add_tariffs(session)
     account = make_account(session, "7200000001", world.unit_a, category="general", tariff_code="ZJ-GEN-FLAT")
     tariff_id = session.scalars(select(Tariff.id).where(Tariff.code == "ZJ-GEN-FLAT")).one()
-    old = Bill(
-        account_id=account.id,
-        period="2025-11",
-        category="general",
-        tariff_id=tariff_id,
-        kwh=D(100),
-        amount=D("100.00"),
-        due_date=dt.date(2025, 12, 15),
-    )
-    new = Bill(
-        account_id=account.id,
-        period="2025-12",
-        category="general",
-        tariff_id=tariff_id,
-        kwh=D(50),
-        amount=D("50.00"),
-        due_date=dt.date(2026, 1, 15),
-    )
+    common = {"account_id": account.id, "category": "general", "tariff_id": tariff_id}
+    old = Bill(**common, period="2025-11", kwh=D(100), amount=D("100.00"), due_date=dt.date(2025, 12, 15))
+    new = Bill(**common, period="2025-12", kwh=D(50), amount=D("50.00"), due_date=dt.date(2026, 1, 15))
     session.add_all([old, new])
     session.flush()
     # paid 2026-01-10 (Beijing): the old bill is 26 days late, 16 of them in 2025 at 2 per mille and 10 in 2026
