@@ -188,7 +188,7 @@ def main() -> None:
                     )
 
         def client_process(first: int, threads: int, round_name: str, read_account: bool) -> None:
-            db.init(args.url, pool_size=threads)  # its own connections: none are shared across the fork
+            db.init_after_fork(args.url, pool_size=threads)  # its own connections: none are shared across the fork
             failed: list[BaseException] = []
 
             def run(index: int) -> None:

@@ -139,7 +139,7 @@ def run_period_in_processes(
     def work() -> None:
         try:
             gc.freeze()  # the inherited heap: collections in this worker need not walk it again
-            db.init(database_url)
+            db.init_after_fork(database_url)
             done = run_period(
                 db.new_session,
                 period,

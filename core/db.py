@@ -162,6 +162,18 @@ class Database:
         self._factory.configure(bind=self.engine)
         return self.engine
 
+    def init_after_fork(self, url: str, **engine_kwargs: Any) -> Engine:
+        """``init`` in a forked child: the sessions and pooled connections it inherited are forgotten, not closed.
+
+        They are the parent's: closing them here would roll back (or hang on) transactions on sockets the parent
+        still uses.
+        """
+        self._registry.registry.clear()
+        if self.engine is not None:
+            self.engine.dispose(close=False)
+            self.engine = None
+        return self.init(url, **engine_kwargs)
+
     def new_session(self) -> Session:
         """A session outside the request-scoped registry (threads, benchmarks, CLI workers)."""
         return self._factory()

@@ -44,3 +44,25 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(app) -> None:
     with engine.connect() as conn:  # the pool noticed and replaced it
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
     engine.dispose()
+
+
+def test_a_forked_child_leaves_the_parents_open_transaction_alone(app) -> None:
+    import multiprocessing
+
+    from core.db import db
+
+    url = app.config["DATABASE_URL"]
+    with app.app_context():
+        before = db.session.execute(text("SELECT txid_current()")).scalar_one()  # a transaction is open
+
+        def child() -> None:
+            db.init_after_fork(url)
+            with db.transaction() as session:
+                session.execute(text("SELECT 1"))
+
+        process = multiprocessing.get_context("fork").Process(target=child)
+        process.start()
+        process.join(30)
+        assert process.exitcode == 0
+        assert db.session.execute(text("SELECT txid_current()")).scalar_one() == before  # still the same one
+        db.session.rollback()
