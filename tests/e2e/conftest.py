@@ -98,12 +98,14 @@ class Phone:
         Compared with the configured viewport, not window.innerWidth: a mobile browser widens its layout
         viewport to content that is too wide, and innerWidth grows with it.
         """
+        self.page.wait_for_load_state()  # a page just navigated to may have no document element yet
         width = self.page.evaluate("document.documentElement.scrollWidth")
         viewport = (self.page.viewport_size or {"width": PHONE_WIDTH})["width"]
         assert width <= viewport, f"{self.page.url}: page is {width}px wide at a {viewport}px viewport"
 
     def assert_labelled(self) -> None:
         """Every visible form control has an accessible name from a label or aria-label."""
+        self.page.wait_for_load_state()
         unlabelled = self.page.evaluate(
             """() => Array.from(document.querySelectorAll('input, select, textarea'))
                  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)

@@ -83,6 +83,7 @@ def test_sign_up_bind_two_accounts_switch_and_unbind(phone: Phone, session: Any,
     phone.shot("zh-05-home-two-accounts")
 
     page.get_by_role("link", name="我的").click()
+    page.wait_for_url(f"{phone.base}/me")
     phone.assert_fits()
     phone.shot("zh-06-me")
     page.get_by_role("button", name="解绑户号 3301000456").click()
