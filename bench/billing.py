@@ -15,6 +15,10 @@ request has them from its permission check; further rounds run the 8 clients as 
 account in the request first. Next to it ``pgbench -N`` (simple-update script) at 8 clients (tps): ratio =
 payments/s / tps. Then the outbox is relayed (the payment notices are made by workers, not by the posting
 requests) and its time printed.
+Two figures tell a slower machine from a slower product: the time of a fixed Python loop (the CPU that the
+payment clients, written in Python, share with the database on this box; ``pgbench -N`` is bound by commits
+more than by the CPU, so the payments ratio falls on a slower CPU), and ``payment_record`` called by pgbench
+itself at 8 clients (the database's share of a payment, without the Python clients).
 The database (``--url``, default gd_billing_bench on 127.0.0.1) is dropped and recreated.
 """
 
@@ -35,6 +39,26 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def python_loop_ms() -> float:
+    """A fixed pure-Python workload, best of five (ms): how fast this machine runs the payment clients."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+# payment_record as a request would call it, for the accounts of bench_targets (made by the bench), by pgbench
+PGBENCH_PAYMENT = """\\set target random(1, {count})
+SELECT p.payment_id FROM bench_targets t, LATERAL payment_record(
+    t.account_id, t.account_no, 50.00, 'counter', '2026-03-05 02:00+00', '2026-03-05', 'pgbench',
+    gen_random_uuid()::text, 'bench', NULL, NULL, now(), '{rates}'::numeric[], t.chain,
+    '"2026-03-05T02:00:00+00:00",null,"payment.recorded","payment",', '"channel":"counter"', true) p
+WHERE t.n = :target;
+"""
 
 
 def admin_url_engine(url: str) -> Any:
@@ -80,6 +104,7 @@ def main() -> None:
     from webapp import create_app
     from webapp.models import load_all
 
+    print(f"this machine: a fixed Python loop takes {python_loop_ms():.0f} ms (best of 5)", flush=True)
     app = create_app()
     with app.app_context():
         assert db.engine is not None
@@ -239,6 +264,29 @@ def main() -> None:
         relay_seconds = time.perf_counter() - started
         print(f"outbox relay afterwards: {relayed} announcements in {relay_seconds:.2f} s")
 
+        from billing.payment_procedure import rates_of
+        from billing.rules import current_rules
+        from core.trail import chain_of
+
+        with db.transaction() as session:
+            session.execute(
+                text(
+                    "CREATE TABLE bench_targets (n integer PRIMARY KEY, account_id integer, account_no text,"
+                    " chain smallint)"
+                )
+            )
+            targets = session.execute(select(Account.id, Account.account_no).order_by(Account.id)).all()
+            session.execute(
+                text("INSERT INTO bench_targets VALUES (:n, :account_id, :account_no, :chain)"),
+                [
+                    {"n": k + 1, "account_id": a, "account_no": no, "chain": chain_of(no)}
+                    for k, (a, no) in enumerate(targets)
+                ],
+            )
+        rates = "{" + ",".join(str(r) for r in rates_of(current_rules())) + "}"
+        payment_script = Path(os.environ["GRIDDESK_INSTANCE"]) / "pgbench-payment.sql"
+        payment_script.write_text(PGBENCH_PAYMENT.format(count=len(targets), rates=rates))
+
     pg = re.match(r"postgresql\+psycopg://(\w+)@([\w.]+):(\d+)/", args.url + "/")
     user, host, port = pg.groups() if pg else ("postgres", "127.0.0.1", "5432")
     base = ["pgbench", "-h", host, "-p", port, "-U", user]
@@ -249,9 +297,24 @@ def main() -> None:
         capture_output=True,
         text=True,
     ).stdout
-    tps_match = re.search(r"tps = ([\d.]+)", out)
-    tps = float(tps_match.group(1)) if tps_match else float("nan")
+    tps = _tps(out)
     print(f"pgbench -N at {args.clients} clients: {tps:,.0f} tps; ratio {payments_per_s / tps:.2f}")
+    out = subprocess.run(
+        [*base, "-n", "-f", str(payment_script), "-c", str(args.clients), "-j", "2", "-T", str(args.seconds), name],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    direct = _tps(out)
+    print(
+        f"  the database's share: payment_record called by pgbench at {args.clients} clients: {direct:,.0f} tps;"
+        f" ratio to pgbench -N {direct / tps:.2f} (the Python clients reach {payments_per_s / direct:.0%} of it)"
+    )
+
+
+def _tps(pgbench_output: str) -> float:
+    found = re.search(r"tps = ([\d.]+)", pgbench_output)
+    return float(found.group(1)) if found else float("nan")
 
 
 if __name__ == "__main__":
