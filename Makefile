@@ -57,8 +57,9 @@ test-postgres: setup
 
 test: system-deps setup lint typecheck test-sqlite test-postgres
 
+# Each script runs as a module of the bench package, so that bench/billing.py never shadows the billing package.
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; $(PY) -m bench.$$m || exit 1; done
 
 clean:
 	rm -rf $(VENV) instance .mypy_cache .ruff_cache

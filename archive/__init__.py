@@ -1,4 +1,4 @@
-"""Archive: dossiers (one per account), documents, blobs, text extraction and OCR, search, and the audit rules."""
+"""Archive: dossiers (one per account), documents, blobs, text extraction and OCR, search."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from typing import Any
 
 
 def init_app(app: Any) -> None:
-    """Register archive's CLI commands, demo data, health checks and periodic tasks, then audit's."""
-    from archive import audit
-
+    """Register archive's CLI commands, demo data, health checks and periodic tasks."""
     from . import cli, registry, tasks  # noqa: F401  (tasks: the worker must know archive's task names)
 
     app.config.setdefault("ARCHIVE_MAX_UPLOAD_BYTES", app.config.get("MAX_CONTENT_LENGTH", 50 * 1024 * 1024))
@@ -24,8 +22,6 @@ def init_app(app: Any) -> None:
 
     app.extensions["griddesk_demo_seeders"].append((30, "archive", seed_archive))
     app.extensions.setdefault("griddesk_test_reset_hooks", []).append(lambda: _reset_index(app))
-
-    audit.init_app(app)
 
 
 def _reset_index(app: Any) -> None:

@@ -3,7 +3,7 @@
 Measures GET /api/v1/accounts/{account_no} (bearer token check, role and unit-scope resolution, account summary,
 JSON) as a staff member of the demo company, against a bare Flask route on the same app that returns the same
 JSON without auth or database work. Both go through Werkzeug's test client in one process, so the ratio is the
-cost of the API stack itself. Usage: python bench/api.py [--requests 2000] [--database-url URL]
+cost of the API stack itself. Usage: python -m bench.api [--requests 2000] [--database-url URL]
 """
 
 from __future__ import annotations

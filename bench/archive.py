@@ -1,8 +1,8 @@
 """Archive search benchmark: Whoosh + rjieba (the product's backend) next to SQLite FTS5 (unicode61) over the
 same documents pre-segmented by the same segmenter, in one run.
 
-    .venv/bin/python bench/archive.py            # 2,000 documents (a minute or two)
-    .venv/bin/python bench/archive.py --full     # 100,000 documents (the issue's size)
+    .venv/bin/python -m bench.archive            # 2,000 documents (a minute or two)
+    .venv/bin/python -m bench.archive --full     # 100,000 documents (the issue's size)
 
 Prints indexing docs/s, search p50/p95 over fixed 1-3 word queries and quoted phrases, the ratios to FTS5,
 and the peak memory of the indexing process (the bound the reindex command keeps).
@@ -17,13 +17,10 @@ import random
 import resource
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archive.interfaces import IndexEntry, SearchQuery
 from archive.samples import chinese_text

@@ -1,8 +1,8 @@
 """The real ``griddesk archive reindex`` and ``archive verify`` commands on a generated SQLite database: wall
 time and peak resident memory of each command's process.
 
-    .venv/bin/python bench/archive_reindex.py -n 20000      # about two minutes
-    .venv/bin/python bench/archive_reindex.py -n 100000     # the issue's size (reindex memory < 1 GiB)
+    .venv/bin/python -m bench.archive_reindex -n 20000      # about two minutes
+    .venv/bin/python -m bench.archive_reindex -n 100000     # the issue's size (reindex memory < 1 GiB)
 
 Documents get generated text stored in ``document_texts`` (what a reindex reuses instead of extracting again),
 the same generator and sizes as ``bench/archive.py``; they all share one blob (content-addressed storage keeps
@@ -18,14 +18,12 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 ACCOUNTS = 500
 DOC_TYPES = ["power_supply_contract", "inspection_sheet", "outage_notice", "late_fee_waiver", "new_install_work_order"]

@@ -8,7 +8,7 @@ violation of a rule; then times, in the same run:
   rerun      the same again with nothing changed (the steady state: no new findings),
 and checks that the findings are exactly the planted ones. Target: 100,000 accounts in at most 60 s.
 
-Usage: python bench/audit.py [--accounts 10000] [--full] [--database-url postgresql+psycopg://...]
+Usage: python -m bench.audit [--accounts 10000] [--full] [--database-url postgresql+psycopg://...]
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> None:
@@ -43,10 +40,10 @@ def main() -> None:
     from sqlalchemy import func, select, text
     from tqdm import tqdm
 
-    from archive.audit import samples
-    from archive.audit.models import AuditRun, Finding
-    from archive.audit.rules import MISSING, all_rules
-    from archive.audit.runs import execute_run
+    from audit import samples
+    from audit.models import AuditRun, Finding
+    from audit.rules import MISSING, all_rules
+    from audit.runs import execute_run
     from core.db import db
     from core.identity import create_unit, ensure_root_unit
     from webapp import create_app
@@ -68,7 +65,7 @@ def main() -> None:
         session.commit()
         t0 = time.perf_counter()
         all_rules()
-        has_archive = "archive.audit.rules.filing" not in MISSING
+        has_archive = "audit.rules.filing" not in MISSING
         planted = (samples.FILING_PLANTS if has_archive else ()) + samples.BUSINESS_PLANTS
         plan = samples.plan(n, today=today, units=units, violation_rate=args.violation_rate, rules=planted)
         expected = samples.write(session, plan, archive=has_archive)

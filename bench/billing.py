@@ -1,7 +1,7 @@
 """Billing benchmark on PostgreSQL: the batch bill run and concurrent payment posting, each next to a reference.
 
-    .venv/bin/python bench/billing.py                 # 5,000 accounts (a minute or two)
-    .venv/bin/python bench/billing.py --accounts 100000
+    .venv/bin/python -m bench.billing                 # 5,000 accounts (a minute or two)
+    .venv/bin/python -m bench.billing --accounts 100000
 
 Bills: ``billing.run.run_period_in_processes`` (``--workers``, default 2 as on this 2-core box) over N accounts
 with a month of readings (bills/s), next to a plain bulk insert of the same bill rows into a scratch table
@@ -31,14 +31,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def python_loop_ms() -> float:

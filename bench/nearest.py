@@ -5,7 +5,7 @@ times ``mapping.search.nearest`` (limit 5) for random positions in the same area
 (``nearest_brute_force``: geodesic distance to every point) for a smaller sample. Both return the same points
 (checked). Target: p95 of the indexed search at most 5 ms.
 
-Usage: python bench/nearest.py [--points 10000] [--queries 2000] [--brute-queries 50] [--database-url URL]
+Usage: python -m bench.nearest [--points 10000] [--queries 2000] [--brute-queries 50] [--database-url URL]
 """
 
 from __future__ import annotations

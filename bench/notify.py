@@ -9,7 +9,7 @@ is the naive way: one INSERT and COMMIT per inbox row, extrapolated to N. Target
 Needs PostgreSQL and Redis. The database named by --database-url is dropped and created; Redis keys are
 prefixed so nothing else on that server is touched.
 
-Usage: python bench/notify.py [--accounts 10000 | --full] [--push-fraction 0.2] [--database-url URL] [--redis-url URL]
+Usage: python -m bench.notify [--accounts 10000 | --full] [--push-fraction 0.2] [--database-url URL] [--redis-url URL]
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 PREFIX = "griddesk-bench-notify:"
 WORKER = f"""
 from webapp.worker import celery

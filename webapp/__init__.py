@@ -14,7 +14,7 @@ from .config import from_environment
 from .extensions import babel, csrf, login_manager, migrate, select_locale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DOMAINS = ("billing", "archive", "mapping", "notifications")
+DOMAINS = ("billing", "archive", "mapping", "notifications", "audit")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

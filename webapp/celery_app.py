@@ -18,7 +18,7 @@ def init_celery(app: Flask) -> Celery:
 
     config = dict(app.config["CELERY"])
     options = config.get("broker_transport_options") or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in options:
             import os
 

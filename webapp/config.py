@@ -51,6 +51,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
                 "data_folder_in": str(queue_dir),
                 "data_folder_out": str(queue_dir),
                 "processed_folder": str(instance / "celery" / "processed"),
+                # kombu's exchange tables; relative by default, which wrote them into the working directory
+                "control_folder": str(instance / "celery" / "control"),
                 "store_processed": False,
             }
             if broker.startswith("filesystem")

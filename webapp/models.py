@@ -15,7 +15,7 @@ MODEL_MODULES = (
     "archive.models",
     "mapping.models",
     "notifications.models",
-    "archive.audit.models",
+    "audit.models",
 )
 
 

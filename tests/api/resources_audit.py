@@ -9,7 +9,7 @@ from tests.support import World
 
 
 def _finding(session: Any, account_id: int, subject: str) -> Any:
-    from archive.audit.models import Finding
+    from audit.models import Finding
 
     finding = Finding(rule="T-TEST", severity="low", subject=subject, account_id=account_id, evidence={})
     session.add(finding)
@@ -26,7 +26,7 @@ def _findings(world: World, session: Any) -> tuple[Params, Params]:
 
 @provider("audit_run")
 def _runs(world: World, session: Any) -> tuple[Params, Params]:
-    from archive.audit.models import AuditRun
+    from audit.models import AuditRun
 
     own = AuditRun(kind="unit", scope_unit_id=world.unit_a.id)
     foreign = AuditRun(kind="unit", scope_unit_id=world.unit_b.id)

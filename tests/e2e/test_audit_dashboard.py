@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.audit.models import Finding
+from audit.models import Finding
 from tests.support import PASSWORD
 
 pytestmark = pytest.mark.e2e

@@ -182,7 +182,7 @@ def test_released_delivery_that_fails_for_now_waits_again_with_backoff(client, w
 
 
 def test_assigning_a_finding_through_the_audit_api_lands_in_the_assignees_inbox(client, world, session) -> None:
-    from archive.audit.models import Finding
+    from audit.models import Finding
 
     finding = Finding(rule="T-TEST", severity="high", subject="account:x", account_id=world.own_account.id, evidence={})
     session.add(finding)

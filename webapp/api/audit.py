@@ -8,16 +8,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.audit.docs import rules_table
-from archive.audit.findings import (
+from audit.docs import rules_table
+from audit.findings import (
     finding_history,
     finding_summary,
     get_scoped_finding,
     transition,
     visible_findings,
 )
-from archive.audit.models import AuditRun, Finding
-from archive.audit.runs import request_run, run_summary, visible_run
+from audit.models import AuditRun, Finding
+from audit.runs import request_run, run_summary, visible_run
 from billing.models import Account
 from core import trail
 from core.db import db

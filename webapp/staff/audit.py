@@ -11,18 +11,18 @@ from flask import Response, abort, flash, redirect, render_template, request, st
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from archive.audit import dashboard, settings
-from archive.audit.docs import rules_table
-from archive.audit.findings import (
+from audit import dashboard, settings
+from audit.docs import rules_table
+from audit.findings import (
     FIXERS,
     finding_history,
     get_scoped_finding,
     transition,
     visible_findings,
 )
-from archive.audit.models import AuditRun, Finding, FindingStatus
-from archive.audit.rules import all_rules
-from archive.audit.runs import request_run, run_summary, visible_run
+from audit.models import AuditRun, Finding, FindingStatus
+from audit.rules import all_rules
+from audit.runs import request_run, run_summary, visible_run
 from billing.models import Account
 from core.db import db
 from core.errors import DomainError

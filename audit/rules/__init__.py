@@ -10,8 +10,8 @@ from .base import RULES, Rule, RuleContext, all_rules, get_rule, rule
 # Rule modules and the model modules they read; a module whose models are absent is skipped, so the
 # engine keeps working while a domain's models are still being built.
 _RULE_MODULES = {
-    "archive.audit.rules.filing": "archive.models",
-    "archive.audit.rules.business": "billing.models",
+    "audit.rules.filing": "archive.models",
+    "audit.rules.business": "billing.models",
 }
 _loaded = False
 # rule modules skipped because the models they read are not there (yet)

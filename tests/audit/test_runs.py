@@ -7,17 +7,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from archive.audit import rules as rules_pkg
-from archive.audit.models import AuditRun, Finding
-from archive.audit.runs import audit_changed, execute_run
+from audit import rules as rules_pkg
+from audit.models import AuditRun, Finding
+from audit.runs import audit_changed, execute_run
 from tests.support import make_account
 
 
 @pytest.fixture
 def big_rule(monkeypatch):  # type: ignore[no-untyped-def]
     """Runs apply only an account-level rule (capacity >= 315 kVA) for as long as the test runs."""
-    from archive.audit import runs
-    from tests.archive.audit.test_engine import BIG
+    from audit import runs
+    from tests.audit.test_engine import BIG
 
     rules_pkg.load()
     monkeypatch.setattr(runs, "all_rules", lambda: [BIG])
@@ -59,7 +59,7 @@ def test_run_of_one_account(client, world, session, big_rule) -> None:
 
 
 def test_failed_run_is_marked_failed_with_the_error(session, world) -> None:
-    from archive.audit.rules import Rule
+    from audit.rules import Rule
 
     def broken(ctx):  # type: ignore[no-untyped-def]
         raise RuntimeError("rule exploded")

@@ -7,7 +7,7 @@ import io
 
 from sqlalchemy import select
 
-from archive.audit.models import AuditRun, Finding
+from audit.models import AuditRun, Finding
 from tests.support import staff_sign_in
 
 

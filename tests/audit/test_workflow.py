@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from archive import signals
-from archive.audit.models import Finding, FindingEvent
+from audit.models import Finding, FindingEvent
 from core.identity import create_user
 from core.trail import TrailEvent
 from tests.support import PASSWORD

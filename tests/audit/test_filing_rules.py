@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 pytest.importorskip("archive.models", reason="the filing rules read the archive's models")
 
-from archive.audit import samples
-from archive.audit.engine import Scope, run_rules
-from archive.audit.models import Finding
-from archive.audit.rules import RuleContext, all_rules
+from audit import samples
+from audit.engine import Scope, run_rules
+from audit.models import Finding
+from audit.rules import RuleContext, all_rules
 
 TODAY = dt.date(2026, 11, 28)
 CTX = RuleContext(today=TODAY)
@@ -97,7 +97,7 @@ def test_recorded_corrections_are_what_the_rules_read(session, world) -> None:
 
 
 def test_rates_per_unit_count_required_and_held_documents(session, world) -> None:
-    from archive.audit.dashboard import unit_rates
+    from audit.dashboard import unit_rates
 
     plan = samples.plan(10, today=TODAY, units=["UB"], rules=("FL-REQUIRED-DOC",), violation_rate=0.0)
     samples.write(session, plan)

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from archive.audit import samples
-from archive.audit.engine import Scope, run_rules
-from archive.audit.models import Finding
-from archive.audit.rules import RuleContext, all_rules
+from audit import samples
+from audit.engine import Scope, run_rules
+from audit.models import Finding
+from audit.rules import RuleContext, all_rules
 from billing.models import Adjustment, Bill
 
 TODAY = dt.date(2026, 11, 28)

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from archive.audit.engine import Scope, run_rules
-from archive.audit.models import Finding, FindingEvent
-from archive.audit.rules import Rule, RuleContext
+from audit.engine import Scope, run_rules
+from audit.models import Finding, FindingEvent
+from audit.rules import Rule, RuleContext
 from billing.models import Account
 from core import trail
 from core.trail import TrailEvent
