@@ -1,7 +1,7 @@
 """The printable dossier (GB/T 11822-2008 forms): cover 案卷封面, catalog 卷内目录, reference sheet 备考表.
 
 One A4 PDF with an embedded CJK font (WenQuanYi Zen Hei from Debian's fonts-wqy-zenhei, a TrueType
-collection: reportlab embeds face 0 as a subset). These sheets are not paginated (DESIGN.md).
+collection: reportlab embeds face 0 as a subset). These sheets are not paginated (docs/archive.md).
 """
 
 from __future__ import annotations

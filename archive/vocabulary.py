@@ -1,4 +1,4 @@
-"""The archive's controlled vocabularies (API.md "Codes"): document types, writing materials, paper sizes."""
+"""The archive's controlled vocabularies: document types, writing materials, paper sizes."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class WritingMaterial(enum.StrEnum):
     THERMAL_PAPER = "thermal_paper"  # 热敏纸
 
 
-# Not allowed for documents kept long-term (DESIGN.md "Quality"); the audit reads this.
+# Not allowed for documents kept long-term (docs/archive.md); the audit reads this.
 FORBIDDEN_MATERIALS = frozenset(
     {
         WritingMaterial.BALLPOINT,

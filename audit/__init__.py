@@ -1,4 +1,4 @@
-"""Audit: violation rules, findings and their workflow, runs (see DESIGN.md "Violations a supervisor audits")."""
+"""Audit: violation rules, findings and their workflow, runs (docs/audit.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The generated list of rules (CLI, README table, the staff rules page all read it from the code)."""
+"""The generated list of rules (CLI, the docs/audit.md table, the staff rules page all read it from the code)."""
 
 from __future__ import annotations
 

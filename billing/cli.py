@@ -37,7 +37,7 @@ def _fail(message: str) -> None:
 @billing_cli.command("load-tariffs")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def load_tariffs_command(path: Path) -> None:
-    """Load tariff tables from a YAML file: a list of API-shaped tariffs (see README "Billing").
+    """Load tariff tables from a YAML file: a list of API-shaped tariffs (see docs/billing.md).
 
     Tables whose code and valid_from exist already are skipped, so the file can be loaded again.
     """

@@ -17,7 +17,7 @@ from core.identity import User
 
 DEMO_ACCOUNT_COUNT = 300
 DEMO_CUSTOMER = "13800000000"
-# The demo customer's own account; its details are in the README so a new user can bind it.
+# The demo customer's own account; its details are in README.md so a new user can bind it.
 DEMO_CUSTOMER_ACCOUNTS = [
     {"account_no": "3301000001", "holder_name": "张伟", "id_last4": "1234"},
     {"account_no": "3301000002", "holder_name": "张伟", "id_last4": "1234"},

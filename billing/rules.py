@@ -1,6 +1,6 @@
 """Billing rules that are configuration, not code: due-date offset and late-fee rates.
 
-Flask config keys (environment variables of the same name override them, see README "Billing"):
+Flask config keys (environment variables of the same name override them, see docs/billing.md):
 ``BILLING_DUE_DAY_OFFSET`` (days after the 1st of the month after the period; default 14, so a January bill
 is due on 15 February), ``BILLING_LATE_FEE_RESIDENTIAL`` (0.001 a day), ``BILLING_LATE_FEE_CURRENT_YEAR``
 (0.002), ``BILLING_LATE_FEE_EARLIER_YEARS`` (0.003), ``BILLING_LATE_FEE_MINIMUM`` (1.00 yuan).

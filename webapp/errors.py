@@ -1,4 +1,4 @@
-"""The API error format of API.md for every error, and plain pages for the HTML areas."""
+"""The API's error format for every error, and plain pages for the HTML areas."""
 
 from __future__ import annotations
 

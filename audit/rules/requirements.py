@@ -65,7 +65,7 @@ def event_table() -> Any:
 
 
 def describe() -> list[tuple[str, str]]:
-    """Human-readable requirements for the README and the rules page."""
+    """Human-readable requirements for docs/audit.md and the rules page."""
     lines = []
     for lo, hi, docs in TIERS:
         span = f">= {lo} kVA" if hi is None else f"{lo}-{hi} kVA"

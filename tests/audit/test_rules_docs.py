@@ -1,4 +1,4 @@
-"""The rules are documented in one generated list: CLI, API, README."""
+"""The rules are documented in one generated list: CLI, API, docs/audit.md."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ import pytest
 from audit.docs import rules_markdown
 from audit.rules import all_rules
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+RULES_PAGE = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
 
 
-def test_readme_table_is_the_generated_list() -> None:
+def test_rules_page_table_is_the_generated_list() -> None:
     from audit.rules import MISSING
 
     if MISSING:
         pytest.skip(f"rule modules waiting for their models: {MISSING}")
-    block = re.search(r"<!-- audit-rules:start -->\n(.*?)\n<!-- audit-rules:end -->", README.read_text(), re.S)
-    assert block, "README lost its audit-rules markers"
+    block = re.search(r"<!-- audit-rules:start -->\n(.*?)\n<!-- audit-rules:end -->", RULES_PAGE.read_text(), re.S)
+    assert block, "docs/audit.md lost its audit-rules markers"
     assert block.group(1) == rules_markdown(), "regenerate: flask --app webapp griddesk audit rules --format markdown"
 
 

@@ -22,7 +22,7 @@ def test_seed_demo_is_idempotent(app, session) -> None:
     assert first.exit_code == 0, first.output
     assert "customer-demo-2026" in first.output
     counts = session.scalar(select(func.count(Account.id))), session.scalar(select(func.count(User.id)))
-    session.rollback()  # on SQLite an open transaction holds the write lock (see README, developer notes)
+    session.rollback()  # on SQLite an open transaction holds the write lock (see docs/development.md)
     second = runner.invoke(args=["griddesk", "seed-demo"])
     assert second.exit_code == 0, second.output
     assert (

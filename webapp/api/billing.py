@@ -1,4 +1,4 @@
-"""Billing endpoints: tariffs, readings, bills, usage, payments (API.md "Accounts, bills, payments")."""
+"""Billing endpoints: tariffs, readings, bills, usage, payments."""
 
 from __future__ import annotations
 

@@ -114,7 +114,7 @@ def post_decision(adjustment_id: str, body: DecisionIn) -> Any:
     access=allow(*WRITERS),
     status=201,
     summary="Import a bank / third-party payment CSV file; returns its reconciliation report",
-    multipart={"file": "CSV: account_no,amount,paid_at,channel,reference (see README)"},
+    multipart={"file": "CSV: account_no,amount,paid_at,channel,reference (see docs/billing.md)"},
 )
 def post_payment_import() -> Any:
     upload = request.files.get("file")
