@@ -34,7 +34,8 @@ def _date(value: Any) -> dt.date | None:
 
 
 def create_tariff(session: Session, data: dict[str, Any], *, actor_id: int | None) -> Tariff:
-    """Create a tariff from API-shaped data (the shape of POST /api/v1/billing/tariffs), reporting every field problem at once."""
+    """Create a tariff from API-shaped data (the shape of POST /api/v1/billing/tariffs), reporting every field
+    problem at once."""
     problems: dict[str, str] = {}
     code = str(data.get("code") or "").strip()
     if not code or len(code) > 32:
