@@ -106,9 +106,9 @@ def main() -> None:
     from sqlalchemy import func, insert, select, text
     from tqdm import tqdm
 
-    from billing.models import Account, AccountBinding
+    from billing.models import Account
     from core.db import db
-    from core.identity import Role, User, create_unit, create_user, ensure_root_unit
+    from core.identity import AccountBinding, Role, User, create_unit, create_user, ensure_root_unit
     from core.security import hash_password
     from notifications.models import Delivery, Message, Notice, PushSubscription
     from notifications.services import create_outage_notice

@@ -1,11 +1,14 @@
-"""Organisation units (a tree), users and their roles, and the unit-scope rules every domain applies."""
+"""Organisation units (a tree), users and their roles, and the customers' claims on accounts (bindings).
+
+Who may see what is decided in ``core.scope``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -39,9 +42,6 @@ class Unit(Base):
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
-    def contains(self, other: Unit) -> bool:
-        return other.path.startswith(self.path)
-
 
 class User(Base):
     __tablename__ = "users"
@@ -68,6 +68,24 @@ class User(Base):
     @property
     def roles(self) -> list[str]:
         return [self.role]
+
+
+class AccountBinding(Base):
+    """A customer's claim on an account, made by proving holder name and the last 4 ID digits.
+
+    Authorisation data, so it lives with the users: the scope rule reads it without knowing billing. The account
+    (``accounts``, billing's table) is named by its table only.
+    """
+
+    __tablename__ = "account_bindings"
+    __table_args__ = (UniqueConstraint("user_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 def unit_by_code(session: Session, code: str) -> Unit | None:
@@ -145,10 +163,3 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound("no such user")
     return user
-
-
-def unit_scope_path(user: User) -> str | None:
-    """The materialised path prefix a staff member may see; None for customers (they see bindings)."""
-    if not user.is_staff or user.unit is None:
-        return None
-    return user.unit.path

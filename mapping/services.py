@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core import trail
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity import Unit, User
+from core.scope import can_see_unit
 
 from .geocoding import GeocodingService, district_of
 from .hours import validate_hours
@@ -227,8 +228,6 @@ def get_point(session: Session, point_id: int) -> ServicePoint:
 def editable_point(session: Session, user: User, point_id: int) -> ServicePoint:
     """A point the (admin) user may change: one of their unit subtree, or one without a unit."""
     point = session.get(ServicePoint, point_id)
-    if point is None or (
-        point.unit is not None and (user.unit is None or not point.unit.path.startswith(user.unit.path))
-    ):
+    if point is None or (point.unit is not None and not can_see_unit(user, point.unit)):
         raise NotFound("no such service point", code="service_point_not_found")
     return point

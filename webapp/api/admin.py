@@ -11,7 +11,8 @@ from pydantic import Field
 from billing.accounts import create_account
 from core.db import db
 from core.errors import NotFound
-from core.identity import Role, create_unit, create_user, unit_by_code
+from core.identity import Role, create_unit, create_user
+from core.scope import visible_unit
 
 from ..config_access import id_hash_key
 from . import api
@@ -54,9 +55,8 @@ def _unit_in_scope(code: str | None, field: str) -> Any:
     """Admins act within their own unit subtree; an outside unit is reported as unknown."""
     if code is None:
         return None
-    unit = unit_by_code(db.session, code)
-    admin_unit = caller().unit
-    if unit is None or admin_unit is None or not admin_unit.contains(unit):
+    unit = visible_unit(db.session, caller(), code)
+    if unit is None:
         raise NotFound("no such unit", code="unit_not_found", details={"fields": {field: "no such unit"}})
     return unit
 

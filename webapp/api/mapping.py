@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.db import db
 from core.errors import InvalidInput
-from core.identity import Role, User, unit_by_code
+from core.identity import Role, User
+from core.scope import visible_unit
 from mapping.exchange import import_points, parse, to_csv, to_geojson
 from mapping.geo import navigation_links
 from mapping.geocoding import GeocodingService
@@ -171,11 +172,10 @@ class ServicePointPatch(ApiModel):
 
 def _admin_unit(code: str | None) -> Any:
     """Admins place points in their own unit subtree; an outside unit is reported as unknown."""
-    admin_unit = caller().unit
     if code is None:
-        return admin_unit
-    unit = unit_by_code(db.session, code)
-    if unit is None or admin_unit is None or not admin_unit.contains(unit):
+        return caller().unit
+    unit = visible_unit(db.session, caller(), code)
+    if unit is None:
         raise InvalidInput.fields({"unit_code": "no such unit"})
     return unit
 

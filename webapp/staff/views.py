@@ -13,7 +13,8 @@ from billing.ledger import account_position
 from billing.models import Account
 from core.db import db
 from core.errors import DomainError
-from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User, create_unit, create_user, unit_by_code
+from core.identity import ALL_ROLES, STAFF_ROLES, Role, User, create_unit, create_user
+from core.scope import visible_unit, visible_units, visible_users
 
 from ..auth import SessionUser, authenticate
 from ..throttle import guard
@@ -91,11 +92,9 @@ def account_detail(account_no: str) -> Any:
 @staff.route("/units", methods=["GET", "POST"])
 @staff_required(Role.ADMIN)
 def units() -> Any:
-    admin_unit = staff_user().unit
-    assert admin_unit is not None
     if request.method == "POST":
-        parent = unit_by_code(db.session, request.form.get("parent_code", ""))
-        if parent is None or not admin_unit.contains(parent):
+        parent = visible_unit(db.session, staff_user(), request.form.get("parent_code", ""))
+        if parent is None:
             flash(_("No such parent unit."), "error")
         else:
             try:
@@ -111,19 +110,17 @@ def units() -> Any:
             except DomainError as exc:
                 db.session.rollback()
                 flash(_describe(exc), "error")
-    rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
+    rows = db.session.scalars(visible_units(staff_user())).all()
     return render_template("staff/units.html", units=rows)
 
 
 @staff.route("/users", methods=["GET", "POST"])
 @staff_required(Role.ADMIN)
 def users() -> Any:
-    admin_unit = staff_user().unit
-    assert admin_unit is not None
     if request.method == "POST":
         role = request.form.get("role", "")
-        unit = unit_by_code(db.session, request.form.get("unit_code", ""))
-        if role != Role.CUSTOMER and (unit is None or not admin_unit.contains(unit)):
+        unit = visible_unit(db.session, staff_user(), request.form.get("unit_code", ""))
+        if role != Role.CUSTOMER and unit is None:
             flash(_("No such unit."), "error")
         else:
             try:
@@ -141,9 +138,8 @@ def users() -> Any:
             except DomainError as exc:
                 db.session.rollback()
                 flash(_describe(exc), "error")
-    scope = select(Unit.id).where(Unit.path.startswith(admin_unit.path))
-    rows = db.session.scalars(select(User).where(User.unit_id.in_(scope)).order_by(User.username)).all()
-    unit_rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
+    rows = db.session.scalars(visible_users(staff_user())).all()
+    unit_rows = db.session.scalars(visible_units(staff_user())).all()
     return render_template("staff/users.html", users=rows, units=unit_rows, roles=sorted(ALL_ROLES))
 
 
