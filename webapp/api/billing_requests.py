@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from flask import g, request
 from pydantic import Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.accounts import get_visible_account
@@ -20,9 +19,10 @@ from billing.adjustments import (
 )
 from billing.imports import import_dict, import_payments
 from billing.models import Adjustment, PaymentImport
+from billing.queries import visible_imports
 from core.db import db
 from core.errors import InvalidInput, NotFound
-from core.identity import Role, Unit, User
+from core.identity import Role, User
 
 from ..timezone import today_local
 from . import api
@@ -125,17 +125,6 @@ def post_payment_import() -> Any:
         raise InvalidInput.fields({"file": "at most 5 MB"})
     batch = import_payments(db.session, upload.filename or "payments.csv", content, actor=caller())
     return import_dict(batch), 201
-
-
-def visible_imports(user: User) -> Any:
-    if user.unit is None:
-        return select(PaymentImport).where(PaymentImport.id.is_(None))
-    return (
-        select(PaymentImport)
-        .join(User, User.id == PaymentImport.imported_by)
-        .join(Unit, Unit.id == User.unit_id)
-        .where(Unit.path.startswith(user.unit.path))
-    )
 
 
 def _resolve_import(session: Session, user: User, path: dict[str, Any]) -> PaymentImport:

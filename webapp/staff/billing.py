@@ -28,10 +28,11 @@ from billing.imports import import_dict, import_payments
 from billing.ledger_view import account_ledger, payment_receipt, user_names, visible_payment
 from billing.models import Account, Adjustment, AdjustmentStatus, Channel, PaymentImport
 from billing.payments import parse_payment, post_payment, request_hash
+from billing.queries import visible_imports
 from core.db import db
 from core.errors import DomainError, InvalidInput, NotFound
 from core.identity import Role, User
-from webapp.api.billing_requests import MAX_FILE_BYTES, visible_imports
+from webapp.api.billing_requests import MAX_FILE_BYTES
 from webapp.templating import STAFF_NAV
 
 from ..timezone import today_local
