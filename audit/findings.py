@@ -13,6 +13,7 @@ from core import trail
 from core.db import on_commit, utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.identity import Role, Unit, User
+from core.scope import can_see_unit, in_scope
 
 from .models import Finding, FindingEvent, FindingStatus
 from .rules import get_rule
@@ -25,10 +26,12 @@ REASON_MAX = 2000
 
 def visible_findings(user: User) -> Select[Any]:
     """Findings on accounts in the user's unit subtree; archivists and clerks only those assigned to them."""
-    stmt = select(Finding).join(Account, Account.id == Finding.account_id).join(Unit, Unit.id == Account.unit_id)
-    if user.unit is None or user.role == Role.CUSTOMER:
-        return stmt.where(Finding.id.is_(None))
-    stmt = stmt.where(Unit.path.startswith(user.unit.path))
+    stmt = (
+        select(Finding)
+        .join(Account, Account.id == Finding.account_id)
+        .join(Unit, Unit.id == Account.unit_id)
+        .where(in_scope(user, Account.unit_id))
+    )
     if user.role in FIXERS:
         stmt = stmt.where(Finding.assignee_id == user.id)
     return stmt
@@ -45,8 +48,7 @@ def get_scoped_finding(session: Session, user: User, finding_id: Any) -> Finding
     stmt = (
         select(Finding)
         .join(Account, Account.id == Finding.account_id)
-        .join(Unit, Unit.id == Account.unit_id)
-        .where(Finding.id == fid, Unit.path.startswith(user.unit.path))
+        .where(Finding.id == fid, in_scope(user, Account.unit_id))
     )
     finding = session.scalar(stmt)
     if finding is None:
@@ -101,8 +103,7 @@ def transition(
                 assignee is None
                 or not assignee.active
                 or assignee.role not in FIXERS
-                or assignee.unit is None
-                or not account.unit.path.startswith(assignee.unit.path)
+                or not can_see_unit(assignee, account.unit)
             ):
                 problems["assignee"] = "an active archivist or clerk whose unit covers the account"
     if problems:

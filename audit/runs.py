@@ -13,6 +13,7 @@ from billing.models import Account
 from core.db import on_commit, utcnow
 from core.errors import InvalidInput, NotFound
 from core.identity import Role, Unit, User, unit_by_code
+from core.scope import can_see_unit, scope_path, sees_everything, unit_covers
 from core.trail import TrailEvent
 
 from . import settings
@@ -36,22 +37,21 @@ def request_run(
     The scope is checked against what the actor may see: a unit or account outside it is refused with the
     same answer as one that does not exist.
     """
-    own_path = actor.unit.path if actor is not None and actor.unit is not None else None
-    if actor is not None and own_path is None:
+    if actor is not None and scope_path(actor) is None:
         raise InvalidInput("Staff without a unit cannot run audits.", code="no_unit")
     problems: dict[str, str] = {}
     unit: Unit | None = None
     if unit_code:
         unit = unit_by_code(session, unit_code)
-        if unit is None or (own_path is not None and not unit.path.startswith(own_path)):
+        if unit is None or (actor is not None and not can_see_unit(actor, unit)):
             problems["scope.unit"] = "no such unit in your scope"
     elif actor is not None and actor.unit is not None:
         unit = actor.unit
     account: Account | None = None
     if account_no:
         account = session.scalar(select(Account).where(Account.account_no == account_no))
-        scope_path = unit.path if unit is not None else own_path
-        if account is None or (scope_path is not None and not account.unit.path.startswith(scope_path)):
+        covering = unit if unit is not None else (actor.unit if actor is not None else None)
+        if account is None or (covering is not None and not unit_covers(covering, account.unit)):
             problems["scope.account_no"] = "no such account in your scope"
     if problems:
         raise InvalidInput.fields(problems)
@@ -180,9 +180,9 @@ def visible_run(session: Session, user: User, run_id: int) -> AuditRun:
         raise NotFound("no such audit run", code="audit_run_not_found")
     unit = session.get(Unit, run.scope_unit_id) if run.scope_unit_id is not None else None
     if unit is None:
-        if user.unit.parent_id is not None and run.requested_by != user.id:
+        if not sees_everything(user) and run.requested_by != user.id:
             raise NotFound("no such audit run", code="audit_run_not_found")
-    elif not unit.path.startswith(user.unit.path):
+    elif not can_see_unit(user, unit):
         raise NotFound("no such audit run", code="audit_run_not_found")
     return run
 
