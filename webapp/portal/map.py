@@ -14,7 +14,9 @@ from mapping.geo import navigation_links
 from mapping.hours import WEEKDAYS
 from mapping.maps import Area, Marker, RenderedMap, TileSource, render
 from mapping.search import Nearby, nearest
+from notifications.queries import current_outages
 
+from ..timezone import display_zone
 from . import portal
 
 KIND_LABELS = {
@@ -46,9 +48,18 @@ NAV_LABELS = {"amap": _l("Amap"), "baidu": _l("Baidu Maps"), "apple": _l("Apple 
 
 
 def _current_outages() -> Iterable[tuple[dict[str, Any], str, str]]:
-    from ..staff.outages import current_outage_areas
-
-    return current_outage_areas()
+    zone = display_zone()
+    return [
+        (
+            n.area,
+            n.title,
+            f"{n.starts_at.astimezone(zone):%m-%d %H:%M} – {n.ends_at.astimezone(zone):%m-%d %H:%M}"
+            if n.starts_at and n.ends_at
+            else "",
+        )
+        for n in current_outages(db.session)
+        if n.area
+    ]
 
 
 # Sources of current outage areas: fn() -> iterable of (GeoJSON Polygon, title, text).
