@@ -1,4 +1,4 @@
-"""Read-side queries of the audit that the staff pages and the API list, filter and export, within the caller's scope."""
+"""Read-side queries of the audit that the staff pages and the API list, filter and export, within scope."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.db import db
 
-from .runs import audit_changed, execute_run
+from .execution import audit_changed, execute_run
 
 
 @shared_task(name="audit.run_audit", acks_late=True, autoretry_for=(OperationalError,), max_retries=3)

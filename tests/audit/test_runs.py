@@ -8,19 +8,20 @@ import pytest
 from sqlalchemy import select
 
 from audit import rules as rules_pkg
+from audit.execution import audit_changed, execute_run
 from audit.models import AuditRun, Finding
-from audit.runs import audit_changed, execute_run
 from tests.support import make_account
 
 
 @pytest.fixture
 def big_rule(monkeypatch):  # type: ignore[no-untyped-def]
     """Runs apply only an account-level rule (capacity >= 315 kVA) for as long as the test runs."""
-    from audit import runs
+    from audit import execution, runs
     from tests.audit.test_engine import BIG
 
     rules_pkg.load()
     monkeypatch.setattr(runs, "all_rules", lambda: [BIG])
+    monkeypatch.setattr(execution, "all_rules", lambda: [BIG])
     return BIG
 
 
