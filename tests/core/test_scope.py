@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -109,3 +112,80 @@ def test_the_users_listed_are_those_of_the_units_in_scope(tree, session) -> None
 
 def test_the_rule_reads_columns_the_accounts_table_has() -> None:
     assert {"id", "unit_id"} <= set(Base.metadata.tables["accounts"].c.keys())
+
+
+# --- nothing else decides who sees what -------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "webapp")
+SCOPE_MODULE = Path("core/scope.py")
+# a unit subtree filter written by hand: a prefix (or pattern) test on a unit path
+UNIT_PATH_FILTER = re.compile(
+    r"(?<!request\.)path\s*\.\s*(startswith|endswith|like|ilike|contains|op|regexp_match)\s*\("
+)
+# unit membership compared by hand instead of through in_scope / under
+UNIT_ID_FILTER = re.compile(r"unit_id\s*(==|!=|\.in_\s*\(|\.not_in\s*\()")
+BINDING_FILTER = re.compile(r"AccountBinding\.user_id\s*==")
+# the web layer reads no unit path at all (it asks core.scope and the domains' queries)
+WEB_UNIT_PATH = re.compile(r"[Uu]nit\w*\.path\b")
+
+
+def _source_lines(packages: tuple[str, ...] = PACKAGES) -> list[tuple[Path, int, str]]:
+    lines = []
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                lines.append((path.relative_to(ROOT), number, line))
+    return lines
+
+
+def _offenders(pattern: re.Pattern[str], allowed: set[Path], packages: tuple[str, ...] = PACKAGES) -> list[str]:
+    return [
+        f"{path}:{number}: {line.strip()}"
+        for path, number, line in _source_lines(packages)
+        if path not in allowed and pattern.search(line)
+    ]
+
+
+def test_only_the_scope_module_filters_by_unit_path() -> None:
+    assert _offenders(UNIT_PATH_FILTER, {SCOPE_MODULE}) == []
+
+
+def test_only_the_scope_module_compares_unit_ids() -> None:
+    assert _offenders(UNIT_ID_FILTER, {SCOPE_MODULE}) == []
+
+
+def test_bindings_are_read_for_a_user_only_by_the_scope_rule_and_binding_itself() -> None:
+    assert _offenders(BINDING_FILTER, {SCOPE_MODULE, Path("billing/accounts.py")}) == []
+
+
+def test_no_web_module_reads_a_unit_path() -> None:
+    assert _offenders(WEB_UNIT_PATH, set(), ("webapp",)) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "stmt.where(Unit.path.startswith(user.unit.path))",
+        "if not unit.path.startswith(own_path):",
+        "Unit.path.like(f'{path}%')",
+        "scope_path.startswith(x)",
+    ],
+)
+def test_the_path_check_finds_hand_written_filters(line: str) -> None:
+    assert UNIT_PATH_FILTER.search(line)
+
+
+@pytest.mark.parametrize("line", ["select(User).where(User.unit_id.in_(ids))", "Account.unit_id == user.unit_id"])
+def test_the_unit_id_check_finds_hand_written_filters(line: str) -> None:
+    assert UNIT_ID_FILTER.search(line)
+
+
+@pytest.mark.parametrize("line", ["return request.path.startswith('/api/')", "Unit.id == Account.unit_id"])
+def test_the_checks_leave_other_code_alone(line: str) -> None:
+    assert not UNIT_PATH_FILTER.search(line) and not UNIT_ID_FILTER.search(line)
+
+
+def test_the_web_check_finds_a_unit_path_read() -> None:
+    assert WEB_UNIT_PATH.search("admin_unit.path") and WEB_UNIT_PATH.search("user.unit.path")
+    assert WEB_UNIT_PATH.search("select(Unit).order_by(Unit.path)")
