@@ -28,7 +28,7 @@ from billing.imports import import_dict, import_payments
 from billing.ledger_view import account_ledger, payment_receipt, user_names, visible_payment
 from billing.models import Account, Adjustment, AdjustmentStatus, Channel, PaymentImport
 from billing.payments import parse_payment, post_payment, request_hash
-from billing.queries import visible_imports
+from billing.queries import find_accounts, visible_imports
 from core.db import db
 from core.errors import DomainError, InvalidInput, NotFound
 from core.identity import Role, User
@@ -38,7 +38,6 @@ from webapp.templating import STAFF_NAV
 from ..timezone import today_local
 from . import staff
 from .access import staff_required, staff_user
-from .views import find_accounts
 
 WRITERS = (Role.CLERK, Role.ADMIN)
 READERS = (Role.CLERK, Role.SUPERVISOR, Role.ADMIN)
@@ -136,7 +135,7 @@ def billing_home() -> Any:
     """The counter: find an account by number, holder or address; links to the ledger."""
     user = staff_user()
     q = request.args.get("q", "").strip()
-    found = find_accounts(user, q) if q else []
+    found = find_accounts(db.session, user, q) if q else []
     if q and len(found) == 1 and found[0].account_no == q:
         return redirect(url_for("staff.billing_ledger", account_no=q))
     pending = db.session.scalar(

@@ -6,14 +6,14 @@ from urllib.parse import urlparse
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from billing.accounts import get_visible_account, visible_accounts
 from billing.ledger import account_position
-from billing.models import Account
+from billing.queries import find_accounts
 from core.db import db
 from core.errors import DomainError
-from core.identity import ALL_ROLES, STAFF_ROLES, Role, User, create_unit, create_user
+from core.identity import ALL_ROLES, STAFF_ROLES, Role, create_unit, create_user
 from core.scope import visible_unit, visible_units, visible_users
 
 from ..auth import SessionUser, authenticate
@@ -63,22 +63,11 @@ def dashboard() -> Any:
     return render_template("staff/dashboard.html", user=user, account_count=count)
 
 
-def find_accounts(user: User, q: str, limit: int = 50) -> list[Account]:
-    """The account lookup: accounts in the user's scope whose number, holder or address contains ``q``."""
-    stmt = visible_accounts(user)
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(
-            or_(Account.account_no.like(like), Account.holder_name.like(like), Account.address.like(like))
-        )
-    return list(db.session.scalars(stmt.order_by(Account.account_no).limit(limit)))
-
-
 @staff.get("/accounts")
 @staff_required()
 def accounts() -> Any:
     q = request.args.get("q", "").strip()
-    return render_template("staff/accounts.html", accounts=find_accounts(staff_user(), q), q=q)
+    return render_template("staff/accounts.html", accounts=find_accounts(db.session, staff_user(), q), q=q)
 
 
 @staff.get("/accounts/<account_no>")
