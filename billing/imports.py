@@ -20,7 +20,6 @@ import csv
 import hashlib
 import io
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,14 +30,13 @@ from billing.ledger import account_position
 from billing.models import Account, Channel, Payment, PaymentImport
 from billing.payments import parse_payment, record_payment, request_hash
 from billing.rules import Rules, current_rules
-from core import trail
+from core import clock, trail
 from core.errors import InvalidInput
 from core.identity import User
 
 COLUMNS = ("account_no", "amount", "paid_at", "channel", "reference")
 FILE_CHANNELS = {Channel.BANK, Channel.THIRD_PARTY}
 MAX_ROWS = 50_000
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def parse_file(content: bytes) -> list[dict[str, Any]]:
@@ -119,7 +117,7 @@ def import_payments(
         elif session.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is not None:
             outcome = "duplicate"
         else:
-            paid_on = row["paid_at"].astimezone(LOCAL_ZONE).date()
+            paid_on = clock.local(row["paid_at"]).date()
             position = account_position(session, account, paid_on, rules)
             owed = position.arrears + position.late_fee_today - position.balance
             payment, _created = record_payment(

@@ -14,7 +14,6 @@ import hashlib
 import json
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -27,11 +26,10 @@ from billing import payment_procedure, signals
 from billing.ledger import open_bill_states, plan_application
 from billing.models import Account, Channel, Payment, PaymentApplication
 from billing.rules import CENT, Rules, current_rules
-from core import outbox, trail
+from core import clock, outbox, trail
 from core.db import is_postgresql, utcnow
 from core.errors import Conflict, InvalidInput
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 PAYMENT_RECORDED = "billing.payment_recorded"  # outbox topic; payload {"payment_id": id}
 MAX_PAYMENT = Decimal("100000000")
 
@@ -160,7 +158,7 @@ def _payment_values(
         "import_id": import_id,
         "recorded_by": actor_id,
     }
-    return values, paid_at.astimezone(LOCAL_ZONE).date()
+    return values, clock.local(paid_at).date()
 
 
 def record_payment(

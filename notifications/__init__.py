@@ -99,7 +99,7 @@ def init_app(app: Any) -> None:
     }
     from celery.schedules import crontab
 
-    hour = int(app.config["REMINDER_HOUR"])  # Beijing time: the Celery app runs on Asia/Shanghai
+    hour = int(app.config["REMINDER_HOUR"])  # local time: the Celery app runs in DISPLAY_TIMEZONE
     app.extensions["griddesk_beat"]["due-date-reminders"] = {
         "task": "notifications.send_due_reminders",
         "schedule": crontab(hour=hour, minute=0),

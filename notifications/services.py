@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import trail
+from core import clock, trail
 from core.db import utcnow
 from core.errors import InvalidInput, NotFound
 from core.identity import Unit, User
@@ -319,7 +319,7 @@ def preference_json(pref: Preference) -> dict[str, Any]:
         "quiet_hours": {"start": pref.quiet_start.strftime("%H:%M"), "end": pref.quiet_end.strftime("%H:%M")}
         if pref.quiet_start and pref.quiet_end
         else None,
-        "timezone": "Asia/Shanghai",
+        "timezone": clock.zone().key,
     }
 
 
@@ -327,7 +327,7 @@ def _time(value: Any, field: str, problems: dict[str, str]) -> dt.time | None:
     try:
         return dt.time.fromisoformat(str(value))
     except ValueError:
-        problems[field] = "HH:MM (Asia/Shanghai)"
+        problems[field] = f"HH:MM ({clock.zone().key})"
         return None
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.db import db, utcnow
 
 from . import runtime
@@ -276,9 +277,7 @@ def notify_payments_received(payment_ids: list[int]) -> dict[str, int]:
 
 
 def _reminder_day(on: str | None) -> dt.date:
-    from .reminders import today_local
-
-    return dt.date.fromisoformat(on) if on else today_local()
+    return dt.date.fromisoformat(on) if on else clock.today_local()
 
 
 @shared_task(name="notifications.send_due_reminders", acks_late=True)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from .timezone import local
+from core import clock
 
 # (endpoint, label, roles that see it); a domain's pages join by adding to app.extensions["griddesk_nav"]
 STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
@@ -27,7 +27,7 @@ def money(value: Decimal | None) -> str:
 
 
 def local_datetime(value: dt.datetime | None) -> str:
-    shown = local(value)
+    shown = clock.local(value)
     return shown.strftime("%Y-%m-%d %H:%M") if shown else ""
 
 

@@ -60,8 +60,7 @@ def billed(world, session):  # type: ignore[no-untyped-def]
 
 def test_ledger_shows_bills_payments_and_hand_checked_position(client, billed, monkeypatch) -> None:
     # 2026-03-20: the February bill (53.80) is 5 days late: 53.80 x 0.001 x 5 = 0.27, charged as the 1.00 minimum
-    monkeypatch.setattr("webapp.staff.billing.today_local", lambda: dt.date(2026, 3, 20))
-    monkeypatch.setattr("webapp.staff.views.today_local", lambda: dt.date(2026, 3, 20))
+    monkeypatch.setattr("core.clock.today_local", lambda: dt.date(2026, 3, 20))
     staff_sign_in(client, "clerk-a")
     html = client.get("/staff/billing/accounts/1000000001").get_data(as_text=True)
     assert "¥107.60" in html and "¥53.80" in html  # the two bills

@@ -20,11 +20,11 @@ from billing.adjustments import (
 from billing.imports import import_dict, import_payments
 from billing.models import Adjustment, PaymentImport
 from billing.queries import visible_imports
+from core import clock
 from core.db import db
 from core.errors import InvalidInput, NotFound
 from core.identity import Role, User
 
-from ..timezone import today_local
 from . import api
 from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
 
@@ -53,7 +53,7 @@ class AdjustmentIn(ApiModel):
 def post_adjustment(body: AdjustmentIn) -> Any:
     user = caller()
     account = get_visible_account(db.session, user, body.account_no)
-    adj = request_adjustment(db.session, account, body.model_dump(), actor=user, on=today_local())
+    adj = request_adjustment(db.session, account, body.model_dump(), actor=user, on=clock.today_local())
     return adjustment_dict(adj), 201
 
 
@@ -102,7 +102,7 @@ class DecisionIn(ApiModel):
 )
 def post_decision(adjustment_id: str, body: DecisionIn) -> Any:
     adj = decide_adjustment(
-        db.session, g.resource, approve=body.approve, note=body.note, actor=caller(), on=today_local()
+        db.session, g.resource, approve=body.approve, note=body.note, actor=caller(), on=clock.today_local()
     )
     return adjustment_dict(adj)
 

@@ -81,7 +81,7 @@ class NearestQuery(BaseModel):
     "/service-points/nearest",
     access=PUBLIC_ACCESS,
     query=NearestQuery,
-    summary="The nearest service points by geodesic distance, with open_now in Asia/Shanghai",
+    summary="The nearest service points by geodesic distance, with open_now in local time",
     extra_responses={422: "no position: give lat and lon, or an address"},
 )
 def nearest_service_points(query: NearestQuery) -> Any:

@@ -112,7 +112,7 @@ class PreferencesIn(ApiModel):
     email: bool | None = None
     sms: bool | None = None
     sms_phone: str | None = Field(None, max_length=20)
-    quiet_hours: QuietHours | None = Field(None, description="local time (Asia/Shanghai); null turns them off")
+    quiet_hours: QuietHours | None = Field(None, description="local time; null turns them off")
 
 
 @endpoint(api, "/me/notification-preferences", access=ANYONE_SIGNED_IN, summary="Channels and quiet hours")

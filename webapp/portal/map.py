@@ -9,6 +9,7 @@ from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core import clock
 from core.db import db
 from mapping.geo import navigation_links
 from mapping.hours import WEEKDAYS
@@ -16,7 +17,6 @@ from mapping.maps import Area, Marker, RenderedMap, TileSource, render
 from mapping.search import Nearby, nearest
 from notifications.queries import current_outages
 
-from ..timezone import display_zone
 from . import portal
 
 KIND_LABELS = {
@@ -48,7 +48,7 @@ NAV_LABELS = {"amap": _l("Amap"), "baidu": _l("Baidu Maps"), "apple": _l("Apple 
 
 
 def _current_outages() -> Iterable[tuple[dict[str, Any], str, str]]:
-    zone = display_zone()
+    zone = clock.zone()
     return [
         (
             n.area,

@@ -29,13 +29,13 @@ from billing.ledger_view import account_ledger, payment_receipt, user_names, vis
 from billing.models import Account, Adjustment, AdjustmentStatus, Channel, PaymentImport
 from billing.payments import parse_payment, post_payment, request_hash
 from billing.queries import find_accounts, visible_imports
+from core import clock
 from core.db import db
 from core.errors import DomainError, InvalidInput, NotFound
 from core.identity import Role, User
 from webapp.api.billing_requests import MAX_FILE_BYTES
 from webapp.templating import STAFF_NAV
 
-from ..timezone import today_local
 from . import staff
 from .access import staff_required, staff_user
 
@@ -148,7 +148,7 @@ def billing_home() -> Any:
 
 def _render_ledger(account: Account, status: int = 200, **forms: Any) -> Any:
     user = staff_user()
-    ledger = account_ledger(db.session, account, today_local())
+    ledger = account_ledger(db.session, account, clock.today_local())
     payment_form = forms.get("payment_form") or {"idempotency_key": uuid.uuid4().hex, "amount": "", "reference": ""}
     return (
         render_template(
@@ -253,7 +253,7 @@ def billing_file_request(account_no: str) -> Any:
     if form["kind"] == "refund":
         data["period"] = None
     try:
-        request_adjustment(db.session, account, data, actor=user, on=today_local())
+        request_adjustment(db.session, account, data, actor=user, on=clock.today_local())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -300,7 +300,7 @@ def billing_decide(adjustment_id: int) -> Any:
         flash(_("Give a reason for the rejection."), "error")
         return redirect(url_for("staff.billing_approvals") + f"#request-{adjustment_id}")
     try:
-        decide_adjustment(db.session, adj, approve=decision == "approve", note=note, actor=user, on=today_local())
+        decide_adjustment(db.session, adj, approve=decision == "approve", note=note, actor=user, on=clock.today_local())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

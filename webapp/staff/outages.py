@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core import clock
 from core.db import db, on_commit
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
@@ -20,7 +21,6 @@ from notifications.tasks import fan_out_notice
 
 from ..portal.map import build_map, default_centre
 from ..templating import STAFF_NAV
-from ..timezone import display_zone
 from . import staff
 from .access import staff_required, staff_user
 
@@ -51,7 +51,7 @@ def _local_input(value: str) -> str | None:
     if not value:
         return None
     try:
-        return dt.datetime.fromisoformat(value).replace(tzinfo=display_zone()).isoformat()
+        return dt.datetime.fromisoformat(value).replace(tzinfo=clock.zone()).isoformat()
     except ValueError:
         return value
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from billing.accounts import get_visible_account, visible_accounts
 from billing.ledger import account_position
 from billing.queries import find_accounts
+from core import clock
 from core.db import db
 from core.errors import DomainError
 from core.identity import ALL_ROLES, STAFF_ROLES, Role, create_unit, create_user
@@ -18,7 +19,6 @@ from core.scope import visible_unit, visible_units, visible_users
 
 from ..auth import SessionUser, authenticate
 from ..throttle import guard
-from ..timezone import today_local
 from . import staff
 from .access import staff_required, staff_user
 
@@ -74,7 +74,7 @@ def accounts() -> Any:
 @staff_required()
 def account_detail(account_no: str) -> Any:
     account = get_visible_account(db.session, staff_user(), account_no)
-    position = account_position(db.session, account, today_local())
+    position = account_position(db.session, account, clock.today_local())
     return render_template("staff/account.html", account=account, position=position)
 
 
