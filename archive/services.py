@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing.models import Account
-from core import trail
+from core import clock, trail
 from core.db import on_commit, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity import User
@@ -130,7 +130,7 @@ def parse_filing_form(session: Session, data: dict[str, Any]) -> FilingForm:
     raw_date = str(data.get("formed_on") or "").strip()
     try:
         formed_on = dt.date.fromisoformat(raw_date)
-        if formed_on > dt.date.today() + dt.timedelta(days=1):
+        if formed_on > clock.today_local() + dt.timedelta(days=1):
             problems["formed_on"] = "cannot be in the future"
     except ValueError:
         problems["formed_on"] = "a date YYYY-MM-DD"
