@@ -55,10 +55,25 @@ def account_in_scope(user: User, account_id_column: Any) -> ColumnElement[bool]:
     path = scope_path(user)
     if path is None:
         return false()
+    own_unit = _own_unit_column(account_id_column)
+    if own_unit is not None:
+        return under(path, own_unit)
     accounts = _accounts.alias()
     owned = select(accounts.c.id).where(under(path, accounts.c.unit_id)).correlate(None)
     result = account_id_column.in_(owned)
     return result
+
+
+def _own_unit_column(account_id_column: Any) -> Any:
+    """The row's own ``unit_id`` when the column is the id of the accounts table itself (or an alias of it): the
+    same rule without a second pass over the accounts."""
+    expression = getattr(account_id_column, "expression", account_id_column)
+    table = getattr(expression, "table", None)
+    if table is None or getattr(expression, "key", None) != "id":
+        return None
+    if _accounts.name not in {getattr(table, "name", None), getattr(getattr(table, "element", None), "name", None)}:
+        return None
+    return table.c.unit_id
 
 
 def unit_covers(ancestor: Unit, unit: Unit) -> bool:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from billing.models import Account
 from core.db import Base
-from core.identity import Role, Unit, User, create_unit, create_user
+from core.identity import AccountBinding, Role, Unit, User, create_unit, create_user
 from core.scope import (
     account_in_scope,
     can_see_unit,
@@ -93,6 +94,18 @@ def test_an_admin_at_the_root_sees_every_unit_and_account(tree, session) -> None
     assert sees_everything(admin)
     assert not sees_everything(tree.users[Role.ADMIN])
     assert all(can_see_unit(admin, unit) for unit in session.scalars(select(Unit)))
+
+
+def test_the_account_rule_holds_on_a_column_that_refers_to_accounts(tree, session) -> None:
+    bound = select(AccountBinding.account_id).where(account_in_scope(tree.users[Role.CLERK], AccountBinding.account_id))
+    assert session.scalars(bound).all() == [tree.own_account.id]
+    below = select(AccountBinding.account_id).where(
+        account_in_scope(tree.extra["staff_below_a"], AccountBinding.account_id)
+    )
+    assert session.scalars(below).all() == []
+    on_alias = aliased(Account)
+    stmt = select(on_alias.account_no).where(account_in_scope(tree.extra["staff_below_a"], on_alias.id))
+    assert session.scalars(stmt).all() == ["1000000002"]
 
 
 def test_staff_without_a_unit_see_nothing(tree, session) -> None:
