@@ -50,7 +50,7 @@ def _ledger(session, world, rng: random.Random, account_id: int, tariff_id: int)
         bill = Bill(
             account_id=account_id,
             period=period,
-            category=rng.choice(("residential", "general", "large_industrial")),
+            category=rng.choice(("residential", "general", "large_industrial", "agricultural")),
             tariff_id=tariff_id,
             kwh=D(100),
             amount=_money(rng, 600) if rng.random() > 0.05 else D("0.00"),
