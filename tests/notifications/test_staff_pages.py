@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -74,7 +75,9 @@ def test_current_outage_areas_are_drawn_on_the_public_map(client, world, session
         },  # fmt: skip
     )
     html = client.get("/map").get_data(as_text=True)
-    assert "geo_json" in html and "120.15" in html
+    drawn = re.search(r"geo_json_\w+_add\((\{.*?\})\);", html)
+    assert drawn, "no outage area on the map"
+    assert [f["geometry"] for f in json.loads(drawn.group(1))["features"]] == [SQUARE]
 
 
 def test_outage_form_preview_shows_the_count_and_sends_nothing(client, world, session) -> None:
@@ -94,5 +97,6 @@ def test_outage_form_preview_shows_the_count_and_sends_nothing(client, world, se
     )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "leaflet.js" in html and "1" in html
+    assert "leaflet.js" in html
+    assert '<p class="flash flash-ok" role="status">该通知将送达 1 个用电户的 1 位客户。</p>' in html
     assert session.scalar(select(Message.id)) is None
