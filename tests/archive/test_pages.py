@@ -44,11 +44,18 @@ def test_archivist_opens_a_dossier_files_with_upload_and_finds_it(client, world)
 
 
 def test_supervisor_reads_but_cannot_file_and_foreign_dossiers_are_not_found(client, world):
-    staff_sign_in(client, "supervisor-a")
+    token = staff_sign_in(client, "supervisor-a")
     assert client.get("/staff/archive").status_code == 200
     assert client.get("/staff/archive/dossiers/2000000001").status_code == 404
     page = client.get("/staff/archive/dossiers/1000000001").get_data(as_text=True)
     assert "该户尚未建立案卷" in page and '<button type="submit">建立案卷' not in page
+    opened = client.post("/staff/archive", data={"account_no": "1000000001", "csrf_token": token})
+    filed = client.post(
+        "/staff/archive/dossiers/1000000001/documents",
+        data={**FIELDS, "csrf_token": token, "file": (io.BytesIO(pdf_bytes()), "合同.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert (opened.status_code, filed.status_code) == (403, 403)
 
 
 def test_archivist_corrects_metadata_on_the_viewer_and_the_correction_is_recorded(client, world):

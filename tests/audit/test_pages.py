@@ -56,9 +56,15 @@ def test_dashboard_marks_a_rate_below_the_98_percent_target(client, world, monke
     assert fills == (["#b42318", "#b42318"] if below else ["#0b5cad", "#6f42c1"])
 
 
-def test_dashboard_is_for_supervisors_and_admins(client, world) -> None:
-    staff_sign_in(client, "archivist-a")
-    assert client.get("/staff/audit").status_code == 403
+@pytest.mark.parametrize(
+    ("role", "dashboard"), [("admin", 200), ("archivist", 403), ("clerk", 403), ("supervisor", 200)]
+)
+def test_dashboard_is_for_supervisors_and_admins(client, world, role: str, dashboard: int) -> None:
+    from core.identity import STAFF_ROLES
+
+    assert {"admin", "archivist", "clerk", "supervisor"} == set(STAFF_ROLES)
+    staff_sign_in(client, f"{role}-a")
+    assert client.get("/staff/audit").status_code == dashboard
     assert client.get("/staff/audit/findings").status_code == 200
 
 

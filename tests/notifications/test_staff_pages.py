@@ -54,10 +54,14 @@ def test_outage_form_shows_every_problem(client, world) -> None:
         assert f'id="{field}-error"' in html
 
 
-def test_supervisor_reads_notices_but_cannot_announce(client, world) -> None:
-    staff_sign_in(client, "supervisor-a")
+def test_supervisor_reads_notices_but_cannot_announce(client, world, session) -> None:
+    token = staff_sign_in(client, "supervisor-a")
     assert client.get("/staff/notices").status_code == 200
     assert client.get("/staff/notices/outage").status_code == 403
+    form = {"csrf_token": token, "title": "计划停电", "body": "线路检修", "starts_at": "2026-12-05T08:30",
+            "ends_at": "2026-12-05T17:30", "mode": "area", "area": json.dumps(SQUARE)}  # fmt: skip
+    assert client.post("/staff/notices/outage", data=form).status_code == 403
+    assert session.scalar(select(Message.id)) is None
 
 
 def test_current_outage_areas_are_drawn_on_the_public_map(client, world, session) -> None:
