@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from archive import signals
@@ -120,3 +121,32 @@ def test_violations_filter_by_status_rule_unit_and_account(client, world, sessio
     assert client.get("/api/v1/audit/violations?rule=T-TEST&unit=UA", headers=headers).get_json()["total"] == 2
     assert client.get("/api/v1/audit/violations?account_no=2000000001", headers=headers).get_json()["total"] == 0
     assert client.get("/api/v1/audit/violations?status=bogus", headers=headers).status_code == 422
+
+
+STATUSES = ["open", "assigned", "remediated", "waived"]
+ALLOWED = {  # (from, to) a supervisor may move a finding along, written down from the workflow
+    ("open", "assigned"), ("assigned", "assigned"), ("open", "remediated"), ("assigned", "remediated"),
+    ("open", "waived"), ("assigned", "waived"), ("remediated", "open"), ("waived", "open"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("to", STATUSES)
+@pytest.mark.parametrize("start", STATUSES)
+def test_every_transition_between_statuses_is_allowed_or_a_conflict(client, world, session, start, to) -> None:
+    from audit.models import FindingStatus
+
+    assert set(STATUSES) == set(FindingStatus)
+    fid = _finding(session, world.own_account)
+    finding = session.get(Finding, fid)
+    finding.status = start
+    finding.assignee_id = world.users["archivist"].id if start == "assigned" else None
+    finding.reason = "客户已销户" if start == "waived" else ""
+    session.commit()
+    response = _move(client, world, "supervisor", fid, to=to, assignee=world.users["clerk"].id, reason="已核实")
+    session.expire_all()
+    if (start, to) in ALLOWED:
+        assert response.status_code == 200, response.get_json()
+        assert session.get(Finding, fid).status == to
+    else:
+        assert response.status_code == 409 and response.get_json()["error"]["code"] == "invalid_transition"
+        assert session.get(Finding, fid).status == start
