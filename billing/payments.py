@@ -22,15 +22,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from billing import payment_procedure, signals
+from billing import payment_procedure
 from billing.ledger import open_bill_states, plan_application
 from billing.models import Account, Channel, Payment, PaymentApplication
 from billing.rules import CENT, Rules, current_rules
+from billing.topics import PAYMENT_RECORDED
 from core import clock, outbox, trail
 from core.db import is_postgresql, utcnow
 from core.errors import Conflict, InvalidInput
 
-PAYMENT_RECORDED = "billing.payment_recorded"  # outbox topic; payload {"payment_id": id}
 MAX_PAYMENT = Decimal("100000000")
 
 
@@ -237,11 +237,6 @@ def record_payment(
     if announce:
         outbox.put(session, PAYMENT_RECORDED, {"payment_id": payment_id})
     return _attach(session, {**values, "id": payment_id, "recorded_at": recorded_at}), True
-
-
-def announce_recorded(payloads: list[dict[str, Any]]) -> None:
-    """The outbox relay's handler of ``PAYMENT_RECORDED``: one ``payments_recorded`` signal for the batch."""
-    signals.payments_recorded.send("billing", payment_ids=[int(p["payment_id"]) for p in payloads])
 
 
 def _record_in_database(

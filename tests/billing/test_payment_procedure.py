@@ -219,7 +219,8 @@ def test_post_payment_commits_the_payment_and_its_announcement_and_a_replay_find
     from sqlalchemy import func
 
     from billing.models import Payment
-    from billing.payments import PAYMENT_RECORDED, post_payment
+    from billing.payments import post_payment
+    from billing.topics import PAYMENT_RECORDED
     from core import outbox
     from core.outbox import OutboxMessage
 
