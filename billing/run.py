@@ -147,6 +147,7 @@ def run_period_in_processes(
                 rules=rules,
                 issued_on=issued_on,
             )
+            outbox.flush()  # a forked worker exits without atexit hooks: ask for the relay of its last chunk now
             reports.put(("done", (done.issued, done.skipped_no_tariff)))
         except BaseException:
             reports.put(("failed", traceback.format_exc()))

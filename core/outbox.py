@@ -21,6 +21,7 @@ never reached the queue.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import os
@@ -205,6 +206,22 @@ def _kick_later() -> None:
         _pending = None
         _last_kick = time.monotonic()
     _publish()
+
+
+def flush() -> None:
+    """Queue now the relay that a kick left waiting for its interval (a process about to exit: its timer would die
+    with it, and the messages would wait for celery beat). Runs at interpreter exit; forked workers call it."""
+    global _last_kick, _pending
+    with _kick_lock:
+        pending, _pending = _pending, None
+        if pending is None:
+            return
+        pending.cancel()
+        _last_kick = time.monotonic()
+    _publish()
+
+
+atexit.register(flush)
 
 
 def _publish() -> None:

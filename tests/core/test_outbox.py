@@ -162,3 +162,17 @@ def test_healthz_shows_what_waits_without_failing(handled, client) -> None:
     reply = client.get("/healthz")
     report = reply.get_json()["outbox"]
     assert reply.status_code == 200 and report["waiting"] == 1 and report["oldest_seconds"] >= 0.0
+
+
+def test_a_relay_waiting_for_its_interval_is_asked_for_at_once_by_a_process_about_to_exit(app, monkeypatch) -> None:
+    published: list[float] = []
+    monkeypatch.setattr(outbox, "_publish", lambda: published.append(time.monotonic()))
+    monkeypatch.setattr(outbox, "kick_seconds", 60.0)
+    monkeypatch.setattr(outbox, "_last_kick", float("-inf"))
+    outbox.kick()
+    outbox.kick()  # within the interval: waits for a timer
+    assert len(published) == 1
+    outbox.flush()
+    assert len(published) == 2
+    outbox.flush()  # nothing waits any more
+    assert len(published) == 2
