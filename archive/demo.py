@@ -66,6 +66,7 @@ def seed_archive(session: Session) -> str:
                 io.BytesIO(pdf),
                 f"{title}.pdf",
                 None,
+                announce=False,  # indexed below, at once
             )
             filed.append(document.id)
 

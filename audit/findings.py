@@ -7,16 +7,16 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from archive import signals
 from billing.models import Account
-from core import trail
-from core.db import on_commit, utcnow
+from core import outbox, trail
+from core.db import utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.identity import Role, Unit, User
 from core.scope import can_see_unit, in_scope
 
 from .models import Finding, FindingEvent, FindingStatus
 from .rules import get_rule
+from .topics import FINDING_ASSIGNED
 
 DECIDERS = frozenset({Role.SUPERVISOR})
 READERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -79,8 +79,8 @@ def transition(
     """Move a finding along open -> assigned -> remediated, or to waived (with a reason), or back to open.
 
     Supervisors decide every step; the archivist or clerk a finding is assigned to may only mark it
-    remediated. The assignee must be an active archivist or clerk who can see the account. The assignee is
-    told after the commit (``archive.signals.finding_assigned``).
+    remediated. The assignee must be an active archivist or clerk who can see the account. An assignment is
+    announced in the same transaction (``audit.topics.FINDING_ASSIGNED``; notifications tells the assignee).
     """
     account = session.get(Account, finding.account_id)
     assert account is not None
@@ -164,13 +164,8 @@ def transition(
     )
     if to == FindingStatus.ASSIGNED:
         assert assignee is not None
-        payload: dict[str, Any] = {
-            "finding_id": finding.id,
-            "assignee_id": assignee.id,
-            "account_no": account.account_no,
-            "rule": finding.rule,
-        }
-        on_commit(session, lambda: signals.finding_assigned.send(None, **payload))
+        payload = {"finding_id": finding.id, "assignee_id": assignee.id, "account_no": account.account_no}
+        outbox.put(session, FINDING_ASSIGNED, {**payload, "rule": finding.rule})
     return finding
 
 

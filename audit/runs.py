@@ -6,14 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.models import Account
-from core.db import on_commit
+from core import outbox
 from core.errors import InvalidInput, NotFound
 from core.identity import Role, Unit, User, unit_by_code
 from core.scope import can_see_unit, scope_path, sees_everything, unit_covers
 
 from .models import AuditRun, RunStatus
 from .rules import all_rules
-from .tasks import run_audit
+from .topics import RUN_REQUESTED
 
 
 def request_run(
@@ -25,6 +25,9 @@ def request_run(
     queue: bool = True,
 ) -> AuditRun:
     """Record a queued run over the caller's scope (a unit inside it, or one account) and queue its task.
+
+    The request is announced in the same transaction (``RUN_REQUESTED``); the audit's subscriber queues the
+    run's task, so a run requested is run even if the task queue was down at the commit.
 
     The scope is checked against what the actor may see: a unit or account outside it is refused with the
     same answer as one that does not exist.
@@ -59,8 +62,7 @@ def request_run(
     session.add(run)
     session.flush()
     if queue:
-        run_id = run.id
-        on_commit(session, lambda: run_audit.delay(run_id))
+        outbox.put(session, RUN_REQUESTED, {"run_id": run.id})
     return run
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
@@ -29,3 +31,9 @@ def audit_changed_accounts() -> dict[str, object]:
         return {"run_id": run.id if run else None}
     finally:
         session.close()
+
+
+def queue_requested_runs(payloads: list[dict[str, Any]]) -> None:
+    """The audit's subscriber of ``RUN_REQUESTED``: queue each requested run (a run done already is left alone)."""
+    for payload in payloads:
+        run_audit.delay(int(payload["run_id"]))

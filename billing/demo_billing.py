@@ -135,7 +135,7 @@ def seed_billing(session: Session) -> str:
     for index, period in enumerate(periods):
         y, m = (int(p) for p in period.split("-"))
         issued_on = dt.date(y + (m == 12), m % 12 + 1, 1)
-        count, _skipped, _sent = _bill_chunk(session, period, ids, rules, None, issued_on, announce=False)
+        count, _skipped = _bill_chunk(session, period, ids, rules, None, issued_on, announce=False)
         issued += count
         last = index == len(periods) - 1
         paid += _pay_period(session, rng, accounts, period, last, today)

@@ -279,9 +279,14 @@ def _json_text(value: Any) -> str:
 _AFTER_COMMIT_KEY = "griddesk_after_commit"
 
 
-def on_commit(session: Session, callback: Callable[[], Any]) -> None:
-    """Run ``callback`` once the session's current transaction commits; drop it on rollback."""
-    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+def on_commit(session: Session, callback: Callable[[], Any], *, once: bool = False) -> None:
+    """Run ``callback`` once the session's current transaction commits; drop it on rollback.
+
+    ``once``: not if the same callback waits for this commit already.
+    """
+    callbacks = session.info.setdefault(_AFTER_COMMIT_KEY, [])
+    if not (once and callback in callbacks):
+        callbacks.append(callback)
 
 
 @event.listens_for(Session, "after_commit")

@@ -10,13 +10,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import clock, trail
+from core import clock, outbox, trail
 from core.db import utcnow
 from core.errors import InvalidInput, NotFound
 from core.identity import Unit, User
 
 from .areas import accounts_by_number, accounts_in_area, polygon_problems, users_of_accounts
 from .models import Message, Notice, NoticeKind, Preference, PushSubscription
+from .topics import NOTICE_PUBLISHED
 
 MAX_ACCOUNT_LIST = 200_000
 
@@ -117,7 +118,8 @@ def preview_outage(session: Session, actor: User, data: dict[str, Any]) -> Recip
 def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) -> tuple[Notice, Recipients]:
     """Validate (every problem at once), resolve the affected accounts and users, and store the notice.
 
-    Staff reach the accounts of their unit subtree only; account numbers outside it are reported unknown.
+    Staff reach the accounts of their unit subtree only; account numbers outside it are reported unknown. The
+    notice is published in the same transaction (``NOTICE_PUBLISHED``): once it commits, workers fan it out.
     """
     clean = _validate_outage(session, actor, data)
     title, body, starts_at, ends_at = clean["title"], clean["body"], clean["starts_at"], clean["ends_at"]
@@ -153,6 +155,7 @@ def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) ->
             "recipients": notice.recipients,
         },
     )
+    outbox.put(session, NOTICE_PUBLISHED, {"notice_id": notice.id})
     return notice, recipients
 
 

@@ -38,6 +38,31 @@ def test_post_run_answers_202_and_the_run_reports_its_counts(client, world, sess
     assert session.scalar(select(Finding.subject)) == "account:1000000001"
 
 
+def test_a_requested_run_is_announced_with_it_and_run_once_however_often_relayed(
+    world, session, big_rule, held_outbox
+) -> None:
+    from audit.runs import request_run
+    from audit.topics import RUN_REQUESTED
+    from core import outbox
+    from core.db import db
+
+    request_run(session, world.users["supervisor"])
+    session.rollback()
+    assert held_outbox.messages() == [] and session.scalars(select(AuditRun)).all() == []
+    run_id = request_run(session, world.users["supervisor"]).id
+    session.commit()
+    assert held_outbox.messages(RUN_REQUESTED) == [{"run_id": run_id}]
+    assert held_outbox.relay() == 1
+    finished_at = session.scalar(select(AuditRun.finished_at).where(AuditRun.id == run_id))
+    assert finished_at is not None
+    session.rollback()
+    with db.transaction() as other:  # relayed again, as after a relay that died before deleting its batch
+        outbox.put(other, RUN_REQUESTED, {"run_id": run_id})
+    assert held_outbox.relay() == 1
+    run = session.get(AuditRun, run_id)
+    assert (run.status, run.finished_at) == ("done", finished_at)  # a run done is left alone
+
+
 def test_run_scope_outside_the_callers_units_is_refused(client, world) -> None:
     headers = world.headers("supervisor")
     response = client.post("/api/v1/audit/runs", json={"scope": {"unit": "UB"}}, headers=headers)

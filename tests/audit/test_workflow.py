@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from archive import signals
+from audit.findings import transition
 from audit.models import Finding, FindingEvent
+from audit.topics import FINDING_ASSIGNED
 from core.identity import create_user
 from core.trail import TrailEvent
 from tests.support import PASSWORD
@@ -23,26 +24,28 @@ def _move(client, world, role, fid, **body):  # type: ignore[no-untyped-def]
     return client.post(f"/api/v1/audit/violations/{fid}/transitions", json=body, headers=world.headers(role))
 
 
-def test_supervisor_assigns_and_the_assignee_is_told_after_commit(client, world, session) -> None:
+def test_supervisor_assigns_and_the_assignment_is_announced_with_it(client, world, session, held_outbox) -> None:
     fid = _finding(session, world.own_account)
     archivist = world.users["archivist"]
-    told: list[dict] = []
-
-    def receiver(_sender, **kw):  # type: ignore[no-untyped-def]
-        told.append(kw)
-
-    signals.finding_assigned.connect(receiver)
-    try:
-        response = _move(client, world, "supervisor", fid, to="assigned", assignee=archivist.id)
-    finally:
-        signals.finding_assigned.disconnect(receiver)
+    response = _move(client, world, "supervisor", fid, to="assigned", assignee=archivist.id)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["status"] == "assigned" and body["assignee"]["id"] == archivist.id
-    assert told == [{"finding_id": fid, "assignee_id": archivist.id, "account_no": "1000000001", "rule": "T-TEST"}]
+    assert held_outbox.messages() == [
+        {"finding_id": fid, "assignee_id": archivist.id, "account_no": "1000000001", "rule": "T-TEST"}
+    ]
+    assert held_outbox.messages(FINDING_ASSIGNED) == held_outbox.messages()
     event = session.scalar(select(TrailEvent).where(TrailEvent.action == "finding.assigned"))
     assert event.actor_id == world.users["supervisor"].id
     assert event.before["status"] == "open" and event.after["assignee_id"] == archivist.id
+
+
+def test_an_assignment_rolled_back_announces_nothing(world, session, held_outbox) -> None:
+    fid = _finding(session, world.own_account)
+    finding = session.get(Finding, fid)
+    transition(session, finding, world.users["supervisor"], "assigned", assignee_id=world.users["archivist"].id)
+    session.rollback()
+    assert held_outbox.messages() == []
 
 
 def test_assignee_sees_and_remediates_only_what_is_assigned_to_them(client, world, session) -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.db import db, on_commit
+from core.db import db
 from core.errors import InvalidInput, NotFound
 from core.identity import ALL_ROLES, STAFF_ROLES, Role
 from notifications.channels import application_server_key
@@ -29,7 +29,6 @@ from notifications.services import (
     unread_count,
     unsubscribe_push,
 )
-from notifications.tasks import fan_out_notice
 
 from . import api
 from .framework import PUBLIC, ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
@@ -212,8 +211,6 @@ class OutageIn(ApiModel):
 def announce_outage(body: OutageIn) -> Any:
     data = body.model_dump(exclude_unset=True)
     notice, recipients = create_outage_notice(db.session, caller(), data)
-    notice_id = notice.id
-    on_commit(db.session, lambda: fan_out_notice.delay(notice_id))
     return {
         "notice_id": notice.id,
         "recipients": len(recipients.user_ids),

@@ -11,13 +11,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import clock
-from core.db import db, on_commit
+from core.db import db
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
 from mapping.maps import Area
 from notifications.queries import dead_letters, notice_progress, visible_notice, visible_notices
 from notifications.services import create_outage_notice, preview_outage
-from notifications.tasks import fan_out_notice
 
 from ..portal.map import build_map, default_centre
 from ..templating import STAFF_NAV
@@ -114,7 +113,6 @@ def new_outage() -> Any:
             try:
                 notice, recipients = create_outage_notice(db.session, staff_user(), data)
                 notice_id = notice.id
-                on_commit(db.session, lambda: fan_out_notice.delay(notice_id))
                 db.session.commit()
                 flash(_("The notice is on its way to %(count)d customers.", count=len(recipients.user_ids)), "ok")
                 return redirect(url_for("staff.notice_detail", notice_id=notice_id))
