@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_local_time(app.config)
     os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    _trust_proxies(app)
 
     db.init(app.config["DATABASE_URL"])
     login_manager.init_app(app)
@@ -83,6 +84,17 @@ def configure_local_time(config: Any) -> None:
     config["DISPLAY_TIMEZONE"] = name
     config["BABEL_DEFAULT_TIMEZONE"] = name
     config["CELERY"]["timezone"] = name
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXY_COUNT`` reverse proxies, the client address and scheme are the ones the nearest
+    proxy forwarded (X-Forwarded-For, X-Forwarded-Proto); with none trusted (the default) those headers are
+    ignored, since a client could write them."""
+    count = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def _translation_directories() -> str:

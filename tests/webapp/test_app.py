@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from tests.support import PASSWORD
 from webapp.api.framework import SPECS
 
 
@@ -52,3 +53,50 @@ def test_openapi_document_is_valid_openapi_3(client) -> None:
     from openapi_spec_validator import validate
 
     validate(client.get("/api/v1/openapi.json").get_json())
+
+
+def _address_app(**config):  # type: ignore[no-untyped-def]
+    """A fresh app with a route that shows the client address the app sees."""
+    from flask import request
+
+    from webapp import create_app
+
+    fresh = create_app({"TESTING": True, **config})
+    bp = Blueprint("whoami", __name__)
+
+    @bp.get("/_whoami")
+    def whoami():  # type: ignore[no-untyped-def]
+        return {"address": request.remote_addr, "scheme": request.scheme}
+
+    fresh.register_blueprint(bp)
+    return fresh
+
+
+PROXIED = {"environ_base": {"REMOTE_ADDR": "10.0.0.5"}, "headers": {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}}
+
+
+def test_forwarded_for_is_ignored_when_no_proxy_is_trusted(app) -> None:
+    seen = _address_app().test_client().get("/_whoami", **PROXIED).get_json()
+    assert seen["address"] == "10.0.0.5"
+
+
+def test_with_one_trusted_proxy_the_client_address_is_the_one_it_forwarded(app) -> None:
+    client = _address_app(TRUSTED_PROXY_COUNT=1).test_client()
+    headers = {**PROXIED["headers"], "X-Forwarded-Proto": "https"}
+    seen = client.get("/_whoami", environ_base=PROXIED["environ_base"], headers=headers).get_json()
+    assert seen == {"address": "203.0.113.9", "scheme": "https"}  # the one the proxy saw, not what the client claimed
+
+
+def test_behind_a_trusted_proxy_one_address_locked_out_leaves_another_signing_in(app, world) -> None:
+    fresh = _address_app(TRUSTED_PROXY_COUNT=1)
+    client = fresh.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.5"}
+
+    def sign_in(address: str, password: str) -> int:
+        body = {"username": "clerk-a", "password": password}
+        reply = client.post("/api/v1/auth/token", json=body, environ_base=proxy, headers={"X-Forwarded-For": address})
+        return reply.status_code
+
+    statuses = [sign_in("198.51.100.7", "wrong-password") for _ in range(12)]
+    assert statuses[-1] == 429
+    assert sign_in("203.0.113.9", PASSWORD) == 200
