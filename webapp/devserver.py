@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from webapp import create_app
+from webapp.serving import RequestHandler
 
 
 def _stop(signum: int, _frame: object) -> None:
@@ -40,7 +41,7 @@ def main() -> int:
     )
     print(f"GridDesk on http://{host}:{port}/  (Celery worker pid {worker.pid}; Ctrl-C stops both)", flush=True)
     try:
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        app.run(host=host, port=port, use_reloader=False, threaded=True, request_handler=RequestHandler)
     except KeyboardInterrupt:
         pass
     finally:

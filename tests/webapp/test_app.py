@@ -100,3 +100,16 @@ def test_behind_a_trusted_proxy_one_address_locked_out_leaves_another_signing_in
     statuses = [sign_in("198.51.100.7", "wrong-password") for _ in range(12)]
     assert statuses[-1] == 429
     assert sign_in("203.0.113.9", PASSWORD) == 200
+
+
+def test_hsts_is_sent_on_every_response_when_cookies_are_secure(app) -> None:
+    from webapp import create_app
+
+    client = create_app({"TESTING": True, "SESSION_COOKIE_SECURE": True}).test_client()
+    for path in ("/login", "/api/v1/push/vapid-public-key", "/no-such-page", "/static/css/app.css"):
+        response = client.get(path, base_url="https://localhost")
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", path
+
+
+def test_no_hsts_while_cookies_may_travel_over_http(client) -> None:
+    assert "Strict-Transport-Security" not in client.get("/login").headers
