@@ -6,10 +6,36 @@ from tests.support import PASSWORD
 from webapp.api.framework import SPECS
 
 
-def test_healthz_reports_database_and_queue(client) -> None:
-    body = client.get("/healthz").get_json()
+def test_healthz_reports_database_and_queue_to_staff(client, world) -> None:
+    body = client.get("/healthz", headers=world.headers("clerk")).get_json()
     assert body["status"] == "ok"
     assert body["database"]["ok"] and body["queue"]["ok"]
+
+
+def test_healthz_tells_anyone_else_only_whether_it_is_ok(client, world) -> None:
+    for headers in ({}, world.headers("customer"), {"Authorization": "Bearer not-a-token"}):
+        reply = client.get("/healthz", headers=headers)
+        assert (reply.status_code, reply.get_json()) == (200, {"status": "ok"})
+
+
+def test_healthz_tells_anyone_only_that_it_fails_when_a_part_is_down(app, client, world) -> None:
+    def broken() -> dict[str, object]:
+        raise ConnectionError("search server at 10.1.2.3:9200 refused")
+
+    app.extensions["griddesk_health"]["broken_for_test"] = broken
+    try:
+        public, staff = client.get("/healthz"), client.get("/healthz", headers=world.headers("admin"))
+    finally:
+        del app.extensions["griddesk_health"]["broken_for_test"]
+    assert (public.status_code, public.get_json()) == (503, {"status": "degraded"})
+    assert staff.status_code == 503 and staff.get_json()["broken_for_test"]["error"] == "ConnectionError"
+
+
+def test_healthz_details_for_staff_signed_in_with_a_session(client, world) -> None:
+    from tests.support import staff_sign_in
+
+    staff_sign_in(client, "archivist-a")
+    assert client.get("/healthz").get_json()["database"]["ok"] is True
 
 
 def test_security_headers_on_every_response(client) -> None:
