@@ -116,9 +116,12 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from . import csp
     from .templating import register_template_helpers
 
     register_template_helpers(app)
+    app.jinja_env.globals["csp_nonce"] = csp.nonce
+    app.before_request(csp.forget_nonce)
 
     @app.before_request
     def remember_language() -> None:
@@ -134,12 +137,7 @@ def _register_request_hooks(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: blob: https:; connect-src 'self'; font-src 'self' data:; "
-            "worker-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'",
-        )
+        headers.setdefault("Content-Security-Policy", csp.policy())
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

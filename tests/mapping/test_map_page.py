@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from mapping.demo import seed_service_points
+from tests.mapping.features import map_features
+from tests.notifications.helpers import SQUARE
 
 
 def test_map_shows_points_and_your_position_with_no_cdn(client, session, world) -> None:
@@ -16,7 +18,8 @@ def test_map_shows_points_and_your_position_with_no_cdn(client, session, world) 
     assert "湖滨营业厅" in html and "uri.amap.com" in html and "coord_type=bd09ll" in html
     assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
     assert assets and all(a.startswith("/static/") for a in assets), assets
-    assert "L.marker" in html and "30.26" in html  # your position
+    [you] = [f for f in map_features(html) if f["properties"]["role"] == "you"]
+    assert you["geometry"]["coordinates"] == [120.165, 30.26]
     assert "tile.openstreetmap.org" in html  # the configured tile source
 
 
@@ -56,3 +59,25 @@ def test_map_without_position_lists_points_around_the_city(client, session, worl
     session.commit()
     response = client.get("/map?kind=charging_station")
     assert response.status_code == 200 and "充电站" in response.get_data(as_text=True)
+
+
+HOSTILE = "停电</script><script>alert('nt')</script><img src=x onerror=alert(7)>${alert(1)}`"
+
+
+def test_what_people_wrote_reaches_the_map_as_data_never_as_script(client, session, world) -> None:
+    """An outage title and a service point name go to the page as JSON features, drawn by the app's own script:
+    folium's generated script holds no text anyone wrote (it once held both, inside a JavaScript template)."""
+    future = "2099-12-05T08:30:00+08:00", "2099-12-05T17:30:00+08:00"
+    body = {"title": HOSTILE, "body": HOSTILE, "starts_at": future[0], "ends_at": future[1], "area": SQUARE}
+    assert client.post("/api/v1/notices/outages", json=body, headers=world.headers("clerk")).status_code == 202
+    point = {"name": HOSTILE, "kind": "business_hall", "address": HOSTILE, "lat": 30.27, "lon": 120.16}
+    assert client.post("/api/v1/admin/service-points", json=point, headers=world.headers("admin")).status_code == 201
+    html = client.get("/map").get_data(as_text=True)
+    assert "</script><script>alert" not in html
+    inline_scripts = re.findall(r"<script nonce=[^>]*>(.*?)</script>", html, re.S)
+    assert inline_scripts and not any("alert" in script or "停电" in script for script in inline_scripts)
+    features = map_features(html)
+    tooltips = {f["properties"]["role"]: f["properties"]["tooltip"] for f in features}
+    assert tooltips == {"area": HOSTILE, "point": HOSTILE}
+    popups = " ".join(f["properties"]["popup_html"] for f in features)
+    assert "&lt;script&gt;alert(&#39;nt&#39;)&lt;/script&gt;" in popups and "<img" not in popups
