@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -32,6 +33,12 @@ def _register_font() -> str:
         path = os.environ.get("ARCHIVE_CJK_FONT", DEFAULT_FONT)
         pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=0))
     return FONT_NAME
+
+
+def literal(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph showing ``text`` as written: reportlab reads a Paragraph's text as markup (``<img src>``
+    would pull a local file into the PDF, an unclosed ``<b>`` fails the whole document)."""
+    return Paragraph("<br/>".join(escape(line) for line in text.split("\n")), style)
 
 
 def _date8(value: Any) -> str:
@@ -69,7 +76,7 @@ def dossier_pdf(dossier: Dossier) -> bytes:
     story: list[Any] = [Spacer(1, 30 * mm), Paragraph("案卷封面", title_style), Spacer(1, 10 * mm)]
     cover_rows = [
         ["档号", info["archive_code"]],
-        ["案卷题名", Paragraph(info["title"], body)],
+        ["案卷题名", literal(info["title"], body)],
         ["立卷单位", info["filing_unit"]],
         ["起止日期", f"{_date8(info['start_date'])} — {_date8(info['end_date'])}"],
         ["保管期限", RETENTION_LABELS_ZH.get(info["retention"], info["retention"])],
@@ -89,12 +96,12 @@ def dossier_pdf(dossier: Dossier) -> bytes:
         rows.append(
             [
                 str(entry.item_no),
-                Paragraph(values["document_no"] or "", small),
-                Paragraph(values["responsible_unit"], small),
-                Paragraph(shown, small),
+                literal(values["document_no"] or "", small),
+                literal(values["responsible_unit"], small),
+                literal(shown, small),
                 _date8(values["formed_on"]),
                 pages,
-                Paragraph("" if values["handover_id"] else "无交接记录", small),
+                literal("" if values["handover_id"] else "无交接记录", small),
             ]
         )
     catalog_table = Table(rows, colWidths=[12 * mm, 24 * mm, 28 * mm, 54 * mm, 20 * mm, 16 * mm, 16 * mm], repeatRows=1)
@@ -108,7 +115,7 @@ def dossier_pdf(dossier: Dossier) -> bytes:
     reference_rows = [
         [
             "本卷情况说明",
-            Paragraph(f"本卷共有文件 {len(entries)} 件，{page_count} 页。" + notes.replace("\n", "<br/>"), body),
+            literal(f"本卷共有文件 {len(entries)} 件，{page_count} 页。" + notes, body),
         ],
         ["立卷人", dossier.filer_name or ""],
         ["检查人", dossier.checker_name or ""],

@@ -58,9 +58,9 @@ def text_pdf(title: str, body: str, *, pages: int = 1) -> bytes:
     """A small A4 PDF with a Chinese text layer (the embedded CJK font of the dossier PDF)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
+    from reportlab.platypus import PageBreak, SimpleDocTemplate
 
-    from .printing import _register_font
+    from .printing import _register_font, literal
 
     font = _register_font()
     buffer = io.BytesIO()
@@ -71,7 +71,7 @@ def text_pdf(title: str, body: str, *, pages: int = 1) -> bytes:
     for number in range(pages):
         if number:
             story.append(PageBreak())
-        story += [Paragraph(title, heading), Paragraph(body, style)]
+        story += [literal(title, heading), literal(body, style)]
     doc.build(story)
     return buffer.getvalue()
 

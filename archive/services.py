@@ -77,7 +77,7 @@ def create_dossier(session: Session, account: Account, actor: User | None, *, so
         filing_unit_id=account.unit_id,
         retention=Retention.PERMANENT,
         created_by_id=actor.id if actor else None,
-        filer_name=actor.name if actor else "",
+        filer_name=(actor.name if actor else "")[:64],  # the column is shorter than a user's name
     )
     session.add(dossier)
     try:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import db, utcnow
+from core.locks import run_alone
 
 from .models import Document, DocumentText
 from .registry import blob_store, search_backend, text_extractor
@@ -101,6 +102,7 @@ def index_document(self: Any, document_id: int) -> str:
 
 
 @shared_task(name="archive.requeue_stale_documents", acks_late=True)
+@run_alone("archive.requeue_stale_documents")
 def requeue_stale_documents(older_than_seconds: int = 600, queue: str | None = None) -> int:
     """Send ``index_document`` again for documents still pending after ``older_than_seconds``."""
     cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)

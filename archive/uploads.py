@@ -1,4 +1,5 @@
-"""Upload checks: type from the content (never the name), size, safe names, broken/encrypted PDFs, bombs.
+"""Upload checks: type from the content (never the name), size, safe names, broken/encrypted PDFs, PDFs with
+active content (JavaScript, launch actions, actions that start by themselves), bombs.
 
 ``inspect_upload`` reads the upload from a seekable stream and either returns what it found or raises one
 ``InvalidInput`` with a specific code. Nothing is stored before it passes.
@@ -11,8 +12,9 @@ import re
 import unicodedata
 import warnings
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from core.errors import InvalidInput
 
@@ -76,9 +78,14 @@ def safe_name(name: str | None, content_type: str) -> str:
     return f"{stem}.{EXTENSIONS[content_type]}"
 
 
+def _pdf_read_errors() -> tuple[type[BaseException], ...]:
+    from pypdf.errors import PyPdfError
+
+    return (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError)
+
+
 def _pdf_pages(stream: IO[bytes]) -> int:
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     stream.seek(0)
     try:
@@ -90,13 +97,88 @@ def _pdf_pages(stream: IO[bytes]) -> int:
             pages = len(reader.pages)
             if pages:
                 reader.pages[0].mediabox  # noqa: B018  (touch the page tree: a broken one raises here)
+            active = active_content(reader)
     except InvalidInput:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
+    except _pdf_read_errors() as exc:
         raise _refuse("pdf_broken", "The PDF is damaged and cannot be read.") from exc
     if pages < 1:
         raise _refuse("pdf_broken", "The PDF has no pages.")
+    if active:
+        raise _refuse(
+            "pdf_active_content",
+            f"The PDF contains {active}; file a copy without it (print it to PDF).",
+        )
     return pages
+
+
+# Action types refused wherever they appear; any other action is refused only where it starts by itself.
+_SCRIPT_ACTIONS = {"/JavaScript": "JavaScript", "/Launch": "a launch action"}
+
+
+def active_content(reader: Any) -> str | None:
+    """What in the PDF could run: JavaScript (``/JS``, ``/JavaScript``, XFA forms), a ``/Launch`` action, or an
+    action started by itself (``/OpenAction`` other than going to a page, ``/AA``); None for a plain document.
+
+    Every object in the cross-reference tables is read, those inside compressed object streams too (a name in
+    the raw bytes may be compressed or written with ``#xx`` escapes, which pypdf decodes)."""
+    from pypdf.generic import IndirectObject
+
+    numbers = {(num, gen) for gen, table in reader.xref.items() for num in table}
+    numbers |= {(num, 0) for num in reader.xref_objStm}
+    objects: list[Any] = [reader.trailer]
+    for num, gen in sorted(numbers):
+        try:
+            objects.append(reader.get_object(IndirectObject(num, gen, reader)))
+        except _pdf_read_errors():
+            continue  # an unreadable object is nothing a viewer can run either
+    for obj in objects:
+        for dictionary in _dictionaries(obj):
+            found = _active_entry(dictionary)
+            if found:
+                return found
+    return None
+
+
+def _dictionaries(obj: Any, depth: int = 0) -> Iterator[dict[Any, Any]]:
+    """The dictionary and those nested directly inside it (indirect references are read on their own)."""
+    if depth > 64:
+        return
+    if isinstance(obj, dict):
+        yield obj
+        children: Iterable[Any] = obj.values()
+    elif isinstance(obj, list):
+        children = obj
+    else:
+        return
+    for child in children:
+        if isinstance(child, dict | list):
+            yield from _dictionaries(child, depth + 1)
+
+
+def _resolved(value: Any) -> Any:
+    return value.get_object() if hasattr(value, "get_object") else value
+
+
+def _active_entry(dictionary: dict[Any, Any]) -> str | None:
+    if "/JS" in dictionary or "/JavaScript" in dictionary:
+        return "JavaScript"
+    if "/XFA" in dictionary:
+        return "an XFA form (it carries scripts)"
+    action_type = dictionary.get("/S")
+    if action_type in _SCRIPT_ACTIONS:
+        return _SCRIPT_ACTIONS[action_type]
+    if "/OpenAction" in dictionary:
+        opening = _resolved(dictionary["/OpenAction"])
+        if isinstance(opening, dict) and opening.get("/S") != "/GoTo":  # an array is a page to open at
+            return "an action that runs when the document opens"
+    if "/AA" in dictionary:
+        triggers = _resolved(dictionary["/AA"])
+        if isinstance(triggers, dict) and any(
+            isinstance(_resolved(action), dict) and "/S" in _resolved(action) for action in triggers.values()
+        ):
+            return "actions that run by themselves"
+    return None
 
 
 def _image_pages(stream: IO[bytes]) -> int:

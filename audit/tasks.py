@@ -8,6 +8,7 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from core.db import db
+from core.locks import run_alone
 
 from .execution import audit_changed, execute_run
 
@@ -24,6 +25,7 @@ def run_audit(run_id: int) -> dict[str, object]:
 
 
 @shared_task(name="audit.audit_changed_accounts", acks_late=True)
+@run_alone("audit.audit_changed_accounts")
 def audit_changed_accounts() -> dict[str, object]:
     session = db.new_session()
     try:

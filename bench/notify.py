@@ -98,6 +98,7 @@ def main() -> None:
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "NOTIFY_BATCH_SIZE": str(args.batch_size),
         "GEOCODER_PROVIDER": "none",
+        "PUSH_ALLOWED_LOCAL_HOSTS": "127.0.0.1",  # the local push service below
     }
     os.environ.update(env)
 

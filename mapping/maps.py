@@ -1,8 +1,11 @@
 """Maps drawn with folium, with Leaflet served by the app and the tile source from configuration.
 
-The caller passes the asset URLs (the web layer knows where static files live) and ready popup HTML; this
-module only knows geometry. Tiles in GCJ-02 (Amap and most Chinese tile servers) get every coordinate
-transformed, so markers sit on the right street.
+folium draws the map and its tile layer; what people wrote (service point names, outage titles, popups) never
+enters its generated JavaScript, where a ``</script>`` or ``${...}`` in a title ran as script. It travels as
+data: a GeoJSON FeatureCollection (``RenderedMap.features``) that the page embeds as JSON and the app's own
+script (``static/mapping/map.js``) draws, with tooltips as text and popups from HTML the caller escaped.
+Tiles in GCJ-02 (Amap and most Chinese tile servers) get every coordinate transformed, so markers sit on the
+right street.
 """
 
 from __future__ import annotations
@@ -14,14 +17,6 @@ from typing import Any
 import folium
 
 from .geo import wgs84_to_gcj02
-
-# folium's popups build their content with jQuery's ``$(html)[0]``. Rather than ship jQuery for that one call,
-# the page gets this stand-in (used only when jQuery is absent).
-_DOLLAR_SHIM = (
-    "<script>window.$ = window.$ || function (html) {"
-    " var t = document.createElement('template'); t.innerHTML = String(html).trim();"
-    " return [t.content.firstElementChild]; };</script>"
-)
 
 KIND_COLOURS = {"business_hall": "#0b5cad", "self_service": "#1a7f37", "charging_station": "#b35c00"}
 
@@ -53,12 +48,18 @@ class Area:
     tooltip: str
 
 
+AREA_STYLE = {"color": "#b42318", "weight": 2, "fillColor": "#b42318", "fillOpacity": 0.15}
+
+
 @dataclass
 class RenderedMap:
+    """folium's parts (only numbers and configuration in them) and the features to draw on the map ``name``."""
+
     header: str
     html: str
     script: str
-    extras: dict[str, Any] = field(default_factory=dict)
+    name: str
+    features: dict[str, Any] = field(default_factory=dict)
 
 
 def _shift_ring(ring: list[list[float]], system: str) -> list[list[float]]:
@@ -69,6 +70,10 @@ def _shift_ring(ring: list[list[float]], system: str) -> list[list[float]]:
 
 def _shift_polygon(geometry: dict[str, Any], system: str) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [_shift_ring(ring, system) for ring in geometry["coordinates"]]}
+
+
+def _feature(geometry: dict[str, Any], **properties: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
 def render(
@@ -82,11 +87,18 @@ def render(
     you_label: str = "",
     areas: Iterable[Area] = (),
     zoom: int = 13,
+    script_nonce: str = "",
 ) -> RenderedMap:
-    """A folium map of the markers, the caller's position and outage areas, ready to embed."""
+    """A folium map with its tile layer, and the markers, the caller's position and outage areas as features.
+
+    ``script_nonce`` goes on the inline scripts of folium's header (the page's Content-Security-Policy)."""
 
     def shown(lat: float, lon: float) -> tuple[float, float]:
         return wgs84_to_gcj02(lat, lon) if tiles.coord_system == "gcj02" else (lat, lon)
+
+    def point(lat: float, lon: float) -> dict[str, Any]:
+        shown_lat, shown_lon = shown(lat, lon)
+        return {"type": "Point", "coordinates": [shown_lon, shown_lat]}
 
     fmap = folium.Map(location=list(shown(*centre)), zoom_start=zoom, tiles=None, control_scale=True)
     # instance attributes: only the app's own copy of Leaflet, no CDN (folium's class defaults stay untouched)
@@ -96,28 +108,29 @@ def render(
         tiles=tiles.url, attr=tiles.attribution, max_zoom=tiles.max_zoom, subdomains=tiles.subdomains
     ).add_to(fmap)
     areas_list, markers_list = list(areas), list(markers)
-    for area in areas_list:
-        folium.GeoJson(
+    features = [
+        _feature(
             _shift_polygon(area.geometry, tiles.coord_system),
-            style_function=lambda _f: {"color": "#b42318", "weight": 2, "fillColor": "#b42318", "fillOpacity": 0.15},
+            role="area",
+            style=AREA_STYLE,
             tooltip=area.tooltip,
-            popup=folium.Popup(area.popup_html, max_width=320),  # type: ignore[arg-type]
-        ).add_to(fmap)
-    for marker in markers_list:
-        colour = KIND_COLOURS.get(marker.kind, "#555555")
-        folium.CircleMarker(
-            location=list(shown(marker.lat, marker.lon)),
-            radius=9,
-            color="#ffffff",
-            weight=2,
-            fill=True,
-            fill_color=colour,
-            fill_opacity=0.95,
+            popup_html=area.popup_html,
+        )
+        for area in areas_list
+    ]
+    features += [
+        _feature(
+            point(marker.lat, marker.lon),
+            role="point",
+            kind=marker.kind,
+            colour=KIND_COLOURS.get(marker.kind, "#555555"),
             tooltip=marker.tooltip,
-            popup=folium.Popup(marker.popup_html, max_width=320),
-        ).add_to(fmap)
+            popup_html=marker.popup_html,
+        )
+        for marker in markers_list
+    ]
     if you is not None:
-        folium.Marker(location=list(shown(*you)), tooltip=you_label).add_to(fmap)
+        features.append(_feature(point(*you), role="you", tooltip=you_label))
     elif areas_list and not markers_list:
         # an area on its own: show all of it
         corners = [shown(lat, lon) for area in areas_list for lon, lat, *_ in area.geometry["coordinates"][0]]
@@ -128,11 +141,14 @@ def render(
             ]
         )
     root: Any = fmap.get_root()
-    root.header.add_child(folium.Element(_DOLLAR_SHIM), name="dollar_shim")
     root.render()
+    header = root.header.render()
+    if script_nonce:
+        header = header.replace("<script>", f'<script nonce="{script_nonce}">')
     return RenderedMap(
-        header=root.header.render(),
+        header=header,
         html=root.html.render(),
         script=root.script.render(),
-        extras={"name": fmap.get_name()},
+        name=fmap.get_name(),
+        features={"type": "FeatureCollection", "features": features},
     )

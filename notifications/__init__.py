@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .channels import LoggingSmsGateway, NoMailer, SmtpMailer, WebPushSender, ensure_vapid_file, load_vapid
+from .push_targets import parse_local_hosts
 from .runtime import Channels, configure
 
 
@@ -18,6 +19,8 @@ def _settings(app: Any) -> None:
         "NOTIFY_RETRY_BASE_SECONDS": float(env("NOTIFY_RETRY_BASE_SECONDS", "30")),
         "NOTIFY_APP_URL": env("NOTIFY_APP_URL", ""),
         "PUSH_TIMEOUT": float(env("PUSH_TIMEOUT", "10")),
+        # hosts exempt from "public https only" (push_targets): a local test push service, never production
+        "PUSH_ALLOWED_LOCAL_HOSTS": env("PUSH_ALLOWED_LOCAL_HOSTS", ""),
         "SMTP_TIMEOUT": float(env("SMTP_TIMEOUT", "10")),
         "REMINDER_DAYS_BEFORE_DUE": int(env("REMINDER_DAYS_BEFORE_DUE", "3")),
         "REMINDER_HOUR": int(env("REMINDER_HOUR", "9")),
@@ -32,7 +35,8 @@ def build_channels(config: Any) -> tuple[Channels, Any]:
         vapid = load_vapid(config["VAPID_PRIVATE_KEY"])
     else:
         vapid = ensure_vapid_file(Path(config["INSTANCE_DIR"]) / "vapid_private.pem")
-    push = WebPushSender(vapid, config["VAPID_SUBJECT"], timeout=float(config["PUSH_TIMEOUT"]))
+    local_hosts = parse_local_hosts(str(config.get("PUSH_ALLOWED_LOCAL_HOSTS", "")))
+    push = WebPushSender(vapid, config["VAPID_SUBJECT"], timeout=float(config["PUSH_TIMEOUT"]), local_hosts=local_hosts)
     if config.get("SMTP_HOST"):
 
         def mailer() -> Any:
@@ -51,6 +55,7 @@ def build_channels(config: Any) -> tuple[Channels, Any]:
         mailer_factory = NoMailer
     channels = Channels(
         push=push,
+        push_local_hosts=local_hosts,
         mailer_factory=mailer_factory,
         sms=LoggingSmsGateway(),
         batch_size=int(config["NOTIFY_BATCH_SIZE"]),

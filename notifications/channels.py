@@ -21,6 +21,7 @@ from py_vapid import Vapid
 from pywebpush import WebPusher
 
 from .interfaces import DeliveryError, Outgoing, PushTarget
+from .push_targets import PushTargetRefused, check_scheme, guarded_session
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,17 @@ def application_server_key(vapid: Vapid) -> str:
 
 
 class WebPushSender:
-    """Encrypts (aes128gcm) and posts to the browser's push service, reusing connections and VAPID tokens."""
+    """Encrypts (aes128gcm) and posts to the browser's push service, reusing connections and VAPID tokens.
 
-    def __init__(self, vapid: Vapid, subject: str, *, timeout: float = 10.0):
+    Only to public https push services (``push_targets``), checked on every connection; ``local_hosts`` are
+    exempt (a local test service)."""
+
+    def __init__(self, vapid: Vapid, subject: str, *, timeout: float = 10.0, local_hosts: frozenset[str] = frozenset()):
         self.vapid = vapid
         self.subject = subject
         self.timeout = timeout
-        self._session = requests.Session()
+        self.local_hosts = local_hosts
+        self._session = guarded_session(local_hosts)
         self._tokens: dict[str, tuple[float, dict[str, str]]] = {}
         self._lock = threading.Lock()
 
@@ -80,6 +85,10 @@ class WebPushSender:
             return dict(headers)
 
     def send(self, target: PushTarget, outgoing: Outgoing) -> None:
+        try:
+            check_scheme(target.endpoint, self.local_hosts)
+        except PushTargetRefused as exc:
+            raise DeliveryError(f"push endpoint not allowed: {exc}", permanent=True) from exc
         payload = json.dumps(
             {"title": outgoing.title, "body": outgoing.body, "url": outgoing.url, "message_id": outgoing.message_id},
             ensure_ascii=False,
@@ -96,6 +105,8 @@ class WebPushSender:
             response = pusher.send(
                 payload, headers, ttl=outgoing.ttl_seconds, content_encoding="aes128gcm", timeout=self.timeout
             )
+        except PushTargetRefused as exc:
+            raise DeliveryError(f"push endpoint not allowed: {exc}", permanent=True) from exc
         except requests.RequestException as exc:
             raise DeliveryError(f"push service unreachable: {type(exc).__name__}") from exc
         assert not isinstance(response, str)

@@ -12,6 +12,7 @@ from .interfaces import Mailer, PushSender, SmsGateway
 @dataclass
 class Channels:
     push: PushSender | None = None
+    push_local_hosts: frozenset[str] = frozenset()  # PUSH_ALLOWED_LOCAL_HOSTS (push_targets)
     mailer_factory: Callable[[], Mailer] = NoMailer
     sms: SmsGateway = field(default_factory=LoggingSmsGateway)
     batch_size: int = 500

@@ -15,8 +15,10 @@ from core.db import utcnow
 from core.errors import InvalidInput, NotFound
 from core.identity import Unit, User
 
+from . import runtime
 from .areas import accounts_by_number, accounts_in_area, polygon_problems, users_of_accounts
 from .models import Message, Notice, NoticeKind, Preference, PushSubscription
+from .push_targets import PushTargetRefused, check_endpoint
 from .topics import NOTICE_PUBLISHED
 
 MAX_ACCOUNT_LIST = 200_000
@@ -284,6 +286,15 @@ def subscribe_push(
         problems["keys.auth"] = "the subscription's auth secret (base64url)"
     if problems:
         raise InvalidInput.fields(problems)
+    try:
+        check_endpoint(endpoint, runtime.current().push_local_hosts)
+    except PushTargetRefused as exc:
+        reason = str(exc)
+        raise InvalidInput(
+            f"This push service is not allowed: {reason}.",
+            code="push_endpoint_not_allowed",
+            details={"fields": {"endpoint": reason}},
+        ) from exc
     existing = session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
     if existing is not None:
         existing.user_id, existing.p256dh, existing.auth = user.id, p256dh, auth

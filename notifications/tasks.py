@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.db import db, utcnow
+from core.locks import run_alone
 
 from . import runtime
 from .delivery import due_deliveries, plan_deliveries, send_deliveries, store_messages
@@ -121,6 +122,7 @@ def _send_and_reschedule(session: Session, ids: list[int]) -> dict[str, int]:
 
 
 @shared_task(name="notifications.send_deferred_deliveries", acks_late=True)
+@run_alone("notifications.send_deferred_deliveries")
 def send_deferred_deliveries(limit: int = 5000) -> dict[str, int]:
     """Release deliveries whose quiet hours (or retry wait) are over and send them (celery beat, every minute)."""
     now = utcnow()
@@ -149,6 +151,7 @@ STALLED_AFTER = dt.timedelta(hours=2)  # longer than the longest retry backoff (
 
 
 @shared_task(name="notifications.resume_stalled_work", acks_late=True)
+@run_alone("notifications.resume_stalled_work")
 def resume_stalled_work(limit: int = 5000) -> dict[str, int]:
     """The safety net (celery beat): notices whose batches were lost get fanned out again (idempotent), and
     deliveries left pending by a lost task are sent."""
@@ -278,6 +281,7 @@ def _reminder_day(on: str | None) -> dt.date:
 
 
 @shared_task(name="notifications.send_due_reminders", acks_late=True)
+@run_alone("notifications.send_due_reminders")
 def send_due_reminders(on: str | None = None, days_before: int | None = None) -> dict[str, int]:
     """Remind the customers of bills falling due soon (celery beat, daily); one reminder per bill ever."""
     from .reminders import due_reminders
@@ -291,6 +295,7 @@ def send_due_reminders(on: str | None = None, days_before: int | None = None) ->
 
 
 @shared_task(name="notifications.send_arrears_reminders", acks_late=True)
+@run_alone("notifications.send_arrears_reminders")
 def send_arrears_reminders(on: str | None = None) -> dict[str, int]:
     """Remind the customers of accounts with overdue bills (celery beat, daily); once a week per account."""
     from .reminders import arrears_reminders

@@ -54,6 +54,8 @@ def _configure_environment() -> Path:
             "SEARCH_INDEX_DIR": str(workdir / "search"),
             "RATELIMIT_STORAGE_URI": "memory://",
             "GRIDDESK_FAST_HASHING": "1",
+            # the local push service of tests/notifications/push_receiver.py (http on 127.0.0.1)
+            "PUSH_ALLOWED_LOCAL_HOSTS": "127.0.0.1",
         }
     )
     redis_url = os.environ.get("TEST_REDIS_URL")

@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_local_time(app.config)
     os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    _trust_proxies(app)
 
     db.init(app.config["DATABASE_URL"])
     login_manager.init_app(app)
@@ -85,6 +86,17 @@ def configure_local_time(config: Any) -> None:
     config["CELERY"]["timezone"] = name
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXY_COUNT`` reverse proxies, the client address and scheme are the ones the nearest
+    proxy forwarded (X-Forwarded-For, X-Forwarded-Proto); with none trusted (the default) those headers are
+    ignored, since a client could write them."""
+    count = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+
+
 def _translation_directories() -> str:
     """Each area keeps its own catalogue under ``webapp/translations/<area>/``; Flask-Babel merges them."""
     base = Path(__file__).parent / "translations"
@@ -104,9 +116,12 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from . import csp
     from .templating import register_template_helpers
 
     register_template_helpers(app)
+    app.jinja_env.globals["csp_nonce"] = csp.nonce
+    app.before_request(csp.forget_nonce)
 
     @app.before_request
     def remember_language() -> None:
@@ -122,12 +137,7 @@ def _register_request_hooks(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: blob: https:; connect-src 'self'; font-src 'self' data:; "
-            "worker-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'",
-        )
+        headers.setdefault("Content-Security-Policy", csp.policy())
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

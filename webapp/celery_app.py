@@ -17,6 +17,9 @@ def init_celery(app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     config = dict(app.config["CELERY"])
+    from .beat import configure as configure_beat
+
+    configure_beat(config, app.config["INSTANCE_DIR"])
     options = config.get("broker_transport_options") or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in options:

@@ -1,4 +1,5 @@
-"""``/healthz``: database, task queue and search index state, for load balancers and people."""
+"""``/healthz``: ok or not for load balancers and anyone; the state of each part (database, task queue, search
+index, outbox, notifications) for signed-in staff only, since it names the software and its backlog."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from flask import Flask, current_app
 from sqlalchemy import text
 
 from core.db import db
+from core.identity import STAFF_ROLES
 
 from .api.framework import json_response
+from .auth import current_api_user
 
 HealthCheck = Callable[[], dict[str, Any]]
 
@@ -47,4 +50,12 @@ def register(app: Flask) -> None:
             except Exception as exc:  # a failing dependency is reported, not raised
                 report[name] = {"ok": False, "error": type(exc).__name__, "message": str(exc)[:200]}
         healthy = all(part.get("ok") for part in report.values())
-        return json_response({"status": "ok" if healthy else "degraded", **report}, 200 if healthy else 503)
+        answer: dict[str, Any] = {"status": "ok" if healthy else "degraded"}
+        viewer = current_api_user()
+        if viewer is not None and viewer.role in STAFF_ROLES:
+            answer.update(report)
+        response = json_response(answer, 200 if healthy else 503)
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Authorization")
+        response.vary.add("Cookie")
+        return response

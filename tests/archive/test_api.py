@@ -139,3 +139,10 @@ def test_customers_and_clerks_have_no_archive_access(client, world):
 
 def test_dossier_outside_the_unit_is_not_found(client, world):
     assert open_dossier(client, world.token("archivist"), "2000000001").status_code == 404
+
+
+def test_an_archivist_with_the_longest_allowed_name_opens_a_dossier(client, world, session):
+    session.get(type(world.users["archivist"]), world.users["archivist"].id).name = "档" * 128
+    session.commit()
+    response = open_dossier(client, world.token("archivist"), "1000000001")
+    assert response.status_code == 201, response.get_json()

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from archive.models import Document
 from archive.registry import search_backend
 from archive.uploads import DOCX, PDF, inspect_upload, safe_name
+from tests.archive.active_pdfs import ACTIVE, HARMLESS
 from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
 
 
@@ -53,19 +54,33 @@ def _files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-@pytest.mark.parametrize("code", sorted(REFUSED))
-def test_refused_upload_leaves_no_file_no_row_no_index_entry(code, app, client, world, session):
+def _assert_refused_leaving_nothing(app, client, world, session, content: bytes, code: str) -> None:
     token = world.token("archivist")
     open_dossier(client, token, "1000000001")
     blob_root = Path(app.config["BLOB_DIR"])
     before = _files_under(blob_root)
-    response = file_via_api(client, token, "1000000001", REFUSED[code](), name="合同.pdf")
+    response = file_via_api(client, token, "1000000001", content, name="合同.pdf")
     assert response.status_code == 422, response.get_json()
     assert response.get_json()["error"]["code"] == code
     session.rollback()
     assert session.scalar(select(func.count(Document.id))) == 0
     assert _files_under(blob_root) == before
     assert list(search_backend().fingerprints()) == []
+
+
+@pytest.mark.parametrize("code", sorted(REFUSED))
+def test_refused_upload_leaves_no_file_no_row_no_index_entry(code, app, client, world, session):
+    _assert_refused_leaving_nothing(app, client, world, session, REFUSED[code](), code)
+
+
+@pytest.mark.parametrize("kind", sorted(ACTIVE))
+def test_pdf_with_active_content_is_refused_leaving_no_file_no_row_no_index_entry(kind, app, client, world, session):
+    _assert_refused_leaving_nothing(app, client, world, session, ACTIVE[kind](), "pdf_active_content")
+
+
+@pytest.mark.parametrize("kind", sorted(HARMLESS))
+def test_pdf_with_only_harmless_navigation_is_accepted(kind):
+    assert inspect_upload(io.BytesIO(HARMLESS[kind]()), "合同.pdf", max_bytes=1_000_000).pages == 1
 
 
 def test_oversized_upload_is_refused(app, client, world, session):

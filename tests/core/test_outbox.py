@@ -153,13 +153,15 @@ def test_concurrent_relays_hand_each_message_over_once(handled) -> None:
     assert sorted(seen) == list(range(1200))
 
 
-def test_healthz_shows_what_waits_without_failing(handled, client) -> None:
-    assert client.get("/healthz").get_json()["outbox"] == {"ok": True, "waiting": 0, "oldest_seconds": 0.0}
+def test_healthz_shows_what_waits_without_failing(handled, client, world) -> None:
+    staff = world.headers("admin")
+    empty = {"ok": True, "waiting": 0, "oldest_seconds": 0.0}
+    assert client.get("/healthz", headers=staff).get_json()["outbox"] == empty
     db.remove_session()  # the request ran in the fixture's app context, which outlives it: end its session here
     with db.transaction() as session:
         outbox.put(session, TOPIC, {"n": 1})
     time.sleep(0.05)
-    reply = client.get("/healthz")
+    reply = client.get("/healthz", headers=staff)
     report = reply.get_json()["outbox"]
     assert reply.status_code == 200 and report["waiting"] == 1 and report["oldest_seconds"] >= 0.0
 

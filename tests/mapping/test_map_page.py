@@ -7,6 +7,8 @@ import re
 import pytest
 
 from mapping.demo import DEMO_POINTS, seed_service_points
+from tests.mapping.features import map_features
+from tests.notifications.helpers import SQUARE
 
 
 def test_map_shows_points_and_your_position_with_no_cdn(client, session, world) -> None:
@@ -18,7 +20,8 @@ def test_map_shows_points_and_your_position_with_no_cdn(client, session, world) 
     assert "湖滨营业厅" in html and "uri.amap.com" in html and "coord_type=bd09ll" in html
     assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
     assert assets and all(a.startswith("/static/") for a in assets), assets
-    assert re.search(r"L\.marker\(\s*\[30\.26, 120\.165\]", html)  # your position
+    [you] = [f for f in map_features(html) if f["properties"]["role"] == "you"]
+    assert you["geometry"]["coordinates"] == [120.165, 30.26]
     assert "tile.openstreetmap.org" in html  # the configured tile source
 
 
@@ -69,3 +72,25 @@ def test_map_without_position_lists_every_point_of_the_kind_around_the_city(clie
     listing = html[html.index('<ol class="sp-list">') : html.index("</ol>", html.index('<ol class="sp-list">'))]
     listed = re.findall(r"<strong>([^<]+)</strong> · ([^\s<]+)", listing)
     assert sorted(listed) == sorted((name, KIND_LABELS[kind]) for _c, name, k, *_rest in DEMO_POINTS if k == kind)
+
+
+HOSTILE = "停电</script><script>alert('nt')</script><img src=x onerror=alert(7)>${alert(1)}`"
+
+
+def test_what_people_wrote_reaches_the_map_as_data_never_as_script(client, session, world) -> None:
+    """An outage title and a service point name go to the page as JSON features, drawn by the app's own script:
+    folium's generated script holds no text anyone wrote (it once held both, inside a JavaScript template)."""
+    future = "2099-12-05T08:30:00+08:00", "2099-12-05T17:30:00+08:00"
+    body = {"title": HOSTILE, "body": HOSTILE, "starts_at": future[0], "ends_at": future[1], "area": SQUARE}
+    assert client.post("/api/v1/notices/outages", json=body, headers=world.headers("clerk")).status_code == 202
+    point = {"name": HOSTILE, "kind": "business_hall", "address": HOSTILE, "lat": 30.27, "lon": 120.16}
+    assert client.post("/api/v1/admin/service-points", json=point, headers=world.headers("admin")).status_code == 201
+    html = client.get("/map").get_data(as_text=True)
+    assert "</script><script>alert" not in html
+    inline_scripts = re.findall(r"<script nonce=[^>]*>(.*?)</script>", html, re.S)
+    assert inline_scripts and not any("alert" in script or "停电" in script for script in inline_scripts)
+    features = map_features(html)
+    tooltips = {f["properties"]["role"]: f["properties"]["tooltip"] for f in features}
+    assert tooltips == {"area": HOSTILE, "point": HOSTILE}
+    popups = " ".join(f["properties"]["popup_html"] for f in features)
+    assert "&lt;script&gt;alert(&#39;nt&#39;)&lt;/script&gt;" in popups and "<img" not in popups

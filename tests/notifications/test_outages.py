@@ -94,6 +94,6 @@ def test_preview_counts_without_storing(client, world, session) -> None:
     assert session.scalar(select(func.count()).select_from(Notice)) == 0
 
 
-def test_health_reports_notification_state(client) -> None:
-    report = client.get("/healthz").get_json()
+def test_health_reports_notification_state(client, world) -> None:
+    report = client.get("/healthz", headers=world.headers("admin")).get_json()
     assert report["notifications"]["ok"] is True and report["notifications"]["dead_letters_24h"] == 0

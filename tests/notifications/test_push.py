@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from notifications import build_channels, push_targets, runtime
 from notifications.models import DeadLetter, Delivery, PushSubscription
 from tests.notifications.helpers import SQUARE
 from tests.notifications.push_receiver import push_service
@@ -87,3 +89,58 @@ def test_unsubscribe_and_vapid_key(client, world) -> None:
     assert gone.status_code == 204
     key = client.get("/api/v1/push/vapid-public-key").get_json()["public_key"]
     assert len(key) == 87  # 65 bytes, base64url without padding
+
+
+@pytest.fixture
+def no_local_push_service(app, monkeypatch):  # type: ignore[no-untyped-def]
+    """The channels as production builds them: no PUSH_ALLOWED_LOCAL_HOSTS (the suite exempts 127.0.0.1)."""
+    channels, _vapid = build_channels({**app.config, "PUSH_ALLOWED_LOCAL_HOSTS": ""})
+    monkeypatch.setattr(runtime, "CHANNELS", channels)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["https://169.254.169.254/latest/meta-data/", "https://[::1]:8443/push", "https://localhost/push"]
+)
+def test_subscribing_a_local_or_private_endpoint_is_refused_with_a_code(
+    endpoint, no_local_push_service, client, world, session
+) -> None:
+    with push_service() as service:
+        for candidate in (endpoint, service.subscribe("phone")["endpoint"]):
+            sub = {**service.subscribe("phone"), "endpoint": candidate}
+            response = client.post("/api/v1/me/push-subscriptions", json=sub, headers=world.headers("customer"))
+            assert response.status_code == 422, candidate
+            error = response.get_json()["error"]
+            assert error["code"] == "push_endpoint_not_allowed" and "endpoint" in error["details"]["fields"]
+    assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+
+
+def _stored_subscription(session, world, endpoint: str, keys: dict[str, str]) -> None:
+    """A subscription already in the table (stored before these checks, or its name resolved elsewhere then)."""
+    user = world.users["customer"]
+    session.add(PushSubscription(user_id=user.id, endpoint=endpoint, p256dh=keys["p256dh"], auth=keys["auth"]))
+    session.commit()
+
+
+def test_the_worker_never_posts_to_a_local_endpoint_already_stored(
+    no_local_push_service, client, world, session
+) -> None:
+    with push_service() as service:
+        sub = service.subscribe("phone")
+        _stored_subscription(session, world, sub["endpoint"], sub["keys"])
+        _announce(client, world)
+    assert service.received == []
+    session.rollback()
+    assert session.scalar(select(Delivery.status)) == "failed"
+    assert "not allowed" in session.scalar(select(DeadLetter.error))
+
+
+def test_a_name_that_now_resolves_to_a_private_address_is_not_contacted(
+    no_local_push_service, monkeypatch, client, world, session
+) -> None:
+    monkeypatch.setattr(push_targets, "resolve", lambda host, port: ["10.20.30.40"])
+    with push_service() as service:
+        _stored_subscription(session, world, "https://push.rebound.test/send/abc", service.subscribe("p")["keys"])
+    _announce(client, world)
+    session.rollback()
+    assert session.scalar(select(Delivery.status)) == "failed"
+    assert "non-public address (10.20.30.40)" in session.scalar(select(DeadLetter.error))

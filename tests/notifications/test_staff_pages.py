@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 
 from sqlalchemy import select
 
 from notifications.models import Message
+from tests.mapping.features import map_features
 from tests.notifications.helpers import SQUARE
 from tests.support import staff_sign_in
 
@@ -78,10 +78,8 @@ def test_current_outage_areas_are_drawn_on_the_public_map(client, world, session
             "area": json.dumps(SQUARE),
         },  # fmt: skip
     )
-    html = client.get("/map").get_data(as_text=True)
-    drawn = re.search(r"geo_json_\w+_add\((\{.*?\})\);", html)
-    assert drawn, "no outage area on the map"
-    assert [f["geometry"] for f in json.loads(drawn.group(1))["features"]] == [SQUARE]
+    [area] = [f for f in map_features(client.get("/map").get_data(as_text=True)) if f["properties"]["role"] == "area"]
+    assert area["geometry"]["coordinates"] == SQUARE["coordinates"] and area["properties"]["tooltip"] == "计划停电"
 
 
 def test_outage_form_preview_shows_the_count_and_sends_nothing(client, world, session) -> None:

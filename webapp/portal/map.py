@@ -17,6 +17,7 @@ from mapping.maps import Area, Marker, RenderedMap, TileSource, render
 from mapping.search import Nearby, nearest
 from notifications.queries import current_outages
 
+from ..csp import nonce
 from . import portal
 
 KIND_LABELS = {
@@ -130,16 +131,18 @@ def build_map(
         you_label=_("You are here"),
         areas=areas,
         zoom=zoom,
+        script_nonce=nonce(),
     )
 
 
+def outage_area(geometry: dict[str, Any], title: str, text: str = "") -> Area:
+    """An outage area for the map: its title as the tooltip (text) and in the popup (escaped HTML)."""
+    popup = render_template("mapping/_outage_popup.html", title=title, text=text)
+    return Area(geometry=geometry, popup_html=popup, tooltip=title)
+
+
 def outage_areas() -> list[Area]:
-    areas = []
-    for source in OUTAGE_AREA_SOURCES:
-        for geometry, title, text in source():
-            popup = render_template("mapping/_outage_popup.html", title=title, text=text)
-            areas.append(Area(geometry=geometry, popup_html=popup, tooltip=title))
-    return areas
+    return [outage_area(*area) for source in OUTAGE_AREA_SOURCES for area in source()]
 
 
 @portal.get("/map")

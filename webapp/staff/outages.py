@@ -14,11 +14,10 @@ from core import clock
 from core.db import db
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
-from mapping.maps import Area
 from notifications.queries import dead_letters, notice_progress, visible_notice, visible_notices
 from notifications.services import create_outage_notice, preview_outage
 
-from ..portal.map import build_map, default_centre
+from ..portal.map import build_map, default_centre, outage_area
 from ..templating import STAFF_NAV
 from . import staff
 from .access import staff_required, staff_user
@@ -105,7 +104,7 @@ def new_outage() -> Any:
                 if isinstance(data.get("area"), dict):
                     outer = data["area"]["coordinates"][0]
                     centre = (sum(p[1] for p in outer) / len(outer), sum(p[0] for p in outer) / len(outer))
-                    rendered = build_map([], centre=centre, you=None, areas=[Area(data["area"], "", form["title"])])
+                    rendered = build_map([], centre=centre, you=None, areas=[outage_area(data["area"], form["title"])])
             except DomainError as exc:
                 errors = (exc.details or {}).get("fields") or {"form": exc.message}
             db.session.rollback()
@@ -137,7 +136,7 @@ def notice_detail(notice_id: int) -> Any:
             [],
             centre=centre or default_centre(),
             you=None,
-            areas=[Area(notice.area, notice.title, notice.title)],
+            areas=[outage_area(notice.area, notice.title)],
             zoom=13,
         )
     letters = dead_letters(db.session, notice, 50)

@@ -95,5 +95,12 @@
     });
   }
 
-  onReady(function () { setUpLocate(); setUpPush(); });
+  /* the offline page's "Try again" (no inline handlers under the Content-Security-Policy) */
+  function setUpReload() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-reload]"), function (button) {
+      button.addEventListener("click", function () { window.location.reload(); });
+    });
+  }
+
+  onReady(function () { setUpLocate(); setUpPush(); setUpReload(); });
 })();

@@ -1,0 +1,130 @@
+"""Hostile text planted in every field a page shows: names, titles, addresses, references, reasons.
+
+The text closes a script element, opens one, adds an event handler, an SVG with onload, and a JavaScript
+template-string expression: if any of it reaches a page as markup or code, a dialog opens (or the page's
+Content-Security-Policy reports a blocked script).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from archive.samples import text_pdf
+from billing.models import Payment
+from tests.billing.support import add_tariffs, bill_with
+from tests.notifications.helpers import SQUARE
+
+HOSTILE = "停电</script><script>alert('nt')</script><img src=x onerror=alert(7)>${alert(1)}`\"'<svg onload=alert(8)>"
+
+
+def hostile(label: str) -> str:
+    return f"{label}{HOSTILE}"
+
+
+@dataclass
+class Planted:
+    account_no: str
+    period: str
+    payment_id: int
+    import_id: int
+    document_id: int
+    point_id: int
+    notice_id: int
+    message_id: int
+    run_id: int
+    finding_id: int
+
+
+def _ok(response: Any, status: int = 201) -> Any:
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    return response.get_json()
+
+
+def plant(client: Any, session: Any, world: Any) -> Planted:
+    """Every kind of record a page lists, each with hostile text where people write."""
+    for role, user in world.users.items():
+        user.name = hostile(role)
+    world.unit_a.name = hostile("单位")
+    account = world.own_account
+    account.holder_name, account.address = hostile("户名"), hostile("地址")
+    add_tariffs(session)
+    bill_with(session, account, "2026-01", 200)
+    session.commit()
+    no = account.account_no
+
+    clerk, admin = world.headers("clerk"), world.headers("admin")
+    payment = {"account_no": no, "amount": "50.00", "channel": "counter", "reference": hostile("柜")[:64]}
+    _ok(client.post("/api/v1/payments", json=payment, headers={**clerk, "Idempotency-Key": "hostile-1"}))
+    row = f"{no},10.00,2026-01-20T10:00:00+08:00,bank,{hostile('银')[:60]}"
+    csv = io.BytesIO(f"account_no,amount,paid_at,channel,reference\n{row}\n".encode())
+    imported = _ok(
+        client.post(
+            "/api/v1/billing/payment-imports",
+            headers=clerk,
+            content_type="multipart/form-data",
+            data={"file": (csv, hostile("对账") + ".csv")},
+        )
+    )
+    adjustment = {"kind": "correction", "account_no": no, "period": "2026-01", "amount": "-1.00"}
+    _ok(client.post("/api/v1/billing/adjustments", json={**adjustment, "reason": hostile("更正")}, headers=clerk))
+
+    archivist = world.headers("archivist")
+    _ok(client.post("/api/v1/archive/dossiers", json={"account_no": no}, headers=archivist))
+    filing = {
+        "doc_type": "power_supply_contract",
+        "title": hostile("合同"),
+        "formed_on": "2024-03-01",
+        "responsible_unit": hostile("责任"),
+        "writing_material": "print",
+        "paper_size": "A4",
+        "file": (io.BytesIO(text_pdf("供用电合同", "停电 合同 正文")), hostile("文件") + ".pdf"),
+    }
+    document = _ok(
+        client.post(
+            f"/api/v1/archive/dossiers/{no}/documents",
+            headers=archivist,
+            content_type="multipart/form-data",
+            data=filing,
+        )
+    )
+
+    place = {"lat": 30.2701, "lon": 120.1601, "hours": {"mon": "08:30-17:30"}, "services": ["bill_payment"]}
+    hall = {"name": hostile("营业厅"), "kind": "business_hall", "address": hostile("地址"), "phone": "0571-1234"}
+    point = _ok(client.post("/api/v1/admin/service-points", json={**hall, **place}, headers=admin))
+    # a name with only a template-string expression: inside a JavaScript `...` string it ran by itself
+    terminal = {"name": "网点${alert(1)}`+alert(2)+`", "kind": "self_service", "address": "文三路${alert(3)}"}
+    _ok(client.post("/api/v1/admin/service-points", json={**terminal, "lat": 30.2702, "lon": 120.1603}, headers=admin))
+
+    starts = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    when = {"starts_at": starts.isoformat(), "ends_at": (starts + dt.timedelta(hours=8)).isoformat()}
+    outage = {"title": hostile("计划停电"), "body": hostile("正文"), "area": SQUARE, **when}
+    notice = _ok(client.post("/api/v1/notices/outages", json=outage, headers=clerk), 202)
+    inbox = _ok(client.get("/api/v1/me/notifications", headers=world.headers("customer")), 200)
+
+    supervisor = world.headers("supervisor")
+    run = _ok(client.post("/api/v1/audit/runs", json={}, headers=supervisor), 202)
+    findings = _ok(client.get("/api/v1/audit/violations", headers=supervisor), 200)
+    finding_id = findings["items"][0]["id"]
+    assignment = {"to": "assigned", "assignee": "archivist-a", "reason": hostile("整改")}
+    _ok(client.post(f"/api/v1/audit/violations/{finding_id}/transitions", json=assignment, headers=supervisor), 200)
+
+    session.rollback()
+    payment_id = session.scalar(select(Payment.id).where(Payment.channel == "counter"))
+    session.rollback()  # SQLite: every transaction holds the write lock, reads too; the live server must write
+    return Planted(
+        account_no=no,
+        period="2026-01",
+        payment_id=int(payment_id),
+        import_id=imported["id"],
+        document_id=document["id"],
+        point_id=point["id"],
+        notice_id=notice["notice_id"],
+        message_id=next(item["id"] for item in inbox["items"] if item["kind"] == "outage"),
+        run_id=run["run_id"],
+        finding_id=finding_id,
+    )
