@@ -48,8 +48,9 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# The SQLite pass runs on SQLite even when the shell exports the PostgreSQL settings for the next pass.
 test-sqlite: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not service" -p no:cacheprovider
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not service" -p no:cacheprovider
 
 test-postgres: setup
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) GRIDDESK_REQUIRE_SERVICES=1 \
