@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, g, request, session
 
-from core import clock
+from core import clock, workdays
 from core.db import db
 
 from .config import from_environment
@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     configure_local_time(app.config)
+    configure_working_days(app.config)
     os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     _trust_proxies(app)
@@ -84,6 +85,14 @@ def configure_local_time(config: Any) -> None:
     config["DISPLAY_TIMEZONE"] = name
     config["BABEL_DEFAULT_TIMEZONE"] = name
     config["CELERY"]["timezone"] = name
+
+
+def configure_working_days(config: Any) -> None:
+    """Days off and working days that the official calendar lacks or gets wrong (core.workdays)."""
+    workdays.configure(
+        workdays.parse_days(config.get("WORKDAYS_EXTRA_HOLIDAYS")),
+        workdays.parse_days(config.get("WORKDAYS_EXTRA_WORKDAYS")),
+    )
 
 
 def _trust_proxies(app: Flask) -> None:

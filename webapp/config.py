@@ -88,6 +88,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "LANGUAGES": ["zh_CN", "en"],
         # the one local zone (core.clock): shown times, "today", Babel's dates and Celery beat's schedule
         "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", clock.DEFAULT_ZONE),
+        # core.workdays: ISO dates the official holiday calendar lacks (days off) or gets wrong (working days)
+        "WORKDAYS_EXTRA_HOLIDAYS": os.environ.get("WORKDAYS_EXTRA_HOLIDAYS", ""),
+        "WORKDAYS_EXTRA_WORKDAYS": os.environ.get("WORKDAYS_EXTRA_WORKDAYS", ""),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", str(50 * 1024 * 1024))),
         "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY", ""),
         "VAPID_PUBLIC_KEY": os.environ.get("VAPID_PUBLIC_KEY", ""),
