@@ -147,9 +147,8 @@ def _import_row(source: _Source, line: int, row: dict[str, Any], username: str |
             outcome.status, outcome.document_id = "filed", document.id
             return outcome
     except DomainError as exc:
-        problems = (exc.details or {}).get("fields")
         outcome.status = "error"
-        outcome.detail = f"{exc.code}: {exc.message}" + (f" {problems}" if problems else "")
+        outcome.detail = str(exc)
         return outcome
 
 

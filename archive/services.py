@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from billing.models import Account
 from core import trail
 from core.db import on_commit, utcnow
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import User
 
 from . import signals
@@ -38,7 +38,7 @@ def dossier_for(session: Session, account_no: str) -> Dossier | None:
 def get_dossier(session: Session, account_no: str) -> Dossier:
     dossier = dossier_for(session, account_no)
     if dossier is None:
-        raise NotFound("This account has no dossier yet.", code="dossier_not_found")
+        raise NotFound("dossier_not_found")
     return dossier
 
 
@@ -55,7 +55,7 @@ def _refuse_second_dossier(session: Session, account_no: str, actor: User | None
         after={"source": source},
     )
     session.commit()
-    return Conflict(f"Account {account_no} already has a dossier.", code="dossier_exists")
+    return Conflict("dossier_exists", account_no=account_no)
 
 
 def create_dossier(session: Session, account: Account, actor: User | None, *, source: str = "api") -> Dossier:
@@ -110,35 +110,42 @@ class FilingForm:
     title_supplied: bool
 
 
-def _choice(problems: dict[str, str], data: dict[str, Any], name: str, allowed: Any, default: str | None = None) -> str:
+def _choice(
+    problems: dict[str, Problem], data: dict[str, Any], name: str, allowed: Any, default: str | None = None
+) -> str:
     value = str(data.get(name) or default or "").strip()
-    if value not in {str(v) for v in allowed}:
-        problems[name] = f"one of {', '.join(str(v) for v in allowed)}"
+    if not value:
+        problems[name] = Problem("required")
+    elif value not in {str(v) for v in allowed}:
+        problems[name] = Problem("not_a_choice", allowed=[str(v) for v in allowed])
     return value
 
 
 def parse_filing_form(session: Session, data: dict[str, Any]) -> FilingForm:
     """Validate the filing fields (strings as they come from a form or CSV); every problem at once."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     doc_type = _choice(problems, data, "doc_type", DocType)
     title = str(data.get("title") or "").strip()
     if not title:
-        problems["title"] = "required"
+        problems["title"] = Problem("required")
     elif len(title) > 255:
-        problems["title"] = "at most 255 characters"
+        problems["title"] = Problem("too_long", max=255)
     formed_on = dt.date.min
     raw_date = str(data.get("formed_on") or "").strip()
-    try:
-        formed_on = dt.date.fromisoformat(raw_date)
-        if formed_on > dt.date.today() + dt.timedelta(days=1):
-            problems["formed_on"] = "cannot be in the future"
-    except ValueError:
-        problems["formed_on"] = "a date YYYY-MM-DD"
+    if not raw_date:
+        problems["formed_on"] = Problem("required")
+    else:
+        try:
+            formed_on = dt.date.fromisoformat(raw_date)
+            if formed_on > dt.date.today() + dt.timedelta(days=1):
+                problems["formed_on"] = Problem("in_future")
+        except ValueError:
+            problems["formed_on"] = Problem("not_a_date")
     responsible_unit = str(data.get("responsible_unit") or "").strip()
     if not responsible_unit:
-        problems["responsible_unit"] = "required"
+        problems["responsible_unit"] = Problem("required")
     elif len(responsible_unit) > 128:
-        problems["responsible_unit"] = "at most 128 characters"
+        problems["responsible_unit"] = Problem("too_long", max=128)
     writing_material = _choice(problems, data, "writing_material", WritingMaterial)
     paper_size = _choice(problems, data, "paper_size", PaperSize)
     retention = _choice(problems, data, "retention", Retention, default="permanent")
@@ -149,19 +156,19 @@ def parse_filing_form(session: Session, data: dict[str, Any]) -> FilingForm:
             if not 1 <= pages <= 10_000:
                 raise ValueError
         except ValueError:
-            problems["pages"] = "a whole number from 1 to 10000"
+            problems["pages"] = Problem("whole_number_between", min=1, max=10_000)
     handover_id: int | None = None
     if str(data.get("handover_id") or "").strip():
         try:
             handover_id = int(str(data["handover_id"]).strip())
         except ValueError:
-            problems["handover_id"] = "a hand-over record id"
+            problems["handover_id"] = Problem("not_a_whole_number")
         else:
             if session.get(Handover, handover_id) is None:
-                problems["handover_id"] = "no such hand-over record"
+                problems["handover_id"] = Problem("unknown_handover")
     document_no = str(data.get("document_no") or "").strip()
     if len(document_no) > 64:
-        problems["document_no"] = "at most 64 characters"
+        problems["document_no"] = Problem("too_long", max=64)
     supplied = str(data.get("title_supplied") or "").strip().lower() in {"1", "true", "yes", "on"}
     if problems:
         raise InvalidInput.fields(problems)
@@ -235,21 +242,21 @@ def file_document(
     actor: User | None,
 ) -> Document:
     """File a document into a dossier. Checks everything before storing anything; indexing runs after commit."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     try:
         form = parse_filing_form(session, data)
     except InvalidInput as exc:
-        problems.update(exc.details.get("fields", {}))
+        problems.update(exc.problems)
         form = None
     if stream is None:
-        problems["file"] = "required"
+        problems["file"] = Problem("required")
     if problems:
         raise InvalidInput.fields(problems)
     assert form is not None and stream is not None
     info = inspect_upload(stream, filename, max_bytes=int(setting("ARCHIVE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD)))
     pages = info.pages or form.pages
     if pages is None:
-        raise InvalidInput.fields({"pages": "required: the page count cannot be read from this file type"})
+        raise InvalidInput.fields({"pages": Problem("pages_required")})
     sha256 = _store_upload(session, stream)
     document = Document(
         dossier=dossier,
@@ -318,11 +325,11 @@ def document_snapshot(document: Document) -> dict[str, Any]:
 
 
 def _event_fields(reason: str, authorised_by: str) -> None:
-    problems = {}
+    problems: dict[str, Problem] = {}
     if not reason.strip():
-        problems["reason"] = "required: say why"
+        problems["reason"] = Problem("required")
     if not authorised_by.strip():
-        problems["authorised_by"] = "required: who authorised it"
+        problems["authorised_by"] = Problem("required")
     if problems:
         raise InvalidInput.fields(problems)
 
@@ -333,7 +340,7 @@ def withdraw_document(
     """Withdraw a document from its dossier: recorded (who, when, why, who authorised); never deleted."""
     _event_fields(reason, authorised_by)
     if document.withdrawn:
-        raise Conflict("The document is already withdrawn.", code="already_withdrawn")
+        raise Conflict("already_withdrawn")
     recorded = DocumentEvent(
         document=document,
         kind="withdrawn",
@@ -369,7 +376,7 @@ def correct_document(
     _event_fields(reason, authorised_by)
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown or not changes:
-        raise InvalidInput.fields({"changes": f"fields that can be corrected: {', '.join(CORRECTABLE)}"})
+        raise InvalidInput.fields({"changes": Problem("not_correctable", allowed=list(CORRECTABLE))})
     current = document.current()
     merged = {k: ("" if v is None else v) for k, v in current.items()}
     merged.update({k: v for k, v in changes.items()})
@@ -384,7 +391,7 @@ def correct_document(
         if value != current[name]
     }
     if not diff:
-        raise InvalidInput("Nothing would change.", code="no_change")
+        raise InvalidInput("no_change")
     recorded = DocumentEvent(
         document=document,
         kind="corrected",
@@ -412,21 +419,21 @@ def correct_document(
 
 
 def create_handover(session: Session, data: dict[str, Any], actor: User | None) -> Handover:
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     for name in ("from_department", "to_department", "handed_by", "received_by"):
         if not str(data.get(name) or "").strip():
-            problems[name] = "required"
+            problems[name] = Problem("required")
     try:
         handed_over_on = dt.date.fromisoformat(str(data.get("handed_over_on") or ""))
     except ValueError:
-        problems["handed_over_on"] = "a date YYYY-MM-DD"
+        problems["handed_over_on"] = Problem("not_a_date")
         handed_over_on = dt.date.min
     account_no = str(data.get("account_no") or "").strip() or None
     if account_no and session.scalar(select(Account.id).where(Account.account_no == account_no)) is None:
-        problems["account_no"] = "no such account"
+        problems["account_no"] = Problem("unknown_account")
     item_count = data.get("item_count") or 0
     if not isinstance(item_count, int) or item_count < 0:
-        problems["item_count"] = "a non-negative whole number"
+        problems["item_count"] = Problem("at_least", min=0)
     if problems:
         raise InvalidInput.fields(problems)
     handover = Handover(

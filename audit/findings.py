@@ -11,7 +11,7 @@ from archive import signals
 from billing.models import Account
 from core import trail
 from core.db import on_commit, utcnow
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User
 
 from .models import Finding, FindingEvent, FindingStatus
@@ -39,9 +39,9 @@ def get_scoped_finding(session: Session, user: User, finding_id: Any) -> Finding
     try:
         fid = int(finding_id)
     except (TypeError, ValueError):
-        raise NotFound("no such finding", code="finding_not_found") from None
+        raise NotFound("finding_not_found") from None
     if user.unit is None or user.role == Role.CUSTOMER:
-        raise NotFound("no such finding", code="finding_not_found")
+        raise NotFound("finding_not_found")
     stmt = (
         select(Finding)
         .join(Account, Account.id == Finding.account_id)
@@ -50,7 +50,7 @@ def get_scoped_finding(session: Session, user: User, finding_id: Any) -> Finding
     )
     finding = session.scalar(stmt)
     if finding is None:
-        raise NotFound("no such finding", code="finding_not_found")
+        raise NotFound("finding_not_found")
     return finding
 
 
@@ -84,17 +84,17 @@ def transition(
     assert account is not None
     reason = (reason or "").strip()
     current = finding.status
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     if to not in {s.value for s in FindingStatus}:
-        problems["to"] = "one of assigned, remediated, waived, open"
+        problems["to"] = Problem("not_a_choice", allowed=[s.value for s in FindingStatus])
     elif to == FindingStatus.WAIVED and not reason:
-        problems["reason"] = "a waiver needs a reason"
+        problems["reason"] = Problem("waiver_needs_reason")
     if len(reason) > REASON_MAX:
-        problems["reason"] = f"at most {REASON_MAX} characters"
+        problems["reason"] = Problem("too_long", max=REASON_MAX)
     assignee: User | None = None
     if to == FindingStatus.ASSIGNED:
         if assignee_id is None:
-            problems["assignee"] = "required when assigning"
+            problems["assignee"] = Problem("required")
         else:
             assignee = session.get(User, assignee_id)
             if (
@@ -104,14 +104,14 @@ def transition(
                 or assignee.unit is None
                 or not account.unit.path.startswith(assignee.unit.path)
             ):
-                problems["assignee"] = "an active archivist or clerk whose unit covers the account"
+                problems["assignee"] = Problem("not_an_assignee")
     if problems:
         raise InvalidInput.fields(problems)
 
     is_decider = actor.role in DECIDERS
     is_assignee = actor.role in FIXERS and finding.assignee_id == actor.id
     if not is_decider and not (is_assignee and to == FindingStatus.REMEDIATED):
-        raise Forbidden("Only a supervisor decides this; an assignee may only mark the finding remediated.")
+        raise Forbidden()
     allowed = {
         FindingStatus.ASSIGNED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
         FindingStatus.REMEDIATED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
@@ -119,7 +119,7 @@ def transition(
         FindingStatus.OPEN: {FindingStatus.WAIVED, FindingStatus.REMEDIATED},
     }[FindingStatus(to)]
     if current not in allowed:
-        raise Conflict(f"A finding that is {current} cannot become {to}.", code="invalid_transition")
+        raise Conflict("invalid_transition", current=current, to=to)
 
     before = _snapshot(finding, account.account_no)
     now = utcnow()

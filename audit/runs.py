@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from billing.models import Account
 from core.db import on_commit, utcnow
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User, unit_by_code
 from core.trail import TrailEvent
 
@@ -38,13 +38,13 @@ def request_run(
     """
     own_path = actor.unit.path if actor is not None and actor.unit is not None else None
     if actor is not None and own_path is None:
-        raise InvalidInput("Staff without a unit cannot run audits.", code="no_unit")
-    problems: dict[str, str] = {}
+        raise InvalidInput("no_unit")
+    problems: dict[str, Problem] = {}
     unit: Unit | None = None
     if unit_code:
         unit = unit_by_code(session, unit_code)
         if unit is None or (own_path is not None and not unit.path.startswith(own_path)):
-            problems["scope.unit"] = "no such unit in your scope"
+            problems["scope.unit"] = Problem("unknown_unit")
     elif actor is not None and actor.unit is not None:
         unit = actor.unit
     account: Account | None = None
@@ -52,7 +52,7 @@ def request_run(
         account = session.scalar(select(Account).where(Account.account_no == account_no))
         scope_path = unit.path if unit is not None else own_path
         if account is None or (scope_path is not None and not account.unit.path.startswith(scope_path)):
-            problems["scope.account_no"] = "no such account in your scope"
+            problems["scope.account_no"] = Problem("unknown_account")
     if problems:
         raise InvalidInput.fields(problems)
     kind = "account" if account is not None else ("full" if unit is None or unit.parent_id is None else "unit")
@@ -103,7 +103,7 @@ def execute_run(
     """
     found = session.get(AuditRun, run_id)
     if found is None:
-        raise NotFound("no such audit run", code="audit_run_not_found")
+        raise NotFound("audit_run_not_found")
     run: AuditRun = found
     if run.status == RunStatus.DONE:
         return run
@@ -177,13 +177,13 @@ def visible_run(session: Session, user: User, run_id: int) -> AuditRun:
     """The run if its scope lies inside the user's unit subtree (staff); NotFound otherwise."""
     run = session.get(AuditRun, run_id)
     if run is None or user.unit is None or user.role not in {Role.SUPERVISOR, Role.ADMIN}:
-        raise NotFound("no such audit run", code="audit_run_not_found")
+        raise NotFound("audit_run_not_found")
     unit = session.get(Unit, run.scope_unit_id) if run.scope_unit_id is not None else None
     if unit is None:
         if user.unit.parent_id is not None and run.requested_by != user.id:
-            raise NotFound("no such audit run", code="audit_run_not_found")
+            raise NotFound("audit_run_not_found")
     elif not unit.path.startswith(user.unit.path):
-        raise NotFound("no such audit run", code="audit_run_not_found")
+        raise NotFound("audit_run_not_found")
     return run
 
 

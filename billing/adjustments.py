@@ -20,8 +20,10 @@ from billing.models import Account, Adjustment, AdjustmentKind, AdjustmentStatus
 from billing.rules import Rules, current_rules, parse_period
 from core import trail
 from core.db import utcnow
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User
+
+REASON_MAX = 500
 
 
 def adjustment_dict(adj: Adjustment) -> dict[str, Any]:
@@ -50,10 +52,10 @@ def request_adjustment(
     signed change of what the bill charges (negative credits the account), never below zero in total.
     """
     rules = rules or current_rules()
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     kind = data.get("kind")
     if kind not in set(AdjustmentKind):
-        problems["kind"] = "one of refund, correction, waiver"
+        problems["kind"] = Problem("not_a_choice", allowed=list(AdjustmentKind))
     try:
         amount = Decimal(str(data.get("amount")))
         if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or amount == 0:
@@ -61,30 +63,32 @@ def request_adjustment(
         if kind != AdjustmentKind.CORRECTION and amount < 0:
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        problems["amount"] = "a non-zero amount with at most 2 decimals (positive except for corrections)"
+        problems["amount"] = Problem("adjustment_amount")
         amount = ZERO
     reason = str(data.get("reason") or "").strip()
-    if not reason or len(reason) > 500:
-        problems["reason"] = "required, at most 500 characters"
+    if not reason:
+        problems["reason"] = Problem("required")
+    elif len(reason) > REASON_MAX:
+        problems["reason"] = Problem("too_long", max=REASON_MAX)
     bill = None
     if kind in {AdjustmentKind.CORRECTION, AdjustmentKind.WAIVER}:
         period = parse_period(str(data.get("period") or ""))
         if period is None:
-            problems["period"] = "the bill's period YYYY-MM"
+            problems["period"] = Problem("not_a_period")
         else:
             bill = session.scalar(select(Bill).where(Bill.account_id == account.id, Bill.period == period))
             if bill is None:
-                problems["period"] = "the account has no bill for that period"
+                problems["period"] = Problem("no_bill_for_period")
     if problems:
         raise InvalidInput.fields(problems)
     if bill is not None:
         state = bill_states(session, account.id, [bill])[0]
         if kind == AdjustmentKind.WAIVER and amount > state.late_fee_owed(on, rules):
-            raise InvalidInput.fields({"amount": f"at most the late fee owed, {state.late_fee_owed(on, rules)}"})
+            raise InvalidInput.fields({"amount": Problem("above_late_fee_owed", owed=state.late_fee_owed(on, rules))})
         if kind == AdjustmentKind.CORRECTION and state.charged + amount < 0:
-            raise InvalidInput.fields({"amount": f"the bill would charge less than zero (it charges {state.charged})"})
+            raise InvalidInput.fields({"amount": Problem("bill_below_zero", charged=state.charged)})
     if kind == AdjustmentKind.REFUND and amount > account.balance:
-        raise InvalidInput.fields({"amount": f"at most the balance, {account.balance}"})
+        raise InvalidInput.fields({"amount": Problem("above_balance", balance=account.balance)})
     adj = Adjustment(kind=kind, account=account, bill=bill, amount=amount, reason=reason, requested_by=actor.id)
     session.add(adj)
     session.flush()
@@ -107,17 +111,17 @@ def decide_adjustment(
     account = lock_account(session, adj.account_id)
     session.refresh(adj, with_for_update=True)
     if adj.status != AdjustmentStatus.PENDING:
-        raise Conflict("This request has been decided.", code="already_decided")
+        raise Conflict("already_decided")
     if adj.requested_by == actor.id:
-        raise Conflict("A second person must decide this request.", code="second_person_required")
+        raise Conflict("second_person_required")
     before = adjustment_dict(adj)
     if approve:
         if adj.kind == AdjustmentKind.REFUND and adj.amount > account.balance:
-            raise Conflict(f"The balance ({account.balance}) no longer covers the refund.", code="balance_too_low")
+            raise Conflict("balance_too_low", balance=account.balance)
         if adj.kind == AdjustmentKind.WAIVER and adj.bill is not None:
             owed = bill_states(session, account.id, [adj.bill])[0].late_fee_owed(on, rules)
             if adj.amount > owed:
-                raise Conflict(f"The late fee owed is now {owed}.", code="waiver_exceeds_fee")
+                raise Conflict("waiver_exceeds_fee", owed=owed)
     adj.status = AdjustmentStatus.APPROVED if approve else AdjustmentStatus.REJECTED
     adj.decided_by = actor.id
     adj.decided_at = utcnow()
@@ -166,5 +170,5 @@ def visible_adjustments(user: User) -> Select[Any]:
 def get_visible_adjustment(session: Session, user: User, adjustment_id: int) -> Adjustment:
     adj = session.scalar(visible_adjustments(user).where(Adjustment.id == adjustment_id))
     if adj is None:
-        raise NotFound("no such request", code="adjustment_not_found")
+        raise NotFound("adjustment_not_found")
     return adj

@@ -17,7 +17,7 @@ from billing.rules import Rules, current_rules, parse_period, period_start
 from billing.tariffs import price_lines, tariff_for
 from core import trail
 from core.db import among, on_commit
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, Problem
 
 
 def _kwh(value: Any) -> Decimal | None:
@@ -78,26 +78,26 @@ def record_reading(
     ``data``: ``period`` and ``reading``, or ``peak``/``flat``/``valley`` (TOU meters; ``reading`` is their sum
     when not given). The account's first reading is its starting reading and makes no bill.
     """
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     period = parse_period(str(data.get("period") or ""))
     if period is None:
-        problems["period"] = "a billing period YYYY-MM"
+        problems["period"] = Problem("not_a_period")
     bands = [data.get(b) for b in ("peak", "flat", "valley")]
     band_values: tuple[Decimal, Decimal, Decimal] | None = None
     if any(v is not None for v in bands):
         parsed = [_kwh(v) for v in bands]
         for name, value in zip(("peak", "flat", "valley"), parsed, strict=True):
             if value is None:
-                problems[name] = "a non-negative cumulative reading (give all three bands)"
+                problems[name] = Problem("band_reading")
         if all(v is not None for v in parsed):
             band_values = (parsed[0], parsed[1], parsed[2])  # type: ignore[assignment]
     reading = _kwh(data.get("reading"))
     if data.get("reading") is not None and reading is None:
-        problems["reading"] = "a non-negative cumulative reading"
+        problems["reading"] = Problem("not_a_reading")
     if reading is None and band_values is not None:
         reading = sum(band_values, Decimal(0))
     if reading is None and "reading" not in problems and not any(k in problems for k in ("peak", "flat", "valley")):
-        problems["reading"] = "required (or peak, flat and valley)"
+        problems["reading"] = Problem("reading_required")
     if problems:
         raise InvalidInput.fields(problems)
     assert period is not None and reading is not None
@@ -105,12 +105,12 @@ def record_reading(
     if session.scalar(
         select(MeterReading.id).where(MeterReading.account_id == account.id, MeterReading.period == period)
     ):
-        raise Conflict(f"a reading for {period} exists; corrections are adjustments", code="reading_exists")
+        raise Conflict("reading_exists", period=period)
     later = session.scalar(
         select(MeterReading.period).where(MeterReading.account_id == account.id, MeterReading.period > period).limit(1)
     )
     if later is not None:
-        raise Conflict(f"the account already has a reading for {later}", code="reading_out_of_order")
+        raise Conflict("reading_out_of_order", later=later)
     previous = session.scalar(
         select(MeterReading)
         .where(MeterReading.account_id == account.id, MeterReading.period < period)
@@ -119,16 +119,12 @@ def record_reading(
     )
     if previous is not None:
         if reading < previous.reading:
-            raise InvalidInput.fields(
-                {"reading": f"below the previous reading {previous.reading}"}, "The meter went backwards."
-            )
+            raise InvalidInput.fields({"reading": Problem("below_previous_reading", previous=previous.reading)})
         if band_values is not None and previous.peak is not None:
             prev_bands = (previous.peak, previous.flat or 0, previous.valley or 0)
             for name, now, before in zip(("peak", "flat", "valley"), band_values, prev_bands, strict=True):
                 if now < before:
-                    raise InvalidInput.fields(
-                        {name: f"below the previous reading {before}"}, "The meter went backwards."
-                    )
+                    raise InvalidInput.fields({name: Problem("below_previous_reading", previous=before)})
     row = MeterReading(
         account_id=account.id,
         period=period,

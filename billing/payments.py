@@ -29,7 +29,7 @@ from billing.models import Account, Channel, Payment, PaymentApplication
 from billing.rules import CENT, Rules, current_rules
 from core import outbox, trail
 from core.db import is_postgresql, utcnow
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, Problem
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 PAYMENT_RECORDED = "billing.payment_recorded"  # outbox topic; payload {"payment_id": id}
@@ -38,21 +38,21 @@ MAX_PAYMENT = Decimal("100000000")
 
 def parse_payment(data: dict[str, Any], *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Validated payment fields (every problem at once): account_no, amount, channel, paid_at, reference."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     now = now or utcnow()
     account_no = str(data.get("account_no") or "").strip()
     if not account_no:
-        problems["account_no"] = "required"
+        problems["account_no"] = Problem("required")
     try:
         amount = Decimal(str(data.get("amount")))
         if not amount.is_finite() or amount <= 0 or amount > MAX_PAYMENT or amount != amount.quantize(Decimal("0.01")):
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        problems["amount"] = "a positive amount in yuan with at most 2 decimals"
+        problems["amount"] = Problem("payment_amount")
         amount = Decimal(0)
     channel = data.get("channel")
     if channel not in set(Channel):
-        problems["channel"] = f"one of {', '.join(Channel)}"
+        problems["channel"] = Problem("not_a_choice", allowed=list(Channel))
     paid_at = data.get("paid_at")
     if paid_at is None or paid_at == "":
         paid_at = now
@@ -60,16 +60,16 @@ def parse_payment(data: dict[str, Any], *, now: dt.datetime | None = None) -> di
         try:
             paid_at = dt.datetime.fromisoformat(str(paid_at))
         except ValueError:
-            problems["paid_at"] = "an ISO 8601 timestamp with offset"
+            problems["paid_at"] = Problem("not_a_datetime")
             paid_at = now
     if isinstance(paid_at, dt.datetime):
         if paid_at.tzinfo is None:
-            problems["paid_at"] = "an ISO 8601 timestamp with offset"
+            problems["paid_at"] = Problem("not_a_datetime")
         elif paid_at > now + dt.timedelta(minutes=5):
-            problems["paid_at"] = "not in the future"
+            problems["paid_at"] = Problem("in_future")
     reference = str(data.get("reference") or "").strip()
     if len(reference) > 64:
-        problems["reference"] = "at most 64 characters"
+        problems["reference"] = Problem("too_long", max=64)
     if problems:
         raise InvalidInput.fields(problems)
     return {
@@ -95,7 +95,7 @@ def request_hash(fields: dict[str, Any], explicit_paid_at: bool) -> str:
 def _existing(session: Session, key: str, digest: str) -> Payment | None:
     payment = session.scalar(select(Payment).where(Payment.idempotency_key == key))
     if payment is not None and payment.request_hash != digest:
-        raise Conflict("This Idempotency-Key was used for another payment.", code="idempotency_key_reused")
+        raise Conflict("idempotency_key_reused")
     return payment
 
 
@@ -145,9 +145,7 @@ def _payment_values(
     """The payment row's values as the columns store them, and the local day it was paid on."""
     key = idempotency_key.strip()
     if not key or len(key) > 128:
-        raise InvalidInput(
-            "An Idempotency-Key header (1 to 128 characters) is required.", code="idempotency_key_required"
-        )
+        raise InvalidInput("idempotency_key_required")
     paid_at: dt.datetime = fields["paid_at"].astimezone(dt.UTC)
     values = {
         "account_id": account_id,

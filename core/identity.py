@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.db import Base, utcnow
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.security import hash_password
 
 
@@ -24,6 +24,7 @@ class Role(enum.StrEnum):
 STAFF_ROLES = frozenset({Role.ARCHIVIST, Role.CLERK, Role.SUPERVISOR, Role.ADMIN})
 ALL_ROLES = frozenset(Role)
 ROOT_UNIT_CODE = "ROOT"
+PASSWORD_MIN = 8
 
 
 class Unit(Base):
@@ -82,20 +83,22 @@ def ensure_root_unit(session: Session, name: str = "供电公司") -> Unit:
 
 
 def create_unit(session: Session, code: str, name: str, parent_code: str | None) -> Unit:
-    problems = {}
-    if not code or len(code) > 32:
-        problems["code"] = "required, at most 32 characters"
+    problems: dict[str, Problem] = {}
+    if not code:
+        problems["code"] = Problem("required")
+    elif len(code) > 32:
+        problems["code"] = Problem("too_long", max=32)
     if not name:
-        problems["name"] = "required"
+        problems["name"] = Problem("required")
     parent = None
     if parent_code:
         parent = unit_by_code(session, parent_code)
         if parent is None:
-            problems["parent_code"] = "no such unit"
+            problems["parent_code"] = Problem("unknown_unit")
     if problems:
         raise InvalidInput.fields(problems)
     if unit_by_code(session, code) is not None:
-        raise Conflict(f"unit {code} exists", code="unit_exists")
+        raise Conflict("unit_exists", unit=code)
     unit = Unit(code=code, name=name, parent=parent)
     session.add(unit)
     session.flush()
@@ -113,19 +116,21 @@ def create_user(
     name: str = "",
     email: str | None = None,
 ) -> User:
-    problems = {}
-    if not username or len(username) > 64:
-        problems["username"] = "required, at most 64 characters"
-    if len(password) < 8:
-        problems["password"] = "at least 8 characters"
+    problems: dict[str, Problem] = {}
+    if not username:
+        problems["username"] = Problem("required")
+    elif len(username) > 64:
+        problems["username"] = Problem("too_long", max=64)
+    if len(password) < PASSWORD_MIN:
+        problems["password"] = Problem("too_short", min=PASSWORD_MIN)
     if role not in ALL_ROLES:
-        problems["role"] = f"one of {', '.join(sorted(ALL_ROLES))}"
+        problems["role"] = Problem("not_a_choice", allowed=sorted(ALL_ROLES))
     elif role != Role.CUSTOMER and unit is None:
-        problems["unit_code"] = "staff belong to a unit"
+        problems["unit_code"] = Problem("staff_need_a_unit")
     if problems:
         raise InvalidInput.fields(problems)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict("that username is taken", code="username_taken")
+        raise Conflict("username_taken")
     user = User(username=username, password_hash=hash_password(password), role=role, unit=unit, name=name, email=email)
     session.add(user)
     session.flush()
@@ -133,8 +138,8 @@ def create_user(
 
 
 def change_password(session: Session, user: User, new_password: str) -> None:
-    if len(new_password) < 8:
-        raise InvalidInput.fields({"password": "at least 8 characters"})
+    if len(new_password) < PASSWORD_MIN:
+        raise InvalidInput.fields({"password": Problem("too_short", min=PASSWORD_MIN)})
     user.password_hash = hash_password(new_password)
     user.token_version += 1
     session.flush()
@@ -143,7 +148,7 @@ def change_password(session: Session, user: User, new_password: str) -> None:
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound("user_not_found")
     return user
 
 

@@ -48,7 +48,7 @@ def import_command(path: Path, unit_code: str | None) -> None:
         session.commit()
     except DomainError as exc:
         session.rollback()
-        raise click.ClickException(f"{exc.message} {json.dumps(exc.details, ensure_ascii=False)}") from exc
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"created {len(report.created)}, updated {len(report.updated)}")
     for code, note in report.approximate.items():
         click.echo(f"  approximate location for {code}: {note}")

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import trail
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import Unit, User
 
 from .geocoding import GeocodingService, district_of
-from .hours import validate_hours
+from .hours import BadHours, validate_hours
 from .index import cell_of
 from .models import ServicePoint, ServicePointKind
 
@@ -40,57 +40,63 @@ def _number(value: Any, low: float, high: float) -> float | None:
     return number if low <= number <= high else None
 
 
-def validate(data: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
+def validate(data: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], dict[str, Problem]]:
     """Clean API-shaped data; returns (clean, problems). ``partial`` checks only the fields given."""
     clean: dict[str, Any] = {}
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
 
     def given(name: str) -> bool:
         return not partial or name in data
 
     if given("name"):
         name = str(data.get("name") or "").strip()
-        if not name or len(name) > 128:
-            problems["name"] = "required, at most 128 characters"
+        if not name:
+            problems["name"] = Problem("required")
+        elif len(name) > 128:
+            problems["name"] = Problem("too_long", max=128)
         clean["name"] = name
     if given("kind"):
-        if data.get("kind") not in KINDS:
-            problems["kind"] = f"one of {', '.join(KINDS)}"
+        if not data.get("kind"):
+            problems["kind"] = Problem("required")
+        elif data.get("kind") not in KINDS:
+            problems["kind"] = Problem("not_a_choice", allowed=list(KINDS))
         clean["kind"] = data.get("kind")
     if given("address"):
         address = str(data.get("address") or "").strip()
-        if not address or len(address) > 255:
-            problems["address"] = "required, at most 255 characters"
+        if not address:
+            problems["address"] = Problem("required")
+        elif len(address) > 255:
+            problems["address"] = Problem("too_long", max=255)
         clean["address"] = address
     for field, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
         if field in data and data[field] not in (None, ""):
             number = _number(data[field], low, high)
             if number is None:
-                problems[field] = f"a number between {low:g} and {high:g}"
+                problems[field] = Problem("between", min=int(low), max=int(high))
             clean[field] = number
     if given("hours"):
         try:
             clean["hours"] = validate_hours(data.get("hours") or {})
-        except ValueError as exc:
-            problems["hours"] = str(exc)
+        except BadHours as exc:
+            problems["hours"] = Problem("hours_format", days=exc.days) if exc.days else Problem("not_an_object")
     if given("services"):
         services = data.get("services") or []
         if not isinstance(services, list) or not all(isinstance(s, str) for s in services):
-            problems["services"] = "a list of service codes"
+            problems["services"] = Problem("not_a_list")
         else:
             unknown = sorted(set(services) - set(SERVICES))
             if unknown:
-                problems["services"] = f"unknown: {', '.join(unknown)}; known: {', '.join(SERVICES)}"
+                problems["services"] = Problem("unknown_services", unknown=unknown, allowed=list(SERVICES))
             clean["services"] = list(dict.fromkeys(services))
     if "phone" in data:
         phone = str(data.get("phone") or "").strip()
         if len(phone) > 32:
-            problems["phone"] = "at most 32 characters"
+            problems["phone"] = Problem("too_long", max=32)
         clean["phone"] = phone
     if "code" in data and data["code"] not in (None, ""):
         code = str(data["code"]).strip()
         if len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
-            problems["code"] = "letters, digits, - and _, at most 32"
+            problems["code"] = Problem("code_format", max=32)
         clean["code"] = code
     return clean, problems
 
@@ -106,13 +112,11 @@ def _place(session: Session, point: ServicePoint, clean: dict[str, Any], geocodi
         point.lat, point.lon, point.location_source = clean["lat"], clean["lon"], "given"
         return ""
     if geocoding is None:
-        raise InvalidInput.fields({"lat": "required", "lon": "required"})
+        raise InvalidInput.fields({"lat": Problem("required"), "lon": Problem("required")})
     stored = (point.lat, point.lon) if point.lat is not None and point.lon is not None else None
     located = geocoding.locate(session, point.address, stored=stored)
     if located is None:
-        raise InvalidInput.fields(
-            {"lat": "required: the address could not be located", "lon": "required: the address could not be located"}
-        )
+        raise InvalidInput.fields({"lat": Problem("address_not_located"), "lon": Problem("address_not_located")})
     point.lat, point.lon, point.location_source = located.lat, located.lon, located.source
     return located.note
 
@@ -131,12 +135,12 @@ def create_point(
     """
     clean, problems = validate(data)
     if ("lat" in clean) != ("lon" in clean):
-        problems.setdefault("lat" if "lat" not in clean else "lon", "give both lat and lon, or neither")
+        problems.setdefault("lat" if "lat" not in clean else "lon", Problem("lat_lon_together"))
     if problems:
         raise InvalidInput.fields(problems)
     code = clean.pop("code", None) or _next_code(session)
     if session.scalar(select(ServicePoint.id).where(ServicePoint.code == code)) is not None:
-        raise Conflict(f"service point {code} exists", code="service_point_exists")
+        raise Conflict("service_point_exists", point=code)
     point = ServicePoint(
         code=code,
         name=clean["name"],
@@ -178,7 +182,7 @@ def update_point(
     before = point.snapshot()
     if "code" in clean and clean["code"] != point.code:
         if session.scalar(select(ServicePoint.id).where(ServicePoint.code == clean["code"])) is not None:
-            raise Conflict(f"service point {clean['code']} exists", code="service_point_exists")
+            raise Conflict("service_point_exists", point=clean["code"])
         point.code = clean["code"]
     for field in ("name", "kind", "address", "hours", "services", "phone"):
         if field in clean:
@@ -220,7 +224,7 @@ def delete_point(session: Session, point: ServicePoint, *, actor: User | None) -
 def get_point(session: Session, point_id: int) -> ServicePoint:
     point = session.get(ServicePoint, point_id)
     if point is None:
-        raise NotFound("no such service point", code="service_point_not_found")
+        raise NotFound("service_point_not_found")
     return point
 
 
@@ -230,5 +234,5 @@ def editable_point(session: Session, user: User, point_id: int) -> ServicePoint:
     if point is None or (
         point.unit is not None and (user.unit is None or not point.unit.path.startswith(user.unit.path))
     ):
-        raise NotFound("no such service point", code="service_point_not_found")
+        raise NotFound("service_point_not_found")
     return point

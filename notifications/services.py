@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session
 
 from core import trail
 from core.db import utcnow
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, Problem
 from core.identity import Unit, User
 
 from .areas import accounts_by_number, accounts_in_area, polygon_problems, users_of_accounts
 from .models import Message, Notice, NoticeKind, Preference, PushSubscription
 
 MAX_ACCOUNT_LIST = 200_000
+TITLE_MAX = 200
+BODY_MAX = 4000
 
 
 @dataclass(frozen=True)
@@ -39,40 +41,41 @@ def resolve_recipients(session: Session, notice: Notice) -> Recipients:
     return Recipients(account_ids, users_of_accounts(session, account_ids))
 
 
-def _aware(value: Any, field: str, problems: dict[str, str]) -> dt.datetime | None:
+def _aware(value: Any, field: str, problems: dict[str, Problem]) -> dt.datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
-            problems[field] = "an ISO 8601 date-time with offset"
+            problems[field] = Problem("not_a_datetime")
             return None
     if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        problems[field] = "an ISO 8601 date-time with offset"
+        problems[field] = Problem("not_a_datetime")
         return None
     return value.astimezone(dt.UTC)
 
 
 def _validate_outage(session: Session, actor: User, data: dict[str, Any]) -> dict[str, Any]:
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     title = str(data.get("title") or "").strip()
     body = str(data.get("body") or "").strip()
-    if not title or len(title) > 200:
-        problems["title"] = "required, at most 200 characters"
-    if not body or len(body) > 4000:
-        problems["body"] = "required, at most 4000 characters"
+    for name, value, longest in (("title", title, TITLE_MAX), ("body", body, BODY_MAX)):
+        if not value:
+            problems[name] = Problem("required")
+        elif len(value) > longest:
+            problems[name] = Problem("too_long", max=longest)
     starts_at = _aware(data.get("starts_at"), "starts_at", problems)
     ends_at = _aware(data.get("ends_at"), "ends_at", problems)
     if starts_at is None and "starts_at" not in problems:
-        problems["starts_at"] = "required"
+        problems["starts_at"] = Problem("required")
     if ends_at is None and "ends_at" not in problems:
-        problems["ends_at"] = "required"
+        problems["ends_at"] = Problem("required")
     if starts_at and ends_at and ends_at <= starts_at:
-        problems["ends_at"] = "must be after starts_at"
+        problems["ends_at"] = Problem("not_after_start")
     area, account_nos = data.get("area"), data.get("account_nos")
     if (area is None) == (account_nos is None):
-        problems["area"] = "give either area (a GeoJSON Polygon) or account_nos"
+        problems["area"] = Problem("area_or_accounts")
     elif area is not None:
         why = polygon_problems(area)
         if why:
@@ -83,13 +86,12 @@ def _validate_outage(session: Session, actor: User, data: dict[str, Any]) -> dic
         or len(account_nos) > MAX_ACCOUNT_LIST
         or not all(isinstance(n, str) and n.isdigit() for n in account_nos)
     ):
-        problems["account_nos"] = f"a list of 1 to {MAX_ACCOUNT_LIST} account numbers"
+        problems["account_nos"] = Problem("account_list", max=MAX_ACCOUNT_LIST)
     scope = actor.unit
     if not problems and account_nos is not None:
         _found, missing = accounts_by_number(session, account_nos, scope)
         if missing:
-            shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
-            problems["account_nos"] = f"no such account: {shown}"
+            problems["account_nos"] = Problem("unknown_accounts", accounts=missing[:20], more=max(len(missing) - 20, 0))
     if problems:
         raise InvalidInput.fields(problems)
     return {
@@ -242,7 +244,7 @@ def unread_count(session: Session, user: User) -> int:
 def mark_read(session: Session, user: User, message_id: int, *, read: bool = True) -> Message:
     message = session.scalar(select(Message).where(Message.id == message_id, Message.user_id == user.id))
     if message is None:
-        raise NotFound("no such message", code="message_not_found")
+        raise NotFound("message_not_found")
     if read and message.read_at is None:
         message.read_at = utcnow()
     elif not read:
@@ -268,17 +270,17 @@ def subscribe_push(
 
     The same endpoint again updates its keys and owner (a browser moves to whoever signed in last).
     """
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     endpoint = str(data.get("endpoint") or "")
     keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
     assert isinstance(keys, dict)
     if not endpoint.startswith(("https://", "http://")) or len(endpoint) > 1024:
-        problems["endpoint"] = "the push service URL of the subscription"
+        problems["endpoint"] = Problem("push_endpoint")
     p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
     if not 80 <= len(p256dh) <= 100:
-        problems["keys.p256dh"] = "the subscription's P-256 public key (base64url)"
+        problems["keys.p256dh"] = Problem("push_key")
     if not 16 <= len(auth) <= 32:
-        problems["keys.auth"] = "the subscription's auth secret (base64url)"
+        problems["keys.auth"] = Problem("push_auth_secret")
     if problems:
         raise InvalidInput.fields(problems)
     existing = session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
@@ -323,17 +325,17 @@ def preference_json(pref: Preference) -> dict[str, Any]:
     }
 
 
-def _time(value: Any, field: str, problems: dict[str, str]) -> dt.time | None:
+def _time(value: Any, field: str, problems: dict[str, Problem]) -> dt.time | None:
     try:
         return dt.time.fromisoformat(str(value))
     except ValueError:
-        problems[field] = "HH:MM (Asia/Shanghai)"
+        problems[field] = Problem("not_a_time")
         return None
 
 
 def set_preferences(session: Session, user: User, data: dict[str, Any]) -> Preference:
     """Change the fields given; ``quiet_hours: null`` turns quiet hours off."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     pref = session.get(Preference, user.id)
     if pref is None:
         pref = Preference(user_id=user.id, push=True, email=True, sms=False)
@@ -344,7 +346,7 @@ def set_preferences(session: Session, user: User, data: dict[str, Any]) -> Prefe
     if "sms_phone" in data:
         phone = str(data["sms_phone"] or "").strip()
         if phone and (not phone.lstrip("+").isdigit() or not 5 <= len(phone) <= 20):
-            problems["sms_phone"] = "a phone number"
+            problems["sms_phone"] = Problem("not_a_phone")
         pref.sms_phone = phone or None
     if "quiet_hours" in data:
         quiet = data["quiet_hours"]
@@ -354,10 +356,10 @@ def set_preferences(session: Session, user: User, data: dict[str, Any]) -> Prefe
             start = _time(quiet.get("start"), "quiet_hours.start", problems)
             end = _time(quiet.get("end"), "quiet_hours.end", problems)
             if start is not None and end is not None and start == end:
-                problems["quiet_hours.end"] = "must differ from the start"
+                problems["quiet_hours.end"] = Problem("same_as_start")
             pref.quiet_start, pref.quiet_end = start, end
         else:
-            problems["quiet_hours"] = '{"start": "22:00", "end": "07:00"} or null'
+            problems["quiet_hours"] = Problem("quiet_hours_format")
     if problems:
         raise InvalidInput.fields(problems)
     session.flush()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request, session
+from flask_babel import refresh
 
 from core.db import db
 
@@ -100,6 +101,9 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def remember_language() -> None:
+        # Flask-Babel caches the locale on ``g``, which outlives a request when an app context was already
+        # pushed (tests, CLI): choose again for every request
+        refresh()
         lang = request.args.get("lang")
         if lang in {"zh_CN", "en"}:
             session["lang"] = lang

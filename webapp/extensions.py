@@ -14,9 +14,13 @@ migrate = Migrate()
 babel = Babel()
 
 
+LANGUAGES = ("zh_CN", "en")
+
+
 def select_locale() -> str:
-    """zh-CN unless the visitor chose English (``?lang=en`` sticks in the session)."""
+    """The visitor's choice (``?lang=`` sticks in the session), else the browser's ``Accept-Language``, else zh-CN."""
     chosen = request.args.get("lang") or session.get("lang")
-    if chosen in {"zh_CN", "en"}:
-        return chosen
-    return "zh_CN"
+    if chosen in LANGUAGES:
+        return str(chosen)
+    preferred = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    return "en" if preferred == "en" else "zh_CN"

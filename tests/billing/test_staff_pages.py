@@ -116,7 +116,7 @@ def test_bad_amount_is_reported_and_records_nothing(client, billed, session) -> 
     )
     assert reply.status_code == 422
     html = reply.get_data(as_text=True)
-    assert "金额：须为正数" in html and "流水号：必填：票据号" in html  # both problems at once, in Chinese
+    assert "金额（元）：须为正数" in html and "票据号或流水号：柜台缴费须填写票据号" in html  # both at once, in Chinese
     assert _payment_count(session) == 1
 
 

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from billing.accounts import create_account
 from core.db import db
-from core.errors import NotFound
+from core.errors import NotFound, Problem
 from core.identity import Role, create_unit, create_user, unit_by_code
 
 from ..config_access import id_hash_key
@@ -57,7 +57,7 @@ def _unit_in_scope(code: str | None, field: str) -> Any:
     unit = unit_by_code(db.session, code)
     admin_unit = caller().unit
     if unit is None or admin_unit is None or not admin_unit.contains(unit):
-        raise NotFound("no such unit", code="unit_not_found", details={"fields": {field: "no such unit"}})
+        raise NotFound.fields({field: Problem("unknown_unit")}, "unit_not_found")
     return unit
 
 

@@ -35,14 +35,14 @@ def _resolve_document(session: Session, user: User, path: dict[str, Any]) -> Doc
     try:
         document_id = int(path["document_id"])
     except (TypeError, ValueError):
-        raise NotFound("no such document", code="document_not_found") from None
+        raise NotFound("document_not_found") from None
     document = session.get(Document, document_id)
     if document is None:
-        raise NotFound("no such document", code="document_not_found")
+        raise NotFound("document_not_found")
     try:
         get_visible_account(session, user, document.account_no)
     except NotFound:
-        raise NotFound("no such document", code="document_not_found") from None
+        raise NotFound("document_not_found") from None
     return document
 
 
@@ -172,7 +172,7 @@ def get_document_content(document_id: str) -> Any:
     try:
         handle = blob_store().open(document.sha256)
     except FileNotFoundError:
-        raise NotFound("The stored file is missing; run archive verify.", code="blob_missing") from None
+        raise NotFound("blob_missing") from None
 
     def chunks() -> Any:
         with handle:

@@ -53,7 +53,7 @@ def issue_api_token(body: TokenRequest) -> Any:
     user = authenticate(body.username, body.password)
     if user is None:
         attempts.failed("RATELIMIT_SIGNIN", *key)
-        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+        raise Unauthorized("invalid_credentials")
     token, ttl = issue_token(user)
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl, "roles": user.roles}
 

@@ -24,7 +24,7 @@ from billing.services import (
 )
 from billing.tariffs import create_tariff, tariff_dict
 from core.db import db
-from core.errors import Forbidden, InvalidInput
+from core.errors import Forbidden, InvalidInput, Problem
 from core.identity import ALL_ROLES, Role
 
 from ..timezone import today_local
@@ -202,9 +202,9 @@ def post_payment(body: PaymentIn) -> Any:
     raw = body.model_dump()
     fields = parse_payment(raw)
     if user.role == Role.CUSTOMER and fields["channel"] != Channel.APP:
-        raise InvalidInput.fields({"channel": "customers pay through the app channel"})
+        raise InvalidInput.fields({"channel": Problem("customers_pay_in_app")})
     if user.role != Role.CUSTOMER and fields["channel"] not in STAFF_CHANNELS:
-        raise Forbidden("Staff record counter, bank and third-party payments.", code="channel_not_allowed")
+        raise Forbidden("channel_not_allowed")
     account = get_visible_account(db.session, user, fields["account_no"])
     digest = request_hash(fields, explicit_paid_at=bool(raw.get("paid_at")))
     payment, created = payments.post_payment(

@@ -21,7 +21,7 @@ from billing.adjustments import (
 from billing.imports import import_dict, import_payments
 from billing.models import Adjustment, PaymentImport
 from core.db import db
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User
 
 from ..timezone import today_local
@@ -79,7 +79,7 @@ def _resolve_adjustment(session: Session, user: User, path: dict[str, Any]) -> A
     try:
         adjustment_id = int(path["adjustment_id"])
     except ValueError as exc:
-        raise NotFound("no such request", code="adjustment_not_found") from exc
+        raise NotFound("adjustment_not_found") from exc
     return get_visible_adjustment(session, user, adjustment_id)
 
 
@@ -119,10 +119,13 @@ def post_decision(adjustment_id: str, body: DecisionIn) -> Any:
 def post_payment_import() -> Any:
     upload = request.files.get("file")
     if upload is None:
-        raise InvalidInput.fields({"file": "a CSV file is required"})
+        raise InvalidInput.fields({"file": Problem("required")})
     content = upload.read(MAX_FILE_BYTES + 1)
     if len(content) > MAX_FILE_BYTES:
-        raise InvalidInput.fields({"file": "at most 5 MB"})
+        max_mib = MAX_FILE_BYTES // (1024 * 1024)
+        raise InvalidInput.fields(
+            {"file": Problem("file_too_large", max_mib=max_mib)}, "file_too_large", max_mib=max_mib
+        )
     batch = import_payments(db.session, upload.filename or "payments.csv", content, actor=caller())
     return import_dict(batch), 201
 
@@ -142,10 +145,10 @@ def _resolve_import(session: Session, user: User, path: dict[str, Any]) -> Payme
     try:
         import_id = int(path["import_id"])
     except ValueError as exc:
-        raise NotFound("no such import", code="payment_import_not_found") from exc
+        raise NotFound("payment_import_not_found") from exc
     batch = session.scalar(visible_imports(user).where(PaymentImport.id == import_id))
     if batch is None:
-        raise NotFound("no such import", code="payment_import_not_found")
+        raise NotFound("payment_import_not_found")
     return batch
 
 

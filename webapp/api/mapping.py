@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import db
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Problem
 from core.identity import Role, User, unit_by_code
 from mapping.exchange import import_points, parse, to_csv, to_geojson
 from mapping.geo import navigation_links
@@ -91,12 +91,12 @@ def nearest_service_points(query: NearestQuery) -> Any:
         located = geocoding().locate(db.session, query.address)
         db.session.commit()  # keep the cached answer
         if located is None:
-            raise InvalidInput.fields({"address": "this address could not be located; give lat and lon"})
+            raise InvalidInput.fields({"address": Problem("address_not_located")})
         lat, lon = located.lat, located.lon
         # the position is approximate when the geocoder was down: say so, never wait on it
         headers = {"X-Location-Source": located.source, "X-Location-Note": quote(located.note)}
     else:
-        raise InvalidInput.fields({"lat": "give lat and lon, or an address", "lon": "give lat and lon, or an address"})
+        raise InvalidInput.fields({"lat": Problem("position_required"), "lon": Problem("position_required")})
     found = nearest(db.session, lat, lon, limit=query.limit, kind=query.kind)
     return json_response([nearby_json(f) for f in found], 200, headers)
 
@@ -176,7 +176,7 @@ def _admin_unit(code: str | None) -> Any:
         return admin_unit
     unit = unit_by_code(db.session, code)
     if unit is None or admin_unit is None or not admin_unit.contains(unit):
-        raise InvalidInput.fields({"unit_code": "no such unit"})
+        raise InvalidInput.fields({"unit_code": Problem("unknown_unit")})
     return unit
 
 
@@ -239,7 +239,7 @@ def remove_service_point(point_id: int) -> Any:
 def import_service_points() -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise InvalidInput.fields({"file": "required"})
+        raise InvalidInput.fields({"file": Problem("required")})
     rows = parse(upload.filename, upload.read())
     report = import_points(db.session, rows, actor=caller(), unit=caller().unit, geocoding=geocoding())
     return {"created": report.created, "updated": report.updated, "approximate": report.approximate}

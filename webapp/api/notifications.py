@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import db, on_commit
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, Problem
 from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User
 from notifications.channels import application_server_key
 from notifications.models import DeadLetter, Delivery, Message, Notice
@@ -42,12 +42,12 @@ def visible_notice(session: Session, user: User, notice_id: int) -> Notice:
     """A notice the staff member may see: one scoped to their unit subtree, or one they sent."""
     notice = session.get(Notice, notice_id)
     if notice is None or user.unit is None:
-        raise NotFound("no such notice", code="notice_not_found")
+        raise NotFound("notice_not_found")
     if notice.created_by == user.id:
         return notice
     scope = session.get(Unit, notice.scope_unit_id) if notice.scope_unit_id else None
     if scope is None or not scope.path.startswith(user.unit.path):
-        raise NotFound("no such notice", code="notice_not_found")
+        raise NotFound("notice_not_found")
     return notice
 
 
@@ -95,14 +95,14 @@ class ReadIn(ApiModel):
 def mark_my_notifications(body: ReadIn) -> Any:
     user = caller()
     if not body.all and not body.ids:
-        raise InvalidInput.fields({"ids": "give ids, or all: true"})
+        raise InvalidInput.fields({"ids": Problem("ids_or_all")})
     if body.all:
         updated = mark_all_read(db.session, user)
     else:
         assert body.ids is not None
         messages = db.session.scalars(select(Message).where(Message.user_id == user.id, Message.id.in_(body.ids))).all()
         if len(messages) != len(set(body.ids)):
-            raise NotFound("no such message", code="message_not_found")
+            raise NotFound("message_not_found")
         now = dt.datetime.now(dt.UTC)
         for message in messages:
             message.read_at = (message.read_at or now) if body.read else None
@@ -190,7 +190,7 @@ class EndpointQuery(BaseModel):
 )
 def remove_push_subscription(query: EndpointQuery) -> Any:
     if not unsubscribe_push(db.session, caller(), query.endpoint):
-        raise NotFound("no such subscription", code="subscription_not_found")
+        raise NotFound("subscription_not_found")
     return "", 204
 
 

@@ -15,6 +15,7 @@ from core.identity import Role, change_password, create_user
 
 from ..auth import SessionUser, authenticate
 from ..config_access import id_hash_key
+from ..errors import error_message, form_errors
 from ..throttle import guard
 from ..timezone import today_local
 from . import portal
@@ -52,7 +53,7 @@ def sign_in() -> Any:
                 default = url_for("portal.home") if user.role == Role.CUSTOMER else url_for("staff.dashboard")
                 return redirect(_safe_next(request.args.get("next"), default))
         except DomainError as exc:
-            error = _("Too many failed attempts. Please wait and try again.") if exc.status == 429 else exc.message
+            error = error_message(exc)
     return render_template("portal/login.html", error=error), 401 if error else 200
 
 
@@ -79,7 +80,12 @@ def sign_up() -> Any:
                 return redirect(url_for("portal.home"))
             except DomainError as exc:
                 db.session.rollback()
-                errors["phone"] = _("This phone number is already registered.") if exc.status == 409 else exc.message
+                if exc.status == 409:
+                    errors["phone"] = _("This phone number is already registered.")
+                else:  # the checks above stand before the domain's: its fields are the account's (username = phone)
+                    shown = form_errors(exc, {})
+                    beside = {("phone" if k == "username" else k): v for k, v in shown.fields.items()}
+                    errors.update(beside or {"phone": " ".join(shown.summary)})
     return render_template("portal/signup.html", errors=errors, form=request.form), 422 if errors else 200
 
 

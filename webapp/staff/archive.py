@@ -20,6 +20,7 @@ from core.errors import DomainError, NotFound
 from core.identity import Role, User
 from webapp.templating import STAFF_NAV
 
+from ..errors import FormErrors, form_errors
 from . import staff
 from .access import staff_required, staff_user
 
@@ -28,6 +29,26 @@ READERS = (Role.ARCHIVIST, Role.SUPERVISOR, Role.ADMIN)
 
 STAFF_NAV.append(("staff.archive_dossiers", "Dossiers", frozenset(READERS)))
 STAFF_NAV.append(("staff.archive_search", "Archive search", frozenset(READERS)))
+
+
+def _filing_labels() -> dict[str, str]:
+    """The filing and correction forms' labels (the same words as the page's)."""
+    return {
+        "file": _("File (PDF, JPEG, PNG, TIFF, DOCX)"),
+        "doc_type": _("Document type"),
+        "title": _("Title"),
+        "document_no": _("Document no."),
+        "responsible_unit": _("Responsible party"),
+        "formed_on": _("Formation date"),
+        "writing_material": _("Writing material"),
+        "paper_size": _("Paper size"),
+        "retention": _("Retention"),
+        "pages": _("Pages"),
+        "handover_id": _("Hand-over record no."),
+        "reason": _("Reason"),
+        "authorised_by": _("Authorised by"),
+        "account_no": _("Account number"),
+    }
 
 
 def _choices() -> dict[str, Any]:
@@ -74,7 +95,7 @@ def archive_open_dossier() -> Any:
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(" ".join(form_errors(exc, _filing_labels()).summary), "error")
         return redirect(url_for("staff.archive_dossiers", q=account_no))
     flash(_("Dossier opened."), "ok")
     return redirect(url_for("staff.archive_dossier", account_no=account_no))
@@ -82,7 +103,7 @@ def archive_open_dossier() -> Any:
 
 @staff.get("/archive/dossiers/<account_no>")
 @staff_required(*READERS)
-def archive_dossier(account_no: str, errors: dict[str, str] | None = None, form: Any = None) -> Any:
+def archive_dossier(account_no: str, errors: FormErrors | None = None, form: Any = None) -> Any:
     user = staff_user()
     try:
         dossier = _dossier(db.session, user, account_no)
@@ -96,7 +117,7 @@ def archive_dossier(account_no: str, errors: dict[str, str] | None = None, form:
         dossier=view,
         pending=pending,
         can_file=user.role in WRITERS,
-        errors=errors or {},
+        errors=errors or FormErrors(),
         form=form or {},
         today=dt.date.today().isoformat(),
         **_choices(),
@@ -127,8 +148,7 @@ def archive_file_document(account_no: str) -> Any:
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        errors = dict((exc.details or {}).get("fields") or {}) or {"file": exc.message}
-        return archive_dossier(account_no, errors=errors, form=data), 422
+        return archive_dossier(account_no, errors=form_errors(exc, _filing_labels()), form=data), 422
     flash(_("Document filed; its text is being extracted and indexed."), "ok")
     return redirect(url_for("staff.archive_document", document_id=document.id))
 
@@ -182,7 +202,7 @@ def _record_event(record: Any, done: str, document_id: int) -> Any:
         flash(done, "ok")
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.message + " " + "; ".join(f"{k}: {v}" for k, v in (exc.details.get("fields") or {}).items()), "error")
+        flash(" ".join(form_errors(exc, _filing_labels()).summary), "error")
     return redirect(url_for("staff.archive_document", document_id=document_id))
 
 
@@ -264,7 +284,7 @@ def archive_search() -> Any:
                 per_page=20,
             )
         except DomainError as exc:
-            error = exc.message
+            error = " ".join(form_errors(exc, {"doc_type": _("Document type"), "from": _("From")}).summary)
         except Exception:  # a query the parser cannot read is the user's typo, not an outage
             error = _("The search could not be understood; check the quotes.")
     pages = ((result["total"] + 19) // 20) if result else 0

@@ -29,6 +29,7 @@ from core.errors import DomainError
 from core.identity import Role, Unit, User, unit_by_code
 from webapp.templating import STAFF_NAV, local_datetime
 
+from ..errors import form_errors
 from . import staff
 from .access import staff_required, staff_user
 from .archive import READERS as ARCHIVE_READERS
@@ -87,7 +88,8 @@ def audit_start_run() -> Any:
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(_("The audit could not start: %(problem)s", problem=_problem_text(exc)), "error")
+        problem = " ".join(form_errors(exc, {"scope.unit": _("Unit"), "scope.account_no": _("Account no.")}).summary)
+        flash(_("The audit could not start: %(problem)s", problem=problem), "error")
         return redirect(url_for("staff.audit_dashboard"))
     return redirect(url_for("staff.audit_run", run_id=run.id))
 
@@ -256,7 +258,8 @@ def audit_transition(finding_id: int) -> Any:
         flash(_("Saved."), "ok")
     except DomainError as exc:
         db.session.rollback()
-        flash(_problem_text(exc), "error")
+        labels = {"to": _("Status"), "assignee": _("Assign to"), "reason": _("Reason for the waiver")}
+        flash(" ".join(form_errors(exc, labels).summary), "error")
     return redirect(url_for("staff.audit_finding", finding_id=finding_id))
 
 
@@ -274,10 +277,3 @@ def _finding_or_404(user: User, finding_id: int) -> Finding:
     if user.role in FIXERS and finding.assignee_id != user.id:
         abort(404)
     return finding
-
-
-def _problem_text(exc: DomainError) -> str:
-    fields = (getattr(exc, "details", None) or {}).get("fields") or {}
-    if fields:
-        return "; ".join(f"{k}: {v}" for k, v in fields.items())
-    return str(exc.message)

@@ -20,6 +20,7 @@ from notifications.services import create_outage_notice, preview_outage
 from notifications.tasks import fan_out_notice
 
 from ..api.notifications import _visible_notices, notice_progress, visible_notice
+from ..errors import FormErrors, form_errors
 from ..portal.map import build_map, default_centre
 from ..templating import STAFF_NAV
 from ..timezone import display_zone
@@ -46,6 +47,17 @@ LABELS = [
     _l("Notices"),
 ]
 STAFF_NAV.append(("staff.notices", "Notices", frozenset(STAFF_ROLES)))
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "title": _("Notice title"),
+        "body": _("Message"),
+        "starts_at": _("Starts (Beijing time)"),
+        "ends_at": _("Ends (Beijing time)"),
+        "area": _("Area: GeoJSON Polygon, [longitude, latitude] in WGS-84"),
+        "account_nos": _("Account numbers, separated by spaces, commas or lines"),
+    }
 
 
 def _local_input(value: str) -> str | None:
@@ -75,7 +87,7 @@ def notices() -> Any:
 @staff_required(*SENDERS)
 def new_outage() -> Any:
     form: dict[str, str] = {"mode": "area"}
-    errors: dict[str, str] = {}
+    errors = FormErrors()
     preview: dict[str, int] | None = None
     rendered = None
     if request.method == "POST":
@@ -100,7 +112,7 @@ def new_outage() -> Any:
                     area = area.get("geometry")
                 data["area"] = area
             except ValueError:
-                errors["area"] = _("Not valid JSON.")
+                errors.add("area", _("Not valid JSON."), _labels())
         if not errors and request.form.get("action") == "preview":
             try:
                 found = preview_outage(db.session, staff_user(), data)
@@ -110,7 +122,7 @@ def new_outage() -> Any:
                     centre = (sum(p[1] for p in outer) / len(outer), sum(p[0] for p in outer) / len(outer))
                     rendered = build_map([], centre=centre, you=None, areas=[Area(data["area"], "", form["title"])])
             except DomainError as exc:
-                errors = (exc.details or {}).get("fields") or {"form": exc.message}
+                errors = form_errors(exc, _labels())
             db.session.rollback()
         elif not errors:
             try:
@@ -122,7 +134,7 @@ def new_outage() -> Any:
                 return redirect(url_for("staff.notice_detail", notice_id=notice_id))
             except DomainError as exc:
                 db.session.rollback()
-                errors = (exc.details or {}).get("fields") or {"form": exc.message}
+                errors = form_errors(exc, _labels())
     return render_template(
         "notifications/staff_outage_form.html", form=form, errors=errors, preview=preview, rendered=rendered
     ), 422 if errors else 200

@@ -16,6 +16,7 @@ from core.errors import DomainError
 from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User, create_unit, create_user, unit_by_code
 
 from ..auth import SessionUser, authenticate
+from ..errors import error_message, form_errors
 from ..throttle import guard
 from ..timezone import today_local
 from . import staff
@@ -44,7 +45,7 @@ def sign_in() -> Any:
                 login_user(SessionUser(user))
                 return redirect(_safe_next(request.args.get("next"), url_for("staff.dashboard")))
         except DomainError as exc:
-            error = _("Too many failed attempts. Please wait and try again.") if exc.status == 429 else exc.message
+            error = error_message(exc)
     return render_template("staff/login.html", error=error), 401 if error else 200
 
 
@@ -110,7 +111,7 @@ def units() -> Any:
                 return redirect(url_for("staff.units"))
             except DomainError as exc:
                 db.session.rollback()
-                flash(_describe(exc), "error")
+                flash(" ".join(form_errors(exc, _unit_labels()).summary), "error")
     rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
     return render_template("staff/units.html", units=rows)
 
@@ -140,15 +141,22 @@ def users() -> Any:
                 return redirect(url_for("staff.users"))
             except DomainError as exc:
                 db.session.rollback()
-                flash(_describe(exc), "error")
+                flash(" ".join(form_errors(exc, _user_labels()).summary), "error")
     scope = select(Unit.id).where(Unit.path.startswith(admin_unit.path))
     rows = db.session.scalars(select(User).where(User.unit_id.in_(scope)).order_by(User.username)).all()
     unit_rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
     return render_template("staff/users.html", users=rows, units=unit_rows, roles=sorted(ALL_ROLES))
 
 
-def _describe(exc: DomainError) -> str:
-    fields = exc.details.get("fields") if exc.details else None
-    if fields:
-        return "; ".join(f"{k}: {v}" for k, v in fields.items())
-    return exc.message
+def _unit_labels() -> dict[str, str]:
+    return {"code": _("Code"), "name": _("Name"), "parent_code": _("Parent unit")}
+
+
+def _user_labels() -> dict[str, str]:
+    return {
+        "username": _("Username"),
+        "name": _("Full name"),
+        "password": _("Password"),
+        "role": _("Role"),
+        "unit_code": _("Unit"),
+    }
