@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput, Problem
 from core.identity import Unit, User
 
-from .geocoding import GeocodingService
+from .geocoding import GeocodingService, Located
 from .hours import WEEKDAYS
 from .models import ServicePoint
 from .services import create_point, update_point, validate
@@ -28,7 +28,7 @@ MAX_ROWS = 20_000
 class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    approximate: dict[str, str] = field(default_factory=dict)  # code -> why the location is approximate
+    approximate: dict[str, Located] = field(default_factory=dict)  # code -> the fallback that placed it
 
 
 def to_csv(points: Iterable[ServicePoint]) -> str:
@@ -152,11 +152,11 @@ def import_points(
     for row in rows:
         code = str(row.get("code") or "")
         if code in existing:
-            point, note = update_point(session, existing[code], row, actor=actor, geocoding=geocoding)
+            point, fallback = update_point(session, existing[code], row, actor=actor, geocoding=geocoding)
             report.updated.append(point.code)
         else:
-            point, note = create_point(session, row, actor=actor, unit=unit, geocoding=geocoding)
+            point, fallback = create_point(session, row, actor=actor, unit=unit, geocoding=geocoding)
             report.created.append(point.code)
-        if note:
-            report.approximate[point.code] = note
+        if fallback is not None:
+            report.approximate[point.code] = fallback
     return report

@@ -11,7 +11,7 @@ from core import trail
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import Unit, User
 
-from .geocoding import GeocodingService, district_of
+from .geocoding import GeocodingService, Located, district_of
 from .hours import BadHours, validate_hours
 from .index import cell_of
 from .models import ServicePoint, ServicePointKind
@@ -106,11 +106,14 @@ def _next_code(session: Session) -> str:
     return f"SP{last + 1:06d}"
 
 
-def _place(session: Session, point: ServicePoint, clean: dict[str, Any], geocoding: GeocodingService | None) -> str:
-    """Fill coordinates; geocode the address when none are given. Returns a note for the caller, or ''."""
+def _place(
+    session: Session, point: ServicePoint, clean: dict[str, Any], geocoding: GeocodingService | None
+) -> Located | None:
+    """Fill coordinates; geocode the address when none are given. Returns the fallback that placed the point
+    when the geocoder could not (the position is then approximate), else None."""
     if clean.get("lat") is not None and clean.get("lon") is not None:
         point.lat, point.lon, point.location_source = clean["lat"], clean["lon"], "given"
-        return ""
+        return None
     if geocoding is None:
         raise InvalidInput.fields({"lat": Problem("required"), "lon": Problem("required")})
     stored = (point.lat, point.lon) if point.lat is not None and point.lon is not None else None
@@ -118,7 +121,7 @@ def _place(session: Session, point: ServicePoint, clean: dict[str, Any], geocodi
     if located is None:
         raise InvalidInput.fields({"lat": Problem("address_not_located"), "lon": Problem("address_not_located")})
     point.lat, point.lon, point.location_source = located.lat, located.lon, located.source
-    return located.note
+    return located if located.reason else None
 
 
 def create_point(
@@ -128,10 +131,10 @@ def create_point(
     actor: User | None,
     unit: Unit | None = None,
     geocoding: GeocodingService | None = None,
-) -> tuple[ServicePoint, str]:
+) -> tuple[ServicePoint, Located | None]:
     """Create a point from API-shaped data. Without lat/lon the address is geocoded (with fallbacks).
 
-    Returns the point and a note when the coordinates are approximate ('' otherwise).
+    Returns the point and, when the coordinates are approximate, the fallback that placed it (else None).
     """
     clean, problems = validate(data)
     if ("lat" in clean) != ("lon" in clean):
@@ -152,7 +155,7 @@ def create_point(
         phone=clean.get("phone", ""),
         unit=unit,
     )
-    note = _place(session, point, clean, geocoding)
+    fallback = _place(session, point, clean, geocoding)
     point.cell = cell_of(point.lat, point.lon)
     session.add(point)
     session.flush()
@@ -164,7 +167,7 @@ def create_point(
         entity_id=point.code,
         after=point.snapshot(),
     )
-    return point, note
+    return point, fallback
 
 
 def update_point(
@@ -174,8 +177,8 @@ def update_point(
     *,
     actor: User | None,
     geocoding: GeocodingService | None = None,
-) -> tuple[ServicePoint, str]:
-    """Change the fields given; a new address without coordinates is geocoded again."""
+) -> tuple[ServicePoint, Located | None]:
+    """Change the fields given; a new address without coordinates is geocoded again (see ``create_point``)."""
     clean, problems = validate(data, partial=True)
     if problems:
         raise InvalidInput.fields(problems)
@@ -187,12 +190,12 @@ def update_point(
     for field in ("name", "kind", "address", "hours", "services", "phone"):
         if field in clean:
             setattr(point, field, clean[field])
-    note = ""
+    fallback = None
     if "lat" in clean or "lon" in clean:
         lat, lon = clean.get("lat", point.lat), clean.get("lon", point.lon)
         point.lat, point.lon, point.location_source = lat, lon, "given"
     elif "address" in clean and clean["address"] != before["address"] and geocoding is not None:
-        note = _place(session, point, {}, geocoding)
+        fallback = _place(session, point, {}, geocoding)
     point.district = district_of(point.address)
     point.cell = cell_of(point.lat, point.lon)
     session.flush()
@@ -205,7 +208,7 @@ def update_point(
         before=before,
         after=point.snapshot(),
     )
-    return point, note
+    return point, fallback
 
 
 def delete_point(session: Session, point: ServicePoint, *, actor: User | None) -> None:

@@ -20,6 +20,7 @@ from mapping.models import ServicePoint
 from mapping.search import Nearby, nearest
 from mapping.services import create_point, delete_point, editable_point, get_point, update_point
 
+from ..portal.map import location_note
 from . import api
 from .framework import PUBLIC as PUBLIC_ACCESS
 from .framework import ApiModel, PageQuery, allow, caller, endpoint, json_response, paginate, register_resource
@@ -94,7 +95,7 @@ def nearest_service_points(query: NearestQuery) -> Any:
             raise InvalidInput.fields({"address": Problem("address_not_located")})
         lat, lon = located.lat, located.lon
         # the position is approximate when the geocoder was down: say so, never wait on it
-        headers = {"X-Location-Source": located.source, "X-Location-Note": quote(located.note)}
+        headers = {"X-Location-Source": located.source, "X-Location-Note": quote(location_note(located))}
     else:
         raise InvalidInput.fields({"lat": Problem("position_required"), "lon": Problem("position_required")})
     found = nearest(db.session, lat, lon, limit=query.limit, kind=query.kind)
@@ -193,8 +194,8 @@ def _admin_unit(code: str | None) -> Any:
 def create_service_point(body: ServicePointIn) -> Any:
     unit = _admin_unit(body.unit_code)
     data = body.model_dump(exclude={"unit_code"}, exclude_none=True)
-    point, note = create_point(db.session, data, actor=caller(), unit=unit, geocoding=geocoding())
-    return {**point_json(point), "location_note": note}, 201
+    point, fallback = create_point(db.session, data, actor=caller(), unit=unit, geocoding=geocoding())
+    return {**point_json(point), "location_note": location_note(fallback)}, 201
 
 
 @endpoint(
@@ -207,10 +208,10 @@ def create_service_point(body: ServicePointIn) -> Any:
 )
 def change_service_point(point_id: int, body: ServicePointPatch) -> Any:
     point = editable_point(db.session, caller(), point_id)
-    point, note = update_point(
+    point, fallback = update_point(
         db.session, point, body.model_dump(exclude_unset=True), actor=caller(), geocoding=geocoding()
     )
-    return {**point_json(point), "location_note": note}
+    return {**point_json(point), "location_note": location_note(fallback)}
 
 
 @endpoint(

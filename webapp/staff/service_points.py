@@ -17,7 +17,7 @@ from mapping.models import ServicePoint
 from mapping.services import SERVICES, create_point, delete_point, editable_point, update_point
 
 from ..errors import FormErrors, form_errors
-from ..portal.map import DAY_LABELS, KIND_LABELS, SERVICE_LABELS
+from ..portal.map import DAY_LABELS, KIND_LABELS, SERVICE_LABELS, location_note
 from ..templating import STAFF_NAV
 from . import staff
 from .access import staff_required, staff_user
@@ -102,7 +102,7 @@ def new_service_point() -> Any:
         return _render_form(None, {"hours": {d: "08:30-17:30" for d in WEEKDAYS[:5]}, "services": []}, FormErrors())
     data = _form_data()
     try:
-        point, note = create_point(
+        point, fallback = create_point(
             db.session,
             data,
             actor=staff_user(),
@@ -114,8 +114,8 @@ def new_service_point() -> Any:
         db.session.rollback()
         return _render_form(None, data, form_errors(exc, _labels()))
     flash(_("Service point created."), "ok")
-    if note:
-        flash(_("The location is approximate: %(note)s", note=note), "error")
+    if fallback is not None:
+        flash(_("The location is approximate: %(note)s", note=location_note(fallback)), "error")
     return redirect(url_for("staff.service_points", q=point.code))
 
 
@@ -128,7 +128,7 @@ def edit_service_point(point_id: int) -> Any:
         return _render_form(point, data, FormErrors())
     data = _form_data()
     try:
-        point, note = update_point(
+        point, fallback = update_point(
             db.session, point, data, actor=staff_user(), geocoding=current_app.extensions["griddesk_geocoding"]
         )
         db.session.commit()
@@ -136,8 +136,8 @@ def edit_service_point(point_id: int) -> Any:
         db.session.rollback()
         return _render_form(point, data, form_errors(exc, _labels()))
     flash(_("Service point saved."), "ok")
-    if note:
-        flash(_("The location is approximate: %(note)s", note=note), "error")
+    if fallback is not None:
+        flash(_("The location is approximate: %(note)s", note=location_note(fallback)), "error")
     return redirect(url_for("staff.service_points", q=point.code))
 
 
@@ -183,6 +183,6 @@ def import_service_points_page() -> Any:
         ),
         "ok",
     )
-    for code, note in report.approximate.items():
-        flash(_("The location of %(code)s is approximate: %(note)s", code=code, note=note), "error")
+    for code, placed in report.approximate.items():
+        flash(_("The location of %(code)s is approximate: %(note)s", code=code, note=location_note(placed)), "error")
     return redirect(url_for("staff.service_points"))
