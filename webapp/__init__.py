@@ -6,13 +6,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, request, session
 from flask_babel import refresh
 
 from core.db import db
 
 from .config import from_environment
-from .extensions import babel, csrf, login_manager, migrate, select_locale
+from .extensions import LANGUAGES, babel, csrf, login_manager, migrate, select_locale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOMAINS = ("billing", "archive", "mapping", "notifications", "audit")
@@ -105,9 +105,8 @@ def _register_request_hooks(app: Flask) -> None:
         # pushed (tests, CLI): choose again for every request
         refresh()
         lang = request.args.get("lang")
-        if lang in {"zh_CN", "en"}:
+        if lang in LANGUAGES:
             session["lang"] = lang
-        g.locale = select_locale()
 
     @app.after_request
     def security_headers(response: Any) -> Any:

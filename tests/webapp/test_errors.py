@@ -152,3 +152,12 @@ def test_a_specific_error_leads_the_summary(app) -> None:
     assert shown.summary == ["Account 1000000001 already has a dossier."]
     assert upload.summary == ["File: The file is empty."]
     assert all(HAN.search(line) is None for line in shown.summary + upload.summary)
+
+
+def test_a_users_saved_locale_beats_the_browsers(client, world, session) -> None:
+    world.users["clerk"].locale = "en"
+    session.commit()
+    missing = client.get("/api/v1/accounts/2000000001", headers={**world.headers("clerk"), **ZH})
+    assert _error(missing)["message"] == "No such account."
+    chosen = client.get("/api/v1/accounts/2000000001?lang=zh_CN", headers=world.headers("clerk"))
+    assert _error(chosen)["message"] == "户号不存在。"
