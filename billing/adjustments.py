@@ -8,22 +8,20 @@ waiver reduces its late fee the same way, a refund pays money back out of the ac
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from billing.bills import lock_account
+from billing.commands import DecideAdjustment, RequestAdjustment
 from billing.ledger import ZERO, apply_balance, bill_states
 from billing.models import Account, Adjustment, AdjustmentKind, AdjustmentStatus, Bill
-from billing.rules import Rules, current_rules, parse_period
+from billing.rules import Rules, current_rules
 from core import trail
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User
-
-REASON_MAX = 500
 
 
 def adjustment_dict(adj: Adjustment) -> dict[str, Any]:
@@ -44,44 +42,26 @@ def adjustment_dict(adj: Adjustment) -> dict[str, Any]:
 
 
 def request_adjustment(
-    session: Session, account: Account, data: dict[str, Any], *, actor: User, on: dt.date, rules: Rules | None = None
+    session: Session,
+    account: Account,
+    command: RequestAdjustment,
+    *,
+    actor: User,
+    on: dt.date,
+    rules: Rules | None = None,
 ) -> Adjustment:
-    """File a request. ``data``: kind (refund, correction, waiver), amount, reason, period (correction, waiver).
+    """File a request for ``account`` (the command's account, already looked up in the actor's scope).
 
     Waiver amount: at most the bill's late fee owed on ``on``; refund: at most the balance; correction: a
     signed change of what the bill charges (negative credits the account), never below zero in total.
     """
     rules = rules or current_rules()
-    problems: dict[str, Problem] = {}
-    kind = data.get("kind")
-    if kind not in set(AdjustmentKind):
-        problems["kind"] = Problem("not_a_choice", allowed=list(AdjustmentKind))
-    try:
-        amount = Decimal(str(data.get("amount")))
-        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or amount == 0:
-            raise InvalidOperation
-        if kind != AdjustmentKind.CORRECTION and amount < 0:
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        problems["amount"] = Problem("adjustment_amount")
-        amount = ZERO
-    reason = str(data.get("reason") or "").strip()
-    if not reason:
-        problems["reason"] = Problem("required")
-    elif len(reason) > REASON_MAX:
-        problems["reason"] = Problem("too_long", max=REASON_MAX)
+    kind, amount, reason = command.kind, command.amount, command.reason
     bill = None
-    if kind in {AdjustmentKind.CORRECTION, AdjustmentKind.WAIVER}:
-        period = parse_period(str(data.get("period") or ""))
-        if period is None:
-            problems["period"] = Problem("not_a_period")
-        else:
-            bill = session.scalar(select(Bill).where(Bill.account_id == account.id, Bill.period == period))
-            if bill is None:
-                problems["period"] = Problem("no_bill_for_period")
-    if problems:
-        raise InvalidInput.fields(problems)
-    if bill is not None:
+    if command.bill_period is not None:
+        bill = session.scalar(select(Bill).where(Bill.account_id == account.id, Bill.period == command.bill_period))
+        if bill is None:
+            raise InvalidInput.fields({"period": Problem("no_bill_for_period")})
         state = bill_states(session, account.id, [bill])[0]
         if kind == AdjustmentKind.WAIVER and amount > state.late_fee_owed(on, rules):
             raise InvalidInput.fields({"amount": Problem("above_late_fee_owed", owed=state.late_fee_owed(on, rules))})
@@ -104,10 +84,17 @@ def request_adjustment(
 
 
 def decide_adjustment(
-    session: Session, adj: Adjustment, *, approve: bool, note: str, actor: User, on: dt.date, rules: Rules | None = None
+    session: Session,
+    adj: Adjustment,
+    decision: DecideAdjustment,
+    *,
+    actor: User,
+    on: dt.date,
+    rules: Rules | None = None,
 ) -> Adjustment:
     """Approve or reject a pending request; the requester may not decide their own request."""
     rules = rules or current_rules()
+    approve = decision.approve
     account = lock_account(session, adj.account_id)
     session.refresh(adj, with_for_update=True)
     if adj.status != AdjustmentStatus.PENDING:
@@ -125,7 +112,7 @@ def decide_adjustment(
     adj.status = AdjustmentStatus.APPROVED if approve else AdjustmentStatus.REJECTED
     adj.decided_by = actor.id
     adj.decided_at = utcnow()
-    adj.decision_note = note.strip()[:500]
+    adj.decision_note = decision.note
     session.flush()
     if approve:
         _take_effect(session, account, adj, on, rules)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 
 from billing.accounts import visible_accounts
 from billing.bills import lock_accounts
+from billing.commands import RecordPayment
 from billing.ledger import account_position
 from billing.models import Account, Channel, Payment, PaymentImport
-from billing.payments import parse_payment, record_payment, request_hash
+from billing.payments import record_payment, request_hash
 from billing.rules import Rules, current_rules
 from core import trail
 from core.errors import InvalidInput, Problem
@@ -38,6 +39,23 @@ from core.identity import User
 COLUMNS = ("account_no", "amount", "paid_at", "channel", "reference")
 FILE_CHANNELS = {Channel.BANK, Channel.THIRD_PARTY}
 MAX_ROWS = 50_000
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+def read_upload(stream: IO[bytes] | None) -> bytes:
+    """A payment file's bytes from an upload (the API's and the page's alike), or InvalidInput: no file, or one
+    larger than MAX_FILE_BYTES."""
+    if stream is None:
+        raise InvalidInput.fields({"file": Problem("required")})
+    content = stream.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        max_mib = MAX_FILE_BYTES // (1024 * 1024)
+        raise InvalidInput.fields(
+            {"file": Problem("file_too_large", max_mib=max_mib)}, "file_too_large", max_mib=max_mib
+        )
+    return content
+
+
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -62,17 +80,20 @@ def parse_file(content: bytes) -> list[dict[str, Any]]:
             continue
         if len(rows) >= MAX_ROWS:
             raise InvalidInput("payment_file_too_large", max_rows=MAX_ROWS)
+        row_problems: dict[str, Problem] = {}
         try:
-            fields = parse_payment({c: raw.get(c) for c in COLUMNS})
+            command = RecordPayment.parse({c: raw.get(c) for c in COLUMNS})
         except InvalidInput as exc:
-            problems[str(line_no)] = exc.problems
-            continue
-        if fields["channel"] not in FILE_CHANNELS:
-            problems[str(line_no)] = {"channel": Problem("not_a_choice", allowed=sorted(FILE_CHANNELS))}
-        elif not fields["reference"]:
-            problems[str(line_no)] = {"reference": Problem("required")}
+            row_problems = dict(exc.problems)
+        # a file brings bank and third-party payments, each with the channel's own reference
+        if raw.get("channel") not in FILE_CHANNELS:
+            row_problems["channel"] = Problem("not_a_choice", allowed=sorted(FILE_CHANNELS))
+        if not raw.get("reference"):
+            row_problems["reference"] = Problem("required")
+        if row_problems:
+            problems[str(line_no)] = row_problems
         else:
-            rows.append({**fields, "line": line_no})
+            rows.append({**command.fields(), "line": line_no})
     if problems:
         raise InvalidInput.in_rows(problems, "payment_file_invalid")
     if not rows:

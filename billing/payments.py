@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -25,60 +25,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from billing import payment_procedure, signals
 from billing.ledger import open_bill_states, plan_application
-from billing.models import Account, Channel, Payment, PaymentApplication
+from billing.models import Account, Payment, PaymentApplication
 from billing.rules import CENT, Rules, current_rules
 from core import outbox, trail
 from core.db import is_postgresql, utcnow
-from core.errors import Conflict, InvalidInput, Problem
+from core.errors import Conflict, InvalidInput
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 PAYMENT_RECORDED = "billing.payment_recorded"  # outbox topic; payload {"payment_id": id}
-MAX_PAYMENT = Decimal("100000000")
-
-
-def parse_payment(data: dict[str, Any], *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Validated payment fields (every problem at once): account_no, amount, channel, paid_at, reference."""
-    problems: dict[str, Problem] = {}
-    now = now or utcnow()
-    account_no = str(data.get("account_no") or "").strip()
-    if not account_no:
-        problems["account_no"] = Problem("required")
-    try:
-        amount = Decimal(str(data.get("amount")))
-        if not amount.is_finite() or amount <= 0 or amount > MAX_PAYMENT or amount != amount.quantize(Decimal("0.01")):
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        problems["amount"] = Problem("payment_amount")
-        amount = Decimal(0)
-    channel = data.get("channel")
-    if channel not in set(Channel):
-        problems["channel"] = Problem("not_a_choice", allowed=list(Channel))
-    paid_at = data.get("paid_at")
-    if paid_at is None or paid_at == "":
-        paid_at = now
-    elif not isinstance(paid_at, dt.datetime):
-        try:
-            paid_at = dt.datetime.fromisoformat(str(paid_at))
-        except ValueError:
-            problems["paid_at"] = Problem("not_a_datetime")
-            paid_at = now
-    if isinstance(paid_at, dt.datetime):
-        if paid_at.tzinfo is None:
-            problems["paid_at"] = Problem("not_a_datetime")
-        elif paid_at > now + dt.timedelta(minutes=5):
-            problems["paid_at"] = Problem("in_future")
-    reference = str(data.get("reference") or "").strip()
-    if len(reference) > 64:
-        problems["reference"] = Problem("too_long", max=64)
-    if problems:
-        raise InvalidInput.fields(problems)
-    return {
-        "account_no": account_no,
-        "amount": amount,
-        "channel": channel,
-        "paid_at": paid_at.astimezone(dt.UTC),
-        "reference": reference,
-    }
 
 
 def request_hash(fields: dict[str, Any], explicit_paid_at: bool) -> str:

@@ -127,6 +127,7 @@ PROBLEMS = {
     "id_last4_format": _l("the last 4 characters of the ID number (digits or X)"),
     "payment_amount": _l("a positive amount in yuan with at most 2 decimals"),
     "receipt_number_required": _l("a counter payment needs its receipt number"),
+    "rejection_needs_reason": _l("a rejection needs a reason"),
     "customers_pay_in_app": _l("customers pay through the app channel"),
     "adjustment_amount": _l("a non-zero amount with at most 2 decimals (positive except for corrections)"),
     "above_late_fee_owed": _l("at most the late fee owed, %(owed)s"),

@@ -20,6 +20,7 @@ import pytest
 from audit.models import Finding
 from audit.rules import all_rules
 from billing.adjustments import request_adjustment
+from billing.commands import RequestAdjustment
 from mapping.services import create_point
 from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
 from tests.e2e.conftest import Phone
@@ -105,7 +106,9 @@ def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untype
     request_adjustment(
         session,
         world.own_account,
-        {"kind": "refund", "amount": "10.00", "reason": "多缴"},
+        RequestAdjustment.parse(
+            {"kind": "refund", "amount": "10.00", "reason": "多缴", "account_no": world.own_account.account_no}
+        ),
         actor=world.users["admin"],
         on=dt.date.today(),
     )

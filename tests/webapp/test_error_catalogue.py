@@ -1,7 +1,8 @@
 """Every error code has an English and a Chinese text.
 
 The codes are collected from the source: a literal code given to a ``DomainError`` subclass (``Conflict("x")``,
-``InvalidInput.fields(problems, "x")``), a class's own ``code = "x"``, every ``Problem("x")``, and the codes the
+``InvalidInput.fields(problems, "x")``), a class's own ``code = "x"``, every ``Problem("x")`` and a command's
+``refuse("x")``, and the codes the
 web layer maps to (pydantic's errors, HTTP errors). A code raised without a text here, or a code given as a
 variable (which this test could not see), fails.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from webapp.api.framework import _LIMIT_PROBLEMS, _PLAIN_PROBLEMS
+from core.commands import LIMIT_PROBLEMS, PLAIN_PROBLEMS
 from webapp.error_catalogue import ERRORS, PROBLEMS
 from webapp.errors import HTTP_CODES, render
 
@@ -28,7 +29,8 @@ ASCII_ALLOWED |= {"Idempotency", "Key", "csv", "geojson"}
 CATALOGUE = {**ERRORS, **PROBLEMS}
 # functions that build codes from a table the test reads itself (``_web_codes``), or the error class itself
 NOT_LITERAL_ON_PURPOSE = {
-    ("webapp/api/framework.py", "field_problem"),
+    ("core/commands.py", "refuse"),
+    ("core/commands.py", "field_problem"),
     ("core/errors.py", "fields"),
     ("core/errors.py", "in_rows"),
 }
@@ -83,9 +85,9 @@ def collect_codes() -> tuple[set[str], list[str]]:
                 continue
             func = node.func
             argument: ast.expr | None = None
-            if isinstance(func, ast.Name) and func.id in errors | {"Problem"}:
+            if isinstance(func, ast.Name) and func.id in errors | {"Problem", "refuse"}:
                 argument = node.args[0] if node.args else None
-                if argument is None and func.id == "Problem":
+                if argument is None and func.id in ("Problem", "refuse"):
                     unseen.append(f"{where}:{node.lineno}")
             elif (
                 isinstance(func, ast.Attribute)
@@ -107,7 +109,7 @@ def collect_codes() -> tuple[set[str], list[str]]:
 
 
 def _web_codes() -> set[str]:
-    mapped = set(_PLAIN_PROBLEMS.values()) | {code for code, _key, _name in _LIMIT_PROBLEMS.values()}
+    mapped = set(PLAIN_PROBLEMS.values()) | {code for code, _key, _name in LIMIT_PROBLEMS.values()}
     return mapped | {"not_a_choice", "invalid_value"} | set(HTTP_CODES.values()) | {"csrf_failed", "http_error"}
 
 

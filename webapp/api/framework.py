@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import enum
 import json
-import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import wraps
@@ -19,12 +18,12 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from core.commands import Command, problems_of
 from core.db import db
-from core.errors import DomainError, Forbidden, InvalidInput, Param, Problem
+from core.errors import DomainError, Forbidden, InvalidInput, Problem
 from core.identity import User
 
 from ..auth import current_api_user
@@ -126,76 +125,14 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(body, status=status, mimetype="application/json", headers=headers)
 
 
-# pydantic's error types that map to one field-problem code without parameters
-_PLAIN_PROBLEMS = {
-    "missing": "required",
-    "extra_forbidden": "unknown_field",
-    "int_parsing": "not_a_whole_number",
-    "int_type": "not_a_whole_number",
-    "int_from_float": "not_a_whole_number",
-    "decimal_parsing": "not_a_number",
-    "decimal_type": "not_a_number",
-    "finite_number": "not_a_number",
-    "float_parsing": "not_a_number",
-    "float_type": "not_a_number",
-    "bool_parsing": "not_a_boolean",
-    "bool_type": "not_a_boolean",
-    "string_type": "not_a_string",
-    "list_type": "not_a_list",
-    "dict_type": "not_an_object",
-    "model_type": "not_an_object",
-    "model_attributes_type": "not_an_object",
-    "date_parsing": "not_a_date",
-    "date_type": "not_a_date",
-    "date_from_datetime_parsing": "not_a_date",
-    "date_from_datetime_inexact": "not_a_date",
-    "datetime_parsing": "not_a_datetime",
-    "datetime_type": "not_a_datetime",
-    "datetime_from_date_parsing": "not_a_datetime",
-    "string_pattern_mismatch": "wrong_format",
-}
-# pydantic's error types with a limit: (problem code, the limit's key in the error context, its parameter)
-_LIMIT_PROBLEMS = {
-    "string_too_long": ("too_long", "max_length", "max"),
-    "string_too_short": ("too_short", "min_length", "min"),
-    "too_long": ("too_many", "max_length", "max"),
-    "too_short": ("too_few", "min_length", "min"),
-    "greater_than_equal": ("at_least", "ge", "min"),
-    "greater_than": ("above", "gt", "min"),
-    "less_than_equal": ("at_most", "le", "max"),
-    "less_than": ("below", "lt", "max"),
-    "decimal_max_places": ("too_many_decimals", "decimal_places", "max"),
-    "decimal_max_digits": ("too_many_digits", "max_digits", "max"),
-}
-
-
-def _limit(value: Any) -> Param:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return str(value)
-    return int(value) if value == int(value) else str(value)
-
-
-def field_problem(error: ErrorDetails) -> Problem:
-    """pydantic's complaint about one field as the domain's field-problem code (``missing`` -> ``required``)."""
-    kind, context = error["type"], error.get("ctx") or {}
-    if kind in _PLAIN_PROBLEMS:
-        return Problem(_PLAIN_PROBLEMS[kind])
-    if kind in _LIMIT_PROBLEMS:
-        code, key, name = _LIMIT_PROBLEMS[kind]
-        if code == "too_short" and context.get(key) == 1:
-            return Problem("required")
-        return Problem(code, **{name: _limit(context.get(key))})
-    if kind in ("literal_error", "enum"):
-        return Problem("not_a_choice", allowed=re.findall(r"'([^']*)'", str(context.get("expected", ""))))
-    return Problem("invalid_value")
-
-
-def _validation_problems(exc: ValidationError) -> dict[str, Problem]:
-    problems: dict[str, Problem] = {}
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "body"
-        problems.setdefault(loc, field_problem(err))
-    return problems
+def _validated(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    """The model from ``data``; a domain command also checks its rules (``Command.parse``)."""
+    if issubclass(model, Command):
+        return model.parse(data)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput.fields(problems_of(exc)) from exc
 
 
 def _parse_body(model: type[BaseModel]) -> BaseModel:
@@ -209,10 +146,7 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
             raise MalformedRequest("malformed_json") from exc
     if not isinstance(payload, dict):
         raise InvalidInput.fields({"body": Problem("not_an_object")})
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise InvalidInput.fields(_validation_problems(exc)) from exc
+    return _validated(model, payload)
 
 
 def _parse_query(model: type[BaseModel]) -> BaseModel:
@@ -220,10 +154,7 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
     for key in request.args:
         values = request.args.getlist(key)
         data[key] = values if len(values) > 1 else values[0]
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInput.fields(_validation_problems(exc)) from exc
+    return _validated(model, data)
 
 
 def caller() -> User:

@@ -23,14 +23,15 @@ from billing.adjustments import (
     request_adjustment,
     visible_adjustments,
 )
-from billing.imports import import_dict, import_payments
+from billing.commands import DecideAdjustment, RecordPayment, RequestAdjustment
+from billing.imports import import_dict, import_payments, read_upload
 from billing.ledger_view import account_ledger, payment_receipt, user_names, visible_payment
 from billing.models import Account, Adjustment, AdjustmentStatus, Channel, PaymentImport
-from billing.payments import parse_payment, post_payment, request_hash
+from billing.payments import post_payment, request_hash
 from core.db import db
-from core.errors import DomainError, InvalidInput, NotFound, Problem
+from core.errors import DomainError, InvalidInput, NotFound
 from core.identity import Role, User
-from webapp.api.billing_requests import MAX_FILE_BYTES, visible_imports
+from webapp.api.billing_requests import visible_imports
 from webapp.templating import STAFF_NAV
 
 from ..errors import FormErrors, form_errors
@@ -144,29 +145,6 @@ def billing_ledger(account_no: str) -> Any:
     return _render_ledger(get_visible_account(db.session, staff_user(), account_no))
 
 
-def _counter_payment(account: Account, form: dict[str, str]) -> dict[str, Any]:
-    """The payment's fields, or InvalidInput with every problem; the counter always takes a receipt number (a
-    payment without one cannot be reconciled: audit rule BZ-PAYMENT-UNMATCHED)."""
-    problems: dict[str, Problem] = {}
-    if not form["reference"]:
-        problems["reference"] = Problem("receipt_number_required")
-    fields: dict[str, Any] = {}
-    try:
-        fields = parse_payment(
-            {
-                "account_no": account.account_no,
-                "amount": form["amount"],
-                "channel": Channel.COUNTER,
-                "reference": form["reference"],
-            }
-        )
-    except InvalidInput as exc:
-        problems = {**exc.problems, **problems}
-    if problems:
-        raise InvalidInput.fields(problems)
-    return fields
-
-
 @staff.post("/billing/accounts/<account_no>/payments")
 @staff_required(*WRITERS)
 def billing_record_payment(account_no: str) -> Any:
@@ -180,7 +158,16 @@ def billing_record_payment(account_no: str) -> Any:
         "reference": request.form.get("reference", "").strip(),
     }
     try:
-        fields = _counter_payment(account, form)
+        command = RecordPayment.parse(
+            {
+                "account_no": account.account_no,
+                "amount": form["amount"],
+                "channel": Channel.COUNTER,
+                "reference": form["reference"],
+            }
+        )
+        command.check_recorder(user.role)
+        fields = command.fields()
         payment, created = post_payment(
             db.session,
             account,
@@ -223,11 +210,9 @@ def billing_file_request(account_no: str) -> Any:
     user = staff_user()
     account = get_visible_account(db.session, user, account_no)
     form = {k: request.form.get(k, "").strip() for k in ("kind", "period", "amount", "reason")}
-    data: dict[str, Any] = dict(form)
-    if form["kind"] == "refund":
-        data["period"] = None
     try:
-        request_adjustment(db.session, account, data, actor=user, on=today_local())
+        command = RequestAdjustment.parse({**form, "account_no": account.account_no})
+        request_adjustment(db.session, account, command, actor=user, on=today_local())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -267,14 +252,11 @@ def billing_decide(adjustment_id: int) -> Any:
     user = staff_user()
     adj = get_visible_adjustment(db.session, user, adjustment_id)
     decision = request.form.get("decision")
-    note = request.form.get("note", "").strip()
     if decision not in ("approve", "reject"):
         abort(400)
-    if decision == "reject" and not note:
-        flash(_("Give a reason for the rejection."), "error")
-        return redirect(url_for("staff.billing_approvals") + f"#request-{adjustment_id}")
     try:
-        decide_adjustment(db.session, adj, approve=decision == "approve", note=note, actor=user, on=today_local())
+        command = DecideAdjustment.parse({"approve": decision == "approve", "note": request.form.get("note", "")})
+        decide_adjustment(db.session, adj, command, actor=user, on=today_local())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -283,8 +265,8 @@ def billing_decide(adjustment_id: int) -> Any:
         elif exc.code == "already_decided":
             flash(_("This request has already been decided."), "error")
         else:
-            flash(" ".join(form_errors(exc, {"note": _("Reason")}).summary), "error")
-        return redirect(url_for("staff.billing_approvals"))
+            flash(" ".join(form_errors(exc, {"note": _("Reason for the decision")}).summary), "error")
+        return redirect(url_for("staff.billing_approvals") + f"#request-{adjustment_id}")
     flash(_("Request approved.") if decision == "approve" else _("Request rejected."), "ok")
     return redirect(url_for("staff.billing_approvals"))
 
@@ -320,16 +302,10 @@ def billing_imports() -> Any:
 def billing_import_upload() -> Any:
     """Import a payment file in one transaction; a file with any bad row imports nothing."""
     upload = request.files.get("file")
-    errors = FormErrors()
-    if upload is None or not upload.filename:
-        errors.add("file", _("Choose a CSV file to import."))
-        return _imports_page(422, errors)
-    content = upload.read(MAX_FILE_BYTES + 1)
-    if len(content) > MAX_FILE_BYTES:
-        errors.add("file", _("The file is larger than 5 MB; nothing was imported."))
-        return _imports_page(422, errors)
+    name = upload.filename if upload is not None else None
     try:
-        batch = import_payments(db.session, upload.filename, content, actor=staff_user())
+        content = read_upload(upload.stream if upload is not None and name else None)
+        batch = import_payments(db.session, name or "", content, actor=staff_user())
         db.session.commit()
     except InvalidInput as exc:
         db.session.rollback()
