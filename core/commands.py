@@ -105,7 +105,8 @@ def problems_of(exc: ValidationError) -> dict[str, Problem]:
 
 
 class Command(BaseModel):
-    """A use case's input. Unknown fields are refused; text is stripped; an empty optional field is absent."""
+    """A use case's input. Unknown fields are refused; text is stripped; an optional field left blank (a form's
+    empty input) takes its default."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -114,8 +115,8 @@ class Command(BaseModel):
     def _blank_is_absent(cls, data: Any) -> Any:
         if not isinstance(data, Mapping):
             return data
-        optional = {name for name, info in cls.model_fields.items() if not info.is_required() and info.default is None}
-        return {k: None if k in optional and isinstance(v, str) and not v.strip() else v for k, v in data.items()}
+        optional = {name for name, info in cls.model_fields.items() if not info.is_required()}
+        return {k: v for k, v in data.items() if not (k in optional and isinstance(v, str) and not v.strip())}
 
     @classmethod
     def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:

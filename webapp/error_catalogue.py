@@ -111,7 +111,6 @@ PROBLEMS = {
     "above": _l("more than %(min)s"),
     "below": _l("less than %(max)s"),
     "between": _l("from %(min)s to %(max)s"),
-    "whole_number_between": _l("a whole number from %(min)s to %(max)s"),
     "too_many_decimals": _l("at most %(max)s decimal places"),
     "too_many_digits": _l("at most %(max)s digits"),
     "in_future": _l("cannot be in the future"),
@@ -147,6 +146,7 @@ PROBLEMS = {
     # archive
     "unknown_handover": _l("no such hand-over record"),
     "pages_required": _l("required: the page count cannot be read from this file type"),
+    "nothing_to_correct": _l("nothing to correct: no value differs from the current one"),
     "not_correctable": _l("fields that can be corrected: %(allowed)s"),
     "file_empty": _l("The file is empty."),
     "file_too_large": _l("The file is larger than %(max_mib)s MiB."),

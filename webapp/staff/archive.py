@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from archive import services
+from archive.commands import CorrectDocument, FileDocument, WithdrawDocument
 from archive.models import CORRECTABLE, Document, Dossier
 from archive.queries import document_view, dossier_summary, dossier_view, search_documents, visible_dossiers
 from archive.registry import blob_store
@@ -47,6 +48,7 @@ def _filing_labels() -> dict[str, str]:
         "handover_id": _("Hand-over record no."),
         "reason": _("Reason"),
         "authorised_by": _("Authorised by"),
+        "changes": _("Correct the metadata"),
         "account_no": _("Account number"),
     }
 
@@ -135,16 +137,12 @@ def archive_file_document(account_no: str) -> Any:
     if dossier is None:
         abort(404)
     upload = request.files.get("file")
-    data = {key: request.form.get(key) for key in request.form if key != "csrf_token"}
+    data: dict[str, Any] = {key: request.form.get(key) for key in request.form if key != "csrf_token"}
     try:
-        document = services.file_document(
-            db.session,
-            dossier,
-            data,
-            upload.stream if upload and upload.filename else None,
-            upload.filename if upload else None,
-            user,
+        command = FileDocument.parse(
+            {**data, "file": upload.stream, "filename": upload.filename} if upload and upload.filename else data
         )
+        document = services.file_document(db.session, dossier, command, user)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -174,7 +172,7 @@ def archive_withdraw(document_id: int) -> Any:
     user = staff_user()
     document = _document(db.session, user, document_id)
     return _record_event(
-        lambda **why: services.withdraw_document(db.session, document, user, **why),
+        lambda why: services.withdraw_document(db.session, document, user, WithdrawDocument.parse(why)),
         _("Document withdrawn."),
         document_id,
     )
@@ -188,7 +186,9 @@ def archive_correct(document_id: int) -> Any:
     document = _document(db.session, user, document_id)
     changes = _changed_fields(document.current(), request.form)
     return _record_event(
-        lambda **why: services.correct_document(db.session, document, user, changes, **why),
+        lambda why: services.correct_document(
+            db.session, document, user, CorrectDocument.parse({**why, "changes": changes})
+        ),
         _("Metadata corrected; the captured values stay on record."),
         document_id,
     )
@@ -197,7 +197,7 @@ def archive_correct(document_id: int) -> Any:
 def _record_event(record: Any, done: str, document_id: int) -> Any:
     """Record a withdrawal or correction with the form's reason and authoriser; back to the document either way."""
     try:
-        record(reason=request.form.get("reason", ""), authorised_by=request.form.get("authorised_by", ""))
+        record({"reason": request.form.get("reason", ""), "authorised_by": request.form.get("authorised_by", "")})
         db.session.commit()
         flash(done, "ok")
     except DomainError as exc:
