@@ -14,13 +14,13 @@ from core.db import on_commit, utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User
 
+from .commands import TransitionFinding
 from .models import Finding, FindingEvent, FindingStatus
 from .rules import get_rule
 
 DECIDERS = frozenset({Role.SUPERVISOR})
 READERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 FIXERS = frozenset({Role.ARCHIVIST, Role.CLERK})
-REASON_MAX = 2000
 
 
 def visible_findings(user: User) -> Select[Any]:
@@ -65,15 +65,16 @@ def _snapshot(finding: Finding, account_no: str) -> dict[str, Any]:
     }
 
 
-def transition(
-    session: Session,
-    finding: Finding,
-    actor: User,
-    to: str,
-    *,
-    assignee_id: int | None = None,
-    reason: str | None = None,
-) -> Finding:
+def _assignee_named(session: Session, value: int | str | None) -> User | None:
+    """The user a command names as assignee, by id or username."""
+    if value is None:
+        return None
+    if isinstance(value, int) or value.isdigit():
+        return session.get(User, int(value))
+    return session.scalar(select(User).where(User.username == value))
+
+
+def transition(session: Session, finding: Finding, actor: User, command: TransitionFinding) -> Finding:
     """Move a finding along open -> assigned -> remediated, or to waived (with a reason), or back to open.
 
     Supervisors decide every step; the archivist or clerk a finding is assigned to may only mark it
@@ -82,31 +83,19 @@ def transition(
     """
     account = session.get(Account, finding.account_id)
     assert account is not None
-    reason = (reason or "").strip()
+    to, reason = FindingStatus(command.to), command.reason
     current = finding.status
-    problems: dict[str, Problem] = {}
-    if to not in {s.value for s in FindingStatus}:
-        problems["to"] = Problem("not_a_choice", allowed=[s.value for s in FindingStatus])
-    elif to == FindingStatus.WAIVED and not reason:
-        problems["reason"] = Problem("waiver_needs_reason")
-    if len(reason) > REASON_MAX:
-        problems["reason"] = Problem("too_long", max=REASON_MAX)
     assignee: User | None = None
     if to == FindingStatus.ASSIGNED:
-        if assignee_id is None:
-            problems["assignee"] = Problem("required")
-        else:
-            assignee = session.get(User, assignee_id)
-            if (
-                assignee is None
-                or not assignee.active
-                or assignee.role not in FIXERS
-                or assignee.unit is None
-                or not account.unit.path.startswith(assignee.unit.path)
-            ):
-                problems["assignee"] = Problem("not_an_assignee")
-    if problems:
-        raise InvalidInput.fields(problems)
+        assignee = _assignee_named(session, command.assignee)
+        if (
+            assignee is None
+            or not assignee.active
+            or assignee.role not in FIXERS
+            or assignee.unit is None
+            or not account.unit.path.startswith(assignee.unit.path)
+        ):
+            raise InvalidInput.fields({"assignee": Problem("not_an_assignee")})
 
     is_decider = actor.role in DECIDERS
     is_assignee = actor.role in FIXERS and finding.assignee_id == actor.id
@@ -117,7 +106,7 @@ def transition(
         FindingStatus.REMEDIATED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
         FindingStatus.WAIVED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
         FindingStatus.OPEN: {FindingStatus.WAIVED, FindingStatus.REMEDIATED},
-    }[FindingStatus(to)]
+    }[to]
     if current not in allowed:
         raise Conflict("invalid_transition", current=current, to=to)
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from audit import dashboard, settings
+from audit.commands import RequestRun, TransitionFinding
 from audit.docs import rules_table
 from audit.findings import (
     FIXERS,
@@ -79,12 +80,8 @@ def audit_dashboard() -> Any:
 @staff_required(*SUPERVISION)
 def audit_start_run() -> Any:
     try:
-        run = request_run(
-            db.session,
-            staff_user(),
-            unit_code=request.form.get("unit") or None,
-            account_no=request.form.get("account_no") or None,
-        )
+        scope = RequestRun.parse({"scope": {k: request.form.get(k, "") for k in ("unit", "account_no")}}).scope
+        run = request_run(db.session, staff_user(), unit_code=scope.unit, account_no=scope.account_no)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -244,16 +241,11 @@ def _evidence_document(finding: Finding) -> int | None:
 def audit_transition(finding_id: int) -> Any:
     user = staff_user()
     finding = _finding_or_404(user, finding_id)
-    assignee = request.form.get("assignee", type=int)
     try:
-        transition(
-            db.session,
-            finding,
-            user,
-            request.form.get("to", ""),
-            assignee_id=assignee,
-            reason=request.form.get("reason"),
+        command = TransitionFinding.parse(
+            {k: request.form[k] for k in ("to", "assignee", "reason") if k in request.form}
         )
+        transition(db.session, finding, user, command)
         db.session.commit()
         flash(_("Saved."), "ok")
     except DomainError as exc:
