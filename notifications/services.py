@@ -15,12 +15,9 @@ from core.db import utcnow
 from core.errors import InvalidInput, NotFound, Problem
 from core.identity import Unit, User
 
-from .areas import accounts_by_number, accounts_in_area, polygon_problems, users_of_accounts
+from .areas import accounts_by_number, accounts_in_area, users_of_accounts
+from .commands import AnnounceOutage
 from .models import Message, Notice, NoticeKind, Preference, PushSubscription
-
-MAX_ACCOUNT_LIST = 200_000
-TITLE_MAX = 200
-BODY_MAX = 4000
 
 
 @dataclass(frozen=True)
@@ -41,99 +38,40 @@ def resolve_recipients(session: Session, notice: Notice) -> Recipients:
     return Recipients(account_ids, users_of_accounts(session, account_ids))
 
 
-def _aware(value: Any, field: str, problems: dict[str, Problem]) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            problems[field] = Problem("not_a_datetime")
-            return None
-    if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        problems[field] = Problem("not_a_datetime")
-        return None
-    return value.astimezone(dt.UTC)
-
-
-def _validate_outage(session: Session, actor: User, data: dict[str, Any]) -> dict[str, Any]:
-    problems: dict[str, Problem] = {}
-    title = str(data.get("title") or "").strip()
-    body = str(data.get("body") or "").strip()
-    for name, value, longest in (("title", title, TITLE_MAX), ("body", body, BODY_MAX)):
-        if not value:
-            problems[name] = Problem("required")
-        elif len(value) > longest:
-            problems[name] = Problem("too_long", max=longest)
-    starts_at = _aware(data.get("starts_at"), "starts_at", problems)
-    ends_at = _aware(data.get("ends_at"), "ends_at", problems)
-    if starts_at is None and "starts_at" not in problems:
-        problems["starts_at"] = Problem("required")
-    if ends_at is None and "ends_at" not in problems:
-        problems["ends_at"] = Problem("required")
-    if starts_at and ends_at and ends_at <= starts_at:
-        problems["ends_at"] = Problem("not_after_start")
-    area, account_nos = data.get("area"), data.get("account_nos")
-    if (area is None) == (account_nos is None):
-        problems["area"] = Problem("area_or_accounts")
-    elif area is not None:
-        why = polygon_problems(area)
-        if why:
-            problems["area"] = why
-    elif (
-        not isinstance(account_nos, list)
-        or not account_nos
-        or len(account_nos) > MAX_ACCOUNT_LIST
-        or not all(isinstance(n, str) and n.isdigit() for n in account_nos)
-    ):
-        problems["account_nos"] = Problem("account_list", max=MAX_ACCOUNT_LIST)
+def _outage_scope(session: Session, actor: User, command: AnnounceOutage) -> Unit | None:
+    """The sender's unit; every account listed must be in it (an outside one is reported unknown)."""
     scope = actor.unit
-    if not problems and account_nos is not None:
-        _found, missing = accounts_by_number(session, account_nos, scope)
+    if command.account_nos is not None:
+        _found, missing = accounts_by_number(session, command.account_nos, scope)
         if missing:
-            problems["account_nos"] = Problem("unknown_accounts", accounts=missing[:20], more=max(len(missing) - 20, 0))
-    if problems:
-        raise InvalidInput.fields(problems)
-    return {
-        "title": title,
-        "body": body,
-        "starts_at": starts_at,
-        "ends_at": ends_at,
-        "area": area,
-        "account_nos": [str(n) for n in account_nos] if account_nos is not None else None,
-        "scope": scope,
-    }
+            more = max(len(missing) - 20, 0)
+            raise InvalidInput.fields({"account_nos": Problem("unknown_accounts", accounts=missing[:20], more=more)})
+    return scope
 
 
-def preview_outage(session: Session, actor: User, data: dict[str, Any]) -> Recipients:
-    """Who an outage notice would reach, without storing anything (same validation as creating it)."""
-    clean = _validate_outage(session, actor, data)
-    probe = Notice(
-        area=clean["area"],
-        account_nos=clean["account_nos"],
-        scope_unit_id=clean["scope"].id if clean["scope"] else None,
-    )
+def preview_outage(session: Session, actor: User, command: AnnounceOutage) -> Recipients:
+    """Who an outage notice would reach, without storing anything (same checks as creating it)."""
+    scope = _outage_scope(session, actor, command)
+    probe = Notice(area=command.area, account_nos=command.account_nos, scope_unit_id=scope.id if scope else None)
     return resolve_recipients(session, probe)
 
 
-def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) -> tuple[Notice, Recipients]:
-    """Validate (every problem at once), resolve the affected accounts and users, and store the notice.
+def create_outage_notice(session: Session, actor: User, command: AnnounceOutage) -> tuple[Notice, Recipients]:
+    """Resolve the affected accounts and users, and store the notice.
 
     Staff reach the accounts of their unit subtree only; account numbers outside it are reported unknown.
     """
-    clean = _validate_outage(session, actor, data)
-    title, body, starts_at, ends_at = clean["title"], clean["body"], clean["starts_at"], clean["ends_at"]
-    area, account_nos, scope = clean["area"], clean["account_nos"], clean["scope"]
+    scope = _outage_scope(session, actor, command)
     notice = Notice(
         kind=NoticeKind.OUTAGE,
-        title=title,
-        body=body,
+        title=command.title,
+        body=command.body,
         data={},
-        area=area,
-        account_nos=[str(n) for n in account_nos] if account_nos is not None else None,
+        area=command.area,
+        account_nos=command.account_nos,
         scope_unit_id=scope.id if scope else None,
-        starts_at=starts_at,
-        ends_at=ends_at,
+        starts_at=command.starts_at.astimezone(dt.UTC),
+        ends_at=command.ends_at.astimezone(dt.UTC),
         created_by=actor.id,
     )
     session.add(notice)
@@ -148,9 +86,9 @@ def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) ->
         entity="notice",
         entity_id=str(notice.id),
         after={
-            "title": title,
-            "starts_at": starts_at,
-            "ends_at": ends_at,
+            "title": notice.title,
+            "starts_at": notice.starts_at,
+            "ends_at": notice.ends_at,
             "accounts": notice.accounts,
             "recipients": notice.recipients,
         },

@@ -14,6 +14,7 @@ from core.db import db, on_commit
 from core.errors import InvalidInput, NotFound, Problem
 from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User
 from notifications.channels import application_server_key
+from notifications.commands import AnnounceOutage
 from notifications.models import DeadLetter, Delivery, Message, Notice
 from notifications.services import (
     create_outage_notice,
@@ -202,28 +203,18 @@ def vapid_public_key() -> Any:
 # --- outage notices (staff) -----------------------------------------------------------------------
 
 
-class OutageIn(ApiModel):
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=4000)
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    area: dict[str, Any] | None = Field(None, description="GeoJSON Polygon, [lon, lat] positions (WGS-84)")
-    account_nos: list[str] | None = Field(None, description="or an explicit account list")
-
-
 @endpoint(
     api,
     "/notices/outages",
     methods=["POST"],
     access=NOTICE_SENDERS,
-    body=OutageIn,
+    body=AnnounceOutage,
     status=202,
     summary="Announce a planned outage to the customers of the affected accounts; workers deliver it",
     extra_responses={422: "bad area, unknown accounts, or times"},
 )
-def announce_outage(body: OutageIn) -> Any:
-    data = body.model_dump(exclude_unset=True)
-    notice, recipients = create_outage_notice(db.session, caller(), data)
+def announce_outage(body: AnnounceOutage) -> Any:
+    notice, recipients = create_outage_notice(db.session, caller(), body)
     notice_id = notice.id
     on_commit(db.session, lambda: fan_out_notice.delay(notice_id))
     return {
@@ -238,11 +229,11 @@ def announce_outage(body: OutageIn) -> Any:
     "/notices/outages/preview",
     methods=["POST"],
     access=NOTICE_SENDERS,
-    body=OutageIn,
+    body=AnnounceOutage,
     summary="How many accounts and customers an outage notice would reach (nothing is stored or sent)",
 )
-def preview_outage_notice(body: OutageIn) -> Any:
-    recipients = preview_outage(db.session, caller(), body.model_dump(exclude_unset=True))
+def preview_outage_notice(body: AnnounceOutage) -> Any:
+    recipients = preview_outage(db.session, caller(), body)
     return {"recipients": len(recipients.user_ids), "accounts": len(recipients.account_ids)}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -15,6 +14,7 @@ from core.db import db, on_commit
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
 from mapping.maps import Area
+from notifications.commands import AnnounceOutage
 from notifications.models import DeadLetter, Delivery, Message, Notice
 from notifications.services import create_outage_notice, preview_outage
 from notifications.tasks import fan_out_notice
@@ -103,30 +103,22 @@ def new_outage() -> Any:
         if form["mode"] == "accounts":
             data["account_nos"] = [n for n in form["account_nos"].replace(",", " ").split() if n]
         else:
+            data["area"] = form["area"]  # GeoJSON text as pasted (a Feature or a FeatureCollection will do)
+        if request.form.get("action") == "preview":
             try:
-                area = json.loads(form["area"] or "null")
-                # accept a whole Feature or FeatureCollection pasted from a GIS tool
-                if isinstance(area, dict) and area.get("type") == "FeatureCollection" and area.get("features"):
-                    area = area["features"][0].get("geometry")
-                if isinstance(area, dict) and area.get("type") == "Feature":
-                    area = area.get("geometry")
-                data["area"] = area
-            except ValueError:
-                errors.add("area", _("Not valid JSON."), _labels())
-        if not errors and request.form.get("action") == "preview":
-            try:
-                found = preview_outage(db.session, staff_user(), data)
+                command = AnnounceOutage.parse(data)
+                found = preview_outage(db.session, staff_user(), command)
                 preview = {"accounts": len(found.account_ids), "recipients": len(found.user_ids)}
-                if isinstance(data.get("area"), dict):
-                    outer = data["area"]["coordinates"][0]
+                if command.area is not None:
+                    outer = command.area["coordinates"][0]
                     centre = (sum(p[1] for p in outer) / len(outer), sum(p[0] for p in outer) / len(outer))
-                    rendered = build_map([], centre=centre, you=None, areas=[Area(data["area"], "", form["title"])])
+                    rendered = build_map([], centre=centre, you=None, areas=[Area(command.area, "", form["title"])])
             except DomainError as exc:
                 errors = form_errors(exc, _labels())
             db.session.rollback()
-        elif not errors:
+        else:
             try:
-                notice, recipients = create_outage_notice(db.session, staff_user(), data)
+                notice, recipients = create_outage_notice(db.session, staff_user(), AnnounceOutage.parse(data))
                 notice_id = notice.id
                 on_commit(db.session, lambda: fan_out_notice.delay(notice_id))
                 db.session.commit()
