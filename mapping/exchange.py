@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput, Problem
 from core.identity import Unit, User
 
+from .commands import NewServicePoint
 from .geocoding import GeocodingService, Located
 from .hours import WEEKDAYS
 from .models import ServicePoint
-from .services import create_point, update_point, validate
+from .services import create_point, update_point
 
 CSV_COLUMNS = ("code", "name", "kind", "address", "lat", "lon", "phone", "services", *WEEKDAYS)
 MAX_ROWS = 20_000
+POINT_FIELDS = frozenset(NewServicePoint.model_fields) - {"unit_code"}
 
 
 @dataclass
@@ -132,15 +134,18 @@ def import_points(
         raise InvalidInput("too_many_rows", max_rows=MAX_ROWS)
     problems: dict[str, dict[str, Problem]] = {}
     seen: dict[str, int] = {}
+    commands: list[NewServicePoint] = []
     for number, row in enumerate(rows, start=1):
-        _clean, row_problems = validate(row)
+        row_problems: dict[str, Problem] = {}
+        try:  # a file's other columns or properties are not the point's
+            commands.append(NewServicePoint.parse({k: v for k, v in row.items() if k in POINT_FIELDS}))
+        except InvalidInput as exc:
+            row_problems.update(exc.problems)
         code = str(row.get("code") or "")
         if code:
             if code in seen:
                 row_problems["code"] = Problem("repeats_row", row=seen[code])
             seen.setdefault(code, number)
-        if ("lat" in row) != ("lon" in row):
-            row_problems.setdefault("lat", Problem("lat_lon_together"))
         if row_problems:
             problems[str(number)] = row_problems
     if problems:
@@ -149,13 +154,12 @@ def import_points(
         p.code: p for p in session.scalars(select(ServicePoint).where(ServicePoint.code.in_([c for c in seen if c])))
     }
     report = ImportReport()
-    for row in rows:
-        code = str(row.get("code") or "")
-        if code in existing:
-            point, fallback = update_point(session, existing[code], row, actor=actor, geocoding=geocoding)
+    for command in commands:
+        if command.code in existing:
+            point, fallback = update_point(session, existing[command.code], command, actor=actor, geocoding=geocoding)
             report.updated.append(point.code)
         else:
-            point, fallback = create_point(session, row, actor=actor, unit=unit, geocoding=geocoding)
+            point, fallback = create_point(session, command, actor=actor, unit=unit, geocoding=geocoding)
             report.created.append(point.code)
         if fallback is not None:
             report.approximate[point.code] = fallback

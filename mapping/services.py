@@ -11,94 +11,10 @@ from core import trail
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import Unit, User
 
+from .commands import NewServicePoint, ServicePointChange
 from .geocoding import GeocodingService, Located, district_of
-from .hours import BadHours, validate_hours
 from .index import cell_of
-from .models import ServicePoint, ServicePointKind
-
-# Services a point may offer (codes; labels live in the web layer's vocabulary).
-SERVICES = (
-    "bill_payment",  # 电费缴纳
-    "new_connection",  # 新装增容
-    "account_change",  # 过户更名
-    "invoice",  # 发票打印
-    "consultation",  # 业务咨询
-    "meter_test",  # 校表申请
-    "prepaid_card",  # 购电充值
-    "ev_charging_ac",  # 交流慢充
-    "ev_charging_dc",  # 直流快充
-)
-KINDS = tuple(k.value for k in ServicePointKind)
-FIELDS = ("code", "name", "kind", "address", "lat", "lon", "hours", "services", "phone")
-
-
-def _number(value: Any, low: float, high: float) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if low <= number <= high else None
-
-
-def validate(data: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], dict[str, Problem]]:
-    """Clean API-shaped data; returns (clean, problems). ``partial`` checks only the fields given."""
-    clean: dict[str, Any] = {}
-    problems: dict[str, Problem] = {}
-
-    def given(name: str) -> bool:
-        return not partial or name in data
-
-    if given("name"):
-        name = str(data.get("name") or "").strip()
-        if not name:
-            problems["name"] = Problem("required")
-        elif len(name) > 128:
-            problems["name"] = Problem("too_long", max=128)
-        clean["name"] = name
-    if given("kind"):
-        if not data.get("kind"):
-            problems["kind"] = Problem("required")
-        elif data.get("kind") not in KINDS:
-            problems["kind"] = Problem("not_a_choice", allowed=list(KINDS))
-        clean["kind"] = data.get("kind")
-    if given("address"):
-        address = str(data.get("address") or "").strip()
-        if not address:
-            problems["address"] = Problem("required")
-        elif len(address) > 255:
-            problems["address"] = Problem("too_long", max=255)
-        clean["address"] = address
-    for field, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
-        if field in data and data[field] not in (None, ""):
-            number = _number(data[field], low, high)
-            if number is None:
-                problems[field] = Problem("between", min=int(low), max=int(high))
-            clean[field] = number
-    if given("hours"):
-        try:
-            clean["hours"] = validate_hours(data.get("hours") or {})
-        except BadHours as exc:
-            problems["hours"] = Problem("hours_format", days=exc.days) if exc.days else Problem("not_an_object")
-    if given("services"):
-        services = data.get("services") or []
-        if not isinstance(services, list) or not all(isinstance(s, str) for s in services):
-            problems["services"] = Problem("not_a_list")
-        else:
-            unknown = sorted(set(services) - set(SERVICES))
-            if unknown:
-                problems["services"] = Problem("unknown_services", unknown=unknown, allowed=list(SERVICES))
-            clean["services"] = list(dict.fromkeys(services))
-    if "phone" in data:
-        phone = str(data.get("phone") or "").strip()
-        if len(phone) > 32:
-            problems["phone"] = Problem("too_long", max=32)
-        clean["phone"] = phone
-    if "code" in data and data["code"] not in (None, ""):
-        code = str(data["code"]).strip()
-        if len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
-            problems["code"] = Problem("code_format", max=32)
-        clean["code"] = code
-    return clean, problems
+from .models import ServicePoint
 
 
 def _next_code(session: Session) -> str:
@@ -126,21 +42,17 @@ def _place(
 
 def create_point(
     session: Session,
-    data: dict[str, Any],
+    command: NewServicePoint,
     *,
     actor: User | None,
     unit: Unit | None = None,
     geocoding: GeocodingService | None = None,
 ) -> tuple[ServicePoint, Located | None]:
-    """Create a point from API-shaped data. Without lat/lon the address is geocoded (with fallbacks).
+    """Create a point. Without lat/lon the address is geocoded (with fallbacks).
 
     Returns the point and, when the coordinates are approximate, the fallback that placed it (else None).
     """
-    clean, problems = validate(data)
-    if ("lat" in clean) != ("lon" in clean):
-        problems.setdefault("lat" if "lat" not in clean else "lon", Problem("lat_lon_together"))
-    if problems:
-        raise InvalidInput.fields(problems)
+    clean = command.values()
     code = clean.pop("code", None) or _next_code(session)
     if session.scalar(select(ServicePoint.id).where(ServicePoint.code == code)) is not None:
         raise Conflict("service_point_exists", point=code)
@@ -173,15 +85,14 @@ def create_point(
 def update_point(
     session: Session,
     point: ServicePoint,
-    data: dict[str, Any],
+    command: NewServicePoint | ServicePointChange,
     *,
     actor: User | None,
     geocoding: GeocodingService | None = None,
 ) -> tuple[ServicePoint, Located | None]:
-    """Change the fields given; a new address without coordinates is geocoded again (see ``create_point``)."""
-    clean, problems = validate(data, partial=True)
-    if problems:
-        raise InvalidInput.fields(problems)
+    """Change the fields given (all of a ``NewServicePoint``, as the admin's form and a file's row give them); a
+    new address without coordinates is geocoded again (see ``create_point``)."""
+    clean = command.values()
     before = point.snapshot()
     if "code" in clean and clean["code"] != point.code:
         if session.scalar(select(ServicePoint.id).where(ServicePoint.code == clean["code"])) is not None:

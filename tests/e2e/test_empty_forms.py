@@ -21,6 +21,7 @@ from audit.models import Finding
 from audit.rules import all_rules
 from billing.adjustments import request_adjustment
 from billing.commands import RequestAdjustment
+from mapping.commands import NewServicePoint
 from mapping.services import create_point
 from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
 from tests.e2e.conftest import Phone
@@ -98,7 +99,9 @@ def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untype
     session.add(finding)
     point, _note = create_point(
         session,
-        {"name": "测试营业厅", "kind": "business_hall", "address": "杭州市上城区", "lat": 30.25, "lon": 120.17},
+        NewServicePoint.parse(
+            {"name": "测试营业厅", "kind": "business_hall", "address": "杭州市上城区", "lat": 30.25, "lon": 120.17}
+        ),
         actor=None,
         unit=world.unit_a,
     )

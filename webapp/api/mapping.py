@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.db import db
 from core.errors import InvalidInput, Problem
 from core.identity import Role, User, unit_by_code
+from mapping.commands import NewServicePoint, ServicePointChange
 from mapping.exchange import import_points, parse, to_csv, to_geojson
 from mapping.geo import navigation_links
 from mapping.geocoding import GeocodingService
@@ -23,7 +24,7 @@ from mapping.services import create_point, delete_point, editable_point, get_poi
 from ..portal.map import location_note
 from . import api
 from .framework import PUBLIC as PUBLIC_ACCESS
-from .framework import ApiModel, PageQuery, allow, caller, endpoint, json_response, paginate, register_resource
+from .framework import PageQuery, allow, caller, endpoint, json_response, paginate, register_resource
 
 ADMIN_POINT = allow(Role.ADMIN, resource="service_point")
 Kind = Literal["business_hall", "self_service", "charging_station"]
@@ -145,31 +146,6 @@ def get_service_point(point_id: int) -> Any:
     return {**point_json(point), "navigate": navigation_links(point.lat, point.lon, point.name)}
 
 
-class ServicePointIn(ApiModel):
-    name: str = Field(min_length=1, max_length=128)
-    kind: Kind
-    address: str = Field(min_length=1, max_length=255)
-    lat: float | None = Field(None, ge=-90, le=90, description="WGS-84; leave out to geocode the address")
-    lon: float | None = Field(None, ge=-180, le=180)
-    hours: dict[str, str] = Field(default_factory=dict, description='{"mon": "08:30-17:30", ...}')
-    services: list[str] = Field(default_factory=list)
-    phone: str = Field("", max_length=32)
-    code: str | None = Field(None, max_length=32)
-    unit_code: str | None = None
-
-
-class ServicePointPatch(ApiModel):
-    name: str | None = Field(None, min_length=1, max_length=128)
-    kind: Kind | None = None
-    address: str | None = Field(None, min_length=1, max_length=255)
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
-    hours: dict[str, str] | None = None
-    services: list[str] | None = None
-    phone: str | None = Field(None, max_length=32)
-    code: str | None = Field(None, max_length=32)
-
-
 def _admin_unit(code: str | None) -> Any:
     """Admins place points in their own unit subtree; an outside unit is reported as unknown."""
     admin_unit = caller().unit
@@ -186,15 +162,14 @@ def _admin_unit(code: str | None) -> Any:
     "/admin/service-points",
     methods=["POST"],
     access=allow(Role.ADMIN),
-    body=ServicePointIn,
+    body=NewServicePoint,
     status=201,
     summary="Create a service point (without lat/lon the address is geocoded, with fallbacks)",
     extra_responses={409: "code taken"},
 )
-def create_service_point(body: ServicePointIn) -> Any:
+def create_service_point(body: NewServicePoint) -> Any:
     unit = _admin_unit(body.unit_code)
-    data = body.model_dump(exclude={"unit_code"}, exclude_none=True)
-    point, fallback = create_point(db.session, data, actor=caller(), unit=unit, geocoding=geocoding())
+    point, fallback = create_point(db.session, body, actor=caller(), unit=unit, geocoding=geocoding())
     return {**point_json(point), "location_note": location_note(fallback)}, 201
 
 
@@ -203,14 +178,12 @@ def create_service_point(body: ServicePointIn) -> Any:
     "/admin/service-points/<int:point_id>",
     methods=["PATCH"],
     access=ADMIN_POINT,
-    body=ServicePointPatch,
+    body=ServicePointChange,
     summary="Change a service point",
 )
-def change_service_point(point_id: int, body: ServicePointPatch) -> Any:
+def change_service_point(point_id: int, body: ServicePointChange) -> Any:
     point = editable_point(db.session, caller(), point_id)
-    point, fallback = update_point(
-        db.session, point, body.model_dump(exclude_unset=True), actor=caller(), geocoding=geocoding()
-    )
+    point, fallback = update_point(db.session, point, body, actor=caller(), geocoding=geocoding())
     return {**point_json(point), "location_note": location_note(fallback)}
 
 

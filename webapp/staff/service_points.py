@@ -11,10 +11,11 @@ from sqlalchemy import or_, select
 from core.db import db
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
+from mapping.commands import SERVICES, NewServicePoint
 from mapping.exchange import import_points, parse
 from mapping.hours import WEEKDAYS
 from mapping.models import ServicePoint
-from mapping.services import SERVICES, create_point, delete_point, editable_point, update_point
+from mapping.services import create_point, delete_point, editable_point, update_point
 
 from ..errors import FormErrors, form_errors
 from ..portal.map import DAY_LABELS, KIND_LABELS, SERVICE_LABELS, location_note
@@ -104,7 +105,7 @@ def new_service_point() -> Any:
     try:
         point, fallback = create_point(
             db.session,
-            data,
+            NewServicePoint.parse(data),
             actor=staff_user(),
             unit=staff_user().unit,
             geocoding=current_app.extensions["griddesk_geocoding"],
@@ -129,7 +130,11 @@ def edit_service_point(point_id: int) -> Any:
     data = _form_data()
     try:
         point, fallback = update_point(
-            db.session, point, data, actor=staff_user(), geocoding=current_app.extensions["griddesk_geocoding"]
+            db.session,
+            point,
+            NewServicePoint.parse(data),
+            actor=staff_user(),
+            geocoding=current_app.extensions["griddesk_geocoding"],
         )
         db.session.commit()
     except DomainError as exc:
