@@ -12,15 +12,16 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, field_validator
 
-from billing.models import AdjustmentKind, Channel
+from billing.models import AdjustmentKind, Category, Channel
 from billing.rules import parse_period
 from core.commands import Command, refuse
 from core.db import utcnow
 from core.errors import Forbidden, InvalidInput, Problem
 from core.identity import Role
 
+ACCOUNT_NO_MAX = 20
 MAX_PAYMENT = Decimal("100000000")
 REASON_MAX = 500
 # the channels each role may record: customers pay through the app; staff record what reaches the company
@@ -54,6 +55,36 @@ def _adjustment_amount(value: Any) -> Decimal:
     if amount is None or amount == 0:
         raise refuse("adjustment_amount")
     return amount
+
+
+def _account_no(value: str) -> str:
+    if not value.isdigit() or len(value) > ACCOUNT_NO_MAX:
+        raise refuse("account_no_format", max=ACCOUNT_NO_MAX)
+    return value
+
+
+def _id_last4(value: str) -> str:
+    value = value.upper()
+    if len(value) != 4 or not all(c.isdigit() or c == "X" for c in value):
+        raise refuse("id_last4_format")
+    return value
+
+
+class OpenAccount(Command):
+    """A power account (户) in a unit, on a tariff."""
+
+    account_no: Annotated[str, AfterValidator(_account_no)] = Field(description="digits, at most 20")
+    holder_name: str = Field(min_length=1, max_length=128)
+    id_last4: Annotated[str, AfterValidator(_id_last4)] = Field(description="the ID number's last 4 (digits or X)")
+    address: str = ""
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    category: Category
+    capacity_kva: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
+    tariff_code: str = Field(min_length=1, max_length=32)
+    unit_code: str = Field(min_length=1)
+    connected_on: dt.date | None = None
+    meter_multiplier: Decimal | None = Field(None, gt=0, max_digits=10, decimal_places=2)
 
 
 class RecordPayment(Command):

@@ -14,9 +14,9 @@ import re
 import typing
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
@@ -65,6 +65,8 @@ LIMIT_PROBLEMS = {
     "decimal_max_digits": ("too_many_digits", "max_digits", "max"),
 }
 _PYDANTIC_TYPES = frozenset(typing.get_args(ErrorType))
+# text taken exactly as typed, spaces and all (a password)
+Verbatim = Annotated[str, StringConstraints(strip_whitespace=False)]
 
 
 def refuse(code: str, **params: Param) -> PydanticCustomError:

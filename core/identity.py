@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, Field
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from core.commands import Command, Verbatim, refuse
 from core.db import Base, utcnow
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.security import hash_password
@@ -82,21 +86,22 @@ def ensure_root_unit(session: Session, name: str = "供电公司") -> Unit:
     return root
 
 
+class NewUnit(Command):
+    """An organisation unit under a parent (the admin's own unit when none is named)."""
+
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=128)
+    parent_code: str | None = None
+
+
 def create_unit(session: Session, code: str, name: str, parent_code: str | None) -> Unit:
-    problems: dict[str, Problem] = {}
-    if not code:
-        problems["code"] = Problem("required")
-    elif len(code) > 32:
-        problems["code"] = Problem("too_long", max=32)
-    if not name:
-        problems["name"] = Problem("required")
+    command = NewUnit.parse({"code": code, "name": name, "parent_code": parent_code})
     parent = None
-    if parent_code:
-        parent = unit_by_code(session, parent_code)
+    if command.parent_code:
+        parent = unit_by_code(session, command.parent_code)
         if parent is None:
-            problems["parent_code"] = Problem("unknown_unit")
-    if problems:
-        raise InvalidInput.fields(problems)
+            raise InvalidInput.fields({"parent_code": Problem("unknown_unit")})
+    code, name = command.code, command.name
     if unit_by_code(session, code) is not None:
         raise Conflict("unit_exists", unit=code)
     unit = Unit(code=code, name=name, parent=parent)
@@ -105,6 +110,37 @@ def create_unit(session: Session, code: str, name: str, parent_code: str | None)
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.flush()
     return unit
+
+
+def _mobile(phone: str) -> str:
+    if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
+        raise refuse("mobile_number")
+    return phone
+
+
+class NewUser(Command):
+    """A user with a role; staff belong to a unit."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: Verbatim = Field(min_length=PASSWORD_MIN, max_length=256)
+    role: Role
+    unit_code: str | None = None
+    name: str = Field("", max_length=128)
+    email: str | None = Field(None, max_length=255)
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        if data.get("role") in STAFF_ROLES and not data.get("unit_code"):
+            return {"unit_code": Problem("staff_need_a_unit")}
+        return {}
+
+
+class CustomerSignUp(Command):
+    """A customer signing up: the mobile number is the username."""
+
+    phone: Annotated[str, AfterValidator(_mobile)] = Field(description="mainland mobile number, 11 digits")
+    password: Verbatim = Field(min_length=PASSWORD_MIN, max_length=256)
+    name: str = Field(min_length=1, max_length=128)
 
 
 def create_user(
@@ -116,22 +152,27 @@ def create_user(
     name: str = "",
     email: str | None = None,
 ) -> User:
-    problems: dict[str, Problem] = {}
-    if not username:
-        problems["username"] = Problem("required")
-    elif len(username) > 64:
-        problems["username"] = Problem("too_long", max=64)
-    if len(password) < PASSWORD_MIN:
-        problems["password"] = Problem("too_short", min=PASSWORD_MIN)
-    if role not in ALL_ROLES:
-        problems["role"] = Problem("not_a_choice", allowed=sorted(ALL_ROLES))
-    elif role != Role.CUSTOMER and unit is None:
-        problems["unit_code"] = Problem("staff_need_a_unit")
-    if problems:
-        raise InvalidInput.fields(problems)
+    command = NewUser.parse(
+        {
+            "username": username,
+            "password": password,
+            "role": role,
+            "unit_code": unit.code if unit is not None else None,
+            "name": name,
+            "email": email,
+        }
+    )
+    username = command.username
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict("username_taken")
-    user = User(username=username, password_hash=hash_password(password), role=role, unit=unit, name=name, email=email)
+    user = User(
+        username=username,
+        password_hash=hash_password(command.password),
+        role=str(command.role),
+        unit=unit,
+        name=command.name,
+        email=command.email,
+    )
     session.add(user)
     session.flush()
     return user
@@ -150,6 +191,17 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound("user_not_found")
     return user
+
+
+def unit_in_scope(session: Session, actor: User, code: str | None, field: str) -> Unit | None:
+    """The unit ``code`` names when it is inside ``actor``'s own unit subtree (None for no code); an outside or
+    unknown unit is the same 404 ``unit_not_found``, with ``field`` named as the problem."""
+    if code is None:
+        return None
+    unit = unit_by_code(session, code)
+    if unit is None or actor.unit is None or not actor.unit.contains(unit):
+        raise NotFound.fields({field: Problem("unknown_unit")}, "unit_not_found")
+    return unit
 
 
 def unit_scope_path(user: User) -> str | None:

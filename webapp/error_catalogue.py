@@ -110,7 +110,6 @@ PROBLEMS = {
     "at_most": _l("at most %(max)s"),
     "above": _l("more than %(min)s"),
     "below": _l("less than %(max)s"),
-    "between": _l("from %(min)s to %(max)s"),
     "too_many_decimals": _l("at most %(max)s decimal places"),
     "too_many_digits": _l("at most %(max)s digits"),
     "in_future": _l("cannot be in the future"),
@@ -120,6 +119,7 @@ PROBLEMS = {
     "unknown_unit": _l("no such unit"),
     "unknown_account": _l("no such account"),
     "unknown_accounts": _l("unknown account numbers: %(accounts)s"),
+    "mobile_number": _l("an 11-digit mobile number"),
     "staff_need_a_unit": _l("staff belong to a unit"),
     # billing
     "account_no_format": _l("digits only, at most %(max)s"),

@@ -8,7 +8,7 @@ from flask import request
 from pydantic import Field
 
 from core.db import db
-from core.identity import ALL_ROLES, Role, create_user
+from core.identity import ALL_ROLES, CustomerSignUp, Role, create_user
 
 from ..auth import authenticate, issue_token
 from ..throttle import guard
@@ -19,12 +19,6 @@ from .framework import PUBLIC, ApiModel, Unauthorized, allow, caller, endpoint
 class TokenRequest(ApiModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
-
-
-class CustomerSignUp(ApiModel):
-    phone: str = Field(pattern=r"^1\d{10}$", description="Mainland mobile number, 11 digits")
-    password: str = Field(min_length=8, max_length=256)
-    name: str = Field(min_length=1, max_length=128)
 
 
 def user_identity(user: Any) -> dict[str, Any]:

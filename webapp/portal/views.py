@@ -11,7 +11,7 @@ from billing.accounts import bind_account, unbind_account
 from billing.ledger import account_position
 from core.db import db
 from core.errors import DomainError
-from core.identity import Role, change_password, create_user
+from core.identity import CustomerSignUp, Role, change_password, create_user
 
 from ..auth import SessionUser, authenticate
 from ..config_access import id_hash_key
@@ -61,31 +61,23 @@ def sign_in() -> Any:
 def sign_up() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
-        phone = request.form.get("phone", "").strip()
-        name = request.form.get("name", "").strip()
-        password = request.form.get("password", "")
-        if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
-            errors["phone"] = _("Enter an 11-digit mobile number.")
-        if not name:
-            errors["name"] = _("Enter your name.")
-        if len(password) < 8:
-            errors["password"] = _("At least 8 characters.")
-        if password != request.form.get("password2", ""):
+        fields = {k: request.form.get(k, "") for k in ("phone", "name", "password")}
+        try:
+            command = CustomerSignUp.parse(fields)
+        except DomainError as exc:
+            errors.update(form_errors(exc, {}).fields)
+            command = None
+        if fields["password"] != request.form.get("password2", ""):  # the form's own check: typed twice alike
             errors["password2"] = _("The passwords do not match.")
-        if not errors:
+        if command is not None and not errors:
             try:
-                user = create_user(db.session, phone, password, Role.CUSTOMER, None, name=name)
+                user = create_user(db.session, command.phone, command.password, Role.CUSTOMER, None, name=command.name)
                 db.session.commit()
                 login_user(SessionUser(user))
                 return redirect(url_for("portal.home"))
-            except DomainError as exc:
+            except DomainError:
                 db.session.rollback()
-                if exc.status == 409:
-                    errors["phone"] = _("This phone number is already registered.")
-                else:  # the checks above stand before the domain's: its fields are the account's (username = phone)
-                    shown = form_errors(exc, {})
-                    beside = {("phone" if k == "username" else k): v for k, v in shown.fields.items()}
-                    errors.update(beside or {"phone": " ".join(shown.summary)})
+                errors["phone"] = _("This phone number is already registered.")
     return render_template("portal/signup.html", errors=errors, form=request.form), 422 if errors else 200
 
 

@@ -13,7 +13,7 @@ from billing.ledger import account_position
 from billing.models import Account
 from core.db import db
 from core.errors import DomainError
-from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User, create_unit, create_user, unit_by_code
+from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User, create_unit, create_user, unit_in_scope
 
 from ..auth import SessionUser, authenticate
 from ..errors import error_message, form_errors
@@ -95,23 +95,20 @@ def units() -> Any:
     admin_unit = staff_user().unit
     assert admin_unit is not None
     if request.method == "POST":
-        parent = unit_by_code(db.session, request.form.get("parent_code", ""))
-        if parent is None or not admin_unit.contains(parent):
-            flash(_("No such parent unit."), "error")
-        else:
-            try:
-                create_unit(
-                    db.session,
-                    request.form.get("code", "").strip(),
-                    request.form.get("name", "").strip(),
-                    parent.code,
-                )
-                db.session.commit()
-                flash(_("Unit created."), "ok")
-                return redirect(url_for("staff.units"))
-            except DomainError as exc:
-                db.session.rollback()
-                flash(" ".join(form_errors(exc, _unit_labels()).summary), "error")
+        try:
+            parent = unit_in_scope(db.session, staff_user(), request.form.get("parent_code", ""), "parent_code")
+            create_unit(
+                db.session,
+                request.form.get("code", ""),
+                request.form.get("name", ""),
+                parent.code if parent is not None else None,
+            )
+            db.session.commit()
+            flash(_("Unit created."), "ok")
+            return redirect(url_for("staff.units"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(" ".join(form_errors(exc, _unit_labels()).summary), "error")
     rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
     return render_template("staff/units.html", units=rows)
 
@@ -123,25 +120,23 @@ def users() -> Any:
     assert admin_unit is not None
     if request.method == "POST":
         role = request.form.get("role", "")
-        unit = unit_by_code(db.session, request.form.get("unit_code", ""))
-        if role != Role.CUSTOMER and (unit is None or not admin_unit.contains(unit)):
-            flash(_("No such unit."), "error")
-        else:
-            try:
-                create_user(
-                    db.session,
-                    request.form.get("username", "").strip(),
-                    request.form.get("password", ""),
-                    role,
-                    unit if role != Role.CUSTOMER else None,
-                    name=request.form.get("name", ""),
-                )
-                db.session.commit()
-                flash(_("User created."), "ok")
-                return redirect(url_for("staff.users"))
-            except DomainError as exc:
-                db.session.rollback()
-                flash(" ".join(form_errors(exc, _user_labels()).summary), "error")
+        try:
+            unit_code = request.form.get("unit_code", "") if role != Role.CUSTOMER else None
+            unit = unit_in_scope(db.session, staff_user(), unit_code, "unit_code")
+            create_user(
+                db.session,
+                request.form.get("username", ""),
+                request.form.get("password", ""),
+                role,
+                unit,
+                name=request.form.get("name", ""),
+            )
+            db.session.commit()
+            flash(_("User created."), "ok")
+            return redirect(url_for("staff.users"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(" ".join(form_errors(exc, _user_labels()).summary), "error")
     scope = select(Unit.id).where(Unit.path.startswith(admin_unit.path))
     rows = db.session.scalars(select(User).where(User.unit_id.in_(scope)).order_by(User.username)).all()
     unit_rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
