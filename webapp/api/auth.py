@@ -7,6 +7,7 @@ from typing import Any
 from flask import request
 from pydantic import Field
 
+from core.commands import Verbatim
 from core.db import db
 from core.identity import ALL_ROLES, CustomerSignUp, Role, create_user
 
@@ -18,7 +19,7 @@ from .framework import PUBLIC, ApiModel, Unauthorized, allow, caller, endpoint
 
 class TokenRequest(ApiModel):
     username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    password: Verbatim = Field(min_length=1, max_length=256)  # as typed, like the sign-in page's
 
 
 def user_identity(user: Any) -> dict[str, Any]:
