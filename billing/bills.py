@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from billing import signals
+from billing.commands import RecordReading
 from billing.ledger import apply_balance
 from billing.models import Account, Bill, BillLine, MeterReading, TariffKind
-from billing.rules import Rules, current_rules, parse_period, period_start
+from billing.rules import Rules, current_rules, period_start
 from billing.tariffs import price_lines, tariff_for
 from core import trail
 from core.db import among, on_commit
 from core.errors import Conflict, InvalidInput, Problem
-
-
-def _kwh(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() and number >= 0 else None
-
 
 _LOCK_ACCOUNT = (
     select(Account)
@@ -67,7 +57,7 @@ def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
 def record_reading(
     session: Session,
     account: Account,
-    data: dict[str, Any],
+    data: RecordReading | Mapping[str, Any],
     *,
     actor_id: int | None,
     on: dt.date | None = None,
@@ -75,32 +65,13 @@ def record_reading(
 ) -> tuple[MeterReading, Bill | None]:
     """Store a cumulative reading and (unless ``issue`` is false) issue the period's bill from the previous one.
 
-    ``data``: ``period`` and ``reading``, or ``peak``/``flat``/``valley`` (TOU meters; ``reading`` is their sum
-    when not given). The account's first reading is its starting reading and makes no bill.
+    ``data``: the command, or its fields for ``account`` (``period`` and ``reading``, or ``peak``/``flat``/
+    ``valley``). The account's first reading is its starting reading and makes no bill.
     """
-    problems: dict[str, Problem] = {}
-    period = parse_period(str(data.get("period") or ""))
-    if period is None:
-        problems["period"] = Problem("not_a_period")
-    bands = [data.get(b) for b in ("peak", "flat", "valley")]
-    band_values: tuple[Decimal, Decimal, Decimal] | None = None
-    if any(v is not None for v in bands):
-        parsed = [_kwh(v) for v in bands]
-        for name, value in zip(("peak", "flat", "valley"), parsed, strict=True):
-            if value is None:
-                problems[name] = Problem("band_reading")
-        if all(v is not None for v in parsed):
-            band_values = (parsed[0], parsed[1], parsed[2])  # type: ignore[assignment]
-    reading = _kwh(data.get("reading"))
-    if data.get("reading") is not None and reading is None:
-        problems["reading"] = Problem("not_a_reading")
-    if reading is None and band_values is not None:
-        reading = sum(band_values, Decimal(0))
-    if reading is None and "reading" not in problems and not any(k in problems for k in ("peak", "flat", "valley")):
-        problems["reading"] = Problem("reading_required")
-    if problems:
-        raise InvalidInput.fields(problems)
-    assert period is not None and reading is not None
+    command = (
+        data if isinstance(data, RecordReading) else RecordReading.parse({"account_no": account.account_no, **data})
+    )
+    period, reading, band_values = command.period, command.total, command.bands
     account = lock_account(session, account.id)
     if session.scalar(
         select(MeterReading.id).where(MeterReading.account_id == account.id, MeterReading.period == period)

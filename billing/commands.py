@@ -87,6 +87,84 @@ class OpenAccount(Command):
     meter_multiplier: Decimal | None = Field(None, gt=0, max_digits=10, decimal_places=2)
 
 
+def _kwh(value: Any) -> Decimal | None:
+    """A non-negative number of kWh (None stays None); ValueError otherwise."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(value) from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(value)
+    return number
+
+
+def _reading(value: Any) -> Decimal | None:
+    try:
+        return _kwh(value)
+    except ValueError:
+        raise refuse("not_a_reading") from None
+
+
+def _band(value: Any) -> Decimal | None:
+    try:
+        return _kwh(value)
+    except ValueError:
+        raise refuse("band_reading") from None
+
+
+def _period(value: str) -> str:
+    if parse_period(value) is None:
+        raise refuse("not_a_period")
+    return value
+
+
+BANDS = ("peak", "flat", "valley")
+
+
+class RecordReading(Command):
+    """A cumulative meter reading for a period: ``reading``, or ``peak``, ``flat`` and ``valley`` (time-of-use
+    meters; the reading is then their sum)."""
+
+    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
+    period: Annotated[str, AfterValidator(_period)] = Field(description="YYYY-MM")
+    reading: Annotated[Decimal | None, BeforeValidator(_reading)] = None
+    peak: Annotated[Decimal | None, BeforeValidator(_band)] = None
+    flat: Annotated[Decimal | None, BeforeValidator(_band)] = None
+    valley: Annotated[Decimal | None, BeforeValidator(_band)] = None
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        given = [band for band in BANDS if data.get(band) is not None]
+        if given:
+            return {band: Problem("band_reading") for band in BANDS if band not in given}
+        if data.get("reading") is None:
+            return {"reading": Problem("reading_required")}
+        return {}
+
+    @property
+    def bands(self) -> tuple[Decimal, Decimal, Decimal] | None:
+        if self.peak is None or self.flat is None or self.valley is None:
+            return None
+        return (self.peak, self.flat, self.valley)
+
+    @property
+    def total(self) -> Decimal:
+        """The cumulative reading: as given, or the bands' sum."""
+        if self.reading is not None:
+            return self.reading
+        return sum(self.bands or (), Decimal(0))
+
+
+class BindAccount(Command):
+    """A customer binding an account: its number, the holder's name, the last 4 of the holder's ID number."""
+
+    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
+    holder_name: str = Field(min_length=1, max_length=128)
+    id_last4: str = Field(min_length=4, max_length=4)
+
+
 class RecordPayment(Command):
     """A payment to record: the body of ``POST /api/v1/payments``, the counter's form, a payment file's row."""
 

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from billing.adjustments import request_adjustment
-from billing.commands import DecideAdjustment, RecordPayment, RequestAdjustment
+from billing.commands import DecideAdjustment, RecordPayment, RecordReading, RequestAdjustment
 from billing.models import Adjustment, Channel
 from core.errors import Forbidden, InvalidInput, Problem
 from core.identity import Role
 from tests.billing.support import add_tariffs, bill_with
-from tests.support import staff_sign_in
+from tests.support import PASSWORD, csrf_token, staff_sign_in
 from webapp.errors import render
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -154,3 +154,27 @@ def test_a_refund_or_waiver_is_never_negative() -> None:
 
 def test_an_approval_needs_no_note() -> None:
     assert DecideAdjustment.parse({"approve": True}).note == ""
+
+
+def test_a_binding_without_details_is_refused_by_the_api_and_the_portal_alike(app, client, world) -> None:
+    body = {"account_no": "1000000001", "holder_name": "", "id_last4": "12"}
+    api = client.post("/api/v1/me/accounts", json=body, headers=world.headers("customer"))
+    assert api.status_code == 422 and _problems(api) == {"holder_name": "required", "id_last4": "too_short"}
+    page_form = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"phone": "13900000001", "password": PASSWORD, "csrf_token": csrf_token(page_form)})
+    token = csrf_token(client.get("/bind").get_data(as_text=True))
+    page = client.post("/bind", data={**body, "csrf_token": token}, headers=ZH)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert _shown(app, "户主姓名", "required") in html
+
+
+def test_a_reading_is_a_reading_or_three_bands() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        RecordReading.parse({"account_no": "1", "period": "2026-13", "peak": "5", "flat": "-1"})
+    assert {f: p.code for f, p in caught.value.problems.items()} == {
+        "period": "not_a_period",
+        "flat": "band_reading",
+        "valley": "band_reading",
+    }
+    assert RecordReading.parse({"account_no": "1", "period": "2026-03", "peak": 1, "flat": 2, "valley": 3}).total == 6

@@ -11,7 +11,7 @@ from pydantic import Field
 from billing import payments
 from billing.accounts import get_visible_account
 from billing.bills import record_reading
-from billing.commands import RecordPayment
+from billing.commands import RecordPayment, RecordReading
 from billing.models import Account
 from billing.payments import request_hash
 from billing.services import (
@@ -71,29 +71,20 @@ def post_tariff(body: TariffIn) -> Any:
     return tariff_dict(tariff), 201
 
 
-class ReadingIn(ApiModel):
-    account_no: str = Field(min_length=1, max_length=20)
-    period: str = Field(min_length=7, max_length=7)
-    reading: Decimal | None = Field(None, ge=0)
-    peak: Decimal | None = Field(None, ge=0)
-    flat: Decimal | None = Field(None, ge=0)
-    valley: Decimal | None = Field(None, ge=0)
-
-
 @endpoint(
     api,
     "/billing/readings",
     methods=["POST"],
     access=allow(Role.CLERK, Role.ADMIN),
-    body=ReadingIn,
+    body=RecordReading,
     status=201,
     summary="Record a cumulative meter reading; the period's bill is computed",
     extra_responses={409: "a reading for that period (or a later one) exists"},
 )
-def post_reading(body: ReadingIn) -> Any:
+def post_reading(body: RecordReading) -> Any:
     user = caller()
     account = get_visible_account(db.session, user, body.account_no)
-    reading, bill = record_reading(db.session, account, body.model_dump(), actor_id=user.id)
+    reading, bill = record_reading(db.session, account, body, actor_id=user.id)
     result: dict[str, Any] = {
         "id": reading.id,
         "account_no": account.account_no,

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from billing.accounts import bind_account, unbind_account
+from billing.commands import BindAccount
 from billing.ledger import account_position
 from core.db import db
 from core.errors import DomainError
@@ -113,13 +114,9 @@ def bind() -> Any:
         user = current_user.user
         try:
             guard().check("RATELIMIT_BINDING", str(user.id))
+            command = BindAccount.parse({k: request.form.get(k, "") for k in ("account_no", "holder_name", "id_last4")})
             account = bind_account(
-                db.session,
-                user,
-                request.form.get("account_no", ""),
-                request.form.get("holder_name", ""),
-                request.form.get("id_last4", ""),
-                id_hash_key=id_hash_key(),
+                db.session, user, command.account_no, command.holder_name, command.id_last4, id_hash_key=id_hash_key()
             )
             db.session.commit()
             session["portal_account"] = account.account_no
@@ -127,11 +124,14 @@ def bind() -> Any:
             return redirect(url_for("portal.home", account=account.account_no))
         except DomainError as exc:
             db.session.rollback()
-            if exc.status == 429:
-                error = _("Too many failed attempts. Please wait and try again.")
-            else:
+            if exc.status != 429:
                 guard().failed("RATELIMIT_BINDING", str(user.id))
-                error = _("The account details do not match.")
+            labels = {
+                "account_no": _("Account number"),
+                "holder_name": _("Holder name"),
+                "id_last4": _("Last 4 characters of the ID number"),
+            }
+            error = " ".join(form_errors(exc, labels).summary)
     return render_template("portal/bind.html", error=error, form=request.form), 422 if error else 200
 
 
