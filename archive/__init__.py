@@ -7,11 +7,15 @@ from typing import Any
 
 def init_app(app: Any) -> None:
     """Register archive's CLI commands, demo data, health checks and periodic tasks."""
-    from . import cli, registry, tasks  # noqa: F401  (tasks: the worker must know archive's task names)
+    from core import outbox
+
+    from . import cli, registry, tasks
+    from .topics import DOCUMENT_FILED
 
     app.config.setdefault("ARCHIVE_MAX_UPLOAD_BYTES", app.config.get("MAX_CONTENT_LENGTH", 50 * 1024 * 1024))
     registry.configure(app)
     cli.register(app)
+    outbox.subscribe(DOCUMENT_FILED, tasks.index_filed_documents)
     app.extensions["griddesk_health"]["search"] = lambda: app.extensions[registry._KEY]["search"].health()
     app.extensions["griddesk_beat"]["archive-requeue-stale"] = {
         "task": "archive.requeue_stale_documents",

@@ -10,6 +10,7 @@ from typing import IO, Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, SkipValidation, field_validator
 
+from core import clock
 from core.commands import Command, refuse
 from core.errors import Problem
 
@@ -38,7 +39,7 @@ class DocumentMetadata(Command):
     @field_validator("formed_on")
     @classmethod
     def _not_in_the_future(cls, value: dt.date) -> dt.date:
-        if value > dt.date.today() + dt.timedelta(days=1):
+        if value > clock.today_local() + dt.timedelta(days=1):
             raise refuse("in_future")
         return value
 

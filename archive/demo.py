@@ -71,6 +71,7 @@ def seed_archive(session: Session) -> str:
                     }
                 ),
                 None,
+                announce=False,  # indexed below, at once
             )
             filed.append(document.id)
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from billing.models import Account
 from core.errors import InvalidInput, Problem
-from core.identity import Role, Unit, User
+from core.identity import User
+from core.scope import in_scope, scope_path
 
 from .models import Document, Dossier
 from .registry import search_backend
@@ -22,11 +23,8 @@ from .vocabulary import DocType
 def visible_dossiers(user: User, account_prefix: str | None = None) -> Select[Any]:
     """Dossiers of accounts in the user's unit subtree (customers: none), by account number."""
     stmt = (
-        select(Dossier).join(Account, Account.account_no == Dossier.account_no).join(Unit, Unit.id == Account.unit_id)
+        select(Dossier).join(Account, Account.account_no == Dossier.account_no).where(in_scope(user, Account.unit_id))
     )
-    if user.role == Role.CUSTOMER or user.unit is None:
-        return stmt.where(Dossier.id.is_(None))
-    stmt = stmt.where(Unit.path.startswith(user.unit.path))
     if account_prefix:
         stmt = stmt.where(Dossier.account_no.startswith(account_prefix))
     return stmt.order_by(Dossier.account_no)
@@ -170,7 +168,8 @@ def search_documents(
         problems["from"] = Problem("after_end")
     if problems:
         raise InvalidInput.fields(problems)
-    if user.role == Role.CUSTOMER or user.unit is None:
+    unit_path = scope_path(user)
+    if unit_path is None:
         return {"items": [], "total": 0, "page": page, "per_page": per_page}
     result = search_backend().search(
         SearchQuery(
@@ -179,7 +178,7 @@ def search_documents(
             account_no=account_no or None,
             date_from=date_from,
             date_to=date_to,
-            unit_path=user.unit.path,
+            unit_path=unit_path,
             page=page,
             per_page=per_page,
         )

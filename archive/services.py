@@ -1,6 +1,9 @@
 """Archive services: open a dossier, file, withdraw and correct documents, record hand-overs, the catalog.
 
-Every change is recorded in ``core.trail`` in the same transaction; indexing is queued only after commit.
+Every change is recorded in ``core.trail`` in the same transaction. A filed document is announced in it too
+(``archive.topics.DOCUMENT_FILED``; the archive's own subscriber queues its extraction and indexing); a withdrawn
+or corrected one is marked pending and re-indexed after the commit (``archive-requeue-stale`` sends a pending
+document again if that task is lost).
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing.models import Account
-from core import trail
+from core import outbox, trail
 from core.db import on_commit, utcnow
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import User
 
-from . import signals
 from .commands import CorrectDocument, DocumentMetadata, FileDocument, RecordHandover, WithdrawDocument
 from .models import Document, DocumentEvent, Dossier, DossierAttempt, Handover
 from .registry import blob_store, setting
+from .topics import DOCUMENT_FILED
 from .uploads import inspect_upload
 from .vocabulary import IndexStatus, Retention
 
@@ -147,8 +150,14 @@ def _discard_new_blobs(session: Session, previous_transaction: Any) -> None:
             store.discard(sha256, still_needed=lambda sha=sha256: _referenced(sha))
 
 
-def file_document(session: Session, dossier: Dossier, command: FileDocument, actor: User | None) -> Document:
-    """File a document into a dossier. Checks everything before storing anything; indexing runs after commit."""
+def file_document(
+    session: Session, dossier: Dossier, command: FileDocument, actor: User | None, *, announce: bool = True
+) -> Document:
+    """File a document into a dossier. Checks everything before storing anything.
+
+    The filing is announced in its transaction (``DOCUMENT_FILED``), which queues the document's extraction and
+    indexing once it commits; ``announce`` false files it unannounced (demo data, indexed by the caller).
+    """
     _check_handover(session, command.handover_id)
     stream = command.file
     assert stream is not None  # FileDocument.parse refuses a filing without its file
@@ -192,13 +201,16 @@ def file_document(session: Session, dossier: Dossier, command: FileDocument, act
         entity_id=document.id,
         after=document_snapshot(document),
     )
-    document_id, account_no = document.id, dossier.account_no
-    _queue_indexing(session, document_id)
-    on_commit(session, lambda: signals.document_filed.send(None, document_id=document_id, account_no=account_no))
+    if announce:
+        outbox.put(session, DOCUMENT_FILED, {"document_id": document.id, "account_no": dossier.account_no})
     return document
 
 
-def _queue_indexing(session: Session, document_id: int) -> None:
+def _queue_reindexing(session: Session, document: Document) -> None:
+    """Index the document again after the commit; pending until then, so that the stale sweep covers a lost task."""
+    document.index_status = IndexStatus.PENDING
+    document_id = document.id
+
     def send() -> None:
         from .tasks import index_document
 
@@ -253,7 +265,7 @@ def withdraw_document(
         entity_id=document.id,
         after={"reason": recorded.reason, "authorised_by": recorded.authorised_by},
     )
-    _queue_indexing(session, document.id)
+    _queue_reindexing(session, document)
     return recorded
 
 
@@ -297,7 +309,7 @@ def correct_document(
         before={k: v["from"] for k, v in diff.items()},
         after={k: v["to"] for k, v in diff.items()},
     )
-    _queue_indexing(session, document.id)
+    _queue_reindexing(session, document)
     return recorded
 
 

@@ -1,4 +1,5 @@
-"""Celery tasks: extract a document's text and index it (after the filing commits), and the stale sweep.
+"""Celery tasks: extract a document's text and index it (queued from the filing's announcement, or after a
+withdrawal or correction commits), and the stale sweep.
 
 ``index_document`` is idempotent: it reuses stored text when the file is unchanged and replaces the index
 entry by id. With ``acks_late`` a worker killed mid-task leaves the message to be delivered again, and
@@ -113,3 +114,13 @@ def requeue_stale_documents(older_than_seconds: int = 600, queue: str | None = N
         else:
             index_document.delay(document_id)
     return len(ids)
+
+
+def index_filed_documents(payloads: list[dict[str, Any]]) -> None:
+    """The archive's subscriber of ``DOCUMENT_FILED``: queue each filed document's extraction and indexing.
+
+    A queue that is down fails the relay, which keeps the messages; a document queued twice is indexed once more
+    (``index_document`` is idempotent).
+    """
+    for payload in payloads:
+        index_document.delay(int(payload["document_id"]))

@@ -49,7 +49,8 @@ def rules_command(fmt: str) -> None:
 @with_appcontext
 def run_command(unit_code: str | None, account_no: str | None, changed: bool, today: dt.datetime | None) -> None:
     """Run the rules now, in this process, with a progress bar."""
-    from .runs import audit_changed, execute_run, request_run, run_summary
+    from .execution import audit_changed, execute_run
+    from .runs import request_run, run_summary
 
     session = db.new_session()
     try:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from billing.models import Account
 from core.db import utcnow
 from core.identity import Unit
+from core.scope import under
 
 from .models import ACTIVE_STATUSES, Finding
 from .rules import RuleContext, all_rules
@@ -46,8 +47,7 @@ def _open_in_scope(unit_path: str) -> Any:
     return (
         select(Finding)
         .join(Account, Account.id == Finding.account_id)
-        .join(Unit, Unit.id == Account.unit_id)
-        .where(Unit.path.startswith(unit_path), Finding.status.in_(ACTIVE_STATUSES))
+        .where(under(unit_path, Account.unit_id), Finding.status.in_(ACTIVE_STATUSES))
     )
 
 
@@ -72,7 +72,7 @@ def open_by_unit(session: Session, unit_path: str) -> list[dict[str, Any]]:
         .select_from(Finding)
         .join(Account, Account.id == Finding.account_id)
         .join(Unit, Unit.id == Account.unit_id)
-        .where(Unit.path.startswith(unit_path), Finding.status.in_(ACTIVE_STATUSES))
+        .where(under(unit_path, Account.unit_id), Finding.status.in_(ACTIVE_STATUSES))
         .group_by(Unit.code, Unit.name)
         .order_by(func.count(Finding.id).desc(), Unit.code)
     )
@@ -99,8 +99,7 @@ def status_totals(session: Session, unit_path: str) -> dict[str, int]:
     stmt = (
         select(Finding.status, func.count())
         .join(Account, Account.id == Finding.account_id)
-        .join(Unit, Unit.id == Account.unit_id)
-        .where(Unit.path.startswith(unit_path))
+        .where(under(unit_path, Account.unit_id))
         .group_by(Finding.status)
     )
     totals = {"open": 0, "assigned": 0, "remediated": 0, "waived": 0}

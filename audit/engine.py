@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from billing.models import Account
 from core import trail
 from core.db import utcnow
-from core.identity import Unit
+from core.scope import under
 
 from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus
 from .rules import Rule, RuleContext, all_rules
@@ -41,7 +41,7 @@ class Scope:
             return stmt
         ids = select(Account.id)
         if self.unit_path is not None:
-            ids = ids.join(Unit, Unit.id == Account.unit_id).where(Unit.path.startswith(self.unit_path))
+            ids = ids.where(under(self.unit_path, Account.unit_id))
         if self.account_nos is not None:
             ids = ids.where(Account.account_no.in_(self.account_nos))
         return stmt.where(account_id_column.in_(ids))

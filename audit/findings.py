@@ -7,16 +7,17 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from archive import signals
 from billing.models import Account
-from core import trail
-from core.db import on_commit, utcnow
+from core import outbox, trail
+from core.db import utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User
+from core.scope import can_see_unit, in_scope
 
 from .commands import TransitionFinding
 from .models import Finding, FindingEvent, FindingStatus
 from .rules import get_rule
+from .topics import FINDING_ASSIGNED
 
 DECIDERS = frozenset({Role.SUPERVISOR})
 READERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -25,10 +26,12 @@ FIXERS = frozenset({Role.ARCHIVIST, Role.CLERK})
 
 def visible_findings(user: User) -> Select[Any]:
     """Findings on accounts in the user's unit subtree; archivists and clerks only those assigned to them."""
-    stmt = select(Finding).join(Account, Account.id == Finding.account_id).join(Unit, Unit.id == Account.unit_id)
-    if user.unit is None or user.role == Role.CUSTOMER:
-        return stmt.where(Finding.id.is_(None))
-    stmt = stmt.where(Unit.path.startswith(user.unit.path))
+    stmt = (
+        select(Finding)
+        .join(Account, Account.id == Finding.account_id)
+        .join(Unit, Unit.id == Account.unit_id)
+        .where(in_scope(user, Account.unit_id))
+    )
     if user.role in FIXERS:
         stmt = stmt.where(Finding.assignee_id == user.id)
     return stmt
@@ -45,8 +48,7 @@ def get_scoped_finding(session: Session, user: User, finding_id: Any) -> Finding
     stmt = (
         select(Finding)
         .join(Account, Account.id == Finding.account_id)
-        .join(Unit, Unit.id == Account.unit_id)
-        .where(Finding.id == fid, Unit.path.startswith(user.unit.path))
+        .where(Finding.id == fid, in_scope(user, Account.unit_id))
     )
     finding = session.scalar(stmt)
     if finding is None:
@@ -78,8 +80,8 @@ def transition(session: Session, finding: Finding, actor: User, command: Transit
     """Move a finding along open -> assigned -> remediated, or to waived (with a reason), or back to open.
 
     Supervisors decide every step; the archivist or clerk a finding is assigned to may only mark it
-    remediated. The assignee must be an active archivist or clerk who can see the account. The assignee is
-    told after the commit (``archive.signals.finding_assigned``).
+    remediated. The assignee must be an active archivist or clerk who can see the account. An assignment is
+    announced in the same transaction (``audit.topics.FINDING_ASSIGNED``; notifications tells the assignee).
     """
     account = session.get(Account, finding.account_id)
     assert account is not None
@@ -92,8 +94,7 @@ def transition(session: Session, finding: Finding, actor: User, command: Transit
             assignee is None
             or not assignee.active
             or assignee.role not in FIXERS
-            or assignee.unit is None
-            or not account.unit.path.startswith(assignee.unit.path)
+            or not can_see_unit(assignee, account.unit)
         ):
             raise InvalidInput.fields({"assignee": Problem("not_an_assignee")})
 
@@ -152,13 +153,8 @@ def transition(session: Session, finding: Finding, actor: User, command: Transit
     )
     if to == FindingStatus.ASSIGNED:
         assert assignee is not None
-        payload: dict[str, Any] = {
-            "finding_id": finding.id,
-            "assignee_id": assignee.id,
-            "account_no": account.account_no,
-            "rule": finding.rule,
-        }
-        on_commit(session, lambda: signals.finding_assigned.send(None, **payload))
+        payload = {"finding_id": finding.id, "assignee_id": assignee.id, "account_no": account.account_no}
+        outbox.put(session, FINDING_ASSIGNED, {**payload, "rule": finding.rule})
     return finding
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from core import clock
 
 from .rules import RuleContext
 
@@ -15,7 +16,6 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_DOSSIER_GRACE_DAYS": 30,  # smaller accounts: required documents are checked after this
     "AUDIT_TARGET_RATE": 0.98,  # filing rate and completeness target on the dashboard
     "AUDIT_INCREMENTAL_SECONDS": 600,  # how often beat audits the accounts whose records changed
-    "AUDIT_TIMEZONE": "Asia/Shanghai",
 }
 _current: dict[str, Any] = dict(DEFAULTS)
 
@@ -40,7 +40,7 @@ def get(key: str) -> Any:
 
 
 def today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(str(_current["AUDIT_TIMEZONE"]))).date()
+    return clock.today_local()
 
 
 def context(today_: dt.date | None = None) -> RuleContext:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from core.db import db
 
-from .runs import audit_changed, execute_run
+from .execution import audit_changed, execute_run
 
 
 @shared_task(name="audit.run_audit", acks_late=True, autoretry_for=(OperationalError,), max_retries=3)
@@ -29,3 +31,9 @@ def audit_changed_accounts() -> dict[str, object]:
         return {"run_id": run.id if run else None}
     finally:
         session.close()
+
+
+def queue_requested_runs(payloads: list[dict[str, Any]]) -> None:
+    """The audit's subscriber of ``RUN_REQUESTED``: queue each requested run (a run done already is left alone)."""
+    for payload in payloads:
+        run_audit.delay(int(payload["run_id"]))

@@ -41,9 +41,9 @@ def main() -> None:
     from tqdm import tqdm
 
     from audit import samples
+    from audit.execution import execute_run
     from audit.models import AuditRun, Finding
     from audit.rules import MISSING, all_rules
-    from audit.runs import execute_run
     from core.db import db
     from core.identity import create_unit, ensure_root_unit
     from webapp import create_app

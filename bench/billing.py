@@ -52,8 +52,7 @@ def python_loop_ms() -> float:
 PGBENCH_PAYMENT = """\\set target random(1, {count})
 SELECT p.payment_id FROM bench_targets t, LATERAL payment_record(
     t.account_id, t.account_no, 50.00, 'counter', '2026-03-05 02:00+00', '2026-03-05', 'pgbench',
-    gen_random_uuid()::text, 'bench', NULL, NULL, now(), '{rates}'::numeric[], t.chain,
-    '"2026-03-05T02:00:00+00:00",null,"payment.recorded","payment",', '"channel":"counter"', true) p
+    gen_random_uuid()::text, 'bench', NULL, NULL, now(), '{rates}'::numeric[], t.chain, t.event, t.after, true) p
 WHERE t.n = :target;
 """
 
@@ -263,22 +262,30 @@ def main() -> None:
 
         from billing.payment_procedure import rates_of
         from billing.rules import current_rules
-        from core.trail import chain_of
+        from core.trail import prepare_for_database
+
+        def target(n: int, account_id: int, account_no: str) -> dict[str, Any]:
+            """A target account with its payment's trail event as core.trail prepares it for payment_record."""
+            after = {"account_no": account_no, "amount": "50.00", "channel": "counter", "reference": "pgbench",
+                     "paid_at": "2026-03-05T02:00:00+00:00", "idempotency_key": "pgbench"}  # fmt: skip
+            filled = ("applied", "to_balance")
+            event = prepare_for_database(
+                actor_id=None, action="payment.recorded", entity="payment", after=after, filled=filled
+            )
+            return {"n": n, "account_id": account_id, "account_no": account_no, "chain": event.chain,
+                    "event": list(event.event_parts), "after": list(event.after_parts)}  # fmt: skip
 
         with db.transaction() as session:
             session.execute(
                 text(
                     "CREATE TABLE bench_targets (n integer PRIMARY KEY, account_id integer, account_no text,"
-                    " chain smallint)"
+                    " chain smallint, event text[], after text[])"
                 )
             )
             targets = session.execute(select(Account.id, Account.account_no).order_by(Account.id)).all()
             session.execute(
-                text("INSERT INTO bench_targets VALUES (:n, :account_id, :account_no, :chain)"),
-                [
-                    {"n": k + 1, "account_id": a, "account_no": no, "chain": chain_of(no)}
-                    for k, (a, no) in enumerate(targets)
-                ],
+                text("INSERT INTO bench_targets VALUES (:n, :account_id, :account_no, :chain, :event, :after)"),
+                [target(k + 1, a, no) for k, (a, no) in enumerate(targets)],
             )
         rates = "{" + ",".join(str(r) for r in rates_of(current_rules())) + "}"
         payment_script = Path(os.environ["GRIDDESK_INSTANCE"]) / "pgbench-payment.sql"

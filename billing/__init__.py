@@ -6,13 +6,9 @@ from typing import Any
 
 
 def init_app(app: Any) -> None:
-    """Register billing's CLI commands, demo data and signal receivers on a Flask app."""
-    from billing import cli, demo, payments
-    from core import outbox
+    """Register billing's CLI commands and demo data on a Flask app (its announcements: ``billing.topics``)."""
+    from billing import cli, demo, demo_billing
 
     cli.register(app)
-    outbox.register(payments.PAYMENT_RECORDED, payments.announce_recorded)
-    from billing import demo_billing
-
     app.extensions["griddesk_demo_seeders"].append((10, "billing", demo.seed_accounts))
     app.extensions["griddesk_demo_seeders"].append((20, "billing-records", demo_billing.seed_billing))

@@ -9,10 +9,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from billing.commands import OpenAccount
-from billing.models import Account, AccountBinding, AccountStatus
+from billing.models import Account, AccountStatus
 from core import trail
 from core.errors import Conflict, InvalidInput, NotFound, Problem
-from core.identity import Role, Unit, User, unit_by_code
+from core.identity import AccountBinding, User, unit_by_code
+from core.scope import account_in_scope
 from core.security import constant_time_equal, keyed_hash
 
 
@@ -72,15 +73,7 @@ def account_snapshot(account: Account) -> dict[str, Any]:
 
 def visible_accounts(user: User) -> Select[Any]:
     """Accounts the user may see: staff their unit subtree, customers their bindings."""
-    if user.role == Role.CUSTOMER:
-        return (
-            select(Account)
-            .join(AccountBinding, AccountBinding.account_id == Account.id)
-            .where(AccountBinding.user_id == user.id)
-        )
-    if user.unit is None:
-        return select(Account).where(Account.id.is_(None))
-    return select(Account).join(Unit, Unit.id == Account.unit_id).where(Unit.path.startswith(user.unit.path))
+    return select(Account).where(account_in_scope(user, Account.id))
 
 
 def get_visible_account(session: Session, user: User, account_no: str) -> Account:

@@ -21,7 +21,8 @@ from billing.rules import Rules, current_rules
 from core import trail
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput, NotFound, Problem
-from core.identity import Role, Unit, User
+from core.identity import User
+from core.scope import in_scope
 
 
 def adjustment_dict(adj: Adjustment) -> dict[str, Any]:
@@ -144,14 +145,7 @@ def _take_effect(session: Session, account: Account, adj: Adjustment, on: dt.dat
 
 def visible_adjustments(user: User) -> Select[Any]:
     """Requests on accounts in the user's unit subtree (staff only)."""
-    if user.role == Role.CUSTOMER or user.unit is None:
-        return select(Adjustment).where(Adjustment.id.is_(None))
-    return (
-        select(Adjustment)
-        .join(Account, Account.id == Adjustment.account_id)
-        .join(Unit, Unit.id == Account.unit_id)
-        .where(Unit.path.startswith(user.unit.path))
-    )
+    return select(Adjustment).join(Account, Account.id == Adjustment.account_id).where(in_scope(user, Account.unit_id))
 
 
 def get_visible_adjustment(session: Session, user: User, adjustment_id: int) -> Adjustment:

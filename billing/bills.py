@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from billing import signals
 from billing.commands import RecordReading
 from billing.ledger import apply_balance
 from billing.models import Account, Bill, BillLine, MeterReading, TariffKind
 from billing.rules import Rules, current_rules, period_start
 from billing.tariffs import price_lines, tariff_for
-from core import trail
-from core.db import among, on_commit
+from billing.topics import BILLS_ISSUED
+from core import outbox, trail
+from core.db import among
 from core.errors import Conflict, InvalidInput, Problem
 
 _LOCK_ACCOUNT = (
@@ -143,7 +143,8 @@ def issue_bill(
 ) -> Bill:
     """Issue the bill for ``reading.period`` (the caller holds the account lock); balance pays it at once.
 
-    ``announce`` false issues history (demo data) without sending ``bill_issued``.
+    The bill is announced in the same transaction (``billing.topics.BILLS_ISSUED``); ``announce`` false issues it
+    unannounced (demo history, or a bill run that announces its whole chunk in one message).
     """
     rules = rules or current_rules()
     period = reading.period
@@ -195,15 +196,8 @@ def issue_bill(
             entity_id=account.account_no,
             after={"bill_id": bill.id, "applied": [[a.bill_id, a.principal, a.late_fee] for a in applications]},
         )
-    values: dict[str, Any] = {
-        "account_no": account.account_no,
-        "period": period,
-        "amount": bill.amount,
-        "due_date": bill.due_date,
-        "bill_id": bill.id,
-    }
     if announce:
-        on_commit(session, lambda: signals.bill_issued.send("billing", **values))
+        outbox.put(session, BILLS_ISSUED, {"period": period, "bill_ids": [bill.id]})
     return bill
 
 

@@ -11,7 +11,6 @@ import datetime as dt
 import random
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -22,9 +21,8 @@ from billing.payments import request_hash
 from billing.rules import current_rules, next_period
 from billing.run import _bill_chunk
 from billing.tariffs import create_tariff
-from core import trail
+from core import clock, trail
 
-ZONE = ZoneInfo("Asia/Shanghai")
 MONTHS = 14
 # Zhejiang grid sales prices (yuan/kWh, incl. funds and surcharges), simplified to one table per code.
 ZJ_TARIFFS: list[dict[str, Any]] = [
@@ -103,7 +101,7 @@ def seed_billing(session: Session) -> str:
     tariffs = load_tariffs(session, ZJ_TARIFFS)
     if session.scalar(select(Bill.id).limit(1)) is not None:
         return f"{tariffs} tariff tables created; bills present already"
-    today = dt.datetime.now(ZONE).date()
+    today = clock.today_local()
     periods = demo_periods(today)
     rng = random.Random(3)
     accounts = list(session.scalars(select(Account).order_by(Account.id)))
@@ -137,7 +135,7 @@ def seed_billing(session: Session) -> str:
     for index, period in enumerate(periods):
         y, m = (int(p) for p in period.split("-"))
         issued_on = dt.date(y + (m == 12), m % 12 + 1, 1)
-        count, _skipped, _sent = _bill_chunk(session, period, ids, rules, None, issued_on, announce=False)
+        count, _skipped = _bill_chunk(session, period, ids, rules, None, issued_on, announce=False)
         issued += count
         last = index == len(periods) - 1
         paid += _pay_period(session, rng, accounts, period, last, today)
@@ -174,7 +172,7 @@ def _pay_period(
             continue
         plan, rest = plan_application(open_states, amount, day, rules)
         account.balance += rest
-        paid_at = dt.datetime.combine(day, dt.time(rng.randint(8, 20), rng.randint(0, 59)), tzinfo=ZONE)
+        paid_at = clock.at_local(day, dt.time(rng.randint(8, 20), rng.randint(0, 59)))
         fields = {
             "account_no": account.account_no,
             "amount": amount,
@@ -198,7 +196,7 @@ def _pay_period(
         {
             "payment_id": pid,
             "bill_id": bill_id,
-            "applied_on": p["paid_at"].astimezone(ZONE).date(),
+            "applied_on": clock.local(p["paid_at"]).date(),
             "principal": pr,
             "late_fee": fee,
         }

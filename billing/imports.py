@@ -20,7 +20,6 @@ import csv
 import hashlib
 import io
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from billing.ledger import account_position
 from billing.models import Account, Channel, Payment, PaymentImport
 from billing.payments import record_payment, request_hash
 from billing.rules import Rules, current_rules
-from core import trail
+from core import clock, trail
 from core.errors import InvalidInput, Problem
 from core.identity import User
 
@@ -54,9 +53,6 @@ def read_upload(stream: IO[bytes] | None) -> bytes:
             {"file": Problem("file_too_large", max_mib=max_mib)}, "file_too_large", max_mib=max_mib
         )
     return content
-
-
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def parse_file(content: bytes) -> list[dict[str, Any]]:
@@ -138,7 +134,7 @@ def import_payments(
         elif session.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is not None:
             outcome = "duplicate"
         else:
-            paid_on = row["paid_at"].astimezone(LOCAL_ZONE).date()
+            paid_on = clock.local(row["paid_at"]).date()
             position = account_position(session, account, paid_on, rules)
             owed = position.arrears + position.late_fee_today - position.balance
             payment, _created = record_payment(

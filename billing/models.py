@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from billing import payment_procedure
 from core.db import KWH, Base, Money, utcnow
-from core.identity import Unit, User
+from core.identity import Unit
 
 
 class Category(enum.StrEnum):
@@ -55,21 +55,6 @@ class Account(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit] = relationship()
-
-
-class AccountBinding(Base):
-    """A customer's claim on an account, made by proving holder name and the last 4 ID digits."""
-
-    __tablename__ = "account_bindings"
-    __table_args__ = (UniqueConstraint("user_id", "account_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-    user: Mapped[User] = relationship()
-    account: Mapped[Account] = relationship()
 
 
 # --- tariffs, readings, bills, payments, adjustments -------------------------------------------

@@ -138,20 +138,19 @@ END
 $$
 """
 
-# The whole of record_payment (billing.payments). Returns one row: the payment's id and recorded_at, whether
-# this call created it (false: the idempotency key was taken; the row is that payment's), and for a new
-# payment the account's balance after it, the applications as JSON ([[bill_id, "principal", "fee"], ...])
-# and what went to the balance. With p_announce it puts the payment's outbox message. The trail event's JSON
-# is built here in the canonical form trail.record gives it (sorted keys, no spaces); the caller sends what it
-# knows already: p_event_head is the event's canonical head list up to the entity id
-# ('"<at>",<actor>,"payment.recorded","payment",') and p_after_mid the "channel" to "reference" members of
-# the after snapshot.
+# The whole of record_payment (billing.recorders.DatabaseFunctionRecorder). Returns one row: the payment's id
+# and recorded_at, whether this call created it (false: the idempotency key was taken; the row is that
+# payment's), and for a new payment the account's balance after it, the applications as JSON
+# ([[bill_id, "principal", "fee"], ...]) and what went to the balance. With p_announce it puts the payment's
+# outbox message. The trail event comes prepared by core.trail (prepare_for_database, filled: applied and
+# to_balance): p_event is the hash input and p_after the after snapshot, each cut where this function puts the
+# payment id (p_event only), the applications and the rest, in that order, as canonical JSON.
 RECORD_DDL = """
 CREATE OR REPLACE FUNCTION payment_record(
     p_account_id integer, p_account_no text, p_amount numeric, p_channel text, p_paid_at timestamptz,
     p_paid_on date, p_reference text, p_idempotency_key text, p_request_hash text, p_import_id integer,
-    p_recorded_by integer, p_now timestamptz, p_rates numeric[], p_chain smallint, p_event_head text,
-    p_after_mid text, p_announce boolean
+    p_recorded_by integer, p_now timestamptz, p_rates numeric[], p_chain smallint, p_event text[], p_after text[],
+    p_announce boolean
 ) RETURNS TABLE (
     payment_id integer, recorded_at timestamptz, created boolean, balance numeric, applied text, to_balance numeric
 ) LANGUAGE plpgsql VOLATILE AS $$
@@ -162,7 +161,7 @@ DECLARE
     rest numeric := p_amount::numeric(14, 2);
     step record;
     applied_json text := '';
-    after_json text;
+    rest_json text;
 BEGIN
     INSERT INTO payments (account_id, amount, channel, paid_at, reference, idempotency_key, request_hash,
                           import_id, recorded_by, recorded_at)
@@ -191,16 +190,17 @@ BEGIN
         UPDATE accounts SET balance = accounts.balance + rest WHERE id = p_account_id;
         new_balance := new_balance + rest;
     END IF;
-    after_json := '{"account_no":' || to_json(stored_no) || ',"amount":' || to_json(p_amount::numeric(14, 2)::text)
-        || ',"applied":[' || applied_json || '],' || p_after_mid || ',"to_balance":' || to_json(rest::text) || '}';
+    applied_json := '[' || applied_json || ']';
+    rest_json := to_json(rest::text)::text;
     PERFORM trail_append(p_now, p_recorded_by, 'payment.recorded', 'payment', new_id::text, 'null'::json,
-                         after_json::json, stored_no, p_chain,
-                         p_event_head || to_json(new_id::text) || ',null,' || after_json || ']');
-    IF p_announce THEN  -- billing.payments.PAYMENT_RECORDED, as outbox.put would write it
+                         (p_after[1] || applied_json || p_after[2] || rest_json || p_after[3])::json, stored_no,
+                         p_chain, p_event[1] || to_json(new_id::text) || p_event[2] || applied_json || p_event[3]
+                         || rest_json || p_event[4]);
+    IF p_announce THEN  -- billing.topics.PAYMENT_RECORDED, as outbox.put would write it
         INSERT INTO outbox (topic, payload, created_at)
         VALUES ('billing.payment_recorded', json_build_object('payment_id', new_id), p_now);
     END IF;
-    RETURN QUERY SELECT new_id, p_now, true, new_balance, '[' || applied_json || ']', rest;
+    RETURN QUERY SELECT new_id, p_now, true, new_balance, applied_json, rest;
 END
 $$
 """
@@ -208,7 +208,7 @@ $$
 FUNCTIONS_DDL = (FEE_FOR_DAYS_DDL, PLAN_DDL, RECORD_DDL)
 FUNCTIONS_DROP_DDL = (
     "DROP FUNCTION IF EXISTS payment_record(integer, text, numeric, text, timestamptz, date, text, text, text,"
-    " integer, integer, timestamptz, numeric[], smallint, text, text, boolean)",
+    " integer, integer, timestamptz, numeric[], smallint, text[], text[], boolean)",
     "DROP FUNCTION IF EXISTS payment_plan(integer, numeric, date, numeric[])",
     "DROP FUNCTION IF EXISTS payment_fee_for_days(numeric, date, date, date, boolean, numeric[])",
 )
@@ -226,7 +226,7 @@ RECORD = text(
     " CAST(:paid_at AS timestamptz), CAST(:paid_on AS date), CAST(:reference AS text),"
     " CAST(:idempotency_key AS text), CAST(:request_hash AS text), CAST(:import_id AS integer),"
     " CAST(:recorded_by AS integer), CAST(:now AS timestamptz), CAST(:rates AS numeric[]),"
-    " CAST(:chain AS smallint), CAST(:event_head AS text), CAST(:after_mid AS text), CAST(:announce AS boolean))"
+    " CAST(:chain AS smallint), CAST(:event AS text[]), CAST(:after AS text[]), CAST(:announce AS boolean))"
 ).bindparams(bindparam("paid_at", type_=UtcDateTime()), bindparam("now", type_=UtcDateTime()))
 
 PLAN = text(

@@ -21,12 +21,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from billing import signals
 from billing.bills import issue_bill, lock_account, lock_accounts
 from billing.models import Account, Bill, BillLine, MeterReading, TariffKind
 from billing.rules import Rules, current_rules, period_start
 from billing.tariffs import Line, PriceTable, price_lines, tariff_for
-from core import trail
+from billing.topics import BILLS_ISSUED
+from core import outbox, trail
 from core.db import copy_rows, reserve_ids, utcnow
 from core.errors import NotFound
 
@@ -90,15 +90,13 @@ def run_period(
                 session.rollback()
                 break
             after_id = last_seen
-            issued, skipped, sent = _bill_chunk(session, period, ids, rules, actor_id, issued_on, tariffs=tariffs)
+            issued, skipped = _bill_chunk(session, period, ids, rules, actor_id, issued_on, tariffs=tariffs)
             session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
-        if sent:
-            signals.bills_issued.send("billing", period=period, bill_ids=sent)
         result.issued += issued
         result.skipped_no_tariff += skipped
         if progress:
@@ -149,6 +147,7 @@ def run_period_in_processes(
                 rules=rules,
                 issued_on=issued_on,
             )
+            outbox.flush()  # a forked worker exits without atexit hooks: ask for the relay of its last chunk now
             reports.put(("done", (done.issued, done.skipped_no_tariff)))
         except BaseException:
             reports.put(("failed", traceback.format_exc()))
@@ -296,11 +295,12 @@ def _bill_chunk(
     issued_on: dt.date | None,
     announce: bool = True,
     tariffs: dict[str, PriceTable | None] | None = None,
-) -> tuple[int, int, list[int]]:
-    """Bill the chunk's accounts in the caller's transaction: (issued, skipped without tariff, ids to announce).
+) -> tuple[int, int]:
+    """Bill the chunk's accounts in the caller's transaction: (issued, skipped without tariff).
 
     Accounts with a balance go through ``issue_bill`` (the balance pays the bill at once); the others are priced
-    in memory and written with one COPY per table (bills, lines, trail events) on PostgreSQL.
+    in memory and written with one COPY per table (bills, lines, trail events) on PostgreSQL. With ``announce``
+    the chunk's bills are announced in one outbox message (``BILLS_ISSUED``), in the same transaction.
     """
     tariffs = {} if tariffs is None else tariffs
     start = period_start(period)
@@ -332,7 +332,7 @@ def _bill_chunk(
             )
             kwh = sum(bands, zero)
         priced.append((row, tariff, kwh, price_lines(tariff, kwh, facts.year_kwh, bands)))
-    sent: list[int] = []
+    issued_ids: list[int] = []
     prepared = trail.PreparedEvents(utcnow(), [])
     if priced:
         bill_ids = reserve_ids(session, Bill, len(priced))
@@ -357,13 +357,12 @@ def _bill_chunk(
         ]
         copy_rows(session, BillLine, _LINE_COLUMNS, line_rows)
         prepared = trail.prepare_many(_issued_events(bill_ids, bill_rows, priced, period, due, actor_id), plain=True)
-        sent = list(bill_ids)
+        issued_ids = list(bill_ids)
     # the accounts whose balance pays their bill, then the trail chains of the whole chunk, before any append:
     # a payment holding one of these accounts then never waits for a chain this chunk holds (see core.trail)
     lock_accounts(session, with_balance)
     trail.lock_chains(session, [row.account_no for row, *_ in priced] + balance_account_nos)
     trail.append_prepared(session, prepared)
-    issued = len(priced)
     if with_balance:
         previous = {r.account_id: r for r in _previous_readings(session, period, with_balance)}
         current = {
@@ -374,7 +373,7 @@ def _bill_chunk(
         }
         for account_id in with_balance:
             account = lock_account(session, account_id)
-            issue_bill(
+            bill = issue_bill(
                 session,
                 account,
                 current[account_id],
@@ -382,10 +381,12 @@ def _bill_chunk(
                 actor_id=actor_id,
                 on=issued_on,
                 rules=rules,
-                announce=announce,
+                announce=False,
             )
-            issued += 1
-    return issued, skipped, sent
+            issued_ids.append(bill.id)
+    if announce and issued_ids:
+        outbox.put(session, BILLS_ISSUED, {"period": period, "bill_ids": issued_ids})
+    return len(issued_ids), skipped
 
 
 def _issued_events(

@@ -149,6 +149,7 @@ class Database:
         # The registry proxies every Session method to this thread's session; typed as one so that the
         # domain functions taking a Session accept it.
         self.session: Session = cast(Session, self._registry)
+        self._inherited: list[Any] = []  # what a forked child inherited and must never close (init_after_fork)
 
     def remove_session(self) -> None:
         """Close this thread's session and forget it (end of a request, a task, a test)."""
@@ -168,8 +169,14 @@ class Database:
         They are the parent's: closing them here would roll back (or hang on) transactions on sockets the parent
         still uses.
         """
-        self._registry.registry.clear()
+        # Forgetting is not enough: a forgotten session's connection, once garbage-collected, is returned to its
+        # pool with a ROLLBACK sent over the parent's socket. The child keeps them referenced until it exits.
+        registry = self._registry.registry
+        if registry.has():
+            self._inherited.append(registry())
+        registry.clear()
         if self.engine is not None:
+            self._inherited.append(self.engine)
             self.engine.dispose(close=False)
             self.engine = None
         return self.init(url, **engine_kwargs)
@@ -279,9 +286,14 @@ def _json_text(value: Any) -> str:
 _AFTER_COMMIT_KEY = "griddesk_after_commit"
 
 
-def on_commit(session: Session, callback: Callable[[], Any]) -> None:
-    """Run ``callback`` once the session's current transaction commits; drop it on rollback."""
-    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+def on_commit(session: Session, callback: Callable[[], Any], *, once: bool = False) -> None:
+    """Run ``callback`` once the session's current transaction commits; drop it on rollback.
+
+    ``once``: not if the same callback waits for this commit already.
+    """
+    callbacks = session.info.setdefault(_AFTER_COMMIT_KEY, [])
+    if not (once and callback in callbacks):
+        callbacks.append(callback)
 
 
 @event.listens_for(Session, "after_commit")

@@ -1,4 +1,7 @@
-"""Organisation units (a tree), users and their roles, and the unit-scope rules every domain applies."""
+"""Organisation units (a tree), users and their roles, and the customers' claims on accounts (bindings).
+
+Who may see what is decided in ``core.scope``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.commands import Command, Verbatim, refuse
@@ -44,9 +47,6 @@ class Unit(Base):
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
-    def contains(self, other: Unit) -> bool:
-        return other.path.startswith(self.path)
-
 
 class User(Base):
     __tablename__ = "users"
@@ -73,6 +73,24 @@ class User(Base):
     @property
     def roles(self) -> list[str]:
         return [self.role]
+
+
+class AccountBinding(Base):
+    """A customer's claim on an account, made by proving holder name and the last 4 ID digits.
+
+    Authorisation data, so it lives with the users: the scope rule reads it without knowing billing. The account
+    (``accounts``, billing's table) is named by its table only.
+    """
+
+    __tablename__ = "account_bindings"
+    __table_args__ = (UniqueConstraint("user_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 def unit_by_code(session: Session, code: str) -> Unit | None:
@@ -191,21 +209,3 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound("user_not_found")
     return user
-
-
-def unit_in_scope(session: Session, actor: User, code: str | None, field: str) -> Unit | None:
-    """The unit ``code`` names when it is inside ``actor``'s own unit subtree (None for no code); an outside or
-    unknown unit is the same 404 ``unit_not_found``, with ``field`` named as the problem."""
-    if code is None:
-        return None
-    unit = unit_by_code(session, code)
-    if unit is None or actor.unit is None or not actor.unit.contains(unit):
-        raise NotFound.fields({field: Problem("unknown_unit")}, "unit_not_found")
-    return unit
-
-
-def unit_scope_path(user: User) -> str | None:
-    """The materialised path prefix a staff member may see; None for customers (they see bindings)."""
-    if not user.is_staff or user.unit is None:
-        return None
-    return user.unit.path

@@ -3,9 +3,15 @@
 ``put`` inserts a message in the caller's transaction, so it exists exactly when the change does: a rollback
 takes it away, a commit keeps it even if the process dies the next instant or the task queue is down (a task
 published after the commit would be lost in both cases). ``relay_batch`` takes committed messages out of the table
-and hands them, a topic's batch at a time, to the handler registered for the topic; a handler that fails
-leaves its messages for the next relay. Delivery is at least once: handlers must be idempotent (notices are
-keyed by their event, so an announcement relayed twice makes one notice).
+and hands them, a topic's batch at a time, to every subscriber of the topic; a subscriber that fails leaves the
+batch's messages for the next relay, and a topic with no subscriber fails the relay (its messages wait until
+one subscribes). Delivery is at least once, to each subscriber: subscribers must be idempotent (notices are keyed
+by their event, so an announcement relayed twice makes one notice), since a batch handed over again after a
+failure reaches the subscribers that took it the first time too.
+
+Topics are plain strings named ``<domain>.<what happened>``; each domain lists the ones it writes in its
+``topics.py`` with their payloads (plain JSON values: ids, numbers, strings). A domain that reacts to another's
+topic subscribes in its ``init_app``, so the writer never imports the reader.
 
 What runs the relay: the Celery task ``core.relay_outbox``, queued after a commit that put messages (at most
 once per ``OUTBOX_KICK_SECONDS`` a process, the rest wait for the next kick: under load one small message
@@ -15,6 +21,7 @@ never reached the queue.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import os
@@ -45,24 +52,43 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-Handler = Callable[[list[dict[str, Any]]], None]
-_HANDLERS: dict[str, Handler] = {}
+Subscriber = Callable[[list[dict[str, Any]]], None]
+_SUBSCRIBERS: dict[str, dict[Subscriber, None]] = {}  # per topic, in the order they subscribed (a dict as a set)
 
 
-def register(topic: str, handler: Handler) -> None:
-    """``handler(payloads)`` receives the committed messages of ``topic``, oldest first, a batch at a time."""
-    _HANDLERS[topic] = handler
+def subscribe(topic: str, subscriber: Subscriber) -> None:
+    """``subscriber(payloads)`` receives the committed messages of ``topic``, oldest first, a batch at a time.
+
+    Subscribing the same function again changes nothing (``init_app`` may run for several apps in a process).
+    """
+    _SUBSCRIBERS.setdefault(topic, {})[subscriber] = None
+
+
+def unsubscribe(topic: str, subscriber: Subscriber) -> None:
+    _SUBSCRIBERS.get(topic, {}).pop(subscriber, None)
+
+
+def subscribers(topic: str) -> list[Subscriber]:
+    return list(_SUBSCRIBERS.get(topic, ()))
+
+
+def topics() -> set[str]:
+    """The topics that have at least one subscriber."""
+    return {topic for topic, subscribed in _SUBSCRIBERS.items() if subscribed}
 
 
 def put(session: Session, topic: str, payload: dict[str, Any]) -> None:
     """Add a message in the session's transaction; a relay is asked for once the transaction commits."""
     session.execute(insert(OutboxMessage), {"topic": topic, "payload": payload, "created_at": utcnow()})
-    on_commit(session, kick)
+    queued_in_database(session)
 
 
 def queued_in_database(session: Session) -> None:
-    """A database function put messages in this transaction: ask for a relay after the commit, as ``put`` does."""
-    on_commit(session, kick)
+    """A database function put messages in this transaction: ask for a relay after the commit, as ``put`` does.
+
+    One relay per transaction, however many messages it put.
+    """
+    on_commit(session, kick, once=True)
 
 
 _TAKE_POSTGRESQL = text(
@@ -72,12 +98,12 @@ _TAKE_POSTGRESQL = text(
 
 
 def relay_batch(limit: int = RELAY_BATCH) -> int:
-    """Take up to ``limit`` committed messages and hand them to their topics' handlers; returns how many.
+    """Take up to ``limit`` committed messages and hand them to their topics' subscribers; returns how many.
 
-    PostgreSQL: the messages are deleted and handled in one transaction (a handler that raises rolls the delete
-    back), and concurrent relays take disjoint messages (SKIP LOCKED). SQLite has one writer at a time, and a
-    handler may run a task eagerly that writes: the messages are read, handled, then deleted, each step its own
-    transaction (a crash before the delete hands the batch over again; handlers are idempotent).
+    PostgreSQL: the messages are deleted and handed over in one transaction (a subscriber that raises rolls the
+    delete back), and concurrent relays take disjoint messages (SKIP LOCKED). SQLite has one writer at a time, and
+    a subscriber may run a task eagerly that writes: the messages are read, handed over, then deleted, each step its
+    own transaction (a crash before the delete hands the batch over again; subscribers are idempotent).
     """
     assert db.engine is not None
     if db.engine.dialect.name == "postgresql":
@@ -100,10 +126,11 @@ def _dispatch(rows: list[Any]) -> None:
     for row in rows:
         by_topic.setdefault(row.topic, []).append(row.payload)
     for topic, payloads in by_topic.items():
-        handler = _HANDLERS.get(topic)
-        if handler is None:  # a programming error: keep the messages (the relay fails loudly until it is fixed)
-            raise LookupError(f"outbox: no handler for topic {topic!r}")
-        handler(payloads)
+        subscribed = subscribers(topic)
+        if not subscribed:  # a programming error: keep the messages (the relay fails loudly until it is fixed)
+            raise LookupError(f"outbox: no subscriber for topic {topic!r}")
+        for subscriber in subscribed:
+            subscriber(payloads)
 
 
 def relay_all() -> int:
@@ -179,6 +206,22 @@ def _kick_later() -> None:
         _pending = None
         _last_kick = time.monotonic()
     _publish()
+
+
+def flush() -> None:
+    """Queue now the relay that a kick left waiting for its interval (a process about to exit: its timer would die
+    with it, and the messages would wait for celery beat). Runs at interpreter exit; forked workers call it."""
+    global _last_kick, _pending
+    with _kick_lock:
+        pending, _pending = _pending, None
+        if pending is None:
+            return
+        pending.cancel()
+        _last_kick = time.monotonic()
+    _publish()
+
+
+atexit.register(flush)
 
 
 def _publish() -> None:

@@ -327,6 +327,56 @@ def _event_hash_from_json(prev_hash: str, head: str, before_json: str, after_jso
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class DatabaseEvent:
+    """An event that a database function completes and appends (with ``trail_append``), prepared by
+    ``prepare_for_database``: everything known before the call, serialised as ``record`` serialises it, cut where
+    the function puts what only it knows (the entity id, and the values of the ``filled`` keys of ``after``).
+
+    ``event_parts`` is the hash input after the previous hash (``trail_append``'s ``p_rest``) and ``after_parts``
+    the ``after`` snapshot's JSON. The function joins the parts with the canonical JSON of its values in the
+    order they appear: the entity id (in ``event_parts`` only) first, then each key of ``filled`` in its
+    (sorted) order: ``event_parts[0] || id || event_parts[1] || v1 || event_parts[2] || ...``, and
+    ``after_parts[0] || v1 || after_parts[1] || ...``.
+    """
+
+    at: dt.datetime
+    account_no: str | None
+    chain: int
+    filled: tuple[str, ...]
+    event_parts: tuple[str, ...]
+    after_parts: tuple[str, ...]
+
+
+def prepare_for_database(
+    *, actor_id: int | None, action: str, entity: str, after: Mapping[str, Any], filled: Iterable[str]
+) -> DatabaseEvent:
+    """Serialise an event (with no ``before`` snapshot) whose entity id and ``filled`` values a database function
+    adds; the function must write those values as their canonical JSON (sorted keys, no spaces, strings as
+    ``to_json`` gives them). The event's account is read from ``after`` (its entity cannot be account-keyed: the
+    id is not known yet)."""
+    if entity in ACCOUNT_KEYED_ENTITIES:
+        raise ValueError(f"the database cannot fill in the id of a {entity!r} event: its account comes from the id")
+    keys = tuple(sorted(filled))
+    known = _jsonable(dict(after))
+    after_parts: list[str] = []
+    text = "{"
+    for n, key in enumerate(sorted({*known, *keys})):
+        text += ("," if n else "") + encode_basestring(key) + ":"
+        if key in keys:
+            after_parts.append(text)
+            text = ""
+        else:
+            text += canonical_json(known[key])
+    after_parts.append(text + "}")
+    at = utcnow()
+    head = canonical_json([at.astimezone(dt.UTC).isoformat(), actor_id, action, entity])
+    event_parts = [f"{head[1:-1]},", ",null," + after_parts[0], *after_parts[1:]]
+    event_parts[-1] += "]"
+    account_no = derived_account_no(entity, "", None, known)
+    return DatabaseEvent(at, account_no, chain_of(account_no), keys, tuple(event_parts), tuple(after_parts))
+
+
 _TRAIL_COLUMNS = (
     "at",
     "actor_id",

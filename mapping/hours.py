@@ -1,4 +1,4 @@
-"""Opening hours per weekday and whether a place is open at a moment (in Asia/Shanghai by default)."""
+"""Opening hours per weekday and whether a place is open at a moment (in local time by default)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from core import clock
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
@@ -67,9 +68,9 @@ def validate_hours(hours: object) -> dict[str, str]:
     return clean
 
 
-def is_open(hours: dict[str, str], at: dt.datetime, zone: ZoneInfo = LOCAL_ZONE) -> bool:
-    """Whether ``hours`` (local times) include the aware moment ``at``."""
-    local = at.astimezone(zone)
+def is_open(hours: dict[str, str], at: dt.datetime, zone: ZoneInfo | None = None) -> bool:
+    """Whether ``hours`` (times in ``zone``, by default the local zone) include the aware moment ``at``."""
+    local = at.astimezone(zone or clock.zone())
     minute = local.hour * 60 + local.minute
     today = WEEKDAYS[local.weekday()]
     yesterday = WEEKDAYS[(local.weekday() - 1) % 7]

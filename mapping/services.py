@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core import trail
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import Unit, User
+from core.scope import can_see_unit
 
 from .commands import NewServicePoint, ServicePointChange
 from .geocoding import GeocodingService, Located, district_of
@@ -145,8 +146,6 @@ def get_point(session: Session, point_id: int) -> ServicePoint:
 def editable_point(session: Session, user: User, point_id: int) -> ServicePoint:
     """A point the (admin) user may change: one of their unit subtree, or one without a unit."""
     point = session.get(ServicePoint, point_id)
-    if point is None or (
-        point.unit is not None and (user.unit is None or not point.unit.path.startswith(user.unit.path))
-    ):
+    if point is None or (point.unit is not None and not can_see_unit(user, point.unit)):
         raise NotFound("service_point_not_found")
     return point

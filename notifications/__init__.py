@@ -82,14 +82,14 @@ def _health(config: Any) -> dict[str, Any]:
 
 def init_app(app: Any) -> None:
     """Register notifications's CLI commands, demo data, health checks and periodic tasks on a Flask app."""
-    from . import cli, demo, events, tasks  # noqa: F401  (tasks register with the Celery app)
+    from . import cli, demo, subscribers
 
     _settings(app)
     channels, vapid = build_channels(app.config)
     configure(channels)
     app.extensions["griddesk_channels"] = channels
     app.extensions["griddesk_vapid"] = vapid
-    events.connect()
+    subscribers.subscribe()
     app.extensions["griddesk_demo_seeders"].append((45, "notices", demo.seed_notices))
     cli.register(app)
     app.extensions["griddesk_health"]["notifications"] = lambda: _health(app.config)
@@ -99,7 +99,7 @@ def init_app(app: Any) -> None:
     }
     from celery.schedules import crontab
 
-    hour = int(app.config["REMINDER_HOUR"])  # Beijing time: the Celery app runs on Asia/Shanghai
+    hour = int(app.config["REMINDER_HOUR"])  # local time: the Celery app runs in DISPLAY_TIMEZONE
     app.extensions["griddesk_beat"]["due-date-reminders"] = {
         "task": "notifications.send_due_reminders",
         "schedule": crontab(hour=hour, minute=0),

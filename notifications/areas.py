@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.models import Account, AccountBinding
+from billing.models import Account
 from core.errors import Problem
-from core.identity import Unit
+from core.identity import AccountBinding, Unit
+from core.scope import under
 
 Ring = Sequence[Sequence[float]]
 
@@ -70,7 +71,7 @@ def bbox(polygon: dict[str, Any]) -> tuple[float, float, float, float]:
 def _in_scope(stmt: Any, scope: Unit | None) -> Any:
     if scope is None:
         return stmt
-    return stmt.join(Unit, Unit.id == Account.unit_id).where(Unit.path.startswith(scope.path))
+    return stmt.where(under(scope.path, Account.unit_id))
 
 
 def accounts_in_area(session: Session, polygon: dict[str, Any], scope: Unit | None) -> list[int]:

@@ -11,11 +11,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.db import utcnow
 from core.identity import Role, User
 
@@ -23,7 +23,6 @@ from .interfaces import DeliveryError, Outgoing, PushTarget
 from .models import Channel, DeadLetter, Delivery, DeliveryStatus, Message, Notice, Preference, PushSubscription
 from .runtime import Channels
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 QUIET_CHANNELS = {Channel.PUSH, Channel.SMS}  # e-mail waits in the mailbox anyway
 _COMMIT_EVERY = 25
 
@@ -47,13 +46,13 @@ def quiet_until(pref: Preference | None, now: dt.datetime) -> dt.datetime | None
     """The end of the user's quiet hours if ``now`` falls inside them, else None."""
     if pref is None or pref.quiet_start is None or pref.quiet_end is None or pref.quiet_start == pref.quiet_end:
         return None
-    local = now.astimezone(LOCAL_ZONE)
+    local = clock.local(now)
     start, end, t = pref.quiet_start, pref.quiet_end, local.timetz().replace(tzinfo=None)
     inside = start <= t < end if start < end else (t >= start or t < end)
     if not inside:
         return None
     end_day = local.date() if t < end else local.date() + dt.timedelta(days=1)
-    return dt.datetime.combine(end_day, end, tzinfo=LOCAL_ZONE).astimezone(dt.UTC)
+    return clock.at_local(end_day, end).astimezone(dt.UTC)
 
 
 def sms_phone(user: User, pref: Preference | None) -> str | None:

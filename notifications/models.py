@@ -147,7 +147,7 @@ class PushSubscription(Base):
 
 
 class Preference(Base):
-    """A user's channels and quiet hours (local time, Asia/Shanghai). The inbox is always on."""
+    """A user's channels and quiet hours (local time, ``core.clock``). The inbox is always on."""
 
     __tablename__ = "notification_preferences"
 

@@ -1,4 +1,4 @@
-"""Due-date and arrears reminders, run daily by celery beat (09:00 Beijing time).
+"""Due-date and arrears reminders, run daily by celery beat (at ``REMINDER_HOUR``, local time).
 
 A reminder is a notice like any other (one per bill, or one per account and week for arrears), made through
 ``notify_event`` with a ``dedupe_key``, so running the job twice on a day reminds nobody twice.
@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -22,13 +21,8 @@ from billing.rules import current_rules
 
 from .models import NoticeKind
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 CHUNK = 1000
 ARREARS_LOOKBACK = dt.timedelta(days=3 * 366)
-
-
-def today_local() -> dt.date:
-    return dt.datetime.now(LOCAL_ZONE).date()
 
 
 def _maybe_unpaid(stmt: Select[Any]) -> Select[Any]:

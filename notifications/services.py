@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import trail
+from core import clock, outbox, trail
 from core.db import utcnow
 from core.errors import InvalidInput, NotFound, Problem
 from core.identity import Unit, User
@@ -18,6 +18,7 @@ from core.identity import Unit, User
 from .areas import accounts_by_number, accounts_in_area, users_of_accounts
 from .commands import AnnounceOutage
 from .models import Message, Notice, NoticeKind, Preference, PushSubscription
+from .topics import NOTICE_PUBLISHED
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def preview_outage(session: Session, actor: User, command: AnnounceOutage) -> Re
 def create_outage_notice(session: Session, actor: User, command: AnnounceOutage) -> tuple[Notice, Recipients]:
     """Resolve the affected accounts and users, and store the notice.
 
-    Staff reach the accounts of their unit subtree only; account numbers outside it are reported unknown.
+    Staff reach the accounts of their unit subtree only; account numbers outside it are reported unknown. The
+    notice is published in the same transaction (``NOTICE_PUBLISHED``): once it commits, workers fan it out.
     """
     scope = _outage_scope(session, actor, command)
     notice = Notice(
@@ -93,6 +95,7 @@ def create_outage_notice(session: Session, actor: User, command: AnnounceOutage)
             "recipients": notice.recipients,
         },
     )
+    outbox.put(session, NOTICE_PUBLISHED, {"notice_id": notice.id})
     return notice, recipients
 
 
@@ -259,7 +262,7 @@ def preference_json(pref: Preference) -> dict[str, Any]:
         "quiet_hours": {"start": pref.quiet_start.strftime("%H:%M"), "end": pref.quiet_end.strftime("%H:%M")}
         if pref.quiet_start and pref.quiet_end
         else None,
-        "timezone": "Asia/Shanghai",
+        "timezone": clock.zone().key,
     }
 
 

@@ -1,4 +1,4 @@
-"""Celery tasks: fan a notice out in batches, deliver a batch, resend deferred deliveries, react to events.
+"""Celery tasks: fan a notice out in batches, deliver a batch, resend deferred deliveries, make event notices.
 
 All tasks take ids and plain values, are idempotent (unique rows, updates of pending rows only) and ack late,
 so a task redelivered after its worker died repeats no message. Failed sends are retried with exponential
@@ -18,10 +18,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.db import db, utcnow
 
 from . import runtime
 from .delivery import due_deliveries, plan_deliveries, send_deliveries, store_messages
+from .events import bill_notice, payment_notice
 from .models import Delivery, DeliveryStatus, Message, Notice
 from .services import create_event_notice, resolve_recipients
 
@@ -238,10 +240,8 @@ def _notify_each(events: list[dict[str, Any]]) -> int:
     **RETRIED,
 )
 def notify_bills_issued(bill_ids: list[int]) -> dict[str, int]:
-    """``notify_event`` for each bill of a batch run's chunk, read from the committed bills (one commit)."""
+    """``notify_event`` for each bill announced (``BILLS_ISSUED``), read from the committed bills (one commit)."""
     from billing.models import Account, Bill
-
-    from .events import bill_notice
 
     with _session() as session:
         rows = session.execute(
@@ -262,8 +262,6 @@ def notify_payments_received(payment_ids: list[int]) -> dict[str, int]:
     """A "payment received" notice for each payment (read from the committed payments), in one commit."""
     from billing.models import Account, Payment
 
-    from .events import payment_notice
-
     with _session() as session:
         rows = session.execute(
             select(Payment.id.label("payment_id"), Account.account_no, Payment.amount, Payment.channel)
@@ -276,9 +274,7 @@ def notify_payments_received(payment_ids: list[int]) -> dict[str, int]:
 
 
 def _reminder_day(on: str | None) -> dt.date:
-    from .reminders import today_local
-
-    return dt.date.fromisoformat(on) if on else today_local()
+    return dt.date.fromisoformat(on) if on else clock.today_local()
 
 
 @shared_task(name="notifications.send_due_reminders", acks_late=True)

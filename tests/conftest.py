@@ -135,6 +135,16 @@ def world(app, session):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def held_outbox(app, monkeypatch):  # type: ignore[no-untyped-def]
+    """Commits that put outbox messages ask for no relay: the test looks at the messages, then relays them."""
+    from core import outbox
+    from tests.support import HeldOutbox
+
+    monkeypatch.setattr(outbox, "kick", lambda: None)
+    return HeldOutbox()
+
+
+@pytest.fixture
 def api(client):  # type: ignore[no-untyped-def]
     from tests.support import ApiClient
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from billing.accounts import bind_account, create_account
 from billing.models import Account
@@ -141,3 +141,20 @@ def staff_sign_in(client: Any, username: str, password: str = PASSWORD) -> str:
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return csrf_token(client.get("/staff/").get_data(as_text=True))
+
+
+class HeldOutbox:
+    """The outbox while commits ask for no relay (fixture ``held_outbox``): a test reads what waits, then relays."""
+
+    def messages(self, topic: str | None = None) -> list[dict[str, Any]]:
+        """The payloads waiting (of ``topic``), oldest first; read in a transaction of their own."""
+        from core.outbox import OutboxMessage
+
+        stmt = select(OutboxMessage.topic, OutboxMessage.payload).order_by(OutboxMessage.id)
+        with db.transaction() as session:
+            return [payload for name, payload in session.execute(stmt) if topic is None or name == topic]
+
+    def relay(self) -> int:
+        from core import outbox
+
+        return outbox.relay_all()

@@ -1,9 +1,13 @@
-"""Migrations create everything from an empty database, and models and migrations do not drift apart."""
+"""Migrations create everything from an empty database, models and migrations do not drift apart, and every
+migration is frozen: it carries the SQL it runs and imports no application code."""
 
 from __future__ import annotations
 
+import ast
 import os
+from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -11,14 +15,42 @@ from sqlalchemy import create_engine, inspect, text
 
 from webapp.models import load_all
 
+VERSIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+APPLICATION_PACKAGES = {"core", "billing", "archive", "audit", "mapping", "notifications", "webapp"}
+ON_POSTGRESQL = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 
-def _fresh_url(app, workdir) -> str:
-    url = app.config["DATABASE_URL"]
-    if url.startswith("sqlite"):
+
+def _imported_modules(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            modules.add("." * node.level + (node.module or ""))
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "__import__":
+            modules.add("__import__")
+    return modules
+
+
+@pytest.mark.parametrize("path", sorted(VERSIONS.glob("*.py")), ids=lambda p: p.stem)
+def test_a_migration_imports_no_application_code(path: Path) -> None:
+    found = _imported_modules(path)
+    application = {m for m in found if m.split(".")[0] in APPLICATION_PACKAGES or m.startswith(".")}
+    # importlib or __import__: loading another file (application code, or another migration) at run time
+    loaders = {m for m in found if m.split(".")[0] in {"importlib", "__import__"}}
+    assert not application | loaders, f"{path.name} imports {sorted(application | loaders)}: freeze a copy instead"
+
+
+def test_every_migration_file_is_looked_at() -> None:
+    assert len(list(VERSIONS.glob("*.py"))) >= 10
+
+
+def _fresh_url(app, workdir, backend: str) -> str:
+    if backend == "sqlite":
         return f"sqlite:///{workdir / 'migrations-check.db'}"
     from sqlalchemy.engine import make_url
 
-    base = make_url(url)
+    base = make_url(app.config["DATABASE_URL"])
     name = f"{base.database}_migrations"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -39,11 +71,21 @@ def _functions(conn) -> set[tuple[str, str, str]]:
     return {tuple(row) for row in rows}
 
 
-def test_upgrade_from_empty_matches_models_and_downgrades_cleanly(app, workdir) -> None:
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(not ON_POSTGRESQL, reason="PostgreSQL: set TEST_DATABASE_URL (make test does)"),
+        ),
+    ],
+)
+def test_upgrade_from_empty_matches_models_and_downgrades_cleanly(app, workdir, backend: str) -> None:
     from core.db import db
 
     original = app.config["DATABASE_URL"]
-    url = _fresh_url(app, workdir)
+    url = _fresh_url(app, workdir, backend)
     try:
         db.init(url)
         with app.app_context():

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, request, session
 from flask_babel import refresh
 
+from core import clock
 from core.db import db
 
 from .config import from_environment
@@ -24,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(from_environment(app.instance_path))
     if config:
         app.config.update(config)
+    configure_local_time(app.config)
     os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
@@ -74,6 +76,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_hooks(app)
     return app
+
+
+def configure_local_time(config: Any) -> None:
+    """The one local zone, ``DISPLAY_TIMEZONE``: for core.clock, Babel's dates and Celery beat's schedule."""
+    name = clock.configure(config.get("DISPLAY_TIMEZONE")).key
+    config["DISPLAY_TIMEZONE"] = name
+    config["BABEL_DEFAULT_TIMEZONE"] = name
+    config["CELERY"]["timezone"] = name
 
 
 def _translation_directories() -> str:

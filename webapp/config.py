@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from core import clock
+
 
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
@@ -65,7 +67,6 @@ def from_environment(instance_path: str) -> dict[str, Any]:
             "task_acks_late": True,
             "task_reject_on_worker_lost": True,
             "worker_prefetch_multiplier": 1,
-            "timezone": "Asia/Shanghai",
             "enable_utc": True,
             "broker_connection_retry_on_startup": True,
         },
@@ -82,9 +83,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_CN", "en"],
-        "DISPLAY_TIMEZONE": "Asia/Shanghai",
+        # the one local zone (core.clock): shown times, "today", Babel's dates and Celery beat's schedule
+        "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", clock.DEFAULT_ZONE),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", str(50 * 1024 * 1024))),
         "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY", ""),
         "VAPID_PUBLIC_KEY": os.environ.get("VAPID_PUBLIC_KEY", ""),

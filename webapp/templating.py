@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from core import clock
+
 from .extensions import current_language
-from .timezone import local
 
 # (endpoint, label, roles that see it); a domain's pages join by adding to app.extensions["griddesk_nav"]
 STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
@@ -28,7 +29,7 @@ def money(value: Decimal | None) -> str:
 
 
 def local_datetime(value: dt.datetime | None) -> str:
-    shown = local(value)
+    shown = clock.local(value)
     return shown.strftime("%Y-%m-%d %H:%M") if shown else ""
 
 

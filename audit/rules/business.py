@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 
 from billing.models import Account, Adjustment, Bill, Payment, PaymentApplication
 from core.identity import Unit, User
+from core.scope import unit_path_covers
 
 from .base import RuleContext, rule
 
@@ -61,7 +62,7 @@ def unapproved_adjustment(ctx: RuleContext) -> Select[Any]:
         approver.id.is_(None),
         approver.role.not_in(APPROVER_ROLES),
         approver_unit.id.is_(None),
-        ~account_unit.path.startswith(approver_unit.path),
+        ~unit_path_covers(approver_unit.path, account_unit.path),
     )
     decisions = (
         select(

@@ -10,6 +10,7 @@ from sqlalchemy import Select, String, and_, case, cast, exists, func, literal, 
 from archive.models import Document, Dossier, DossierAttempt
 from billing.models import Account
 from core.identity import Unit
+from core.scope import under
 
 from .base import RuleContext, rule
 from .documents import live_documents
@@ -340,7 +341,7 @@ def unit_rates(session: Any, unit_path: str, ctx: RuleContext) -> list[Any]:
         )
         .join(Account, Account.id == per_account.c.account_id)
         .join(Unit, Unit.id == Account.unit_id)
-        .where(Unit.path.startswith(unit_path))
+        .where(under(unit_path, Account.unit_id))
         .group_by(Unit.code, Unit.name, Unit.path)
         .order_by(Unit.path)
     )

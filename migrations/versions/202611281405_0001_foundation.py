@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-
 revision = "0001_foundation"
 down_revision = None
 branch_labels = None
@@ -23,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "trail_events",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("entity", sa.String(length=64), nullable=False),
@@ -69,7 +67,7 @@ def upgrade() -> None:
         sa.Column("connected_on", sa.Date(), nullable=True),
         sa.Column("meter_multiplier", sa.Numeric(precision=10, scale=2), nullable=False),
         sa.Column("balance", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("capacity_kva >= 0", name=op.f("ck_accounts_capacity_non_negative")),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_accounts_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
@@ -90,7 +88,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("locale", sa.String(length=8), nullable=True),
         sa.Column("email", sa.String(length=255), nullable=True),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_users_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
@@ -100,7 +98,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],

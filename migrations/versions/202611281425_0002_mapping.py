@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-
 revision = "0002_mapping"
 down_revision = "0001_foundation"
 branch_labels = None
@@ -28,7 +26,7 @@ def upgrade() -> None:
         sa.Column("lat", sa.Double(), nullable=True),
         sa.Column("lon", sa.Double(), nullable=True),
         sa.Column("display_name", sa.String(length=512), nullable=False),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_geocode_results")),
         sa.UniqueConstraint("provider", "query", name=op.f("uq_geocode_results_provider_query")),
     )
@@ -48,8 +46,8 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=32), nullable=False),
         sa.Column("location_source", sa.String(length=24), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "kind IN ('business_hall', 'self_service', 'charging_station')", name=op.f("ck_service_points_kind_known")
         ),

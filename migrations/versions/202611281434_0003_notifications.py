@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-
 revision = "0003_notifications"
 down_revision = "0002_mapping"
 branch_labels = None
@@ -31,14 +29,14 @@ def upgrade() -> None:
         sa.Column("account_nos", sa.JSON(), nullable=True),
         sa.Column("user_ids", sa.JSON(), nullable=True),
         sa.Column("scope_unit_id", sa.Integer(), nullable=True),
-        sa.Column("starts_at", core.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("ends_at", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("dedupe_key", sa.String(length=120), nullable=True),
         sa.Column("accounts", sa.Integer(), nullable=False),
         sa.Column("recipients", sa.Integer(), nullable=False),
-        sa.Column("fanned_out_at", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("fanned_out_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by"], ["users.id"], name=op.f("fk_notices_created_by_users"), ondelete="SET NULL"
         ),
@@ -58,7 +56,7 @@ def upgrade() -> None:
         sa.Column("sms_phone", sa.String(length=32), nullable=True),
         sa.Column("quiet_start", sa.Time(), nullable=True),
         sa.Column("quiet_end", sa.Time(), nullable=True),
-        sa.Column("updated_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_notification_preferences_user_id_users"), ondelete="CASCADE"
         ),
@@ -72,8 +70,8 @@ def upgrade() -> None:
         sa.Column("p256dh", sa.String(length=255), nullable=False),
         sa.Column("auth", sa.String(length=64), nullable=False),
         sa.Column("user_agent", sa.String(length=255), nullable=False),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("last_sent_at", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_push_subscriptions_user_id_users"), ondelete="CASCADE"
         ),
@@ -88,8 +86,8 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("notice_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("read_at", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["notice_id"], ["notices.id"], name=op.f("fk_notice_messages_notice_id_notices"), ondelete="CASCADE"
         ),
@@ -109,10 +107,10 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=8), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("not_before", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("not_before", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=False),
-        sa.Column("sent_at", core.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("channel IN ('push', 'email', 'sms')", name=op.f("ck_notice_deliveries_channel_known")),
         sa.ForeignKeyConstraint(
             ["message_id"],
@@ -134,7 +132,7 @@ def upgrade() -> None:
         sa.Column("target", sa.String(length=255), nullable=False),
         sa.Column("error", sa.String(length=500), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["delivery_id"],
             ["notice_deliveries.id"],

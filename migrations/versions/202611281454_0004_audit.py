@@ -7,16 +7,54 @@ Create Date: 2026-11-28 14:54:25.368681
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
-
-import core.db
-from core.trail import IMMUTABILITY_DDL, IMMUTABILITY_DROP_DDL, derived_account_no
 
 revision = "0004_audit"
 down_revision = "0003_notifications"
 branch_labels = None
 depends_on = None
+
+# As this revision made them (frozen copies: core.trail's current text may be newer).
+# The database refuses to change or remove trail events (PostgreSQL).
+IMMUTABILITY_DDL = (
+    """
+    CREATE OR REPLACE FUNCTION trail_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION USING MESSAGE = 'trail_events is append-only: ' || TG_OP || ' refused',
+            ERRCODE = 'insufficient_privilege';
+    END
+    $$
+    """,
+    "DROP TRIGGER IF EXISTS trail_events_no_update_delete ON trail_events",
+    """
+    CREATE TRIGGER trail_events_no_update_delete BEFORE UPDATE OR DELETE ON trail_events
+    FOR EACH ROW EXECUTE FUNCTION trail_events_refuse_change()
+    """,
+    "DROP TRIGGER IF EXISTS trail_events_no_truncate ON trail_events",
+    """
+    CREATE TRIGGER trail_events_no_truncate BEFORE TRUNCATE ON trail_events
+    FOR EACH STATEMENT EXECUTE FUNCTION trail_events_refuse_change()
+    """,
+)
+IMMUTABILITY_DROP_DDL = (
+    "DROP TRIGGER IF EXISTS trail_events_no_truncate ON trail_events",
+    "DROP TRIGGER IF EXISTS trail_events_no_update_delete ON trail_events",
+    "DROP FUNCTION IF EXISTS trail_events_refuse_change()",
+)
+ACCOUNT_KEYED_ENTITIES = frozenset({"account", "dossier"})
+
+
+def derived_account_no(entity: str, entity_id: str, before: Any, after: Any) -> str | None:
+    """The account an event concerns, read from its content (core.trail's rule as of this revision)."""
+    if entity in ACCOUNT_KEYED_ENTITIES:
+        return entity_id[:20]
+    for snapshot in (after, before):
+        if isinstance(snapshot, dict) and snapshot.get("account_no"):
+            return str(snapshot["account_no"])[:20]
+    return None
 
 
 def upgrade() -> None:
@@ -29,9 +67,9 @@ def upgrade() -> None:
         sa.Column("scope_unit_id", sa.Integer(), nullable=True),
         sa.Column("scope_account_nos", sa.JSON(), nullable=True),
         sa.Column("requested_by", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("started_at", core.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("rules_total", sa.Integer(), nullable=False),
         sa.Column("rules_done", sa.Integer(), nullable=False),
         sa.Column("accounts_checked", sa.Integer(), nullable=False),
@@ -58,9 +96,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("assignee_id", sa.Integer(), nullable=True),
         sa.Column("evidence", sa.JSON(), nullable=False),
-        sa.Column("found_at", core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("found_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolution", sa.String(length=16), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("reopen_count", sa.Integer(), nullable=False),
@@ -89,7 +127,7 @@ def upgrade() -> None:
         "finding_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("finding_id", sa.Integer(), nullable=False),
-        sa.Column("at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("from_status", sa.String(length=16), nullable=True),
         sa.Column("to_status", sa.String(length=16), nullable=False),

@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-
 revision = "0005_billing"
 down_revision = "0004_audit"
 branch_labels = None
@@ -30,7 +28,7 @@ def upgrade() -> None:
         sa.Column("flat", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("valley", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("recorded_by", sa.Integer(), nullable=True),
-        sa.Column("recorded_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("reading >= 0", name=op.f("ck_meter_readings_non_negative")),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_meter_readings_account_id_accounts")),
         sa.ForeignKeyConstraint(["recorded_by"], ["users.id"], name=op.f("fk_meter_readings_recorded_by_users")),
@@ -43,7 +41,7 @@ def upgrade() -> None:
         sa.Column("filename", sa.String(length=255), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("imported_by", sa.Integer(), nullable=True),
-        sa.Column("imported_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("matched", sa.Integer(), nullable=False),
         sa.Column("unknown_account", sa.Integer(), nullable=False),
         sa.Column("duplicate", sa.Integer(), nullable=False),
@@ -65,7 +63,7 @@ def upgrade() -> None:
         sa.Column("flat_price", sa.Numeric(precision=10, scale=4), nullable=True),
         sa.Column("valley_price", sa.Numeric(precision=10, scale=4), nullable=True),
         sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("kind IN ('tiered', 'tou', 'flat')", name=op.f("ck_tariffs_kind_known")),
         sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name=op.f("ck_tariffs_valid_range")),
         sa.ForeignKeyConstraint(["created_by"], ["users.id"], name=op.f("fk_tariffs_created_by_users")),
@@ -86,7 +84,7 @@ def upgrade() -> None:
         sa.Column("kwh", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=False),
-        sa.Column("issued_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("amount >= 0", name=op.f("ck_bills_amount_non_negative")),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_bills_account_id_accounts")),
         sa.ForeignKeyConstraint(["reading_id"], ["meter_readings.id"], name=op.f("fk_bills_reading_id_meter_readings")),
@@ -100,13 +98,13 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
-        sa.Column("paid_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("paid_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reference", sa.String(length=64), nullable=False),
         sa.Column("idempotency_key", sa.String(length=128), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("import_id", sa.Integer(), nullable=True),
         sa.Column("recorded_by", sa.Integer(), nullable=True),
-        sa.Column("recorded_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "channel IN ('counter', 'bank', 'app', 'third_party')", name=op.f("ck_payments_channel_known")
         ),
@@ -147,9 +145,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("requested_by", sa.Integer(), nullable=False),
-        sa.Column("requested_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.Integer(), nullable=True),
-        sa.Column("decided_at", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decision_note", sa.String(length=500), nullable=False),
         sa.CheckConstraint(
             "(status = 'pending') = (decided_by IS NULL)", name=op.f("ck_adjustments_decision_complete")
@@ -191,7 +189,7 @@ def upgrade() -> None:
         sa.Column("applied_on", sa.Date(), nullable=False),
         sa.Column("principal", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("late_fee", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("principal >= 0 AND late_fee >= 0", name=op.f("ck_payment_applications_non_negative")),
         sa.ForeignKeyConstraint(["bill_id"], ["bills.id"], name=op.f("fk_payment_applications_bill_id_bills")),
         sa.ForeignKeyConstraint(

@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-
 revision = "0006_archive"
 down_revision = "0005_billing"
 branch_labels = None
@@ -24,7 +22,7 @@ def upgrade() -> None:
         "dossier_attempts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("account_no", sa.String(length=20), nullable=False),
-        sa.Column("attempted_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name=op.f("fk_dossier_attempts_actor_id_users")),
@@ -42,7 +40,7 @@ def upgrade() -> None:
         sa.Column("filing_unit_id", sa.Integer(), nullable=False),
         sa.Column("retention", sa.String(length=16), nullable=False),
         sa.Column("classification", sa.String(length=16), nullable=False),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("filer_name", sa.String(length=64), nullable=False),
@@ -66,7 +64,7 @@ def upgrade() -> None:
         sa.Column("received_by", sa.String(length=64), nullable=False),
         sa.Column("item_count", sa.Integer(), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
-        sa.Column("created_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.CheckConstraint("item_count >= 0", name=op.f("ck_handovers_item_count_non_negative")),
         sa.ForeignKeyConstraint(["account_no"], ["accounts.account_no"], name=op.f("fk_handovers_account_no_accounts")),
@@ -87,7 +85,7 @@ def upgrade() -> None:
         sa.Column("document_no", sa.String(length=64), nullable=False),
         sa.Column("responsible_unit", sa.String(length=128), nullable=False),
         sa.Column("formed_on", sa.Date(), nullable=False),
-        sa.Column("filed_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("filed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("filed_by_id", sa.Integer(), nullable=True),
         sa.Column("writing_material", sa.String(length=24), nullable=False),
         sa.Column("paper_size", sa.String(length=8), nullable=False),
@@ -99,11 +97,11 @@ def upgrade() -> None:
         sa.Column("content_type", sa.String(length=80), nullable=False),
         sa.Column("original_name", sa.String(length=160), nullable=False),
         sa.Column("size_bytes", sa.Integer(), nullable=False),
-        sa.Column("withdrawn_at", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("index_status", sa.String(length=16), nullable=False),
         sa.Column("index_error", sa.Text(), nullable=False),
         sa.Column("index_attempts", sa.Integer(), nullable=False),
-        sa.Column("indexed_at", core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("indexed_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "index_status IN ('pending', 'indexed', 'failed')", name=op.f("ck_documents_index_status_known")
         ),
@@ -125,7 +123,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("document_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("authorised_by", sa.String(length=64), nullable=False),
@@ -147,7 +145,7 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("extracted_at", core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("extracted_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"], ["documents.id"], name=op.f("fk_document_texts_document_id_documents")
         ),

@@ -10,33 +10,71 @@ Create Date: 2026-11-30 17:20:00
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from typing import Any
-
 import sqlalchemy as sa
 from alembic import op
-
-from core.trail import APPEND_DDL, APPEND_DROP_DDL
 
 revision = "0008_trail_chains"
 down_revision = "0007_trail_append"
 branch_labels = None
 depends_on = None
 
+# trail_append as this revision makes it (a frozen copy: core.trail's current text may be newer)
+APPEND_DDL = (
+    """
+    CREATE OR REPLACE FUNCTION trail_append(
+        p_at timestamptz, p_actor_id integer, p_action text, p_entity text, p_entity_id text,
+        p_before json, p_after json, p_account_no text, p_chain smallint, p_rest text
+    ) RETURNS TABLE (event_id bigint, event_prev_hash text, event_hash text) LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        prev text;
+        digest text;
+        new_id bigint;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(7110422, p_chain);
+        SELECT t.hash INTO prev FROM trail_events t WHERE t.chain = p_chain ORDER BY t.id DESC LIMIT 1;
+        prev := coalesce(prev, '0000000000000000000000000000000000000000000000000000000000000000');
+        digest := encode(sha256(convert_to('["' || prev || '",' || p_rest, 'UTF8')), 'hex');
+        INSERT INTO trail_events
+            (at, actor_id, action, entity, entity_id, before, after, prev_hash, hash, account_no, chain)
+        VALUES (p_at, p_actor_id, p_action, p_entity, p_entity_id, p_before, p_after, prev, digest, p_account_no,
+                p_chain)
+        RETURNING id INTO new_id;
+        RETURN QUERY SELECT new_id, prev, digest;
+    END
+    $$
+    """,
+)
+APPEND_DROP_DDL = (
+    "DROP FUNCTION IF EXISTS trail_append(timestamptz, integer, text, text, text, json, json, text, smallint, text)",
+)
 
-def _load_previous() -> Any:
-    """Revision 0007's module (its frozen single-chain function, which the downgrade restores)."""
-    spec = importlib.util.spec_from_file_location(
-        "trail_append_0007", Path(__file__).with_name("202611301440_0007_trail_append.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_previous = _load_previous()
+# trail_append as revision 0007 made it (the downgrade restores it)
+SINGLE_CHAIN_APPEND_DDL = (
+    """
+    CREATE OR REPLACE FUNCTION trail_append(
+        p_at timestamptz, p_actor_id integer, p_action text, p_entity text, p_entity_id text,
+        p_before json, p_after json, p_account_no text, p_rest text
+    ) RETURNS TABLE (event_id bigint, event_prev_hash text, event_hash text) LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        prev text;
+        digest text;
+        new_id bigint;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(7110422);
+        SELECT t.hash INTO prev FROM trail_events t ORDER BY t.id DESC LIMIT 1;
+        prev := coalesce(prev, '0000000000000000000000000000000000000000000000000000000000000000');
+        digest := encode(sha256(convert_to('["' || prev || '",' || p_rest, 'UTF8')), 'hex');
+        INSERT INTO trail_events (at, actor_id, action, entity, entity_id, before, after, prev_hash, hash, account_no)
+        VALUES (p_at, p_actor_id, p_action, p_entity, p_entity_id, p_before, p_after, prev, digest, p_account_no)
+        RETURNING id INTO new_id;
+        RETURN QUERY SELECT new_id, prev, digest;
+    END
+    $$
+    """,
+)
+SINGLE_CHAIN_APPEND_DROP_DDL = (
+    "DROP FUNCTION IF EXISTS trail_append(timestamptz, integer, text, text, text, json, json, text, text)",
+)
 
 
 def upgrade() -> None:
@@ -46,13 +84,13 @@ def upgrade() -> None:
         batch.drop_constraint("uq_trail_events_hash", type_="unique")
         batch.create_unique_constraint("uq_trail_events_chain_prev_hash", ["chain", "prev_hash"])
     if op.get_bind().dialect.name == "postgresql":
-        for statement in (*_previous.SINGLE_CHAIN_APPEND_DROP_DDL, *APPEND_DDL):
+        for statement in (*SINGLE_CHAIN_APPEND_DROP_DDL, *APPEND_DDL):
             op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for statement in (*APPEND_DROP_DDL, *_previous.SINGLE_CHAIN_APPEND_DDL):
+        for statement in (*APPEND_DROP_DDL, *SINGLE_CHAIN_APPEND_DDL):
             op.execute(statement)
     with op.batch_alter_table("trail_events") as batch:
         batch.drop_constraint("uq_trail_events_chain_prev_hash", type_="unique")

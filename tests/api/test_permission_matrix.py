@@ -7,10 +7,13 @@ endpoint joins automatically; one missing from ``INTENDED`` fails ``test_every_e
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 
 import pytest
 
+import tests.api
 from tests.api.resources import DEFAULT_PARAMS, PROVIDERS, load_providers
 from tests.support import ROLES
 from webapp import create_app  # noqa: F401  (import keeps the app modules loaded for collection)
@@ -38,17 +41,10 @@ INTENDED: dict[tuple[str, str], set[str] | None] = {
     ("DELETE", "/api/v1/me/accounts/<account_no>"): {"customer"},
     ("GET", "/api/v1/accounts/<account_no>"): ALL,
 }
-try:  # each domain may add its endpoints' intended roles in tests/api/intended_<domain>.py
-    import importlib
-    import pkgutil
-
-    import tests.api as _pkg
-
-    for _info in pkgutil.iter_modules(_pkg.__path__):
-        if _info.name.startswith("intended_"):
-            INTENDED.update(importlib.import_module(f"tests.api.{_info.name}").INTENDED)
-except ImportError:  # pragma: no cover
-    pass
+# each domain adds its endpoints' intended roles in tests/api/intended_<domain>.py
+for _info in pkgutil.iter_modules(tests.api.__path__):
+    if _info.name.startswith("intended_"):
+        INTENDED.update(importlib.import_module(f"tests.api.{_info.name}").INTENDED)
 
 CASES = [(method, spec) for spec in SPECS for method in spec.methods]
 
@@ -59,10 +55,11 @@ def _case_id(case: tuple[str, object]) -> str:
 
 
 def test_every_api_route_is_declared_with_a_policy(app) -> None:
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("api."):
-            view = app.view_functions[rule.endpoint]
-            assert hasattr(view, "spec"), f"{rule.rule} was not declared with framework.endpoint"
+    routes = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")]
+    assert {rule.rule for rule in routes} == {spec.rule for spec in SPECS}
+    for rule in routes:
+        view = app.view_functions[rule.endpoint]
+        assert hasattr(view, "spec"), f"{rule.rule} was not declared with framework.endpoint"
 
 
 def test_every_endpoint_has_an_intended_policy() -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
+from typing import Any
 
 from pypdf import PdfReader
+from reportlab.pdfbase import pdfmetrics
 
+from archive.printing import FONT_NAME
 from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
 
 
@@ -34,5 +38,18 @@ def test_catalog_pdf_has_cover_catalog_and_reference_sheet_in_chinese(client, wo
     assert "卷内目录" in catalog and "用电申请书" in catalog and "[供用电合同]" in catalog
     assert "YX-2024-001" in catalog and "1-2" in catalog and "3-5" in catalog
     assert "备考表" in reference and "共有文件 2 件，5 页" in reference
-    fonts = str(reader.pages[0]["/Resources"]["/Font"])
-    assert "GridDeskCJK" in fonts or reader.pages[0]["/Resources"]["/Font"]
+    _assert_text_is_drawn_in_the_embedded_cjk_font(reader)
+
+
+def _assert_text_is_drawn_in_the_embedded_cjk_font(reader: PdfReader) -> None:
+    """Every piece of text on every page, the Chinese included, is drawn in a subset of the font registered as
+    GridDeskCJK, and that font's program is embedded in the file (no reader-side substitution)."""
+    face = pdfmetrics.getFont(FONT_NAME).face.name.decode()
+    drawn: list[tuple[str, Any]] = []
+    for page in reader.pages:
+        page.extract_text(visitor_text=lambda text, _cm, _tm, font, _size: drawn.append((text, font)))
+    shown = [(text, font) for text, font in drawn if text.strip()]
+    assert sum(bool(re.search(r"[\u4e00-\u9fff]", text)) for text, _font in shown) >= 20
+    for text, font in shown:
+        assert re.fullmatch(rf"/[A-Z]{{6}}\+{face}-0", str(font["/BaseFont"])), (text, font["/BaseFont"])
+        assert font["/Subtype"] == "/TrueType" and "/FontFile2" in font["/FontDescriptor"], text

@@ -4,16 +4,17 @@ a clean archive gives none, and corrections and withdrawals recorded by the arch
 from __future__ import annotations
 
 import datetime as dt
+import random
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-
-pytest.importorskip("archive.models", reason="the filing rules read the archive's models")
 
 from audit import samples
 from audit.engine import Scope, run_rules
 from audit.models import Finding
 from audit.rules import RuleContext, all_rules
+from tests.support import make_account
 
 TODAY = dt.date(2026, 11, 28)
 CTX = RuleContext(today=TODAY)
@@ -107,3 +108,171 @@ def test_rates_per_unit_count_required_and_held_documents(session, world) -> Non
     assert (rate.unit_code, rate.accounts, rate.required) == ("UB", 11, required)
     assert rate.filed == required - 1 - 3  # the planted missing contract, and the world's account without dossier
     assert rate.complete == 9
+
+
+# The controlled lists the filing rules read, written down here from the rules (not imported from them), so that
+# a rule quietly changing its list fails below.
+FORBIDDEN_MATERIALS = {"ballpoint", "pure_blue_ink", "carbon_copy", "pencil", "thermal_paper"}
+ALLOWED_MATERIALS = {"print", "carbon_ink", "blue_black_ink"}
+DRAWINGS = {"engineering_survey", "box_substation_record", "construction_registration", "installation_record"}
+PROCESSED_SHEETS = {"inspection_sheet", "outage_notice", "late_fee_waiver"}
+LIFECYCLE_DOCUMENTS = {"active": set(), "suspended": {"service_change_sheet"}, "closed": {"service_change_sheet"}}
+
+
+def _rule(code: str):  # type: ignore[no-untyped-def]
+    return next(r for r in FILING if r.code == code)
+
+
+def _sample_account(session, *, capacity: Decimal = Decimal(8), status: str = "active", docs=None):  # type: ignore[no-untyped-def]
+    """One account of unit A, connected 120 days ago, whose dossier holds ``docs`` (doc_type -> changes to a
+    clean document), or the clean documents its capacity tier needs when ``docs`` is None. Returns the account
+    number and the ids of its documents by type."""
+    from archive.models import Document
+
+    plan = samples.plan(1, today=TODAY, units=["UA"], rules=())
+    account = plan.accounts[0]
+    account.capacity_kva = capacity
+    account.docs = samples.clean_documents(account, TODAY, random.Random(1))  # the tier's documents, status active
+    account.status = status
+    if docs is not None:
+        template = account.docs[0]
+        account.docs = [
+            {**template, "item_no": n, "doc_type": doc_type, "page_from": n, "page_to": n, "pages": 1, **changes}
+            for n, (doc_type, changes) in enumerate(docs.items(), start=1)
+        ]
+    samples.write(session, plan, business=False)
+    session.commit()
+    rows = session.execute(select(Document.doc_type, Document.id).where(Document.account_no == account.account_no))
+    ids = {doc_type: document_id for doc_type, document_id in rows}
+    return account.account_no, ids
+
+
+def _run(session, account_no: str, *codes: str) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    run_rules(session, Scope(account_nos=(account_no,)), CTX, rules=[_rule(code) for code in codes])
+    session.commit()
+    return _findings(session)
+
+
+def test_the_materials_are_split_into_forbidden_and_allowed() -> None:
+    from archive.vocabulary import WritingMaterial
+
+    assert set(WritingMaterial) == FORBIDDEN_MATERIALS | ALLOWED_MATERIALS
+    assert not FORBIDDEN_MATERIALS & ALLOWED_MATERIALS
+
+
+@pytest.mark.parametrize("material", sorted(FORBIDDEN_MATERIALS | ALLOWED_MATERIALS))
+def test_a_forbidden_material_raises_a_finding_and_an_allowed_one_none(session, world, material: str) -> None:
+    account_no, ids = _sample_account(session, docs={"power_supply_contract": {"writing_material": material}})
+    found = _run(session, account_no, "FL-MATERIAL")
+    if material in FORBIDDEN_MATERIALS:
+        assert found == {("FL-MATERIAL", f"document:{ids['power_supply_contract']}")}
+        assert session.scalar(select(Finding.evidence))["writing_material"] == material
+    else:
+        assert found == set()
+
+
+@pytest.mark.parametrize("paper_size", ["A4", "A3", "other"])
+def test_paper_size_of_every_document_type(session, world, paper_size: str) -> None:
+    """A4 for every type; A3 for drawings only; any other size for no type."""
+    from archive.vocabulary import DocType, PaperSize
+
+    assert {"A4", "A3", "other"} == set(PaperSize) and set(DocType) >= DRAWINGS
+    account_no, ids = _sample_account(session, docs={t.value: {"paper_size": paper_size} for t in DocType})
+    wrong = {"A4": set(), "A3": set(DocType) - DRAWINGS, "other": set(DocType)}[paper_size]
+    assert _run(session, account_no, "FL-PAPER-SIZE") == {("FL-PAPER-SIZE", f"document:{ids[t]}") for t in wrong}
+
+
+@pytest.mark.parametrize("days_to_file", [30, 31])
+def test_only_processed_sheets_have_a_filing_deadline(session, world, days_to_file: int) -> None:
+    """Filed 30 days after formation is in time, 31 days is late: for the processed sheets, and only for them."""
+    from archive.vocabulary import DocType
+
+    assert set(DocType) >= PROCESSED_SHEETS and CTX.filing_deadline_days == 30
+    formed = TODAY - dt.timedelta(days=90)
+    timing = {"formed_on": formed, "filed_on": formed + dt.timedelta(days=days_to_file)}
+    account_no, ids = _sample_account(session, docs={t.value: timing for t in DocType})
+    late = PROCESSED_SHEETS if days_to_file > 30 else set()
+    assert _run(session, account_no, "FL-LATE-FILING") == {("FL-LATE-FILING", f"document:{ids[t]}") for t in late}
+
+
+@pytest.mark.parametrize(
+    ("responsible", "handover", "expect_findings"),
+    [("市场拓展部", False, True), ("市场拓展部", True, False), (None, False, False)],
+    ids=["other department without hand-over", "other department with hand-over", "filing unit's own"],
+)
+def test_every_document_type_from_another_department_needs_a_hand_over(
+    session, world, responsible, handover: bool, expect_findings: bool
+) -> None:
+    """A hand-over record itself is the one document type that needs none."""
+    from archive.vocabulary import DocType
+
+    changes = {"responsible": responsible, "handover": handover}
+    account_no, ids = _sample_account(session, docs={t.value: changes for t in DocType})
+    needing = set(DocType) - {"handover_record"} if expect_findings else set()
+    assert _run(session, account_no, "FL-NO-HANDOVER") == {("FL-NO-HANDOVER", f"document:{ids[t]}") for t in needing}
+
+
+TIERS = [  # contracted capacity -> the tier whose documents the dossier must hold
+    ("0", "basic"),
+    ("49.99", "basic"),
+    ("50", "medium"),
+    ("314.99", "medium"),
+    ("315", "large"),
+    ("10000", "large"),
+]
+
+
+@pytest.mark.parametrize(("capacity", "tier"), TIERS)
+def test_an_account_without_a_dossier_misses_every_document_of_its_capacity_tier(
+    session, world, capacity: str, tier: str
+) -> None:
+    """Below 315 kVA each missing document is a finding of its own; from 315 kVA one finding names them all.
+    The dashboard's filing rate counts the same documents, each once."""
+    from audit.dashboard import unit_rates
+    from audit.rules.requirements import BASIC, LARGE, MEDIUM
+
+    needed = {"basic": set(BASIC), "medium": set(MEDIUM), "large": set(LARGE)}[tier]
+    assert set(BASIC) < set(MEDIUM) < set(LARGE)
+    make_account(session, "3000000001", world.unit_a, capacity_kva=Decimal(capacity))
+    session.commit()
+    found = _run(session, "3000000001", "FL-REQUIRED-DOC", "FL-LARGE-INCOMPLETE")
+    if tier == "large":
+        assert found == {("FL-LARGE-INCOMPLETE", "account:3000000001")}
+        assert set(session.scalar(select(Finding.evidence))["missing"].split(",")) == needed
+    else:
+        assert found == {("FL-REQUIRED-DOC", f"account:3000000001:{doc}") for doc in needed}
+    (rate,) = unit_rates(session, world.unit_a.path, CTX)  # with the world's own 8 kVA account, no dossier either
+    assert (rate.accounts, rate.required, rate.filed) == (2, len(needed) + len(BASIC), 0)
+
+
+@pytest.mark.parametrize("capacity", ["8", "400"])
+@pytest.mark.parametrize("status", sorted(LIFECYCLE_DOCUMENTS))
+@pytest.mark.parametrize("holds_them", [False, True], ids=["without", "with"])
+def test_a_lifecycle_event_requires_its_documents(session, world, capacity: str, status: str, holds_them) -> None:
+    """A suspended or closed account's dossier needs the service change sheet on top of its tier's documents."""
+    from billing.models import AccountStatus
+
+    assert set(LIFECYCLE_DOCUMENTS) == set(AccountStatus)
+    extra = LIFECYCLE_DOCUMENTS[status] if holds_them else set()
+    account_no, _ids = _sample_account(session, capacity=Decimal(capacity), status=status)
+    if extra:
+        _sample_documents_added(session, account_no, extra)
+    found = _run(session, account_no, "FL-REQUIRED-DOC", "FL-LARGE-INCOMPLETE")
+    missing = LIFECYCLE_DOCUMENTS[status] - extra
+    if not missing:
+        assert found == set()
+    elif Decimal(capacity) >= 315:
+        assert found == {("FL-LARGE-INCOMPLETE", f"account:{account_no}")}
+        assert set(session.scalar(select(Finding.evidence))["missing"].split(",")) == missing
+    else:
+        assert found == {("FL-REQUIRED-DOC", f"account:{account_no}:{doc}") for doc in missing}
+
+
+def _sample_documents_added(session, account_no: str, doc_types: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """Copies of the dossier's last document under other types (filed in time, with its hand-over)."""
+    from archive.models import Document
+
+    last = session.scalars(select(Document).where(Document.account_no == account_no).order_by(Document.id)).all()[-1]
+    columns = {c.key: getattr(last, c.key) for c in Document.__table__.columns if c.key != "id"}
+    session.add_all(Document(**{**columns, "doc_type": doc_type, "title": doc_type}) for doc_type in doc_types)
+    session.commit()

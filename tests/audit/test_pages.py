@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
+import pytest
 from sqlalchemy import select
 
 from audit.models import AuditRun, Finding
@@ -19,18 +21,50 @@ def _findings(session, world) -> tuple[int, int]:  # type: ignore[no-untyped-def
     return own.id, foreign.id
 
 
+def _bars(html: str, section: str) -> list[tuple[str, str]]:
+    """(label, number) of each bar of the chart in the dashboard's section ``section``."""
+    start = html.index(f'aria-labelledby="{section}"')
+    chart = html[start : html.index("</svg>", start)]
+    return re.findall(r'<text x="0"[^>]*>([^<]+)</text>\s*<rect[^>]*></rect>\s*<text[^>]*>(\d+)</text>', chart)
+
+
 def test_dashboard_shows_open_findings_by_rule_unit_and_age(client, world, session) -> None:
     _findings(session, world)
     staff_sign_in(client, "supervisor-a")
     html = client.get("/staff/audit").get_data(as_text=True)
-    assert "<svg" in html and "T-TEST" in html and "单位甲" in html
-    assert "单位乙" not in html  # unit B's finding is outside the supervisor's scope
-    assert "0-7" in html
+    assert _bars(html, "rule-title") == [("T-TEST", "1")]
+    assert _bars(html, "unit-title") == [("单位甲", "1")]  # unit B's finding is outside the supervisor's scope
+    assert _bars(html, "age-title") == [("0-7", "1"), ("8-30", "0"), ("31-90", "0"), ("90+", "0")]
+    assert "单位乙" not in html
 
 
-def test_dashboard_is_for_supervisors_and_admins(client, world) -> None:
-    staff_sign_in(client, "archivist-a")
-    assert client.get("/staff/audit").status_code == 403
+@pytest.mark.parametrize(("held", "below"), [(4899, True), (4900, False), (4901, False)])
+def test_dashboard_marks_a_rate_below_the_98_percent_target(client, world, monkeypatch, held: int, below: bool):
+    """97.98 % is below the target, 98 % and 98.02 % meet it: for the filing rate and the completeness alike."""
+    from audit import dashboard, settings
+    from audit.dashboard import UnitRate
+
+    assert settings.get("AUDIT_TARGET_RATE") == 0.98
+    rate = UnitRate("UA", "单位甲", accounts=5000, required=5000, filed=held, complete=held)
+    monkeypatch.setattr(dashboard, "unit_rates", lambda *_args: [rate])
+    staff_sign_in(client, "supervisor-a")
+    html = client.get("/staff/audit").get_data(as_text=True)
+    cells = re.findall(rf'<td class="([^"]*)">[\d.]+% \({held}/5000\)</td>', html)
+    assert cells == (["below", "below"] if below else ["", ""])
+    start = html.index('aria-labelledby="rates-title"')
+    fills = re.findall(r'<rect x="120"[^>]* fill="([^"]+)"', html[start : html.index("</svg>", start)])
+    assert fills == (["#b42318", "#b42318"] if below else ["#0b5cad", "#6f42c1"])
+
+
+@pytest.mark.parametrize(
+    ("role", "dashboard"), [("admin", 200), ("archivist", 403), ("clerk", 403), ("supervisor", 200)]
+)
+def test_dashboard_is_for_supervisors_and_admins(client, world, role: str, dashboard: int) -> None:
+    from core.identity import STAFF_ROLES
+
+    assert {"admin", "archivist", "clerk", "supervisor"} == set(STAFF_ROLES)
+    staff_sign_in(client, f"{role}-a")
+    assert client.get("/staff/audit").status_code == dashboard
     assert client.get("/staff/audit/findings").status_code == 200
 
 
@@ -48,7 +82,10 @@ def test_supervisor_assigns_and_waives_through_the_forms(client, world, session)
     response = client.post(
         f"/staff/audit/findings/{own}/transition", data={"to": "waived", "reason": "", "csrf_token": token}
     )
-    assert "reason" in client.get(response.headers["Location"]).get_data(as_text=True)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'<p class="flash flash-error" role="status">[^<]+</p>', page)  # a waiver needs a reason
+    session.expire_all()
+    assert session.get(Finding, own).status == "assigned"
     assert client.get(f"/staff/audit/findings/{foreign}").status_code == 404
 
 
@@ -93,8 +130,12 @@ def test_starting_a_run_from_the_dashboard_shows_its_progress(client, world, ses
 
 
 def test_rules_page_lists_the_rules(client, world) -> None:
+    from audit.rules import all_rules
+
     staff_sign_in(client, "clerk-a")
-    assert client.get("/staff/audit/rules").status_code == 200
+    page = client.get("/staff/audit/rules").get_data(as_text=True)
+    listed = re.findall(r'<tr><td><a href="/staff/audit/findings\?rule=([A-Z-]+)">', page)
+    assert listed and listed == [r.code for r in all_rules()]
 
 
 def test_finding_drills_down_to_its_document_and_dossier(client, world, session) -> None:

@@ -8,19 +8,20 @@ import pytest
 from sqlalchemy import select
 
 from audit import rules as rules_pkg
+from audit.execution import audit_changed, execute_run
 from audit.models import AuditRun, Finding
-from audit.runs import audit_changed, execute_run
 from tests.support import make_account
 
 
 @pytest.fixture
 def big_rule(monkeypatch):  # type: ignore[no-untyped-def]
     """Runs apply only an account-level rule (capacity >= 315 kVA) for as long as the test runs."""
-    from audit import runs
+    from audit import execution, runs
     from tests.audit.test_engine import BIG
 
     rules_pkg.load()
     monkeypatch.setattr(runs, "all_rules", lambda: [BIG])
+    monkeypatch.setattr(execution, "all_rules", lambda: [BIG])
     return BIG
 
 
@@ -35,6 +36,31 @@ def test_post_run_answers_202_and_the_run_reports_its_counts(client, world, sess
     assert status["rules_done"] == status["rules_total"] >= 1
     assert status["counts"]["new"] == 1 and status["accounts_checked"] == 1  # unit A only
     assert session.scalar(select(Finding.subject)) == "account:1000000001"
+
+
+def test_a_requested_run_is_announced_with_it_and_run_once_however_often_relayed(
+    world, session, big_rule, held_outbox
+) -> None:
+    from audit.runs import request_run
+    from audit.topics import RUN_REQUESTED
+    from core import outbox
+    from core.db import db
+
+    request_run(session, world.users["supervisor"])
+    session.rollback()
+    assert held_outbox.messages() == [] and session.scalars(select(AuditRun)).all() == []
+    run_id = request_run(session, world.users["supervisor"]).id
+    session.commit()
+    assert held_outbox.messages(RUN_REQUESTED) == [{"run_id": run_id}]
+    assert held_outbox.relay() == 1
+    finished_at = session.scalar(select(AuditRun.finished_at).where(AuditRun.id == run_id))
+    assert finished_at is not None
+    session.rollback()
+    with db.transaction() as other:  # relayed again, as after a relay that died before deleting its batch
+        outbox.put(other, RUN_REQUESTED, {"run_id": run_id})
+    assert held_outbox.relay() == 1
+    run = session.get(AuditRun, run_id)
+    assert (run.status, run.finished_at) == ("done", finished_at)  # a run done is left alone
 
 
 def test_run_scope_outside_the_callers_units_is_refused(client, world) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from archive import signals
+from audit.commands import TransitionFinding
+from audit.findings import transition
 from audit.models import Finding, FindingEvent
+from audit.topics import FINDING_ASSIGNED
 from core.identity import create_user
 from core.trail import TrailEvent
 from tests.support import PASSWORD
@@ -22,26 +25,29 @@ def _move(client, world, role, fid, **body):  # type: ignore[no-untyped-def]
     return client.post(f"/api/v1/audit/violations/{fid}/transitions", json=body, headers=world.headers(role))
 
 
-def test_supervisor_assigns_and_the_assignee_is_told_after_commit(client, world, session) -> None:
+def test_supervisor_assigns_and_the_assignment_is_announced_with_it(client, world, session, held_outbox) -> None:
     fid = _finding(session, world.own_account)
     archivist = world.users["archivist"]
-    told: list[dict] = []
-
-    def receiver(_sender, **kw):  # type: ignore[no-untyped-def]
-        told.append(kw)
-
-    signals.finding_assigned.connect(receiver)
-    try:
-        response = _move(client, world, "supervisor", fid, to="assigned", assignee=archivist.id)
-    finally:
-        signals.finding_assigned.disconnect(receiver)
+    response = _move(client, world, "supervisor", fid, to="assigned", assignee=archivist.id)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["status"] == "assigned" and body["assignee"]["id"] == archivist.id
-    assert told == [{"finding_id": fid, "assignee_id": archivist.id, "account_no": "1000000001", "rule": "T-TEST"}]
+    assert held_outbox.messages() == [
+        {"finding_id": fid, "assignee_id": archivist.id, "account_no": "1000000001", "rule": "T-TEST"}
+    ]
+    assert held_outbox.messages(FINDING_ASSIGNED) == held_outbox.messages()
     event = session.scalar(select(TrailEvent).where(TrailEvent.action == "finding.assigned"))
     assert event.actor_id == world.users["supervisor"].id
     assert event.before["status"] == "open" and event.after["assignee_id"] == archivist.id
+
+
+def test_an_assignment_rolled_back_announces_nothing(world, session, held_outbox) -> None:
+    fid = _finding(session, world.own_account)
+    finding = session.get(Finding, fid)
+    command = TransitionFinding.parse({"to": "assigned", "assignee": world.users["archivist"].id})
+    transition(session, finding, world.users["supervisor"], command)
+    session.rollback()
+    assert held_outbox.messages() == []
 
 
 def test_assignee_sees_and_remediates_only_what_is_assigned_to_them(client, world, session) -> None:
@@ -120,3 +126,32 @@ def test_violations_filter_by_status_rule_unit_and_account(client, world, sessio
     assert client.get("/api/v1/audit/violations?rule=T-TEST&unit=UA", headers=headers).get_json()["total"] == 2
     assert client.get("/api/v1/audit/violations?account_no=2000000001", headers=headers).get_json()["total"] == 0
     assert client.get("/api/v1/audit/violations?status=bogus", headers=headers).status_code == 422
+
+
+STATUSES = ["open", "assigned", "remediated", "waived"]
+ALLOWED = {  # (from, to) a supervisor may move a finding along, written down from the workflow
+    ("open", "assigned"), ("assigned", "assigned"), ("open", "remediated"), ("assigned", "remediated"),
+    ("open", "waived"), ("assigned", "waived"), ("remediated", "open"), ("waived", "open"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("to", STATUSES)
+@pytest.mark.parametrize("start", STATUSES)
+def test_every_transition_between_statuses_is_allowed_or_a_conflict(client, world, session, start, to) -> None:
+    from audit.models import FindingStatus
+
+    assert set(STATUSES) == set(FindingStatus)
+    fid = _finding(session, world.own_account)
+    finding = session.get(Finding, fid)
+    finding.status = start
+    finding.assignee_id = world.users["archivist"].id if start == "assigned" else None
+    finding.reason = "客户已销户" if start == "waived" else ""
+    session.commit()
+    response = _move(client, world, "supervisor", fid, to=to, assignee=world.users["clerk"].id, reason="已核实")
+    session.expire_all()
+    if (start, to) in ALLOWED:
+        assert response.status_code == 200, response.get_json()
+        assert session.get(Finding, fid).status == to
+    else:
+        assert response.status_code == 409 and response.get_json()["error"]["code"] == "invalid_transition"
+        assert session.get(Finding, fid).status == start

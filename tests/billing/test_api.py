@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import select
+
 from tests.billing.support import add_tariffs
 
 
@@ -67,3 +70,33 @@ def test_payment_without_key_or_with_wrong_channel_is_refused(world, session, ap
     )
     assert bad.status_code == 422
     assert {"amount", "channel"} <= set(bad.get_json()["error"]["details"]["fields"])
+
+
+CHANNELS = ["app", "bank", "counter", "third_party"]
+MAY_RECORD = {
+    "customer": {"app"},
+    "clerk": {"bank", "counter", "third_party"},
+    "admin": {"bank", "counter", "third_party"},
+}
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("role", sorted(MAY_RECORD))
+def test_each_role_records_payments_in_its_channels_only(world, session, api, role: str, channel: str) -> None:
+    from billing.models import Channel, Payment
+
+    assert set(CHANNELS) == set(Channel)
+    body = {"account_no": "1000000001", "amount": "10.00", "channel": channel, "reference": "R-1"}
+    reply = api.as_token(world.token(role)).post("/api/v1/payments", body, headers={"Idempotency-Key": "k-1"})
+    session.rollback()
+    recorded = session.scalars(select(Payment.channel)).all()
+    if channel in MAY_RECORD[role]:
+        assert reply.status_code == 201, reply.get_json()
+        assert recorded == [channel]
+    else:
+        assert recorded == []
+        error = reply.get_json()["error"]
+        if role == "customer":  # customers pay through the app
+            assert (reply.status_code, set(error["details"]["fields"])) == (422, {"channel"})
+        else:
+            assert (reply.status_code, error["code"]) == (403, "channel_not_allowed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from billing.bills import record_reading
 from billing.models import Bill
@@ -107,3 +108,16 @@ def test_reading_with_every_field_wrong_reports_them_all(world, session) -> None
     with pytest.raises(InvalidInput) as caught:
         record_reading(session, world.own_account, {"period": "2026-13", "reading": "-1"}, actor_id=None)
     assert caught.value.problems == {"period": Problem("not_a_period"), "reading": Problem("not_a_reading")}
+
+
+def test_an_issued_bill_is_announced_in_its_transaction_and_a_rollback_takes_both(world, session, held_outbox) -> None:
+    from billing.topics import BILLS_ISSUED
+
+    add_tariffs(session)
+    session.commit()
+    bill_with(session, world.own_account, "2026-01", 200)
+    session.rollback()
+    assert held_outbox.messages() == [] and session.scalars(select(Bill)).all() == []
+    bill = bill_with(session, world.own_account, "2026-01", 200)
+    session.commit()
+    assert held_outbox.messages(BILLS_ISSUED) == [{"period": "2026-01", "bill_ids": [bill.id]}]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from sqlalchemy import func, select
 
 from billing.models import Payment
@@ -61,3 +62,19 @@ def test_a_file_with_one_bad_row_imports_nothing(world, session, api) -> None:
     assert list(reply.get_json()["error"]["details"]["rows"]) == ["3"]
     assert _count(session) == 0
     assert _upload(api, world, "a,b\n1,2\n").get_json()["error"]["code"] == "payment_file_invalid"
+
+
+@pytest.mark.parametrize("channel", ["app", "bank", "counter", "third_party"])
+def test_a_payment_file_carries_bank_and_third_party_payments_only(world, session, api, channel: str) -> None:
+    from billing.models import Channel
+
+    assert {"app", "bank", "counter", "third_party"} == set(Channel)
+    reply = _upload(api, world, HEADER + f"1000000001,10.00,2026-02-10T09:00:00+08:00,{channel},F-1\n")
+    session.rollback()
+    if channel in {"bank", "third_party"}:
+        assert reply.status_code == 201, reply.get_json()
+        assert session.scalars(select(Payment.channel)).all() == [channel]
+    else:
+        assert reply.status_code == 422
+        assert list(reply.get_json()["error"]["details"]["rows"]) == ["2"]
+        assert _count(session) == 0

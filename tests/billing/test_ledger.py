@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from billing.ledger import account_position, bill_states
 from billing.payments import record_payment, request_hash
 from billing.rules import Rules
@@ -85,6 +87,34 @@ def test_other_categories_pay_two_per_mille_this_year_and_three_after_year_end(w
     assert _fee(session, account, dt.date(2025, 12, 31)) == D("32.00")  # 16 days x 2.00
     assert _fee(session, account, dt.date(2026, 1, 1)) == D("35.00")  # + 1 day x 3.00 after year end
     assert _fee(session, account, dt.date(2026, 1, 10)) == D("62.00")  # 32 + 10 x 3
+
+
+@pytest.mark.parametrize(
+    ("category", "fees"),
+    [  # a 1,000.00 bill due 2025-12-15: late fees on 31 December, 1 January and 10 January
+        ("residential", ("16.00", "17.00", "26.00")),  # 1 per mille a day, whatever the year
+        ("general", ("32.00", "35.00", "62.00")),  # 2 per mille this year, 3 per mille after the year end
+        ("large_industrial", ("32.00", "35.00", "62.00")),
+        ("agricultural", ("32.00", "35.00", "62.00")),
+    ],
+)
+def test_late_fee_rates_of_every_category(world, session, category: str, fees: tuple[str, str, str]) -> None:
+    from billing.models import Category
+
+    assert {"residential", "general", "large_industrial", "agricultural"} == set(Category)
+    create_tariff(
+        session,
+        {"code": "T-ONE", "category": category, "kind": "flat", "valid_from": "2020-01-01", "price": "1"},
+        actor_id=None,
+    )
+    account = make_account(session, "3000000001", world.unit_a, category=category, tariff_code="T-ONE")
+    bill = bill_with(session, account, "2025-11", 1000)
+    assert (bill.category, bill.due_date) == (category, dt.date(2025, 12, 15))
+    days = (dt.date(2025, 12, 31), dt.date(2026, 1, 1), dt.date(2026, 1, 10))
+    assert tuple(str(_fee(session, account, day)) for day in days) == fees
+    payment = _pay(session, account, str(D("1000.00") + D(fees[2])), days[2], "p1")  # the recorder's plan agrees
+    assert [(a.principal, a.late_fee) for a in payment.applications] == [(D("1000.00"), D(fees[2]))]
+    assert account.balance == D("0.00")
 
 
 def test_partial_payment_pays_late_fee_first_and_fee_then_runs_on_the_rest(world, session) -> None:

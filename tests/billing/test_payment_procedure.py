@@ -4,7 +4,8 @@
 bills of several categories and years, earlier and later (backdated) payments, fees already paid, approved
 corrections and waivers, varied rates and minimum fees. The recorded payment's trail event is compared with the
 snapshot ``trail.record`` writes, on both backends (SQLite records through Python, PostgreSQL through the
-function), and the whole trail must verify.
+function), and the whole trail must verify; on PostgreSQL both recorders record the same payment and the events
+they store are the same bytes.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _ledger(session, world, rng: random.Random, account_id: int, tariff_id: int)
         bill = Bill(
             account_id=account_id,
             period=period,
-            category=rng.choice(("residential", "general", "large_industrial")),
+            category=rng.choice(("residential", "general", "large_industrial", "agricultural")),
             tariff_id=tariff_id,
             kwh=D(100),
             amount=_money(rng, 600) if rng.random() > 0.05 else D("0.00"),
@@ -188,6 +189,48 @@ def test_recorded_payment_and_its_trail_event_are_the_same_on_every_backend(worl
     assert (again.id, created_again) == (payment.id, False)
 
 
+@on_postgresql
+def test_both_recorders_store_the_same_bytes_for_the_same_payment(world, session, monkeypatch) -> None:
+    from sqlalchemy import text
+
+    from billing.payments import _payment_values
+    from billing.recorders import DatabaseFunctionRecorder, PythonPlanRecorder
+
+    add_tariffs(session)
+    account = make_account(session, "7200000002", world.unit_a, category="general", tariff_code="ZJ-GEN-FLAT")
+    tariff_id = session.scalars(select(Tariff.id).where(Tariff.code == "ZJ-GEN-FLAT")).one()
+    common = {"account_id": account.id, "category": "general", "tariff_id": tariff_id}
+    session.add(Bill(**common, period="2025-11", kwh=D(100), amount=D("100.00"), due_date=dt.date(2025, 12, 15)))
+    session.commit()
+    fields = {
+        "account_no": account.account_no,
+        "amount": D("130.55"),
+        "channel": "bank",
+        "paid_at": dt.datetime(2026, 1, 10, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        "reference": '回单 "B-7"\t末尾\\',
+    }
+    clerk = world.users[Role.CLERK]
+    monkeypatch.setattr(trail, "utcnow", lambda: dt.datetime(2026, 1, 10, 2, 0, 0, 123456, tzinfo=dt.UTC))
+    stored = text(
+        "SELECT at, actor_id, action, entity, entity_id, before::text, after::text, prev_hash, hash, account_no,"
+        " chain FROM trail_events WHERE entity = 'payment'"
+    )
+    events = []
+    for recorder in (DatabaseFunctionRecorder(), PythonPlanRecorder("postgresql")):
+        values, paid_on = _payment_values(account.id, fields, "same-1", request_hash(fields, True), clerk.id, None)
+        payment, created = recorder.record(session, account, values, paid_on, Rules(), announce=False)
+        assert created
+        payment_id = payment.id
+        events.append(tuple(session.execute(stored).one()))
+        session.expunge(payment)
+        session.rollback()
+        # the next recorder gets the same payment id: the sequence does not roll back by itself
+        session.execute(text("SELECT setval(pg_get_serial_sequence('payments', 'id'), :id, false)"), {"id": payment_id})
+        session.commit()
+    assert events[0] == events[1]
+    assert '"applied":[[' in events[0][6] and '"to_balance":"0.00"' not in events[0][6]
+
+
 def test_a_failed_post_leaves_no_payment_no_event_and_no_announcement(world, session) -> None:
     from sqlalchemy import func
 
@@ -219,7 +262,8 @@ def test_post_payment_commits_the_payment_and_its_announcement_and_a_replay_find
     from sqlalchemy import func
 
     from billing.models import Payment
-    from billing.payments import PAYMENT_RECORDED, post_payment
+    from billing.payments import post_payment
+    from billing.topics import PAYMENT_RECORDED
     from core import outbox
     from core.outbox import OutboxMessage
 

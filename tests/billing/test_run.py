@@ -49,6 +49,32 @@ def test_run_bills_every_account_once_and_a_rerun_issues_nothing(world, session)
     assert trail.verify(session).ok  # bulk-appended events continue the chain and hash like single ones
 
 
+def test_each_committed_chunk_is_announced_in_one_message_with_all_its_bills(world, session, held_outbox) -> None:
+    from billing.topics import BILLS_ISSUED
+
+    _readings(world, session, 7)
+    _with_balances(session, "4000000001")  # its bill goes the single-bill way, and is announced with its chunk
+    assert bill_run.run_period(db.new_session, "2026-02", chunk=3).issued == 7
+    messages = held_outbox.messages(BILLS_ISSUED)
+    assert [len(m["bill_ids"]) for m in messages] == [3, 3, 1] and {m["period"] for m in messages} == {"2026-02"}
+    session.rollback()
+    assert sorted(i for m in messages for i in m["bill_ids"]) == sorted(session.scalars(select(Bill.id)))
+
+
+def test_a_chunk_that_fails_announces_nothing(world, session, monkeypatch, held_outbox) -> None:
+    _readings(world, session, 4)
+    original = bill_run._bill_chunk
+
+    def fail_after_billing(*args, **kwargs):
+        original(*args, **kwargs)
+        raise RuntimeError("the chunk failed before its commit")
+
+    monkeypatch.setattr(bill_run, "_bill_chunk", fail_after_billing)
+    with pytest.raises(RuntimeError):
+        bill_run.run_period(db.new_session, "2026-02", chunk=10)
+    assert held_outbox.messages() == []
+
+
 def test_run_resumes_after_a_crash_in_a_chunk(world, session, monkeypatch) -> None:
     _readings(world, session, 7)
     original = bill_run._bill_chunk

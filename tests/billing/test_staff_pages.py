@@ -61,8 +61,7 @@ def billed(world, session):  # type: ignore[no-untyped-def]
 
 def test_ledger_shows_bills_payments_and_hand_checked_position(client, billed, monkeypatch) -> None:
     # 2026-03-20: the February bill (53.80) is 5 days late: 53.80 x 0.001 x 5 = 0.27, charged as the 1.00 minimum
-    monkeypatch.setattr("webapp.staff.billing.today_local", lambda: dt.date(2026, 3, 20))
-    monkeypatch.setattr("webapp.staff.views.today_local", lambda: dt.date(2026, 3, 20))
+    monkeypatch.setattr("core.clock.today_local", lambda: dt.date(2026, 3, 20))
     staff_sign_in(client, "clerk-a")
     html = client.get("/staff/billing/accounts/1000000001").get_data(as_text=True)
     assert "¥107.60" in html and "¥53.80" in html  # the two bills
@@ -213,7 +212,12 @@ def test_import_good_file_shows_report_and_a_rerun_imports_nothing(client, bille
     first = _upload(client, token, text)
     assert first.status_code == 302
     report = client.get(first.headers["Location"]).get_data(as_text=True)
-    assert "金额不符" in report and "户号不存在" in report and "重复" in report
+    outcomes = re.findall(r'<tr><td>(\d+)</td>.*?<td class="outcome-(\w+)">([^<]+)</td>', report, re.S)
+    assert outcomes == [
+        ("2", "amount_mismatch", "金额不符"),
+        ("3", "unknown_account", "户号不存在"),  # unit B's account is not the clerk's to credit
+        ("4", "duplicate", "重复"),
+    ]
     assert _payment_count(session) == 2
     again = _upload(client, token, text)
     assert again.status_code == 302

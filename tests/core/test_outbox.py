@@ -1,4 +1,4 @@
-"""The outbox: a message exists exactly when its transaction commits, reaches its handler, and survives failures."""
+"""The outbox: a message exists exactly when its transaction commits, reaches its subscribers, survives failures."""
 
 from __future__ import annotations
 
@@ -19,16 +19,17 @@ TOPIC = "test.topic"
 
 @pytest.fixture
 def handled(app) -> Iterator[list[dict]]:
-    """What the handler of TOPIC received; no relay is kicked by commits meanwhile (the test relays itself)."""
+    """What the subscriber of TOPIC received; no relay is kicked by commits meanwhile (the test relays itself)."""
     received: list[dict] = []
-    outbox.register(TOPIC, received.extend)
+    outbox.subscribe(TOPIC, received.extend)
     kick, outbox.kick = outbox.kick, lambda: None
     try:
         with app.app_context():
             yield received
     finally:
         outbox.kick = kick
-        outbox._HANDLERS.pop(TOPIC, None)
+        for subscriber in outbox.subscribers(TOPIC):
+            outbox.unsubscribe(TOPIC, subscriber)
         with app.app_context(), db.transaction() as session:
             session.execute(OutboxMessage.__table__.delete())
 
@@ -51,18 +52,52 @@ def test_a_message_exists_only_if_its_transaction_commits(handled) -> None:
     assert _waiting() == 0 and outbox.relay_all() == 0 and len(handled) == 2
 
 
-def test_a_failing_handler_keeps_its_messages_for_the_next_relay(handled) -> None:
+def test_a_failing_subscriber_keeps_its_messages_for_the_next_relay(handled) -> None:
     with db.transaction() as session:
         outbox.put(session, TOPIC, {"n": 1})
-    outbox.register(TOPIC, lambda payloads: (_ for _ in ()).throw(ConnectionError("queue down")))
+
+    def queue_down(payloads: list[dict]) -> None:
+        raise ConnectionError("queue down")
+
+    outbox.subscribe(TOPIC, queue_down)
     with pytest.raises(ConnectionError):
         outbox.relay_all()
     assert _waiting() == 1
-    outbox.register(TOPIC, handled.extend)
-    assert outbox.relay_all() == 1 and handled == [{"n": 1}]
+    outbox.unsubscribe(TOPIC, queue_down)
+    # at least once: the subscriber that took the batch before the failure gets it again
+    assert outbox.relay_all() == 1 and handled == [{"n": 1}, {"n": 1}]
 
 
-def test_a_topic_without_a_handler_is_an_error_not_a_loss(handled) -> None:
+def test_every_subscriber_of_a_topic_gets_its_messages_and_subscribing_twice_changes_nothing(handled) -> None:
+    also: list[dict] = []
+    outbox.subscribe(TOPIC, also.extend)
+    outbox.subscribe(TOPIC, also.extend)
+    outbox.subscribe(TOPIC, handled.extend)
+    with db.transaction() as session:
+        outbox.put(session, TOPIC, {"n": 1})
+        outbox.put(session, TOPIC, {"n": 2})
+    assert outbox.relay_all() == 2
+    assert handled == also == [{"n": 1}, {"n": 2}]
+
+
+def test_a_transaction_asks_for_one_relay_however_many_messages_it_puts(app, monkeypatch) -> None:
+    kicks: list[int] = []
+    monkeypatch.setattr(outbox, "kick", lambda: kicks.append(1))
+    with app.app_context():
+        with db.transaction() as session:
+            for n in range(3):
+                outbox.put(session, "nobody.listens", {"n": n})
+            session.commit()
+            outbox.put(session, "nobody.listens", {"n": 3})
+        with pytest.raises(RuntimeError), db.transaction() as session:
+            outbox.put(session, "nobody.listens", {"n": 4})
+            raise RuntimeError("rolled back: no relay asked for")
+        assert kicks == [1, 1]
+        with db.transaction() as session:
+            session.execute(OutboxMessage.__table__.delete())
+
+
+def test_a_topic_without_a_subscriber_is_an_error_not_a_loss(handled) -> None:
     with db.transaction() as session:
         outbox.put(session, "nobody.listens", {"n": 1})
     with pytest.raises(LookupError):
@@ -103,7 +138,8 @@ def test_concurrent_relays_hand_each_message_over_once(handled) -> None:
         with lock:
             seen.extend(p["n"] for p in payloads)
 
-    outbox.register(TOPIC, slow)
+    outbox.unsubscribe(TOPIC, handled.extend)
+    outbox.subscribe(TOPIC, slow)
 
     def relay() -> None:
         outbox.relay_all()
@@ -126,3 +162,17 @@ def test_healthz_shows_what_waits_without_failing(handled, client) -> None:
     reply = client.get("/healthz")
     report = reply.get_json()["outbox"]
     assert reply.status_code == 200 and report["waiting"] == 1 and report["oldest_seconds"] >= 0.0
+
+
+def test_a_relay_waiting_for_its_interval_is_asked_for_at_once_by_a_process_about_to_exit(app, monkeypatch) -> None:
+    published: list[float] = []
+    monkeypatch.setattr(outbox, "_publish", lambda: published.append(time.monotonic()))
+    monkeypatch.setattr(outbox, "kick_seconds", 60.0)
+    monkeypatch.setattr(outbox, "_last_kick", float("-inf"))
+    outbox.kick()
+    outbox.kick()  # within the interval: waits for a timer
+    assert len(published) == 1
+    outbox.flush()
+    assert len(published) == 2
+    outbox.flush()  # nothing waits any more
+    assert len(published) == 2

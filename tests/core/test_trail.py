@@ -119,7 +119,8 @@ def test_verify_endpoint(client, world, session) -> None:
     assert body["ok"] is True and body["events_checked"] >= 3
     _tamper(session, "UPDATE trail_events SET entity_id = 'x' WHERE id = 1")
     body = client.get("/api/v1/audit/trail/verify", headers=headers).get_json()
-    assert body == {"ok": False, "events_checked": 0, "first_bad_id": 1, "problem": body["problem"]}
+    problem = "event content does not match its hash"
+    assert body == {"ok": False, "events_checked": 0, "first_bad_id": 1, "problem": problem}
 
 
 def test_trail_lists_only_events_of_accounts_in_the_callers_units(client, world) -> None:
@@ -309,3 +310,29 @@ def test_bulk_events_hash_as_single_ones_would(session) -> None:
     )
     session.commit()
     assert trail.verify(session) == trail.VerifyResult(ok=True, events_checked=4)
+
+
+def test_an_event_prepared_for_the_database_completes_to_the_canonical_json_record_hashes() -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    after = {"account_no": "1000000001", "amount": Decimal("5.00"), "reference": '收据 "A"\n\\', "zeta": [1, None]}
+    event = trail.prepare_for_database(
+        actor_id=7, action="thing.made", entity="thing", after=after, filled=("to_balance", "applied", "b")
+    )
+    assert event.filled == ("applied", "b", "to_balance") and event.account_no == "1000000001"
+    assert event.chain == trail.chain_of("1000000001")
+    values = {"applied": [[1, "2.00", "0.00"]], "b": {"x": True}, "to_balance": "3.00"}
+    texts = [trail.canonical_json(values[key]) for key in event.filled]
+    after_json = event.after_parts[0] + "".join(t + part for t, part in zip(texts, event.after_parts[1:], strict=True))
+    rest = event.event_parts[0] + '"42"' + event.event_parts[1]
+    rest += "".join(t + part for t, part in zip(texts, event.event_parts[2:], strict=True))
+    complete = {**trail._jsonable(after), **values}
+    assert after_json == trail.canonical_json(complete)
+    at = event.at.astimezone(dt.UTC).isoformat()
+    assert rest == trail.canonical_json([at, 7, "thing.made", "thing", "42", None, complete])[1:]
+
+
+def test_an_event_of_an_account_keyed_entity_cannot_leave_its_id_to_the_database() -> None:
+    with pytest.raises(ValueError):
+        trail.prepare_for_database(actor_id=None, action="account.x", entity="account", after={}, filled=())

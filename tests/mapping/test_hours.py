@@ -47,6 +47,18 @@ def test_utc_moment_is_read_in_shanghai() -> None:
 def test_every_bad_day_is_named() -> None:
     with pytest.raises(ValueError) as info:
         validate_hours({"mon": "8-5", "funday": "08:00-09:00", "tue": "25:00-26:00", "wed": "09:00-09:00"})
-    message = str(info.value)
-    for part in ("mon", "funday", "tue", "wed"):
-        assert part in message
+    named = [problem.split(":")[0] for problem in str(info.value).split("; ")]
+    assert named == ["mon", "funday", "tue", "wed"]
+
+
+WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+@pytest.mark.parametrize("day", WEEK)
+def test_a_days_hours_apply_on_that_weekday_only(day: str) -> None:
+    from mapping.hours import WEEKDAYS
+
+    assert list(WEEKDAYS) == WEEK
+    hours = {day: "08:30-17:30"}
+    open_on = [WEEK[offset] for offset in range(7) if is_open(hours, _at(offset, 10))]  # Monday 30 November 2026 on
+    assert open_on == [day]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from mapping.demo import seed_service_points
+import pytest
+
+from mapping.demo import DEMO_POINTS, seed_service_points
 
 
 def test_map_shows_points_and_your_position_with_no_cdn(client, session, world) -> None:
@@ -16,7 +18,7 @@ def test_map_shows_points_and_your_position_with_no_cdn(client, session, world) 
     assert "湖滨营业厅" in html and "uri.amap.com" in html and "coord_type=bd09ll" in html
     assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
     assert assets and all(a.startswith("/static/") for a in assets), assets
-    assert "L.marker" in html and "30.26" in html  # your position
+    assert re.search(r"L\.marker\(\s*\[30\.26, 120\.165\]", html)  # your position
     assert "tile.openstreetmap.org" in html  # the configured tile source
 
 
@@ -51,8 +53,19 @@ def test_map_with_a_dead_geocoder_says_the_position_is_approximate(app, client, 
     assert "approximate" in html and "滨江营业厅" in html
 
 
-def test_map_without_position_lists_points_around_the_city(client, session, world) -> None:
+KIND_LABELS = {"business_hall": "营业厅", "self_service": "自助终端", "charging_station": "充电站"}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_LABELS))
+def test_map_without_position_lists_every_point_of_the_kind_around_the_city(client, session, world, kind) -> None:
+    from mapping.models import ServicePointKind
+
+    assert set(KIND_LABELS) == set(ServicePointKind)
     seed_service_points(session)
     session.commit()
-    response = client.get("/map?kind=charging_station")
-    assert response.status_code == 200 and "充电站" in response.get_data(as_text=True)
+    response = client.get(f"/map?kind={kind}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    listing = html[html.index('<ol class="sp-list">') : html.index("</ol>", html.index('<ol class="sp-list">'))]
+    listed = re.findall(r"<strong>([^<]+)</strong> · ([^\s<]+)", listing)
+    assert sorted(listed) == sorted((name, KIND_LABELS[kind]) for _c, name, k, *_rest in DEMO_POINTS if k == kind)

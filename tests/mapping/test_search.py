@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import pytest
+
 from mapping.index import cell_of, outside_bound_m
 from mapping.models import ServicePoint
 from mapping.search import nearest, nearest_brute_force
 
 WEEK = {d: "08:30-17:30" for d in ("mon", "tue", "wed", "thu", "fri")}
+KINDS = ["business_hall", "self_service", "charging_station"]
 
 
 def _add_points(session, n: int, seed: int = 7, spread: float = 0.3) -> None:
     rng = random.Random(seed)
-    kinds = ["business_hall", "self_service", "charging_station"]
     rows = []
     for i in range(n):
         lat, lon = 30.27 + rng.uniform(-spread, spread), 120.16 + rng.uniform(-spread, spread)
@@ -22,7 +24,7 @@ def _add_points(session, n: int, seed: int = 7, spread: float = 0.3) -> None:
             {
                 "code": f"T{i:05d}",
                 "name": f"点{i}",
-                "kind": kinds[i % 3],
+                "kind": KINDS[i % 3],
                 "address": "杭州市",
                 "district": "",
                 "lat": lat,
@@ -44,17 +46,21 @@ def test_nearest_matches_brute_force_everywhere(session) -> None:
     queries = [(30.27 + rng.uniform(-0.5, 0.5), 120.16 + rng.uniform(-0.5, 0.5)) for _ in range(20)]
     queries += [(39.9, 116.4), (30.27, 120.16)]  # far from every point, and the middle of the cloud
     for lat, lon in queries:
-        for kind in (None, "charging_station"):
+        for kind in (None, *KINDS):
             fast = nearest(session, lat, lon, limit=7, kind=kind)
             slow = nearest_brute_force(session, lat, lon, limit=7, kind=kind)
             assert [f.point.id for f in fast] == [s.point.id for s in slow], (lat, lon, kind)
             assert [round(f.distance_m, 3) for f in fast] == [round(s.distance_m, 3) for s in slow]
 
 
-def test_kind_filter_returns_only_that_kind_sorted_by_distance(session) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_kind_filter_returns_only_that_kind_sorted_by_distance(session, kind: str) -> None:
+    from mapping.models import ServicePointKind
+
+    assert set(KINDS) == set(ServicePointKind)
     _add_points(session, 90)
-    found = nearest(session, 30.27, 120.16, limit=10, kind="self_service")
-    assert found and all(f.point.kind == "self_service" for f in found)
+    found = nearest(session, 30.27, 120.16, limit=10, kind=kind)
+    assert len(found) == 10 and {f.point.kind for f in found} == {kind}
     assert [f.distance_m for f in found] == sorted(f.distance_m for f in found)
 
 

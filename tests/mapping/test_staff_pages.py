@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from sqlalchemy import select
 
 from mapping.models import ServicePoint
@@ -65,7 +66,10 @@ def test_import_page_reports_rows(client, world, session) -> None:
     assert session.scalar(select(ServicePoint.name)) == "甲"
 
 
-def test_clerk_sees_the_list_but_cannot_create(client, world) -> None:
-    staff_sign_in(client, "clerk-a")
+@pytest.mark.parametrize("role", ["archivist", "clerk", "supervisor"])
+def test_other_staff_see_the_list_but_cannot_create(client, world, session, role: str) -> None:
+    token = staff_sign_in(client, f"{role}-a")
     assert client.get("/staff/service-points").status_code == 200
     assert client.get("/staff/service-points/new").status_code == 403
+    assert client.post("/staff/service-points/new", data=_form(token)).status_code == 403
+    assert session.scalar(select(ServicePoint.id)) is None

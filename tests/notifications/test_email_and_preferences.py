@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from core.db import utcnow
@@ -113,3 +114,46 @@ def test_sms_in_quiet_hours_waits_and_goes_out_when_they_end(client, world, sess
     assert len(gateway.sent) == before + 1  # type: ignore[attr-defined]
     session.expire_all()
     assert session.scalar(select(Delivery.status)) == "sent"
+
+
+def _planned(session, world, now: dt.datetime, **preference) -> dict[str, tuple[str, dt.datetime | None]]:  # type: ignore[no-untyped-def]
+    """The deliveries planned for the world's customer (with an e-mail address and a push subscription): by
+    channel, their status and when they may go."""
+    from notifications.delivery import plan_deliveries, store_messages
+    from notifications.models import Notice, PushSubscription
+
+    customer = world.users["customer"]
+    customer.email = "zhang@example.test"
+    session.add(Preference(user_id=customer.id, **preference))
+    session.add(PushSubscription(user_id=customer.id, endpoint="https://push.example.test/p", p256dh="k", auth="a"))
+    notice = Notice(kind="outage", title="计划停电", body="线路检修", user_ids=[customer.id])
+    session.add(notice)
+    session.flush()
+    store_messages(session, notice.id, [customer.id])
+    plan_deliveries(session, notice.id, [customer.id], now)
+    session.flush()
+    return {d.channel: (d.status, d.not_before) for d in session.scalars(select(Delivery))}
+
+
+CHANNELS = ["email", "push", "sms"]
+LATE = dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.UTC)  # 23:30 in Shanghai
+MORNING = dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC)  # 07:00 the next day in Shanghai
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("quiet", [True, False], ids=["in quiet hours", "outside quiet hours"])
+def test_push_and_sms_wait_for_the_end_of_quiet_hours_and_email_does_not(session, world, channel, quiet) -> None:
+    from notifications.models import Channel
+
+    assert set(CHANNELS) == set(Channel)
+    hours = {"quiet_start": dt.time(22, 0), "quiet_end": dt.time(7, 0)} if quiet else {}
+    planned = _planned(session, world, LATE, sms=True, **hours)
+    waits = quiet and channel in {"push", "sms"}
+    assert planned[channel] == (("deferred", MORNING) if waits else ("pending", None))
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_channel_turned_off_gets_no_delivery_and_the_others_still_do(session, world, channel: str) -> None:
+    chosen = {"push": True, "email": True, "sms": True, channel: False}
+    planned = _planned(session, world, LATE, **chosen)
+    assert set(planned) == set(CHANNELS) - {channel}

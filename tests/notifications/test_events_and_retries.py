@@ -8,8 +8,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from archive.signals import finding_assigned
-from billing.signals import bill_issued
 from notifications.models import DeadLetter, Delivery, Message, Notice
 from notifications.tasks import deliver_batch
 from tests.notifications.push_receiver import push_service
@@ -26,23 +24,6 @@ def retries_inline(app):
 
 def _inbox(client, world, role="customer"):
     return client.get("/api/v1/me/notifications", headers=world.headers(role)).get_json()
-
-
-def test_bill_issued_reaches_the_bound_customer_once(client, world, session) -> None:
-    event = {
-        "account_no": world.own_account.account_no,
-        "period": "2026-11",
-        "amount": Decimal("123.40"),
-        "due_date": dt.date(2026, 12, 20),
-        "bill_id": 77,
-    }
-    bill_issued.send(None, **event)
-    bill_issued.send(None, **event)  # the same bill announced twice
-    inbox = _inbox(client, world)
-    assert inbox["total"] == 1
-    item = inbox["items"][0]
-    assert item["kind"] == "bill_issued" and "123.40" in item["body"] and "2026-12-20" in item["body"]
-    assert _inbox(client, world, "clerk")["total"] == 0
 
 
 def test_payment_received_is_announced_once_through_the_outbox(client, world, session) -> None:
@@ -72,14 +53,6 @@ def test_payment_received_is_announced_once_through_the_outbox(client, world, se
     notify_payments_received.delay([payment_id])
     assert relay_all() == 0
     assert _inbox(client, world)["total"] == 1
-
-
-def test_finding_assigned_tells_the_assignee_only(client, world) -> None:
-    finding_assigned.send(
-        None, finding_id=9, assignee_id=world.users["archivist"].id, account_no="1000000001", rule="R1"
-    )
-    assert _inbox(client, world, "archivist")["items"][0]["kind"] == "finding_assigned"
-    assert _inbox(client, world, "supervisor")["total"] == 0
 
 
 def _notice_for(session, world) -> int:

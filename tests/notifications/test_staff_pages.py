@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -53,10 +54,14 @@ def test_outage_form_shows_every_problem(client, world) -> None:
         assert f'id="{field}-error"' in html
 
 
-def test_supervisor_reads_notices_but_cannot_announce(client, world) -> None:
-    staff_sign_in(client, "supervisor-a")
+def test_supervisor_reads_notices_but_cannot_announce(client, world, session) -> None:
+    token = staff_sign_in(client, "supervisor-a")
     assert client.get("/staff/notices").status_code == 200
     assert client.get("/staff/notices/outage").status_code == 403
+    form = {"csrf_token": token, "title": "计划停电", "body": "线路检修", "starts_at": "2026-12-05T08:30",
+            "ends_at": "2026-12-05T17:30", "mode": "area", "area": json.dumps(SQUARE)}  # fmt: skip
+    assert client.post("/staff/notices/outage", data=form).status_code == 403
+    assert session.scalar(select(Message.id)) is None
 
 
 def test_current_outage_areas_are_drawn_on_the_public_map(client, world, session) -> None:
@@ -74,7 +79,9 @@ def test_current_outage_areas_are_drawn_on_the_public_map(client, world, session
         },  # fmt: skip
     )
     html = client.get("/map").get_data(as_text=True)
-    assert "geo_json" in html and "120.15" in html
+    drawn = re.search(r"geo_json_\w+_add\((\{.*?\})\);", html)
+    assert drawn, "no outage area on the map"
+    assert [f["geometry"] for f in json.loads(drawn.group(1))["features"]] == [SQUARE]
 
 
 def test_outage_form_preview_shows_the_count_and_sends_nothing(client, world, session) -> None:
@@ -94,5 +101,6 @@ def test_outage_form_preview_shows_the_count_and_sends_nothing(client, world, se
     )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "leaflet.js" in html and "1" in html
+    assert "leaflet.js" in html
+    assert '<p class="flash flash-ok" role="status">该通知将送达 1 个用电户的 1 位客户。</p>' in html
     assert session.scalar(select(Message.id)) is None

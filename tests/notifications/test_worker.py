@@ -137,3 +137,34 @@ def test_a_posted_payment_is_announced_through_the_outbox_by_the_worker(client, 
     notice = session.scalars(select(Notice).where(Notice.kind == "payment_received")).one()
     assert "88.00" in notice.body and notice.dedupe_key == f"payment:{reply.get_json()['id']}"
     assert _count(session, select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_the_bills_of_a_run_are_announced_through_the_outbox_by_the_worker(world, session, live_worker) -> None:
+    from decimal import Decimal
+
+    from sqlalchemy import insert
+
+    from billing.models import MeterReading
+    from billing.run import run_period
+    from core.db import db
+    from core.outbox import OutboxMessage
+    from tests.billing.support import add_tariffs
+
+    add_tariffs(session)
+    session.execute(
+        insert(MeterReading),
+        [
+            {"account_id": world.own_account.id, "period": "2026-01", "reading": Decimal(0)},
+            {"account_id": world.own_account.id, "period": "2026-02", "reading": Decimal(200)},
+        ],
+    )
+    session.commit()
+    # the chunk's commit put the message and queued a relay; the worker relays it and makes the notice
+    assert run_period(db.new_session, "2026-02").issued == 1
+    bill_notices = select(func.count()).select_from(Notice).where(Notice.kind == "bill_issued")
+    _wait_until(lambda: _count(session, bill_notices) == 1)
+    notice = session.scalars(select(Notice).where(Notice.kind == "bill_issued")).one()
+    assert "107.60" in notice.body and notice.account_nos == [world.own_account.account_no]
+    _wait_until(lambda: _count(session, select(func.count()).select_from(OutboxMessage)) == 0)
+    messages = select(func.count()).select_from(Message).where(Message.notice_id == notice.id)
+    _wait_until(lambda: _count(session, messages) == 1)

@@ -27,18 +27,17 @@ from billing.accounts import bind_account
 from billing.bills import record_reading
 from billing.models import Payment
 from billing.payments import record_payment, request_hash
+from core import clock
 from tests.billing.support import add_tariffs, bill_with
 from tests.support import make_account
 
-# The pages compute "today" in Beijing time (the usage chart ends at the current month, late fees run to today):
+# The pages compute "today" in local time (the usage chart ends at the current month, late fees run to today):
 # the tests see them on one fixed day so that they do not age.
 TODAY = dt.date(2026, 11, 20)
-TODAY_USERS = ("webapp.portal.bills", "webapp.portal.views", "webapp.portal._billing")
 
 
 def fix_today(monkeypatch: Any) -> None:
-    for module in TODAY_USERS:
-        monkeypatch.setattr(f"{module}.today_local", lambda: TODAY)
+    monkeypatch.setattr(clock, "today_local", lambda: TODAY)
 
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))

@@ -38,6 +38,7 @@ def test_unexpected_errors_do_not_leak_a_stack_trace(app) -> None:
 def test_openapi_describes_every_endpoint(client) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
+    assert SPECS
     for spec in SPECS:
         path = spec.rule.replace("<", "{").replace(">", "}")
         path = __import__("re").sub(r"\{\w+:", "{", path)
@@ -52,3 +53,15 @@ def test_openapi_document_is_valid_openapi_3(client) -> None:
     from openapi_spec_validator import validate
 
     validate(client.get("/api/v1/openapi.json").get_json())
+
+
+def test_every_topic_a_domain_announces_has_a_subscriber_and_none_other_is_subscribed(app) -> None:
+    import importlib
+
+    from core import outbox
+
+    declared = set()
+    for domain in ("archive", "audit", "billing", "notifications"):
+        module = importlib.import_module(f"{domain}.topics")
+        declared |= {value for name, value in vars(module).items() if name.isupper() and value.startswith(domain)}
+    assert declared and outbox.topics() == declared

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from tests.support import PASSWORD, csrf_token
+from sqlalchemy import select
+
+from core.identity import Unit, User
+from tests.support import PASSWORD, csrf_token, staff_sign_in
 
 
 def test_staff_sign_in_needs_csrf_and_shows_role_navigation(client, world) -> None:
@@ -17,6 +20,22 @@ def test_staff_sign_in_needs_csrf_and_shows_role_navigation(client, world) -> No
     found = client.get("/staff/accounts?q=1000000001").get_data(as_text=True)
     assert "1000000001" in found and "2000000001" not in found
     assert client.get("/staff/accounts/2000000001").status_code == 404
+
+
+def test_admin_pages_list_and_create_units_and_users_only_within_the_admins_unit(client, world, session) -> None:
+    token = staff_sign_in(client, "admin-a")
+    units_page = client.get("/staff/units").get_data(as_text=True)
+    assert "<code>UA</code>" in units_page and "<code>UB</code>" not in units_page
+    users_page = client.get("/staff/users").get_data(as_text=True)
+    assert "clerk-a" in users_page and "13900000001" not in users_page
+    client.post("/staff/units", data={"code": "UB9", "name": "乙九", "parent_code": "UB", "csrf_token": token})
+    client.post("/staff/units", data={"code": "UA9", "name": "甲九", "parent_code": "UA", "csrf_token": token})
+    new_user = {"username": "clerk-b9", "password": PASSWORD, "role": "clerk", "unit_code": "UB", "csrf_token": token}
+    client.post("/staff/users", data=new_user)
+    session.rollback()
+    assert session.scalar(select(Unit.code).where(Unit.code == "UB9")) is None
+    assert session.scalar(select(Unit.code).where(Unit.code == "UA9")) == "UA9"
+    assert session.scalar(select(User.id).where(User.username == "clerk-b9")) is None
 
 
 def test_archivist_has_no_admin_pages(client, world) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from mapping.demo import seed_service_points
 from notifications.models import Message, Notice
 from tests.support import PASSWORD
@@ -55,6 +57,7 @@ def test_manifest_names_the_app_and_its_icons(client) -> None:
     body = manifest.get_json()
     assert body["display"] == "standalone" and body["start_url"].startswith("/")
     assert body["lang"] == "zh-CN" and body["short_name"]
+    assert {icon["sizes"] for icon in body["icons"]} >= {"192x192", "512x512"}
     for icon in body["icons"]:
         assert client.get(icon["src"]).status_code == 200
     assert client.get("/manifest.webmanifest?lang=en").get_json()["lang"] == "en"
@@ -66,7 +69,9 @@ def test_service_worker_is_served_from_the_root_and_precaches_the_offline_page(c
     assert response.mimetype == "text/javascript"
     assert "no-cache" in response.headers["Cache-Control"]
     script = response.get_data(as_text=True)
-    for cached in re.findall(r'"(/[^"]+)"', script.split("];")[0]):
+    precached = re.findall(r'"(/[^"]+)"', script.split("];")[0])
+    assert "/offline" in precached
+    for cached in precached:
         assert client.get(cached).status_code == 200, cached
     assert "您已离线" in client.get("/offline").get_data(as_text=True)
 
@@ -84,16 +89,24 @@ def test_a_foreign_account_cannot_be_selected(client, world) -> None:
     assert "2000000001" not in html and "1000000001" in html
 
 
-def test_nearby_from_a_district_lists_points_with_distance_and_navigation(client, session, world) -> None:
+KIND_LABELS = {"business_hall": "营业厅", "self_service": "自助终端", "charging_station": "充电站"}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_LABELS))
+def test_nearby_from_a_district_lists_points_of_the_kind_with_distance_and_navigation(client, session, world, kind):
+    from mapping.models import ServicePointKind
+
+    assert set(KIND_LABELS) == set(ServicePointKind)
     seed_service_points(session)
     session.commit()
     _sign_in(client)
-    html = client.get("/nearby?district=西湖区&kind=business_hall").get_data(as_text=True)
+    html = client.get(f"/nearby?district=西湖区&kind={kind}").get_data(as_text=True)
     assert "离西湖区中心最近" in html
-    assert html.count('class="card sp-card"') >= 1
-    assert "https://uri.amap.com/navigation?" in html and "公里" in html
-    assert '<p class="muted">自助终端' not in html  # only business halls
-    assert "/map?lat=30.25940&amp;lon=120.13000&amp;kind=business_hall" in html
+    cards = html.count('class="card sp-card"')
+    kinds = re.findall(r'<p class="muted">(\S+) · ', html)
+    assert cards >= 1 and kinds == [KIND_LABELS[kind]] * cards  # only points of that kind
+    assert html.count("https://uri.amap.com/navigation?") == cards and html.count('<span class="distance">') == cards
+    assert f"/map?lat=30.25940&amp;lon=120.13000&amp;kind={kind}" in html
 
 
 def test_nearby_defaults_to_the_account_address_and_reports_unknown_places(client, session, world) -> None:

@@ -10,12 +10,12 @@ from billing.accounts import bind_account, get_visible_account, unbind_account, 
 from billing.commands import BindAccount
 from billing.ledger import account_position
 from billing.models import Account
+from core import clock
 from core.db import db
 from core.identity import ALL_ROLES, Role, User
 
 from ..config_access import id_hash_key
 from ..throttle import guard
-from ..timezone import today_local
 from . import api
 from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource, resolved
 
@@ -31,7 +31,7 @@ register_resource("account", _resolve_account)
 
 
 def account_summary(account: Account) -> dict[str, Any]:
-    position = account_position(db.session, account, today_local())
+    position = account_position(db.session, account, clock.today_local())
     return {
         "account_no": account.account_no,
         "holder_name": account.holder_name,

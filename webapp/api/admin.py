@@ -7,7 +7,8 @@ from typing import Any
 from billing.accounts import create_account
 from billing.commands import OpenAccount
 from core.db import db
-from core.identity import NewUnit, NewUser, Role, create_unit, create_user, unit_in_scope
+from core.identity import NewUnit, NewUser, Role, create_unit, create_user
+from core.scope import unit_in_scope
 
 from ..config_access import id_hash_key
 from . import api

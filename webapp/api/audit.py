@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit.commands import RequestRun, TransitionFinding
@@ -15,14 +14,14 @@ from audit.findings import (
     finding_summary,
     get_scoped_finding,
     transition,
-    visible_findings,
 )
 from audit.models import AuditRun, Finding
+from audit.queries import filtered_findings, visible_runs, visible_trail
 from audit.runs import request_run, run_summary, visible_run
 from billing.models import Account
 from core import trail
 from core.db import db
-from core.identity import Role, Unit, User, unit_by_code
+from core.identity import Role, User
 
 from . import api
 from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource
@@ -79,15 +78,7 @@ def start_audit_run(body: RequestRun) -> Any:
 
 @endpoint(api, "/audit/runs", access=SUPERVISION, query=PageQuery, summary="Recent audit runs in the caller's scope")
 def list_audit_runs(query: PageQuery) -> Any:
-    user = caller()
-    assert user.unit is not None
-    stmt = (
-        select(AuditRun)
-        .outerjoin(Unit, Unit.id == AuditRun.scope_unit_id)
-        .where(Unit.path.startswith(user.unit.path))
-        .order_by(AuditRun.id.desc())
-    )
-    return paginate(db.session, stmt, query, run_summary)
+    return paginate(db.session, visible_runs(caller()), query, run_summary)
 
 
 @endpoint(
@@ -119,20 +110,16 @@ def list_audit_rules() -> Any:
 )
 def list_violations(query: ViolationQuery) -> Any:
     user = caller()
-    stmt = visible_findings(user)
-    if query.status:
-        stmt = stmt.where(Finding.status == query.status)
-    if query.rule:
-        stmt = stmt.where(Finding.rule == query.rule)
-    if query.severity:
-        stmt = stmt.where(Finding.severity == query.severity)
-    if query.account_no:
-        stmt = stmt.where(Account.account_no == query.account_no)
-    if query.assignee == "me":
-        stmt = stmt.where(Finding.assignee_id == user.id)
-    if query.unit:
-        unit = unit_by_code(db.session, query.unit)
-        stmt = stmt.where(Unit.path.startswith(unit.path) if unit is not None else Finding.id.is_(None))
+    stmt = filtered_findings(
+        db.session,
+        user,
+        statuses=[query.status] if query.status else None,
+        rule=query.rule,
+        severity=query.severity,
+        account_no=query.account_no or None,
+        unit_code=query.unit,
+        assignee_id=user.id if query.assignee == "me" else None,
+    )
     return paginate(db.session, stmt.order_by(Finding.id.desc()), query, _serialize)
 
 
@@ -187,13 +174,7 @@ def _trail_event(ev: trail.TrailEvent) -> dict[str, Any]:
     summary="Append-only trail events, oldest first (staff below the root: events of accounts in their units)",
 )
 def list_trail(query: TrailQuery) -> Any:
-    user = caller()
-    assert user.unit is not None
-    stmt = select(trail.TrailEvent)
-    if user.unit.parent_id is not None:
-        visible = select(Account.account_no).join(Unit, Unit.id == Account.unit_id)
-        visible = visible.where(Unit.path.startswith(user.unit.path))
-        stmt = stmt.where(trail.TrailEvent.account_no.in_(visible))
+    stmt = visible_trail(caller())
     if query.entity:
         stmt = stmt.where(trail.TrailEvent.entity == query.entity)
     if query.entity_id:

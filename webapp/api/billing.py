@@ -24,10 +24,10 @@ from billing.services import (
     usage_series,
 )
 from billing.tariffs import create_tariff, tariff_dict
+from core import clock
 from core.db import db
 from core.identity import ALL_ROLES, Role
 
-from ..timezone import today_local
 from . import api
 from .framework import ApiModel, PageQuery, allow, caller, endpoint, register_resource
 
@@ -96,7 +96,7 @@ def post_reading(body: RecordReading) -> Any:
         "bill": None,
     }
     if bill is not None:
-        result["bill"] = bill_detail(db.session, account, bill.period, today_local())
+        result["bill"] = bill_detail(db.session, account, bill.period, clock.today_local())
     return result, 201
 
 
@@ -110,7 +110,7 @@ def _account(account_no: str) -> Account:
 
 @endpoint(api, "/accounts/<account_no>/bills", access=ACCOUNT_READER, query=BillsQuery, summary="An account's bills")
 def get_bills(account_no: str, query: BillsQuery) -> Any:
-    items = bills_for_year(db.session, _account(account_no), query.year, today_local())
+    items = bills_for_year(db.session, _account(account_no), query.year, clock.today_local())
     start = (query.page - 1) * query.per_page
     return {
         "items": items[start : start + query.per_page],
@@ -122,7 +122,7 @@ def get_bills(account_no: str, query: BillsQuery) -> Any:
 
 def _resolve_bill(session: Any, user: Any, path: dict[str, Any]) -> Any:
     account = get_visible_account(session, user, str(path["account_no"]))
-    return bill_detail(session, account, str(path["period"]), today_local())
+    return bill_detail(session, account, str(path["period"]), clock.today_local())
 
 
 register_resource("bill", _resolve_bill)
@@ -147,7 +147,7 @@ class UsageQuery(ApiModel):
 )
 def get_usage(account_no: str, query: UsageQuery) -> Any:
     account = _account(account_no)
-    today = today_local()
+    today = clock.today_local()
     return {
         "series": usage_series(db.session, account, query.months, today),
         "tier_progress": tier_progress(db.session, account, today.year),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from flask import g, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.accounts import get_visible_account
@@ -19,11 +18,12 @@ from billing.adjustments import (
 from billing.commands import DecideAdjustment, RequestAdjustment
 from billing.imports import import_dict, import_payments, read_upload
 from billing.models import Adjustment, PaymentImport
+from billing.queries import visible_imports
+from core import clock
 from core.db import db
 from core.errors import NotFound
-from core.identity import Role, Unit, User
+from core.identity import Role, User
 
-from ..timezone import today_local
 from . import api
 from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource
 
@@ -43,7 +43,7 @@ READERS = (Role.CLERK, Role.SUPERVISOR, Role.ADMIN)
 def post_adjustment(body: RequestAdjustment) -> Any:
     user = caller()
     account = get_visible_account(db.session, user, body.account_no)
-    adj = request_adjustment(db.session, account, body, actor=user, on=today_local())
+    adj = request_adjustment(db.session, account, body, actor=user, on=clock.today_local())
     return adjustment_dict(adj), 201
 
 
@@ -86,7 +86,7 @@ register_resource("adjustment", _resolve_adjustment)
     extra_responses={409: "already decided, or the caller requested it"},
 )
 def post_decision(adjustment_id: str, body: DecideAdjustment) -> Any:
-    adj = decide_adjustment(db.session, g.resource, body, actor=caller(), on=today_local())
+    adj = decide_adjustment(db.session, g.resource, body, actor=caller(), on=clock.today_local())
     return adjustment_dict(adj)
 
 
@@ -105,17 +105,6 @@ def post_payment_import() -> Any:
     name = (upload.filename if upload is not None else None) or "payments.csv"
     batch = import_payments(db.session, name, content, actor=caller())
     return import_dict(batch), 201
-
-
-def visible_imports(user: User) -> Any:
-    if user.unit is None:
-        return select(PaymentImport).where(PaymentImport.id.is_(None))
-    return (
-        select(PaymentImport)
-        .join(User, User.id == PaymentImport.imported_by)
-        .join(Unit, Unit.id == User.unit_id)
-        .where(Unit.path.startswith(user.unit.path))
-    )
 
 
 def _resolve_import(session: Session, user: User, path: dict[str, Any]) -> PaymentImport:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.db import db
 from core.errors import InvalidInput, Problem
-from core.identity import Role, User, unit_by_code
+from core.identity import Role, User
+from core.scope import visible_unit
 from mapping.commands import NewServicePoint, ServicePointChange
 from mapping.exchange import import_points, parse, to_csv, to_geojson
 from mapping.geo import navigation_links
@@ -82,7 +83,7 @@ class NearestQuery(BaseModel):
     "/service-points/nearest",
     access=PUBLIC_ACCESS,
     query=NearestQuery,
-    summary="The nearest service points by geodesic distance, with open_now in Asia/Shanghai",
+    summary="The nearest service points by geodesic distance, with open_now in local time",
     extra_responses={422: "no position: give lat and lon, or an address"},
 )
 def nearest_service_points(query: NearestQuery) -> Any:
@@ -148,11 +149,10 @@ def get_service_point(point_id: int) -> Any:
 
 def _admin_unit(code: str | None) -> Any:
     """Admins place points in their own unit subtree; an outside unit is reported as unknown."""
-    admin_unit = caller().unit
     if code is None:
-        return admin_unit
-    unit = unit_by_code(db.session, code)
-    if unit is None or admin_unit is None or not admin_unit.contains(unit):
+        return caller().unit
+    unit = visible_unit(db.session, caller(), code)
+    if unit is None:
         raise InvalidInput.fields({"unit_code": Problem("unknown_unit")})
     return unit
 

@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.db import db, on_commit
+from core.db import db
 from core.errors import InvalidInput, NotFound, Problem
-from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User
+from core.identity import ALL_ROLES, STAFF_ROLES, Role
 from notifications.channels import application_server_key
 from notifications.commands import AnnounceOutage
-from notifications.models import DeadLetter, Delivery, Message, Notice
+from notifications.models import Notice
+from notifications.queries import dead_letters, notice_progress, own_messages, visible_notice, visible_notices
 from notifications.services import (
     create_outage_notice,
     inbox_item,
@@ -29,7 +30,6 @@ from notifications.services import (
     unread_count,
     unsubscribe_push,
 )
-from notifications.tasks import fan_out_notice
 
 from . import api
 from .framework import PUBLIC, ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
@@ -37,19 +37,6 @@ from .framework import PUBLIC, ApiModel, PageQuery, allow, caller, endpoint, pag
 ANYONE_SIGNED_IN = allow(*ALL_ROLES)
 NOTICE_SENDERS = allow(Role.ARCHIVIST, Role.CLERK, Role.ADMIN)  # supervisors are read-only
 STAFF_NOTICE = allow(*STAFF_ROLES, resource="notice")
-
-
-def visible_notice(session: Session, user: User, notice_id: int) -> Notice:
-    """A notice the staff member may see: one scoped to their unit subtree, or one they sent."""
-    notice = session.get(Notice, notice_id)
-    if notice is None or user.unit is None:
-        raise NotFound("notice_not_found")
-    if notice.created_by == user.id:
-        return notice
-    scope = session.get(Unit, notice.scope_unit_id) if notice.scope_unit_id else None
-    if scope is None or not scope.path.startswith(user.unit.path):
-        raise NotFound("notice_not_found")
-    return notice
 
 
 register_resource("notice", lambda session, user, path: visible_notice(session, user, int(path["notice_id"])))
@@ -101,7 +88,7 @@ def mark_my_notifications(body: ReadIn) -> Any:
         updated = mark_all_read(db.session, user)
     else:
         assert body.ids is not None
-        messages = db.session.scalars(select(Message).where(Message.user_id == user.id, Message.id.in_(body.ids))).all()
+        messages = own_messages(db.session, user, body.ids)
         if len(messages) != len(set(body.ids)):
             raise NotFound("message_not_found")
         now = dt.datetime.now(dt.UTC)
@@ -125,7 +112,7 @@ class PreferencesIn(ApiModel):
     email: bool | None = None
     sms: bool | None = None
     sms_phone: str | None = Field(None, max_length=20)
-    quiet_hours: QuietHours | None = Field(None, description="local time (Asia/Shanghai); null turns them off")
+    quiet_hours: QuietHours | None = Field(None, description="local time; null turns them off")
 
 
 @endpoint(api, "/me/notification-preferences", access=ANYONE_SIGNED_IN, summary="Channels and quiet hours")
@@ -215,8 +202,6 @@ def vapid_public_key() -> Any:
 )
 def announce_outage(body: AnnounceOutage) -> Any:
     notice, recipients = create_outage_notice(db.session, caller(), body)
-    notice_id = notice.id
-    on_commit(db.session, lambda: fan_out_notice.delay(notice_id))
     return {
         "notice_id": notice.id,
         "recipients": len(recipients.user_ids),
@@ -237,31 +222,6 @@ def preview_outage_notice(body: AnnounceOutage) -> Any:
     return {"recipients": len(recipients.user_ids), "accounts": len(recipients.account_ids)}
 
 
-def notice_progress(session: Session, notice: Notice) -> dict[str, Any]:
-    messages = session.scalar(select(func.count()).select_from(Message).where(Message.notice_id == notice.id)) or 0
-    read = (
-        session.scalar(
-            select(func.count()).select_from(Message).where(Message.notice_id == notice.id, Message.read_at.isnot(None))
-        )
-        or 0
-    )
-    by_channel: dict[str, dict[str, int]] = {}
-    rows = session.execute(
-        select(Delivery.channel, Delivery.status, func.count())
-        .join(Message, Message.id == Delivery.message_id)
-        .where(Message.notice_id == notice.id)
-        .group_by(Delivery.channel, Delivery.status)
-    ).all()
-    for channel, status, count in rows:
-        by_channel.setdefault(channel, {})[status] = count
-    return {
-        "messages": messages,
-        "read": read,
-        "deliveries": by_channel,
-        "percent": round(100 * messages / notice.recipients, 1) if notice.recipients else 100.0,
-    }
-
-
 def notice_json(session: Session, notice: Notice) -> dict[str, Any]:
     return {
         "id": notice.id,
@@ -279,23 +239,13 @@ def notice_json(session: Session, notice: Notice) -> dict[str, Any]:
     }
 
 
-def _visible_notices(user: User) -> Any:
-    unit_path = user.unit.path if user.unit else "/nothing/"
-    return (
-        select(Notice)
-        .outerjoin(Unit, Unit.id == Notice.scope_unit_id)
-        .where((Notice.created_by == user.id) | (Unit.path.startswith(unit_path)))
-        .order_by(Notice.id.desc())
-    )
-
-
 class NoticeListQuery(PageQuery):
     kind: Literal["outage", "bill_issued", "due_reminder", "arrears_reminder", "payment_received"] | None = None
 
 
 @endpoint(api, "/notices", access=allow(*STAFF_ROLES), query=NoticeListQuery, summary="Notices of the caller's units")
 def list_notices(query: NoticeListQuery) -> Any:
-    stmt = _visible_notices(caller())
+    stmt = visible_notices(caller())
     if query.kind:
         stmt = stmt.where(Notice.kind == query.kind)
     return paginate(db.session, stmt, query, lambda n: notice_json(db.session, n))
@@ -304,14 +254,7 @@ def list_notices(query: NoticeListQuery) -> Any:
 @endpoint(api, "/notices/<int:notice_id>", access=STAFF_NOTICE, summary="A notice with its delivery progress")
 def get_notice(notice_id: int) -> Any:
     notice = visible_notice(db.session, caller(), notice_id)
-    letters = db.session.scalars(
-        select(DeadLetter)
-        .join(Delivery, Delivery.id == DeadLetter.delivery_id)
-        .join(Message, Message.id == Delivery.message_id)
-        .where(Message.notice_id == notice.id)
-        .order_by(DeadLetter.id)
-        .limit(100)
-    ).all()
+    letters = dead_letters(db.session, notice, 100)
     return {
         **notice_json(db.session, notice),
         "dead_letters": [

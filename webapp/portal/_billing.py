@@ -16,10 +16,10 @@ from flask_babel import lazy_gettext as _l
 from billing.models import Account
 from billing.services import bill_detail
 from billing.statements import latest_period
+from core import clock
 from core.db import db
 
 from ..templating import money
-from ..timezone import today_local
 
 STATUS_LABELS = {"unpaid": _l("Unpaid"), "partial": _l("Partly paid"), "paid": _l("Paid in full")}
 CHANNEL_LABELS = {
@@ -80,7 +80,7 @@ def latest_bill(account: Account) -> dict[str, Any] | None:
     period = latest_period(db.session, account)
     if period is None:
         return None
-    return bill_detail(db.session, account, period, today_local())
+    return bill_detail(db.session, account, period, clock.today_local())
 
 
 # --- the 12-month usage chart: geometry computed here, drawn as inline SVG by the template -----------

@@ -19,10 +19,10 @@ from billing.services import (
     usage_series,
 )
 from billing.statements import bill_years
+from core import clock
 from core.db import db
 from core.errors import NotFound
 
-from ..timezone import local, today_local
 from . import portal
 from ._billing import channel_label, kwh, line_label, price, status_label, unit_price, usage_chart
 from ._customer import bound_accounts, customer_required, selected_account
@@ -68,7 +68,7 @@ def bills() -> Any:
     accounts, account = _accounts_and_selected()
     if account is None:
         return render_template("portal/bills.html", accounts=accounts, account=None)
-    today = today_local()
+    today = clock.today_local()
     years = bill_years(db.session, account)
     year = _int_arg("year", None, 2000, 2100) or (years[0] if years else today.year)
     if year not in years:
@@ -92,7 +92,7 @@ def bill(period: str) -> Any:
     if account is None or not PERIOD.fullmatch(period):
         abort(404)
     try:
-        found = bill_detail(db.session, account, period, today_local())
+        found = bill_detail(db.session, account, period, clock.today_local())
     except NotFound:
         abort(404)
     return render_template(
@@ -122,5 +122,5 @@ def payments() -> Any:
 
 
 def _local_day(value: dt.datetime | None) -> dt.date | None:
-    moment = local(value) if value else None
+    moment = clock.local(value) if value else None
     return moment.date() if moment else None

@@ -9,12 +9,14 @@ from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core import clock
 from core.db import db
 from mapping.geo import navigation_links
 from mapping.geocoding import Located
 from mapping.hours import WEEKDAYS
 from mapping.maps import Area, Marker, RenderedMap, TileSource, render
 from mapping.search import Nearby, nearest
+from notifications.queries import current_outages
 
 from . import portal
 
@@ -66,9 +68,18 @@ def location_note(fallback: Located | None) -> str:
 
 
 def _current_outages() -> Iterable[tuple[dict[str, Any], str, str]]:
-    from ..staff.outages import current_outage_areas
-
-    return current_outage_areas()
+    zone = clock.zone()
+    return [
+        (
+            n.area,
+            n.title,
+            f"{n.starts_at.astimezone(zone):%m-%d %H:%M} – {n.ends_at.astimezone(zone):%m-%d %H:%M}"
+            if n.starts_at and n.ends_at
+            else "",
+        )
+        for n in current_outages(db.session)
+        if n.area
+    ]
 
 
 # Sources of current outage areas: fn() -> iterable of (GeoJSON Polygon, title, text).

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from billing.accounts import bind_account, unbind_account
 from billing.commands import BindAccount
 from billing.ledger import account_position
+from core import clock
 from core.db import db
 from core.errors import DomainError
 from core.identity import CustomerSignUp, Role, change_password, create_user
@@ -18,7 +19,6 @@ from ..auth import SessionUser, authenticate
 from ..config_access import id_hash_key
 from ..errors import error_message, form_errors
 from ..throttle import guard
-from ..timezone import today_local
 from . import portal
 from ._billing import latest_bill
 from ._customer import bound_accounts, customer_required, selected_account
@@ -93,7 +93,7 @@ def sign_out() -> Any:
 def home() -> Any:
     accounts = bound_accounts()
     account = selected_account(accounts)
-    position = account_position(db.session, account, today_local()) if account else None
+    position = account_position(db.session, account, clock.today_local()) if account else None
     last_bill = latest_bill(account) if account else None
     return render_template(
         "portal/home.html", accounts=accounts, account=account, position=position, last_bill=last_bill

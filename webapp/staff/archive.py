@@ -16,6 +16,7 @@ from archive.queries import document_view, dossier_summary, dossier_view, search
 from archive.registry import blob_store
 from archive.vocabulary import DOC_TYPE_LABELS_ZH, PaperSize, Retention, WritingMaterial
 from billing.accounts import get_visible_account
+from core import clock
 from core.db import db
 from core.errors import DomainError, NotFound
 from core.identity import Role, User
@@ -121,7 +122,7 @@ def archive_dossier(account_no: str, errors: FormErrors | None = None, form: Any
         can_file=user.role in WRITERS,
         errors=errors or FormErrors(),
         form=form or {},
-        today=dt.date.today().isoformat(),
+        today=clock.today_local().isoformat(),
         **_choices(),
     )
 
@@ -161,7 +162,7 @@ def archive_document(document_id: int) -> Any:
         doc=document_view(document, events=True),
         current=document.current(),
         can_file=user.role in WRITERS,
-        today=dt.date.today().isoformat(),
+        today=clock.today_local().isoformat(),
         **_choices(),
     )
 

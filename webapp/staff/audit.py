@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from audit import dashboard, settings
 from audit.commands import RequestRun, TransitionFinding
@@ -19,15 +18,16 @@ from audit.findings import (
     finding_history,
     get_scoped_finding,
     transition,
-    visible_findings,
 )
-from audit.models import AuditRun, Finding, FindingStatus
+from audit.models import Finding, FindingStatus
+from audit.queries import assignee_candidates, filtered_findings, visible_runs
 from audit.rules import all_rules
 from audit.runs import request_run, run_summary, visible_run
 from billing.models import Account
 from core.db import db
 from core.errors import DomainError
-from core.identity import Role, Unit, User, unit_by_code
+from core.identity import Role, Unit, User
+from core.scope import scope_path, visible_units
 from webapp.templating import STAFF_NAV, local_datetime
 
 from ..errors import form_errors
@@ -44,9 +44,10 @@ STAFF_NAV.append(("staff.audit_findings", "Findings", frozenset(READERS)))
 
 
 def _unit_path(user: User) -> str:
-    if user.unit is None:
+    path = scope_path(user)
+    if path is None:
         abort(403)
-    return user.unit.path
+    return path
 
 
 @staff.get("/audit")
@@ -56,13 +57,7 @@ def audit_dashboard() -> Any:
     path = _unit_path(user)
     session = db.session
     rates = dashboard.unit_rates(session, path, settings.context())
-    last_run = session.scalar(
-        select(AuditRun)
-        .outerjoin(Unit, Unit.id == AuditRun.scope_unit_id)
-        .where(Unit.path.startswith(path))
-        .order_by(AuditRun.id.desc())
-        .limit(1)
-    )
+    last_run = session.scalar(visible_runs(user).limit(1))
     return render_template(
         "audit/dashboard.html",
         totals=dashboard.status_totals(session, path),
@@ -72,7 +67,7 @@ def audit_dashboard() -> Any:
         rates=rates,
         target=float(settings.get("AUDIT_TARGET_RATE")),
         last_run=last_run,
-        units=session.scalars(select(Unit).where(Unit.path.startswith(path)).order_by(Unit.path)).all(),
+        units=session.scalars(visible_units(user)).all(),
     )
 
 
@@ -102,19 +97,21 @@ def audit_run(run_id: int) -> Any:
 
 
 def _filtered(user: User) -> Any:
-    stmt = visible_findings(user)
     args = request.args
-    if args.get("status") in STATUSES:
-        stmt = stmt.where(Finding.status == args["status"])
-    elif args.get("status") != "all":
-        stmt = stmt.where(Finding.status.in_(("open", "assigned")))
-    if args.get("rule"):
-        stmt = stmt.where(Finding.rule == args["rule"])
-    if args.get("account_no"):
-        stmt = stmt.where(Account.account_no == args["account_no"].strip())
-    if args.get("unit"):
-        unit = unit_by_code(db.session, args["unit"])
-        stmt = stmt.where(Unit.path.startswith(unit.path) if unit is not None else Finding.id.is_(None))
+    status = args.get("status")
+    statuses: list[str] | None = ["open", "assigned"]  # what is still to do, unless a status or "all" is asked for
+    if status in STATUSES:
+        statuses = [str(status)]
+    elif status == "all":
+        statuses = None
+    stmt = filtered_findings(
+        db.session,
+        user,
+        statuses=statuses,
+        rule=args.get("rule"),
+        account_no=args["account_no"].strip() if args.get("account_no") else None,
+        unit_code=args.get("unit"),
+    )
     return stmt.order_by(dashboard.severity_rank(), Finding.found_at, Finding.id)
 
 
@@ -208,10 +205,7 @@ def audit_finding(finding_id: int) -> Any:
     assert account is not None
     assignees: list[User] = []
     if user.role == Role.SUPERVISOR:
-        candidates = db.session.scalars(
-            select(User).join(Unit, Unit.id == User.unit_id).where(User.role.in_(FIXERS), User.active.is_(True))
-        ).all()
-        assignees = [u for u in candidates if u.unit is not None and account.unit.path.startswith(u.unit.path)]
+        assignees = assignee_candidates(db.session, account)
     return render_template(
         "audit/finding.html",
         finding=finding,

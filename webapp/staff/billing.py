@@ -28,17 +28,16 @@ from billing.imports import import_dict, import_payments, read_upload
 from billing.ledger_view import account_ledger, payment_receipt, user_names, visible_payment
 from billing.models import Account, Adjustment, AdjustmentStatus, Channel, PaymentImport
 from billing.payments import post_payment, request_hash
+from billing.queries import find_accounts, visible_imports
+from core import clock
 from core.db import db
 from core.errors import DomainError, InvalidInput, NotFound
 from core.identity import Role, User
-from webapp.api.billing_requests import visible_imports
 from webapp.templating import STAFF_NAV
 
 from ..errors import FormErrors, form_errors
-from ..timezone import today_local
 from . import staff
 from .access import staff_required, staff_user
-from .views import find_accounts
 
 WRITERS = (Role.CLERK, Role.ADMIN)
 READERS = (Role.CLERK, Role.SUPERVISOR, Role.ADMIN)
@@ -107,7 +106,7 @@ def billing_home() -> Any:
     """The counter: find an account by number, holder or address; links to the ledger."""
     user = staff_user()
     q = request.args.get("q", "").strip()
-    found = find_accounts(user, q) if q else []
+    found = find_accounts(db.session, user, q) if q else []
     if q and len(found) == 1 and found[0].account_no == q:
         return redirect(url_for("staff.billing_ledger", account_no=q))
     pending = db.session.scalar(
@@ -120,7 +119,7 @@ def billing_home() -> Any:
 
 def _render_ledger(account: Account, status: int = 200, **forms: Any) -> Any:
     user = staff_user()
-    ledger = account_ledger(db.session, account, today_local())
+    ledger = account_ledger(db.session, account, clock.today_local())
     payment_form = forms.get("payment_form") or {"idempotency_key": uuid.uuid4().hex, "amount": "", "reference": ""}
     return (
         render_template(
@@ -212,7 +211,7 @@ def billing_file_request(account_no: str) -> Any:
     form = {k: request.form.get(k, "").strip() for k in ("kind", "period", "amount", "reason")}
     try:
         command = RequestAdjustment.parse({**form, "account_no": account.account_no})
-        request_adjustment(db.session, account, command, actor=user, on=today_local())
+        request_adjustment(db.session, account, command, actor=user, on=clock.today_local())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -256,7 +255,7 @@ def billing_decide(adjustment_id: int) -> Any:
         abort(400)
     try:
         command = DecideAdjustment.parse({"approve": decision == "approve", "note": request.form.get("note", "")})
-        decide_adjustment(db.session, adj, command, actor=user, on=today_local())
+        decide_adjustment(db.session, adj, command, actor=user, on=clock.today_local())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

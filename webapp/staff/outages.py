@@ -8,22 +8,19 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
-from core.db import db, on_commit
+from core import clock
+from core.db import db
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
 from mapping.maps import Area
 from notifications.commands import AnnounceOutage
-from notifications.models import DeadLetter, Delivery, Message, Notice
+from notifications.queries import dead_letters, notice_progress, visible_notice, visible_notices
 from notifications.services import create_outage_notice, preview_outage
-from notifications.tasks import fan_out_notice
 
-from ..api.notifications import _visible_notices, notice_progress, visible_notice
 from ..errors import FormErrors, form_errors
 from ..portal.map import build_map, default_centre
 from ..templating import STAFF_NAV
-from ..timezone import display_zone
 from . import staff
 from .access import staff_required, staff_user
 
@@ -65,7 +62,7 @@ def _local_input(value: str) -> str | None:
     if not value:
         return None
     try:
-        return dt.datetime.fromisoformat(value).replace(tzinfo=display_zone()).isoformat()
+        return dt.datetime.fromisoformat(value).replace(tzinfo=clock.zone()).isoformat()
     except ValueError:
         return value
 
@@ -73,7 +70,7 @@ def _local_input(value: str) -> str | None:
 @staff.get("/notices")
 @staff_required()
 def notices() -> Any:
-    rows = db.session.scalars(_visible_notices(staff_user()).limit(100)).all()
+    rows = db.session.scalars(visible_notices(staff_user()).limit(100)).all()
     progress = {n.id: notice_progress(db.session, n) for n in rows}
     return render_template(
         "notifications/staff_notices.html",
@@ -120,7 +117,6 @@ def new_outage() -> Any:
             try:
                 notice, recipients = create_outage_notice(db.session, staff_user(), AnnounceOutage.parse(data))
                 notice_id = notice.id
-                on_commit(db.session, lambda: fan_out_notice.delay(notice_id))
                 db.session.commit()
                 flash(_("The notice is on its way to %(count)d customers.", count=len(recipients.user_ids)), "ok")
                 return redirect(url_for("staff.notice_detail", notice_id=notice_id))
@@ -148,34 +144,7 @@ def notice_detail(notice_id: int) -> Any:
             areas=[Area(notice.area, notice.title, notice.title)],
             zoom=13,
         )
-    letters = db.session.scalars(
-        select(DeadLetter)
-        .join(Delivery, Delivery.id == DeadLetter.delivery_id)
-        .join(Message, Message.id == Delivery.message_id)
-        .where(Message.notice_id == notice.id)
-        .order_by(DeadLetter.id)
-        .limit(50)
-    ).all()
+    letters = dead_letters(db.session, notice, 50)
     return render_template(
         "notifications/staff_notice.html", notice=notice, progress=progress, rendered=rendered, letters=letters
     )
-
-
-def current_outage_areas() -> list[tuple[dict[str, Any], str, str]]:
-    """Outage areas that have not ended, for the public map."""
-    now = dt.datetime.now(dt.UTC)
-    rows = db.session.scalars(
-        select(Notice).where(Notice.kind == "outage", Notice.area.isnot(None), Notice.ends_at >= now).limit(50)
-    ).all()
-    zone = display_zone()
-    return [
-        (
-            n.area,
-            n.title,
-            f"{n.starts_at.astimezone(zone):%m-%d %H:%M} – {n.ends_at.astimezone(zone):%m-%d %H:%M}"
-            if n.starts_at and n.ends_at
-            else "",
-        )
-        for n in rows
-        if n.area
-    ]

@@ -6,19 +6,20 @@ from urllib.parse import urlparse
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from billing.accounts import get_visible_account, visible_accounts
 from billing.ledger import account_position
-from billing.models import Account
+from billing.queries import find_accounts
+from core import clock
 from core.db import db
 from core.errors import DomainError
-from core.identity import ALL_ROLES, STAFF_ROLES, Role, Unit, User, create_unit, create_user, unit_in_scope
+from core.identity import ALL_ROLES, STAFF_ROLES, Role, create_unit, create_user
+from core.scope import unit_in_scope, visible_units, visible_users
 
 from ..auth import SessionUser, authenticate
 from ..errors import error_message, form_errors
 from ..throttle import guard
-from ..timezone import today_local
 from . import staff
 from .access import staff_required, staff_user
 
@@ -63,37 +64,24 @@ def dashboard() -> Any:
     return render_template("staff/dashboard.html", user=user, account_count=count)
 
 
-def find_accounts(user: User, q: str, limit: int = 50) -> list[Account]:
-    """The account lookup: accounts in the user's scope whose number, holder or address contains ``q``."""
-    stmt = visible_accounts(user)
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(
-            or_(Account.account_no.like(like), Account.holder_name.like(like), Account.address.like(like))
-        )
-    return list(db.session.scalars(stmt.order_by(Account.account_no).limit(limit)))
-
-
 @staff.get("/accounts")
 @staff_required()
 def accounts() -> Any:
     q = request.args.get("q", "").strip()
-    return render_template("staff/accounts.html", accounts=find_accounts(staff_user(), q), q=q)
+    return render_template("staff/accounts.html", accounts=find_accounts(db.session, staff_user(), q), q=q)
 
 
 @staff.get("/accounts/<account_no>")
 @staff_required()
 def account_detail(account_no: str) -> Any:
     account = get_visible_account(db.session, staff_user(), account_no)
-    position = account_position(db.session, account, today_local())
+    position = account_position(db.session, account, clock.today_local())
     return render_template("staff/account.html", account=account, position=position)
 
 
 @staff.route("/units", methods=["GET", "POST"])
 @staff_required(Role.ADMIN)
 def units() -> Any:
-    admin_unit = staff_user().unit
-    assert admin_unit is not None
     if request.method == "POST":
         try:
             parent = unit_in_scope(db.session, staff_user(), request.form.get("parent_code", ""), "parent_code")
@@ -109,15 +97,13 @@ def units() -> Any:
         except DomainError as exc:
             db.session.rollback()
             flash(" ".join(form_errors(exc, _unit_labels()).summary), "error")
-    rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
+    rows = db.session.scalars(visible_units(staff_user())).all()
     return render_template("staff/units.html", units=rows)
 
 
 @staff.route("/users", methods=["GET", "POST"])
 @staff_required(Role.ADMIN)
 def users() -> Any:
-    admin_unit = staff_user().unit
-    assert admin_unit is not None
     if request.method == "POST":
         role = request.form.get("role", "")
         try:
@@ -137,9 +123,8 @@ def users() -> Any:
         except DomainError as exc:
             db.session.rollback()
             flash(" ".join(form_errors(exc, _user_labels()).summary), "error")
-    scope = select(Unit.id).where(Unit.path.startswith(admin_unit.path))
-    rows = db.session.scalars(select(User).where(User.unit_id.in_(scope)).order_by(User.username)).all()
-    unit_rows = db.session.scalars(select(Unit).where(Unit.path.startswith(admin_unit.path)).order_by(Unit.path)).all()
+    rows = db.session.scalars(visible_users(staff_user())).all()
+    unit_rows = db.session.scalars(visible_units(staff_user())).all()
     return render_template("staff/users.html", users=rows, units=unit_rows, roles=sorted(ALL_ROLES))
 
 

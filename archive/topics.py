@@ -1,0 +1,7 @@
+"""What the archive announces through the transactional outbox (``core.outbox``): topics and their payloads."""
+
+from __future__ import annotations
+
+# {"document_id": int, "account_no": str}: a document filed into its account's dossier (committed). The archive
+# itself subscribes: the filed document's text extraction and indexing are queued from it.
+DOCUMENT_FILED = "archive.document_filed"

@@ -1,0 +1,13 @@
+"""What the audit announces through the transactional outbox (``core.outbox``): topics and their payloads.
+
+No domain imports ``audit``: a subscriber names these topics by their strings.
+"""
+
+from __future__ import annotations
+
+# {"finding_id": int, "assignee_id": int, "account_no": str, "rule": str}: a finding assigned to an archivist or
+# clerk, who is to be told.
+FINDING_ASSIGNED = "audit.finding_assigned"
+
+# {"run_id": int}: an audit run requested; the audit itself subscribes and queues the run's task.
+RUN_REQUESTED = "audit.run_requested"

@@ -1,0 +1,15 @@
+"""What billing announces through the transactional outbox (``core.outbox``): topics and their payloads.
+
+Each message is written in the transaction of the change it announces; readers subscribe in their ``init_app``
+(billing imports none of them). Payloads are plain JSON values.
+"""
+
+from __future__ import annotations
+
+# {"period": "YYYY-MM", "bill_ids": [int, ...]}: bills issued and committed. One message per transaction: a bill
+# issued with its reading carries one id, a bill-run chunk all the bills it committed.
+BILLS_ISSUED = "billing.bills_issued"
+
+# {"payment_id": int}: a payment recorded (once per payment; history recorded by the demo is not announced).
+# The database function payment_record writes this message itself on PostgreSQL (billing.payment_procedure).
+PAYMENT_RECORDED = "billing.payment_recorded"

@@ -1,0 +1,121 @@
+"""Who may see what: the one rule every list, search, export and lookup applies.
+
+Staff see their own unit and every unit below it (a unit's ``path`` is its chain of ids, ``/1/4/9/``, so a subtree
+is a path prefix) and whatever belongs to those units; customers see the accounts bound to them and no unit;
+nobody else sees anything. A query filters with ``in_scope`` (a unit id column) or ``account_in_scope`` (an account
+id column); one loaded unit is checked with ``can_see_unit``. Nothing outside this module compares unit paths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, column, false, select, table
+from sqlalchemy.orm import Session, aliased
+
+from core.errors import NotFound, Problem
+from core.identity import AccountBinding, Role, Unit, User
+
+# The account is every domain's join key; its model is billing's. The rule reads two columns of its table.
+_accounts = table("accounts", column("id"), column("unit_id"))
+
+
+def scope_path(user: User) -> str | None:
+    """The unit path prefix the user sees (staff with a unit); None when the user sees no unit (customers)."""
+    if not user.is_staff or user.unit is None:
+        return None
+    return user.unit.path
+
+
+def sees_everything(user: User) -> bool:
+    """Staff of the root unit: every unit is in their scope, and so are records tied to no unit at all."""
+    return user.is_staff and user.unit is not None and user.unit.parent_id is None
+
+
+def under(unit_path: str, unit_id_column: Any) -> ColumnElement[bool]:
+    """Rows whose unit is the unit at ``unit_path`` or one below it (a null unit is in no subtree)."""
+    units = aliased(Unit)
+    subtree = select(units.id).where(units.path.startswith(unit_path)).correlate(None)
+    result: ColumnElement[bool] = unit_id_column.in_(subtree)
+    return result
+
+
+def in_scope(user: User, unit_id_column: Any) -> ColumnElement[bool]:
+    """Rows whose unit the user may see: for staff their unit subtree, for anyone else none."""
+    path = scope_path(user)
+    return false() if path is None else under(path, unit_id_column)
+
+
+def account_in_scope(user: User, account_id_column: Any) -> ColumnElement[bool]:
+    """Rows whose account the user may see: customers the accounts bound to them, staff the accounts of their
+    unit subtree, anyone else none."""
+    if user.role == Role.CUSTOMER:
+        bound = select(AccountBinding.account_id).where(AccountBinding.user_id == user.id).correlate(None)
+        result: ColumnElement[bool] = account_id_column.in_(bound)
+        return result
+    path = scope_path(user)
+    if path is None:
+        return false()
+    own_unit = _own_unit_column(account_id_column)
+    if own_unit is not None:
+        return under(path, own_unit)
+    accounts = _accounts.alias()
+    owned = select(accounts.c.id).where(under(path, accounts.c.unit_id)).correlate(None)
+    result = account_id_column.in_(owned)
+    return result
+
+
+def _own_unit_column(account_id_column: Any) -> Any:
+    """The row's own ``unit_id`` when the column is the id of the accounts table itself (or an alias of it): the
+    same rule without a second pass over the accounts."""
+    expression = getattr(account_id_column, "expression", account_id_column)
+    table = getattr(expression, "table", None)
+    if table is None or getattr(expression, "key", None) != "id":
+        return None
+    if _accounts.name not in {getattr(table, "name", None), getattr(getattr(table, "element", None), "name", None)}:
+        return None
+    return table.c.unit_id
+
+
+def unit_covers(ancestor: Unit, unit: Unit) -> bool:
+    """Whether ``unit`` is ``ancestor`` or lies below it."""
+    return unit.path.startswith(ancestor.path)
+
+
+def unit_path_covers(ancestor_path: Any, unit_path: Any) -> ColumnElement[bool]:
+    """SQL: the unit with path ``unit_path`` is the one with ``ancestor_path`` or lies below it (two path columns)."""
+    result: ColumnElement[bool] = unit_path.startswith(ancestor_path)
+    return result
+
+
+def can_see_unit(user: User, unit: Unit | None) -> bool:
+    """Whether the user may see this (loaded) unit and what belongs to it."""
+    path = scope_path(user)
+    return path is not None and unit is not None and unit.path.startswith(path)
+
+
+def visible_units(user: User) -> Select[Any]:
+    """The units the user may see, the tree in path order."""
+    return select(Unit).where(in_scope(user, Unit.id)).order_by(Unit.path)
+
+
+def visible_unit(session: Session, user: User, code: str) -> Unit | None:
+    """The unit with this code if the user may see it; None for an unknown unit and one outside the scope alike."""
+    unit: Unit | None = session.scalar(select(Unit).where(Unit.code == code, in_scope(user, Unit.id)))
+    return unit
+
+
+def unit_in_scope(session: Session, user: User, code: str | None, field: str) -> Unit | None:
+    """``visible_unit`` for an input field: None for no code; an unknown unit and one outside the scope are the
+    same 404 ``unit_not_found``, naming ``field`` as the problem."""
+    if code is None:
+        return None
+    unit = visible_unit(session, user, code)
+    if unit is None:
+        raise NotFound.fields({field: Problem("unknown_unit")}, "unit_not_found")
+    return unit
+
+
+def visible_users(user: User) -> Select[Any]:
+    """The users of the units the user may see (customers belong to no unit), by username."""
+    return select(User).where(in_scope(user, User.unit_id)).order_by(User.username)

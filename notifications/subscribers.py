@@ -1,0 +1,53 @@
+"""Notifications' subscribers of the outbox: announcements of billing, the audit and notifications itself.
+
+Each takes a relay's batch of one topic and queues tasks with ids and plain values (the notices are made by the
+workers, not inside the relay). A queue that is down raises, which fails the relay and keeps the messages for
+the next one; a batch handed over twice makes no second notice (notices are keyed by their event).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import outbox
+
+from . import topics
+from .events import finding_notice
+from .tasks import fan_out_notice, notify_bills_issued, notify_event, notify_payments_received
+
+_REPR_MAX = 1024  # Celery's argsrepr_maxsize
+
+
+def _queue_with_ids(task: Any, ids: list[int]) -> None:
+    # argsrepr (for logs and monitors) cut at Celery's size by plain repr(): Celery's own saferepr of a long id
+    # list cost more than the rest of the message
+    task.apply_async((ids,), argsrepr=repr((ids,))[:_REPR_MAX])
+
+
+def bills_issued(payloads: list[dict[str, Any]]) -> None:
+    """One ``notify_bills_issued`` for the batch (its bills read from the database)."""
+    _queue_with_ids(notify_bills_issued, [int(i) for p in payloads for i in p["bill_ids"]])
+
+
+def payments_recorded(payloads: list[dict[str, Any]]) -> None:
+    """One ``notify_payments_received`` for the batch."""
+    _queue_with_ids(notify_payments_received, [int(p["payment_id"]) for p in payloads])
+
+
+def findings_assigned(payloads: list[dict[str, Any]]) -> None:
+    """A notice to each finding's assignee."""
+    for payload in payloads:
+        notify_event.apply_async(kwargs=finding_notice(payload))
+
+
+def notices_published(payloads: list[dict[str, Any]]) -> None:
+    """Fan each published notice out to its recipients."""
+    for payload in payloads:
+        fan_out_notice.delay(int(payload["notice_id"]))
+
+
+def subscribe() -> None:
+    outbox.subscribe(topics.BILLS_ISSUED, bills_issued)
+    outbox.subscribe(topics.PAYMENT_RECORDED, payments_recorded)
+    outbox.subscribe(topics.FINDING_ASSIGNED, findings_assigned)
+    outbox.subscribe(topics.NOTICE_PUBLISHED, notices_published)

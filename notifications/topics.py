@@ -1,0 +1,16 @@
+"""What notifications announces through the transactional outbox (``core.outbox``), and the topics it reads.
+
+Topics of other domains are named by their strings (their ``topics.py`` is the contract): notifications imports
+no domain for them, and no domain imports ``audit``.
+"""
+
+from __future__ import annotations
+
+# {"notice_id": int}: a notice stored for sending (an outage announced by staff); notifications subscribes and fans
+# it out to its recipients.
+NOTICE_PUBLISHED = "notifications.notice_published"
+
+# read (billing/topics.py, archive/topics.py, audit/topics.py)
+BILLS_ISSUED = "billing.bills_issued"
+PAYMENT_RECORDED = "billing.payment_recorded"
+FINDING_ASSIGNED = "audit.finding_assigned"
