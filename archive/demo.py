@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from billing.models import Account
 from core.db import db, on_commit
 
+from .commands import FileDocument, RecordHandover
 from .models import Dossier
 from .samples import chinese_text, text_pdf
 from .services import create_dossier, create_handover, file_document
@@ -37,15 +38,17 @@ def seed_archive(session: Session) -> str:
         start = account.connected_on or dt.date(2024, 1, 1)
         handover = create_handover(
             session,
-            {
-                "account_no": account.account_no,
-                "from_department": "市场拓展部",
-                "to_department": account.unit.name,
-                "handed_over_on": (start + dt.timedelta(days=70)).isoformat(),
-                "handed_by": "周敏",
-                "received_by": "李静",
-                "item_count": len(DEMO_DOCUMENTS),
-            },
+            RecordHandover.parse(
+                {
+                    "account_no": account.account_no,
+                    "from_department": "市场拓展部",
+                    "to_department": account.unit.name,
+                    "handed_over_on": (start + dt.timedelta(days=70)).isoformat(),
+                    "handed_by": "周敏",
+                    "received_by": "李静",
+                    "item_count": len(DEMO_DOCUMENTS),
+                }
+            ),
             None,
         )
         for doc_type, title, offset in DEMO_DOCUMENTS:
@@ -54,17 +57,19 @@ def seed_archive(session: Session) -> str:
             document = file_document(
                 session,
                 dossier,
-                {
-                    "doc_type": doc_type,
-                    "title": f"{account.holder_name}{title}",
-                    "formed_on": (start - dt.timedelta(days=60) + dt.timedelta(days=offset)).isoformat(),
-                    "responsible_unit": account.unit.name,
-                    "writing_material": "print",
-                    "paper_size": "A4",
-                    "handover_id": str(handover.id),
-                },
-                io.BytesIO(pdf),
-                f"{title}.pdf",
+                FileDocument.parse(
+                    {
+                        "doc_type": doc_type,
+                        "title": f"{account.holder_name}{title}",
+                        "formed_on": (start - dt.timedelta(days=60) + dt.timedelta(days=offset)).isoformat(),
+                        "responsible_unit": account.unit.name,
+                        "writing_material": "print",
+                        "paper_size": "A4",
+                        "handover_id": str(handover.id),
+                        "file": io.BytesIO(pdf),
+                        "filename": f"{title}.pdf",
+                    }
+                ),
                 None,
                 announce=False,  # indexed below, at once
             )

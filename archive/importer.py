@@ -24,6 +24,7 @@ from core.db import db
 from core.errors import DomainError
 from core.identity import User
 
+from .commands import DocumentMetadata, FileDocument
 from .models import Document
 from .services import create_dossier, dossier_for, file_document
 
@@ -142,14 +143,15 @@ def _import_row(source: _Source, line: int, row: dict[str, Any], username: str |
             if duplicate is not None:
                 outcome.status, outcome.detail, outcome.document_id = "skipped", "already filed", duplicate
                 return outcome
-            fields = {k: v for k, v in row.items() if k not in {"file", "account_no"}}
-            document = file_document(session, dossier, fields, io.BytesIO(data), name, actor)
+            # a batch's own columns (account_no, file, notes...) are not the filing's
+            fields = {k: v for k, v in row.items() if k in DocumentMetadata.model_fields}
+            command = FileDocument.parse({**fields, "file": io.BytesIO(data), "filename": name})
+            document = file_document(session, dossier, command, actor)
             outcome.status, outcome.document_id = "filed", document.id
             return outcome
     except DomainError as exc:
-        problems = (exc.details or {}).get("fields")
         outcome.status = "error"
-        outcome.detail = f"{exc.code}: {exc.message}" + (f" {problems}" if problems else "")
+        outcome.detail = str(exc)
         return outcome
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from billing.models import Account
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Problem
 from core.identity import User
 from core.scope import in_scope, scope_path
 
@@ -161,13 +161,13 @@ def search_documents(
     per_page: int = 20,
 ) -> dict[str, Any]:
     """Search within the caller's unit scope; withdrawn documents are not in the index."""
-    problems = {}
+    problems: dict[str, Problem] = {}
     if doc_type and doc_type not in set(DocType):
-        problems["doc_type"] = "not a document type"
+        problems["doc_type"] = Problem("not_a_choice", allowed=list(DocType))
     if date_from and date_to and date_from > date_to:
-        problems["from"] = "after 'to'"
+        problems["from"] = Problem("after_end")
     if problems:
-        raise InvalidInput.fields(problems, "Some query parameters are not valid.")
+        raise InvalidInput.fields(problems)
     unit_path = scope_path(user)
     if unit_path is None:
         return {"items": [], "total": 0, "page": page, "per_page": per_page}

@@ -8,8 +8,8 @@ document again if that task is lost).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import IO, Any
 
 from sqlalchemy import event, select
@@ -17,16 +17,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing.models import Account
-from core import clock, outbox, trail
+from core import outbox, trail
 from core.db import on_commit, utcnow
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import User
 
-from .models import CORRECTABLE, Document, DocumentEvent, Dossier, DossierAttempt, Handover
+from .commands import CorrectDocument, DocumentMetadata, FileDocument, RecordHandover, WithdrawDocument
+from .models import Document, DocumentEvent, Dossier, DossierAttempt, Handover
 from .registry import blob_store, setting
 from .topics import DOCUMENT_FILED
 from .uploads import inspect_upload
-from .vocabulary import DocType, IndexStatus, PaperSize, Retention, WritingMaterial
+from .vocabulary import IndexStatus, Retention
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
 
@@ -41,7 +42,7 @@ def dossier_for(session: Session, account_no: str) -> Dossier | None:
 def get_dossier(session: Session, account_no: str) -> Dossier:
     dossier = dossier_for(session, account_no)
     if dossier is None:
-        raise NotFound("This account has no dossier yet.", code="dossier_not_found")
+        raise NotFound("dossier_not_found")
     return dossier
 
 
@@ -58,7 +59,7 @@ def _refuse_second_dossier(session: Session, account_no: str, actor: User | None
         after={"source": source},
     )
     session.commit()
-    return Conflict(f"Account {account_no} already has a dossier.", code="dossier_exists")
+    return Conflict("dossier_exists", account_no=account_no)
 
 
 def create_dossier(session: Session, account: Account, actor: User | None, *, source: str = "api") -> Dossier:
@@ -98,89 +99,9 @@ def create_dossier(session: Session, account: Account, actor: User | None, *, so
 # --- filing --------------------------------------------------------------------------------------
 
 
-@dataclass
-class FilingForm:
-    doc_type: str
-    title: str
-    formed_on: dt.date
-    responsible_unit: str
-    writing_material: str
-    paper_size: str
-    retention: str
-    pages: int | None
-    handover_id: int | None
-    document_no: str
-    title_supplied: bool
-
-
-def _choice(problems: dict[str, str], data: dict[str, Any], name: str, allowed: Any, default: str | None = None) -> str:
-    value = str(data.get(name) or default or "").strip()
-    if value not in {str(v) for v in allowed}:
-        problems[name] = f"one of {', '.join(str(v) for v in allowed)}"
-    return value
-
-
-def parse_filing_form(session: Session, data: dict[str, Any]) -> FilingForm:
-    """Validate the filing fields (strings as they come from a form or CSV); every problem at once."""
-    problems: dict[str, str] = {}
-    doc_type = _choice(problems, data, "doc_type", DocType)
-    title = str(data.get("title") or "").strip()
-    if not title:
-        problems["title"] = "required"
-    elif len(title) > 255:
-        problems["title"] = "at most 255 characters"
-    formed_on = dt.date.min
-    raw_date = str(data.get("formed_on") or "").strip()
-    try:
-        formed_on = dt.date.fromisoformat(raw_date)
-        if formed_on > clock.today_local() + dt.timedelta(days=1):
-            problems["formed_on"] = "cannot be in the future"
-    except ValueError:
-        problems["formed_on"] = "a date YYYY-MM-DD"
-    responsible_unit = str(data.get("responsible_unit") or "").strip()
-    if not responsible_unit:
-        problems["responsible_unit"] = "required"
-    elif len(responsible_unit) > 128:
-        problems["responsible_unit"] = "at most 128 characters"
-    writing_material = _choice(problems, data, "writing_material", WritingMaterial)
-    paper_size = _choice(problems, data, "paper_size", PaperSize)
-    retention = _choice(problems, data, "retention", Retention, default="permanent")
-    pages: int | None = None
-    if str(data.get("pages") or "").strip():
-        try:
-            pages = int(str(data["pages"]).strip())
-            if not 1 <= pages <= 10_000:
-                raise ValueError
-        except ValueError:
-            problems["pages"] = "a whole number from 1 to 10000"
-    handover_id: int | None = None
-    if str(data.get("handover_id") or "").strip():
-        try:
-            handover_id = int(str(data["handover_id"]).strip())
-        except ValueError:
-            problems["handover_id"] = "a hand-over record id"
-        else:
-            if session.get(Handover, handover_id) is None:
-                problems["handover_id"] = "no such hand-over record"
-    document_no = str(data.get("document_no") or "").strip()
-    if len(document_no) > 64:
-        problems["document_no"] = "at most 64 characters"
-    supplied = str(data.get("title_supplied") or "").strip().lower() in {"1", "true", "yes", "on"}
-    if problems:
-        raise InvalidInput.fields(problems)
-    return FilingForm(
-        doc_type,
-        title,
-        formed_on,
-        responsible_unit,
-        writing_material,
-        paper_size,
-        retention,
-        pages,
-        handover_id,
-        document_no,
-        supplied,
-    )
+def _check_handover(session: Session, handover_id: int | None) -> None:
+    if handover_id is not None and session.get(Handover, handover_id) is None:
+        raise InvalidInput.fields({"handover_id": Problem("unknown_handover")})
 
 
 _NEW_BLOBS = "archive_new_blobs"
@@ -230,53 +151,40 @@ def _discard_new_blobs(session: Session, previous_transaction: Any) -> None:
 
 
 def file_document(
-    session: Session,
-    dossier: Dossier,
-    data: dict[str, Any],
-    stream: IO[bytes] | None,
-    filename: str | None,
-    actor: User | None,
-    *,
-    announce: bool = True,
+    session: Session, dossier: Dossier, command: FileDocument, actor: User | None, *, announce: bool = True
 ) -> Document:
     """File a document into a dossier. Checks everything before storing anything.
 
     The filing is announced in its transaction (``DOCUMENT_FILED``), which queues the document's extraction and
     indexing once it commits; ``announce`` false files it unannounced (demo data, indexed by the caller).
     """
-    problems: dict[str, str] = {}
-    try:
-        form = parse_filing_form(session, data)
-    except InvalidInput as exc:
-        problems.update(exc.details.get("fields", {}))
-        form = None
-    if stream is None:
-        problems["file"] = "required"
-    if problems:
-        raise InvalidInput.fields(problems)
-    assert form is not None and stream is not None
-    info = inspect_upload(stream, filename, max_bytes=int(setting("ARCHIVE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD)))
-    pages = info.pages or form.pages
+    _check_handover(session, command.handover_id)
+    stream = command.file
+    assert stream is not None  # FileDocument.parse refuses a filing without its file
+    info = inspect_upload(
+        stream, command.filename, max_bytes=int(setting("ARCHIVE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD))
+    )
+    pages = info.pages or command.pages
     if pages is None:
-        raise InvalidInput.fields({"pages": "required: the page count cannot be read from this file type"})
+        raise InvalidInput.fields({"pages": Problem("pages_required")})
     sha256 = _store_upload(session, stream)
     document = Document(
         dossier=dossier,
         account_no=dossier.account_no,
-        doc_type=form.doc_type,
-        title=form.title,
-        title_supplied=form.title_supplied,
-        document_no=form.document_no,
-        responsible_unit=form.responsible_unit,
-        formed_on=form.formed_on,
+        doc_type=str(command.doc_type),
+        title=command.title,
+        title_supplied=command.title_supplied,
+        document_no=command.document_no,
+        responsible_unit=command.responsible_unit,
+        formed_on=command.formed_on,
         filed_at=utcnow(),
         filed_by_id=actor.id if actor else None,
-        writing_material=form.writing_material,
-        paper_size=form.paper_size,
-        retention=form.retention,
+        writing_material=str(command.writing_material),
+        paper_size=str(command.paper_size),
+        retention=str(command.retention),
         pages=pages,
         pages_from_file=info.pages is not None,
-        handover_id=form.handover_id,
+        handover_id=command.handover_id,
         sha256=sha256,
         content_type=info.content_type,
         original_name=info.safe_name,
@@ -329,29 +237,22 @@ def document_snapshot(document: Document) -> dict[str, Any]:
 # --- withdrawals and corrections (recorded events) ----------------------------------------------
 
 
-def _event_fields(reason: str, authorised_by: str) -> None:
-    problems = {}
-    if not reason.strip():
-        problems["reason"] = "required: say why"
-    if not authorised_by.strip():
-        problems["authorised_by"] = "required: who authorised it"
-    if problems:
-        raise InvalidInput.fields(problems)
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, StrEnum) else value
 
 
 def withdraw_document(
-    session: Session, document: Document, actor: User | None, *, reason: str, authorised_by: str
+    session: Session, document: Document, actor: User | None, command: WithdrawDocument
 ) -> DocumentEvent:
     """Withdraw a document from its dossier: recorded (who, when, why, who authorised); never deleted."""
-    _event_fields(reason, authorised_by)
     if document.withdrawn:
-        raise Conflict("The document is already withdrawn.", code="already_withdrawn")
+        raise Conflict("already_withdrawn")
     recorded = DocumentEvent(
         document=document,
         kind="withdrawn",
         actor_id=actor.id if actor else None,
-        reason=reason.strip(),
-        authorised_by=authorised_by.strip(),
+        reason=command.reason,
+        authorised_by=command.authorised_by,
     )
     session.add(recorded)
     document.withdrawn_at = recorded.at = utcnow()
@@ -369,26 +270,18 @@ def withdraw_document(
 
 
 def correct_document(
-    session: Session,
-    document: Document,
-    actor: User | None,
-    changes: dict[str, Any],
-    *,
-    reason: str,
-    authorised_by: str,
+    session: Session, document: Document, actor: User | None, command: CorrectDocument
 ) -> DocumentEvent:
     """Record a metadata correction; the captured values stay and ``Document.current()`` shows the new ones."""
-    _event_fields(reason, authorised_by)
-    unknown = sorted(set(changes) - set(CORRECTABLE))
-    if unknown or not changes:
-        raise InvalidInput.fields({"changes": f"fields that can be corrected: {', '.join(CORRECTABLE)}"})
     current = document.current()
     merged = {k: ("" if v is None else v) for k, v in current.items()}
-    merged.update({k: v for k, v in changes.items()})
+    merged.update(command.changes)
     merged["formed_on"] = str(merged["formed_on"])
-    form = parse_filing_form(session, merged)
+    metadata = DocumentMetadata.parse(merged)
+    _check_handover(session, metadata.handover_id)
     new_values = {
-        name: getattr(form, name) if name != "pages" else (form.pages or current["pages"]) for name in changes
+        name: _plain(getattr(metadata, name)) if name != "pages" else (metadata.pages or current["pages"])
+        for name in command.changes
     }
     diff = {
         name: {"from": trail._jsonable(current[name]), "to": trail._jsonable(value)}
@@ -396,13 +289,13 @@ def correct_document(
         if value != current[name]
     }
     if not diff:
-        raise InvalidInput("Nothing would change.", code="no_change")
+        raise InvalidInput("no_change")
     recorded = DocumentEvent(
         document=document,
         kind="corrected",
         actor_id=actor.id if actor else None,
-        reason=reason.strip(),
-        authorised_by=authorised_by.strip(),
+        reason=command.reason,
+        authorised_by=command.authorised_by,
         changes=diff,
     )
     session.add(recorded)
@@ -423,33 +316,19 @@ def correct_document(
 # --- hand-overs ----------------------------------------------------------------------------------
 
 
-def create_handover(session: Session, data: dict[str, Any], actor: User | None) -> Handover:
-    problems: dict[str, str] = {}
-    for name in ("from_department", "to_department", "handed_by", "received_by"):
-        if not str(data.get(name) or "").strip():
-            problems[name] = "required"
-    try:
-        handed_over_on = dt.date.fromisoformat(str(data.get("handed_over_on") or ""))
-    except ValueError:
-        problems["handed_over_on"] = "a date YYYY-MM-DD"
-        handed_over_on = dt.date.min
-    account_no = str(data.get("account_no") or "").strip() or None
+def create_handover(session: Session, command: RecordHandover, actor: User | None) -> Handover:
+    account_no = command.account_no
     if account_no and session.scalar(select(Account.id).where(Account.account_no == account_no)) is None:
-        problems["account_no"] = "no such account"
-    item_count = data.get("item_count") or 0
-    if not isinstance(item_count, int) or item_count < 0:
-        problems["item_count"] = "a non-negative whole number"
-    if problems:
-        raise InvalidInput.fields(problems)
+        raise InvalidInput.fields({"account_no": Problem("unknown_account")})
     handover = Handover(
         account_no=account_no,
-        from_department=str(data["from_department"]).strip(),
-        to_department=str(data["to_department"]).strip(),
-        handed_over_on=handed_over_on,
-        handed_by=str(data["handed_by"]).strip(),
-        received_by=str(data["received_by"]).strip(),
-        item_count=item_count,
-        notes=str(data.get("notes") or ""),
+        from_department=command.from_department,
+        to_department=command.to_department,
+        handed_over_on=command.handed_over_on,
+        handed_by=command.handed_by,
+        received_by=command.received_by,
+        item_count=command.item_count,
+        notes=command.notes,
         created_by_id=actor.id if actor else None,
     )
     session.add(handover)
@@ -464,7 +343,7 @@ def create_handover(session: Session, data: dict[str, Any], actor: User | None) 
             "account_no": account_no,
             "from": handover.from_department,
             "to": handover.to_department,
-            "on": handed_over_on,
+            "on": command.handed_over_on,
         },
     )
     return handover

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Problem
 
 PDF, JPEG, PNG, TIFF, DOCX = (
     "application/pdf",
@@ -39,10 +39,6 @@ class UploadInfo:
     size: int
     pages: int | None  # counted from the file where the format tells
     safe_name: str
-
-
-def _refuse(code: str, message: str) -> InvalidInput:
-    return InvalidInput(message, code=code, details={"fields": {"file": message}})
 
 
 def sniff(head: bytes, stream: IO[bytes]) -> str | None:
@@ -93,7 +89,7 @@ def _pdf_pages(stream: IO[bytes]) -> int:
             warnings.simplefilter("ignore")
             reader = PdfReader(stream, strict=False)
             if reader.is_encrypted:
-                raise _refuse("pdf_encrypted", "The PDF is encrypted or password-protected; file an open copy.")
+                raise InvalidInput.fields({"file": Problem("pdf_encrypted")}, "pdf_encrypted")
             pages = len(reader.pages)
             if pages:
                 reader.pages[0].mediabox  # noqa: B018  (touch the page tree: a broken one raises here)
@@ -101,24 +97,22 @@ def _pdf_pages(stream: IO[bytes]) -> int:
     except InvalidInput:
         raise
     except _pdf_read_errors() as exc:
-        raise _refuse("pdf_broken", "The PDF is damaged and cannot be read.") from exc
+        raise InvalidInput.fields({"file": Problem("pdf_broken")}, "pdf_broken") from exc
     if pages < 1:
-        raise _refuse("pdf_broken", "The PDF has no pages.")
+        raise InvalidInput.fields({"file": Problem("pdf_without_pages")}, "pdf_broken")
     if active:
-        raise _refuse(
-            "pdf_active_content",
-            f"The PDF contains {active}; file a copy without it (print it to PDF).",
-        )
+        raise InvalidInput.fields({"file": Problem(active)}, "pdf_active_content")
     return pages
 
 
 # Action types refused wherever they appear; any other action is refused only where it starts by itself.
-_SCRIPT_ACTIONS = {"/JavaScript": "JavaScript", "/Launch": "a launch action"}
+_SCRIPT_ACTIONS = {"/JavaScript": "pdf_javascript", "/Launch": "pdf_launch_action"}
 
 
 def active_content(reader: Any) -> str | None:
-    """What in the PDF could run: JavaScript (``/JS``, ``/JavaScript``, XFA forms), a ``/Launch`` action, or an
-    action started by itself (``/OpenAction`` other than going to a page, ``/AA``); None for a plain document.
+    """The problem code of what in the PDF could run: JavaScript (``/JS``, ``/JavaScript``, XFA forms), a
+    ``/Launch`` action, or an action started by itself (``/OpenAction`` other than going to a page, ``/AA``);
+    None for a plain document.
 
     Every object in the cross-reference tables is read, those inside compressed object streams too (a name in
     the raw bytes may be compressed or written with ``#xx`` escapes, which pypdf decodes)."""
@@ -162,22 +156,22 @@ def _resolved(value: Any) -> Any:
 
 def _active_entry(dictionary: dict[Any, Any]) -> str | None:
     if "/JS" in dictionary or "/JavaScript" in dictionary:
-        return "JavaScript"
+        return "pdf_javascript"
     if "/XFA" in dictionary:
-        return "an XFA form (it carries scripts)"
+        return "pdf_xfa_form"
     action_type = dictionary.get("/S")
     if action_type in _SCRIPT_ACTIONS:
         return _SCRIPT_ACTIONS[action_type]
     if "/OpenAction" in dictionary:
         opening = _resolved(dictionary["/OpenAction"])
         if isinstance(opening, dict) and opening.get("/S") != "/GoTo":  # an array is a page to open at
-            return "an action that runs when the document opens"
+            return "pdf_open_action"
     if "/AA" in dictionary:
         triggers = _resolved(dictionary["/AA"])
         if isinstance(triggers, dict) and any(
             isinstance(_resolved(action), dict) and "/S" in _resolved(action) for action in triggers.values()
         ):
-            return "actions that run by themselves"
+            return "pdf_automatic_actions"
     return None
 
 
@@ -191,19 +185,19 @@ def _image_pages(stream: IO[bytes]) -> int:
             with Image.open(stream) as img:
                 width, height = img.size
                 if width * height > MAX_IMAGE_PIXELS:
-                    raise _refuse("decompression_bomb", "The image is too large when decoded.")
+                    raise InvalidInput.fields({"file": Problem("image_too_large")}, "decompression_bomb")
                 frames = getattr(img, "n_frames", 1)
                 for frame in range(frames):
                     img.seek(frame)
                     if img.size[0] * img.size[1] > MAX_IMAGE_PIXELS:
-                        raise _refuse("decompression_bomb", "The image is too large when decoded.")
+                        raise InvalidInput.fields({"file": Problem("image_too_large")}, "decompression_bomb")
                 img.verify()
     except InvalidInput:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _refuse("decompression_bomb", "The image is too large when decoded.") from exc
+        raise InvalidInput.fields({"file": Problem("image_too_large")}, "decompression_bomb") from exc
     except Exception as exc:
-        raise _refuse("image_broken", "The image is damaged and cannot be read.") from exc
+        raise InvalidInput.fields({"file": Problem("image_broken")}, "image_broken") from exc
     return int(frames)
 
 
@@ -213,22 +207,25 @@ def _check_docx(stream: IO[bytes]) -> None:
         unpacked = sum(info.file_size for info in zf.infolist())
         packed = sum(info.compress_size for info in zf.infolist()) or 1
     if unpacked > MAX_DOCX_UNPACKED or unpacked / packed > MAX_ZIP_RATIO:
-        raise _refuse("decompression_bomb", "The document expands to far more than its size.")
+        raise InvalidInput.fields({"file": Problem("document_too_large")}, "decompression_bomb")
 
 
 def inspect_upload(stream: IO[bytes], filename: str | None, *, max_bytes: int) -> UploadInfo:
-    """Check an upload; raise InvalidInput (file_missing, file_too_large, unsupported_type, ...) if refused."""
+    """Check an upload; raise InvalidInput (file_empty, file_too_large, unsupported_type, ...) if refused."""
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
     stream.seek(0)
     if size == 0:
-        raise _refuse("file_empty", "The file is empty.")
+        raise InvalidInput.fields({"file": Problem("file_empty")}, "file_empty")
     if size > max_bytes:
-        raise _refuse("file_too_large", f"The file is larger than {max_bytes // (1024 * 1024)} MiB.")
+        max_mib = max_bytes // (1024 * 1024)
+        raise InvalidInput.fields(
+            {"file": Problem("file_too_large", max_mib=max_mib)}, "file_too_large", max_mib=max_mib
+        )
     head = stream.read(16)
     content_type = sniff(head, stream)
     if content_type is None:
-        raise _refuse("unsupported_type", "Only PDF, JPEG, PNG, TIFF and DOCX files can be filed.")
+        raise InvalidInput.fields({"file": Problem("unsupported_type")}, "unsupported_type")
     pages: int | None = None
     if content_type == PDF:
         pages = _pdf_pages(stream)

@@ -48,7 +48,7 @@ def execute_run(
     """
     found = session.get(AuditRun, run_id)
     if found is None:
-        raise NotFound("no such audit run", code="audit_run_not_found")
+        raise NotFound("audit_run_not_found")
     run: AuditRun = found
     if run.status == RunStatus.DONE:
         return run

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from billing.models import Account
 from core import outbox, trail
 from core.db import utcnow
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User
 from core.scope import can_see_unit, in_scope
 
+from .commands import TransitionFinding
 from .models import Finding, FindingEvent, FindingStatus
 from .rules import get_rule
 from .topics import FINDING_ASSIGNED
@@ -21,7 +22,6 @@ from .topics import FINDING_ASSIGNED
 DECIDERS = frozenset({Role.SUPERVISOR})
 READERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 FIXERS = frozenset({Role.ARCHIVIST, Role.CLERK})
-REASON_MAX = 2000
 
 
 def visible_findings(user: User) -> Select[Any]:
@@ -42,9 +42,9 @@ def get_scoped_finding(session: Session, user: User, finding_id: Any) -> Finding
     try:
         fid = int(finding_id)
     except (TypeError, ValueError):
-        raise NotFound("no such finding", code="finding_not_found") from None
+        raise NotFound("finding_not_found") from None
     if user.unit is None or user.role == Role.CUSTOMER:
-        raise NotFound("no such finding", code="finding_not_found")
+        raise NotFound("finding_not_found")
     stmt = (
         select(Finding)
         .join(Account, Account.id == Finding.account_id)
@@ -52,7 +52,7 @@ def get_scoped_finding(session: Session, user: User, finding_id: Any) -> Finding
     )
     finding = session.scalar(stmt)
     if finding is None:
-        raise NotFound("no such finding", code="finding_not_found")
+        raise NotFound("finding_not_found")
     return finding
 
 
@@ -67,15 +67,16 @@ def _snapshot(finding: Finding, account_no: str) -> dict[str, Any]:
     }
 
 
-def transition(
-    session: Session,
-    finding: Finding,
-    actor: User,
-    to: str,
-    *,
-    assignee_id: int | None = None,
-    reason: str | None = None,
-) -> Finding:
+def _assignee_named(session: Session, value: int | str | None) -> User | None:
+    """The user a command names as assignee, by id or username."""
+    if value is None:
+        return None
+    if isinstance(value, int) or value.isdigit():
+        return session.get(User, int(value))
+    return session.scalar(select(User).where(User.username == value))
+
+
+def transition(session: Session, finding: Finding, actor: User, command: TransitionFinding) -> Finding:
     """Move a finding along open -> assigned -> remediated, or to waived (with a reason), or back to open.
 
     Supervisors decide every step; the archivist or clerk a finding is assigned to may only mark it
@@ -84,43 +85,31 @@ def transition(
     """
     account = session.get(Account, finding.account_id)
     assert account is not None
-    reason = (reason or "").strip()
+    to, reason = FindingStatus(command.to), command.reason
     current = finding.status
-    problems: dict[str, str] = {}
-    if to not in {s.value for s in FindingStatus}:
-        problems["to"] = "one of assigned, remediated, waived, open"
-    elif to == FindingStatus.WAIVED and not reason:
-        problems["reason"] = "a waiver needs a reason"
-    if len(reason) > REASON_MAX:
-        problems["reason"] = f"at most {REASON_MAX} characters"
     assignee: User | None = None
     if to == FindingStatus.ASSIGNED:
-        if assignee_id is None:
-            problems["assignee"] = "required when assigning"
-        else:
-            assignee = session.get(User, assignee_id)
-            if (
-                assignee is None
-                or not assignee.active
-                or assignee.role not in FIXERS
-                or not can_see_unit(assignee, account.unit)
-            ):
-                problems["assignee"] = "an active archivist or clerk whose unit covers the account"
-    if problems:
-        raise InvalidInput.fields(problems)
+        assignee = _assignee_named(session, command.assignee)
+        if (
+            assignee is None
+            or not assignee.active
+            or assignee.role not in FIXERS
+            or not can_see_unit(assignee, account.unit)
+        ):
+            raise InvalidInput.fields({"assignee": Problem("not_an_assignee")})
 
     is_decider = actor.role in DECIDERS
     is_assignee = actor.role in FIXERS and finding.assignee_id == actor.id
     if not is_decider and not (is_assignee and to == FindingStatus.REMEDIATED):
-        raise Forbidden("Only a supervisor decides this; an assignee may only mark the finding remediated.")
+        raise Forbidden()
     allowed = {
         FindingStatus.ASSIGNED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
         FindingStatus.REMEDIATED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
         FindingStatus.WAIVED: {FindingStatus.OPEN, FindingStatus.ASSIGNED},
         FindingStatus.OPEN: {FindingStatus.WAIVED, FindingStatus.REMEDIATED},
-    }[FindingStatus(to)]
+    }[to]
     if current not in allowed:
-        raise Conflict(f"A finding that is {current} cannot become {to}.", code="invalid_transition")
+        raise Conflict("invalid_transition", current=current, to=to)
 
     before = _snapshot(finding, account.account_no)
     now = utcnow()

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from billing.models import Account
 from core import outbox
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User, unit_by_code
 from core.scope import can_see_unit, scope_path, sees_everything, unit_covers
 
@@ -33,13 +33,13 @@ def request_run(
     same answer as one that does not exist.
     """
     if actor is not None and scope_path(actor) is None:
-        raise InvalidInput("Staff without a unit cannot run audits.", code="no_unit")
-    problems: dict[str, str] = {}
+        raise InvalidInput("no_unit")
+    problems: dict[str, Problem] = {}
     unit: Unit | None = None
     if unit_code:
         unit = unit_by_code(session, unit_code)
         if unit is None or (actor is not None and not can_see_unit(actor, unit)):
-            problems["scope.unit"] = "no such unit in your scope"
+            problems["scope.unit"] = Problem("unknown_unit")
     elif actor is not None and actor.unit is not None:
         unit = actor.unit
     account: Account | None = None
@@ -47,7 +47,7 @@ def request_run(
         account = session.scalar(select(Account).where(Account.account_no == account_no))
         covering = unit if unit is not None else (actor.unit if actor is not None else None)
         if account is None or (covering is not None and not unit_covers(covering, account.unit)):
-            problems["scope.account_no"] = "no such account in your scope"
+            problems["scope.account_no"] = Problem("unknown_account")
     if problems:
         raise InvalidInput.fields(problems)
     kind = "account" if account is not None else ("full" if unit is None or unit.parent_id is None else "unit")
@@ -70,13 +70,13 @@ def visible_run(session: Session, user: User, run_id: int) -> AuditRun:
     """The run if its scope lies inside the user's unit subtree (staff); NotFound otherwise."""
     run = session.get(AuditRun, run_id)
     if run is None or user.unit is None or user.role not in {Role.SUPERVISOR, Role.ADMIN}:
-        raise NotFound("no such audit run", code="audit_run_not_found")
+        raise NotFound("audit_run_not_found")
     unit = session.get(Unit, run.scope_unit_id) if run.scope_unit_id is not None else None
     if unit is None:
         if not sees_everything(user) and run.requested_by != user.id:
-            raise NotFound("no such audit run", code="audit_run_not_found")
+            raise NotFound("audit_run_not_found")
     elif not can_see_unit(user, unit):
-        raise NotFound("no such audit run", code="audit_run_not_found")
+        raise NotFound("audit_run_not_found")
     return run
 
 

@@ -111,6 +111,7 @@ def main() -> None:
     from core.db import db
     from core.identity import AccountBinding, Role, User, create_unit, create_user, ensure_root_unit
     from core.security import hash_password
+    from notifications.commands import AnnounceOutage
     from notifications.models import Delivery, Message, Notice, PushSubscription
     from notifications.services import create_outage_notice
     from webapp import create_app
@@ -194,13 +195,15 @@ def main() -> None:
             notice, recipients = create_outage_notice(
                 session,
                 clerk,
-                {
-                    "title": "计划停电",
-                    "body": "压测",
-                    "starts_at": "2026-12-05T08:30:00+08:00",
-                    "ends_at": "2026-12-05T17:30:00+08:00",
-                    "area": area,
-                },
+                AnnounceOutage.parse(
+                    {
+                        "title": "计划停电",
+                        "body": "压测",
+                        "starts_at": "2026-12-05T08:30:00+08:00",
+                        "ends_at": "2026-12-05T17:30:00+08:00",
+                        "area": area,
+                    }
+                ),
             )
             notice_id, expected = notice.id, len(recipients.user_ids)
         started = time.perf_counter()  # the commit put the notice's outbox message; a worker relays and fans out

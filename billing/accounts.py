@@ -2,80 +2,48 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from billing.models import Account, AccountStatus, Category
+from billing.commands import OpenAccount
+from billing.models import Account, AccountStatus
 from core import trail
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import AccountBinding, User, unit_by_code
 from core.scope import account_in_scope
 from core.security import constant_time_equal, keyed_hash
 
-ACCOUNT_NO_MAX = 20
 
-
-def create_account(session: Session, data: dict[str, Any], *, id_hash_key: str, actor: User | None) -> Account:
-    """Create an account from API-shaped data, reporting every field problem at once."""
-    problems: dict[str, str] = {}
-    account_no = str(data.get("account_no") or "").strip()
-    if not account_no.isdigit() or len(account_no) > ACCOUNT_NO_MAX:
-        problems["account_no"] = "digits only, at most 20"
-    if not str(data.get("holder_name") or "").strip():
-        problems["holder_name"] = "required"
-    id_last4 = str(data.get("id_last4") or "").strip().upper()
-    if len(id_last4) != 4 or not all(c.isdigit() or c == "X" for c in id_last4):
-        problems["id_last4"] = "the last 4 characters of the ID number (digits or X)"
-    if data.get("category") not in set(Category):
-        problems["category"] = f"one of {', '.join(Category)}"
-    try:
-        capacity = Decimal(str(data.get("capacity_kva")))
-        if capacity < 0 or not capacity.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        problems["capacity_kva"] = "a non-negative number"
-        capacity = Decimal(0)
-    if not str(data.get("tariff_code") or "").strip():
-        problems["tariff_code"] = "required"
-    lat, lon = data.get("lat"), data.get("lon")
-    if lat is not None and not -90 <= float(lat) <= 90:
-        problems["lat"] = "between -90 and 90"
-    if lon is not None and not -180 <= float(lon) <= 180:
-        problems["lon"] = "between -180 and 180"
-    unit = unit_by_code(session, str(data.get("unit_code") or ""))
+def create_account(
+    session: Session, data: OpenAccount | Mapping[str, Any], *, id_hash_key: str, actor: User | None
+) -> Account:
+    """Open an account (``data`` is parsed as ``OpenAccount`` when given as a mapping)."""
+    command = data if isinstance(data, OpenAccount) else OpenAccount.parse(data)
+    unit = unit_by_code(session, command.unit_code)
     if unit is None:
-        problems["unit_code"] = "no such unit"
-    connected_on = data.get("connected_on")
-    if isinstance(connected_on, str):
-        try:
-            connected_on = dt.date.fromisoformat(connected_on)
-        except ValueError:
-            problems["connected_on"] = "a date YYYY-MM-DD"
-    if problems:
-        raise InvalidInput.fields(problems)
-    assert unit is not None
+        raise InvalidInput.fields({"unit_code": Problem("unknown_unit")})
+    account_no = command.account_no
     if session.scalar(select(Account.id).where(Account.account_no == account_no)) is not None:
-        raise Conflict(f"account {account_no} exists", code="account_exists")
+        raise Conflict("account_exists", account_no=account_no)
     account = Account(
         account_no=account_no,
-        holder_name=str(data["holder_name"]).strip(),
-        id_last4_hash=keyed_hash(id_hash_key, id_last4),
-        address=str(data.get("address") or ""),
-        lat=float(lat) if lat is not None else None,
-        lon=float(lon) if lon is not None else None,
-        category=data["category"],
-        capacity_kva=capacity,
-        tariff_code=str(data["tariff_code"]).strip(),
+        holder_name=command.holder_name,
+        id_last4_hash=keyed_hash(id_hash_key, command.id_last4),
+        address=command.address,
+        lat=command.lat,
+        lon=command.lon,
+        category=str(command.category),
+        capacity_kva=command.capacity_kva,
+        tariff_code=command.tariff_code,
         unit=unit,
-        connected_on=connected_on,
+        connected_on=command.connected_on,
         status=AccountStatus.ACTIVE,
     )
-    if data.get("meter_multiplier") is not None:
-        account.meter_multiplier = Decimal(str(data["meter_multiplier"]))
+    if command.meter_multiplier is not None:
+        account.meter_multiplier = command.meter_multiplier
     session.add(account)
     session.flush()
     trail.record(
@@ -112,14 +80,14 @@ def get_visible_account(session: Session, user: User, account_no: str) -> Accoun
     """The account if the user may see it; NotFound otherwise (never reveal that it exists)."""
     account: Account | None = session.scalar(visible_accounts(user).where(Account.account_no == account_no))
     if account is None:
-        raise NotFound("no such account", code="account_not_found")
+        raise NotFound("account_not_found")
     return account
 
 
 def get_account(session: Session, account_no: str) -> Account:
     account = session.scalar(select(Account).where(Account.account_no == account_no))
     if account is None:
-        raise NotFound("no such account", code="account_not_found")
+        raise NotFound("account_not_found")
     return account
 
 
@@ -135,7 +103,7 @@ def bind_account(
     given_hash = keyed_hash(id_hash_key, str(id_last4))
     name_ok = account is not None and account.holder_name == str(holder_name).strip()
     if not (constant_time_equal(expected_hash, given_hash) and name_ok and account is not None):
-        raise InvalidInput("The account details do not match.", code="binding_mismatch")
+        raise InvalidInput("binding_mismatch")
     existing = session.scalar(
         select(AccountBinding).where(AccountBinding.user_id == user.id, AccountBinding.account_id == account.id)
     )
@@ -158,7 +126,7 @@ def unbind_account(session: Session, user: User, account_no: str) -> None:
         select(AccountBinding).join(Account).where(AccountBinding.user_id == user.id, Account.account_no == account_no)
     )
     if binding is None:
-        raise NotFound("no such account", code="account_not_found")
+        raise NotFound("account_not_found")
     session.delete(binding)
     trail.record(
         session,

@@ -8,19 +8,19 @@ waiver reduces its late fee the same way, a refund pays money back out of the ac
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from billing.bills import lock_account
+from billing.commands import DecideAdjustment, RequestAdjustment
 from billing.ledger import ZERO, apply_balance, bill_states
 from billing.models import Account, Adjustment, AdjustmentKind, AdjustmentStatus, Bill
-from billing.rules import Rules, current_rules, parse_period
+from billing.rules import Rules, current_rules
 from core import trail
 from core.db import utcnow
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import User
 from core.scope import in_scope
 
@@ -43,49 +43,33 @@ def adjustment_dict(adj: Adjustment) -> dict[str, Any]:
 
 
 def request_adjustment(
-    session: Session, account: Account, data: dict[str, Any], *, actor: User, on: dt.date, rules: Rules | None = None
+    session: Session,
+    account: Account,
+    command: RequestAdjustment,
+    *,
+    actor: User,
+    on: dt.date,
+    rules: Rules | None = None,
 ) -> Adjustment:
-    """File a request. ``data``: kind (refund, correction, waiver), amount, reason, period (correction, waiver).
+    """File a request for ``account`` (the command's account, already looked up in the actor's scope).
 
     Waiver amount: at most the bill's late fee owed on ``on``; refund: at most the balance; correction: a
     signed change of what the bill charges (negative credits the account), never below zero in total.
     """
     rules = rules or current_rules()
-    problems: dict[str, str] = {}
-    kind = data.get("kind")
-    if kind not in set(AdjustmentKind):
-        problems["kind"] = "one of refund, correction, waiver"
-    try:
-        amount = Decimal(str(data.get("amount")))
-        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or amount == 0:
-            raise InvalidOperation
-        if kind != AdjustmentKind.CORRECTION and amount < 0:
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        problems["amount"] = "a non-zero amount with at most 2 decimals (positive except for corrections)"
-        amount = ZERO
-    reason = str(data.get("reason") or "").strip()
-    if not reason or len(reason) > 500:
-        problems["reason"] = "required, at most 500 characters"
+    kind, amount, reason = command.kind, command.amount, command.reason
     bill = None
-    if kind in {AdjustmentKind.CORRECTION, AdjustmentKind.WAIVER}:
-        period = parse_period(str(data.get("period") or ""))
-        if period is None:
-            problems["period"] = "the bill's period YYYY-MM"
-        else:
-            bill = session.scalar(select(Bill).where(Bill.account_id == account.id, Bill.period == period))
-            if bill is None:
-                problems["period"] = "the account has no bill for that period"
-    if problems:
-        raise InvalidInput.fields(problems)
-    if bill is not None:
+    if command.bill_period is not None:
+        bill = session.scalar(select(Bill).where(Bill.account_id == account.id, Bill.period == command.bill_period))
+        if bill is None:
+            raise InvalidInput.fields({"period": Problem("no_bill_for_period")})
         state = bill_states(session, account.id, [bill])[0]
         if kind == AdjustmentKind.WAIVER and amount > state.late_fee_owed(on, rules):
-            raise InvalidInput.fields({"amount": f"at most the late fee owed, {state.late_fee_owed(on, rules)}"})
+            raise InvalidInput.fields({"amount": Problem("above_late_fee_owed", owed=state.late_fee_owed(on, rules))})
         if kind == AdjustmentKind.CORRECTION and state.charged + amount < 0:
-            raise InvalidInput.fields({"amount": f"the bill would charge less than zero (it charges {state.charged})"})
+            raise InvalidInput.fields({"amount": Problem("bill_below_zero", charged=state.charged)})
     if kind == AdjustmentKind.REFUND and amount > account.balance:
-        raise InvalidInput.fields({"amount": f"at most the balance, {account.balance}"})
+        raise InvalidInput.fields({"amount": Problem("above_balance", balance=account.balance)})
     adj = Adjustment(kind=kind, account=account, bill=bill, amount=amount, reason=reason, requested_by=actor.id)
     session.add(adj)
     session.flush()
@@ -101,28 +85,35 @@ def request_adjustment(
 
 
 def decide_adjustment(
-    session: Session, adj: Adjustment, *, approve: bool, note: str, actor: User, on: dt.date, rules: Rules | None = None
+    session: Session,
+    adj: Adjustment,
+    decision: DecideAdjustment,
+    *,
+    actor: User,
+    on: dt.date,
+    rules: Rules | None = None,
 ) -> Adjustment:
     """Approve or reject a pending request; the requester may not decide their own request."""
     rules = rules or current_rules()
+    approve = decision.approve
     account = lock_account(session, adj.account_id)
     session.refresh(adj, with_for_update=True)
     if adj.status != AdjustmentStatus.PENDING:
-        raise Conflict("This request has been decided.", code="already_decided")
+        raise Conflict("already_decided")
     if adj.requested_by == actor.id:
-        raise Conflict("A second person must decide this request.", code="second_person_required")
+        raise Conflict("second_person_required")
     before = adjustment_dict(adj)
     if approve:
         if adj.kind == AdjustmentKind.REFUND and adj.amount > account.balance:
-            raise Conflict(f"The balance ({account.balance}) no longer covers the refund.", code="balance_too_low")
+            raise Conflict("balance_too_low", balance=account.balance)
         if adj.kind == AdjustmentKind.WAIVER and adj.bill is not None:
             owed = bill_states(session, account.id, [adj.bill])[0].late_fee_owed(on, rules)
             if adj.amount > owed:
-                raise Conflict(f"The late fee owed is now {owed}.", code="waiver_exceeds_fee")
+                raise Conflict("waiver_exceeds_fee", owed=owed)
     adj.status = AdjustmentStatus.APPROVED if approve else AdjustmentStatus.REJECTED
     adj.decided_by = actor.id
     adj.decided_at = utcnow()
-    adj.decision_note = note.strip()[:500]
+    adj.decision_note = decision.note
     session.flush()
     if approve:
         _take_effect(session, account, adj, on, rules)
@@ -160,5 +151,5 @@ def visible_adjustments(user: User) -> Select[Any]:
 def get_visible_adjustment(session: Session, user: User, adjustment_id: int) -> Adjustment:
     adj = session.scalar(visible_adjustments(user).where(Adjustment.id == adjustment_id))
     if adj is None:
-        raise NotFound("no such request", code="adjustment_not_found")
+        raise NotFound("adjustment_not_found")
     return adj

@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from billing.commands import RecordReading
 from billing.ledger import apply_balance
 from billing.models import Account, Bill, BillLine, MeterReading, TariffKind
-from billing.rules import Rules, current_rules, parse_period, period_start
+from billing.rules import Rules, current_rules, period_start
 from billing.tariffs import price_lines, tariff_for
 from billing.topics import BILLS_ISSUED
 from core import outbox, trail
 from core.db import among
-from core.errors import Conflict, InvalidInput
-
-
-def _kwh(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() and number >= 0 else None
-
+from core.errors import Conflict, InvalidInput, Problem
 
 _LOCK_ACCOUNT = (
     select(Account)
@@ -67,7 +57,7 @@ def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
 def record_reading(
     session: Session,
     account: Account,
-    data: dict[str, Any],
+    data: RecordReading | Mapping[str, Any],
     *,
     actor_id: int | None,
     on: dt.date | None = None,
@@ -75,42 +65,23 @@ def record_reading(
 ) -> tuple[MeterReading, Bill | None]:
     """Store a cumulative reading and (unless ``issue`` is false) issue the period's bill from the previous one.
 
-    ``data``: ``period`` and ``reading``, or ``peak``/``flat``/``valley`` (TOU meters; ``reading`` is their sum
-    when not given). The account's first reading is its starting reading and makes no bill.
+    ``data``: the command, or its fields for ``account`` (``period`` and ``reading``, or ``peak``/``flat``/
+    ``valley``). The account's first reading is its starting reading and makes no bill.
     """
-    problems: dict[str, str] = {}
-    period = parse_period(str(data.get("period") or ""))
-    if period is None:
-        problems["period"] = "a billing period YYYY-MM"
-    bands = [data.get(b) for b in ("peak", "flat", "valley")]
-    band_values: tuple[Decimal, Decimal, Decimal] | None = None
-    if any(v is not None for v in bands):
-        parsed = [_kwh(v) for v in bands]
-        for name, value in zip(("peak", "flat", "valley"), parsed, strict=True):
-            if value is None:
-                problems[name] = "a non-negative cumulative reading (give all three bands)"
-        if all(v is not None for v in parsed):
-            band_values = (parsed[0], parsed[1], parsed[2])  # type: ignore[assignment]
-    reading = _kwh(data.get("reading"))
-    if data.get("reading") is not None and reading is None:
-        problems["reading"] = "a non-negative cumulative reading"
-    if reading is None and band_values is not None:
-        reading = sum(band_values, Decimal(0))
-    if reading is None and "reading" not in problems and not any(k in problems for k in ("peak", "flat", "valley")):
-        problems["reading"] = "required (or peak, flat and valley)"
-    if problems:
-        raise InvalidInput.fields(problems)
-    assert period is not None and reading is not None
+    command = (
+        data if isinstance(data, RecordReading) else RecordReading.parse({"account_no": account.account_no, **data})
+    )
+    period, reading, band_values = command.period, command.total, command.bands
     account = lock_account(session, account.id)
     if session.scalar(
         select(MeterReading.id).where(MeterReading.account_id == account.id, MeterReading.period == period)
     ):
-        raise Conflict(f"a reading for {period} exists; corrections are adjustments", code="reading_exists")
+        raise Conflict("reading_exists", period=period)
     later = session.scalar(
         select(MeterReading.period).where(MeterReading.account_id == account.id, MeterReading.period > period).limit(1)
     )
     if later is not None:
-        raise Conflict(f"the account already has a reading for {later}", code="reading_out_of_order")
+        raise Conflict("reading_out_of_order", later=later)
     previous = session.scalar(
         select(MeterReading)
         .where(MeterReading.account_id == account.id, MeterReading.period < period)
@@ -119,16 +90,12 @@ def record_reading(
     )
     if previous is not None:
         if reading < previous.reading:
-            raise InvalidInput.fields(
-                {"reading": f"below the previous reading {previous.reading}"}, "The meter went backwards."
-            )
+            raise InvalidInput.fields({"reading": Problem("below_previous_reading", previous=previous.reading)})
         if band_values is not None and previous.peak is not None:
             prev_bands = (previous.peak, previous.flat or 0, previous.valley or 0)
             for name, now, before in zip(("peak", "flat", "valley"), band_values, prev_bands, strict=True):
                 if now < before:
-                    raise InvalidInput.fields(
-                        {name: f"below the previous reading {before}"}, "The meter went backwards."
-                    )
+                    raise InvalidInput.fields({name: Problem("below_previous_reading", previous=before)})
     row = MeterReading(
         account_id=account.id,
         period=period,

@@ -53,7 +53,7 @@ def load_tariffs_command(path: Path) -> None:
         with db.transaction() as session:
             created = load_tariffs(session, data)
     except DomainError as exc:
-        _fail(f"{path}: {exc.message} {exc.details or ''}")
+        _fail(f"{path}: {exc}")
     click.echo(f"{created} tariff tables loaded, {len(data) - created} already present")
 
 
@@ -156,7 +156,7 @@ def import_payments_command(path: Path, username: str) -> None:
         try:
             batch = import_payments(session, path.name, path.read_bytes(), actor=user)
         except DomainError as exc:
-            _fail(f"{exc.message} {exc.details or ''}")
+            _fail(str(exc))
         click.echo(
             f"import {batch.id}: matched {batch.matched}, amount mismatch {batch.amount_mismatch},"
             f" duplicate {batch.duplicate}, unknown account {batch.unknown_account}"

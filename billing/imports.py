@@ -19,64 +19,81 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.accounts import visible_accounts
 from billing.bills import lock_accounts
+from billing.commands import RecordPayment
 from billing.ledger import account_position
 from billing.models import Account, Channel, Payment, PaymentImport
-from billing.payments import parse_payment, record_payment, request_hash
+from billing.payments import record_payment, request_hash
 from billing.rules import Rules, current_rules
 from core import clock, trail
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Problem
 from core.identity import User
 
 COLUMNS = ("account_no", "amount", "paid_at", "channel", "reference")
 FILE_CHANNELS = {Channel.BANK, Channel.THIRD_PARTY}
 MAX_ROWS = 50_000
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+def read_upload(stream: IO[bytes] | None) -> bytes:
+    """A payment file's bytes from an upload (the API's and the page's alike), or InvalidInput: no file, or one
+    larger than MAX_FILE_BYTES."""
+    if stream is None:
+        raise InvalidInput.fields({"file": Problem("required")})
+    content = stream.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        max_mib = MAX_FILE_BYTES // (1024 * 1024)
+        raise InvalidInput.fields(
+            {"file": Problem("file_too_large", max_mib=max_mib)}, "file_too_large", max_mib=max_mib
+        )
+    return content
 
 
 def parse_file(content: bytes) -> list[dict[str, Any]]:
-    """Every row parsed, or InvalidInput listing every bad row (``details['rows']``: line -> problem)."""
+    """Every row parsed, or InvalidInput listing every bad row (``rows``: line -> field -> problem)."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput("The file is not UTF-8 text.", code="payment_file_invalid") from exc
+        raise InvalidInput.fields({"file": Problem("not_utf8")}, "payment_file_invalid") from exc
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise InvalidInput(
-            f"The header lacks {', '.join(missing)}.", code="payment_file_invalid", details={"columns": list(COLUMNS)}
+        raise InvalidInput.fields(
+            {"file": Problem("missing_columns", missing=missing)}, "payment_file_invalid", columns=list(COLUMNS)
         )
     rows: list[dict[str, Any]] = []
-    problems: dict[str, str] = {}
+    problems: dict[str, dict[str, Problem]] = {}
     for line_no, raw in enumerate(reader, start=2):
         raw = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
         if not any(raw.values()):
             continue
         if len(rows) >= MAX_ROWS:
-            raise InvalidInput(f"At most {MAX_ROWS} rows a file.", code="payment_file_too_large")
+            raise InvalidInput("payment_file_too_large", max_rows=MAX_ROWS)
+        row_problems: dict[str, Problem] = {}
         try:
-            fields = parse_payment({c: raw.get(c) for c in COLUMNS})
+            command = RecordPayment.parse({c: raw.get(c) for c in COLUMNS})
         except InvalidInput as exc:
-            problems[str(line_no)] = "; ".join(f"{k}: {v}" for k, v in exc.details.get("fields", {}).items())
-            continue
-        if fields["channel"] not in FILE_CHANNELS:
-            problems[str(line_no)] = "channel: bank or third_party"
-        elif not fields["reference"]:
-            problems[str(line_no)] = "reference: required"
+            row_problems = dict(exc.problems)
+        # a file brings bank and third-party payments, each with the channel's own reference
+        if raw.get("channel") not in FILE_CHANNELS:
+            row_problems["channel"] = Problem("not_a_choice", allowed=sorted(FILE_CHANNELS))
+        if not raw.get("reference"):
+            row_problems["reference"] = Problem("required")
+        if row_problems:
+            problems[str(line_no)] = row_problems
         else:
-            rows.append({**fields, "line": line_no})
+            rows.append({**command.fields(), "line": line_no})
     if problems:
-        raise InvalidInput(
-            "Some rows are not valid; nothing was imported.", code="payment_file_invalid", details={"rows": problems}
-        )
+        raise InvalidInput.in_rows(problems, "payment_file_invalid")
     if not rows:
-        raise InvalidInput("The file has no payment rows.", code="payment_file_empty")
+        raise InvalidInput("payment_file_empty")
     return rows
 
 

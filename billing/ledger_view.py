@@ -83,7 +83,7 @@ def visible_payment(session: Session, user: User, payment_id: int) -> tuple[Paym
     if payment is not None:
         account = session.scalar(visible_accounts(user).where(Account.id == payment.account_id))
     if payment is None or account is None:
-        raise NotFound("no such payment", code="payment_not_found")
+        raise NotFound("payment_not_found")
     return payment, account
 
 

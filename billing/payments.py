@@ -4,7 +4,8 @@ The idempotency key is unique in the database and decides: the payment row goes 
 NOTHING``, so of concurrent submissions with one key the first stores the payment and the others wait for its
 commit, then find it and get it back (with another body, a 409). Applying the money takes the account's row
 lock, so payments to one account queue and payments to different accounts run side by side. The recording
-itself is the database's recorder (``billing.recorders``); this module checks the input and makes the row.
+itself is the database's recorder (``billing.recorders``); this module makes the row
+(``billing.commands.RecordPayment`` checks the input).
 """
 
 from __future__ import annotations
@@ -12,64 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from billing.models import Account, Channel, Payment
+from billing.models import Account, Payment
 from billing.recorders import recorder_for
 from billing.rules import CENT, Rules, current_rules
 from core import clock
-from core.db import utcnow
 from core.errors import InvalidInput
-
-MAX_PAYMENT = Decimal("100000000")
-
-
-def parse_payment(data: dict[str, Any], *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Validated payment fields (every problem at once): account_no, amount, channel, paid_at, reference."""
-    problems: dict[str, str] = {}
-    now = now or utcnow()
-    account_no = str(data.get("account_no") or "").strip()
-    if not account_no:
-        problems["account_no"] = "required"
-    try:
-        amount = Decimal(str(data.get("amount")))
-        if not amount.is_finite() or amount <= 0 or amount > MAX_PAYMENT or amount != amount.quantize(Decimal("0.01")):
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        problems["amount"] = "a positive amount in yuan with at most 2 decimals"
-        amount = Decimal(0)
-    channel = data.get("channel")
-    if channel not in set(Channel):
-        problems["channel"] = f"one of {', '.join(Channel)}"
-    paid_at = data.get("paid_at")
-    if paid_at is None or paid_at == "":
-        paid_at = now
-    elif not isinstance(paid_at, dt.datetime):
-        try:
-            paid_at = dt.datetime.fromisoformat(str(paid_at))
-        except ValueError:
-            problems["paid_at"] = "an ISO 8601 timestamp with offset"
-            paid_at = now
-    if isinstance(paid_at, dt.datetime):
-        if paid_at.tzinfo is None:
-            problems["paid_at"] = "an ISO 8601 timestamp with offset"
-        elif paid_at > now + dt.timedelta(minutes=5):
-            problems["paid_at"] = "not in the future"
-    reference = str(data.get("reference") or "").strip()
-    if len(reference) > 64:
-        problems["reference"] = "at most 64 characters"
-    if problems:
-        raise InvalidInput.fields(problems)
-    return {
-        "account_no": account_no,
-        "amount": amount,
-        "channel": channel,
-        "paid_at": paid_at.astimezone(dt.UTC),
-        "reference": reference,
-    }
 
 
 def request_hash(fields: dict[str, Any], explicit_paid_at: bool) -> str:
@@ -94,9 +47,7 @@ def _payment_values(
     """The payment row's values as the columns store them, and the local day it was paid on."""
     key = idempotency_key.strip()
     if not key or len(key) > 128:
-        raise InvalidInput(
-            "An Idempotency-Key header (1 to 128 characters) is required.", code="idempotency_key_required"
-        )
+        raise InvalidInput("idempotency_key_required")
     paid_at: dt.datetime = fields["paid_at"].astimezone(dt.UTC)
     values = {
         "account_id": account_id,

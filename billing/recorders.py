@@ -69,7 +69,7 @@ def _existing(session: Session, key: str, digest: str) -> Payment:
     if payment is None:  # cannot happen: the conflicting row is committed (or ours) once the INSERT returns
         raise RuntimeError(f"payment with idempotency key {key!r} conflicted but cannot be read")
     if payment.request_hash != digest:
-        raise Conflict("This Idempotency-Key was used for another payment.", code="idempotency_key_reused")
+        raise Conflict("idempotency_key_reused")
     return payment
 
 

@@ -56,7 +56,7 @@ def bill_detail(session: Session, account: Account, period: str, on: dt.date) ->
     its payments (``applications``) and approved ``adjustments``. NotFound when there is no such bill."""
     bill = session.scalar(select(Bill).where(Bill.account_id == account.id, Bill.period == period))
     if bill is None:
-        raise NotFound("no bill for that period", code="bill_not_found")
+        raise NotFound("bill_not_found")
     state = bill_states(session, account.id, [bill])[0]
     data = bill_summary(state, on, current_rules())
     tariff = session.get(Tariff, bill.tariff_id)

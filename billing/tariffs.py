@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from billing.ledger import money
 from billing.models import Category, Tariff, TariffKind, TariffTier
 from core import trail
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -36,30 +36,32 @@ def _date(value: Any) -> dt.date | None:
 def create_tariff(session: Session, data: dict[str, Any], *, actor_id: int | None) -> Tariff:
     """Create a tariff from API-shaped data (the shape of POST /api/v1/billing/tariffs), reporting every field
     problem at once."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     code = str(data.get("code") or "").strip()
-    if not code or len(code) > 32:
-        problems["code"] = "required, at most 32 characters"
+    if not code:
+        problems["code"] = Problem("required")
+    elif len(code) > 32:
+        problems["code"] = Problem("too_long", max=32)
     if data.get("category") not in set(Category):
-        problems["category"] = f"one of {', '.join(Category)}"
+        problems["category"] = Problem("not_a_choice", allowed=list(Category))
     kind = data.get("kind")
     if kind not in set(TariffKind):
-        problems["kind"] = "one of tiered, tou, flat"
+        problems["kind"] = Problem("not_a_choice", allowed=list(TariffKind))
     valid_from = _date(data.get("valid_from"))
     if valid_from is None:
-        problems["valid_from"] = "a date YYYY-MM-DD"
+        problems["valid_from"] = Problem("not_a_date")
     valid_to = None
     if data.get("valid_to") is not None:
         valid_to = _date(data.get("valid_to"))
         if valid_to is None:
-            problems["valid_to"] = "a date YYYY-MM-DD or null"
+            problems["valid_to"] = Problem("not_a_date")
         elif valid_from and valid_to < valid_from:
-            problems["valid_to"] = "not before valid_from"
+            problems["valid_to"] = Problem("before_start")
     tariff = Tariff(code=code, category=data.get("category"), kind=kind, valid_from=valid_from, valid_to=valid_to)
     if kind == TariffKind.FLAT:
         price = _decimal(data.get("price"))
         if price is None:
-            problems["price"] = "a non-negative price per kWh"
+            problems["price"] = Problem("not_a_price")
         tariff.price = price
     elif kind == TariffKind.TOU:
         raw_tou = data.get("tou")
@@ -67,29 +69,29 @@ def create_tariff(session: Session, data: dict[str, Any], *, actor_id: int | Non
         prices = {band: _decimal(tou.get(band)) for band in ("peak", "flat", "valley")}
         for band, price in prices.items():
             if price is None:
-                problems[f"tou.{band}"] = "a non-negative price per kWh"
+                problems[f"tou.{band}"] = Problem("not_a_price")
         tariff.peak_price, tariff.flat_price, tariff.valley_price = prices["peak"], prices["flat"], prices["valley"]
     elif kind == TariffKind.TIERED:
         tiers = data.get("tiers")
         if not isinstance(tiers, list) or not tiers:
-            problems["tiers"] = "a list of {up_to_kwh, price}, the last with up_to_kwh null"
+            problems["tiers"] = Problem("tiers_format")
         else:
             previous = Decimal(0)
             for index, tier in enumerate(tiers):
                 tier = tier if isinstance(tier, dict) else {}
                 price = _decimal(tier.get("price"))
                 if price is None:
-                    problems[f"tiers.{index}.price"] = "a non-negative price per kWh"
+                    problems[f"tiers.{index}.price"] = Problem("not_a_price")
                 last = index == len(tiers) - 1
                 bound = tier.get("up_to_kwh")
                 if last:
                     if bound is not None:
-                        problems[f"tiers.{index}.up_to_kwh"] = "null for the last tier"
+                        problems[f"tiers.{index}.up_to_kwh"] = Problem("last_tier_unbounded")
                     up_to = None
                 else:
                     up_to = _decimal(bound)
                     if up_to is None or up_to <= previous:
-                        problems[f"tiers.{index}.up_to_kwh"] = "a bound above the previous tier's"
+                        problems[f"tiers.{index}.up_to_kwh"] = Problem("tier_bound_not_above_previous")
                     else:
                         previous = up_to
                 if price is not None:
@@ -105,7 +107,7 @@ def create_tariff(session: Session, data: dict[str, Any], *, actor_id: int | Non
         )
     )
     if clash is not None:
-        raise Conflict(f"tariff {code} already has a table valid in that range", code="tariff_overlaps")
+        raise Conflict("tariff_overlaps", tariff=code)
     tariff.created_by = actor_id
     session.add(tariff)
     session.flush()
@@ -146,7 +148,7 @@ def tariff_for(session: Session, code: str, on: dt.date) -> Tariff:
         .limit(1)
     )
     if tariff is None:
-        raise NotFound(f"no tariff {code} valid on {on}", code="tariff_not_found")
+        raise NotFound("tariff_not_found", tariff=code, on=on.isoformat())
     return tariff
 
 

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, Field
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from core.commands import Command, Verbatim, refuse
 from core.db import Base, utcnow
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.security import hash_password
 
 
@@ -27,6 +31,7 @@ class Role(enum.StrEnum):
 STAFF_ROLES = frozenset({Role.ARCHIVIST, Role.CLERK, Role.SUPERVISOR, Role.ADMIN})
 ALL_ROLES = frozenset(Role)
 ROOT_UNIT_CODE = "ROOT"
+PASSWORD_MIN = 8
 
 
 class Unit(Base):
@@ -99,27 +104,61 @@ def ensure_root_unit(session: Session, name: str = "供电公司") -> Unit:
     return root
 
 
+class NewUnit(Command):
+    """An organisation unit under a parent (the admin's own unit when none is named)."""
+
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=128)
+    parent_code: str | None = None
+
+
 def create_unit(session: Session, code: str, name: str, parent_code: str | None) -> Unit:
-    problems = {}
-    if not code or len(code) > 32:
-        problems["code"] = "required, at most 32 characters"
-    if not name:
-        problems["name"] = "required"
+    command = NewUnit.parse({"code": code, "name": name, "parent_code": parent_code})
     parent = None
-    if parent_code:
-        parent = unit_by_code(session, parent_code)
+    if command.parent_code:
+        parent = unit_by_code(session, command.parent_code)
         if parent is None:
-            problems["parent_code"] = "no such unit"
-    if problems:
-        raise InvalidInput.fields(problems)
+            raise InvalidInput.fields({"parent_code": Problem("unknown_unit")})
+    code, name = command.code, command.name
     if unit_by_code(session, code) is not None:
-        raise Conflict(f"unit {code} exists", code="unit_exists")
+        raise Conflict("unit_exists", unit=code)
     unit = Unit(code=code, name=name, parent=parent)
     session.add(unit)
     session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.flush()
     return unit
+
+
+def _mobile(phone: str) -> str:
+    if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
+        raise refuse("mobile_number")
+    return phone
+
+
+class NewUser(Command):
+    """A user with a role; staff belong to a unit."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: Verbatim = Field(min_length=PASSWORD_MIN, max_length=256)
+    role: Role
+    unit_code: str | None = None
+    name: str = Field("", max_length=128)
+    email: str | None = Field(None, max_length=255)
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        if data.get("role") in STAFF_ROLES and not data.get("unit_code"):
+            return {"unit_code": Problem("staff_need_a_unit")}
+        return {}
+
+
+class CustomerSignUp(Command):
+    """A customer signing up: the mobile number is the username."""
+
+    phone: Annotated[str, AfterValidator(_mobile)] = Field(description="mainland mobile number, 11 digits")
+    password: Verbatim = Field(min_length=PASSWORD_MIN, max_length=256)
+    name: str = Field(min_length=1, max_length=128)
 
 
 def create_user(
@@ -131,28 +170,35 @@ def create_user(
     name: str = "",
     email: str | None = None,
 ) -> User:
-    problems = {}
-    if not username or len(username) > 64:
-        problems["username"] = "required, at most 64 characters"
-    if len(password) < 8:
-        problems["password"] = "at least 8 characters"
-    if role not in ALL_ROLES:
-        problems["role"] = f"one of {', '.join(sorted(ALL_ROLES))}"
-    elif role != Role.CUSTOMER and unit is None:
-        problems["unit_code"] = "staff belong to a unit"
-    if problems:
-        raise InvalidInput.fields(problems)
+    command = NewUser.parse(
+        {
+            "username": username,
+            "password": password,
+            "role": role,
+            "unit_code": unit.code if unit is not None else None,
+            "name": name,
+            "email": email,
+        }
+    )
+    username = command.username
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict("that username is taken", code="username_taken")
-    user = User(username=username, password_hash=hash_password(password), role=role, unit=unit, name=name, email=email)
+        raise Conflict("username_taken")
+    user = User(
+        username=username,
+        password_hash=hash_password(command.password),
+        role=str(command.role),
+        unit=unit,
+        name=command.name,
+        email=command.email,
+    )
     session.add(user)
     session.flush()
     return user
 
 
 def change_password(session: Session, user: User, new_password: str) -> None:
-    if len(new_password) < 8:
-        raise InvalidInput.fields({"password": "at least 8 characters"})
+    if len(new_password) < PASSWORD_MIN:
+        raise InvalidInput.fields({"password": Problem("too_short", min=PASSWORD_MIN)})
     user.password_hash = hash_password(new_password)
     user.token_version += 1
     session.flush()
@@ -161,5 +207,5 @@ def change_password(session: Session, user: User, new_password: str) -> None:
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound("user_not_found")
     return user

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, column, false, select, table
 from sqlalchemy.orm import Session, aliased
 
+from core.errors import NotFound, Problem
 from core.identity import AccountBinding, Role, Unit, User
 
 # The account is every domain's join key; its model is billing's. The rule reads two columns of its table.
@@ -101,6 +102,17 @@ def visible_units(user: User) -> Select[Any]:
 def visible_unit(session: Session, user: User, code: str) -> Unit | None:
     """The unit with this code if the user may see it; None for an unknown unit and one outside the scope alike."""
     unit: Unit | None = session.scalar(select(Unit).where(Unit.code == code, in_scope(user, Unit.id)))
+    return unit
+
+
+def unit_in_scope(session: Session, user: User, code: str | None, field: str) -> Unit | None:
+    """``visible_unit`` for an input field: None for no code; an unknown unit and one outside the scope are the
+    same 404 ``unit_not_found``, naming ``field`` as the problem."""
+    if code is None:
+        return None
+    unit = visible_unit(session, user, code)
+    if unit is None:
+        raise NotFound.fields({field: Problem("unknown_unit")}, "unit_not_found")
     return unit
 
 

@@ -48,10 +48,10 @@ def import_command(path: Path, unit_code: str | None) -> None:
         session.commit()
     except DomainError as exc:
         session.rollback()
-        raise click.ClickException(f"{exc.message} {json.dumps(exc.details, ensure_ascii=False)}") from exc
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"created {len(report.created)}, updated {len(report.updated)}")
-    for code, note in report.approximate.items():
-        click.echo(f"  approximate location for {code}: {note}")
+    for code, fallback in report.approximate.items():
+        click.echo(f"  approximate location for {code}: {fallback.reason}, {fallback.source} {fallback.district}")
 
 
 @points_cli.command("export")
@@ -75,4 +75,4 @@ def geocode_command(address: str) -> None:
     db.session.commit()
     if located is None:
         raise click.ClickException("no location known for that address")
-    click.echo(f"{located.lat:.6f},{located.lon:.6f} ({located.source}) {located.note}".rstrip())
+    click.echo(f"{located.lat:.6f},{located.lon:.6f} ({located.source}) {located.reason} {located.district}".rstrip())

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from core.identity import unit_by_code
 
+from .commands import NewServicePoint
 from .models import ServicePoint
 from .services import create_point
 
@@ -79,6 +80,7 @@ def seed_service_points(session: Session) -> str:
             "services": services,
             "phone": phone,
         }
-        create_point(session, data, actor=None, unit=unit_by_code(session, unit_code) if unit_code else None)
+        unit = unit_by_code(session, unit_code) if unit_code else None
+        create_point(session, NewServicePoint.parse(data), actor=None, unit=unit)
         added += 1
     return f"service points: {added} added, {len(have)} already there (open /map to see them)"

@@ -12,23 +12,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Problem
 from core.identity import Unit, User
 
-from .geocoding import GeocodingService
+from .commands import NewServicePoint
+from .geocoding import GeocodingService, Located
 from .hours import WEEKDAYS
 from .models import ServicePoint
-from .services import create_point, update_point, validate
+from .services import create_point, update_point
 
 CSV_COLUMNS = ("code", "name", "kind", "address", "lat", "lon", "phone", "services", *WEEKDAYS)
 MAX_ROWS = 20_000
+POINT_FIELDS = frozenset(NewServicePoint.model_fields) - {"unit_code"}
 
 
 @dataclass
 class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    approximate: dict[str, str] = field(default_factory=dict)  # code -> why the location is approximate
+    approximate: dict[str, Located] = field(default_factory=dict)  # code -> the fallback that placed it
 
 
 def to_csv(points: Iterable[ServicePoint]) -> str:
@@ -71,10 +73,10 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = {"name", "kind", "address"} - set(reader.fieldnames or [])
     if missing:
-        raise InvalidInput(
-            f"the CSV header lacks {', '.join(sorted(missing))}",
-            code="invalid_csv",
-            details={"expected_columns": list(CSV_COLUMNS)},
+        raise InvalidInput.fields(
+            {"file": Problem("missing_columns", missing=sorted(missing))},
+            "invalid_csv",
+            expected_columns=list(CSV_COLUMNS),
         )
     rows = []
     for raw in reader:
@@ -91,9 +93,9 @@ def parse_geojson(text: str) -> list[dict[str, Any]]:
     try:
         doc = json.loads(text)
     except ValueError as exc:
-        raise InvalidInput("the file is not valid JSON", code="invalid_geojson") from exc
+        raise InvalidInput.fields({"file": Problem("not_json")}, "invalid_geojson") from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        raise InvalidInput("expected a GeoJSON FeatureCollection", code="invalid_geojson")
+        raise InvalidInput.fields({"file": Problem("not_a_feature_collection")}, "invalid_geojson")
     rows = []
     for feature in doc["features"]:
         props = dict((feature or {}).get("properties") or {}) if isinstance(feature, dict) else {}
@@ -110,13 +112,13 @@ def parse(filename: str, content: bytes) -> list[dict[str, Any]]:
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput("the file must be UTF-8", code="invalid_encoding") from exc
+        raise InvalidInput("invalid_encoding") from exc
     name = filename.lower()
     if name.endswith((".geojson", ".json")):
         return parse_geojson(text)
     if name.endswith(".csv"):
         return parse_csv(text)
-    raise InvalidInput("upload a .csv or .geojson file", code="unsupported_format")
+    raise InvalidInput("unsupported_format")
 
 
 def import_points(
@@ -129,38 +131,36 @@ def import_points(
 ) -> ImportReport:
     """Create or update (by ``code``) every row, or none: all row problems are reported at once."""
     if len(rows) > MAX_ROWS:
-        raise InvalidInput(f"at most {MAX_ROWS} rows per file", code="too_many_rows")
-    problems: dict[str, dict[str, str]] = {}
+        raise InvalidInput("too_many_rows", max_rows=MAX_ROWS)
+    problems: dict[str, dict[str, Problem]] = {}
     seen: dict[str, int] = {}
+    commands: list[NewServicePoint] = []
     for number, row in enumerate(rows, start=1):
-        _clean, row_problems = validate(row)
+        row_problems: dict[str, Problem] = {}
+        try:  # a file's other columns or properties are not the point's
+            commands.append(NewServicePoint.parse({k: v for k, v in row.items() if k in POINT_FIELDS}))
+        except InvalidInput as exc:
+            row_problems.update(exc.problems)
         code = str(row.get("code") or "")
         if code:
             if code in seen:
-                row_problems["code"] = f"repeats row {seen[code]}"
+                row_problems["code"] = Problem("repeats_row", row=seen[code])
             seen.setdefault(code, number)
-        if ("lat" in row) != ("lon" in row):
-            row_problems.setdefault("lat", "give both lat and lon, or neither")
         if row_problems:
             problems[str(number)] = row_problems
     if problems:
-        raise InvalidInput(
-            f"{len(problems)} of {len(rows)} rows are not valid; nothing was imported",
-            code="invalid_rows",
-            details={"rows": problems},
-        )
+        raise InvalidInput.in_rows(problems, "invalid_rows", bad=len(problems), total=len(rows))
     existing = {
         p.code: p for p in session.scalars(select(ServicePoint).where(ServicePoint.code.in_([c for c in seen if c])))
     }
     report = ImportReport()
-    for row in rows:
-        code = str(row.get("code") or "")
-        if code in existing:
-            point, note = update_point(session, existing[code], row, actor=actor, geocoding=geocoding)
+    for command in commands:
+        if command.code in existing:
+            point, fallback = update_point(session, existing[command.code], command, actor=actor, geocoding=geocoding)
             report.updated.append(point.code)
         else:
-            point, note = create_point(session, row, actor=actor, unit=unit, geocoding=geocoding)
+            point, fallback = create_point(session, command, actor=actor, unit=unit, geocoding=geocoding)
             report.created.append(point.code)
-        if note:
-            report.approximate[point.code] = note
+        if fallback is not None:
+            report.approximate[point.code] = fallback
     return report

@@ -6,6 +6,7 @@ seconds, and every answer says where the coordinates came from (``source``), so 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -39,13 +40,16 @@ DISTRICT_CENTROIDS: dict[str, tuple[float, float]] = {
 }
 CITY_CENTRE = ("杭州市", (30.2741, 120.1551))
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Located:
     lat: float
     lon: float
     source: str  # geocoder | cache | stored | district_centroid | city_centre
-    note: str = ""
+    reason: str = ""  # why a fallback stands in: no_address | address_unknown | geocoder_unavailable
+    district: str = ""  # the district whose centre stands in (source district_centroid)
 
     @property
     def approximate(self) -> bool:
@@ -127,24 +131,25 @@ class GeocodingService:
         """Coordinates for ``address``. None only if nothing at all is known (not even the district)."""
         query = " ".join(address.split())
         if not query:
-            return self._fallback(query, stored, "no address given")
+            return self._fallback(query, stored, "no_address")
         cached = session.scalar(
             select(GeocodeResult).where(GeocodeResult.provider == self.geocoder.name, GeocodeResult.query == query)
         )
         if cached is not None and cached.lat is not None and cached.lon is not None:
             return Located(cached.lat, cached.lon, "cache")
         if cached is not None:
-            return self._fallback(query, stored, "the geocoder does not know this address")
+            return self._fallback(query, stored, "address_unknown")
         if not self.available:
-            return self._fallback(query, stored, "the geocoder is unavailable")
+            return self._fallback(query, stored, "geocoder_unavailable")
         try:
             place = self.geocoder.geocode(query)
         except GeocoderUnavailable as exc:
             self._down_until = time.monotonic() + self.cooldown
-            return self._fallback(query, stored, f"the geocoder is unavailable ({exc})")
+            log.warning("geocoder %s unavailable: %s", self.geocoder.name, exc)
+            return self._fallback(query, stored, "geocoder_unavailable")
         self._remember(session, query, place)
         if place is None:
-            return self._fallback(query, stored, "the geocoder does not know this address")
+            return self._fallback(query, stored, "address_unknown")
         return Located(place.lat, place.lon, "geocoder")
 
     def _remember(self, session: Session, query: str, place: Place | None) -> None:
@@ -162,15 +167,15 @@ class GeocodingService:
             pass  # another request cached the same address first
 
     @staticmethod
-    def _fallback(query: str, stored: tuple[float, float] | None, why: str) -> Located | None:
+    def _fallback(query: str, stored: tuple[float, float] | None, reason: str) -> Located | None:
         if stored is not None:
-            return Located(stored[0], stored[1], "stored", why)
+            return Located(stored[0], stored[1], "stored", reason)
         centroid = district_centroid(query)
         if centroid is not None:
             name, (lat, lon) = centroid
-            return Located(lat, lon, "district_centroid", f"{why}; showing the centre of {name}")
+            return Located(lat, lon, "district_centroid", reason, name)
         if CITY_CENTRE[0] in query:
-            return Located(*CITY_CENTRE[1], "city_centre", f"{why}; showing the city centre")
+            return Located(*CITY_CENTRE[1], "city_centre", reason)
         return None
 
 

@@ -35,15 +35,25 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
     return ranges
 
 
+class BadHours(ValueError):
+    """Hours that cannot be read; ``days`` names every bad day (empty when the whole value is not a mapping)."""
+
+    def __init__(self, message: str, days: list[str]) -> None:
+        super().__init__(message)
+        self.days = days
+
+
 def validate_hours(hours: object) -> dict[str, str]:
-    """Check an hours mapping; returns it normalised or raises ValueError listing every bad day."""
+    """Check an hours mapping; returns it normalised or raises BadHours listing every bad day."""
     if not isinstance(hours, dict):
-        raise ValueError("an object of weekday -> 'HH:MM-HH:MM'")
+        raise BadHours("an object of weekday -> 'HH:MM-HH:MM'", [])
     problems = []
+    days: list[str] = []
     clean: dict[str, str] = {}
     for day, value in hours.items():
         if day not in WEEKDAYS:
             problems.append(f"{day}: not one of {', '.join(WEEKDAYS)}")
+            days.append(str(day))
             continue
         if value in (None, "", "closed"):
             continue
@@ -52,8 +62,9 @@ def validate_hours(hours: object) -> dict[str, str]:
             clean[day] = str(value).replace(" ", "")
         except ValueError as exc:
             problems.append(f"{day}: {exc}")
+            days.append(day)
     if problems:
-        raise ValueError("; ".join(problems))
+        raise BadHours("; ".join(problems), days)
     return clean
 
 

@@ -8,92 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import trail
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import Unit, User
 from core.scope import can_see_unit
 
-from .geocoding import GeocodingService, district_of
-from .hours import validate_hours
+from .commands import NewServicePoint, ServicePointChange
+from .geocoding import GeocodingService, Located, district_of
 from .index import cell_of
-from .models import ServicePoint, ServicePointKind
-
-# Services a point may offer (codes; labels live in the web layer's vocabulary).
-SERVICES = (
-    "bill_payment",  # 电费缴纳
-    "new_connection",  # 新装增容
-    "account_change",  # 过户更名
-    "invoice",  # 发票打印
-    "consultation",  # 业务咨询
-    "meter_test",  # 校表申请
-    "prepaid_card",  # 购电充值
-    "ev_charging_ac",  # 交流慢充
-    "ev_charging_dc",  # 直流快充
-)
-KINDS = tuple(k.value for k in ServicePointKind)
-FIELDS = ("code", "name", "kind", "address", "lat", "lon", "hours", "services", "phone")
-
-
-def _number(value: Any, low: float, high: float) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if low <= number <= high else None
-
-
-def validate(data: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
-    """Clean API-shaped data; returns (clean, problems). ``partial`` checks only the fields given."""
-    clean: dict[str, Any] = {}
-    problems: dict[str, str] = {}
-
-    def given(name: str) -> bool:
-        return not partial or name in data
-
-    if given("name"):
-        name = str(data.get("name") or "").strip()
-        if not name or len(name) > 128:
-            problems["name"] = "required, at most 128 characters"
-        clean["name"] = name
-    if given("kind"):
-        if data.get("kind") not in KINDS:
-            problems["kind"] = f"one of {', '.join(KINDS)}"
-        clean["kind"] = data.get("kind")
-    if given("address"):
-        address = str(data.get("address") or "").strip()
-        if not address or len(address) > 255:
-            problems["address"] = "required, at most 255 characters"
-        clean["address"] = address
-    for field, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
-        if field in data and data[field] not in (None, ""):
-            number = _number(data[field], low, high)
-            if number is None:
-                problems[field] = f"a number between {low:g} and {high:g}"
-            clean[field] = number
-    if given("hours"):
-        try:
-            clean["hours"] = validate_hours(data.get("hours") or {})
-        except ValueError as exc:
-            problems["hours"] = str(exc)
-    if given("services"):
-        services = data.get("services") or []
-        if not isinstance(services, list) or not all(isinstance(s, str) for s in services):
-            problems["services"] = "a list of service codes"
-        else:
-            unknown = sorted(set(services) - set(SERVICES))
-            if unknown:
-                problems["services"] = f"unknown: {', '.join(unknown)}; known: {', '.join(SERVICES)}"
-            clean["services"] = list(dict.fromkeys(services))
-    if "phone" in data:
-        phone = str(data.get("phone") or "").strip()
-        if len(phone) > 32:
-            problems["phone"] = "at most 32 characters"
-        clean["phone"] = phone
-    if "code" in data and data["code"] not in (None, ""):
-        code = str(data["code"]).strip()
-        if len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
-            problems["code"] = "letters, digits, - and _, at most 32"
-        clean["code"] = code
-    return clean, problems
+from .models import ServicePoint
 
 
 def _next_code(session: Session) -> str:
@@ -101,43 +23,40 @@ def _next_code(session: Session) -> str:
     return f"SP{last + 1:06d}"
 
 
-def _place(session: Session, point: ServicePoint, clean: dict[str, Any], geocoding: GeocodingService | None) -> str:
-    """Fill coordinates; geocode the address when none are given. Returns a note for the caller, or ''."""
+def _place(
+    session: Session, point: ServicePoint, clean: dict[str, Any], geocoding: GeocodingService | None
+) -> Located | None:
+    """Fill coordinates; geocode the address when none are given. Returns the fallback that placed the point
+    when the geocoder could not (the position is then approximate), else None."""
     if clean.get("lat") is not None and clean.get("lon") is not None:
         point.lat, point.lon, point.location_source = clean["lat"], clean["lon"], "given"
-        return ""
+        return None
     if geocoding is None:
-        raise InvalidInput.fields({"lat": "required", "lon": "required"})
+        raise InvalidInput.fields({"lat": Problem("required"), "lon": Problem("required")})
     stored = (point.lat, point.lon) if point.lat is not None and point.lon is not None else None
     located = geocoding.locate(session, point.address, stored=stored)
     if located is None:
-        raise InvalidInput.fields(
-            {"lat": "required: the address could not be located", "lon": "required: the address could not be located"}
-        )
+        raise InvalidInput.fields({"lat": Problem("address_not_located"), "lon": Problem("address_not_located")})
     point.lat, point.lon, point.location_source = located.lat, located.lon, located.source
-    return located.note
+    return located if located.reason else None
 
 
 def create_point(
     session: Session,
-    data: dict[str, Any],
+    command: NewServicePoint,
     *,
     actor: User | None,
     unit: Unit | None = None,
     geocoding: GeocodingService | None = None,
-) -> tuple[ServicePoint, str]:
-    """Create a point from API-shaped data. Without lat/lon the address is geocoded (with fallbacks).
+) -> tuple[ServicePoint, Located | None]:
+    """Create a point. Without lat/lon the address is geocoded (with fallbacks).
 
-    Returns the point and a note when the coordinates are approximate ('' otherwise).
+    Returns the point and, when the coordinates are approximate, the fallback that placed it (else None).
     """
-    clean, problems = validate(data)
-    if ("lat" in clean) != ("lon" in clean):
-        problems.setdefault("lat" if "lat" not in clean else "lon", "give both lat and lon, or neither")
-    if problems:
-        raise InvalidInput.fields(problems)
+    clean = command.values()
     code = clean.pop("code", None) or _next_code(session)
     if session.scalar(select(ServicePoint.id).where(ServicePoint.code == code)) is not None:
-        raise Conflict(f"service point {code} exists", code="service_point_exists")
+        raise Conflict("service_point_exists", point=code)
     point = ServicePoint(
         code=code,
         name=clean["name"],
@@ -149,7 +68,7 @@ def create_point(
         phone=clean.get("phone", ""),
         unit=unit,
     )
-    note = _place(session, point, clean, geocoding)
+    fallback = _place(session, point, clean, geocoding)
     point.cell = cell_of(point.lat, point.lon)
     session.add(point)
     session.flush()
@@ -161,35 +80,34 @@ def create_point(
         entity_id=point.code,
         after=point.snapshot(),
     )
-    return point, note
+    return point, fallback
 
 
 def update_point(
     session: Session,
     point: ServicePoint,
-    data: dict[str, Any],
+    command: NewServicePoint | ServicePointChange,
     *,
     actor: User | None,
     geocoding: GeocodingService | None = None,
-) -> tuple[ServicePoint, str]:
-    """Change the fields given; a new address without coordinates is geocoded again."""
-    clean, problems = validate(data, partial=True)
-    if problems:
-        raise InvalidInput.fields(problems)
+) -> tuple[ServicePoint, Located | None]:
+    """Change the fields given (all of a ``NewServicePoint``, as the admin's form and a file's row give them); a
+    new address without coordinates is geocoded again (see ``create_point``)."""
+    clean = command.values()
     before = point.snapshot()
     if "code" in clean and clean["code"] != point.code:
         if session.scalar(select(ServicePoint.id).where(ServicePoint.code == clean["code"])) is not None:
-            raise Conflict(f"service point {clean['code']} exists", code="service_point_exists")
+            raise Conflict("service_point_exists", point=clean["code"])
         point.code = clean["code"]
     for field in ("name", "kind", "address", "hours", "services", "phone"):
         if field in clean:
             setattr(point, field, clean[field])
-    note = ""
+    fallback = None
     if "lat" in clean or "lon" in clean:
         lat, lon = clean.get("lat", point.lat), clean.get("lon", point.lon)
         point.lat, point.lon, point.location_source = lat, lon, "given"
     elif "address" in clean and clean["address"] != before["address"] and geocoding is not None:
-        note = _place(session, point, {}, geocoding)
+        fallback = _place(session, point, {}, geocoding)
     point.district = district_of(point.address)
     point.cell = cell_of(point.lat, point.lon)
     session.flush()
@@ -202,7 +120,7 @@ def update_point(
         before=before,
         after=point.snapshot(),
     )
-    return point, note
+    return point, fallback
 
 
 def delete_point(session: Session, point: ServicePoint, *, actor: User | None) -> None:
@@ -221,7 +139,7 @@ def delete_point(session: Session, point: ServicePoint, *, actor: User | None) -
 def get_point(session: Session, point_id: int) -> ServicePoint:
     point = session.get(ServicePoint, point_id)
     if point is None:
-        raise NotFound("no such service point", code="service_point_not_found")
+        raise NotFound("service_point_not_found")
     return point
 
 
@@ -229,5 +147,5 @@ def editable_point(session: Session, user: User, point_id: int) -> ServicePoint:
     """A point the (admin) user may change: one of their unit subtree, or one without a unit."""
     point = session.get(ServicePoint, point_id)
     if point is None or (point.unit is not None and not can_see_unit(user, point.unit)):
-        raise NotFound("no such service point", code="service_point_not_found")
+        raise NotFound("service_point_not_found")
     return point

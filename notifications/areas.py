@@ -9,34 +9,35 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.models import Account
+from core.errors import Problem
 from core.identity import AccountBinding, Unit
 from core.scope import under
 
 Ring = Sequence[Sequence[float]]
 
 
-def polygon_problems(area: Any) -> str | None:
+def polygon_problems(area: Any) -> Problem | None:
     """Why ``area`` is not a usable GeoJSON Polygon (RFC 7946, lon/lat), or None if it is."""
     if not isinstance(area, dict) or area.get("type") != "Polygon":
-        return 'a GeoJSON object {"type": "Polygon", "coordinates": [[[lon, lat], ...]]}'
+        return Problem("not_a_polygon")
     rings = area.get("coordinates")
     if not isinstance(rings, list) or not rings:
-        return "coordinates: a list of linear rings"
+        return Problem("polygon_without_rings")
     for number, ring in enumerate(rings):
         if not isinstance(ring, list) or len(ring) < 4:
-            return f"ring {number}: at least 4 positions (closed)"
+            return Problem("ring_too_short", ring=number)
         for position in ring:
             if (
                 not isinstance(position, list | tuple)
                 or len(position) < 2
                 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position[:2])
             ):
-                return f"ring {number}: positions are [lon, lat] numbers"
+                return Problem("ring_positions", ring=number)
             lon, lat = position[0], position[1]
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                return f"ring {number}: [{lon}, {lat}] is not a lon/lat position"
+                return Problem("not_a_lon_lat", ring=number, position=f"[{lon}, {lat}]")
         if list(ring[0][:2]) != list(ring[-1][:2]):
-            return f"ring {number}: the first and last positions must be the same"
+            return Problem("ring_not_closed", ring=number)
     return None
 
 

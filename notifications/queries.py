@@ -20,12 +20,12 @@ def visible_notice(session: Session, user: User, notice_id: int) -> Notice:
     """A notice the staff member may see: one scoped to their unit subtree, or one they sent."""
     notice = session.get(Notice, notice_id)
     if notice is None or user.unit is None:
-        raise NotFound("no such notice", code="notice_not_found")
+        raise NotFound("notice_not_found")
     if notice.created_by == user.id:
         return notice
     scope = session.get(Unit, notice.scope_unit_id) if notice.scope_unit_id else None
     if not can_see_unit(user, scope):
-        raise NotFound("no such notice", code="notice_not_found")
+        raise NotFound("notice_not_found")
     return notice
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,16 +13,17 @@ from sqlalchemy.orm import Session
 
 from core import clock, outbox, trail
 from core.db import utcnow
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, Problem
 from core.identity import Unit, User
 
 from . import runtime
-from .areas import accounts_by_number, accounts_in_area, polygon_problems, users_of_accounts
+from .areas import accounts_by_number, accounts_in_area, users_of_accounts
+from .commands import AnnounceOutage
 from .models import Message, Notice, NoticeKind, Preference, PushSubscription
 from .push_targets import PushTargetRefused, check_endpoint
 from .topics import NOTICE_PUBLISHED
 
-MAX_ACCOUNT_LIST = 200_000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,100 +44,41 @@ def resolve_recipients(session: Session, notice: Notice) -> Recipients:
     return Recipients(account_ids, users_of_accounts(session, account_ids))
 
 
-def _aware(value: Any, field: str, problems: dict[str, str]) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            problems[field] = "an ISO 8601 date-time with offset"
-            return None
-    if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        problems[field] = "an ISO 8601 date-time with offset"
-        return None
-    return value.astimezone(dt.UTC)
-
-
-def _validate_outage(session: Session, actor: User, data: dict[str, Any]) -> dict[str, Any]:
-    problems: dict[str, str] = {}
-    title = str(data.get("title") or "").strip()
-    body = str(data.get("body") or "").strip()
-    if not title or len(title) > 200:
-        problems["title"] = "required, at most 200 characters"
-    if not body or len(body) > 4000:
-        problems["body"] = "required, at most 4000 characters"
-    starts_at = _aware(data.get("starts_at"), "starts_at", problems)
-    ends_at = _aware(data.get("ends_at"), "ends_at", problems)
-    if starts_at is None and "starts_at" not in problems:
-        problems["starts_at"] = "required"
-    if ends_at is None and "ends_at" not in problems:
-        problems["ends_at"] = "required"
-    if starts_at and ends_at and ends_at <= starts_at:
-        problems["ends_at"] = "must be after starts_at"
-    area, account_nos = data.get("area"), data.get("account_nos")
-    if (area is None) == (account_nos is None):
-        problems["area"] = "give either area (a GeoJSON Polygon) or account_nos"
-    elif area is not None:
-        why = polygon_problems(area)
-        if why:
-            problems["area"] = why
-    elif (
-        not isinstance(account_nos, list)
-        or not account_nos
-        or len(account_nos) > MAX_ACCOUNT_LIST
-        or not all(isinstance(n, str) and n.isdigit() for n in account_nos)
-    ):
-        problems["account_nos"] = f"a list of 1 to {MAX_ACCOUNT_LIST} account numbers"
+def _outage_scope(session: Session, actor: User, command: AnnounceOutage) -> Unit | None:
+    """The sender's unit; every account listed must be in it (an outside one is reported unknown)."""
     scope = actor.unit
-    if not problems and account_nos is not None:
-        _found, missing = accounts_by_number(session, account_nos, scope)
+    if command.account_nos is not None:
+        _found, missing = accounts_by_number(session, command.account_nos, scope)
         if missing:
-            shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
-            problems["account_nos"] = f"no such account: {shown}"
-    if problems:
-        raise InvalidInput.fields(problems)
-    return {
-        "title": title,
-        "body": body,
-        "starts_at": starts_at,
-        "ends_at": ends_at,
-        "area": area,
-        "account_nos": [str(n) for n in account_nos] if account_nos is not None else None,
-        "scope": scope,
-    }
+            more = max(len(missing) - 20, 0)
+            raise InvalidInput.fields({"account_nos": Problem("unknown_accounts", accounts=missing[:20], more=more)})
+    return scope
 
 
-def preview_outage(session: Session, actor: User, data: dict[str, Any]) -> Recipients:
-    """Who an outage notice would reach, without storing anything (same validation as creating it)."""
-    clean = _validate_outage(session, actor, data)
-    probe = Notice(
-        area=clean["area"],
-        account_nos=clean["account_nos"],
-        scope_unit_id=clean["scope"].id if clean["scope"] else None,
-    )
+def preview_outage(session: Session, actor: User, command: AnnounceOutage) -> Recipients:
+    """Who an outage notice would reach, without storing anything (same checks as creating it)."""
+    scope = _outage_scope(session, actor, command)
+    probe = Notice(area=command.area, account_nos=command.account_nos, scope_unit_id=scope.id if scope else None)
     return resolve_recipients(session, probe)
 
 
-def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) -> tuple[Notice, Recipients]:
-    """Validate (every problem at once), resolve the affected accounts and users, and store the notice.
+def create_outage_notice(session: Session, actor: User, command: AnnounceOutage) -> tuple[Notice, Recipients]:
+    """Resolve the affected accounts and users, and store the notice.
 
     Staff reach the accounts of their unit subtree only; account numbers outside it are reported unknown. The
     notice is published in the same transaction (``NOTICE_PUBLISHED``): once it commits, workers fan it out.
     """
-    clean = _validate_outage(session, actor, data)
-    title, body, starts_at, ends_at = clean["title"], clean["body"], clean["starts_at"], clean["ends_at"]
-    area, account_nos, scope = clean["area"], clean["account_nos"], clean["scope"]
+    scope = _outage_scope(session, actor, command)
     notice = Notice(
         kind=NoticeKind.OUTAGE,
-        title=title,
-        body=body,
+        title=command.title,
+        body=command.body,
         data={},
-        area=area,
-        account_nos=[str(n) for n in account_nos] if account_nos is not None else None,
+        area=command.area,
+        account_nos=command.account_nos,
         scope_unit_id=scope.id if scope else None,
-        starts_at=starts_at,
-        ends_at=ends_at,
+        starts_at=command.starts_at.astimezone(dt.UTC),
+        ends_at=command.ends_at.astimezone(dt.UTC),
         created_by=actor.id,
     )
     session.add(notice)
@@ -150,9 +93,9 @@ def create_outage_notice(session: Session, actor: User, data: dict[str, Any]) ->
         entity="notice",
         entity_id=str(notice.id),
         after={
-            "title": title,
-            "starts_at": starts_at,
-            "ends_at": ends_at,
+            "title": notice.title,
+            "starts_at": notice.starts_at,
+            "ends_at": notice.ends_at,
             "accounts": notice.accounts,
             "recipients": notice.recipients,
         },
@@ -247,7 +190,7 @@ def unread_count(session: Session, user: User) -> int:
 def mark_read(session: Session, user: User, message_id: int, *, read: bool = True) -> Message:
     message = session.scalar(select(Message).where(Message.id == message_id, Message.user_id == user.id))
     if message is None:
-        raise NotFound("no such message", code="message_not_found")
+        raise NotFound("message_not_found")
     if read and message.read_at is None:
         message.read_at = utcnow()
     elif not read:
@@ -273,27 +216,25 @@ def subscribe_push(
 
     The same endpoint again updates its keys and owner (a browser moves to whoever signed in last).
     """
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     endpoint = str(data.get("endpoint") or "")
     keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
     assert isinstance(keys, dict)
     if not endpoint.startswith(("https://", "http://")) or len(endpoint) > 1024:
-        problems["endpoint"] = "the push service URL of the subscription"
+        problems["endpoint"] = Problem("push_endpoint")
     p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
     if not 80 <= len(p256dh) <= 100:
-        problems["keys.p256dh"] = "the subscription's P-256 public key (base64url)"
+        problems["keys.p256dh"] = Problem("push_key")
     if not 16 <= len(auth) <= 32:
-        problems["keys.auth"] = "the subscription's auth secret (base64url)"
+        problems["keys.auth"] = Problem("push_auth_secret")
     if problems:
         raise InvalidInput.fields(problems)
     try:
         check_endpoint(endpoint, runtime.current().push_local_hosts)
     except PushTargetRefused as exc:
-        reason = str(exc)
-        raise InvalidInput(
-            f"This push service is not allowed: {reason}.",
-            code="push_endpoint_not_allowed",
-            details={"fields": {"endpoint": reason}},
+        log.info("push subscription refused: %s", exc)
+        raise InvalidInput.fields(
+            {"endpoint": Problem("push_endpoint_not_allowed")}, "push_endpoint_not_allowed"
         ) from exc
     existing = session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
     if existing is not None:
@@ -337,17 +278,17 @@ def preference_json(pref: Preference) -> dict[str, Any]:
     }
 
 
-def _time(value: Any, field: str, problems: dict[str, str]) -> dt.time | None:
+def _time(value: Any, field: str, problems: dict[str, Problem]) -> dt.time | None:
     try:
         return dt.time.fromisoformat(str(value))
     except ValueError:
-        problems[field] = f"HH:MM ({clock.zone().key})"
+        problems[field] = Problem("not_a_time")
         return None
 
 
 def set_preferences(session: Session, user: User, data: dict[str, Any]) -> Preference:
     """Change the fields given; ``quiet_hours: null`` turns quiet hours off."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     pref = session.get(Preference, user.id)
     if pref is None:
         pref = Preference(user_id=user.id, push=True, email=True, sms=False)
@@ -358,7 +299,7 @@ def set_preferences(session: Session, user: User, data: dict[str, Any]) -> Prefe
     if "sms_phone" in data:
         phone = str(data["sms_phone"] or "").strip()
         if phone and (not phone.lstrip("+").isdigit() or not 5 <= len(phone) <= 20):
-            problems["sms_phone"] = "a phone number"
+            problems["sms_phone"] = Problem("not_a_phone")
         pref.sms_phone = phone or None
     if "quiet_hours" in data:
         quiet = data["quiet_hours"]
@@ -368,10 +309,10 @@ def set_preferences(session: Session, user: User, data: dict[str, Any]) -> Prefe
             start = _time(quiet.get("start"), "quiet_hours.start", problems)
             end = _time(quiet.get("end"), "quiet_hours.end", problems)
             if start is not None and end is not None and start == end:
-                problems["quiet_hours.end"] = "must differ from the start"
+                problems["quiet_hours.end"] = Problem("same_as_start")
             pref.quiet_start, pref.quiet_end = start, end
         else:
-            problems["quiet_hours"] = '{"start": "22:00", "end": "07:00"} or null'
+            problems["quiet_hours"] = Problem("quiet_hours_format")
     if problems:
         raise InvalidInput.fields(problems)
     session.flush()

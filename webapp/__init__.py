@@ -6,13 +6,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, request, session
+from flask_babel import refresh
 
 from core import clock, workdays
 from core.db import db
 
 from .config import from_environment
-from .extensions import babel, csrf, login_manager, migrate, select_locale
+from .extensions import LANGUAGES, babel, csrf, login_manager, migrate, select_locale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOMAINS = ("billing", "archive", "mapping", "notifications", "audit")
@@ -134,10 +135,12 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def remember_language() -> None:
+        # Flask-Babel caches the locale on ``g``, which outlives a request when an app context was already
+        # pushed (tests, CLI): choose again for every request
+        refresh()
         lang = request.args.get("lang")
-        if lang in {"zh_CN", "en"}:
+        if lang in LANGUAGES:
             session["lang"] = lang
-        g.locale = select_locale()
 
     @app.after_request
     def security_headers(response: Any) -> Any:

@@ -48,8 +48,7 @@ def create_user_command(username: str, role: str, unit_code: str | None, name: s
         session.commit()
     except DomainError as exc:
         session.rollback()
-        details = exc.details.get("fields") if exc.details else None
-        raise click.ClickException(f"{exc.message} {details or ''}".strip()) from exc
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"created {role} {user.username} in unit {unit.code}")
 
 

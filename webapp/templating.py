@@ -6,12 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, g, request, url_for
+from flask import Flask, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from core import clock
+
+from .extensions import current_language
 
 # (endpoint, label, roles that see it); a domain's pages join by adding to app.extensions["griddesk_nav"]
 STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
@@ -44,7 +46,7 @@ def register_template_helpers(app: Flask) -> None:
             for ep, label, roles in STAFF_NAV + app.extensions["griddesk_nav"]
             if role in roles and ep in app.view_functions
         ]
-        lang = g.get("locale", "zh_CN")
+        lang = current_language()
         return {
             "csrf_token": generate_csrf,
             "staff_nav": nav,

@@ -28,7 +28,7 @@ class AttemptGuard:
             return
         for item in self._limits(setting):
             if not self.limiter.test(item, setting, *key):
-                raise TooManyAttempts("Too many failed attempts. Please wait and try again.")
+                raise TooManyAttempts()
 
     def failed(self, setting: str, *key: str) -> None:
         if not self.enabled:

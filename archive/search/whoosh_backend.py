@@ -533,7 +533,7 @@ class WhooshBackend:
             try:
                 rows, total = self._whoosh_search(searcher, main, filters, query, sort=not text)
             except QueryError as exc:
-                raise DomainError(f"This search cannot be run: {exc}", code="bad_query") from exc
+                raise DomainError("bad_query") from exc
         terms = (
             sorted(
                 {str(t if isinstance(t, str) else t.decode()) for f, t in main.all_terms() if f in ("text", "title")},

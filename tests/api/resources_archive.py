@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from archive.commands import FileDocument
 from archive.models import Document
 from archive.samples import text_pdf
 from archive.services import create_dossier, dossier_for, file_document
@@ -26,7 +27,9 @@ def _document(session: Any, account: Any) -> Document:
     }
     if not _PDF:
         _PDF.append(text_pdf("用电检查单", "现场检查未发现违约用电。"))
-    document = file_document(session, dossier, fields, io.BytesIO(_PDF[0]), "检查单.pdf", None)
+    document = file_document(
+        session, dossier, FileDocument.parse({**fields, "file": io.BytesIO(_PDF[0]), "filename": "检查单.pdf"}), None
+    )
     session.commit()
     return document
 

@@ -23,6 +23,7 @@ def _bills(world: World, session: Any) -> tuple[Params, Params]:
 @provider("adjustment")
 def _adjustments(world: World, session: Any) -> tuple[Params, Params]:
     from billing.adjustments import request_adjustment
+    from billing.commands import RequestAdjustment
 
     add_tariffs(session)
     ids = []
@@ -31,7 +32,15 @@ def _adjustments(world: World, session: Any) -> tuple[Params, Params]:
         adj = request_adjustment(
             session,
             account,
-            {"kind": "correction", "period": "2026-01", "amount": "-10.00", "reason": "meter misread"},
+            RequestAdjustment.parse(
+                {
+                    "kind": "correction",
+                    "period": "2026-01",
+                    "amount": "-10.00",
+                    "reason": "meter misread",
+                    "account_no": account.account_no,
+                }
+            ),
             actor=world.users["admin"],
             on=dt.date(2026, 1, 1),
         )

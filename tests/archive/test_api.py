@@ -129,7 +129,9 @@ def test_handover_can_be_referenced_by_a_document(client, world):
     document = file_via_api(client, token, "1000000001", pdf_bytes(), handover_id=handover.get_json()["id"])
     assert document.get_json()["handover_id"] == handover.get_json()["id"]
     missing = file_via_api(client, token, "1000000001", pdf_bytes(), handover_id=99999)
-    assert missing.get_json()["error"]["details"]["fields"]["handover_id"] == "no such hand-over record"
+    details = missing.get_json()["error"]["details"]
+    assert details["problems"]["handover_id"] == {"code": "unknown_handover", "params": {}}
+    assert details["fields"]["handover_id"] == "交接记录不存在"
 
 
 def test_customers_and_clerks_have_no_archive_access(client, world):

@@ -8,6 +8,7 @@ from threading import Barrier
 
 from sqlalchemy import func, select
 
+from archive.commands import FileDocument
 from archive.models import Document, Dossier, DossierAttempt
 from archive.registry import search_backend
 from archive.services import create_dossier, dossier_for, file_document
@@ -54,7 +55,12 @@ def test_concurrent_filings_are_all_kept_and_indexed(app, world, session):
     def file(n: int) -> int:
         with app.app_context(), db.transaction() as local:
             dossier = dossier_for(local, "1000000001")
-            document = file_document(local, dossier, dict(FIELDS), io.BytesIO(contents[n]), f"{n}.pdf", None)
+            document = file_document(
+                local,
+                dossier,
+                FileDocument.parse({**FIELDS, "file": io.BytesIO(contents[n]), "filename": f"{n}.pdf"}),
+                None,
+            )
             local.flush()
             return document.id
 

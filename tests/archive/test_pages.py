@@ -27,7 +27,9 @@ def test_archivist_opens_a_dossier_files_with_upload_and_finds_it(client, world)
         content_type="multipart/form-data",
     )
     assert bad.status_code == 422  # the form names the missing date in its alert, not just as the field's label
-    assert re.search(r'<div role="alert" class="error">((?!</div>).)*形成日期', bad.get_data(as_text=True), re.S)
+    assert re.search(
+        r'<div class="flash flash-error" role="alert">((?!</div>).)*形成日期', bad.get_data(as_text=True), re.S
+    )
     filed = client.post(
         "/staff/archive/dossiers/1000000001/documents",
         data={**FIELDS, "csrf_token": token, "file": (io.BytesIO(pdf_bytes("双方签订供用电合同。")), "合同.pdf")},

@@ -6,6 +6,7 @@ import io
 
 from sqlalchemy import func, select
 
+from archive.commands import FileDocument, WithdrawDocument
 from archive.models import Document
 from archive.registry import search_backend
 from archive.search import SearchQuery
@@ -18,7 +19,8 @@ from tests.archive.helpers import FIELDS, pdf_bytes
 
 def _file(session, world):  # type: ignore[no-untyped-def]
     dossier = create_dossier(session, world.own_account, world.users["archivist"])
-    return file_document(session, dossier, dict(FIELDS), io.BytesIO(pdf_bytes()), "合同.pdf", world.users["archivist"])
+    command = FileDocument.parse({**FIELDS, "file": io.BytesIO(pdf_bytes()), "filename": "合同.pdf"})
+    return file_document(session, dossier, command, world.users["archivist"])
 
 
 def _status(session, document_id: int) -> str:
@@ -59,7 +61,8 @@ def test_a_withdrawal_is_pending_until_the_document_is_indexed_again(world, sess
     assert _status(session, document_id) == "indexed"
     document = session.get(Document, document_id)
     first_indexed_at = document.indexed_at
-    withdraw_document(session, document, world.users["archivist"], reason="重复归档", authorised_by="王主任")
+    withdraw = WithdrawDocument.parse({"reason": "重复归档", "authorised_by": "王主任"})
+    withdraw_document(session, document, world.users["archivist"], withdraw)
     assert document.index_status == "pending"  # a lost re-index task is sent again by archive-requeue-stale
     session.commit()
     assert _status(session, document_id) == "indexed"

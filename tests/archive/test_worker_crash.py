@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import delete, select, update
 
+from archive.commands import FileDocument
 from archive.models import Document, DocumentText
 from archive.registry import search_backend
 from archive.samples import scan_image
@@ -92,7 +93,12 @@ def test_worker_killed_mid_extraction_loses_nothing(app, world, session):
     pages[0].save(out, format="TIFF", save_all=True, append_images=pages[1:])
     account = session.scalar(select(Account).where(Account.account_no == "1000000001"))
     dossier = create_dossier(session, account, None)
-    document = file_document(session, dossier, dict(FIELDS), io.BytesIO(out.getvalue()), "scan.tif", None)
+    document = file_document(
+        session,
+        dossier,
+        FileDocument.parse({**FIELDS, "file": io.BytesIO(out.getvalue()), "filename": "scan.tif"}),
+        None,
+    )
     session.commit()  # eager: indexed inline; now make it a fresh, unprocessed filing again
     document_id = document.id
     with db.transaction() as s:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from audit.commands import TransitionFinding
 from audit.findings import transition
 from audit.models import Finding, FindingEvent
 from audit.topics import FINDING_ASSIGNED
@@ -43,7 +44,8 @@ def test_supervisor_assigns_and_the_assignment_is_announced_with_it(client, worl
 def test_an_assignment_rolled_back_announces_nothing(world, session, held_outbox) -> None:
     fid = _finding(session, world.own_account)
     finding = session.get(Finding, fid)
-    transition(session, finding, world.users["supervisor"], "assigned", assignee_id=world.users["archivist"].id)
+    command = TransitionFinding.parse({"to": "assigned", "assignee": world.users["archivist"].id})
+    transition(session, finding, world.users["supervisor"], command)
     session.rollback()
     assert held_outbox.messages() == []
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from billing.adjustments import decide_adjustment, request_adjustment
+from billing.commands import DecideAdjustment, RequestAdjustment
 from billing.ledger import account_position, bill_states
 from billing.models import Bill
 from core.errors import Conflict, InvalidInput
@@ -28,20 +29,28 @@ def test_waiver_waits_for_a_second_person_then_removes_the_late_fee(world, sessi
     adj = request_adjustment(
         session,
         account,
-        {"kind": "waiver", "period": "2026-01", "amount": "5.00", "reason": "outage"},
+        RequestAdjustment.parse(
+            {
+                "kind": "waiver",
+                "period": "2026-01",
+                "amount": "5.00",
+                "reason": "outage",
+                "account_no": account.account_no,
+            }
+        ),
         actor=clerk,
         on=DAY,
         rules=RULES,
     )
     assert account_position(session, account, DAY, RULES).late_fee_today == D("5.00")  # pending: no effect
     with pytest.raises(Conflict) as caught:
-        decide_adjustment(session, adj, approve=True, note="", actor=clerk, on=DAY, rules=RULES)
+        decide_adjustment(session, adj, DecideAdjustment(approve=True, note=""), actor=clerk, on=DAY, rules=RULES)
     assert caught.value.code == "second_person_required"
-    decide_adjustment(session, adj, approve=True, note="ok", actor=admin, on=DAY, rules=RULES)
+    decide_adjustment(session, adj, DecideAdjustment(approve=True, note="ok"), actor=admin, on=DAY, rules=RULES)
     assert (adj.status, adj.decided_by) == ("approved", admin.id)
     assert account_position(session, account, DAY, RULES).late_fee_today == D("0.00")
     with pytest.raises(Conflict):
-        decide_adjustment(session, adj, approve=False, note="", actor=admin, on=DAY, rules=RULES)
+        decide_adjustment(session, adj, DecideAdjustment(approve=False, note=""), actor=admin, on=DAY, rules=RULES)
     actions = set(session.scalars(select(TrailEvent.action).where(TrailEvent.entity == "adjustment")))
     assert actions == {"waiver.requested", "waiver.approved"}
 
@@ -54,7 +63,15 @@ def test_waiver_above_the_fee_owed_is_refused(world, session) -> None:
         request_adjustment(
             session,
             account,
-            {"kind": "waiver", "period": "2026-01", "amount": "5.01", "reason": "x"},
+            RequestAdjustment.parse(
+                {
+                    "kind": "waiver",
+                    "period": "2026-01",
+                    "amount": "5.01",
+                    "reason": "x",
+                    "account_no": account.account_no,
+                }
+            ),
             actor=world.users["clerk"],
             on=DAY,
             rules=RULES,
@@ -69,12 +86,22 @@ def test_correction_of_a_paid_bill_credits_the_balance_and_leaves_the_bill_as_is
     adj = request_adjustment(
         session,
         account,
-        {"kind": "correction", "period": "2026-01", "amount": "-30.00", "reason": "misread"},
+        RequestAdjustment.parse(
+            {
+                "kind": "correction",
+                "period": "2026-01",
+                "amount": "-30.00",
+                "reason": "misread",
+                "account_no": account.account_no,
+            }
+        ),
         actor=world.users["clerk"],
         on=DAY,
         rules=RULES,
     )
-    decide_adjustment(session, adj, approve=True, note="", actor=world.users["admin"], on=DAY, rules=RULES)
+    decide_adjustment(
+        session, adj, DecideAdjustment(approve=True, note=""), actor=world.users["admin"], on=DAY, rules=RULES
+    )
     assert session.get(Bill, bill.id).amount == D("100.00")
     assert bill_states(session, account.id)[0].charged == D("70.00")
     assert account.balance == D("30.00")
@@ -89,7 +116,9 @@ def test_refund_pays_back_the_balance_only_when_approved(world, session) -> None
         request_adjustment(
             session,
             account,
-            {"kind": "refund", "amount": "60.00", "reason": "moving"},
+            RequestAdjustment.parse(
+                {"kind": "refund", "amount": "60.00", "reason": "moving", "account_no": account.account_no}
+            ),
             actor=world.users["clerk"],
             on=DAY,
             rules=RULES,
@@ -97,23 +126,31 @@ def test_refund_pays_back_the_balance_only_when_approved(world, session) -> None
     adj = request_adjustment(
         session,
         account,
-        {"kind": "refund", "amount": "50.00", "reason": "moving"},
+        RequestAdjustment.parse(
+            {"kind": "refund", "amount": "50.00", "reason": "moving", "account_no": account.account_no}
+        ),
         actor=world.users["clerk"],
         on=DAY,
         rules=RULES,
     )
     assert account.balance == D("50.00")
-    decide_adjustment(session, adj, approve=False, note="no", actor=world.users["admin"], on=DAY, rules=RULES)
+    decide_adjustment(
+        session, adj, DecideAdjustment(approve=False, note="no"), actor=world.users["admin"], on=DAY, rules=RULES
+    )
     assert (adj.status, account.balance) == ("rejected", D("50.00"))
     adj2 = request_adjustment(
         session,
         account,
-        {"kind": "refund", "amount": "50.00", "reason": "moving"},
+        RequestAdjustment.parse(
+            {"kind": "refund", "amount": "50.00", "reason": "moving", "account_no": account.account_no}
+        ),
         actor=world.users["clerk"],
         on=DAY,
         rules=RULES,
     )
-    decide_adjustment(session, adj2, approve=True, note="", actor=world.users["admin"], on=DAY, rules=RULES)
+    decide_adjustment(
+        session, adj2, DecideAdjustment(approve=True, note=""), actor=world.users["admin"], on=DAY, rules=RULES
+    )
     assert account.balance == D("0.00")
 
 

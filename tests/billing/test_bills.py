@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from billing.bills import record_reading
 from billing.models import Bill
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, Problem
 from tests.billing.support import add_tariffs, bill_with
 from tests.support import make_account
 
@@ -107,7 +107,7 @@ def test_meter_going_backwards_is_refused(world, session) -> None:
 def test_reading_with_every_field_wrong_reports_them_all(world, session) -> None:
     with pytest.raises(InvalidInput) as caught:
         record_reading(session, world.own_account, {"period": "2026-13", "reading": "-1"}, actor_id=None)
-    assert set(caught.value.details["fields"]) == {"period", "reading"}
+    assert caught.value.problems == {"period": Problem("not_a_period"), "reading": Problem("not_a_reading")}
 
 
 def test_an_issued_bill_is_announced_in_its_transaction_and_a_rollback_takes_both(world, session, held_outbox) -> None:

@@ -15,8 +15,9 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
+from billing.commands import RecordPayment
 from billing.models import Adjustment, Payment, PaymentImport
-from billing.payments import parse_payment, record_payment, request_hash
+from billing.payments import record_payment, request_hash
 from core.identity import Role, create_user
 from tests.billing.support import add_tariffs, bill_with
 from tests.support import PASSWORD, csrf_token, staff_sign_in
@@ -37,7 +38,7 @@ def billed(world, session):  # type: ignore[no-untyped-def]
     bill_with(session, world.own_account, "2026-01", 200)
     bill_with(session, world.own_account, "2026-02", 100)
     bill_with(session, world.foreign_account, "2026-01", 100)
-    fields = parse_payment(
+    fields = RecordPayment.parse(
         {
             "account_no": "1000000001",
             "amount": "107.60",
@@ -45,7 +46,7 @@ def billed(world, session):  # type: ignore[no-untyped-def]
             "paid_at": "2026-02-10T09:00:00+08:00",
             "reference": "R-0001",
         }
-    )
+    ).fields()
     record_payment(
         session,
         world.own_account,
@@ -115,7 +116,7 @@ def test_bad_amount_is_reported_and_records_nothing(client, billed, session) -> 
     )
     assert reply.status_code == 422
     html = reply.get_data(as_text=True)
-    assert "金额：须为正数" in html and "流水号：必填：票据号" in html  # both problems at once, in Chinese
+    assert "金额（元）：须为正数" in html and "票据号或流水号：柜台缴费须填写票据号" in html  # both at once, in Chinese
     assert _payment_count(session) == 1
 
 
@@ -130,7 +131,9 @@ def test_foreign_account_and_its_payment_are_not_found(client, billed, session) 
     assert _payment_count(session) == 1
     # a payment of unit B's account, recorded by B's own clerk
     clerk_b = create_user(session, "clerk-b", PASSWORD, Role.CLERK, billed.unit_b)
-    fields = parse_payment({"account_no": "2000000001", "amount": "5.00", "channel": "counter", "reference": "B"})
+    fields = RecordPayment.parse(
+        {"account_no": "2000000001", "amount": "5.00", "channel": "counter", "reference": "B"}
+    ).fields()
     foreign, _ = record_payment(
         session,
         billed.foreign_account,

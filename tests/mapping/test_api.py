@@ -99,9 +99,10 @@ def test_nearest_by_address_says_when_the_position_is_approximate(app, client, w
 
 def test_admin_changes_and_removes_only_points_of_their_unit(client, world, session) -> None:
     own = _create(client, world).get_json()["id"]
+    from mapping.commands import NewServicePoint
     from mapping.services import create_point
 
-    foreign, _ = create_point(session, {**HALL, "name": "乙"}, actor=None, unit=world.unit_b)
+    foreign, _ = create_point(session, NewServicePoint.parse({**HALL, "name": "乙"}), actor=None, unit=world.unit_b)
     session.commit()
     changed = client.patch(
         f"/api/v1/admin/service-points/{own}",

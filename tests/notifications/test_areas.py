@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.errors import Problem
 from notifications.areas import contains, polygon_problems
 
 RING = [[120.0, 30.0], [120.2, 30.0], [120.2, 30.2], [120.0, 30.2], [120.0, 30.0]]
@@ -23,8 +24,10 @@ def test_concave_polygon() -> None:
 
 
 def test_bad_polygons_are_explained() -> None:
-    assert '"Polygon"' in polygon_problems({"type": "Point", "coordinates": [120, 30]})
-    assert "closed" in polygon_problems({"type": "Polygon", "coordinates": [RING[:3]]})
-    assert "same" in polygon_problems({"type": "Polygon", "coordinates": [RING[:-1] + [[120.1, 30.1]]]})
-    assert "lon/lat" in polygon_problems({"type": "Polygon", "coordinates": [[[30.0, 200.0]] + RING[1:]]})
+    assert polygon_problems({"type": "Point", "coordinates": [120, 30]}) == Problem("not_a_polygon")
+    assert polygon_problems({"type": "Polygon", "coordinates": [RING[:3]]}) == Problem("ring_too_short", ring=0)
+    unclosed = {"type": "Polygon", "coordinates": [RING[:-1] + [[120.1, 30.1]]]}
+    assert polygon_problems(unclosed) == Problem("ring_not_closed", ring=0)
+    outside = polygon_problems({"type": "Polygon", "coordinates": [[[30.0, 200.0]] + RING[1:]]})
+    assert outside is not None and outside.code == "not_a_lon_lat"
     assert polygon_problems({"type": "Polygon", "coordinates": [RING]}) is None

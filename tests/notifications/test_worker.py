@@ -126,7 +126,7 @@ def test_a_posted_payment_is_announced_through_the_outbox_by_the_worker(client, 
 
     reply = client.post(
         "/api/v1/payments",
-        json={"account_no": world.own_account.account_no, "amount": "88.00", "channel": "counter"},
+        json={"account_no": world.own_account.account_no, "amount": "88.00", "channel": "counter", "reference": "C-1"},
         headers={**world.headers("clerk"), "Idempotency-Key": "worker-outbox-1"},
     )
     assert reply.status_code == 201, reply.get_json()

@@ -68,3 +68,39 @@ def test_unknown_fields_and_malformed_json_are_client_errors(api, world) -> None
         headers={"Authorization": f"Bearer {world.token('admin')}"},
     )
     assert raw.status_code == 400 and raw.get_json()["error"]["code"] == "malformed_json"
+
+
+def test_the_api_and_the_admin_pages_refuse_an_outside_unit_alike(app, client, world) -> None:
+    from webapp.errors import render
+
+    from ..support import staff_sign_in
+
+    api = client.post(
+        "/api/v1/admin/users",
+        json={"username": "clerk-b2", "password": "long-enough-1", "role": "clerk", "unit_code": "UB"},
+        headers=world.headers("admin"),
+    )
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "unit_not_found"
+    assert api.get_json()["error"]["details"]["problems"] == {"unit_code": {"code": "unknown_unit", "params": {}}}
+    token = staff_sign_in(client, "admin-a")
+    form = {"username": "clerk-b2", "password": "long-enough-1", "role": "clerk", "unit_code": "UB"}
+    page = client.post("/staff/users", data={"csrf_token": token, **form}, headers={"Accept-Language": "zh-CN"})
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert f"{render('unit_not_found')} 单位：{render('unknown_unit')}" in page.get_data(as_text=True)
+
+
+def test_a_customer_signs_up_with_the_same_checks_by_the_api_and_the_page(client) -> None:
+    body = {"phone": "2390000000", "password": "short", "name": ""}
+    api = client.post("/api/v1/customers", json=body)
+    problems = api.get_json()["error"]["details"]["problems"]
+    assert {field: problem["code"] for field, problem in problems.items()} == {
+        "phone": "mobile_number",
+        "password": "too_short",
+        "name": "required",
+    }
+    form = client.get("/signup").get_data(as_text=True)
+    from ..support import csrf_token
+
+    page = client.post("/signup", data={**body, "password2": "short", "csrf_token": csrf_token(form)})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and "须为11位手机号码" in html and "至少 8 个字符" in html and "必填" in html

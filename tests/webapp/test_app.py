@@ -56,7 +56,7 @@ def test_unexpected_errors_do_not_leak_a_stack_trace(app) -> None:
         raise RuntimeError("secret internals")
 
     fresh.register_blueprint(bp)
-    response = fresh.test_client().get("/api/v1/_boom")
+    response = fresh.test_client().get("/api/v1/_boom", headers={"Accept-Language": "en"})
     assert response.status_code == 500
     assert response.get_json() == {"error": {"code": "internal_error", "message": "Something went wrong on our side."}}
     assert "secret internals" not in response.get_data(as_text=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from sqlalchemy.orm import Session
 
 from billing.accounts import bind_account, get_visible_account, unbind_account, visible_accounts
+from billing.commands import BindAccount
 from billing.ledger import account_position
 from billing.models import Account
 from core import clock
@@ -17,7 +17,7 @@ from core.identity import ALL_ROLES, Role, User
 from ..config_access import id_hash_key
 from ..throttle import guard
 from . import api
-from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource, resolved
+from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource, resolved
 
 CUSTOMER = allow(Role.CUSTOMER)
 ANY_ACCOUNT_READER = allow(*ALL_ROLES, resource="account")
@@ -28,12 +28,6 @@ def _resolve_account(session: Session, user: User, path: dict[str, Any]) -> Acco
 
 
 register_resource("account", _resolve_account)
-
-
-class BindingIn(ApiModel):
-    account_no: str = Field(min_length=1, max_length=20)
-    holder_name: str = Field(min_length=1, max_length=128)
-    id_last4: str = Field(min_length=4, max_length=4)
 
 
 def account_summary(account: Account) -> dict[str, Any]:
@@ -57,12 +51,12 @@ def account_summary(account: Account) -> dict[str, Any]:
     "/me/accounts",
     methods=["POST"],
     access=CUSTOMER,
-    body=BindingIn,
+    body=BindAccount,
     status=201,
     summary="Bind an account by holder name and the last 4 ID digits",
     extra_responses={422: "details do not match (also for an unknown account)", 429: "too many failures"},
 )
-def bind_my_account(body: BindingIn) -> Any:
+def bind_my_account(body: BindAccount) -> Any:
     user = caller()
     attempts = guard()
     attempts.check("RATELIMIT_BINDING", str(user.id))

@@ -2,63 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from billing.accounts import create_account
+from billing.commands import OpenAccount
 from core.db import db
-from core.errors import NotFound
-from core.identity import Role, create_unit, create_user
-from core.scope import visible_unit
+from core.identity import NewUnit, NewUser, Role, create_unit, create_user
+from core.scope import unit_in_scope
 
 from ..config_access import id_hash_key
 from . import api
-from .framework import ApiModel, allow, caller, endpoint
+from .framework import allow, caller, endpoint
 
 ADMIN = allow(Role.ADMIN)
-
-
-class UnitIn(ApiModel):
-    code: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=128)
-    parent_code: str | None = None
-
-
-class UserIn(ApiModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=8, max_length=256)
-    role: Literal["customer", "archivist", "clerk", "supervisor", "admin"]
-    unit_code: str | None = None
-    name: str = ""
-    email: str | None = None
-
-
-class AccountIn(ApiModel):
-    account_no: str = Field(pattern=r"^\d{1,20}$")
-    holder_name: str = Field(min_length=1, max_length=128)
-    id_last4: str = Field(pattern=r"^[0-9Xx]{4}$")
-    address: str = ""
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
-    category: Literal["residential", "general", "large_industrial", "agricultural"]
-    capacity_kva: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
-    tariff_code: str = Field(min_length=1, max_length=32)
-    unit_code: str
-    connected_on: dt.date | None = None
-    meter_multiplier: Decimal | None = Field(None, gt=0, max_digits=10, decimal_places=2)
-
-
-def _unit_in_scope(code: str | None, field: str) -> Any:
-    """Admins act within their own unit subtree; an outside unit is reported as unknown."""
-    if code is None:
-        return None
-    unit = visible_unit(db.session, caller(), code)
-    if unit is None:
-        raise NotFound("no such unit", code="unit_not_found", details={"fields": {field: "no such unit"}})
-    return unit
 
 
 @endpoint(
@@ -66,14 +22,15 @@ def _unit_in_scope(code: str | None, field: str) -> Any:
     "/admin/units",
     methods=["POST"],
     access=ADMIN,
-    body=UnitIn,
+    body=NewUnit,
     status=201,
     summary="Create an organisation unit under a parent",
     extra_responses={409: "code taken"},
 )
-def create_org_unit(body: UnitIn) -> Any:
-    own_unit = caller().unit
-    parent = _unit_in_scope(body.parent_code or (own_unit.code if own_unit else None), "parent_code")
+def create_org_unit(body: NewUnit) -> Any:
+    admin = caller()
+    own = admin.unit.code if admin.unit else None
+    parent = unit_in_scope(db.session, admin, body.parent_code or own, "parent_code")
     unit = create_unit(db.session, body.code, body.name, parent.code if parent else None)
     return {
         "id": unit.id,
@@ -88,13 +45,13 @@ def create_org_unit(body: UnitIn) -> Any:
     "/admin/users",
     methods=["POST"],
     access=ADMIN,
-    body=UserIn,
+    body=NewUser,
     status=201,
     summary="Create a user with a role in a unit",
     extra_responses={409: "username taken"},
 )
-def create_staff_user(body: UserIn) -> Any:
-    unit = _unit_in_scope(body.unit_code, "unit_code")
+def create_staff_user(body: NewUser) -> Any:
+    unit = unit_in_scope(db.session, caller(), body.unit_code, "unit_code")
     user = create_user(db.session, body.username, body.password, body.role, unit, name=body.name, email=body.email)
     return {
         "id": user.id,
@@ -109,14 +66,14 @@ def create_staff_user(body: UserIn) -> Any:
     "/admin/accounts",
     methods=["POST"],
     access=ADMIN,
-    body=AccountIn,
+    body=OpenAccount,
     status=201,
     summary="Create a power account (户)",
     extra_responses={409: "account exists"},
 )
-def create_power_account(body: AccountIn) -> Any:
-    _unit_in_scope(body.unit_code, "unit_code")
-    account = create_account(db.session, body.model_dump(), id_hash_key=id_hash_key(), actor=caller())
+def create_power_account(body: OpenAccount) -> Any:
+    unit_in_scope(db.session, caller(), body.unit_code, "unit_code")
+    account = create_account(db.session, body, id_hash_key=id_hash_key(), actor=caller())
     return {
         "account_no": account.account_no,
         "holder_name": account.holder_name,

@@ -10,6 +10,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from archive import services
+from archive.commands import CorrectDocument, FileDocument, RecordHandover, WithdrawDocument
 from archive.models import Document, Dossier
 from archive.printing import dossier_pdf
 from archive.queries import document_view, dossier_summary, dossier_view, search_documents, visible_dossiers
@@ -35,14 +36,14 @@ def _resolve_document(session: Session, user: User, path: dict[str, Any]) -> Doc
     try:
         document_id = int(path["document_id"])
     except (TypeError, ValueError):
-        raise NotFound("no such document", code="document_not_found") from None
+        raise NotFound("document_not_found") from None
     document = session.get(Document, document_id)
     if document is None:
-        raise NotFound("no such document", code="document_not_found")
+        raise NotFound("document_not_found")
     try:
         get_visible_account(session, user, document.account_no)
     except NotFound:
-        raise NotFound("no such document", code="document_not_found") from None
+        raise NotFound("document_not_found") from None
     return document
 
 
@@ -56,26 +57,6 @@ class DossierIn(ApiModel):
 
 class DossierListQuery(PageQuery):
     account_no: str | None = Field(None, max_length=20, description="account number or its beginning")
-
-
-class EventIn(ApiModel):
-    reason: str = Field(min_length=1, max_length=2000)
-    authorised_by: str = Field(min_length=1, max_length=64)
-
-
-class CorrectionIn(EventIn):
-    changes: dict[str, Any] = Field(min_length=1)
-
-
-class HandoverIn(ApiModel):
-    account_no: str | None = Field(None, pattern=r"^\d{1,20}$")
-    from_department: str = Field(min_length=1, max_length=128)
-    to_department: str = Field(min_length=1, max_length=128)
-    handed_over_on: dt.date
-    handed_by: str = Field(min_length=1, max_length=64)
-    received_by: str = Field(min_length=1, max_length=64)
-    item_count: int = Field(0, ge=0)
-    notes: str = ""
 
 
 class SearchIn(PageQuery):
@@ -147,10 +128,11 @@ def file_document(account_no: str) -> Any:
     user = caller()
     dossier = _resolve_dossier(db.session, user, {"account_no": account_no})
     upload = request.files.get("file")
-    data = {key: request.form.get(key) for key in request.form}
-    document = services.file_document(
-        db.session, dossier, data, upload.stream if upload else None, upload.filename if upload else None, user
-    )
+    # other form fields are ignored as they always were (a filed_at given is not the filing date)
+    data: dict[str, Any] = {key: request.form.get(key) for key in request.form if key in FileDocument.model_fields}
+    if upload is not None:
+        data.update(file=upload.stream, filename=upload.filename)
+    document = services.file_document(db.session, dossier, FileDocument.parse(data), user)
     db.session.flush()
     return document_view(document), 201
 
@@ -172,7 +154,7 @@ def get_document_content(document_id: str) -> Any:
     try:
         handle = blob_store().open(document.sha256)
     except FileNotFoundError:
-        raise NotFound("The stored file is missing; run archive verify.", code="blob_missing") from None
+        raise NotFound("blob_missing") from None
 
     def chunks() -> Any:
         with handle:
@@ -196,14 +178,14 @@ def get_document_content(document_id: str) -> Any:
     "/archive/documents/<document_id>/withdrawal",
     methods=["POST"],
     access=allow(*WRITERS, resource="document"),
-    body=EventIn,
+    body=WithdrawDocument,
     status=201,
     summary="Withdraw a document (recorded with who, why and who authorised; never deleted)",
 )
-def withdraw_document(document_id: str, body: EventIn) -> Any:
+def withdraw_document(document_id: str, body: WithdrawDocument) -> Any:
     user = caller()
     document = _resolve_document(db.session, user, {"document_id": document_id})
-    services.withdraw_document(db.session, document, user, reason=body.reason, authorised_by=body.authorised_by)
+    services.withdraw_document(db.session, document, user, body)
     return document_view(document, events=True), 201
 
 
@@ -212,16 +194,14 @@ def withdraw_document(document_id: str, body: EventIn) -> Any:
     "/archive/documents/<document_id>/corrections",
     methods=["POST"],
     access=allow(*WRITERS, resource="document"),
-    body=CorrectionIn,
+    body=CorrectDocument,
     status=201,
     summary="Correct a document's metadata (a recorded event; the captured values are kept)",
 )
-def correct_document(document_id: str, body: CorrectionIn) -> Any:
+def correct_document(document_id: str, body: CorrectDocument) -> Any:
     user = caller()
     document = _resolve_document(db.session, user, {"document_id": document_id})
-    services.correct_document(
-        db.session, document, user, body.changes, reason=body.reason, authorised_by=body.authorised_by
-    )
+    services.correct_document(db.session, document, user, body)
     return document_view(document, events=True), 201
 
 
@@ -230,15 +210,15 @@ def correct_document(document_id: str, body: CorrectionIn) -> Any:
     "/archive/handovers",
     methods=["POST"],
     access=allow(*WRITERS),
-    body=HandoverIn,
+    body=RecordHandover,
     status=201,
     summary="Record a hand-over (交接记录) that documents can reference by handover_id",
 )
-def create_handover(body: HandoverIn) -> Any:
+def create_handover(body: RecordHandover) -> Any:
     user = caller()
     if body.account_no:
         get_visible_account(db.session, user, body.account_no)
-    handover = services.create_handover(db.session, body.model_dump(), user)
+    handover = services.create_handover(db.session, body, user)
     return {"id": handover.id, **body.model_dump()}, 201
 
 

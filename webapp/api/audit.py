@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.commands import RequestRun, TransitionFinding
 from audit.docs import rules_table
 from audit.findings import (
     finding_history,
@@ -24,7 +24,7 @@ from core.db import db
 from core.identity import Role, User
 
 from . import api
-from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
+from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource
 
 SUPERVISION = allow(Role.SUPERVISOR, Role.ADMIN)
 FINDING_READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK)
@@ -42,15 +42,6 @@ register_resource("finding", _resolve_finding)
 register_resource("audit_run", _resolve_run)
 
 
-class ScopeIn(ApiModel):
-    unit: str | None = Field(None, max_length=32)
-    account_no: str | None = Field(None, pattern=r"^\d{1,20}$")
-
-
-class RunIn(ApiModel):
-    scope: ScopeIn = Field(default_factory=lambda: ScopeIn())
-
-
 class ViolationQuery(PageQuery):
     status: Literal["open", "assigned", "remediated", "waived"] | None = None
     rule: str | None = Field(None, max_length=32)
@@ -58,12 +49,6 @@ class ViolationQuery(PageQuery):
     account_no: str | None = Field(None, max_length=20)
     severity: Literal["low", "medium", "high"] | None = None
     assignee: Literal["me"] | None = None
-
-
-class TransitionIn(ApiModel):
-    to: Literal["assigned", "remediated", "waived", "open"]
-    assignee: int | str | None = None
-    reason: str | None = Field(None, max_length=2000)
 
 
 class TrailQuery(PageQuery):
@@ -82,11 +67,11 @@ def _serialize(finding: Finding) -> dict[str, Any]:
     "/audit/runs",
     methods=["POST"],
     access=SUPERVISION,
-    body=RunIn,
+    body=RequestRun,
     status=202,
     summary="Start an audit run over the caller's unit, a unit inside it, or one account",
 )
-def start_audit_run(body: RunIn) -> Any:
+def start_audit_run(body: RequestRun) -> Any:
     run = request_run(db.session, caller(), unit_code=body.scope.unit, account_no=body.scope.account_no)
     return {"run_id": run.id, "status": run.status}, 202
 
@@ -154,25 +139,14 @@ def get_violation(finding_id: int) -> Any:
     "/audit/violations/<int:finding_id>/transitions",
     methods=["POST"],
     access=allow(Role.SUPERVISOR, Role.ARCHIVIST, Role.CLERK, resource="finding"),
-    body=TransitionIn,
+    body=TransitionFinding,
     summary="Assign, mark remediated, waive (with a reason) or reopen a finding",
     extra_responses={409: "not allowed from the finding's current status"},
 )
-def transition_violation(finding_id: int, body: TransitionIn) -> Any:
+def transition_violation(finding_id: int, body: TransitionFinding) -> Any:
     finding = get_scoped_finding(db.session, caller(), finding_id)
-    assignee_id = _assignee_id(body.assignee)
-    transition(db.session, finding, caller(), body.to, assignee_id=assignee_id, reason=body.reason)
+    transition(db.session, finding, caller(), body)
     return _serialize(finding)
-
-
-def _assignee_id(value: int | str | None) -> int | None:
-    """The assignee as a user id or a username; an unknown username becomes an id that matches no one."""
-    if value is None or isinstance(value, int):
-        return value
-    if value.isdigit():
-        return int(value)
-    user_id = db.session.scalar(select(User.id).where(User.username == value))
-    return user_id if user_id is not None else -1
 
 
 def _trail_event(ev: trail.TrailEvent) -> dict[str, Any]:

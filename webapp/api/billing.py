@@ -11,8 +11,9 @@ from pydantic import Field
 from billing import payments
 from billing.accounts import get_visible_account
 from billing.bills import record_reading
-from billing.models import Account, Channel
-from billing.payments import parse_payment, request_hash
+from billing.commands import RecordPayment, RecordReading
+from billing.models import Account
+from billing.payments import request_hash
 from billing.services import (
     bill_detail,
     bills_for_year,
@@ -25,7 +26,6 @@ from billing.services import (
 from billing.tariffs import create_tariff, tariff_dict
 from core import clock
 from core.db import db
-from core.errors import Forbidden, InvalidInput
 from core.identity import ALL_ROLES, Role
 
 from . import api
@@ -71,29 +71,20 @@ def post_tariff(body: TariffIn) -> Any:
     return tariff_dict(tariff), 201
 
 
-class ReadingIn(ApiModel):
-    account_no: str = Field(min_length=1, max_length=20)
-    period: str = Field(min_length=7, max_length=7)
-    reading: Decimal | None = Field(None, ge=0)
-    peak: Decimal | None = Field(None, ge=0)
-    flat: Decimal | None = Field(None, ge=0)
-    valley: Decimal | None = Field(None, ge=0)
-
-
 @endpoint(
     api,
     "/billing/readings",
     methods=["POST"],
     access=allow(Role.CLERK, Role.ADMIN),
-    body=ReadingIn,
+    body=RecordReading,
     status=201,
     summary="Record a cumulative meter reading; the period's bill is computed",
     extra_responses={409: "a reading for that period (or a later one) exists"},
 )
-def post_reading(body: ReadingIn) -> Any:
+def post_reading(body: RecordReading) -> Any:
     user = caller()
     account = get_visible_account(db.session, user, body.account_no)
-    reading, bill = record_reading(db.session, account, body.model_dump(), actor_id=user.id)
+    reading, bill = record_reading(db.session, account, body, actor_id=user.id)
     result: dict[str, Any] = {
         "id": reading.id,
         "account_no": account.account_no,
@@ -176,37 +167,22 @@ def get_payments(account_no: str, query: PageQuery) -> Any:
     return {"items": items, "page": query.page, "per_page": query.per_page, "total": payment_count(db.session, account)}
 
 
-class PaymentIn(ApiModel):
-    account_no: str = Field(min_length=1, max_length=20)
-    amount: Decimal
-    channel: str
-    paid_at: str | None = None
-    reference: str = Field("", max_length=64)
-
-
-STAFF_CHANNELS = {Channel.COUNTER, Channel.BANK, Channel.THIRD_PARTY}
-
-
 @endpoint(
     api,
     "/payments",
     methods=["POST"],
     access=allow(Role.CUSTOMER, Role.CLERK, Role.ADMIN),
-    body=PaymentIn,
+    body=RecordPayment,
     status=201,
     summary="Record a payment once per Idempotency-Key (customers: channel app, own accounts)",
     extra_responses={200: "a replay: the first payment", 409: "the key was used with another body"},
 )
-def post_payment(body: PaymentIn) -> Any:
+def post_payment(body: RecordPayment) -> Any:
     user = caller()
-    raw = body.model_dump()
-    fields = parse_payment(raw)
-    if user.role == Role.CUSTOMER and fields["channel"] != Channel.APP:
-        raise InvalidInput.fields({"channel": "customers pay through the app channel"})
-    if user.role != Role.CUSTOMER and fields["channel"] not in STAFF_CHANNELS:
-        raise Forbidden("Staff record counter, bank and third-party payments.", code="channel_not_allowed")
-    account = get_visible_account(db.session, user, fields["account_no"])
-    digest = request_hash(fields, explicit_paid_at=bool(raw.get("paid_at")))
+    body.check_recorder(user.role)
+    fields = body.fields()
+    account = get_visible_account(db.session, user, body.account_no)
+    digest = request_hash(fields, explicit_paid_at=body.paid_at is not None)
     payment, created = payments.post_payment(
         db.session,
         account,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Literal
 
 from flask import g, request
-from pydantic import Field
 from sqlalchemy.orm import Session
 
 from billing.accounts import get_visible_account
@@ -17,28 +15,20 @@ from billing.adjustments import (
     request_adjustment,
     visible_adjustments,
 )
-from billing.imports import import_dict, import_payments
+from billing.commands import DecideAdjustment, RequestAdjustment
+from billing.imports import import_dict, import_payments, read_upload
 from billing.models import Adjustment, PaymentImport
 from billing.queries import visible_imports
 from core import clock
 from core.db import db
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
 from core.identity import Role, User
 
 from . import api
-from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
+from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource
 
 WRITERS = (Role.CLERK, Role.ADMIN)
 READERS = (Role.CLERK, Role.SUPERVISOR, Role.ADMIN)
-MAX_FILE_BYTES = 5 * 1024 * 1024
-
-
-class AdjustmentIn(ApiModel):
-    kind: Literal["refund", "correction", "waiver"]
-    account_no: str = Field(min_length=1, max_length=20)
-    period: str | None = Field(None, max_length=7)
-    amount: Decimal
-    reason: str = Field(min_length=1, max_length=500)
 
 
 @endpoint(
@@ -46,14 +36,14 @@ class AdjustmentIn(ApiModel):
     "/billing/adjustments",
     methods=["POST"],
     access=allow(*WRITERS),
-    body=AdjustmentIn,
+    body=RequestAdjustment,
     status=201,
     summary="Request a refund, a bill correction or a late-fee waiver (a second person approves)",
 )
-def post_adjustment(body: AdjustmentIn) -> Any:
+def post_adjustment(body: RequestAdjustment) -> Any:
     user = caller()
     account = get_visible_account(db.session, user, body.account_no)
-    adj = request_adjustment(db.session, account, body.model_dump(), actor=user, on=clock.today_local())
+    adj = request_adjustment(db.session, account, body, actor=user, on=clock.today_local())
     return adjustment_dict(adj), 201
 
 
@@ -79,16 +69,11 @@ def _resolve_adjustment(session: Session, user: User, path: dict[str, Any]) -> A
     try:
         adjustment_id = int(path["adjustment_id"])
     except ValueError as exc:
-        raise NotFound("no such request", code="adjustment_not_found") from exc
+        raise NotFound("adjustment_not_found") from exc
     return get_visible_adjustment(session, user, adjustment_id)
 
 
 register_resource("adjustment", _resolve_adjustment)
-
-
-class DecisionIn(ApiModel):
-    approve: bool
-    note: str = Field("", max_length=500)
 
 
 @endpoint(
@@ -96,14 +81,12 @@ class DecisionIn(ApiModel):
     "/billing/adjustments/<adjustment_id>/decision",
     methods=["POST"],
     access=allow(*WRITERS, resource="adjustment"),
-    body=DecisionIn,
+    body=DecideAdjustment,
     summary="Approve or reject a request (never the requester's own)",
     extra_responses={409: "already decided, or the caller requested it"},
 )
-def post_decision(adjustment_id: str, body: DecisionIn) -> Any:
-    adj = decide_adjustment(
-        db.session, g.resource, approve=body.approve, note=body.note, actor=caller(), on=clock.today_local()
-    )
+def post_decision(adjustment_id: str, body: DecideAdjustment) -> Any:
+    adj = decide_adjustment(db.session, g.resource, body, actor=caller(), on=clock.today_local())
     return adjustment_dict(adj)
 
 
@@ -118,12 +101,9 @@ def post_decision(adjustment_id: str, body: DecisionIn) -> Any:
 )
 def post_payment_import() -> Any:
     upload = request.files.get("file")
-    if upload is None:
-        raise InvalidInput.fields({"file": "a CSV file is required"})
-    content = upload.read(MAX_FILE_BYTES + 1)
-    if len(content) > MAX_FILE_BYTES:
-        raise InvalidInput.fields({"file": "at most 5 MB"})
-    batch = import_payments(db.session, upload.filename or "payments.csv", content, actor=caller())
+    content = read_upload(upload.stream if upload is not None else None)
+    name = (upload.filename if upload is not None else None) or "payments.csv"
+    batch = import_payments(db.session, name, content, actor=caller())
     return import_dict(batch), 201
 
 
@@ -131,10 +111,10 @@ def _resolve_import(session: Session, user: User, path: dict[str, Any]) -> Payme
     try:
         import_id = int(path["import_id"])
     except ValueError as exc:
-        raise NotFound("no such import", code="payment_import_not_found") from exc
+        raise NotFound("payment_import_not_found") from exc
     batch = session.scalar(visible_imports(user).where(PaymentImport.id == import_id))
     if batch is None:
-        raise NotFound("no such import", code="payment_import_not_found")
+        raise NotFound("payment_import_not_found")
     return batch
 
 

@@ -21,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from core.commands import Command, problems_of
 from core.db import db
-from core.errors import DomainError, Forbidden, InvalidInput
+from core.errors import DomainError, Forbidden, InvalidInput, Problem
 from core.identity import User
 
 from ..auth import current_api_user
@@ -124,12 +125,14 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(body, status=status, mimetype="application/json", headers=headers)
 
 
-def _validation_details(exc: ValidationError) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "body"
-        fields.setdefault(loc, err["msg"])
-    return fields
+def _validated(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    """The model from ``data``; a domain command also checks its rules (``Command.parse``)."""
+    if issubclass(model, Command):
+        return model.parse(data)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput.fields(problems_of(exc)) from exc
 
 
 def _parse_body(model: type[BaseModel]) -> BaseModel:
@@ -140,13 +143,10 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         try:
             payload = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedRequest("The request body is not valid JSON.", code="malformed_json") from exc
+            raise MalformedRequest("malformed_json") from exc
     if not isinstance(payload, dict):
-        raise InvalidInput("The request body must be a JSON object.", code="invalid_input")
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise InvalidInput.fields(_validation_details(exc)) from exc
+        raise InvalidInput.fields({"body": Problem("not_an_object")})
+    return _validated(model, payload)
 
 
 def _parse_query(model: type[BaseModel]) -> BaseModel:
@@ -154,17 +154,14 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
     for key in request.args:
         values = request.args.getlist(key)
         data[key] = values if len(values) > 1 else values[0]
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInput.fields(_validation_details(exc), "Some query parameters are not valid.") from exc
+    return _validated(model, data)
 
 
 def caller() -> User:
     """The authenticated caller of the current API request (endpoints with roles only)."""
     user = g.get("api_user")
     if user is None:
-        raise Unauthorized("Sign in first.")
+        raise Unauthorized()
     return user
 
 
@@ -219,10 +216,10 @@ def endpoint(
             g.api_user = user
             if not access.public:
                 if user is None:
-                    raise Unauthorized("A valid bearer token is required.")
+                    raise Unauthorized()
                 assert access.roles is not None
                 if user.role not in access.roles:
-                    raise Forbidden("Your role may not do this.", code="forbidden")
+                    raise Forbidden()
                 if access.resource:
                     g.resource = RESOURCES[access.resource](db.session, user, path)
             kwargs: dict[str, Any] = dict(path)

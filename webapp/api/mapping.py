@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import db
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Problem
 from core.identity import Role, User
 from core.scope import visible_unit
+from mapping.commands import NewServicePoint, ServicePointChange
 from mapping.exchange import import_points, parse, to_csv, to_geojson
 from mapping.geo import navigation_links
 from mapping.geocoding import GeocodingService
@@ -21,9 +22,10 @@ from mapping.models import ServicePoint
 from mapping.search import Nearby, nearest
 from mapping.services import create_point, delete_point, editable_point, get_point, update_point
 
+from ..portal.map import location_note
 from . import api
 from .framework import PUBLIC as PUBLIC_ACCESS
-from .framework import ApiModel, PageQuery, allow, caller, endpoint, json_response, paginate, register_resource
+from .framework import PageQuery, allow, caller, endpoint, json_response, paginate, register_resource
 
 ADMIN_POINT = allow(Role.ADMIN, resource="service_point")
 Kind = Literal["business_hall", "self_service", "charging_station"]
@@ -92,12 +94,12 @@ def nearest_service_points(query: NearestQuery) -> Any:
         located = geocoding().locate(db.session, query.address)
         db.session.commit()  # keep the cached answer
         if located is None:
-            raise InvalidInput.fields({"address": "this address could not be located; give lat and lon"})
+            raise InvalidInput.fields({"address": Problem("address_not_located")})
         lat, lon = located.lat, located.lon
         # the position is approximate when the geocoder was down: say so, never wait on it
-        headers = {"X-Location-Source": located.source, "X-Location-Note": quote(located.note)}
+        headers = {"X-Location-Source": located.source, "X-Location-Note": quote(location_note(located))}
     else:
-        raise InvalidInput.fields({"lat": "give lat and lon, or an address", "lon": "give lat and lon, or an address"})
+        raise InvalidInput.fields({"lat": Problem("position_required"), "lon": Problem("position_required")})
     found = nearest(db.session, lat, lon, limit=query.limit, kind=query.kind)
     return json_response([nearby_json(f) for f in found], 200, headers)
 
@@ -145,38 +147,13 @@ def get_service_point(point_id: int) -> Any:
     return {**point_json(point), "navigate": navigation_links(point.lat, point.lon, point.name)}
 
 
-class ServicePointIn(ApiModel):
-    name: str = Field(min_length=1, max_length=128)
-    kind: Kind
-    address: str = Field(min_length=1, max_length=255)
-    lat: float | None = Field(None, ge=-90, le=90, description="WGS-84; leave out to geocode the address")
-    lon: float | None = Field(None, ge=-180, le=180)
-    hours: dict[str, str] = Field(default_factory=dict, description='{"mon": "08:30-17:30", ...}')
-    services: list[str] = Field(default_factory=list)
-    phone: str = Field("", max_length=32)
-    code: str | None = Field(None, max_length=32)
-    unit_code: str | None = None
-
-
-class ServicePointPatch(ApiModel):
-    name: str | None = Field(None, min_length=1, max_length=128)
-    kind: Kind | None = None
-    address: str | None = Field(None, min_length=1, max_length=255)
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
-    hours: dict[str, str] | None = None
-    services: list[str] | None = None
-    phone: str | None = Field(None, max_length=32)
-    code: str | None = Field(None, max_length=32)
-
-
 def _admin_unit(code: str | None) -> Any:
     """Admins place points in their own unit subtree; an outside unit is reported as unknown."""
     if code is None:
         return caller().unit
     unit = visible_unit(db.session, caller(), code)
     if unit is None:
-        raise InvalidInput.fields({"unit_code": "no such unit"})
+        raise InvalidInput.fields({"unit_code": Problem("unknown_unit")})
     return unit
 
 
@@ -185,16 +162,15 @@ def _admin_unit(code: str | None) -> Any:
     "/admin/service-points",
     methods=["POST"],
     access=allow(Role.ADMIN),
-    body=ServicePointIn,
+    body=NewServicePoint,
     status=201,
     summary="Create a service point (without lat/lon the address is geocoded, with fallbacks)",
     extra_responses={409: "code taken"},
 )
-def create_service_point(body: ServicePointIn) -> Any:
+def create_service_point(body: NewServicePoint) -> Any:
     unit = _admin_unit(body.unit_code)
-    data = body.model_dump(exclude={"unit_code"}, exclude_none=True)
-    point, note = create_point(db.session, data, actor=caller(), unit=unit, geocoding=geocoding())
-    return {**point_json(point), "location_note": note}, 201
+    point, fallback = create_point(db.session, body, actor=caller(), unit=unit, geocoding=geocoding())
+    return {**point_json(point), "location_note": location_note(fallback)}, 201
 
 
 @endpoint(
@@ -202,15 +178,13 @@ def create_service_point(body: ServicePointIn) -> Any:
     "/admin/service-points/<int:point_id>",
     methods=["PATCH"],
     access=ADMIN_POINT,
-    body=ServicePointPatch,
+    body=ServicePointChange,
     summary="Change a service point",
 )
-def change_service_point(point_id: int, body: ServicePointPatch) -> Any:
+def change_service_point(point_id: int, body: ServicePointChange) -> Any:
     point = editable_point(db.session, caller(), point_id)
-    point, note = update_point(
-        db.session, point, body.model_dump(exclude_unset=True), actor=caller(), geocoding=geocoding()
-    )
-    return {**point_json(point), "location_note": note}
+    point, fallback = update_point(db.session, point, body, actor=caller(), geocoding=geocoding())
+    return {**point_json(point), "location_note": location_note(fallback)}
 
 
 @endpoint(
@@ -239,7 +213,7 @@ def remove_service_point(point_id: int) -> Any:
 def import_service_points() -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise InvalidInput.fields({"file": "required"})
+        raise InvalidInput.fields({"file": Problem("required")})
     rows = parse(upload.filename, upload.read())
     report = import_points(db.session, rows, actor=caller(), unit=caller().unit, geocoding=geocoding())
     return {"created": report.created, "updated": report.updated, "approximate": report.approximate}

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import db
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, Problem
 from core.identity import ALL_ROLES, STAFF_ROLES, Role
 from notifications.channels import application_server_key
+from notifications.commands import AnnounceOutage
 from notifications.models import Notice
 from notifications.queries import dead_letters, notice_progress, own_messages, visible_notice, visible_notices
 from notifications.services import (
@@ -82,14 +83,14 @@ class ReadIn(ApiModel):
 def mark_my_notifications(body: ReadIn) -> Any:
     user = caller()
     if not body.all and not body.ids:
-        raise InvalidInput.fields({"ids": "give ids, or all: true"})
+        raise InvalidInput.fields({"ids": Problem("ids_or_all")})
     if body.all:
         updated = mark_all_read(db.session, user)
     else:
         assert body.ids is not None
         messages = own_messages(db.session, user, body.ids)
         if len(messages) != len(set(body.ids)):
-            raise NotFound("no such message", code="message_not_found")
+            raise NotFound("message_not_found")
         now = dt.datetime.now(dt.UTC)
         for message in messages:
             message.read_at = (message.read_at or now) if body.read else None
@@ -177,7 +178,7 @@ class EndpointQuery(BaseModel):
 )
 def remove_push_subscription(query: EndpointQuery) -> Any:
     if not unsubscribe_push(db.session, caller(), query.endpoint):
-        raise NotFound("no such subscription", code="subscription_not_found")
+        raise NotFound("subscription_not_found")
     return "", 204
 
 
@@ -189,28 +190,18 @@ def vapid_public_key() -> Any:
 # --- outage notices (staff) -----------------------------------------------------------------------
 
 
-class OutageIn(ApiModel):
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=4000)
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    area: dict[str, Any] | None = Field(None, description="GeoJSON Polygon, [lon, lat] positions (WGS-84)")
-    account_nos: list[str] | None = Field(None, description="or an explicit account list")
-
-
 @endpoint(
     api,
     "/notices/outages",
     methods=["POST"],
     access=NOTICE_SENDERS,
-    body=OutageIn,
+    body=AnnounceOutage,
     status=202,
     summary="Announce a planned outage to the customers of the affected accounts; workers deliver it",
     extra_responses={422: "bad area, unknown accounts, or times"},
 )
-def announce_outage(body: OutageIn) -> Any:
-    data = body.model_dump(exclude_unset=True)
-    notice, recipients = create_outage_notice(db.session, caller(), data)
+def announce_outage(body: AnnounceOutage) -> Any:
+    notice, recipients = create_outage_notice(db.session, caller(), body)
     return {
         "notice_id": notice.id,
         "recipients": len(recipients.user_ids),
@@ -223,11 +214,11 @@ def announce_outage(body: OutageIn) -> Any:
     "/notices/outages/preview",
     methods=["POST"],
     access=NOTICE_SENDERS,
-    body=OutageIn,
+    body=AnnounceOutage,
     summary="How many accounts and customers an outage notice would reach (nothing is stored or sent)",
 )
-def preview_outage_notice(body: OutageIn) -> Any:
-    recipients = preview_outage(db.session, caller(), body.model_dump(exclude_unset=True))
+def preview_outage_notice(body: AnnounceOutage) -> Any:
+    recipients = preview_outage(db.session, caller(), body)
     return {"recipients": len(recipients.user_ids), "accounts": len(recipients.account_ids)}
 
 

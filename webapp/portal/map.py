@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from core import clock
 from core.db import db
 from mapping.geo import navigation_links
+from mapping.geocoding import Located
 from mapping.hours import WEEKDAYS
 from mapping.maps import Area, Marker, RenderedMap, TileSource, render
 from mapping.search import Nearby, nearest
@@ -45,7 +46,26 @@ DAY_LABELS = {
     "sat": _l("Sat"),
     "sun": _l("Sun"),
 }
+FALLBACK_REASONS = {
+    "no_address": _l("no address was given"),
+    "address_unknown": _l("the address service does not know this address"),
+    "geocoder_unavailable": _l("the address service is unavailable"),
+}
 NAV_LABELS = {"amap": _l("Amap"), "baidu": _l("Baidu Maps"), "apple": _l("Apple Maps"), "google": _l("Google Maps")}
+
+
+def location_note(fallback: Located | None) -> str:
+    """Why a position is approximate and what stands in for it, in the reader's language ('' if it is not)."""
+    if fallback is None or not fallback.reason:
+        return ""
+    why = str(FALLBACK_REASONS.get(fallback.reason, fallback.reason))
+    if fallback.source == "district_centroid":
+        where = _("showing the centre of %(district)s", district=fallback.district)
+    elif fallback.source == "city_centre":
+        where = _("showing the city centre")
+    else:
+        where = _("keeping the last known position")
+    return _("%(why)s; %(where)s", why=why, where=where)
 
 
 def _current_outages() -> Iterable[tuple[dict[str, Any], str, str]]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, jsonify, render_template, send_from_directory, url_for
+from flask import current_app, jsonify, render_template, send_from_directory, url_for
 from flask_babel import gettext as _
 
+from ..extensions import current_language
 from . import portal
 
 # Bump when the files the service worker pre-caches change, so phones drop the old copies.
@@ -20,7 +21,7 @@ def manifest() -> Any:
         "name": _("GridDesk power service"),
         "short_name": _("GridDesk"),
         "description": _("Balance, bills, usage and service points for your power account."),
-        "lang": "en" if g.get("locale") == "en" else "zh-CN",
+        "lang": "en" if current_language() == "en" else "zh-CN",
         "start_url": url_for("portal.index", source="pwa"),
         "scope": "/",
         "display": "standalone",

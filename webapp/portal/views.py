@@ -8,14 +8,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from billing.accounts import bind_account, unbind_account
+from billing.commands import BindAccount
 from billing.ledger import account_position
 from core import clock
 from core.db import db
 from core.errors import DomainError
-from core.identity import Role, change_password, create_user
+from core.identity import CustomerSignUp, Role, change_password, create_user
 
 from ..auth import SessionUser, authenticate
 from ..config_access import id_hash_key
+from ..errors import error_message, form_errors
 from ..throttle import guard
 from . import portal
 from ._billing import latest_bill
@@ -52,7 +54,7 @@ def sign_in() -> Any:
                 default = url_for("portal.home") if user.role == Role.CUSTOMER else url_for("staff.dashboard")
                 return redirect(_safe_next(request.args.get("next"), default))
         except DomainError as exc:
-            error = _("Too many failed attempts. Please wait and try again.") if exc.status == 429 else exc.message
+            error = error_message(exc)
     return render_template("portal/login.html", error=error), 401 if error else 200
 
 
@@ -60,26 +62,23 @@ def sign_in() -> Any:
 def sign_up() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
-        phone = request.form.get("phone", "").strip()
-        name = request.form.get("name", "").strip()
-        password = request.form.get("password", "")
-        if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
-            errors["phone"] = _("Enter an 11-digit mobile number.")
-        if not name:
-            errors["name"] = _("Enter your name.")
-        if len(password) < 8:
-            errors["password"] = _("At least 8 characters.")
-        if password != request.form.get("password2", ""):
+        fields = {k: request.form.get(k, "") for k in ("phone", "name", "password")}
+        try:
+            command = CustomerSignUp.parse(fields)
+        except DomainError as exc:
+            errors.update(form_errors(exc, {}).fields)
+            command = None
+        if fields["password"] != request.form.get("password2", ""):  # the form's own check: typed twice alike
             errors["password2"] = _("The passwords do not match.")
-        if not errors:
+        if command is not None and not errors:
             try:
-                user = create_user(db.session, phone, password, Role.CUSTOMER, None, name=name)
+                user = create_user(db.session, command.phone, command.password, Role.CUSTOMER, None, name=command.name)
                 db.session.commit()
                 login_user(SessionUser(user))
                 return redirect(url_for("portal.home"))
-            except DomainError as exc:
+            except DomainError:
                 db.session.rollback()
-                errors["phone"] = _("This phone number is already registered.") if exc.status == 409 else exc.message
+                errors["phone"] = _("This phone number is already registered.")
     return render_template("portal/signup.html", errors=errors, form=request.form), 422 if errors else 200
 
 
@@ -115,13 +114,9 @@ def bind() -> Any:
         user = current_user.user
         try:
             guard().check("RATELIMIT_BINDING", str(user.id))
+            command = BindAccount.parse({k: request.form.get(k, "") for k in ("account_no", "holder_name", "id_last4")})
             account = bind_account(
-                db.session,
-                user,
-                request.form.get("account_no", ""),
-                request.form.get("holder_name", ""),
-                request.form.get("id_last4", ""),
-                id_hash_key=id_hash_key(),
+                db.session, user, command.account_no, command.holder_name, command.id_last4, id_hash_key=id_hash_key()
             )
             db.session.commit()
             session["portal_account"] = account.account_no
@@ -129,11 +124,14 @@ def bind() -> Any:
             return redirect(url_for("portal.home", account=account.account_no))
         except DomainError as exc:
             db.session.rollback()
-            if exc.status == 429:
-                error = _("Too many failed attempts. Please wait and try again.")
-            else:
+            if exc.status != 429:
                 guard().failed("RATELIMIT_BINDING", str(user.id))
-                error = _("The account details do not match.")
+            labels = {
+                "account_no": _("Account number"),
+                "holder_name": _("Holder name"),
+                "id_last4": _("Last 4 characters of the ID number"),
+            }
+            error = " ".join(form_errors(exc, labels).summary)
     return render_template("portal/bind.html", error=error, form=request.form), 422 if error else 200
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from archive import services
+from archive.commands import CorrectDocument, FileDocument, WithdrawDocument
 from archive.models import CORRECTABLE, Document, Dossier
 from archive.queries import document_view, dossier_summary, dossier_view, search_documents, visible_dossiers
 from archive.registry import blob_store
@@ -21,6 +22,7 @@ from core.errors import DomainError, NotFound
 from core.identity import Role, User
 from webapp.templating import STAFF_NAV
 
+from ..errors import FormErrors, form_errors
 from . import staff
 from .access import staff_required, staff_user
 
@@ -29,6 +31,27 @@ READERS = (Role.ARCHIVIST, Role.SUPERVISOR, Role.ADMIN)
 
 STAFF_NAV.append(("staff.archive_dossiers", "Dossiers", frozenset(READERS)))
 STAFF_NAV.append(("staff.archive_search", "Archive search", frozenset(READERS)))
+
+
+def _filing_labels() -> dict[str, str]:
+    """The filing and correction forms' labels (the same words as the page's)."""
+    return {
+        "file": _("File (PDF, JPEG, PNG, TIFF, DOCX)"),
+        "doc_type": _("Document type"),
+        "title": _("Title"),
+        "document_no": _("Document no."),
+        "responsible_unit": _("Responsible party"),
+        "formed_on": _("Formation date"),
+        "writing_material": _("Writing material"),
+        "paper_size": _("Paper size"),
+        "retention": _("Retention"),
+        "pages": _("Pages"),
+        "handover_id": _("Hand-over record no."),
+        "reason": _("Reason"),
+        "authorised_by": _("Authorised by"),
+        "changes": _("Correct the metadata"),
+        "account_no": _("Account number"),
+    }
 
 
 def _choices() -> dict[str, Any]:
@@ -75,7 +98,7 @@ def archive_open_dossier() -> Any:
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(" ".join(form_errors(exc, _filing_labels()).summary), "error")
         return redirect(url_for("staff.archive_dossiers", q=account_no))
     flash(_("Dossier opened."), "ok")
     return redirect(url_for("staff.archive_dossier", account_no=account_no))
@@ -83,7 +106,7 @@ def archive_open_dossier() -> Any:
 
 @staff.get("/archive/dossiers/<account_no>")
 @staff_required(*READERS)
-def archive_dossier(account_no: str, errors: dict[str, str] | None = None, form: Any = None) -> Any:
+def archive_dossier(account_no: str, errors: FormErrors | None = None, form: Any = None) -> Any:
     user = staff_user()
     try:
         dossier = _dossier(db.session, user, account_no)
@@ -97,7 +120,7 @@ def archive_dossier(account_no: str, errors: dict[str, str] | None = None, form:
         dossier=view,
         pending=pending,
         can_file=user.role in WRITERS,
-        errors=errors or {},
+        errors=errors or FormErrors(),
         form=form or {},
         today=clock.today_local().isoformat(),
         **_choices(),
@@ -115,21 +138,16 @@ def archive_file_document(account_no: str) -> Any:
     if dossier is None:
         abort(404)
     upload = request.files.get("file")
-    data = {key: request.form.get(key) for key in request.form if key != "csrf_token"}
+    data: dict[str, Any] = {key: request.form.get(key) for key in request.form if key != "csrf_token"}
     try:
-        document = services.file_document(
-            db.session,
-            dossier,
-            data,
-            upload.stream if upload and upload.filename else None,
-            upload.filename if upload else None,
-            user,
+        command = FileDocument.parse(
+            {**data, "file": upload.stream, "filename": upload.filename} if upload and upload.filename else data
         )
+        document = services.file_document(db.session, dossier, command, user)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        errors = dict((exc.details or {}).get("fields") or {}) or {"file": exc.message}
-        return archive_dossier(account_no, errors=errors, form=data), 422
+        return archive_dossier(account_no, errors=form_errors(exc, _filing_labels()), form=data), 422
     flash(_("Document filed; its text is being extracted and indexed."), "ok")
     return redirect(url_for("staff.archive_document", document_id=document.id))
 
@@ -155,7 +173,7 @@ def archive_withdraw(document_id: int) -> Any:
     user = staff_user()
     document = _document(db.session, user, document_id)
     return _record_event(
-        lambda **why: services.withdraw_document(db.session, document, user, **why),
+        lambda why: services.withdraw_document(db.session, document, user, WithdrawDocument.parse(why)),
         _("Document withdrawn."),
         document_id,
     )
@@ -169,7 +187,9 @@ def archive_correct(document_id: int) -> Any:
     document = _document(db.session, user, document_id)
     changes = _changed_fields(document.current(), request.form)
     return _record_event(
-        lambda **why: services.correct_document(db.session, document, user, changes, **why),
+        lambda why: services.correct_document(
+            db.session, document, user, CorrectDocument.parse({**why, "changes": changes})
+        ),
         _("Metadata corrected; the captured values stay on record."),
         document_id,
     )
@@ -178,12 +198,12 @@ def archive_correct(document_id: int) -> Any:
 def _record_event(record: Any, done: str, document_id: int) -> Any:
     """Record a withdrawal or correction with the form's reason and authoriser; back to the document either way."""
     try:
-        record(reason=request.form.get("reason", ""), authorised_by=request.form.get("authorised_by", ""))
+        record({"reason": request.form.get("reason", ""), "authorised_by": request.form.get("authorised_by", "")})
         db.session.commit()
         flash(done, "ok")
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.message + " " + "; ".join(f"{k}: {v}" for k, v in (exc.details.get("fields") or {}).items()), "error")
+        flash(" ".join(form_errors(exc, _filing_labels()).summary), "error")
     return redirect(url_for("staff.archive_document", document_id=document_id))
 
 
@@ -265,7 +285,7 @@ def archive_search() -> Any:
                 per_page=20,
             )
         except DomainError as exc:
-            error = exc.message
+            error = " ".join(form_errors(exc, {"doc_type": _("Document type"), "from": _("From")}).summary)
         except Exception:  # a query the parser cannot read is the user's typo, not an outage
             error = _("The search could not be understood; check the quotes.")
     pages = ((result["total"] + 19) // 20) if result else 0

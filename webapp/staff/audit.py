@@ -11,6 +11,7 @@ from flask import Response, abort, flash, redirect, render_template, request, st
 from flask_babel import gettext as _
 
 from audit import dashboard, settings
+from audit.commands import RequestRun, TransitionFinding
 from audit.docs import rules_table
 from audit.findings import (
     FIXERS,
@@ -29,6 +30,7 @@ from core.identity import Role, Unit, User
 from core.scope import scope_path, visible_units
 from webapp.templating import STAFF_NAV, local_datetime
 
+from ..errors import form_errors
 from . import staff
 from .access import staff_required, staff_user
 from .archive import READERS as ARCHIVE_READERS
@@ -73,16 +75,13 @@ def audit_dashboard() -> Any:
 @staff_required(*SUPERVISION)
 def audit_start_run() -> Any:
     try:
-        run = request_run(
-            db.session,
-            staff_user(),
-            unit_code=request.form.get("unit") or None,
-            account_no=request.form.get("account_no") or None,
-        )
+        scope = RequestRun.parse({"scope": {k: request.form.get(k, "") for k in ("unit", "account_no")}}).scope
+        run = request_run(db.session, staff_user(), unit_code=scope.unit, account_no=scope.account_no)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(_("The audit could not start: %(problem)s", problem=_problem_text(exc)), "error")
+        problem = " ".join(form_errors(exc, {"scope.unit": _("Unit"), "scope.account_no": _("Account no.")}).summary)
+        flash(_("The audit could not start: %(problem)s", problem=problem), "error")
         return redirect(url_for("staff.audit_dashboard"))
     return redirect(url_for("staff.audit_run", run_id=run.id))
 
@@ -236,21 +235,17 @@ def _evidence_document(finding: Finding) -> int | None:
 def audit_transition(finding_id: int) -> Any:
     user = staff_user()
     finding = _finding_or_404(user, finding_id)
-    assignee = request.form.get("assignee", type=int)
     try:
-        transition(
-            db.session,
-            finding,
-            user,
-            request.form.get("to", ""),
-            assignee_id=assignee,
-            reason=request.form.get("reason"),
+        command = TransitionFinding.parse(
+            {k: request.form[k] for k in ("to", "assignee", "reason") if k in request.form}
         )
+        transition(db.session, finding, user, command)
         db.session.commit()
         flash(_("Saved."), "ok")
     except DomainError as exc:
         db.session.rollback()
-        flash(_problem_text(exc), "error")
+        labels = {"to": _("Status"), "assignee": _("Assign to"), "reason": _("Reason for the waiver")}
+        flash(" ".join(form_errors(exc, labels).summary), "error")
     return redirect(url_for("staff.audit_finding", finding_id=finding_id))
 
 
@@ -268,10 +263,3 @@ def _finding_or_404(user: User, finding_id: int) -> Finding:
     if user.role in FIXERS and finding.assignee_id != user.id:
         abort(404)
     return finding
-
-
-def _problem_text(exc: DomainError) -> str:
-    fields = (getattr(exc, "details", None) or {}).get("fields") or {}
-    if fields:
-        return "; ".join(f"{k}: {v}" for k, v in fields.items())
-    return str(exc.message)

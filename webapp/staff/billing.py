@@ -7,7 +7,6 @@ adjustments); this module only parses forms and renders.
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -24,18 +23,19 @@ from billing.adjustments import (
     request_adjustment,
     visible_adjustments,
 )
-from billing.imports import import_dict, import_payments
+from billing.commands import DecideAdjustment, RecordPayment, RequestAdjustment
+from billing.imports import import_dict, import_payments, read_upload
 from billing.ledger_view import account_ledger, payment_receipt, user_names, visible_payment
 from billing.models import Account, Adjustment, AdjustmentStatus, Channel, PaymentImport
-from billing.payments import parse_payment, post_payment, request_hash
+from billing.payments import post_payment, request_hash
 from billing.queries import find_accounts, visible_imports
 from core import clock
 from core.db import db
 from core.errors import DomainError, InvalidInput, NotFound
 from core.identity import Role, User
-from webapp.api.billing_requests import MAX_FILE_BYTES
 from webapp.templating import STAFF_NAV
 
+from ..errors import FormErrors, form_errors
 from . import staff
 from .access import staff_required, staff_user
 
@@ -75,58 +75,29 @@ def _can_act(user: User) -> bool:
     return user.role in WRITERS
 
 
-def _field_labels() -> dict[str, str]:
+def _payment_labels() -> dict[str, str]:
+    return {"amount": _("Amount (yuan)"), "reference": _("Receipt or reference no.")}
+
+
+def _request_labels() -> dict[str, str]:
     return {
-        "account_no": _("Account no."),
-        "amount": _("Amount"),
-        "reference": _("Reference"),
         "kind": _("Kind"),
-        "period": _("Period"),
+        "period": _("Bill (for corrections and waivers)"),
+        "amount": _("Amount (yuan; a credit correction is negative)"),
         "reason": _("Reason"),
-        "file": _("Payment file"),
-        "note": _("Reason"),
     }
 
 
-# The billing services' field messages (English, stable), shown translated; unknown ones are shown as they are.
-DOMAIN_MESSAGES = {
-    "a positive amount in yuan with at most 2 decimals": _l("a positive amount in yuan with at most 2 decimals"),
-    "at most 64 characters": _l("at most 64 characters"),
-    "one of refund, correction, waiver": _l("one of refund, correction, waiver"),
-    "a non-zero amount with at most 2 decimals (positive except for corrections)": _l(
-        "a non-zero amount with at most 2 decimals (positive except for corrections)"
-    ),
-    "required, at most 500 characters": _l("required, at most 500 characters"),
-    "the bill's period YYYY-MM": _l("choose the bill"),
-    "the account has no bill for that period": _l("the account has no bill for that period"),
-}
-DOMAIN_PATTERNS = [
-    (re.compile(r"^at most the late fee owed, (?P<amount>[-0-9.]+)$"), _l("at most the late fee owed, %(amount)s")),
-    (re.compile(r"^at most the balance, (?P<amount>[-0-9.]+)$"), _l("at most the balance, %(amount)s")),
-    (
-        re.compile(r"^the bill would charge less than zero \(it charges (?P<amount>[-0-9.]+)\)$"),
-        _l("the bill would charge less than zero (it charges %(amount)s)"),
-    ),
-]
-
-
-def _translate(message: str) -> str:
-    if message in DOMAIN_MESSAGES:
-        return str(DOMAIN_MESSAGES[message])
-    for pattern, text in DOMAIN_PATTERNS:
-        match = pattern.match(message)
-        if match:
-            return str(text) % match.groupdict()
-    return message
-
-
-def _problems(exc: DomainError) -> list[str]:
-    """Every problem of a domain error as lines for the page (field label first)."""
-    fields = (exc.details or {}).get("fields") or {}
-    if not fields:
-        return [exc.message]
-    labels = _field_labels()
-    return [_("%(field)s: %(problem)s", field=labels.get(k, k), problem=_translate(str(v))) for k, v in fields.items()]
+def _file_labels() -> dict[str, str]:
+    """The payment file's columns, by the names the page gives them."""
+    return {
+        "file": _("Payment file (CSV)"),
+        "account_no": _("Account no."),
+        "amount": _("Amount"),
+        "paid_at": _("Paid at"),
+        "channel": _("Channel"),
+        "reference": _("Reference"),
+    }
 
 
 @staff.get("/billing")
@@ -158,9 +129,9 @@ def _render_ledger(account: Account, status: int = 200, **forms: Any) -> Any:
             ledger=ledger,
             can_act=_can_act(user),
             payment_form=payment_form,
-            payment_errors=forms.get("payment_errors", []),
+            payment_errors=forms.get("payment_errors") or FormErrors(),
             request_form=forms.get("request_form") or {"kind": "waiver", "period": "", "amount": "", "reason": ""},
-            request_errors=forms.get("request_errors", []),
+            request_errors=forms.get("request_errors") or FormErrors(),
             kinds=KINDS,
         ),
         status,
@@ -171,29 +142,6 @@ def _render_ledger(account: Account, status: int = 200, **forms: Any) -> Any:
 @staff_required(*READERS)
 def billing_ledger(account_no: str) -> Any:
     return _render_ledger(get_visible_account(db.session, staff_user(), account_no))
-
-
-def _counter_payment(account: Account, form: dict[str, str]) -> dict[str, Any]:
-    """The payment's fields, or InvalidInput with every problem; the counter always takes a receipt number (a
-    payment without one cannot be reconciled: audit rule BZ-PAYMENT-UNMATCHED)."""
-    problems: dict[str, str] = {}
-    if not form["reference"]:
-        problems["reference"] = _("required: the receipt number")
-    fields: dict[str, Any] = {}
-    try:
-        fields = parse_payment(
-            {
-                "account_no": account.account_no,
-                "amount": form["amount"],
-                "channel": Channel.COUNTER,
-                "reference": form["reference"],
-            }
-        )
-    except InvalidInput as exc:
-        problems = {**exc.details.get("fields", {}), **problems}
-    if problems:
-        raise InvalidInput.fields(problems)
-    return fields
 
 
 @staff.post("/billing/accounts/<account_no>/payments")
@@ -209,7 +157,16 @@ def billing_record_payment(account_no: str) -> Any:
         "reference": request.form.get("reference", "").strip(),
     }
     try:
-        fields = _counter_payment(account, form)
+        command = RecordPayment.parse(
+            {
+                "account_no": account.account_no,
+                "amount": form["amount"],
+                "channel": Channel.COUNTER,
+                "reference": form["reference"],
+            }
+        )
+        command.check_recorder(user.role)
+        fields = command.fields()
         payment, created = post_payment(
             db.session,
             account,
@@ -222,10 +179,13 @@ def billing_record_payment(account_no: str) -> Any:
         db.session.rollback()
         status = exc.status if exc.status in (409, 422) else 422
         if exc.code == "idempotency_key_reused":
-            errors = [_("This form was already used for another payment. Check the payments below, then try again.")]
+            errors = FormErrors()
+            errors.add(
+                None, _("This form was already used for another payment. Check the payments below, then try again.")
+            )
             form["idempotency_key"] = uuid.uuid4().hex
         else:
-            errors = _problems(exc)
+            errors = form_errors(exc, _payment_labels())
         account = get_visible_account(db.session, user, account_no)
         return _render_ledger(account, status, payment_form=form, payment_errors=errors)
     if created:
@@ -249,16 +209,14 @@ def billing_file_request(account_no: str) -> Any:
     user = staff_user()
     account = get_visible_account(db.session, user, account_no)
     form = {k: request.form.get(k, "").strip() for k in ("kind", "period", "amount", "reason")}
-    data: dict[str, Any] = dict(form)
-    if form["kind"] == "refund":
-        data["period"] = None
     try:
-        request_adjustment(db.session, account, data, actor=user, on=clock.today_local())
+        command = RequestAdjustment.parse({**form, "account_no": account.account_no})
+        request_adjustment(db.session, account, command, actor=user, on=clock.today_local())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         account = get_visible_account(db.session, user, account_no)
-        return _render_ledger(account, 422, request_form=form, request_errors=_problems(exc))
+        return _render_ledger(account, 422, request_form=form, request_errors=form_errors(exc, _request_labels()))
     flash(_("Request filed. Another clerk must approve it."), "ok")
     return redirect(url_for("staff.billing_ledger", account_no=account.account_no) + "#requests")
 
@@ -293,14 +251,11 @@ def billing_decide(adjustment_id: int) -> Any:
     user = staff_user()
     adj = get_visible_adjustment(db.session, user, adjustment_id)
     decision = request.form.get("decision")
-    note = request.form.get("note", "").strip()
     if decision not in ("approve", "reject"):
         abort(400)
-    if decision == "reject" and not note:
-        flash(_("Give a reason for the rejection."), "error")
-        return redirect(url_for("staff.billing_approvals") + f"#request-{adjustment_id}")
     try:
-        decide_adjustment(db.session, adj, approve=decision == "approve", note=note, actor=user, on=clock.today_local())
+        command = DecideAdjustment.parse({"approve": decision == "approve", "note": request.form.get("note", "")})
+        decide_adjustment(db.session, adj, command, actor=user, on=clock.today_local())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -309,16 +264,17 @@ def billing_decide(adjustment_id: int) -> Any:
         elif exc.code == "already_decided":
             flash(_("This request has already been decided."), "error")
         else:
-            flash("; ".join(_problems(exc)), "error")
-        return redirect(url_for("staff.billing_approvals"))
+            flash(" ".join(form_errors(exc, {"note": _("Reason for the decision")}).summary), "error")
+        return redirect(url_for("staff.billing_approvals") + f"#request-{adjustment_id}")
     flash(_("Request approved.") if decision == "approve" else _("Request rejected."), "ok")
     return redirect(url_for("staff.billing_approvals"))
 
 
-def _imports_page(status: int = 200, errors: list[str] | None = None, rows: dict[str, str] | None = None) -> Any:
+def _imports_page(status: int = 200, errors: FormErrors | None = None) -> Any:
     user = staff_user()
     batches = list(db.session.scalars(visible_imports(user).order_by(PaymentImport.id.desc()).limit(50)))
     names = user_names(db.session, {b.imported_by for b in batches})
+    errors = errors or FormErrors()
     return (
         render_template(
             "billing/imports.html",
@@ -327,8 +283,8 @@ def _imports_page(status: int = 200, errors: list[str] | None = None, rows: dict
                 for b in batches
             ],
             can_act=_can_act(user),
-            errors=errors or [],
-            bad_rows=sorted((rows or {}).items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0),
+            errors=errors,
+            bad_rows=sorted(errors.rows.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0),
         ),
         status,
     )
@@ -345,23 +301,14 @@ def billing_imports() -> Any:
 def billing_import_upload() -> Any:
     """Import a payment file in one transaction; a file with any bad row imports nothing."""
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return _imports_page(422, [_("Choose a CSV file to import.")])
-    content = upload.read(MAX_FILE_BYTES + 1)
-    if len(content) > MAX_FILE_BYTES:
-        return _imports_page(422, [_("The file is larger than 5 MB; nothing was imported.")])
+    name = upload.filename if upload is not None else None
     try:
-        batch = import_payments(db.session, upload.filename, content, actor=staff_user())
+        content = read_upload(upload.stream if upload is not None and name else None)
+        batch = import_payments(db.session, name or "", content, actor=staff_user())
         db.session.commit()
     except InvalidInput as exc:
         db.session.rollback()
-        messages = {
-            "payment_file_invalid": _("The file is not a valid payment file; nothing was imported."),
-            "payment_file_empty": _("The file has no payment rows; nothing was imported."),
-            "payment_file_too_large": _("The file has too many rows; nothing was imported."),
-        }
-        errors = [messages.get(exc.code, _("The file could not be imported; nothing was imported.")), exc.message]
-        return _imports_page(422, errors, (exc.details or {}).get("rows"))
+        return _imports_page(422, form_errors(exc, _file_labels()))
     flash(_("File imported."), "ok")
     return redirect(url_for("staff.billing_import", import_id=batch.id))
 
@@ -371,7 +318,7 @@ def billing_import_upload() -> Any:
 def billing_import(import_id: int) -> Any:
     batch = db.session.scalar(visible_imports(staff_user()).where(PaymentImport.id == import_id))
     if batch is None:
-        raise NotFound("no such import", code="payment_import_not_found")
+        raise NotFound("payment_import_not_found")
     data = import_dict(batch)
     data["imported_by_name"] = user_names(db.session, {batch.imported_by}).get(batch.imported_by or 0, "")
     return render_template("billing/import.html", batch=data)

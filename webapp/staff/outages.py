@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -14,9 +13,11 @@ from core import clock
 from core.db import db
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
+from notifications.commands import AnnounceOutage
 from notifications.queries import dead_letters, notice_progress, visible_notice, visible_notices
 from notifications.services import create_outage_notice, preview_outage
 
+from ..errors import FormErrors, form_errors
 from ..portal.map import build_map, default_centre, outage_area
 from ..templating import STAFF_NAV
 from . import staff
@@ -42,6 +43,17 @@ LABELS = [
     _l("Notices"),
 ]
 STAFF_NAV.append(("staff.notices", "Notices", frozenset(STAFF_ROLES)))
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "title": _("Notice title"),
+        "body": _("Message"),
+        "starts_at": _("Starts (Beijing time)"),
+        "ends_at": _("Ends (Beijing time)"),
+        "area": _("Area: GeoJSON Polygon, [longitude, latitude] in WGS-84"),
+        "account_nos": _("Account numbers, separated by spaces, commas or lines"),
+    }
 
 
 def _local_input(value: str) -> str | None:
@@ -71,7 +83,7 @@ def notices() -> Any:
 @staff_required(*SENDERS)
 def new_outage() -> Any:
     form: dict[str, str] = {"mode": "area"}
-    errors: dict[str, str] = {}
+    errors = FormErrors()
     preview: dict[str, int] | None = None
     rendered = None
     if request.method == "POST":
@@ -87,37 +99,29 @@ def new_outage() -> Any:
         if form["mode"] == "accounts":
             data["account_nos"] = [n for n in form["account_nos"].replace(",", " ").split() if n]
         else:
+            data["area"] = form["area"]  # GeoJSON text as pasted (a Feature or a FeatureCollection will do)
+        if request.form.get("action") == "preview":
             try:
-                area = json.loads(form["area"] or "null")
-                # accept a whole Feature or FeatureCollection pasted from a GIS tool
-                if isinstance(area, dict) and area.get("type") == "FeatureCollection" and area.get("features"):
-                    area = area["features"][0].get("geometry")
-                if isinstance(area, dict) and area.get("type") == "Feature":
-                    area = area.get("geometry")
-                data["area"] = area
-            except ValueError:
-                errors["area"] = _("Not valid JSON.")
-        if not errors and request.form.get("action") == "preview":
-            try:
-                found = preview_outage(db.session, staff_user(), data)
+                command = AnnounceOutage.parse(data)
+                found = preview_outage(db.session, staff_user(), command)
                 preview = {"accounts": len(found.account_ids), "recipients": len(found.user_ids)}
-                if isinstance(data.get("area"), dict):
-                    outer = data["area"]["coordinates"][0]
+                if command.area is not None:
+                    outer = command.area["coordinates"][0]
                     centre = (sum(p[1] for p in outer) / len(outer), sum(p[0] for p in outer) / len(outer))
-                    rendered = build_map([], centre=centre, you=None, areas=[outage_area(data["area"], form["title"])])
+                    rendered = build_map([], centre=centre, you=None, areas=[outage_area(command.area, form["title"])])
             except DomainError as exc:
-                errors = (exc.details or {}).get("fields") or {"form": exc.message}
+                errors = form_errors(exc, _labels())
             db.session.rollback()
-        elif not errors:
+        else:
             try:
-                notice, recipients = create_outage_notice(db.session, staff_user(), data)
+                notice, recipients = create_outage_notice(db.session, staff_user(), AnnounceOutage.parse(data))
                 notice_id = notice.id
                 db.session.commit()
                 flash(_("The notice is on its way to %(count)d customers.", count=len(recipients.user_ids)), "ok")
                 return redirect(url_for("staff.notice_detail", notice_id=notice_id))
             except DomainError as exc:
                 db.session.rollback()
-                errors = (exc.details or {}).get("fields") or {"form": exc.message}
+                errors = form_errors(exc, _labels())
     return render_template(
         "notifications/staff_outage_form.html", form=form, errors=errors, preview=preview, rendered=rendered
     ), 422 if errors else 200

@@ -11,12 +11,14 @@ from sqlalchemy import or_, select
 from core.db import db
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
+from mapping.commands import SERVICES, NewServicePoint
 from mapping.exchange import import_points, parse
 from mapping.hours import WEEKDAYS
 from mapping.models import ServicePoint
-from mapping.services import SERVICES, create_point, delete_point, editable_point, update_point
+from mapping.services import create_point, delete_point, editable_point, update_point
 
-from ..portal.map import DAY_LABELS, KIND_LABELS, SERVICE_LABELS
+from ..errors import FormErrors, form_errors
+from ..portal.map import DAY_LABELS, KIND_LABELS, SERVICE_LABELS, location_note
 from ..templating import STAFF_NAV
 from . import staff
 from .access import staff_required, staff_user
@@ -44,7 +46,21 @@ def _form_data() -> dict[str, Any]:
     return data
 
 
-def _render_form(point: ServicePoint | None, data: dict[str, Any], errors: dict[str, str]) -> Any:
+def _labels() -> dict[str, str]:
+    return {
+        "name": _("Name"),
+        "kind": _("Kind"),
+        "address": _("Address"),
+        "lat": _("Latitude (WGS-84)"),
+        "lon": _("Longitude (WGS-84)"),
+        "phone": _("Phone"),
+        "code": _("Code"),
+        "services": _("Services"),
+        "hours": _("Opening hours"),
+    }
+
+
+def _render_form(point: ServicePoint | None, data: dict[str, Any], errors: FormErrors) -> Any:
     return render_template(
         "mapping/staff_point_form.html",
         point=point,
@@ -84,12 +100,12 @@ def service_points() -> Any:
 @staff_required(Role.ADMIN)
 def new_service_point() -> Any:
     if request.method == "GET":
-        return _render_form(None, {"hours": {d: "08:30-17:30" for d in WEEKDAYS[:5]}, "services": []}, {})
+        return _render_form(None, {"hours": {d: "08:30-17:30" for d in WEEKDAYS[:5]}, "services": []}, FormErrors())
     data = _form_data()
     try:
-        point, note = create_point(
+        point, fallback = create_point(
             db.session,
-            data,
+            NewServicePoint.parse(data),
             actor=staff_user(),
             unit=staff_user().unit,
             geocoding=current_app.extensions["griddesk_geocoding"],
@@ -97,10 +113,10 @@ def new_service_point() -> Any:
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        return _render_form(None, data, (exc.details or {}).get("fields") or {"form": exc.message})
+        return _render_form(None, data, form_errors(exc, _labels()))
     flash(_("Service point created."), "ok")
-    if note:
-        flash(_("The location is approximate: %(note)s", note=note), "error")
+    if fallback is not None:
+        flash(_("The location is approximate: %(note)s", note=location_note(fallback)), "error")
     return redirect(url_for("staff.service_points", q=point.code))
 
 
@@ -110,19 +126,23 @@ def edit_service_point(point_id: int) -> Any:
     point = editable_point(db.session, staff_user(), point_id)
     if request.method == "GET":
         data = {**point.snapshot(), "phone": point.phone}
-        return _render_form(point, data, {})
+        return _render_form(point, data, FormErrors())
     data = _form_data()
     try:
-        point, note = update_point(
-            db.session, point, data, actor=staff_user(), geocoding=current_app.extensions["griddesk_geocoding"]
+        point, fallback = update_point(
+            db.session,
+            point,
+            NewServicePoint.parse(data),
+            actor=staff_user(),
+            geocoding=current_app.extensions["griddesk_geocoding"],
         )
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        return _render_form(point, data, (exc.details or {}).get("fields") or {"form": exc.message})
+        return _render_form(point, data, form_errors(exc, _labels()))
     flash(_("Service point saved."), "ok")
-    if note:
-        flash(_("The location is approximate: %(note)s", note=note), "error")
+    if fallback is not None:
+        flash(_("The location is approximate: %(note)s", note=location_note(fallback)), "error")
     return redirect(url_for("staff.service_points", q=point.code))
 
 
@@ -139,9 +159,10 @@ def delete_service_point(point_id: int) -> Any:
 @staff_required(Role.ADMIN)
 def import_service_points_page() -> Any:
     upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose a .csv or .geojson file."), "error")
+        return redirect(url_for("staff.service_points"))
     try:
-        if upload is None or not upload.filename:
-            raise DomainError(_("Choose a .csv or .geojson file."))
         rows = parse(upload.filename, upload.read())
         report = import_points(
             db.session,
@@ -153,13 +174,11 @@ def import_service_points_page() -> Any:
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        problems = (exc.details or {}).get("rows") or {}
-        flash(exc.message, "error")
-        for row, fields in list(problems.items())[:20]:
-            flash(
-                _("Row %(row)s: %(problems)s", row=row, problems="; ".join(f"{k}: {v}" for k, v in fields.items())),
-                "error",
-            )
+        shown = form_errors(exc, {**_labels(), "file": _("File")})
+        for line in shown.summary:
+            flash(line, "error")
+        for row, problems in list(shown.rows.items())[:20]:
+            flash(_("Row %(row)s: %(problems)s", row=row, problems=problems), "error")
         return redirect(url_for("staff.service_points"))
     flash(
         _(
@@ -169,6 +188,6 @@ def import_service_points_page() -> Any:
         ),
         "ok",
     )
-    for code, note in report.approximate.items():
-        flash(_("The location of %(code)s is approximate: %(note)s", code=code, note=note), "error")
+    for code, placed in report.approximate.items():
+        flash(_("The location of %(code)s is approximate: %(note)s", code=code, note=location_note(placed)), "error")
     return redirect(url_for("staff.service_points"))

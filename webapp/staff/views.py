@@ -15,9 +15,10 @@ from core import clock
 from core.db import db
 from core.errors import DomainError
 from core.identity import ALL_ROLES, STAFF_ROLES, Role, create_unit, create_user
-from core.scope import visible_unit, visible_units, visible_users
+from core.scope import unit_in_scope, visible_units, visible_users
 
 from ..auth import SessionUser, authenticate
+from ..errors import error_message, form_errors
 from ..throttle import guard
 from . import staff
 from .access import staff_required, staff_user
@@ -45,7 +46,7 @@ def sign_in() -> Any:
                 login_user(SessionUser(user))
                 return redirect(_safe_next(request.args.get("next"), url_for("staff.dashboard")))
         except DomainError as exc:
-            error = _("Too many failed attempts. Please wait and try again.") if exc.status == 429 else exc.message
+            error = error_message(exc)
     return render_template("staff/login.html", error=error), 401 if error else 200
 
 
@@ -82,23 +83,20 @@ def account_detail(account_no: str) -> Any:
 @staff_required(Role.ADMIN)
 def units() -> Any:
     if request.method == "POST":
-        parent = visible_unit(db.session, staff_user(), request.form.get("parent_code", ""))
-        if parent is None:
-            flash(_("No such parent unit."), "error")
-        else:
-            try:
-                create_unit(
-                    db.session,
-                    request.form.get("code", "").strip(),
-                    request.form.get("name", "").strip(),
-                    parent.code,
-                )
-                db.session.commit()
-                flash(_("Unit created."), "ok")
-                return redirect(url_for("staff.units"))
-            except DomainError as exc:
-                db.session.rollback()
-                flash(_describe(exc), "error")
+        try:
+            parent = unit_in_scope(db.session, staff_user(), request.form.get("parent_code", ""), "parent_code")
+            create_unit(
+                db.session,
+                request.form.get("code", ""),
+                request.form.get("name", ""),
+                parent.code if parent is not None else None,
+            )
+            db.session.commit()
+            flash(_("Unit created."), "ok")
+            return redirect(url_for("staff.units"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(" ".join(form_errors(exc, _unit_labels()).summary), "error")
     rows = db.session.scalars(visible_units(staff_user())).all()
     return render_template("staff/units.html", units=rows)
 
@@ -108,32 +106,37 @@ def units() -> Any:
 def users() -> Any:
     if request.method == "POST":
         role = request.form.get("role", "")
-        unit = visible_unit(db.session, staff_user(), request.form.get("unit_code", ""))
-        if role != Role.CUSTOMER and unit is None:
-            flash(_("No such unit."), "error")
-        else:
-            try:
-                create_user(
-                    db.session,
-                    request.form.get("username", "").strip(),
-                    request.form.get("password", ""),
-                    role,
-                    unit if role != Role.CUSTOMER else None,
-                    name=request.form.get("name", ""),
-                )
-                db.session.commit()
-                flash(_("User created."), "ok")
-                return redirect(url_for("staff.users"))
-            except DomainError as exc:
-                db.session.rollback()
-                flash(_describe(exc), "error")
+        try:
+            unit_code = request.form.get("unit_code", "") if role != Role.CUSTOMER else None
+            unit = unit_in_scope(db.session, staff_user(), unit_code, "unit_code")
+            create_user(
+                db.session,
+                request.form.get("username", ""),
+                request.form.get("password", ""),
+                role,
+                unit,
+                name=request.form.get("name", ""),
+            )
+            db.session.commit()
+            flash(_("User created."), "ok")
+            return redirect(url_for("staff.users"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(" ".join(form_errors(exc, _user_labels()).summary), "error")
     rows = db.session.scalars(visible_users(staff_user())).all()
     unit_rows = db.session.scalars(visible_units(staff_user())).all()
     return render_template("staff/users.html", users=rows, units=unit_rows, roles=sorted(ALL_ROLES))
 
 
-def _describe(exc: DomainError) -> str:
-    fields = exc.details.get("fields") if exc.details else None
-    if fields:
-        return "; ".join(f"{k}: {v}" for k, v in fields.items())
-    return exc.message
+def _unit_labels() -> dict[str, str]:
+    return {"code": _("Code"), "name": _("Name"), "parent_code": _("Parent unit")}
+
+
+def _user_labels() -> dict[str, str]:
+    return {
+        "username": _("Username"),
+        "name": _("Full name"),
+        "password": _("Password"),
+        "role": _("Role"),
+        "unit_code": _("Unit"),
+    }

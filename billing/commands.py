@@ -1,0 +1,255 @@
+"""Billing's use-case inputs: what the API's bodies, the clerk's forms and the payment files' rows carry.
+
+Each command checks its fields and its rules once (``Command.parse``), so the API and the pages refuse the same
+input with the same codes: a counter payment needs its receipt number, a customer pays only through the app and
+staff record only counter, bank and third-party payments, a rejection needs a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, field_validator
+
+from billing.models import AdjustmentKind, Category, Channel
+from billing.rules import parse_period
+from core.commands import Command, refuse
+from core.db import utcnow
+from core.errors import Forbidden, InvalidInput, Problem
+from core.identity import Role
+
+ACCOUNT_NO_MAX = 20
+MAX_PAYMENT = Decimal("100000000")
+REASON_MAX = 500
+# the channels each role may record: customers pay through the app; staff record what reaches the company
+RECORDABLE_CHANNELS: dict[str, frozenset[Channel]] = {
+    Role.CUSTOMER: frozenset({Channel.APP}),
+    Role.CLERK: frozenset({Channel.COUNTER, Channel.BANK, Channel.THIRD_PARTY}),
+    Role.ADMIN: frozenset({Channel.COUNTER, Channel.BANK, Channel.THIRD_PARTY}),
+}
+
+
+def _cents(value: Any) -> Decimal | None:
+    """A finite amount with at most two decimals, or None."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        return None
+    return amount
+
+
+def _payment_amount(value: Any) -> Decimal:
+    amount = _cents(value)
+    if amount is None or amount <= 0 or amount > MAX_PAYMENT:
+        raise refuse("payment_amount")
+    return amount
+
+
+def _adjustment_amount(value: Any) -> Decimal:
+    amount = _cents(value)
+    if amount is None or amount == 0:
+        raise refuse("adjustment_amount")
+    return amount
+
+
+def _account_no(value: str) -> str:
+    if not value.isdigit() or len(value) > ACCOUNT_NO_MAX:
+        raise refuse("account_no_format", max=ACCOUNT_NO_MAX)
+    return value
+
+
+def _id_last4(value: str) -> str:
+    value = value.upper()
+    if len(value) != 4 or not all(c.isdigit() or c == "X" for c in value):
+        raise refuse("id_last4_format")
+    return value
+
+
+class OpenAccount(Command):
+    """A power account (户) in a unit, on a tariff."""
+
+    account_no: Annotated[str, AfterValidator(_account_no)] = Field(description="digits, at most 20")
+    holder_name: str = Field(min_length=1, max_length=128)
+    id_last4: Annotated[str, AfterValidator(_id_last4)] = Field(description="the ID number's last 4 (digits or X)")
+    address: str = ""
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    category: Category
+    capacity_kva: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
+    tariff_code: str = Field(min_length=1, max_length=32)
+    unit_code: str = Field(min_length=1)
+    connected_on: dt.date | None = None
+    meter_multiplier: Decimal | None = Field(None, gt=0, max_digits=10, decimal_places=2)
+
+
+def _kwh(value: Any) -> Decimal | None:
+    """A non-negative number of kWh (None stays None); ValueError otherwise."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(value) from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(value)
+    return number
+
+
+def _reading(value: Any) -> Decimal | None:
+    try:
+        return _kwh(value)
+    except ValueError:
+        raise refuse("not_a_reading") from None
+
+
+def _band(value: Any) -> Decimal | None:
+    try:
+        return _kwh(value)
+    except ValueError:
+        raise refuse("band_reading") from None
+
+
+def _period(value: str) -> str:
+    if parse_period(value) is None:
+        raise refuse("not_a_period")
+    return value
+
+
+BANDS = ("peak", "flat", "valley")
+
+
+class RecordReading(Command):
+    """A cumulative meter reading for a period: ``reading``, or ``peak``, ``flat`` and ``valley`` (time-of-use
+    meters; the reading is then their sum)."""
+
+    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
+    period: Annotated[str, AfterValidator(_period)] = Field(description="YYYY-MM")
+    reading: Annotated[Decimal | None, BeforeValidator(_reading)] = None
+    peak: Annotated[Decimal | None, BeforeValidator(_band)] = None
+    flat: Annotated[Decimal | None, BeforeValidator(_band)] = None
+    valley: Annotated[Decimal | None, BeforeValidator(_band)] = None
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        given = [band for band in BANDS if data.get(band) is not None]
+        if given:
+            return {band: Problem("band_reading") for band in BANDS if band not in given}
+        if data.get("reading") is None:
+            return {"reading": Problem("reading_required")}
+        return {}
+
+    @property
+    def bands(self) -> tuple[Decimal, Decimal, Decimal] | None:
+        if self.peak is None or self.flat is None or self.valley is None:
+            return None
+        return (self.peak, self.flat, self.valley)
+
+    @property
+    def total(self) -> Decimal:
+        """The cumulative reading: as given, or the bands' sum."""
+        if self.reading is not None:
+            return self.reading
+        return sum(self.bands or (), Decimal(0))
+
+
+class BindAccount(Command):
+    """A customer binding an account: its number, the holder's name, the last 4 of the holder's ID number."""
+
+    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
+    holder_name: str = Field(min_length=1, max_length=128)
+    id_last4: str = Field(min_length=4, max_length=4)
+
+
+class RecordPayment(Command):
+    """A payment to record: the body of ``POST /api/v1/payments``, the counter's form, a payment file's row."""
+
+    account_no: str = Field(min_length=1, max_length=20)
+    amount: Annotated[Decimal, BeforeValidator(_payment_amount)] = Field(
+        description="yuan, positive, at most 2 decimals"
+    )
+    channel: Channel
+    paid_at: AwareDatetime | None = Field(None, description="ISO 8601 with offset; now when absent")
+    reference: str = Field("", max_length=64, description="the channel's reference; the receipt number at the counter")
+
+    @field_validator("paid_at")
+    @classmethod
+    def _not_in_the_future(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value > utcnow() + dt.timedelta(minutes=5):
+            raise refuse("in_future")
+        return value
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        # a counter payment without its receipt number cannot be reconciled (audit rule BZ-PAYMENT-UNMATCHED)
+        if data.get("channel") == Channel.COUNTER and not str(data.get("reference") or "").strip():
+            return {"reference": Problem("receipt_number_required")}
+        return {}
+
+    def check_recorder(self, role: str) -> None:
+        """Refuse a channel the role may not record: a customer's is a field problem (422), staff's a 403."""
+        if self.channel in RECORDABLE_CHANNELS.get(role, frozenset()):
+            return
+        if role == Role.CUSTOMER:
+            raise InvalidInput.fields({"channel": Problem("customers_pay_in_app")})
+        raise Forbidden("channel_not_allowed")
+
+    def fields(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        """The payment's values for recording (``paid_at`` now when not given, in UTC)."""
+        paid_at = self.paid_at or now or utcnow()
+        return {
+            "account_no": self.account_no,
+            "amount": self.amount,
+            "channel": Channel(self.channel),
+            "paid_at": paid_at.astimezone(dt.UTC),
+            "reference": self.reference,
+        }
+
+
+class RequestAdjustment(Command):
+    """A refund, bill correction or late-fee waiver to be approved by a second person."""
+
+    kind: AdjustmentKind
+    account_no: str = Field(min_length=1, max_length=20)
+    period: str | None = Field(None, max_length=7, description="the bill's period YYYY-MM (corrections, waivers)")
+    amount: Annotated[Decimal, BeforeValidator(_adjustment_amount)] = Field(
+        description="yuan, at most 2 decimals; negative only for a correction that credits the account"
+    )
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        problems: dict[str, Problem] = {}
+        kind = data.get("kind")
+        amount = _cents(data.get("amount"))
+        if kind in (AdjustmentKind.REFUND, AdjustmentKind.WAIVER) and amount is not None and amount < 0:
+            problems["amount"] = Problem("adjustment_amount")
+        if kind in (AdjustmentKind.CORRECTION, AdjustmentKind.WAIVER):
+            period = str(data.get("period") or "").strip()
+            if not period:
+                problems["period"] = Problem("required")
+            elif parse_period(period) is None:
+                problems["period"] = Problem("not_a_period")
+        return problems
+
+    @property
+    def bill_period(self) -> str | None:
+        """The period of the bill it changes (None for a refund)."""
+        return None if self.kind == AdjustmentKind.REFUND else self.period
+
+
+class DecideAdjustment(Command):
+    """Approve or reject a pending request; a rejection says why."""
+
+    approve: bool
+    note: str = Field("", max_length=REASON_MAX)
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        if data.get("approve") is False and not str(data.get("note") or "").strip():
+            return {"note": Problem("rejection_needs_reason")}
+        return {}

@@ -1,0 +1,206 @@
+"""Every staff and customer form, sent empty from a Chinese page, answers with its errors in Chinese.
+
+Each form is filled with nothing (text fields cleared, the browser's own checks switched off) and sent with its
+button; the page that answers must show an error and no English word. "English" is a run of three or more ASCII
+letters outside an allow-list of technical names (file formats, units) and the test data's own codes; text in
+``<code>`` elements is a technical name by definition. Forms that are valid when empty (searches, filters, the
+start of an audit run) are sent too and must answer in Chinese without an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from audit.models import Finding
+from audit.rules import all_rules
+from billing.adjustments import request_adjustment
+from billing.commands import RequestAdjustment
+from mapping.commands import NewServicePoint
+from mapping.services import create_point
+from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
+from tests.e2e.conftest import Phone
+from tests.support import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+TECHNICAL = {"GridDesk", "English", "PDF", "JPEG", "PNG", "TIFF", "DOCX", "CSV", "JSON", "GeoJSON", "WGS", "UTF"}
+TECHNICAL |= {"kWh", "kVA", "API", "MiB", "HTTP"}
+TECHNICAL |= {"Leaflet", "OpenStreetMap", "contributors"}  # the map tiles' attribution, required by their licence
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str
+    user: str | None  # who signs in first: a staff username, "customer", or nobody
+    path: str  # may name {document}, {finding}, {point}
+    form: str  # the form's selector on that page
+    button: str = "button[type=submit]"
+    error: bool = True  # an empty form is refused
+    before: str = ""  # a selector to click first (a closed <details>)
+
+
+FORMS = [
+    # the customer's pages
+    Form("portal sign-in", None, "/login", "main form[method=post]"),
+    Form("portal sign-up", None, "/signup", "main form[method=post]"),
+    Form("bind an account", "customer", "/bind", "main form[method=post]"),
+    Form("change password", "customer", "/password", "main form[method=post]"),
+    Form("nearby search", "customer", "/nearby", "form.stack", error=False, before="details.more-search > summary"),
+    Form("service map search", None, "/map", "form[role=search]", error=False),
+    # staff: sign-in and administration
+    Form("staff sign-in", None, "/staff/login", "main form[method=post]"),
+    Form("new unit", "admin-a", "/staff/units", "main form[method=post]"),
+    Form("new user", "admin-a", "/staff/users", "main form[method=post]"),
+    Form("account search", "clerk-a", "/staff/accounts", "main form[role=search]", error=False),
+    # archive
+    Form("start a dossier", "archivist-a", "/staff/archive?q=1000000001", "form[action$='/staff/archive']"),
+    Form("file a document", "archivist-a", "/staff/archive/dossiers/1000000001", "form[action$='/documents']"),
+    Form(
+        "correct a document",
+        "archivist-a",
+        "/staff/archive/documents/{document}",
+        "form[action$='/corrections']",
+        before="details > summary",
+    ),
+    Form("withdraw a document", "archivist-a", "/staff/archive/documents/{document}", "form[action$='/withdrawal']"),
+    Form("archive search", "archivist-a", "/staff/archive/search", "main form[role=search]", error=False),
+    # billing
+    Form("counter payment", "clerk-a", "/staff/billing/accounts/1000000001", "form[action$='/payments']"),
+    Form("adjustment request", "clerk-a", "/staff/billing/accounts/1000000001", "form[action$='/requests']"),
+    Form("payment file", "clerk-a", "/staff/billing/imports", "form.upload"),
+    Form("decision", "clerk-a", "/staff/billing/approvals", "form.decide", button="button[value=reject]"),
+    Form("counter search", "clerk-a", "/staff/billing", "main form[method=get]", error=False),
+    # audit
+    Form("start an audit run", "supervisor-a", "/staff/audit", "form[action$='/audit/runs']", error=False),
+    Form("waive a finding", "supervisor-a", "/staff/audit/findings/{finding}", "form:has(input[value=waived])"),
+    Form("finding filter", "supervisor-a", "/staff/audit/findings", "main form[method=get]", error=False),
+    # notices and service points
+    Form("outage notice", "clerk-a", "/staff/notices/outage", "main form.card", button="button[value=send]"),
+    Form("new service point", "admin-a", "/staff/service-points/new", "main form.card"),
+    Form("edit service point", "admin-a", "/staff/service-points/{point}/edit", "main form.card"),
+    Form("service point file", "admin-a", "/staff/service-points", "form[action$='/service-points/import']"),
+]
+
+
+@pytest.fixture
+def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A document, a finding, a service point and a refund waiting for a second person."""
+    token = world.token("archivist")
+    assert open_dossier(client, token, "1000000001").status_code == 201
+    document = file_via_api(client, token, "1000000001", pdf_bytes()).get_json()["id"]
+    finding = Finding(rule="T-TEST", severity="high", subject="account:x", account_id=world.own_account.id, evidence={})
+    session.add(finding)
+    point, _note = create_point(
+        session,
+        NewServicePoint.parse(
+            {"name": "测试营业厅", "kind": "business_hall", "address": "杭州市上城区", "lat": 30.25, "lon": 120.17}
+        ),
+        actor=None,
+        unit=world.unit_a,
+    )
+    world.own_account.balance = Decimal("50.00")
+    request_adjustment(
+        session,
+        world.own_account,
+        RequestAdjustment.parse(
+            {"kind": "refund", "amount": "10.00", "reason": "多缴", "account_no": world.own_account.account_no}
+        ),
+        actor=world.users["admin"],
+        on=dt.date.today(),
+    )
+    session.commit()
+    return {"document": document, "finding": finding.id, "point": point.id}
+
+
+def _sign_in(phone: Phone, user: str) -> None:
+    page = phone.page
+    if user == "customer":
+        phone.go("/login")
+        page.fill("input[name=phone]", "13900000001")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(f"{phone.base}/home**")
+    else:
+        phone.go("/staff/login")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(f"{phone.base}/staff/")
+
+
+def _send_empty(phone: Phone, form: Form) -> None:
+    page = phone.page
+    if form.before:
+        page.click(form.before)
+    target = page.locator(form.form).first
+    target.evaluate(
+        """form => {
+            form.noValidate = true;
+            for (const field of form.elements) {
+                const kind = (field.type || "").toLowerCase();
+                if (field.tagName === "SELECT" || field.tagName === "BUTTON") continue;  // a choice is never empty
+                if (["hidden", "checkbox", "radio", "file", "submit", "button"].includes(kind)) continue;
+                field.value = "";
+            }
+        }"""
+    )
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        target.locator(form.button).first.click()
+    page.wait_for_load_state("domcontentloaded")
+
+
+def _visible_text(phone: Phone) -> str:
+    """The page's visible text without its technical names (``<code>``)."""
+    return str(
+        phone.page.evaluate(
+            """() => {
+                let text = document.body.innerText;
+                for (const code of document.querySelectorAll("code")) text = text.split(code.innerText).join(" ");
+                return text;
+            }"""
+        )
+    )
+
+
+def _test_data_words(world: Any) -> set[str]:
+    """Codes and names of the test data that pages show as they are (user names, unit, tariff and rule codes)."""
+    names = [u.username for u in world.users.values()] + [u.name for u in world.users.values()]
+    names += [world.root.code, world.unit_a.code, world.unit_b.code, world.own_account.tariff_code, "T-TEST"]
+    names += [rule.code for rule in all_rules()] + ["合同.pdf"]
+    return {word for name in names for word in re.findall(r"[A-Za-z]+", name)}
+
+
+def _let_the_browser_be(phone: Phone) -> None:
+    """Chromium's own PDF viewer may load (chrome:// parts); the map's tile server is left out, unrecorded."""
+    context = phone.page.context
+    context.route(lambda url: url.startswith(("chrome://", "chrome-extension://")), lambda route: route.continue_())
+    context.route(lambda url: "tile.openstreetmap.org" in url, lambda route: route.abort())
+
+
+@pytest.mark.parametrize("form", FORMS, ids=[f.name for f in FORMS])
+def test_an_empty_form_answers_in_chinese(phone: Phone, world, records, form: Form) -> None:  # type: ignore[no-untyped-def]
+    _let_the_browser_be(phone)
+    if form.user:
+        _sign_in(phone, form.user)
+    phone.page.goto(phone.base + form.path.format(**records), wait_until="domcontentloaded")
+    _send_empty(phone, form)
+    page = phone.page
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    text = _visible_text(phone)
+    english = sorted(set(re.findall(r"[A-Za-z]{3,}", text)) - TECHNICAL - _test_data_words(world))
+    phone.shot(f"empty-form-{form.name}")
+    assert not english, f"{form.name}: English on the Chinese page {page.url}: {english}\n{text}"
+    errors = [
+        e for e in page.locator(".flash-error, .field-error, .error, [role=alert]").all_inner_texts() if e.strip()
+    ]
+    if form.error:
+        assert errors and all(HAN.search(e) for e in errors), f"{form.name}: no error shown on {page.url}: {errors}"
+    else:
+        assert not errors, f"{form.name}: an empty search is not an error: {errors}"
