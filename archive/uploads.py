@@ -101,16 +101,16 @@ def _pdf_pages(stream: IO[bytes]) -> int:
     if pages < 1:
         raise InvalidInput.fields({"file": Problem("pdf_without_pages")}, "pdf_broken")
     if active:
-        raise InvalidInput.fields({"file": Problem(active)}, "pdf_active_content")
+        raise InvalidInput.fields({"file": active}, "pdf_active_content")
     return pages
 
 
 # Action types refused wherever they appear; any other action is refused only where it starts by itself.
-_SCRIPT_ACTIONS = {"/JavaScript": "pdf_javascript", "/Launch": "pdf_launch_action"}
+_SCRIPT_ACTIONS = {"/JavaScript": Problem("pdf_javascript"), "/Launch": Problem("pdf_launch_action")}
 
 
-def active_content(reader: Any) -> str | None:
-    """The problem code of what in the PDF could run: JavaScript (``/JS``, ``/JavaScript``, XFA forms), a
+def active_content(reader: Any) -> Problem | None:
+    """The problem of what in the PDF could run: JavaScript (``/JS``, ``/JavaScript``, XFA forms), a
     ``/Launch`` action, or an action started by itself (``/OpenAction`` other than going to a page, ``/AA``);
     None for a plain document.
 
@@ -154,24 +154,24 @@ def _resolved(value: Any) -> Any:
     return value.get_object() if hasattr(value, "get_object") else value
 
 
-def _active_entry(dictionary: dict[Any, Any]) -> str | None:
+def _active_entry(dictionary: dict[Any, Any]) -> Problem | None:
     if "/JS" in dictionary or "/JavaScript" in dictionary:
-        return "pdf_javascript"
+        return Problem("pdf_javascript")
     if "/XFA" in dictionary:
-        return "pdf_xfa_form"
+        return Problem("pdf_xfa_form")
     action_type = dictionary.get("/S")
     if action_type in _SCRIPT_ACTIONS:
         return _SCRIPT_ACTIONS[action_type]
     if "/OpenAction" in dictionary:
         opening = _resolved(dictionary["/OpenAction"])
         if isinstance(opening, dict) and opening.get("/S") != "/GoTo":  # an array is a page to open at
-            return "pdf_open_action"
+            return Problem("pdf_open_action")
     if "/AA" in dictionary:
         triggers = _resolved(dictionary["/AA"])
         if isinstance(triggers, dict) and any(
             isinstance(_resolved(action), dict) and "/S" in _resolved(action) for action in triggers.values()
         ):
-            return "pdf_automatic_actions"
+            return Problem("pdf_automatic_actions")
     return None
 
 

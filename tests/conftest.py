@@ -109,7 +109,13 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     if "app" not in request.fixturenames:
         return
     application = request.getfixturevalue("app")
+    from celery import current_app as default_celery
+
     from tests.support import reset_database
+    from webapp import activate
+
+    if default_celery._get_current_object() is not application.extensions["celery"]:
+        activate(application)  # a test built an app of its own, which took over the process's settings
 
     reset_database(application)
     application.extensions["griddesk_attempts"].reset()

@@ -130,7 +130,8 @@ def open_phone(browser: Any, base: str, *, locale: str = "zh-CN", width: int = P
             route.abort()
 
     ctx.route("**/*", only_the_app)
-    page.set_default_timeout(10_000)
+    # an upper bound for a condition to come true, not a wait: a loaded 2-core machine can take seconds for a page
+    page.set_default_timeout(30_000)
     return phone
 
 

@@ -100,6 +100,7 @@ def test_without_location_a_district_finds_service_points(phone: Phone, session:
     page = phone.page
     _sign_in(phone)
     phone.go("/nearby")
+    page.wait_for_load_state()  # the button's handler comes with the deferred script
     page.get_by_role("button", name="使用我的位置").click()
     page.get_by_text("无法获取位置。请选择城区或输入地址。").wait_for()
     assert page.evaluate("document.activeElement.id") == "district"
