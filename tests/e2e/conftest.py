@@ -82,6 +82,8 @@ class Phone:
     base: str
     errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # requests that got no answer (evidence for a failed test)
+    visited: list[str] = field(default_factory=list)
 
     def go(self, path: str) -> Any:
         return self.page.goto(self.base + path)
@@ -121,6 +123,9 @@ def open_phone(browser: Any, base: str, *, locale: str = "zh-CN", width: int = P
     page = ctx.new_page()
     phone = Phone(page=page, base=base)
     page.on("pageerror", lambda exc: phone.errors.append(str(exc)))
+    page.on("requestfailed", lambda req: phone.failed.append(f"{req.method} {req.url}: {req.failure}"))
+    page.on("framenavigated", lambda frame: phone.visited.append(frame.url) if frame == page.main_frame else None)
+    _OPEN_PHONES.append(phone)
 
     def only_the_app(route: Any) -> None:
         if route.request.url.startswith(base):
@@ -133,6 +138,31 @@ def open_phone(browser: Any, base: str, *, locale: str = "zh-CN", width: int = P
     # an upper bound for a condition to come true, not a wait: a loaded 2-core machine can take seconds for a page
     page.set_default_timeout(30_000)
     return phone
+
+
+_OPEN_PHONES: list[Phone] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    report = yield
+    if report.when == "call" and report.failed:
+        report.sections.append(("what the phones saw", _evidence(item.name)))
+    if report.when == "teardown":
+        _OPEN_PHONES.clear()
+    return report
+
+
+def _evidence(test_name: str) -> str:
+    """Where each phone of a failed test went, what failed on the way, and a screenshot if its page is open."""
+    lines = []
+    for number, phone in enumerate(_OPEN_PHONES):
+        lines += [f"phone {number}: visited {' -> '.join(phone.visited) or 'nothing'}", *phone.failed, *phone.errors]
+        try:
+            lines.append(f"screenshot: {phone.shot(f'failed-{test_name}-{number}')}")
+        except Exception:  # the test closed the page already
+            lines.append("screenshot: the page was closed")
+    return "\n".join(lines)
 
 
 @pytest.fixture
