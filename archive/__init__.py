@@ -13,6 +13,7 @@ def init_app(app: Any) -> None:
     registry.configure(app)
     cli.register(app)
     app.extensions["griddesk_health"]["search"] = lambda: app.extensions[registry._KEY]["search"].health()
+    app.extensions["griddesk_health"]["blobs"] = lambda: app.extensions[registry._KEY]["blobs"].health()
     app.extensions["griddesk_beat"]["archive-requeue-stale"] = {
         "task": "archive.requeue_stale_documents",
         "schedule": 300.0,

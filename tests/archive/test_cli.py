@@ -13,7 +13,7 @@ from archive.interfaces import IndexEntry
 from archive.models import Document
 from archive.registry import search_backend
 from archive.search import SearchQuery
-from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
+from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes, tampered, vanished
 
 
 def _file_two(client, world, session) -> list[int]:
@@ -76,7 +76,7 @@ def test_reindex_keeps_searches_answering_and_catches_up_changes_made_meanwhile(
     session.rollback()
 
 
-def test_verify_reports_missing_stale_orphaned_entries_and_bad_blobs(app, client, world, session):
+def test_verify_reports_missing_stale_orphaned_entries_and_bad_blobs(app, app_blobs, client, world, session):
     first, second = _file_two(client, world, session)
     runner = app.test_cli_runner()
     clean = runner.invoke(args=["griddesk", "archive", "verify"])
@@ -101,22 +101,17 @@ def test_verify_reports_missing_stale_orphaned_entries_and_bad_blobs(app, client
         999, "1000000001", "张伟", "/", "outage_notice", "无", "无", dt.date(2024, 1, 1), dt.date(2024, 1, 1), "x"
     )
     backend.upsert([stale, orphan])
-    sha = session.get(Document, first).sha256
+    sha, other_sha = session.get(Document, first).sha256, session.get(Document, second).sha256
     session.rollback()
-    path = app.extensions["griddesk_archive"]["blobs"].path(sha)
-    original = path.read_bytes()
-    path.chmod(0o644)
-    path.write_bytes(b"tampered")
-    try:
+    with tampered(app_blobs, sha), vanished(app_blobs, other_sha):
         result = runner.invoke(args=["griddesk", "archive", "verify", "--json"])
-    finally:
-        path.write_bytes(original)
     assert result.exit_code == 1
     report = json.loads(result.output)
     assert report["missing_from_index"] == [first]
     assert report["stale_in_index"] == [second]
     assert report["orphaned_in_index"] == [999]
     assert report["corrupt_blobs"] == [sha]
+    assert report["missing_blobs"] == [other_sha]
 
 
 def _manifest(rows: list[dict[str, str]]) -> str:

@@ -10,13 +10,14 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from archive import services
+from archive.interfaces import BlobCorrupt
 from archive.models import Document, Dossier
 from archive.printing import dossier_pdf
 from archive.queries import document_view, dossier_summary, dossier_view, search_documents, visible_dossiers
 from archive.registry import blob_store
 from billing.accounts import get_visible_account
 from core.db import db
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from core.identity import Role, User
 
 from . import api
@@ -173,6 +174,8 @@ def get_document_content(document_id: str) -> Any:
         handle = blob_store().open(document.sha256)
     except FileNotFoundError:
         raise NotFound("The stored file is missing; run archive verify.", code="blob_missing") from None
+    except BlobCorrupt:
+        raise Conflict("The stored file is damaged; run archive verify.", code="blob_corrupt") from None
 
     def chunks() -> Any:
         with handle:
