@@ -101,10 +101,14 @@ class SearchResult:
 class SearchBackend(Protocol):
     """A full-text index over documents. Writes are serialized by the backend; none is ever dropped."""
 
-    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True) -> int:
-        """Add (``replace=False``: known to be absent) or replace entries; return how many were written."""
+    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True, session: Session | None = None) -> int:
+        """Add (``replace=False``: known to be absent) or replace entries; return how many were written.
 
-    def delete(self, document_ids: Iterable[int]) -> None: ...
+        ``session``: the caller's transaction. A backend that lives in the database writes there, so the entry
+        commits or rolls back with the caller's change; a backend on files writes at once."""
+
+    def delete(self, document_ids: Iterable[int], *, session: Session | None = None) -> None:
+        """Remove documents from the index (``session`` as for ``upsert``)."""
 
     def search(self, query: SearchQuery) -> SearchResult: ...
 

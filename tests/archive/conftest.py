@@ -1,9 +1,14 @@
-"""The archive's swappable parts as parametrised fixtures: every blob test runs on the file store and on an S3-API
-store (moto's server on 127.0.0.1), and the holds follow the test database as they do in the app (PostgreSQL
-advisory locks there, file locks on SQLite)."""
+"""The archive's swappable parts as parametrised fixtures.
+
+Every search test runs on the Whoosh backend and on the PostgreSQL backend (the latter needs a PostgreSQL test
+database: skipped on SQLite runs, a failure where ``GRIDDESK_REQUIRE_SERVICES=1`` says the services must be
+there). Every blob test runs on the file store and on an S3-API store (moto's server on 127.0.0.1), with holds
+that follow the test database as they do in the app (PostgreSQL advisory locks there, file locks on SQLite).
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +16,64 @@ from typing import Any
 
 import pytest
 
-from archive.interfaces import BlobStore
+from archive.interfaces import BlobStore, SearchBackend
+
+# --- search backends -------------------------------------------------------------------------------------------
+
+
+def require_postgres() -> None:
+    """Skip a PostgreSQL-only test on SQLite; fail it where the services are required."""
+    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        return
+    message = "the PostgreSQL search backend needs TEST_DATABASE_URL=postgresql+psycopg://..."
+    if os.environ.get("GRIDDESK_REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(params=["whoosh", "postgres"])
+def search_kind(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        require_postgres()
+    return str(request.param)
+
+
+@pytest.fixture
+def whoosh(tmp_path) -> SearchBackend:  # type: ignore[no-untyped-def]
+    """A Whoosh backend of its own (for what only Whoosh has: generations on disk, segments, codecs)."""
+    from archive.search.whoosh_backend import WhooshBackend
+
+    return WhooshBackend(tmp_path / "index", lock_timeout=30)  # generous: the machine may be busy
+
+
+@pytest.fixture
+def backend(search_kind, tmp_path, request) -> Iterator[SearchBackend]:  # type: ignore[no-untyped-def]
+    """An empty search backend of each kind (PostgreSQL: the test database's tables)."""
+    if search_kind == "whoosh":
+        yield request.getfixturevalue("whoosh")
+        return
+    request.getfixturevalue("app")  # the engine, and empty tables after the test
+    from archive.search.postgres_backend import PostgresBackend
+
+    postgres = PostgresBackend()
+    postgres.clear()
+    yield postgres
+    postgres.clear()
+
+
+@pytest.fixture
+def app_search(app, search_kind, monkeypatch) -> SearchBackend:  # type: ignore[no-untyped-def]
+    """The app's search backend for this test, of each kind: filings, tasks, the CLI and the pages use it."""
+    from archive.registry import _KEY
+
+    if search_kind == "postgres":
+        from archive.search.postgres_backend import PostgresBackend
+
+        monkeypatch.setitem(app.extensions[_KEY], "search", PostgresBackend())
+    return app.extensions[_KEY]["search"]  # type: ignore[no-any-return]
+
+
+# --- blob stores -----------------------------------------------------------------------------------------------
 
 S3_BUCKET = "griddesk-test"
 

@@ -41,3 +41,20 @@ def test_healthz_reports_the_blob_store_and_an_unreachable_one(app, app_blobs, b
     monkeypatch.setitem(app.extensions["griddesk_archive"], "blobs", unreachable)
     response = client.get("/healthz")
     assert response.status_code == 503 and response.get_json()["blobs"]["ok"] is False
+
+
+def test_search_backend_kinds(app, tmp_path):
+    from archive.search import open_backend
+    from archive.search.postgres_backend import PostgresBackend
+    from archive.search.whoosh_backend import WhooshBackend
+    from core.db import db
+
+    assert isinstance(open_backend("whoosh", str(tmp_path / "index")), WhooshBackend)
+    with pytest.raises(ValueError, match="unknown search backend"):
+        open_backend("elasticsearch", str(tmp_path))
+    assert db.engine is not None
+    if db.engine.dialect.name == "postgresql":
+        assert isinstance(open_backend("postgres", str(tmp_path)), PostgresBackend)
+    else:  # refused at start-up, not at the first search
+        with pytest.raises(ValueError, match="needs a PostgreSQL DATABASE_URL"):
+            open_backend("postgres", str(tmp_path))
