@@ -19,7 +19,7 @@ def _document(session, document_id: int) -> Document:
     return session.get(Document, document_id)
 
 
-def test_a_scanned_image_is_ocrd_and_found_by_search(client, world, session):
+def test_a_scanned_image_is_ocrd_and_found_by_search(app_search, client, world, session):
     token = world.token("archivist")
     open_dossier(client, token, "1000000001")
     filed = file_via_api(client, token, "1000000001", scan_image(["用电检查单", "户号 1000000001"]), name="scan.png")

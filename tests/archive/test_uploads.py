@@ -54,7 +54,7 @@ def _files_under(root: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("code", sorted(REFUSED))
-def test_refused_upload_leaves_no_file_no_row_no_index_entry(code, app, client, world, session):
+def test_refused_upload_leaves_no_file_no_row_no_index_entry(code, app, app_search, client, world, session):
     token = world.token("archivist")
     open_dossier(client, token, "1000000001")
     blob_root = Path(app.config["BLOB_DIR"])
