@@ -57,6 +57,7 @@ class S3BlobStore:
             "region_name": region or None,
         }
         self._addressing_style = addressing_style or "auto"
+        self._conditional_put = True
         self._client_lock = threading.Lock()
         self._client: Any = None
         self._client_pid = 0
@@ -102,21 +103,29 @@ class S3BlobStore:
             sha = digest.hexdigest()
             if self.exists(sha):
                 return sha, False
-            spool.seek(0)
+            options = {
+                "Bucket": self.bucket,
+                "Key": self.key(sha),
+                "Body": spool,
+                "ContentLength": size,
+                "ContentMD5": base64.b64encode(md5.digest()).decode(),
+                "ContentType": "application/octet-stream",
+            }
             try:
-                self.client.put_object(
-                    Bucket=self.bucket,
-                    Key=self.key(sha),
-                    Body=spool,
-                    ContentLength=size,
-                    ContentMD5=base64.b64encode(md5.digest()).decode(),
-                    ContentType="application/octet-stream",
-                    IfNoneMatch="*",  # another process stored the same content meanwhile: keep its object
-                )
+                spool.seek(0)
+                if self._conditional_put:  # another process stored the same content meanwhile: keep its object
+                    self.client.put_object(IfNoneMatch="*", **options)
+                else:
+                    self.client.put_object(**options)
             except Exception as exc:
                 if _status(exc) == 412:
                     return sha, False
-                raise
+                if _status(exc) != 501 or not self._conditional_put:
+                    raise
+                # a server without conditional writes: the same bytes under the same name, so writing again is safe
+                self._conditional_put = False
+                spool.seek(0)
+                self.client.put_object(**options)
             return sha, True
 
     def open(self, sha256: str) -> IO[bytes]:

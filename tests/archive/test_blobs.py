@@ -131,3 +131,28 @@ def test_a_pin_taken_in_a_transaction_ends_with_it(app, blobs):
         assert blobs.discard(sha, timeout=5) is True
     finally:
         filing.close()
+
+
+def test_an_s3_server_without_conditional_writes_still_stores(app, tmp_path, request, monkeypatch):
+    """Servers that answer 501 to If-None-Match (older S3-API implementations) get plain writes from then on."""
+    from botocore.exceptions import ClientError
+
+    from tests.archive.conftest import make_blob_store
+
+    store = make_blob_store("s3", tmp_path, request)
+    assert isinstance(store, S3BlobStore)
+    real_put = store.client.put_object
+    conditional: list[bool] = []
+
+    def put_object(**options):  # type: ignore[no-untyped-def]
+        conditional.append("IfNoneMatch" in options)
+        if "IfNoneMatch" in options:
+            error = {"Error": {"Code": "NotImplemented"}, "ResponseMetadata": {"HTTPStatusCode": 501}}
+            raise ClientError(error, "PutObject")  # type: ignore[arg-type]
+        return real_put(**options)
+
+    monkeypatch.setattr(store.client, "put_object", put_object)
+    first, created = store.put(io.BytesIO(b"first"))
+    second, created_too = store.put(io.BytesIO(b"second"))
+    assert created and created_too and conditional == [True, False, False]
+    assert store.verify(first) == store.verify(second) == "ok"
