@@ -220,3 +220,11 @@ def test_searches_use_the_gin_index(postgres):
         plan = postgres.explain(SearchQuery(q=words, unit_path="/1/"))
         assert "Bitmap Index Scan on ix_search_entries_terms" in plan, plan
     assert postgres.search(SearchQuery(q='"变压器烧毁"', unit_path="/1/")).total == 5
+
+
+def test_health_names_the_backend_and_estimates_its_size(postgres):
+    postgres.upsert([_entry(i, "停电通知") for i in range(1, 4)])
+    health = postgres.health()
+    assert health["ok"] is True and health["backend"] == "postgres"
+    postgres.tidy()  # analysed: the estimate is the planner's
+    assert postgres.health()["documents_estimate"] == 3
