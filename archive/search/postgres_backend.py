@@ -404,14 +404,17 @@ class PostgresBackend:
             order, outer_order = "score DESC, document_id", "p.score DESC, p.document_id"
         else:
             score = "0.0"
-            order, outer_order = "formed_on DESC, document_id DESC", "e.formed_on DESC, e.document_id DESC"
+            order, outer_order = "formed_on DESC, document_id DESC", "p.formed_on DESC, p.document_id DESC"
         where = " AND ".join(conditions)
         per_page = max(1, query.per_page)
         params.update(limit=per_page, offset=(max(query.page, 1) - 1) * per_page)
+        # the score is computed in a fenced subquery (OFFSET 0): the window that counts the matches then holds three
+        # narrow columns per match instead of each match's tsvector (which spilled to disk at 20,000 matches)
         statement = (
             "SELECT e.document_id, e.account_no, e.title, e.doc_type, e.formed_on, e.text, p.score, p.total"
-            f" FROM (SELECT generation, document_id, {score} AS score, count(*) OVER () AS total"
-            f" FROM search_entries WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset) AS p"
+            " FROM (SELECT generation, document_id, score, formed_on, count(*) OVER () AS total"
+            f" FROM (SELECT generation, document_id, formed_on, {score} AS score FROM search_entries WHERE {where}"
+            f" OFFSET 0) AS matched ORDER BY {order} LIMIT :limit OFFSET :offset) AS p"
             f" JOIN search_entries AS e USING (generation, document_id) ORDER BY {outer_order}"
         )
         return statement, where, params, terms
