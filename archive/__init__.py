@@ -17,6 +17,7 @@ def init_app(app: Any) -> None:
     cli.register(app)
     outbox.subscribe(DOCUMENT_FILED, tasks.index_filed_documents)
     app.extensions["griddesk_health"]["search"] = lambda: app.extensions[registry._KEY]["search"].health()
+    app.extensions["griddesk_health"]["blobs"] = lambda: app.extensions[registry._KEY]["blobs"].health()
     app.extensions["griddesk_beat"]["archive-requeue-stale"] = {
         "task": "archive.requeue_stale_documents",
         "schedule": 300.0,

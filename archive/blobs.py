@@ -3,28 +3,44 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from core.files import fsync_dir, wait_for_exclusive_lock
+from core.files import fsync_dir
+
+from .holds import BlobHolds, FileLockHolds, check_sha256
+from .interfaces import BlobCorrupt, BlobHold
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _CHUNK = 1024 * 1024
 
 
-class FileBlobStore:
-    """Blobs under ``root/ab/cd/<sha256>``, written through a temporary file, fsync and an atomic rename."""
+def hash_stream(stream: IO[bytes]) -> str:
+    """The SHA-256 hex digest of what is left to read in ``stream``."""
+    digest = hashlib.sha256()
+    while chunk := stream.read(_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
 
-    def __init__(self, root: str | os.PathLike[str]):
+
+class FileBlobStore:
+    """Blobs under ``root/ab/cd/<sha256>``, written through a temporary file, fsync and an atomic rename.
+
+    Holds (``pin``/``discard``) are file locks under ``root/.locks`` unless ``holds`` says otherwise (database
+    advisory locks, so that several machines can share the folder)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, holds: BlobHolds | None = None):
         self.root = Path(root)
+        self.holds = holds if holds is not None else FileLockHolds(self.root / ".locks")
 
     def path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ValueError("not a SHA-256 hex digest")
+        check_sha256(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, stream: IO[bytes]) -> tuple[str, bool]:
@@ -54,7 +70,16 @@ class FileBlobStore:
             raise
 
     def open(self, sha256: str) -> IO[bytes]:
-        return open(self.path(sha256), "rb")
+        """The open file, hashed through once before it is returned (at the start)."""
+        handle = open(self.path(sha256), "rb")  # noqa: SIM115  (returned to the caller, who closes it)
+        try:
+            if hash_stream(handle) != sha256:
+                raise BlobCorrupt(sha256)
+            handle.seek(0)
+        except BaseException:
+            handle.close()
+            raise
+        return handle
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
@@ -63,53 +88,30 @@ class FileBlobStore:
         path = self.path(sha256)
         if not path.is_file():
             return "missing"
-        digest = hashlib.sha256()
         with open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
-        return "ok" if digest.hexdigest() == sha256 else "corrupt"
+            return "ok" if hash_stream(fh) == sha256 else "corrupt"
+
+    def health(self) -> dict[str, object]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return {"ok": os.access(self.root, os.W_OK), "store": "file"}
 
     # --- pins: a blob a transaction in flight relies on is never removed under it -----------------
 
-    def _lock_file(self, sha256: str) -> IO[str]:
-        self.path(sha256)  # validates the name
-        locks = self.root / ".locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        return open(locks / f"{sha256[:2]}.lock", "a+")  # 256 stripes: lock files are never deleted
-
-    def pin(self, sha256: str) -> BlobPin:
-        """Hold the blob (a shared lock) until ``release``: ``discard`` waits while anyone holds it."""
-        handle = self._lock_file(sha256)
-        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-        return BlobPin(handle)
+    def pin(self, sha256: str, session: Session | None = None) -> BlobHold:
+        """Hold the blob until ``release`` (or the session's transaction ends): ``discard`` waits meanwhile."""
+        return self.holds.hold(check_sha256(sha256), session)
 
     def discard(self, sha256: str, *, still_needed: Callable[[], bool] | None = None, timeout: float = 30.0) -> bool:
         """Remove a blob unless ``still_needed()`` says a committed record uses it; True if removed.
 
         Waits (up to ``timeout``) until no transaction in flight holds a pin on it, and asks
         ``still_needed`` only then, so a filing of the same content that commits meanwhile keeps it."""
-        with self._lock_file(sha256) as handle:
-            if not wait_for_exclusive_lock(handle, timeout, delay=0.02, max_delay=0.02):
+        with self.holds.exclusive(check_sha256(sha256), timeout) as acquired:
+            if not acquired:
                 return False  # left in place: an unreferenced file is harmless, a missing one is not
-            try:
-                if still_needed is not None and still_needed():
-                    return False
-                with contextlib.suppress(FileNotFoundError):
-                    self.path(sha256).unlink()
-                    return True
+            if still_needed is not None and still_needed():
                 return False
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-class BlobPin:
-    """A shared hold on a blob, released once (at the end of the transaction that relies on it)."""
-
-    def __init__(self, handle: IO[str]):
-        self._handle: IO[str] | None = handle
-
-    def release(self) -> None:
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            handle.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.path(sha256).unlink()
+                return True
+            return False

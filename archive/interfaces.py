@@ -6,7 +6,18 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+class BlobCorrupt(Exception):
+    """A stored blob no longer hashes to its name: it is reported, never read or served as good."""
+
+    def __init__(self, sha256: str):
+        super().__init__(f"blob {sha256} is corrupt: its content no longer hashes to its name")
+        self.sha256 = sha256
 
 
 @runtime_checkable
@@ -17,19 +28,24 @@ class BlobStore(Protocol):
         """Store the stream's bytes atomically; return (sha256, newly_created)."""
 
     def open(self, sha256: str) -> IO[bytes]:
-        """Open a stored blob for reading (FileNotFoundError if absent)."""
+        """A seekable stream of the blob's content, verified against its name before it is returned:
+        FileNotFoundError if absent, ``BlobCorrupt`` if the content no longer hashes to the name."""
 
     def exists(self, sha256: str) -> bool: ...
 
     def verify(self, sha256: str) -> str:
         """'ok', 'missing' or 'corrupt' (content no longer hashes to its name)."""
 
-    def pin(self, sha256: str) -> BlobHold:
-        """Hold a blob for a transaction in flight: ``discard`` waits until every hold is released."""
+    def pin(self, sha256: str, session: Session | None = None) -> BlobHold:
+        """Hold a blob for a transaction in flight: ``discard`` waits until every hold is released. Given the
+        session of that transaction, the hold may end with it (database-backed holds do)."""
 
     def discard(self, sha256: str, *, still_needed: Callable[[], bool] | None = None, timeout: float = 30.0) -> bool:
         """Remove a blob a rolled-back filing created, once no transaction holds it, unless
         ``still_needed()`` (asked only then) says a committed record uses it. True if removed."""
+
+    def health(self) -> dict[str, object]:
+        """``{"ok": ...}`` and what the store is (for ``/healthz``); raises when the store cannot be reached."""
 
 
 class BlobHold(Protocol):
@@ -85,10 +101,14 @@ class SearchResult:
 class SearchBackend(Protocol):
     """A full-text index over documents. Writes are serialized by the backend; none is ever dropped."""
 
-    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True) -> int:
-        """Add (``replace=False``: known to be absent) or replace entries; return how many were written."""
+    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True, session: Session | None = None) -> int:
+        """Add (``replace=False``: known to be absent) or replace entries; return how many were written.
 
-    def delete(self, document_ids: Iterable[int]) -> None: ...
+        ``session``: the caller's transaction. A backend that lives in the database writes there, so the entry
+        commits or rolls back with the caller's change; a backend on files writes at once."""
+
+    def delete(self, document_ids: Iterable[int], *, session: Session | None = None) -> None:
+        """Remove documents from the index (``session`` as for ``upsert``)."""
 
     def search(self, query: SearchQuery) -> SearchResult: ...
 

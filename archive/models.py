@@ -11,7 +11,20 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DDL,
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from billing.models import Account
@@ -191,3 +204,52 @@ class DocumentText(Base):
     method: Mapped[str] = mapped_column(String(16))  # pdf_text, docx, ocr, none
     text: Mapped[str] = mapped_column(Text)
     extracted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- the PostgreSQL search backend's index (derived data; see archive/search/postgres_backend.py) ------------
+
+
+class SearchEntry(Base):
+    """One document as the PostgreSQL search backend indexes it: the ``IndexEntry`` values, the original text (for
+    highlights) and ``terms``, a tsvector of our own rjieba tokens (GIN-indexed). Rows belong to a generation; a
+    rebuild writes a new generation and ``SearchIndexState`` names the live one. No foreign key: the index is
+    derived data and verify must be able to find entries whose document is gone."""
+
+    __tablename__ = "search_entries"
+    __table_args__ = (
+        Index("ix_search_entries_terms", "terms", postgresql_using="gin"),
+        # rows up to 8 kB keep their tsvector in the table itself (STORAGE MAIN, set after create): a search reads
+        # every match's tsvector, and fetching each from the TOAST table cost three times the search
+        {"postgresql_with": {"toast_tuple_target": 8160}},
+    )
+
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    account_no: Mapped[str] = mapped_column(String(20), index=True)
+    holder_name: Mapped[str] = mapped_column(String(128))
+    unit_path: Mapped[str] = mapped_column(String(512))
+    doc_type: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    formed_on: Mapped[dt.date]
+    filed_on: Mapped[dt.date]
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    terms: Mapped[str] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
+
+
+class SearchIndexState(Base):
+    """The one row that names the live generation of ``search_entries`` and the last one handed out."""
+
+    __tablename__ = "search_index_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    live_generation: Mapped[int] = mapped_column(Integer, default=0)
+    last_generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+event.listen(
+    SearchEntry.__table__,
+    "after_create",
+    DDL("ALTER TABLE search_entries ALTER COLUMN terms SET STORAGE MAIN").execute_if(dialect="postgresql"),
+)

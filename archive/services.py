@@ -115,7 +115,7 @@ def _store_upload(session: Session, stream: IO[bytes]) -> str:
     created only when no other transaction holds it and no committed document references it."""
     store = blob_store()
     sha256, created = store.put(stream)
-    session.info.setdefault(_PINS, []).append(store.pin(sha256))
+    session.info.setdefault(_PINS, []).append(store.pin(sha256, session))
     if not store.exists(sha256):  # a rolled-back filing removed it between our put and our pin: again
         stream.seek(0)
         sha256, created = store.put(stream)

@@ -49,14 +49,15 @@ def index_one(session: Session, document_id: int) -> str:
     if document is None:
         return "missing"
     if document.withdrawn:
-        search_backend().delete([document.id])
+        search_backend().delete([document.id], session=session)
         document.index_status, document.index_error, document.indexed_at = IndexStatus.INDEXED, "", utcnow()
         session.commit()
         return "withdrawn"
     document.index_attempts += 1
     session.commit()
     text = _text_of(session, document)
-    search_backend().upsert([entry_for(document, text)])
+    # a database-backed index writes the entry in this transaction: it commits together with "indexed"
+    search_backend().upsert([entry_for(document, text)], session=session)
     document.index_status, document.index_error, document.indexed_at = IndexStatus.INDEXED, "", utcnow()
     session.commit()
     return IndexStatus.INDEXED

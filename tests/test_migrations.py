@@ -71,6 +71,22 @@ def _functions(conn) -> set[tuple[str, str, str]]:
     return {tuple(row) for row in rows}
 
 
+def _storage(conn) -> set[tuple[str, str, str]]:
+    """Tables' storage parameters and columns whose storage differs from their type's default (PostgreSQL)."""
+    rows = conn.execute(
+        text(
+            "SELECT c.relname, '', array_to_string(c.reloptions, ',') FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.reloptions IS NOT NULL"
+            " UNION SELECT c.relname, a.attname, a.attstorage::text FROM pg_attribute a"
+            " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " JOIN pg_type t ON t.oid = a.atttypid"
+            " WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND a.attstorage <> t.typstorage"
+        )
+    )
+    return {tuple(row) for row in rows}
+
+
 @pytest.mark.parametrize(
     "backend",
     [
@@ -103,6 +119,10 @@ def test_upgrade_from_empty_matches_models_and_downgrades_cleanly(app, workdir, 
                     assert migrated and migrated == _functions(conn), (
                         "database functions of models and migrations differ"
                     )
+                with db.engine.connect() as conn:
+                    stored = _storage(conn)
+                with create_engine(original).connect() as conn:
+                    assert stored == _storage(conn), "storage parameters of models and migrations differ"
             downgrade(directory=app.extensions["migrate"].directory, revision="base")
             with db.engine.connect() as conn:
                 assert set(inspect(conn).get_table_names()) <= {"alembic_version"}

@@ -43,6 +43,17 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "API_TOKEN_TTL": int(os.environ.get("API_TOKEN_TTL", "43200")),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance / "search")),
         "BLOB_DIR": os.environ.get("BLOB_DIR", str(instance / "blobs")),
+        # archive backends: whoosh (files under SEARCH_INDEX_DIR) or postgres (tables of DATABASE_URL);
+        # file (BLOB_DIR) or s3 (any S3-API object store)
+        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "whoosh"),
+        "BLOB_STORE": os.environ.get("BLOB_STORE", "file"),
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL", ""),
+        "S3_BUCKET": os.environ.get("S3_BUCKET", ""),
+        "S3_ACCESS_KEY_ID": os.environ.get("S3_ACCESS_KEY_ID", ""),
+        "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY", ""),
+        "S3_REGION": os.environ.get("S3_REGION", ""),
+        "S3_PREFIX": os.environ.get("S3_PREFIX", ""),
+        "S3_ADDRESSING_STYLE": os.environ.get("S3_ADDRESSING_STYLE", "auto"),
         "CELERY": {
             "broker_url": broker,
             "result_backend": os.environ.get(

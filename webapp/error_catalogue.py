@@ -62,6 +62,7 @@ ERRORS = {
     "already_withdrawn": _l("The document is already withdrawn."),
     "no_change": _l("Nothing would change."),
     "blob_missing": _l("The stored file is missing; run the archive check."),
+    "blob_corrupt": _l("The stored file is damaged; run the archive check."),
     "bad_query": _l("This search cannot be run; check the quotes and operators."),
     "decompression_bomb": _l("The file is far too large when unpacked."),
     "pdf_active_content": _l("The PDF contains content that runs by itself; file a copy without it (print it to PDF)."),

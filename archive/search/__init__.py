@@ -25,9 +25,17 @@ __all__ = [
 
 
 def open_backend(kind: str, location: str) -> SearchBackend:
-    """The search backend named by configuration (``SEARCH_BACKEND``; only ``whoosh`` is built in)."""
+    """The search backend named by configuration (``SEARCH_BACKEND``): ``whoosh`` (an index on local disk under
+    ``location``, the embedded default) or ``postgres`` (tables of the application's PostgreSQL database, shared by
+    every node)."""
     if kind == "whoosh":
         from .whoosh_backend import WhooshBackend
 
         return WhooshBackend(location)
-    raise ValueError(f"unknown search backend {kind!r}")
+    if kind == "postgres":
+        from .postgres_backend import PostgresBackend
+
+        backend = PostgresBackend()
+        backend.check()
+        return backend
+    raise ValueError(f"unknown search backend {kind!r} (SEARCH_BACKEND is whoosh or postgres)")

@@ -135,6 +135,13 @@ def _plain_words(value: str) -> list[str]:
     return words
 
 
+def words_with_parts(value: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The whole words of ``value`` in order (lower-cased, as indexed), each with the dictionary words inside it
+    (empty for words of one or two characters): what the index stores, for backends that keep positions
+    themselves (the PostgreSQL backend's tsvector)."""
+    return [(word, _part_words(word) if len(word) > 2 else ()) for word in _plain_words(value)]
+
+
 @lru_cache(maxsize=65536)
 def _part_words(word: str) -> tuple[str, ...]:
     return tuple(part for part, _s, _e in _parts(word))

@@ -5,13 +5,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import shutil
 import threading
 import time
 from array import array
 from collections.abc import Iterable, Iterator
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from core.files import fsync_dir, wait_for_exclusive_lock
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
 from . import fast
 from .analysis import SHINGLE_MAX, ChineseAnalyzer, CountedFrequency, ShingleAnalyzer, shingle_text
+from .highlight import highlight_terms, snippet
 from .writer import BulkSegmentWriter
 
 
@@ -416,7 +415,8 @@ class WhooshBackend:
             with contextlib.suppress(Exception):
                 writer.cancel()
 
-    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True) -> int:
+    def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True, session: Any = None) -> int:
+        """Write at once (the index is files: ``session`` has no part in it)."""
         batch = list(entries)
         if not batch:
             return 0
@@ -452,7 +452,7 @@ class WhooshBackend:
                 fingerprint=entry.fingerprint,
             )
 
-    def delete(self, document_ids: Iterable[int]) -> None:
+    def delete(self, document_ids: Iterable[int], *, session: Any = None) -> None:
         ids = [str(i) for i in document_ids]
         if not ids:
             return
@@ -534,15 +534,7 @@ class WhooshBackend:
                 rows, total = self._whoosh_search(searcher, main, filters, query, sort=not text)
             except QueryError as exc:
                 raise DomainError("bad_query") from exc
-        terms = (
-            sorted(
-                {str(t if isinstance(t, str) else t.decode()) for f, t in main.all_terms() if f in ("text", "title")},
-                key=len,
-                reverse=True,
-            )
-            if text
-            else []
-        )
+        terms = highlight_terms(main) if text else []
         items = []
         for fields, score in rows:
             highlight = snippet(str(fields.get("text", "")), terms) or snippet(str(fields.get("title", "")), terms)
@@ -586,26 +578,6 @@ def _phrase_for_whoosh(query: Query, schema: Schema) -> Query:
     runs = [shingle_text(words[i : i + size]) for i in range(len(words) - size + 1)]
     terms = [Term(field, run, boost=query.boost) for run in runs]
     return terms[0] if len(terms) == 1 else And(terms)
-
-
-def snippet(text: str, terms: list[str], width: int = 120) -> str:
-    """About ``width`` characters around the first matched term, HTML-escaped, every term in <mark>.
-
-    Plain string search on the stored text: re-analysing every hit (Whoosh's highlighter) cost more than
-    the search itself."""
-    found = [i for i in (text.find(t) for t in terms) if i >= 0]
-    start = max(0, min(found) - width // 4) if found else 0
-    window = text[start : start + width]
-    if not terms:
-        return escape(window)
-    pattern = re.compile("|".join(re.escape(t) for t in terms))
-    out, last = [], 0
-    for match in pattern.finditer(window):
-        out.append(escape(window[last : match.start()]))
-        out.append(f'<mark class="hit">{escape(match.group())}</mark>')
-        last = match.end()
-    out.append(escape(window[last:]))
-    return ("…" if start else "") + "".join(out)
 
 
 def _date(value: str) -> Any:

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from archive.models import Document, DossierAttempt
 from core.trail import TrailEvent
-from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
+from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes, tampered, vanished
+from tests.support import staff_sign_in
 
 
 def test_filing_keeps_order_of_formation_and_numbers_pages_continuously(client, world, session):
@@ -57,7 +58,7 @@ def test_all_field_problems_are_reported_at_once(client, world):
     assert set(fields) == {"doc_type", "formed_on", "writing_material"}
 
 
-def test_content_streams_the_original_with_its_type(client, world):
+def test_content_streams_the_original_with_its_type(app_blobs, client, world):
     token = world.token("archivist")
     open_dossier(client, token, "1000000001")
     content = pdf_bytes()
@@ -67,6 +68,24 @@ def test_content_streams_the_original_with_its_type(client, world):
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.get_data() == content
+    staff_sign_in(client, "archivist-a")
+    page = client.get(f"/staff/archive/documents/{document['id']}/content")
+    assert page.status_code == 200 and page.get_data() == content
+
+
+def test_a_damaged_or_missing_file_is_refused_never_served(app_blobs, client, world):
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    document = file_via_api(client, token, "1000000001", pdf_bytes()).get_json()
+    url = f"/api/v1/archive/documents/{document['id']}/content"
+    with tampered(app_blobs, document["sha256"], pdf_bytes("被改动的内容。")):
+        damaged = client.get(url, headers=world.headers("archivist"))
+        assert damaged.status_code == 409 and damaged.get_json()["error"]["code"] == "blob_corrupt"
+        staff_sign_in(client, "archivist-a")
+        assert client.get(f"/staff/archive/documents/{document['id']}/content").status_code == 409
+    with vanished(app_blobs, document["sha256"]):
+        missing = client.get(url, headers=world.headers("archivist"))
+        assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "blob_missing"
 
 
 def test_withdrawal_and_correction_are_recorded_events_and_keep_the_original(client, world, session):

@@ -13,7 +13,7 @@ from archive.interfaces import IndexEntry
 from archive.models import Document
 from archive.registry import search_backend
 from archive.search import SearchQuery
-from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
+from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes, tampered, vanished
 
 
 def _file_two(client, world, session) -> list[int]:
@@ -29,7 +29,7 @@ def _file_two(client, world, session) -> list[int]:
     return ids
 
 
-def test_reindex_rebuilds_the_index_from_the_database(app, client, world, session):
+def test_reindex_rebuilds_the_index_from_the_database(app, app_search, client, world, session):
     ids = _file_two(client, world, session)
     search_backend().clear()
     assert search_backend().search(SearchQuery(q="供用电合同")).total == 0
@@ -41,7 +41,9 @@ def test_reindex_rebuilds_the_index_from_the_database(app, client, world, sessio
     assert search_backend().search(SearchQuery(q='"线路检修"')).total == 1
 
 
-def test_reindex_keeps_searches_answering_and_catches_up_changes_made_meanwhile(app, client, world, session):
+def test_reindex_keeps_searches_answering_and_catches_up_changes_made_meanwhile(
+    app, app_search, search_kind, client, world, session
+):
     first, second = _file_two(client, world, session)
     backend = search_backend()
     seen_during: list[int] = []
@@ -71,12 +73,17 @@ def test_reindex_keeps_searches_answering_and_catches_up_changes_made_meanwhile(
         del backend.rebuild
     assert result.exit_code == 0, result.output
     assert seen_during == [2]  # the live index was never emptied
-    assert "documents caught up after the swap: 1 " in result.output
+    # Whoosh's task removed the withdrawn document from the live index only, so the swap brings it back until the
+    # catch-up removes it; PostgreSQL's removal reaches the generation being built too: nothing left to catch up
+    caught_up = 1 if search_kind == "whoosh" else 0
+    assert f"documents caught up after the swap: {caught_up} " in result.output
     assert sorted(i for i, _ in backend.fingerprints()) == [first]  # the withdrawal made meanwhile is not lost
     session.rollback()
 
 
-def test_verify_reports_missing_stale_orphaned_entries_and_bad_blobs(app, client, world, session):
+def test_verify_reports_missing_stale_orphaned_entries_and_bad_blobs(
+    app, app_blobs, app_search, client, world, session
+):
     first, second = _file_two(client, world, session)
     runner = app.test_cli_runner()
     clean = runner.invoke(args=["griddesk", "archive", "verify"])
@@ -101,22 +108,17 @@ def test_verify_reports_missing_stale_orphaned_entries_and_bad_blobs(app, client
         999, "1000000001", "张伟", "/", "outage_notice", "无", "无", dt.date(2024, 1, 1), dt.date(2024, 1, 1), "x"
     )
     backend.upsert([stale, orphan])
-    sha = session.get(Document, first).sha256
+    sha, other_sha = session.get(Document, first).sha256, session.get(Document, second).sha256
     session.rollback()
-    path = app.extensions["griddesk_archive"]["blobs"].path(sha)
-    original = path.read_bytes()
-    path.chmod(0o644)
-    path.write_bytes(b"tampered")
-    try:
+    with tampered(app_blobs, sha), vanished(app_blobs, other_sha):
         result = runner.invoke(args=["griddesk", "archive", "verify", "--json"])
-    finally:
-        path.write_bytes(original)
     assert result.exit_code == 1
     report = json.loads(result.output)
     assert report["missing_from_index"] == [first]
     assert report["stale_in_index"] == [second]
     assert report["orphaned_in_index"] == [999]
     assert report["corrupt_blobs"] == [sha]
+    assert report["missing_blobs"] == [other_sha]
 
 
 def _manifest(rows: list[dict[str, str]]) -> str:
@@ -146,7 +148,9 @@ GOOD = {
 }
 
 
-def test_import_files_good_rows_reports_bad_ones_and_a_rerun_files_nothing_twice(app, world, session, tmp_path):
+def test_import_files_good_rows_reports_bad_ones_and_a_rerun_files_nothing_twice(
+    app, app_search, world, session, tmp_path
+):
     session.rollback()
     rows = [
         {"file": "a.pdf", "account_no": "1000000001", "title": "供用电合同", "formed_on": "2024-01-02", **GOOD},

@@ -46,7 +46,7 @@ def test_concurrent_dossier_requests_make_exactly_one(app, world, session):
     assert session.scalar(select(func.count(DossierAttempt.id))) == 3
 
 
-def test_concurrent_filings_are_all_kept_and_indexed(app, world, session):
+def test_concurrent_filings_are_all_kept_and_indexed(app, app_search, world, session):
     account = session.scalar(select(Account).where(Account.account_no == "1000000001"))
     create_dossier(session, account, None)
     session.commit()

@@ -13,7 +13,7 @@ def _csrf(client, url: str) -> str:
     return csrf_token(client.get(url).get_data(as_text=True))
 
 
-def test_archivist_opens_a_dossier_files_with_upload_and_finds_it(client, world):
+def test_archivist_opens_a_dossier_files_with_upload_and_finds_it(app_search, app_blobs, client, world):
     staff_sign_in(client, "archivist-a")
     token = _csrf(client, "/staff/archive?q=1000000001")
     opened = client.post("/staff/archive", data={"account_no": "1000000001", "csrf_token": token})
@@ -30,9 +30,10 @@ def test_archivist_opens_a_dossier_files_with_upload_and_finds_it(client, world)
     assert re.search(
         r'<div class="flash flash-error" role="alert">((?!</div>).)*形成日期', bad.get_data(as_text=True), re.S
     )
+    original = pdf_bytes("双方签订供用电合同。")
     filed = client.post(
         "/staff/archive/dossiers/1000000001/documents",
-        data={**FIELDS, "csrf_token": token, "file": (io.BytesIO(pdf_bytes("双方签订供用电合同。")), "合同.pdf")},
+        data={**FIELDS, "csrf_token": token, "file": (io.BytesIO(original), "合同.pdf")},
         content_type="multipart/form-data",
     )
     assert filed.status_code == 302
@@ -42,7 +43,7 @@ def test_archivist_opens_a_dossier_files_with_upload_and_finds_it(client, world)
     assert "找到 1 份文件" in results
     assert re.findall(r'<mark class="hit">([^<]*)</mark>', results) == ["供用电", "合同"] * 2
     content = client.get(re.search(r'src="(/staff/archive/documents/\d+/content)"', viewer).group(1))
-    assert content.mimetype == "application/pdf"
+    assert content.mimetype == "application/pdf" and content.get_data() == original
 
 
 def test_supervisor_reads_but_cannot_file_and_foreign_dossiers_are_not_found(client, world):

@@ -1,4 +1,7 @@
-"""Full-text search over Chinese text: words, exact phrases, filters, unit scope, highlights, paging."""
+"""Full-text search over Chinese text: words, exact phrases, filters, unit scope, highlights, paging.
+
+Tests taking ``backend`` (or ``app_search``) run on both search backends, Whoosh and PostgreSQL; tests taking
+``whoosh`` check what only the Whoosh backend has (generations on disk, segments, its codec and writer)."""
 
 from __future__ import annotations
 
@@ -30,12 +33,7 @@ def _entry(document_id: int, text: str, **overrides: object) -> IndexEntry:
     return IndexEntry(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def backend(tmp_path) -> WhooshBackend:
-    return WhooshBackend(tmp_path / "index", lock_timeout=30)  # generous: the machine may be busy
-
-
-def test_whoosh_backend_satisfies_the_protocol(backend):
+def test_the_backend_satisfies_the_protocol(backend):
     assert isinstance(backend, SearchBackend)
 
 
@@ -64,6 +62,18 @@ def test_quoted_phrase_matches_exactly_that_phrase(backend):
     assert [h.document_id for h in phrase.items] == [1]
     words = backend.search(SearchQuery(q="供用电 合同"))
     assert sorted(h.document_id for h in words.items) == [1, 2]
+
+
+def test_a_quoted_phrase_is_made_of_whole_words(backend):
+    """用电 is a word inside 供用电: a bare word finds it there, a phrase starting with it does not; and a phrase
+    never runs from one field into the next."""
+    backend.upsert([_entry(1, "双方于今日签订供用电合同。"), _entry(2, "居民用电合同另行签订。")])
+    assert sorted(h.document_id for h in backend.search(SearchQuery(q="用电")).items) == [1, 2]
+    assert [h.document_id for h in backend.search(SearchQuery(q='"用电合同"')).items] == [2]
+    assert [h.document_id for h in backend.search(SearchQuery(q='"签订供用电"')).items] == [1]
+
+    backend.upsert([_entry(3, "合同已于当日签订。", title="居民供用电", holder_name="")])  # nor from title into text
+    assert [h.document_id for h in backend.search(SearchQuery(q='"供用电合同"')).items] == [1]
 
 
 def test_word_search_highlights_the_matched_words(backend):
@@ -112,7 +122,7 @@ def test_concurrent_writers_wait_their_turn_and_lose_nothing(backend):
     assert len(dict(backend.fingerprints())) == 40
 
 
-def test_search_api_finds_filed_documents_within_the_callers_unit(client, world, session):
+def test_search_api_finds_filed_documents_within_the_callers_unit(app_search, client, world, session):
     token = world.token("archivist")
     open_dossier(client, token, "1000000001")
     filed = file_via_api(client, token, "1000000001", pdf_bytes("双方签订供用电合同，明确产权分界点。"))
@@ -147,7 +157,7 @@ def test_three_and_four_word_phrases_match_exactly(backend):
     assert [h.document_id for h in backend.search(SearchQuery(q='"供用电合同" NOT 设施')).items] == [1]
 
 
-def test_vectorised_search_agrees_with_whoosh(backend):
+def test_vectorised_search_agrees_with_whoosh(whoosh):
     import random
 
     from archive.samples import chinese_text
@@ -163,10 +173,10 @@ def test_vectorised_search_agrees_with_whoosh(backend):
         )
         for i in range(1, 121)
     ]
-    backend.upsert(entries[:60])
-    backend.upsert(entries[60:])  # two segments
-    backend.upsert([entries[5]])  # a replaced document leaves a deleted copy behind
-    searcher = backend._searcher()
+    whoosh.upsert(entries[:60])
+    whoosh.upsert(entries[60:])  # two segments
+    whoosh.upsert([entries[5]])  # a replaced document leaves a deleted copy behind
+    searcher = whoosh._searcher()
     from whoosh.qparser import MultifieldParser
     from whoosh.query import Prefix, Term, TermRange
 
@@ -183,7 +193,7 @@ def test_vectorised_search_agrees_with_whoosh(backend):
         for filters in ([], [Term("doc_type", "outage_notice")], [Prefix("unit_path", "/1/3/")]):
             main = MultifieldParser(["title", "text", "holder_name"], searcher.schema).parse(q)
             filters = [*filters, TermRange("formed_on", "2021-01-01", "2022-06-30")]
-            fast = backend.search(
+            fast = whoosh.search(
                 SearchQuery(
                     q=q,
                     doc_type="outage_notice"
@@ -195,7 +205,7 @@ def test_vectorised_search_agrees_with_whoosh(backend):
                     per_page=200,
                 )
             )
-            rows, total = backend._whoosh_search(searcher, main, filters, SearchQuery(q=q, per_page=200), sort=False)
+            rows, total = whoosh._whoosh_search(searcher, main, filters, SearchQuery(q=q, per_page=200), sort=False)
             assert fast.total == total, (q, filters)
             assert sorted(h.document_id for h in fast.items) == sorted(int(f["document_id"]) for f, _s in rows)
 
@@ -206,7 +216,7 @@ def test_a_search_without_words_lists_the_newest_first(backend):
     assert result.total == 5 and [h.document_id for h in result.items] == [5, 4, 3]
 
 
-def test_a_rebuild_is_invisible_until_it_swaps_in_atomically(backend, tmp_path):
+def test_a_rebuild_is_invisible_until_it_swaps_in_atomically(backend):
     backend.upsert([_entry(1, "旧索引里的停电通知")])
     assert backend.search(SearchQuery(q="停电")).total == 1
     with backend.rebuild() as fresh:
@@ -216,20 +226,37 @@ def test_a_rebuild_is_invisible_until_it_swaps_in_atomically(backend, tmp_path):
         backend.upsert([_entry(4, "重建期间归档的用电检查单")])  # a task writing meanwhile is not blocked
     after = backend.search(SearchQuery(q="停电"))
     assert sorted(h.document_id for h in after.items) == [2, 3]
-    generations = sorted(p.name for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-"))
-    assert len(generations) == 2  # the new one and the one before (a search may still be reading it)
+    assert sorted(i for i, _ in backend.fingerprints()) == [2, 3]  # the catch-up after the swap adds 4
     backend.clear()
-    assert len([p for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]) == 2
     assert backend.search(SearchQuery(q="停电")).total == 0
+    assert list(backend.fingerprints()) == []
 
 
-def test_a_failed_rebuild_leaves_the_live_index_alone(backend, tmp_path):
+def test_a_failed_rebuild_leaves_the_live_index_alone(backend):
     backend.upsert([_entry(1, "停电通知")])
     with pytest.raises(RuntimeError), backend.rebuild() as fresh:
         fresh.upsert([_entry(2, "停电通知")])
         raise RuntimeError("database went away")
     assert [h.document_id for h in backend.search(SearchQuery(q="停电")).items] == [1]
-    assert len([p for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]) == 1
+    with backend.rebuild() as fresh:  # the next rebuild starts clean: nothing of the failed one comes back
+        fresh.upsert([_entry(3, "停电通知")], replace=False)
+    assert [h.document_id for h in backend.search(SearchQuery(q="停电")).items] == [3]
+
+
+def test_whoosh_keeps_the_generation_before_and_discards_a_failed_one(whoosh, tmp_path):
+    def generations() -> list[str]:
+        return sorted(p.name for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-"))
+
+    whoosh.upsert([_entry(1, "停电通知")])
+    with whoosh.rebuild() as fresh:
+        fresh.upsert([_entry(2, "停电通知")], replace=False)
+    assert len(generations()) == 2  # the new one and the one before (a search may still be reading it)
+    with pytest.raises(RuntimeError), whoosh.rebuild() as fresh:
+        fresh.upsert([_entry(3, "停电通知")])
+        raise RuntimeError("database went away")
+    assert len(generations()) == 2
+    whoosh.clear()
+    assert len(generations()) == 2
 
 
 def test_an_index_from_before_generations_is_read_until_the_first_rebuild(tmp_path):
@@ -285,8 +312,9 @@ def test_searches_between_writes_see_every_write(backend):
         assert backend.search(SearchQuery(q="停电")).total == i
 
 
-def test_phrases_in_queries_that_whoosh_runs_itself(backend):
-    """A wildcard sends the query to Whoosh's own matcher: its phrases are still exact, slop matches all words."""
+def test_phrases_next_to_wildcards_and_with_slop(backend):
+    """A wildcard beside a phrase keeps the phrase exact (on Whoosh the query runs through Whoosh's own matcher);
+    a phrase with slop matches all of its words."""
     backend.upsert(
         [
             _entry(1, "双方于今日签订供用电合同，约定电费结算方式。"),
@@ -326,21 +354,21 @@ def test_the_columnar_writer_writes_the_postings_whoosh_writes(tmp_path, monkeyp
         assert bulk_reader.field_length(field) == whoosh_reader.field_length(field)
 
 
-def test_a_rebuild_keeps_one_writer_and_commits_a_segment_per_bounded_batch(backend, monkeypatch):
+def test_a_rebuild_keeps_one_writer_and_commits_a_segment_per_bounded_batch(whoosh, monkeypatch):
     from archive.search import whoosh_backend
 
     monkeypatch.setattr(whoosh_backend, "REBUILD_SEGMENT_POSTINGS", 50)
-    with backend.rebuild() as fresh:
+    with whoosh.rebuild() as fresh:
         fresh.upsert([_entry(1, "供用电合同的计量装置封印"), _entry(2, "停电通知单")], replace=False)
         fresh.upsert([_entry(3, "供用 电 合同")], replace=False)
         fresh.upsert([_entry(4, "供用电合同")], replace=False)  # stays held until the rebuild ends
-    assert len(backend._searcher().reader().leaf_readers()) >= 2
-    found = backend.search(SearchQuery(q='"供用电合同"'))
+    assert len(whoosh._searcher().reader().leaf_readers()) >= 2
+    found = whoosh.search(SearchQuery(q='"供用电合同"'))
     assert sorted(hit.document_id for hit in found.items) == [1, 4]
-    assert dict(backend.fingerprints()) == {1: "f1", 2: "f2", 3: "f3", 4: "f4"}
+    assert dict(whoosh.fingerprints()) == {1: "f1", 2: "f2", 3: "f3", 4: "f4"}
 
 
-def test_fingerprints_are_read_from_a_column_without_the_stored_fields(backend, monkeypatch):
+def test_fingerprints_are_read_from_a_column_without_the_stored_fields(whoosh, monkeypatch):
     """verify reads every fingerprint: from the fingerprint column, never the stored text (it grows with the
     index), through updates, deletions, merges and a rebuild's several segments."""
     from whoosh.reading import SegmentReader
@@ -348,9 +376,9 @@ def test_fingerprints_are_read_from_a_column_without_the_stored_fields(backend, 
     from archive.search import whoosh_backend
 
     for start in range(1, 30, 7):
-        backend.upsert([_entry(i, f"第{i}号供用电合同") for i in range(start, start + 7)])
-    backend.upsert([_entry(3, "更正后的合同", fingerprint="g3")])
-    backend.delete([5, 20])
+        whoosh.upsert([_entry(i, f"第{i}号供用电合同") for i in range(start, start + 7)])
+    whoosh.upsert([_entry(3, "更正后的合同", fingerprint="g3")])
+    whoosh.delete([5, 20])
     expected = {i: f"f{i}" for i in range(1, 36) if i not in (5, 20)} | {3: "g3"}
 
     def refuse(*args, **kwargs):
@@ -359,17 +387,17 @@ def test_fingerprints_are_read_from_a_column_without_the_stored_fields(backend, 
     with monkeypatch.context() as patched:
         patched.setattr(SegmentReader, "stored_fields", refuse)
         patched.setattr(SegmentReader, "all_stored_fields", refuse)
-        assert sorted(backend.fingerprints()) == sorted(expected.items())
+        assert sorted(whoosh.fingerprints()) == sorted(expected.items())
 
     monkeypatch.setattr(whoosh_backend, "REBUILD_SEGMENT_POSTINGS", 40)
-    with backend.rebuild() as fresh:
+    with whoosh.rebuild() as fresh:
         for i in range(1, 9):
             fresh.upsert([_entry(i, "停电通知单与计量装置封印")], replace=False)
-    assert len(backend._searcher().reader().leaf_readers()) >= 2
+    assert len(whoosh._searcher().reader().leaf_readers()) >= 2
     with monkeypatch.context() as patched:
         patched.setattr(SegmentReader, "stored_fields", refuse)
         patched.setattr(SegmentReader, "all_stored_fields", refuse)
-        assert sorted(backend.fingerprints()) == [(i, f"f{i}") for i in range(1, 9)]
+        assert sorted(whoosh.fingerprints()) == [(i, f"f{i}") for i in range(1, 9)]
 
 
 def test_fingerprints_of_an_index_written_before_the_fingerprint_column(tmp_path):
@@ -391,7 +419,7 @@ def test_fingerprints_of_an_index_written_before_the_fingerprint_column(tmp_path
     assert backend.search(SearchQuery(q="停电")).total == 1
 
 
-def test_segment_files_are_read_from_the_memory_map_without_a_copy(backend):
+def test_segment_files_are_read_from_the_memory_map_without_a_copy(whoosh):
     """Opening a searcher must not copy the segments' postings into the process (Whoosh's BufferFile copied
     every file of a compound segment: 2.3 GB a process at 100,000 documents)."""
     import random
@@ -401,18 +429,18 @@ def test_segment_files_are_read_from_the_memory_map_without_a_copy(backend):
     from archive.search import fast
 
     rng = random.Random(5)
-    with backend.rebuild() as fresh:
+    with whoosh.rebuild() as fresh:
         fresh.upsert([_entry(i, chinese_text(rng, 1500)) for i in range(1, 301)], replace=False)
-    segment_bytes = sum(p.stat().st_size for p in backend._live_dir().glob("*.seg"))
+    segment_bytes = sum(p.stat().st_size for p in whoosh._live_dir().glob("*.seg"))
     assert segment_bytes > 2_000_000
-    assert backend.search(SearchQuery(q="电费")).total > 0  # imports and caches before measuring
+    assert whoosh.search(SearchQuery(q="电费")).total > 0  # imports and caches before measuring
     tracemalloc.start()
     try:
-        with backend._open().searcher() as searcher:
+        with whoosh._open().searcher() as searcher:
             (reader,) = [r for r, _ in searcher.reader().leaf_readers()]
             docnums, _weights = fast._postings(reader, "text", "电费")
             assert len(docnums) > 200
-        assert len(dict(backend.fingerprints())) == 300  # opens another searcher
+        assert len(dict(whoosh.fingerprints())) == 300  # opens another searcher
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -11,7 +11,7 @@ from archive.registry import search_backend
 from archive.search import SearchQuery
 from archive.tasks import index_document, requeue_stale_documents
 from core.db import db
-from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes, scan_image
+from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes, scan_image, tampered, vanished
 
 
 def _document(session, document_id: int) -> Document:
@@ -19,7 +19,7 @@ def _document(session, document_id: int) -> Document:
     return session.get(Document, document_id)
 
 
-def test_a_scanned_image_is_ocrd_and_found_by_search(client, world, session):
+def test_a_scanned_image_is_ocrd_and_found_by_search(app_search, client, world, session):
     token = world.token("archivist")
     open_dossier(client, token, "1000000001")
     filed = file_via_api(client, token, "1000000001", scan_image(["用电检查单", "户号 1000000001"]), name="scan.png")
@@ -29,22 +29,17 @@ def test_a_scanned_image_is_ocrd_and_found_by_search(client, world, session):
     assert search_backend().search(SearchQuery(q="用电检查单")).total == 1
 
 
-def test_a_failing_extraction_is_retried_then_marked_failed_with_the_reason(app, client, world, session):
+def test_a_failing_extraction_is_retried_then_marked_failed_with_the_reason(app, app_blobs, client, world, session):
     token = world.token("archivist")
     open_dossier(client, token, "1000000001")
     document_id = file_via_api(client, token, "1000000001", pdf_bytes()).get_json()["id"]
     session.rollback()
-    store = app.extensions["griddesk_archive"]["blobs"]
     sha = _document(session, document_id).sha256
     session.rollback()
-    with db.transaction() as other:  # no stored text, and the file vanished from disk
+    with db.transaction() as other:  # no stored text, and the file vanished from the store
         other.execute(delete(DocumentText).where(DocumentText.document_id == document_id))
-    path = store.path(sha)
-    path.rename(path.with_suffix(".away"))
-    try:
+    with vanished(app_blobs, sha):
         assert index_document.apply((document_id,)).result == "failed"
-    finally:
-        path.with_suffix(".away").rename(path)
     document = _document(session, document_id)
     assert document.index_status == "failed"
     assert "FileNotFoundError" in document.index_error
@@ -67,3 +62,19 @@ def test_stale_pending_documents_are_sent_again(client, world, session):
         )
     assert requeue_stale_documents.apply((600,)).result == 1
     assert _document(session, document_id).index_status == "indexed"
+
+
+def test_a_damaged_file_is_never_extracted_as_good(app_blobs, client, world, session):
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    document_id = file_via_api(client, token, "1000000001", pdf_bytes()).get_json()["id"]
+    session.rollback()
+    sha = _document(session, document_id).sha256
+    session.rollback()
+    with db.transaction() as other:
+        other.execute(delete(DocumentText).where(DocumentText.document_id == document_id))
+    with tampered(app_blobs, sha, pdf_bytes("被替换的文件内容。")):
+        assert index_document.apply((document_id,)).result == "failed"
+    document = _document(session, document_id)
+    assert document.index_status == "failed" and "BlobCorrupt" in document.index_error
+    assert document.text is None

@@ -15,7 +15,7 @@ from archive.models import Document
 from archive.registry import search_backend
 from archive.uploads import DOCX, PDF, inspect_upload, safe_name
 from tests.archive.active_pdfs import ACTIVE, HARMLESS
-from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
+from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes, stored_names
 
 
 def _encrypted_pdf() -> bytes:
@@ -69,12 +69,14 @@ def _assert_refused_leaving_nothing(app, client, world, session, content: bytes,
 
 
 @pytest.mark.parametrize("code", sorted(REFUSED))
-def test_refused_upload_leaves_no_file_no_row_no_index_entry(code, app, client, world, session):
+def test_refused_upload_leaves_no_file_no_row_no_index_entry(code, app, app_search, client, world, session):
     _assert_refused_leaving_nothing(app, client, world, session, REFUSED[code](), code)
 
 
 @pytest.mark.parametrize("kind", sorted(ACTIVE))
-def test_pdf_with_active_content_is_refused_leaving_no_file_no_row_no_index_entry(kind, app, client, world, session):
+def test_pdf_with_active_content_is_refused_leaving_no_file_no_row_no_index_entry(
+    kind, app, app_search, client, world, session
+):
     _assert_refused_leaving_nothing(app, client, world, session, ACTIVE[kind](), "pdf_active_content")
 
 
@@ -125,20 +127,18 @@ def test_names_are_made_safe(given, expected):
     assert safe_name(given, PDF) == expected
 
 
-def test_same_content_is_stored_once(app, client, world, session):
+def test_same_content_is_stored_once(app_blobs, client, world, session):
     token = world.token("archivist")
     open_dossier(client, token, "1000000001")
     content = pdf_bytes()
     first = file_via_api(client, token, "1000000001", content).get_json()
-    files_after_first = _files_under(Path(app.config["BLOB_DIR"]))
+    blobs_after_first = stored_names(app_blobs)
     second = file_via_api(client, token, "1000000001", content).get_json()
     assert first["sha256"] == second["sha256"] and first["id"] != second["id"]
-    assert _files_under(Path(app.config["BLOB_DIR"])) == files_after_first
-    assert [p.name for p in files_after_first].count(first["sha256"]) == 1
+    assert stored_names(app_blobs) == blobs_after_first == [first["sha256"]]
 
 
-def test_a_rolled_back_filing_removes_the_blob_it_created(app, world, session):
-    from archive.registry import blob_store
+def test_a_rolled_back_filing_removes_the_blob_it_created(app, app_blobs, world, session):
     from archive.services import _store_upload
     from core.db import db
 
@@ -146,15 +146,14 @@ def test_a_rolled_back_filing_removes_the_blob_it_created(app, world, session):
     with app.app_context():
         local = db.new_session()
         sha = _store_upload(local, io.BytesIO(content))
-        assert blob_store().exists(sha)
+        assert app_blobs.exists(sha)
         local.scalar(select(func.count(Document.id)))  # the filing's transaction
         local.rollback()
         local.close()
-    assert not blob_store().exists(sha)
+    assert not app_blobs.exists(sha)
 
 
-def test_a_rolled_back_filing_keeps_a_blob_that_a_committed_document_shares(app, client, world, session):
-    from archive.registry import blob_store
+def test_a_rolled_back_filing_keeps_a_blob_that_a_committed_document_shares(app, app_blobs, client, world, session):
     from archive.services import _store_upload
     from core.db import db
 
@@ -170,7 +169,7 @@ def test_a_rolled_back_filing_keeps_a_blob_that_a_committed_document_shares(app,
         loser.scalar(select(func.count(Document.id)))  # (SQLite would have queued the two; PostgreSQL races)
         loser.rollback()
         loser.close()
-    assert blob_store().exists(sha) and blob_store().verify(sha) == "ok"
+    assert app_blobs.exists(sha) and app_blobs.verify(sha) == "ok"
     download = client.get(
         f"/api/v1/archive/documents/{winner.get_json()['id']}/content", headers=world.headers("archivist")
     )

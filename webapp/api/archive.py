@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from archive import services
 from archive.commands import CorrectDocument, FileDocument, RecordHandover, WithdrawDocument
+from archive.interfaces import BlobCorrupt
 from archive.models import Document, Dossier
 from archive.printing import dossier_pdf
 from archive.queries import document_view, dossier_summary, dossier_view, search_documents, visible_dossiers
 from archive.registry import blob_store
 from billing.accounts import get_visible_account
 from core.db import db
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from core.identity import Role, User
 
 from . import api
@@ -155,6 +156,8 @@ def get_document_content(document_id: str) -> Any:
         handle = blob_store().open(document.sha256)
     except FileNotFoundError:
         raise NotFound("blob_missing") from None
+    except BlobCorrupt:
+        raise Conflict("blob_corrupt") from None
 
     def chunks() -> Any:
         with handle:

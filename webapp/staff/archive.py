@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from archive import services
 from archive.commands import CorrectDocument, FileDocument, WithdrawDocument
+from archive.interfaces import BlobCorrupt
 from archive.models import CORRECTABLE, Document, Dossier
 from archive.queries import document_view, dossier_summary, dossier_view, search_documents, visible_dossiers
 from archive.registry import blob_store
@@ -18,7 +19,7 @@ from archive.vocabulary import DOC_TYPE_LABELS_ZH, PaperSize, Retention, Writing
 from billing.accounts import get_visible_account
 from core import clock
 from core.db import db
-from core.errors import DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from core.identity import Role, User
 from webapp.templating import STAFF_NAV
 
@@ -231,6 +232,8 @@ def archive_document_content(document_id: int) -> Any:
         handle = blob_store().open(document.sha256)
     except FileNotFoundError:
         abort(404)
+    except BlobCorrupt:
+        raise Conflict("blob_corrupt") from None
 
     def chunks() -> Any:
         with handle:
