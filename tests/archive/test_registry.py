@@ -32,14 +32,15 @@ def test_an_unknown_blob_store_or_an_s3_store_without_bucket_is_refused(app, tmp
         open_blob_store({"BLOB_STORE": "s3", "BLOB_DIR": str(tmp_path)})
 
 
-def test_healthz_reports_the_blob_store_and_an_unreachable_one(app, app_blobs, blob_kind, client, monkeypatch):
-    body = client.get("/healthz").get_json()
+def test_healthz_reports_the_blob_store_and_an_unreachable_one(app, app_blobs, blob_kind, client, world, monkeypatch):
+    staff = world.headers("clerk")  # the parts' details are for staff
+    body = client.get("/healthz", headers=staff).get_json()
     assert body["blobs"]["ok"] is True and body["blobs"]["store"] == blob_kind
     unreachable = S3BlobStore(
         bucket="archive", holds=FileLockHolds(app.config["BLOB_DIR"]), endpoint_url="http://127.0.0.1:9"
     )
     monkeypatch.setitem(app.extensions["griddesk_archive"], "blobs", unreachable)
-    response = client.get("/healthz")
+    response = client.get("/healthz", headers=staff)
     assert response.status_code == 503 and response.get_json()["blobs"]["ok"] is False
 
 
