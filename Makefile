@@ -59,7 +59,7 @@ test-postgres: setup
 test: system-deps setup lint typecheck test-sqlite test-postgres
 
 # Each script runs as a module of the bench package, so that bench/billing.py never shadows the billing package.
-bench: setup
+bench: system-deps setup
 	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; $(PY) -m bench.$$m || exit 1; done
 
 clean:

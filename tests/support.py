@@ -158,3 +158,10 @@ class HeldOutbox:
         from core import outbox
 
         return outbox.relay_all()
+
+
+def fix_now(monkeypatch: Any, moment: dt.datetime) -> None:
+    """Make ``moment`` (aware) the present for whatever reads ``core.clock.now_local`` (a payment's time bounds)."""
+    from core import clock
+
+    monkeypatch.setattr(clock, "now_local", lambda: moment.astimezone(clock.zone()))
