@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -136,10 +137,20 @@ def _mobile(phone: str) -> str:
     return phone
 
 
+def canonical_username(raw: str) -> str:
+    """The one form of a username: what is stored, what sign-in looks up and what the attempt limit counts.
+    Unicode NFKC (full-width letters and spaces become plain ones), surrounding white space removed."""
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def _canonical(value: Any) -> Any:
+    return canonical_username(value) if isinstance(value, str) else value
+
+
 class NewUser(Command):
     """A user with a role; staff belong to a unit."""
 
-    username: str = Field(min_length=1, max_length=64)
+    username: Annotated[str, BeforeValidator(_canonical)] = Field(min_length=1, max_length=64)
     password: Verbatim = Field(min_length=PASSWORD_MIN, max_length=256)
     role: Role
     unit_code: str | None = None

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from wtforms import ValidationError
 
 from core.db import db
-from core.identity import User
+from core.identity import User, canonical_username
 from core.security import verify_password
 
 from .extensions import login_manager
+from .throttle import guard
 
 _TOKEN_SALT = "griddesk.api-token"
 # Verified against when the username is unknown, so both paths cost one argon2 check.
@@ -48,8 +49,23 @@ def user_from_token(token: str) -> User | None:
     return user
 
 
+def sign_in_attempt(username: str, password: str, roles: Any = None) -> User | None:
+    """The user these credentials sign in (of ``roles`` when given), or None. Failures count against the
+    canonical username and the client's address, so no spelling of a name (" name", "name  ", full-width
+    letters) earns fresh guesses; raises TooManyAttempts once they are used up."""
+    name = canonical_username(username)
+    key = (name.casefold(), request.remote_addr or "-")
+    attempts = guard()
+    attempts.check("RATELIMIT_SIGNIN", *key)
+    user = authenticate(name, password)
+    if user is None or (roles is not None and user.role not in roles):
+        attempts.failed("RATELIMIT_SIGNIN", *key)
+        return None
+    return user
+
+
 def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    user = db.session.scalar(select(User).where(User.username == canonical_username(username)))
     if user is None:
         verify_password(_DUMMY_HASH, password)
         return None

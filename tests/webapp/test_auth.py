@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from itsdangerous import URLSafeTimedSerializer
 
 from core.identity import change_password
-from tests.support import PASSWORD
+from tests.support import PASSWORD, csrf_token
 
 
 def test_token_for_right_password_and_401_for_wrong(api, world) -> None:
@@ -50,6 +52,29 @@ def test_sign_in_failures_are_rate_limited(app, api, world) -> None:
         assert blocked.get_json()["error"]["code"] == "too_many_attempts"
     finally:
         app.config["RATELIMIT_SIGNIN"] = "10 per minute;50 per hour"
+
+
+@pytest.mark.parametrize("spelling", [" clerk-a", "clerk-a     ", "\u3000clerk-a", "CLERK-A", "ｃｌｅｒｋ-a"])
+def test_no_spelling_of_a_username_earns_fresh_guesses(app, api, client, world, spelling: str) -> None:
+    """The limit counted the name as typed while sign-in stripped it: " bf_html" signed in after the limit."""
+    app.config["RATELIMIT_SIGNIN"] = "3 per minute"
+    try:
+        for _ in range(3):
+            assert api.post("/api/v1/auth/token", {"username": "clerk-a", "password": "nope-nope"}).status_code == 401
+        token = api.post("/api/v1/auth/token", {"username": spelling, "password": PASSWORD})
+        assert (token.status_code, token.get_json()["error"]["code"]) == (429, "too_many_attempts")
+        page = client.get("/staff/login")
+        form = {"username": spelling, "password": PASSWORD, "csrf_token": csrf_token(page.get_data(as_text=True))}
+        signed_in = client.post("/staff/login", data=form)
+        assert signed_in.status_code == 401
+        assert client.get("/staff/").status_code != 200
+    finally:
+        app.config["RATELIMIT_SIGNIN"] = "10 per minute;50 per hour"
+
+
+def test_a_username_signs_in_in_its_canonical_form_only(api, world) -> None:
+    assert api.post("/api/v1/auth/token", {"username": " clerk-a ", "password": PASSWORD}).status_code == 200
+    assert api.post("/api/v1/auth/token", {"username": "ｃｌｅｒｋ-a", "password": PASSWORD}).status_code == 200
 
 
 def test_customer_sign_up_and_phone_taken(api) -> None:

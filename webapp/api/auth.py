@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from pydantic import Field
 
 from core.commands import Verbatim
 from core.db import db
 from core.identity import ALL_ROLES, CustomerSignUp, Role, create_user
 
-from ..auth import authenticate, issue_token
-from ..throttle import guard
+from ..auth import issue_token, sign_in_attempt
 from . import api
 from .framework import PUBLIC, ApiModel, Unauthorized, allow, caller, endpoint
 
@@ -42,12 +40,8 @@ def user_identity(user: Any) -> dict[str, Any]:
     extra_responses={401: "bad credentials"},
 )
 def issue_api_token(body: TokenRequest) -> Any:
-    attempts = guard()
-    key = (body.username.lower(), request.remote_addr or "-")
-    attempts.check("RATELIMIT_SIGNIN", *key)
-    user = authenticate(body.username, body.password)
+    user = sign_in_attempt(body.username, body.password)
     if user is None:
-        attempts.failed("RATELIMIT_SIGNIN", *key)
         raise Unauthorized("invalid_credentials")
     token, ttl = issue_token(user)
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl, "roles": user.roles}

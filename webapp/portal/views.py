@@ -15,7 +15,7 @@ from core.db import db
 from core.errors import DomainError
 from core.identity import CustomerSignUp, Role, change_password, create_user
 
-from ..auth import SessionUser, authenticate
+from ..auth import SessionUser, authenticate, sign_in_attempt
 from ..config_access import id_hash_key
 from ..errors import error_message, form_errors
 from ..throttle import guard
@@ -41,13 +41,9 @@ def index() -> Any:
 def sign_in() -> Any:
     error = None
     if request.method == "POST":
-        phone = request.form.get("phone", "").strip()
-        key = (phone.lower(), request.remote_addr or "-")
         try:
-            guard().check("RATELIMIT_SIGNIN", *key)
-            user = authenticate(phone, request.form.get("password", ""))
+            user = sign_in_attempt(request.form.get("phone", ""), request.form.get("password", ""))
             if user is None:
-                guard().failed("RATELIMIT_SIGNIN", *key)
                 error = _("Wrong phone number or password.")
             else:
                 login_user(SessionUser(user), remember=bool(request.form.get("remember")))

@@ -17,9 +17,8 @@ from core.errors import DomainError
 from core.identity import ALL_ROLES, STAFF_ROLES, Role, create_unit, create_user
 from core.scope import unit_in_scope, visible_units, visible_users
 
-from ..auth import SessionUser, authenticate
+from ..auth import SessionUser, sign_in_attempt
 from ..errors import error_message, form_errors
-from ..throttle import guard
 from . import staff
 from .access import staff_required, staff_user
 
@@ -34,13 +33,9 @@ def _safe_next(target: str | None, default: str) -> str:
 def sign_in() -> Any:
     error = None
     if request.method == "POST":
-        username = request.form.get("username", "")
-        key = (username.lower(), request.remote_addr or "-")
         try:
-            guard().check("RATELIMIT_SIGNIN", *key)
-            user = authenticate(username, request.form.get("password", ""))
-            if user is None or user.role not in STAFF_ROLES:
-                guard().failed("RATELIMIT_SIGNIN", *key)
+            user = sign_in_attempt(request.form.get("username", ""), request.form.get("password", ""), STAFF_ROLES)
+            if user is None:
                 error = _("Wrong username or password.")
             else:
                 login_user(SessionUser(user))
