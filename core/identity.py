@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, UniqueConstraint, delete, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from core.commands import Command, Verbatim, refuse
 from core.db import Base, utcnow
@@ -213,6 +214,54 @@ def change_password(session: Session, user: User, new_password: str) -> None:
     user.password_hash = hash_password(new_password)
     user.token_version += 1
     session.flush()
+
+
+class SignInSession(Base):
+    """One sign-in of a browser: its id rides in the signed session (and remember) cookie, so signing out ends it
+    on the server and a copied cookie stops working. A password change ends them all (``token_version``)."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+
+
+def open_sign_in(session: Session, user: User, lifetime: dt.timedelta) -> str:
+    """A new sign-in of ``user`` lasting at most ``lifetime``; returns its id. The user's expired ones go."""
+    now = utcnow()
+    session.execute(delete(SignInSession).where(SignInSession.user_id == user.id, SignInSession.expires_at < now))
+    sign_in_id = secrets.token_urlsafe(32)
+    session.add(SignInSession(id=sign_in_id, user_id=user.id, created_at=now, expires_at=now + lifetime))
+    session.flush()
+    return sign_in_id
+
+
+def signed_in_user(session: Session, user_id: int, token_version: int, sign_in_id: str) -> User | None:
+    """The active user of a live sign-in (not ended, not expired, no password change since), in one query."""
+    return session.scalar(
+        select(User)
+        .join(SignInSession, SignInSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.active.is_(True),
+            User.token_version == token_version,
+            SignInSession.id == sign_in_id,
+            SignInSession.ended_at.is_(None),
+            SignInSession.expires_at > utcnow(),
+        )
+        .options(selectinload(User.unit))
+    )
+
+
+def end_sign_in(session: Session, sign_in_id: str) -> None:
+    session.execute(
+        update(SignInSession)
+        .where(SignInSession.id == sign_in_id, SignInSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
 
 
 def get_user(session: Session, user_id: int) -> User:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
+from email.utils import parsedate_to_datetime
 
 import pytest
-
+from flask import g
 from itsdangerous import URLSafeTimedSerializer
 
 from core.identity import change_password
@@ -100,3 +103,75 @@ def test_signed_in_page_session_calls_the_api_only_with_its_csrf_token(client, w
     home = client.get("/home").get_data(as_text=True)
     meta = re.search(r'name="csrf-token" content="([^"]+)"', home).group(1)
     assert client.post("/api/v1/me/accounts", json=body, headers={"X-CSRFToken": meta}).status_code == 201
+
+
+def _new_browser() -> None:
+    """The requests of these tests run in the test's app context: forget what it cached for another browser
+    (the signed-in user, the CSRF token), as a real request's own context would."""
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
+def _portal_sign_in(client, remember: bool) -> None:  # type: ignore[no-untyped-def]
+    _new_browser()
+    page = client.get("/login").get_data(as_text=True)
+    form = {"phone": "13900000001", "password": PASSWORD, "csrf_token": csrf_token(page)}
+    if remember:
+        form["remember"] = "1"
+    assert client.post("/login", data=form).status_code == 302
+    assert client.get("/home").status_code == 200
+
+
+def _signed_in_with(app, cookies: dict[str, str]) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a fresh browser holding only these cookies is signed in."""
+    other = app.test_client()
+    for name, value in cookies.items():
+        other.set_cookie(name, value)
+    _new_browser()
+    return other.get("/home").status_code == 200
+
+
+@pytest.mark.parametrize("kept", ["session", "remember_token"])
+def test_signing_out_ends_the_session_and_the_remember_cookie_on_the_server(app, client, world, kept: str) -> None:
+    """A saved session cookie and the remember cookie still worked after POST /logout."""
+    _portal_sign_in(client, remember=True)
+    saved = {kept: client.get_cookie(kept).value}
+    assert _signed_in_with(app, saved)
+    _new_browser()
+    me = client.get("/me").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_token(me)}).status_code == 302
+    assert not _signed_in_with(app, saved)
+
+
+def test_signing_out_one_browser_leaves_the_others_signed_in(app, client, world) -> None:
+    _portal_sign_in(client, remember=False)
+    phone = app.test_client()
+    _portal_sign_in(phone, remember=False)
+    _new_browser()
+    me = client.get("/me").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_token(me)}).status_code == 302
+    assert client.get("/home").status_code != 200
+    _new_browser()
+    assert phone.get("/home").status_code == 200
+
+
+def test_the_remember_cookie_is_same_site_http_only_and_lasts_two_weeks(client, world) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    form = {"phone": "13900000001", "password": PASSWORD, "csrf_token": csrf_token(page), "remember": "1"}
+    headers = client.post("/login", data=form).headers.getlist("Set-Cookie")
+    remember = next(h for h in headers if h.startswith("remember_token="))
+    assert "SameSite=Lax" in remember and "HttpOnly" in remember
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", remember).group(1))
+    assert dt.timedelta(days=13) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=14)
+
+
+def test_a_sign_in_expires_on_the_server(app, client, world, session) -> None:
+    from sqlalchemy import update
+
+    from core.identity import SignInSession
+
+    _portal_sign_in(client, remember=False)
+    session.execute(update(SignInSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    session.commit()
+    _new_browser()
+    assert client.get("/home").status_code != 200

@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from billing.accounts import bind_account, unbind_account
 from billing.commands import BindAccount
@@ -15,7 +15,7 @@ from core.db import db
 from core.errors import DomainError
 from core.identity import CustomerSignUp, Role, change_password, create_user
 
-from ..auth import SessionUser, authenticate, sign_in_attempt
+from ..auth import authenticate, end_session, sign_in_attempt, start_session
 from ..config_access import id_hash_key
 from ..errors import error_message, form_errors
 from ..throttle import guard
@@ -46,7 +46,7 @@ def sign_in() -> Any:
             if user is None:
                 error = _("Wrong phone number or password.")
             else:
-                login_user(SessionUser(user), remember=bool(request.form.get("remember")))
+                start_session(user, remember=bool(request.form.get("remember")))
                 default = url_for("portal.home") if user.role == Role.CUSTOMER else url_for("staff.dashboard")
                 return redirect(_safe_next(request.args.get("next"), default))
         except DomainError as exc:
@@ -70,7 +70,7 @@ def sign_up() -> Any:
             try:
                 user = create_user(db.session, command.phone, command.password, Role.CUSTOMER, None, name=command.name)
                 db.session.commit()
-                login_user(SessionUser(user))
+                start_session(user)
                 return redirect(url_for("portal.home"))
             except DomainError:
                 db.session.rollback()
@@ -80,7 +80,7 @@ def sign_up() -> Any:
 
 @portal.post("/logout")
 def sign_out() -> Any:
-    logout_user()
+    end_session()
     return redirect(url_for("portal.index"))
 
 
@@ -156,7 +156,7 @@ def password() -> Any:
             try:
                 change_password(db.session, user, request.form.get("new", ""))
                 db.session.commit()
-                login_user(SessionUser(user))
+                start_session(user)
                 flash(_("Password changed. Other devices have been signed out."), "ok")
                 return redirect(url_for("portal.index"))
             except DomainError:

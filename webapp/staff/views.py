@@ -5,7 +5,6 @@ from urllib.parse import urlparse
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
 from sqlalchemy import func, select
 
 from billing.accounts import get_visible_account, visible_accounts
@@ -17,7 +16,7 @@ from core.errors import DomainError
 from core.identity import ALL_ROLES, STAFF_ROLES, Role, create_unit, create_user
 from core.scope import unit_in_scope, visible_units, visible_users
 
-from ..auth import SessionUser, sign_in_attempt
+from ..auth import end_session, sign_in_attempt, start_session
 from ..errors import error_message, form_errors
 from . import staff
 from .access import staff_required, staff_user
@@ -38,7 +37,7 @@ def sign_in() -> Any:
             if user is None:
                 error = _("Wrong username or password.")
             else:
-                login_user(SessionUser(user))
+                start_session(user)
                 return redirect(_safe_next(request.args.get("next"), url_for("staff.dashboard")))
         except DomainError as exc:
             error = error_message(exc)
@@ -47,7 +46,7 @@ def sign_in() -> Any:
 
 @staff.post("/logout")
 def sign_out() -> Any:
-    logout_user()
+    end_session()
     return redirect(url_for("staff.sign_in"))
 
 
