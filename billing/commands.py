@@ -19,7 +19,7 @@ from billing.rules import parse_period
 from core import clock
 from core.commands import Command, refuse
 from core.db import utcnow
-from core.errors import Forbidden, InvalidInput, Problem
+from core.errors import Forbidden, Problem
 from core.identity import Role
 
 ACCOUNT_NO_MAX = 20

@@ -28,7 +28,7 @@ from billing.accounts import visible_accounts
 from billing.bills import lock_accounts
 from billing.commands import PaymentFileRow
 from billing.ledger import account_position
-from billing.models import Account, Channel, Payment, PaymentImport
+from billing.models import Account, Payment, PaymentImport
 from billing.payments import record_payment, request_hash
 from billing.rules import Rules, current_rules
 from core import clock, trail

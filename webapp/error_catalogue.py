@@ -23,6 +23,7 @@ ERRORS = {
     "invalid_credentials": _l("Wrong username or password."),
     "malformed_request": _l("The request cannot be read."),
     "malformed_json": _l("The request body is not valid JSON."),
+    "nul_character": _l("The request contains a NUL character, which no field accepts."),
     "csrf_failed": _l("The form has expired. Reload the page and try again."),
     "method_not_allowed": _l("This address does not accept that kind of request."),
     "request_entity_too_large": _l("The upload is too large."),

@@ -27,6 +27,7 @@ from core.errors import DomainError, Forbidden, InvalidInput, Problem
 from core.identity import User
 
 from ..auth import current_api_user
+from ..inputs import MAX_PAGE
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -94,7 +95,7 @@ class ApiModel(BaseModel):
 
 
 class PageQuery(BaseModel):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     per_page: int = Field(50, ge=1, le=200)
 
 

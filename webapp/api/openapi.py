@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..inputs import MAX_ID
 from . import api
 from .framework import PUBLIC, SPECS, EndpointSpec, endpoint
 
@@ -124,7 +125,11 @@ def build_document() -> dict[str, Any]:
                 "name": m.group("name"),
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer" if m.group("conv") == "int" else "string"},
+                "schema": (
+                    {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+                    if m.group("conv") == "int"
+                    else {"type": "string"}
+                ),
             }
             for m in _PATH_PARAM.finditer(spec.rule)
         ]
