@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 from core.commands import Command, Verbatim, refuse
 from core.db import Base, utcnow
 from core.errors import Conflict, InvalidInput, NotFound, Problem
+from core.passwords import PASSWORD_MIN, is_common
 from core.security import hash_password
 
 
@@ -33,7 +34,6 @@ class Role(enum.StrEnum):
 STAFF_ROLES = frozenset({Role.ARCHIVIST, Role.CLERK, Role.SUPERVISOR, Role.ADMIN})
 ALL_ROLES = frozenset(Role)
 ROOT_UNIT_CODE = "ROOT"
-PASSWORD_MIN = 8
 
 
 class Unit(Base):
@@ -148,11 +148,21 @@ def _canonical(value: Any) -> Any:
     return canonical_username(value) if isinstance(value, str) else value
 
 
+def _not_common(password: str) -> str:
+    if is_common(password):
+        raise refuse("common_password")
+    return password
+
+
+# a new password: long enough and not a common one (checking a password at sign-in takes it as typed)
+NewPassword = Annotated[Verbatim, Field(min_length=PASSWORD_MIN, max_length=256), AfterValidator(_not_common)]
+
+
 class NewUser(Command):
     """A user with a role; staff belong to a unit."""
 
     username: Annotated[str, BeforeValidator(_canonical)] = Field(min_length=1, max_length=64)
-    password: Verbatim = Field(min_length=PASSWORD_MIN, max_length=256)
+    password: NewPassword
     role: Role
     unit_code: str | None = None
     name: str = Field("", max_length=128)
@@ -169,7 +179,7 @@ class CustomerSignUp(Command):
     """A customer signing up: the mobile number is the username."""
 
     phone: Annotated[str, AfterValidator(_mobile)] = Field(description="mainland mobile number, 11 digits")
-    password: Verbatim = Field(min_length=PASSWORD_MIN, max_length=256)
+    password: NewPassword
     name: str = Field(min_length=1, max_length=128)
 
 
@@ -211,6 +221,8 @@ def create_user(
 def change_password(session: Session, user: User, new_password: str) -> None:
     if len(new_password) < PASSWORD_MIN:
         raise InvalidInput.fields({"password": Problem("too_short", min=PASSWORD_MIN)})
+    if is_common(new_password):
+        raise InvalidInput.fields({"password": Problem("common_password")})
     user.password_hash = hash_password(new_password)
     user.token_version += 1
     session.flush()

@@ -93,6 +93,7 @@ PROBLEMS = {
     "required": _l("required"),
     "too_long": _l("at most %(max)s characters"),
     "too_short": _l("at least %(min)s characters"),
+    "common_password": _l("one of the most common passwords: choose another"),
     "too_many": _l("at most %(max)s items"),
     "too_few": _l("at least %(min)s items"),
     "not_a_choice": _l("one of: %(allowed)s"),

@@ -63,7 +63,7 @@ def test_pydantic_problems_become_the_same_codes(client, world) -> None:
     response = client.post("/api/v1/admin/users", json=body, headers={**world.headers("admin"), **EN})
     problems = _error(response)["details"]["problems"]
     assert problems["username"] == {"code": "too_long", "params": {"max": 64}}
-    assert problems["password"] == {"code": "too_short", "params": {"min": 8}}
+    assert problems["password"] == {"code": "too_short", "params": {"min": 10}}
     assert problems["role"]["code"] == "not_a_choice" and "clerk" in problems["role"]["params"]["allowed"]
     assert problems["extra"] == {"code": "unknown_field", "params": {}}
     assert _error(response)["details"]["fields"]["username"] == "at most 64 characters"

@@ -159,7 +159,7 @@ def password() -> Any:
                 start_session(user)
                 flash(_("Password changed. Other devices have been signed out."), "ok")
                 return redirect(url_for("portal.index"))
-            except DomainError:
+            except DomainError as exc:
                 db.session.rollback()
-                error = _("At least 8 characters.")
+                error = "; ".join(form_errors(exc, {"password": _("New password")}).summary)
     return render_template("portal/password.html", error=error), 422 if error else 200
