@@ -176,11 +176,18 @@ class NewUser(Command):
 
 
 class CustomerSignUp(Command):
-    """A customer signing up: the mobile number is the username."""
+    """A customer signing up: the mobile number is the username, proven by the code sent to it."""
 
     phone: Annotated[str, AfterValidator(_mobile)] = Field(description="mainland mobile number, 11 digits")
     password: NewPassword
     name: str = Field(min_length=1, max_length=128)
+    code: str = Field(pattern=r"^[0-9]{6}$", description="the 6-digit code sent by SMS to the phone")
+
+
+class PhoneOnly(Command):
+    """Where a sign-up code is to be sent."""
+
+    phone: Annotated[str, AfterValidator(_mobile)] = Field(description="mainland mobile number, 11 digits")
 
 
 def create_user(

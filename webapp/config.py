@@ -90,6 +90,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10 per minute;50 per hour"),
         "RATELIMIT_BINDING": os.environ.get("RATELIMIT_BINDING", "5 per minute;20 per hour"),
+        # per client address: sign-ups tried, and verification codes sent
+        "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "10 per hour;30 per day"),
+        "RATELIMIT_SMS_CODE": os.environ.get("RATELIMIT_SMS_CODE", "5 per hour;20 per day"),
         # reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none, use the peer)
         "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
         "SESSION_COOKIE_HTTPONLY": True,

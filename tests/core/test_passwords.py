@@ -25,7 +25,7 @@ def test_an_uncommon_password_passes() -> None:
 def test_sign_up_and_new_users_refuse_short_and_common_passwords(password: str, problem: Problem) -> None:
     assert PASSWORD_MIN == 10
     with pytest.raises(InvalidInput) as signing_up:
-        CustomerSignUp.parse({"phone": "13900000009", "password": password, "name": "王芳"})
+        CustomerSignUp.parse({"phone": "13900000009", "password": password, "name": "王芳", "code": "123456"})
     assert signing_up.value.problems == {"password": problem}
     with pytest.raises(InvalidInput) as creating:
         NewUser.parse({"username": "a", "password": password, "role": "customer"})
@@ -40,6 +40,7 @@ def test_a_password_change_refuses_a_common_password(session, world) -> None:
 
 
 def test_the_api_names_the_problem_in_chinese(api) -> None:
-    reply = api.post("/api/v1/customers", {"phone": "13712345678", "password": "1234567890", "name": "王芳"})
+    body = {"phone": "13712345678", "password": "1234567890", "name": "王芳", "code": "123456"}
+    reply = api.post("/api/v1/customers", body)
     assert reply.status_code == 422
     assert reply.get_json()["error"]["details"]["fields"]["password"] == "这是最常见的密码之一，请换一个"

@@ -10,7 +10,7 @@ from flask import g
 from itsdangerous import URLSafeTimedSerializer
 
 from core.identity import change_password
-from tests.support import PASSWORD, csrf_token
+from tests.support import PASSWORD, csrf_token, sign_up_code
 
 
 def test_token_for_right_password_and_401_for_wrong(api, world) -> None:
@@ -80,15 +80,16 @@ def test_a_username_signs_in_in_its_canonical_form_only(api, world) -> None:
     assert api.post("/api/v1/auth/token", {"username": "ｃｌｅｒｋ-a", "password": PASSWORD}).status_code == 200
 
 
-def test_customer_sign_up_and_phone_taken(api) -> None:
-    created = api.post("/api/v1/customers", {"phone": "13712345678", "password": "long-enough", "name": "王芳"})
+def test_customer_sign_up_and_phone_taken(api, client) -> None:
+    body = {"phone": "13712345678", "password": "long-enough", "name": "王芳"}
+    created = api.post("/api/v1/customers", {**body, "code": sign_up_code(client, "13712345678")})
     assert created.status_code == 201
     assert created.get_json() == {"id": created.get_json()["id"], "phone": "13712345678", "name": "王芳"}
-    again = api.post("/api/v1/customers", {"phone": "13712345678", "password": "long-enough", "name": "王芳"})
+    again = api.post("/api/v1/customers", {**body, "code": "123456"})
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "username_taken"
-    invalid = api.post("/api/v1/customers", {"phone": "12", "password": "short", "name": ""})
+    invalid = api.post("/api/v1/customers", {"phone": "12", "password": "short", "name": "", "code": "1"})
     assert invalid.status_code == 422
-    assert set(invalid.get_json()["error"]["details"]["fields"]) == {"phone", "password", "name"}
+    assert set(invalid.get_json()["error"]["details"]["fields"]) == {"phone", "password", "name", "code"}
 
 
 def test_signed_in_page_session_calls_the_api_only_with_its_csrf_token(client, world) -> None:

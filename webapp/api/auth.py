@@ -7,9 +7,10 @@ from typing import Any
 from pydantic import Field
 
 from core.commands import Verbatim
-from core.db import db
-from core.identity import ALL_ROLES, CustomerSignUp, Role, create_user
+from core.identity import ALL_ROLES, CustomerSignUp, PhoneOnly
+from core.phone_codes import CODE_LIFETIME
 
+from .. import signup
 from ..auth import issue_token, sign_in_attempt
 from . import api
 from .framework import PUBLIC, ApiModel, Unauthorized, allow, caller, endpoint
@@ -54,14 +55,27 @@ def issue_api_token(body: TokenRequest) -> Any:
     access=PUBLIC,
     body=CustomerSignUp,
     status=201,
-    summary="Customer sign-up (the phone number is the username)",
-    extra_responses={409: "phone taken"},
+    summary="Customer sign-up with the code sent to the phone (the phone number is the username)",
+    extra_responses={409: "phone taken", 429: "too many sign-ups from this address"},
 )
 def sign_up_customer(body: CustomerSignUp) -> Any:
-    user = create_user(db.session, body.phone, body.password, Role.CUSTOMER, None, name=body.name)
-    if user.username != body.phone:  # pragma: no cover - defensive
-        raise AssertionError
+    user = signup.sign_up(body)
     return {"id": user.id, "phone": user.username, "name": user.name}
+
+
+@endpoint(
+    api,
+    "/customers/verification-codes",
+    methods=["POST"],
+    access=PUBLIC,
+    body=PhoneOnly,
+    status=202,
+    summary="Send a sign-up code by SMS to a mobile number not yet registered (valid 10 minutes, one a minute)",
+    extra_responses={409: "phone taken", 429: "sent too recently, or too many from this address", 503: "SMS down"},
+)
+def send_sign_up_code(body: PhoneOnly) -> Any:
+    signup.send_code(body.phone)
+    return {"sent": True, "expires_in": int(CODE_LIFETIME.total_seconds())}
 
 
 @endpoint(api, "/me", access=allow(*ALL_ROLES), summary="The caller's identity, roles and unit")

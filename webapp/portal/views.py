@@ -13,12 +13,13 @@ from billing.ledger import account_position
 from core import clock
 from core.db import db
 from core.errors import DomainError
-from core.identity import CustomerSignUp, Role, change_password, create_user
+from core.identity import CustomerSignUp, PhoneOnly, Role, change_password
 
+from .. import signup
 from ..auth import authenticate, end_session, sign_in_attempt, start_session
 from ..config_access import id_hash_key
 from ..errors import error_message, form_errors
-from ..throttle import guard
+from ..throttle import binding_keys, guard
 from . import portal
 from ._billing import latest_bill
 from ._customer import bound_accounts, customer_required, selected_account
@@ -58,7 +59,7 @@ def sign_in() -> Any:
 def sign_up() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
-        fields = {k: request.form.get(k, "") for k in ("phone", "name", "password")}
+        fields = {k: request.form.get(k, "") for k in ("phone", "name", "password", "code")}
         try:
             command = CustomerSignUp.parse(fields)
         except DomainError as exc:
@@ -68,14 +69,30 @@ def sign_up() -> Any:
             errors["password2"] = _("The passwords do not match.")
         if command is not None and not errors:
             try:
-                user = create_user(db.session, command.phone, command.password, Role.CUSTOMER, None, name=command.name)
-                db.session.commit()
-                start_session(user)
+                start_session(signup.sign_up(command))
                 return redirect(url_for("portal.home"))
-            except DomainError:
+            except DomainError as exc:
                 db.session.rollback()
-                errors["phone"] = _("This phone number is already registered.")
-    return render_template("portal/signup.html", errors=errors, form=request.form), 422 if errors else 200
+                found = form_errors(exc, {})
+                errors.update(found.fields or {"phone": found.summary[0]})
+    page = render_template("portal/signup.html", errors=errors, form=request.form, full_form=request.method == "POST")
+    return page, 422 if errors else 200
+
+
+@portal.post("/signup/code")
+def send_sign_up_code() -> Any:
+    """Step one of signing up (and "send it again"): the code goes to the number, then the whole form shows."""
+    errors: dict[str, str] = {}
+    sent = False
+    try:
+        signup.send_code(PhoneOnly.parse({"phone": request.form.get("phone", "")}).phone)
+        sent = True
+    except DomainError as exc:
+        db.session.rollback()
+        found = form_errors(exc, {})
+        errors["phone"] = found.fields.get("phone") or found.summary[0]
+    page = render_template("portal/signup.html", errors=errors, form=request.form, code_sent=sent, full_form=sent)
+    return page, 422 if errors else 200
 
 
 @portal.post("/logout")
@@ -109,7 +126,8 @@ def bind() -> Any:
     if request.method == "POST":
         user = current_user.user
         try:
-            guard().check("RATELIMIT_BINDING", str(user.id))
+            for key in binding_keys(user.id):
+                guard().check("RATELIMIT_BINDING", *key)
             command = BindAccount.parse({k: request.form.get(k, "") for k in ("account_no", "holder_name", "id_last4")})
             account = bind_account(
                 db.session, user, command.account_no, command.holder_name, command.id_last4, id_hash_key=id_hash_key()
@@ -121,7 +139,8 @@ def bind() -> Any:
         except DomainError as exc:
             db.session.rollback()
             if exc.status != 429:
-                guard().failed("RATELIMIT_BINDING", str(user.id))
+                for key in binding_keys(user.id):
+                    guard().failed("RATELIMIT_BINDING", *key)
             labels = {
                 "account_no": _("Account number"),
                 "holder_name": _("Holder name"),
