@@ -44,7 +44,9 @@ def _cents(value: Any) -> Decimal | None:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or abs(amount) >= MAX_PAYMENT * 100:
+        return None
+    if amount != amount.quantize(Decimal("0.01")):
         return None
     return amount
 

@@ -41,14 +41,15 @@ def _has_nul(value: Any) -> bool:
 def refuse_nul() -> None:
     """A NUL in the path, the query, a form field or a JSON string: 422 ``nul_character``. Uploaded files may
     hold any bytes; only their names are checked."""
-    texts = [request.path, *request.args.keys(), *request.args.values()]
+    texts: list[Any] = [request.path, *(part for pair in request.args.items(multi=True) for part in pair)]
     if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
         if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
-            texts += [*request.form.keys(), *request.form.values()]
-            texts += [f.filename or "" for f in request.files.values()]
+            texts += [part for pair in request.form.items(multi=True) for part in pair]
+            texts += [name for name, _ in request.files.items(multi=True)]
+            texts += [upload.filename for _, upload in request.files.items(multi=True)]
         elif request.is_json and _has_nul(request.get_json(silent=True)):
             raise InvalidInput("nul_character")
-    if any(_NUL in text for text in texts):
+    if any(_has_nul(text) for text in texts):
         raise InvalidInput("nul_character")
 
 

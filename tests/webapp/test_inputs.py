@@ -128,3 +128,16 @@ def test_a_nul_character_anywhere_is_a_clear_422(client, world, method: str, pat
     assert reply.status_code == 422
     if path.startswith("/api/"):
         assert reply.get_json()["error"]["code"] == "nul_character"
+
+
+def test_a_body_over_the_limit_is_a_413_the_document_announces(app, client) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "413" in document["paths"]["/api/v1/customers"]["post"]["responses"]
+    assert "429" in document["paths"]["/api/v1/auth/token"]["post"]["responses"]
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    try:
+        reply = client.post("/api/v1/customers", json={"name": "x" * 2000})
+        assert reply.status_code == 413
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit

@@ -38,7 +38,7 @@ def user_identity(user: Any) -> dict[str, Any]:
     access=PUBLIC,
     body=TokenRequest,
     summary="Exchange username and password for a bearer token",
-    extra_responses={401: "bad credentials"},
+    extra_responses={401: "bad credentials", 429: "too many failed sign-ins for this name from this address"},
 )
 def issue_api_token(body: TokenRequest) -> Any:
     user = sign_in_attempt(body.username, body.password)

@@ -73,7 +73,7 @@ class EndpointSpec:
     response: Any
     status: int
     extra_responses: dict[int, str]
-    content_type: str | None
+    content_type: str | tuple[str, ...] | None
     multipart: dict[str, str] | None
 
 
@@ -183,7 +183,7 @@ def endpoint(
     response: Any = None,
     status: int = 200,
     extra_responses: dict[int, str] | None = None,
-    content_type: str | None = None,
+    content_type: str | tuple[str, ...] | None = None,
     multipart: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a JSON endpoint. The view receives path values, then ``body``/``query`` models if declared.
