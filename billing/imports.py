@@ -29,7 +29,7 @@ from billing.bills import lock_accounts
 from billing.commands import PaymentFileRow
 from billing.ledger import account_position
 from billing.models import Account, Payment, PaymentImport
-from billing.payments import record_payment, request_hash
+from billing.payments import earlier_with_reference, record_payment, request_hash
 from billing.rules import Rules, current_rules
 from core import clock, trail
 from core.errors import InvalidInput, Problem
@@ -122,7 +122,10 @@ def import_payments(
         key = f"import:{row['channel']}:{row['reference']}"
         if account is None:
             outcome = "unknown_account"
-        elif session.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is not None:
+        elif (
+            session.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is not None
+            or earlier_with_reference(session, account, row["channel"], row["reference"], key) is not None
+        ):
             outcome = "duplicate"
         else:
             paid_on = clock.local(row["paid_at"]).date()

@@ -26,6 +26,10 @@ ERRORS = {
     "unavailable": _l("A service this needs is not answering. Please try again later."),
     "sms_unavailable": _l("The SMS could not be sent just now. Please try again in a minute."),
     "code_sent_recently": _l("A code was sent a moment ago: ask again in %(seconds)s seconds."),
+    "reference_used": _l(
+        "Reference %(reference)s was already used for payment no. %(payment_id)s (%(amount)s yuan, recorded "
+        "%(recorded_at)s): nothing was recorded."
+    ),
     "nul_character": _l("The request contains a NUL character, which no field accepts."),
     "csrf_failed": _l("The form has expired. Reload the page and try again."),
     "method_not_allowed": _l("This address does not accept that kind of request."),

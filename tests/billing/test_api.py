@@ -134,3 +134,25 @@ def test_each_role_records_payments_in_its_channels_only(world, session, api, ro
             assert (reply.status_code, error["code"]) == (403, "forbidden")
         else:
             assert (reply.status_code, error["code"]) == (403, "channel_not_allowed")
+
+
+def test_a_reference_is_used_once_per_channel_and_unit(world, session, api) -> None:
+    """Back, resubmit: receipts 4036 and 4037 were both recorded for one GT-20261207-0001."""
+    from billing.models import Payment
+
+    _setup(world, session, api)
+    clerk = api.as_token(world.token("clerk"))
+    body = {"account_no": "1000000001", "amount": "100.00", "channel": "counter", "reference": "GT-20261207-0001"}
+    first = clerk.post("/api/v1/payments", body, headers={"Idempotency-Key": "form-1"})
+    assert first.status_code == 201
+    for again in (body, {**body, "amount": "90.00"}):
+        reply = clerk.post("/api/v1/payments", again, headers={"Idempotency-Key": "form-2"})
+        error = reply.get_json()["error"]
+        assert (reply.status_code, error["code"]) == (409, "reference_used")
+        assert error["details"]["payment_id"] == first.get_json()["id"]
+        assert str(first.get_json()["id"]) in error["message"]
+    assert clerk.post("/api/v1/payments", body, headers={"Idempotency-Key": "form-1"}).status_code == 200  # a replay
+    other_channel = {**body, "channel": "bank"}
+    assert clerk.post("/api/v1/payments", other_channel, headers={"Idempotency-Key": "form-3"}).status_code == 201
+    session.rollback()
+    assert len(session.scalars(select(Payment)).all()) == 2

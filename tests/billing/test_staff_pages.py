@@ -107,6 +107,19 @@ def test_a_reused_form_with_another_amount_records_nothing(client, billed, sessi
     assert _payment_count(session) == 2
 
 
+def test_a_receipt_number_entered_again_on_a_new_form_names_the_first_payment(client, billed, session) -> None:
+    token = staff_sign_in(client, "clerk-a")
+    form = {"csrf_token": token, "idempotency_key": "form-1", "amount": "10.00", "reference": "GT-20261207-0001"}
+    assert client.post("/staff/billing/accounts/1000000001/payments", data=form).status_code == 302
+    first = session.scalar(select(Payment).where(Payment.reference == "GT-20261207-0001"))
+    session.rollback()
+    again = client.post("/staff/billing/accounts/1000000001/payments", data={**form, "idempotency_key": "form-2"})
+    html = again.get_data(as_text=True)
+    assert again.status_code == 409
+    assert f"单据号 GT-20261207-0001 已用于第 {first.id} 号缴费" in html
+    assert _payment_count(session) == 2
+
+
 def test_bad_amount_is_reported_and_records_nothing(client, billed, session) -> None:
     token = staff_sign_in(client, "clerk-a")
     reply = client.post(
