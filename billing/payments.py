@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from billing.models import Account, Payment
@@ -142,5 +143,9 @@ def post_payment(
     trip, the commit included).
     """
     values, paid_on = _payment_values(account.id, fields, idempotency_key, digest, actor_id, None)
-    refuse_reused_reference(session, account, fields, idempotency_key)
+    try:
+        refuse_reused_reference(session, account, fields, idempotency_key)
+    except DBAPIError:  # a lost connection: this request fails, the session starts afresh for the next
+        session.rollback()
+        raise
     return recorder_for(session).post(session, account, values, paid_on, rules or current_rules())

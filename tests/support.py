@@ -131,8 +131,19 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def new_browser() -> None:
+    """A test's requests run in the test's app context, so ``g`` outlives each of them: forget what a request
+    cached there for another browser (Flask-Login's user, the CSRF token), as a real request's own context would."""
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
+
+
 def staff_sign_in(client: Any, username: str, password: str = PASSWORD) -> str:
     """Sign a staff user in through the login form (signing out whoever was); the token for the next form."""
+    new_browser()
     client.post("/staff/logout", data={"csrf_token": csrf_token(client.get("/staff/login").get_data(as_text=True))})
     page = client.get("/staff/login")
     response = client.post(

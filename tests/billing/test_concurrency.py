@@ -19,7 +19,7 @@ from billing.models import Account, Payment, PaymentApplication
 from core import trail
 from core.db import db
 from tests.billing.support import add_tariffs, bill_with
-from tests.support import make_account
+from tests.support import fix_now, make_account
 
 pytestmark = [
     pytest.mark.postgres,
@@ -29,6 +29,9 @@ pytestmark = [
     ),
 ]
 N = 50
+
+# the day these payments are entered at the counter (before the January and February bills are due)
+FEBRUARY_10 = dt.datetime(2026, 2, 10, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +79,8 @@ def test_fifty_identical_payments_at_once_make_one_payment(app, world, session) 
     assert session.scalar(select(func.count(PaymentApplication.id))) == 1
 
 
-def test_fifty_different_payments_at_once_leave_the_exact_balance(app, world, session) -> None:
+def test_fifty_different_payments_at_once_leave_the_exact_balance(app, world, session, monkeypatch) -> None:
+    fix_now(monkeypatch, FEBRUARY_10)  # payments entered by hand are paid "now"
     _prepare(world, session)
     bodies = [
         {
@@ -133,12 +137,15 @@ def _wait_until_it_holds(session, chain: int, job) -> None:
     session.rollback()
 
 
-def test_a_payment_file_and_counter_payments_to_the_same_accounts_at_once_all_go_through(app, world, session) -> None:
+def test_a_payment_file_and_counter_payments_to_the_same_accounts_at_once_all_go_through(
+    app, world, session, monkeypatch
+) -> None:
     """The import locks its accounts, then their trail chains, before its first payment: a counter payment that
     holds one of the accounts never waits for a chain the import holds while the import waits for that account.
 
     The accounts share one trail chain (the worst case), and the counter payments start once the import holds
     that chain, last rows first, so that they take accounts the import has not reached yet."""
+    fix_now(monkeypatch, FEBRUARY_10)
     add_tariffs(session)
     chain = trail.chain_of(world.own_account.account_no)
     same_chain = (no for no in (f"{1000000002 + k}" for k in range(1_000_000)) if trail.chain_of(no) == chain)
@@ -174,7 +181,9 @@ def test_a_payment_file_and_counter_payments_to_the_same_accounts_at_once_all_go
     assert balances == [Decimal("10.00")] * len(numbers)  # each bill paid once, the rest kept
 
 
-def test_a_bill_run_and_counter_payments_to_the_same_accounts_at_once_all_go_through(app, world, session) -> None:
+def test_a_bill_run_and_counter_payments_to_the_same_accounts_at_once_all_go_through(
+    app, world, session, monkeypatch
+) -> None:
     """The bill run locks the accounts whose balance pays their bill, then its trail chains, before its first
     append: a counter payment holding one of those accounts never waits for a chain the run holds while the run
     waits for that account. The accounts share one chain (the worst case); the counter payments start once the
@@ -185,6 +194,7 @@ def test_a_bill_run_and_counter_payments_to_the_same_accounts_at_once_all_go_thr
     from billing.models import MeterReading
     from billing.payments import record_payment, request_hash
 
+    fix_now(monkeypatch, FEBRUARY_10)
     add_tariffs(session)
     chain = trail.chain_of(world.own_account.account_no)
     same_chain = (no for no in (f"{1000000002 + k}" for k in range(1_000_000)) if trail.chain_of(no) == chain)

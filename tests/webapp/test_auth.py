@@ -6,11 +6,10 @@ import time
 from email.utils import parsedate_to_datetime
 
 import pytest
-from flask import g
 from itsdangerous import URLSafeTimedSerializer
 
 from core.identity import change_password
-from tests.support import PASSWORD, csrf_token, sign_up_code
+from tests.support import PASSWORD, csrf_token, new_browser, sign_up_code
 
 
 def test_token_for_right_password_and_401_for_wrong(api, world) -> None:
@@ -106,15 +105,8 @@ def test_signed_in_page_session_calls_the_api_only_with_its_csrf_token(client, w
     assert client.post("/api/v1/me/accounts", json=body, headers={"X-CSRFToken": meta}).status_code == 201
 
 
-def _new_browser() -> None:
-    """The requests of these tests run in the test's app context: forget what it cached for another browser
-    (the signed-in user, the CSRF token), as a real request's own context would."""
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
-
-
 def _portal_sign_in(client, remember: bool) -> None:  # type: ignore[no-untyped-def]
-    _new_browser()
+    new_browser()
     page = client.get("/login").get_data(as_text=True)
     form = {"phone": "13900000001", "password": PASSWORD, "csrf_token": csrf_token(page)}
     if remember:
@@ -128,7 +120,7 @@ def _signed_in_with(app, cookies: dict[str, str]) -> bool:  # type: ignore[no-un
     other = app.test_client()
     for name, value in cookies.items():
         other.set_cookie(name, value)
-    _new_browser()
+    new_browser()
     return other.get("/home").status_code == 200
 
 
@@ -138,7 +130,7 @@ def test_signing_out_ends_the_session_and_the_remember_cookie_on_the_server(app,
     _portal_sign_in(client, remember=True)
     saved = {kept: client.get_cookie(kept).value}
     assert _signed_in_with(app, saved)
-    _new_browser()
+    new_browser()
     me = client.get("/me").get_data(as_text=True)
     assert client.post("/logout", data={"csrf_token": csrf_token(me)}).status_code == 302
     assert not _signed_in_with(app, saved)
@@ -148,11 +140,11 @@ def test_signing_out_one_browser_leaves_the_others_signed_in(app, client, world)
     _portal_sign_in(client, remember=False)
     phone = app.test_client()
     _portal_sign_in(phone, remember=False)
-    _new_browser()
+    new_browser()
     me = client.get("/me").get_data(as_text=True)
     assert client.post("/logout", data={"csrf_token": csrf_token(me)}).status_code == 302
     assert client.get("/home").status_code != 200
-    _new_browser()
+    new_browser()
     assert phone.get("/home").status_code == 200
 
 
@@ -174,5 +166,5 @@ def test_a_sign_in_expires_on_the_server(app, client, world, session) -> None:
     _portal_sign_in(client, remember=False)
     session.execute(update(SignInSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     session.commit()
-    _new_browser()
+    new_browser()
     assert client.get("/home").status_code != 200

@@ -104,8 +104,21 @@ def test_a_page_number_beyond_any_list_is_refused(client, world, path: str) -> N
     assert reply.status_code in (404, 422), reply.get_data(as_text=True)[:300]
 
 
-def test_an_id_beyond_any_table_matches_no_route(client, world) -> None:
-    assert client.get(f"/api/v1/archive/documents/{HUGE}", headers=world.headers("admin")).status_code == 404
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/archive/documents/{HUGE}",
+        f"/api/v1/billing/payment-imports/{HUGE}",
+        f"/api/v1/audit/runs/{HUGE}",
+        f"/api/v1/notices/{HUGE}",
+        f"/api/v1/service-points/{HUGE}",
+    ],
+)
+def test_an_id_beyond_any_table_is_not_found(client, world, path: str) -> None:
+    assert client.get(path, headers=world.headers("admin")).status_code == 404
+
+
+def test_an_id_beyond_any_table_matches_no_page(client, world) -> None:
     assert client.get(f"/staff/billing/payments/{HUGE}/receipt").status_code == 404
 
 

@@ -21,6 +21,7 @@ from core.db import db
 from core.errors import Conflict, NotFound
 from core.identity import Role, User
 
+from ..inputs import path_id
 from . import api
 from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
 
@@ -34,11 +35,7 @@ def _resolve_dossier(session: Session, user: User, path: dict[str, Any]) -> Doss
 
 
 def _resolve_document(session: Session, user: User, path: dict[str, Any]) -> Document:
-    try:
-        document_id = int(path["document_id"])
-    except (TypeError, ValueError):
-        raise NotFound("document_not_found") from None
-    document = session.get(Document, document_id)
+    document = session.get(Document, path_id(path["document_id"], "document_not_found"))
     if document is None:
         raise NotFound("document_not_found")
     try:

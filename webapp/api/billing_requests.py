@@ -24,6 +24,7 @@ from core.db import db
 from core.errors import NotFound
 from core.identity import Role, User
 
+from ..inputs import path_id
 from . import api
 from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource
 
@@ -66,11 +67,7 @@ def list_adjustments(query: AdjustmentQuery) -> Any:
 
 
 def _resolve_adjustment(session: Session, user: User, path: dict[str, Any]) -> Adjustment:
-    try:
-        adjustment_id = int(path["adjustment_id"])
-    except ValueError as exc:
-        raise NotFound("adjustment_not_found") from exc
-    return get_visible_adjustment(session, user, adjustment_id)
+    return get_visible_adjustment(session, user, path_id(path["adjustment_id"], "adjustment_not_found"))
 
 
 register_resource("adjustment", _resolve_adjustment)
@@ -108,10 +105,7 @@ def post_payment_import() -> Any:
 
 
 def _resolve_import(session: Session, user: User, path: dict[str, Any]) -> PaymentImport:
-    try:
-        import_id = int(path["import_id"])
-    except ValueError as exc:
-        raise NotFound("payment_import_not_found") from exc
+    import_id = path_id(path["import_id"], "payment_import_not_found")
     batch = session.scalar(visible_imports(user).where(PaymentImport.id == import_id))
     if batch is None:
         raise NotFound("payment_import_not_found")
