@@ -32,6 +32,7 @@ LABELS = [
     _l("arrears_reminder"),
     _l("payment_received"),
     _l("finding_assigned"),
+    _l("ticket_update"),
     _l("push"),
     _l("email"),
     _l("sms"),
