@@ -126,7 +126,6 @@ class Ticket(Base):
     repeated: Mapped[bool] = mapped_column(default=False)  # 重复投诉: another complaint of the account within 90 days
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
-    filed_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
 
     steps: Mapped[list[TicketStep]] = relationship(
         back_populates="ticket", order_by="TicketStep.position", cascade="all, delete-orphan"

@@ -25,7 +25,8 @@ from . import flows, incidents, settings
 from .commands import MoveTicket, OpenTicket, RateTicket, ReopenTicket
 from .models import Incident, IncidentStatus, Ticket, TicketEvent, TicketKind, TicketPhoto, TicketStatus, TicketStep
 from .places import in_service_area, nearest_account_unit
-from .topics import TICKET_CHANGED
+from .records import complaint_record
+from .topics import TICKET_CHANGED, TICKET_CLOSED
 
 S = TicketStatus
 OPEN_STATUSES = tuple(s.value for s in TicketStatus if s not in (S.CLOSED, S.MERGED))
@@ -224,14 +225,20 @@ def move_ticket(session: Session, actor: User, ticket: Ticket, command: MoveTick
         ticket.handler_id = actor.id
     ticket.due_at = _next_due(ticket)
     if command.to == S.CLOSED:
-        _close(session, ticket, now)
+        ticket.closed_at = now
     _event(session, ticket, command.to, actor, command.note or command.cause or command.crew)
+    if command.to == S.CLOSED:
+        _close(session, ticket, now)
     return ticket
 
 
 def _close(session: Session, ticket: Ticket, now: dt.datetime) -> None:
+    """Closed: the clock stops; a complaint, report or meter dispute of an account goes to its complaint file."""
     ticket.closed_at = now
     ticket.due_at = None
+    if ticket.kind in flows.FILED_KINDS and ticket.account_id is not None:
+        session.flush()
+        outbox.put(session, TICKET_CLOSED, complaint_record(session, ticket))
 
 
 def merge_ticket(session: Session, actor: User, ticket: Ticket, into_no: str, note: str | None = None) -> Ticket:
@@ -335,8 +342,9 @@ def close_tickets(session: Session, actor: User | None, tickets: Iterable[Ticket
             step.done_at = step.done_at or now
         ticket.status = S.CLOSED
         ticket.cause = ticket.cause or cause
-        _close(session, ticket, now)
+        ticket.closed_at = now
         _event(session, ticket, S.CLOSED, actor, cause)
+        _close(session, ticket, now)
         count += 1
     return count
 

@@ -69,7 +69,6 @@ def upgrade() -> None:
         sa.Column("repeated", sa.Boolean(), nullable=False),
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
         sa.Column("incident_id", sa.Integer(), nullable=True),
-        sa.Column("filed_document_id", sa.Integer(), nullable=True),
         sa.CheckConstraint(
             "kind IN ('fault_repair', 'complaint', 'report', 'opinion', 'suggestion', 'praise', 'enquiry', 'meter_check')",
             name=op.f("ck_tickets_kind_known"),
@@ -82,12 +81,6 @@ def upgrade() -> None:
             "rating_score IS NULL OR rating_score BETWEEN 1 AND 5", name=op.f("ck_tickets_rating_range")
         ),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_tickets_account_id_accounts")),
-        sa.ForeignKeyConstraint(
-            ["filed_document_id"],
-            ["documents.id"],
-            name=op.f("fk_tickets_filed_document_id_documents"),
-            ondelete="SET NULL",
-        ),
         sa.ForeignKeyConstraint(
             ["handler_id"], ["users.id"], name=op.f("fk_tickets_handler_id_users"), ondelete="SET NULL"
         ),
