@@ -40,7 +40,7 @@ def complaint_unfiled(ctx: RuleContext) -> Select[Any]:
         Document.withdrawn_at.is_(None),
     )
     has_dossier = exists().where(Dossier.account_no == Account.account_no)
-    return (
+    stmt: Select[Any] = (
         select(
             Account.id.label("account_id"),
             (literal("ticket:") + Ticket.ticket_no).label("subject"),
@@ -52,3 +52,4 @@ def complaint_unfiled(ctx: RuleContext) -> Select[Any]:
         .join(Account, Account.id == Ticket.account_id)
         .where(Ticket.kind.in_(FILED_KINDS), Ticket.status == "closed", Ticket.closed_at < cutoff, ~filed)
     )
+    return stmt
