@@ -4,6 +4,7 @@ account's dossier (客户投诉档案)."""
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from typing import Any
 
 from sqlalchemy import Select, exists, literal, select
@@ -40,7 +41,7 @@ def complaint_unfiled(ctx: RuleContext) -> Select[Any]:
         Document.withdrawn_at.is_(None),
     )
     has_dossier = exists().where(Dossier.account_no == Account.account_no)
-    stmt: Select[Any] = (
+    stmt = (
         select(
             Account.id.label("account_id"),
             (literal("ticket:") + Ticket.ticket_no).label("subject"),
@@ -52,4 +53,4 @@ def complaint_unfiled(ctx: RuleContext) -> Select[Any]:
         .join(Account, Account.id == Ticket.account_id)
         .where(Ticket.kind.in_(FILED_KINDS), Ticket.status == "closed", Ticket.closed_at < cutoff, ~filed)
     )
-    return stmt
+    return typing.cast(Select[Any], stmt)
