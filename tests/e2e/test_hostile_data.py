@@ -72,6 +72,7 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "staff.service_incidents": (STAFF, "/staff/service/incidents"),
     "staff.service_incident": (STAFF, lambda p: f"/staff/service/incidents/{p.incident_id}"),
     "staff.repairs_map": (STAFF, "/staff/service/map"),
+    "staff.service_supervision": (STAFF, "/staff/service/supervision"),
 }
 # GET endpoints that are no HTML pages
 NOT_PAGES = {
@@ -84,6 +85,7 @@ NOT_PAGES = {
     "staff.audit_findings_csv",
     "portal.ticket_photo",
     "staff.service_photo",
+    "staff.service_supervision_csv",
 }
 # pages that show no planted text (forms, lists of fixed things); every other page must show it, as text
 WITHOUT_PLANTED_TEXT = {

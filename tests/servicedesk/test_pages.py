@@ -182,3 +182,22 @@ def test_the_map_of_open_repairs_carries_them_as_data(client, world) -> None:
     page = client.get("/staff/service/map").get_data(as_text=True)
     features = re.search(r'<script type="application/json" id="map-features-[^"]+">(.*?)</script>', page, re.S)
     assert features and ticket_no in features.group(1)
+
+
+def test_the_supervisor_sees_on_time_rates_causes_and_satisfaction_and_gets_them_as_csv(client, world) -> None:
+    late = fault(client, world, *STREET[0], role="customer").get_json()["ticket_no"]
+    for step, extra in [("dispatched", {"crew": "一班"}), ("on_site", {}), ("restored", {"cause": "=树枝碰线"})]:
+        move(client, world, late, to=step, **extra)
+    move(client, world, late, to="closed")
+    client.post(f"/api/v1/tickets/{late}/rating", json={"score": 4}, headers=world.headers("customer"))
+    open_ticket(client, world)
+    staff_sign_in(client, "clerk-a")
+    assert client.get("/staff/service/supervision").status_code == 403
+    staff_sign_in(client, "supervisor-a")
+    page = client.get("/staff/service/supervision").get_data(as_text=True)
+    assert 'data-kind="fault_repair"' in page and "100.0%" in page and "=树枝碰线" in page
+    csv_text = client.get("/staff/service/supervision.csv?days=7").get_data(as_text=True)
+    lines = csv_text.lstrip("\ufeff").splitlines()
+    assert "on_time_rate,fault_repair,单位甲,1.0000,4,4" in lines  # four steps, each done in time
+    assert "cause,fault_repair,,'=树枝碰线,1," in lines  # a formula-looking cause stays text
+    assert "satisfaction,fault_repair,,4.00,1," in lines

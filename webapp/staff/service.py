@@ -3,7 +3,9 @@ page, incidents (outage notice, restoration) and the map of open repairs."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
@@ -28,6 +30,7 @@ from servicedesk.queries import (
     visible_incidents,
     visible_ticket,
 )
+from servicedesk.reports import csv_rows, supervision
 
 from ..csp import nonce
 from ..errors import FormErrors, form_errors
@@ -278,3 +281,51 @@ def service_photo(ticket_no: str, photo_id: int) -> Any:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# --- the supervisor's view ---------------------------------------------------------------------------
+
+SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
+PERIODS = (7, 30, 90, 365)
+
+
+def _period() -> tuple[int, dt.datetime, dt.datetime]:
+    try:
+        days = int(request.args.get("days", "30"))
+    except ValueError:
+        days = 30
+    days = days if days in PERIODS else 30
+    until = dt.datetime.now(dt.UTC)
+    return days, until - dt.timedelta(days=days), until
+
+
+@staff.get("/service/supervision")
+@staff_required(*SUPERVISORS)
+def service_supervision() -> Any:
+    days, since, until = _period()
+    report = supervision(db.session, staff_user(), since, until)
+    return render_template(
+        "servicedesk/staff_supervision.html", report=report, days=days, periods=PERIODS, **_vocabulary()
+    )
+
+
+def _cell(value: str) -> str:
+    # a cell a spreadsheet would run as a formula is kept as text
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@staff.get("/service/supervision.csv")
+@staff_required(*SUPERVISORS)
+def service_supervision_csv() -> Any:
+    days, since, until = _period()
+    report = supervision(db.session, staff_user(), since, until)
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # so that spreadsheet programs read the Chinese text as UTF-8
+    writer = csv.writer(buffer)
+    for row in csv_rows(report):
+        writer.writerow([_cell(cell) for cell in row])
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=servicedesk-{days}d.csv"},
+    )
