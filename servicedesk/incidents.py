@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core import trail
@@ -127,3 +127,102 @@ def announced(session: Session, actor: User, incident: Incident, notice_id: int)
         after={"notice_id": notice_id},
     )
     return incident
+
+
+def group_reports(session: Session, since: dt.datetime, until: dt.datetime) -> list[Incident]:
+    """Group every ungrouped open fault report with a place received in [since, until) into incidents at once,
+    by the rule ``group`` applies to one report (a storm's backlog, an import, a regrouping after a setting
+    changed): reports in time order, each joining the nearest incident whose centre is within the radius and
+    whose last report is within the window, or forming one with the ungrouped reports near it once there are
+    enough. A grid of radius-sized cells keeps each look-up to the 9 cells around the report."""
+    radius = float(settings.get("SERVICEDESK_INCIDENT_RADIUS_M"))
+    window = dt.timedelta(minutes=int(settings.get("SERVICEDESK_INCIDENT_MINUTES")))
+    needed = int(settings.get("SERVICEDESK_INCIDENT_MIN_REPORTS"))
+    rows = session.execute(
+        select(Ticket.id, Ticket.lat, Ticket.lon, Ticket.received_at, Ticket.unit_id)
+        .where(
+            Ticket.kind == TicketKind.FAULT_REPAIR,
+            Ticket.incident_id.is_(None),
+            Ticket.status.not_in((TicketStatus.CLOSED, TicketStatus.MERGED)),
+            Ticket.lat.isnot(None),
+            Ticket.received_at >= since,
+            Ticket.received_at < until,
+        )
+        .order_by(Ticket.received_at, Ticket.id)
+    ).all()
+    cell_lat = radius / 111_320.0
+
+    def cell(lat: float, lon: float) -> tuple[int, int]:
+        cell_lon = radius / (111_320.0 * max(0.1, math.cos(math.radians(lat))))
+        return int(lat // cell_lat), int(lon // cell_lon)
+
+    clusters: list[dict[str, Any]] = []  # lat, lon, n, first, last, unit, members
+    cluster_cells: dict[tuple[int, int], list[int]] = {}
+    singles: dict[tuple[int, int], list[Any]] = {}
+    for row in rows:
+        here = cell(row.lat, row.lon)
+        around = [(here[0] + a, here[1] + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+        best: tuple[float, int] | None = None
+        for c in around:
+            for index in cluster_cells.get(c, ()):
+                cluster = clusters[index]
+                if row.received_at - cluster["last"] > window:
+                    continue
+                distance = distance_m(row.lat, row.lon, cluster["lat"], cluster["lon"])
+                if distance <= radius and (best is None or distance < best[0]):
+                    best = (distance, index)
+        if best is not None:
+            cluster = clusters[best[1]]
+            n = cluster["n"]
+            cluster["lat"] = (cluster["lat"] * n + row.lat) / (n + 1)
+            cluster["lon"] = (cluster["lon"] * n + row.lon) / (n + 1)
+            cluster["n"], cluster["last"] = n + 1, row.received_at
+            cluster["members"].append(row.id)
+            continue
+        near = [
+            other
+            for c in around
+            for other in singles.get(c, ())
+            if row.received_at - other.received_at <= window
+            and distance_m(row.lat, row.lon, other.lat, other.lon) <= radius
+        ]
+        if len(near) + 1 < needed:
+            singles.setdefault(here, []).append(row)
+            continue
+        members = [*near, row]
+        taken = {m.id for m in near}
+        for c in around:
+            if c in singles:
+                singles[c] = [s for s in singles[c] if s.id not in taken]
+        clusters.append(
+            {
+                "lat": sum(m.lat for m in members) / len(members),
+                "lon": sum(m.lon for m in members) / len(members),
+                "n": len(members),
+                "first": min(m.received_at for m in members),
+                "last": row.received_at,
+                "unit": row.unit_id,
+                "members": [m.id for m in members],
+            }
+        )
+        cluster_cells.setdefault(here, []).append(len(clusters) - 1)
+    made = [
+        Incident(
+            unit_id=c["unit"],
+            lat=c["lat"],
+            lon=c["lon"],
+            first_reported_at=c["first"],
+            last_reported_at=c["last"],
+            ticket_count=c["n"],
+        )
+        for c in clusters
+    ]
+    session.add_all(made)
+    session.flush()
+    links = [{"t_id": t, "i_id": i.id} for c, i in zip(clusters, made, strict=True) for t in c["members"]]
+    if links:
+        table = Ticket.__table__
+        session.execute(
+            update(table).where(table.c.id == bindparam("t_id")).values(incident_id=bindparam("i_id")), links
+        )
+    return made
