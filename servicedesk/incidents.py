@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core import trail
@@ -222,6 +222,7 @@ def group_reports(session: Session, since: dt.datetime, until: dt.datetime) -> l
     links = [{"t_id": t, "i_id": i.id} for c, i in zip(clusters, made, strict=True) for t in c["members"]]
     if links:
         table = Ticket.__table__
+        assert isinstance(table, Table)
         session.execute(
             update(table).where(table.c.id == bindparam("t_id")).values(incident_id=bindparam("i_id")), links
         )
