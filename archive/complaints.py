@@ -14,10 +14,9 @@ from typing import Any
 
 from celery import shared_task
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -28,7 +27,7 @@ from core.identity import Unit
 
 from .commands import FileDocument
 from .models import Document
-from .printing import _register_font, literal
+from .printing import _register_font, a4_document, literal
 from .services import create_dossier, dossier_for, file_document
 from .vocabulary import DocType
 
@@ -41,16 +40,7 @@ def record_pdf(record: dict[str, Any]) -> bytes:
     heading = ParagraphStyle("heading", fontName=font, fontSize=16, leading=22, alignment=1, spaceAfter=8)
     body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
-        title=f"客户投诉档案 {record['ticket_no']}",
-        author=str(record.get("unit") or ""),
-    )
+    doc = a4_document(buffer, title=f"客户投诉档案 {record['ticket_no']}", author=str(record.get("unit") or ""))
     grid = TableStyle(
         [
             ("FONTNAME", (0, 0), (-1, -1), font),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,6 +19,7 @@ from servicedesk.photos import checked_image
 from servicedesk.queries import photo_ids, ticket_list, timeline, urgency, visible_ticket
 from servicedesk.settings import get as setting
 
+from ..api.servicedesk import photo_response
 from ..errors import FormErrors, form_errors
 from ..throttle import guard
 from ..ticket_text import ACTION_LABELS, KIND_LABELS, STATUS_LABELS, URGENCY_LABELS
@@ -251,8 +252,4 @@ def reopen(ticket_no: str) -> Any:
 @customer_required
 def ticket_photo(ticket_no: str, photo_id: int) -> Any:
     ticket = visible_ticket(db.session, customer(), ticket_no)
-    photo = services.ticket_photo(db.session, ticket, photo_id)
-    response = Response(photo.content, mimetype=photo.content_type)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return photo_response(services.ticket_photo(db.session, ticket, photo_id))

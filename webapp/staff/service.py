@@ -16,7 +16,7 @@ from core import clock
 from core.db import db
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
-from mapping.maps import Area, Marker, render
+from mapping.maps import Area, Marker
 from servicedesk import flows, incidents, services
 from servicedesk.commands import AnnounceIncident, MoveTicket, RestoreIncident
 from servicedesk.models import Ticket
@@ -32,13 +32,14 @@ from servicedesk.queries import (
 )
 from servicedesk.reports import csv_rows, supervision
 
-from ..csp import nonce
+from ..api.servicedesk import photo_response
 from ..errors import FormErrors, form_errors
-from ..portal.map import default_centre, outage_area, tile_source
+from ..portal.map import build_map, default_centre, outage_area
 from ..templating import STAFF_NAV
 from ..ticket_text import ACTION_LABELS, INCIDENT_LABELS, KIND_LABELS, STATUS_LABELS, URGENCY_LABELS
 from . import staff
 from .access import staff_required, staff_user
+from .outages import local_input
 
 HANDLERS = (Role.CLERK, Role.SUPERVISOR, Role.ADMIN)
 ANNOUNCERS = (Role.ARCHIVIST, Role.CLERK, Role.ADMIN)
@@ -152,15 +153,6 @@ def service_incidents() -> Any:
     return render_template("servicedesk/staff_incidents.html", incidents=rows, **_vocabulary())
 
 
-def _local_input(value: str) -> str | None:
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value).replace(tzinfo=clock.zone()).isoformat()
-    except ValueError:
-        return value
-
-
 def _incident_page(incident_id: int, form: dict[str, str] | None = None, errors: FormErrors | None = None) -> Any:
     incident = visible_incident(db.session, staff_user(), incident_id)
     tickets = incidents.incident_tickets(db.session, incident)
@@ -204,7 +196,7 @@ def announce_incident(incident_id: int) -> Any:
 
     incident = visible_incident(db.session, staff_user(), incident_id)
     form = {k: request.form.get(k, "") for k in ("title", "body", "starts_at", "ends_at")}
-    data = {**form, "starts_at": _local_input(form["starts_at"]), "ends_at": _local_input(form["ends_at"])}
+    data = {**form, "starts_at": local_input(form["starts_at"]), "ends_at": local_input(form["ends_at"])}
     try:
         command = AnnounceIncident.parse(data)
         notice, recipients = announce(db.session, staff_user(), incident, command.model_dump())
@@ -233,16 +225,7 @@ def restore_incident(incident_id: int) -> Any:
 
 
 def _map(markers: list[Marker], areas: list[Area], centre: tuple[float, float]) -> Any:
-    return render(
-        centre=centre,
-        markers=markers,
-        tiles=tile_source(),
-        leaflet_js=url_for("static", filename="vendor/leaflet-1.9.3/leaflet.js"),
-        leaflet_css=url_for("static", filename="vendor/leaflet-1.9.3/leaflet.css"),
-        areas=areas,
-        zoom=15,
-        script_nonce=nonce(),
-    )
+    return build_map([], centre=centre, you=None, areas=areas, zoom=15, markers=markers)
 
 
 @staff.get("/service/map")
@@ -276,11 +259,7 @@ def repairs_map() -> Any:
 @staff_required()
 def service_photo(ticket_no: str, photo_id: int) -> Any:
     ticket = visible_ticket(db.session, staff_user(), ticket_no)
-    photo = services.ticket_photo(db.session, ticket, photo_id)
-    response = Response(photo.content, mimetype=photo.content_type)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return photo_response(services.ticket_photo(db.session, ticket, photo_id))
 
 
 # --- the supervisor's view ---------------------------------------------------------------------------
