@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.errors import NotFound
-from core.identity import Role, User
-from core.scope import account_in_scope, in_scope
+from core.identity import Role, Unit, User
+from core.scope import account_in_scope, in_scope, under
 
 from . import settings
 from .models import Incident, IncidentStatus, Ticket, TicketEvent, TicketPhoto, TicketStatus
@@ -49,10 +49,14 @@ def ticket_list(
     status: str | None = None,
     overdue: bool | None = None,
     open_only: bool = False,
+    unit: Unit | None = None,
     now: dt.datetime | None = None,
 ) -> Select[Any]:
-    """The user's tickets; staff queues sort by due time (soonest first), customers see the newest first."""
+    """The user's tickets (of ``unit``'s subtree, a unit the user sees); staff queues sort by due time (soonest
+    first), customers see the newest first."""
     stmt = visible_tickets(user)
+    if unit is not None:
+        stmt = stmt.where(under(unit.path, Ticket.unit_id))
     now = now or utcnow()
     if kind:
         stmt = stmt.where(Ticket.kind == kind)

@@ -201,3 +201,19 @@ def test_the_supervisor_sees_on_time_rates_causes_and_satisfaction_and_gets_them
     assert "on_time_rate,fault_repair,单位甲,1.0000,4,4" in lines  # four steps, each done in time
     assert "cause,fault_repair,,'=树枝碰线,1," in lines  # a formula-looking cause stays text
     assert "satisfaction,fault_repair,,4.00,1," in lines
+
+
+def test_the_queue_shows_one_unit_of_the_callers_subtree(client, world, session) -> None:
+    from core.identity import create_unit
+    from tests.support import make_account
+
+    station = create_unit(session, "UA1", "甲一供电所", world.unit_a.code)
+    make_account(session, "1000000009", station, lat=30.2801, lon=120.1701)
+    session.commit()
+    at_station = open_ticket(client, world, "clerk", kind="enquiry", account_no="1000000009").get_json()["ticket_no"]
+    at_a = open_ticket(client, world, kind="enquiry").get_json()["ticket_no"]
+    staff_sign_in(client, "clerk-a")
+    both = client.get("/staff/service").get_data(as_text=True)
+    assert set(re.findall(r'data-ticket="(\d+)"', both)) == {at_station, at_a} and 'name="unit"' in both
+    one = client.get("/staff/service?unit=UA1").get_data(as_text=True)
+    assert re.findall(r'data-ticket="(\d+)"', one) == [at_station]

@@ -16,6 +16,7 @@ from core import clock
 from core.db import db
 from core.errors import DomainError
 from core.identity import STAFF_ROLES, Role
+from core.scope import visible_units
 from mapping.maps import Area, Marker
 from servicedesk import flows, incidents, services
 from servicedesk.commands import AnnounceIncident, MoveTicket, RestoreIncident
@@ -76,9 +77,12 @@ def _vocabulary() -> dict[str, Any]:
 @staff_required()
 def service_queue() -> Any:
     """Open tickets of the caller's units, soonest due first, with overdue and due-soon marks."""
+    user = staff_user()
     kind = request.args.get("kind") if request.args.get("kind") in KIND_LABELS else None
     only_overdue = request.args.get("overdue") == "1"
-    stmt = ticket_list(staff_user(), kind=kind, open_only=True, overdue=True if only_overdue else None)
+    units = list(db.session.scalars(visible_units(user)))
+    unit = next((u for u in units if u.code == request.args.get("unit")), None)
+    stmt = ticket_list(user, kind=kind, open_only=True, overdue=True if only_overdue else None, unit=unit)
     rows = db.session.scalars(stmt.limit(200)).all()
     now = dt.datetime.now(dt.UTC)
     return render_template(
@@ -87,6 +91,9 @@ def service_queue() -> Any:
         marks={t.id: urgency(t, now) for t in rows},
         kind=kind,
         only_overdue=only_overdue,
+        units=units,
+        unit=unit,
+        unit_names={u.id: u.name for u in units},
         **_vocabulary(),
     )
 
