@@ -45,6 +45,20 @@ def _date8(value: Any) -> str:
     return value.strftime("%Y%m%d") if value else ""
 
 
+def a4_document(buffer: io.BytesIO, *, title: str, author: str) -> SimpleDocTemplate:
+    """An A4 document with the archive's 20 mm margins."""
+    return SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=20 * mm,
+        bottomMargin=20 * mm,
+        title=title,
+        author=author,
+    )
+
+
 def dossier_pdf(dossier: Dossier) -> bytes:
     """Cover, catalog and reference sheet of the dossier as PDF bytes."""
     font = _register_font()
@@ -55,16 +69,7 @@ def dossier_pdf(dossier: Dossier) -> bytes:
     info = cover(dossier)
     entries = catalog(dossier)
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
-        title=f"{dossier.archive_code} {dossier.title}",
-        author=info["filing_unit"],
-    )
+    doc = a4_document(buffer, title=f"{dossier.archive_code} {dossier.title}", author=info["filing_unit"])
     grid = TableStyle(
         [
             ("FONTNAME", (0, 0), (-1, -1), font),

@@ -5,3 +5,6 @@ from __future__ import annotations
 # {"document_id": int, "account_no": str}: a document filed into its account's dossier (committed). The archive
 # itself subscribes: the filed document's text extraction and indexing are queued from it.
 DOCUMENT_FILED = "archive.document_filed"
+
+# read (servicedesk/topics.py): a closed complaint, report or meter dispute to file as its account's complaint record
+TICKET_CLOSED = "servicedesk.ticket_closed"

@@ -32,6 +32,7 @@ class DocType(enum.StrEnum):
     SERVICE_CHANGE_SHEET = "service_change_sheet"  # 报停/启用/轮换表/拆表单
     INCIDENT_SHEET = "incident_sheet"  # 事故处理工作单
     HANDOVER_RECORD = "handover_record"  # 交接记录
+    COMPLAINT_RECORD = "complaint_record"  # 客户投诉档案: a closed complaint, report or meter dispute (95598)
 
 
 DOC_TYPE_LABELS_ZH: dict[str, str] = {
@@ -61,6 +62,7 @@ DOC_TYPE_LABELS_ZH: dict[str, str] = {
     "service_change_sheet": "报停/启用/轮换表/拆表单",
     "incident_sheet": "事故处理工作单",
     "handover_record": "交接记录",
+    "complaint_record": "客户投诉档案",
 }
 
 

@@ -93,6 +93,7 @@ FILING_PLANTS = (
     "FL-LATE-FILING",
     "FL-NO-HANDOVER",
     "FL-SECOND-DOSSIER",
+    "FL-COMPLAINT-UNFILED",
 )
 BUSINESS_PLANTS = ("BZ-UNAPPROVED", "BZ-PAYMENT-UNMATCHED", "BZ-PAYMENT-DUPLICATE")
 
@@ -180,6 +181,8 @@ def _plant(account: SampleAccount, today: dt.date) -> None:
         docs[1]["handover"] = False
     elif v == "FL-SECOND-DOSSIER":
         account.extras["second_attempt"] = True
+    elif v == "FL-COMPLAINT-UNFILED":
+        account.extras["unfiled_complaint"] = True
     elif v == "BZ-UNAPPROVED":
         account.extras["unapproved_waiver"] = True
     elif v == "BZ-PAYMENT-UNMATCHED":
@@ -349,10 +352,13 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
             strict=True,
         )
     )
+    complaints = _write_unfiled_complaints(session, plan, units)
     expected: set[tuple[str, str]] = set()
     for a in plan.accounts:
         v, no = a.violation, a.account_no
-        if v == "FL-REQUIRED-DOC":
+        if v == "FL-COMPLAINT-UNFILED":
+            expected.add((v, f"ticket:{complaints[no]}"))
+        elif v == "FL-REQUIRED-DOC":
             expected.add((v, f"account:{no}:power_supply_contract"))
         elif v == "FL-LARGE-INCOMPLETE":
             expected.add((v, f"account:{no}"))
@@ -365,6 +371,33 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
         elif v == "FL-SECOND-DOSSIER":
             expected.add((v, f"attempt:{attempt_ids[no]}"))
     return expected
+
+
+def _write_unfiled_complaints(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -> dict[str, str]:
+    """A complaint closed ten days before ``plan.today`` and never filed, for each account planted with it;
+    account number -> ticket number."""
+    from sqlalchemy import select
+
+    from billing.models import Account
+    from servicedesk.models import Ticket
+
+    planted = [a for a in plan.accounts if a.extras.get("unfiled_complaint")]
+    if not planted:
+        return {}
+    numbers_wanted = [a.account_no for a in planted]
+    found = session.execute(select(Account.account_no, Account.id).where(Account.account_no.in_(numbers_wanted)))
+    ids = {str(row[0]): int(row[1]) for row in found.all()}
+    closed = dt.datetime.combine(plan.today - dt.timedelta(days=10), dt.time(2, 0), tzinfo=dt.UTC)
+    numbers = {a.account_no: f"S{a.index:015d}" for a in planted}
+    rows = [
+        {"ticket_no": numbers[a.account_no], "kind": "complaint", "status": "closed",
+         "unit_id": units[a.unit_code][0], "account_id": ids[a.account_no], "description": "抄表不准",
+         "area_class": "urban", "received_at": closed - dt.timedelta(days=3), "closed_at": closed,
+         "reopened": 0, "repeated": False}
+        for a in planted
+    ]  # fmt: skip
+    _bulk(session, Ticket, rows)
+    return numbers
 
 
 def write_business(session: Any, plan: Plan, account_ids: list[int]) -> set[tuple[str, str]]:

@@ -58,3 +58,37 @@ def finding_notice(kw: dict[str, Any]) -> dict[str, Any]:
         "user_ids": [int(kw["assignee_id"])],
         "data": {"finding_id": kw["finding_id"], "account_no": str(kw["account_no"]), "rule": kw["rule"]},
     }
+
+
+# what a reporter reads about each step of a ticket (the service desk's statuses and actions)
+TICKET_ACTIONS = {
+    "received": "已受理",
+    "dispatched": "已派出抢修人员",
+    "on_site": "抢修人员已到达现场",
+    "restored": "已恢复供电",
+    "contacted": "已联系您",
+    "tested": "电能表已校验",
+    "replied": "已答复",
+    "closed": "已办结，欢迎评价",
+    "merged": "已与相同问题的工单合并处理",
+    "reopened": "已重新处理",
+    "rated": "已收到您的评价",
+    "escalated": "已超时，已督办",
+    "note": "有新的处理记录",
+}
+
+
+def ticket_notice(kw: dict[str, Any]) -> dict[str, Any] | None:
+    """``notify_event``'s arguments for a ticket's step (the service desk's payload); None when nobody is told."""
+    user_ids = [int(u) for u in kw.get("user_ids") or []]
+    if not user_ids:
+        return None
+    what = TICKET_ACTIONS.get(str(kw["action"]), "有新的处理记录")
+    return {
+        "kind": NoticeKind.TICKET_UPDATE.value,
+        "dedupe_key": f"ticket-event:{kw['event_id']}",
+        "title": f"工单 {kw['ticket_no']} {what}",
+        "body": f"您的 95598 工单 {kw['ticket_no']} {what}。",
+        "user_ids": user_ids,
+        "data": {"ticket_no": kw["ticket_no"], "action": kw["action"], "status": kw["status"]},
+    }

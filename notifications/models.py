@@ -37,6 +37,7 @@ class NoticeKind(enum.StrEnum):
     ARREARS_REMINDER = "arrears_reminder"
     PAYMENT_RECEIVED = "payment_received"
     FINDING_ASSIGNED = "finding_assigned"
+    TICKET_UPDATE = "ticket_update"  # a 95598 ticket moved (its reporter, or supervisors for an escalation)
 
 
 class Channel(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""Notifications' subscribers of the outbox: announcements of billing, the audit and notifications itself.
+"""Notifications' subscribers of the outbox: what billing, the audit, the service desk and notifications announce.
 
 Each takes a relay's batch of one topic and queues tasks with ids and plain values (the notices are made by the
 workers, not inside the relay). A queue that is down raises, which fails the relay and keeps the messages for
@@ -12,7 +12,7 @@ from typing import Any
 from core import outbox
 
 from . import topics
-from .events import finding_notice
+from .events import finding_notice, ticket_notice
 from .tasks import fan_out_notice, notify_bills_issued, notify_event, notify_payments_received
 
 _REPR_MAX = 1024  # Celery's argsrepr_maxsize
@@ -40,6 +40,14 @@ def findings_assigned(payloads: list[dict[str, Any]]) -> None:
         notify_event.apply_async(kwargs=finding_notice(payload))
 
 
+def tickets_changed(payloads: list[dict[str, Any]]) -> None:
+    """A notice to the people each ticket step concerns (the reporter; supervisors for an escalation)."""
+    for payload in payloads:
+        arguments = ticket_notice(payload)
+        if arguments is not None:
+            notify_event.apply_async(kwargs=arguments)
+
+
 def notices_published(payloads: list[dict[str, Any]]) -> None:
     """Fan each published notice out to its recipients."""
     for payload in payloads:
@@ -51,3 +59,4 @@ def subscribe() -> None:
     outbox.subscribe(topics.PAYMENT_RECORDED, payments_recorded)
     outbox.subscribe(topics.FINDING_ASSIGNED, findings_assigned)
     outbox.subscribe(topics.NOTICE_PUBLISHED, notices_published)
+    outbox.subscribe(topics.TICKET_CHANGED, tickets_changed)

@@ -10,7 +10,8 @@ from __future__ import annotations
 # it out to its recipients.
 NOTICE_PUBLISHED = "notifications.notice_published"
 
-# read (billing/topics.py, archive/topics.py, audit/topics.py)
+# read (billing/topics.py, archive/topics.py, audit/topics.py, servicedesk/topics.py)
 BILLS_ISSUED = "billing.bills_issued"
 PAYMENT_RECORDED = "billing.payment_recorded"
 FINDING_ASSIGNED = "audit.finding_assigned"
+TICKET_CHANGED = "servicedesk.ticket_changed"  # servicedesk/topics.py

@@ -92,6 +92,17 @@ ERRORS = {
     "message_not_found": _l("No such message."),
     "notice_not_found": _l("No such notice."),
     "subscription_not_found": _l("No such push subscription."),
+    # service desk
+    "ticket_not_found": _l("No such ticket."),
+    "incident_not_found": _l("No such incident."),
+    "photo_not_found": _l("No such photo."),
+    "ticket_step_not_allowed": _l("A ticket that is %(status)s cannot move to %(to)s."),
+    "not_reporter": _l("Only the person who reported the ticket may do this."),
+    "ticket_not_closed": _l("The ticket is not closed yet."),
+    "already_rated": _l("This ticket has been rated already."),
+    "reopen_window_over": _l("A ticket can be reopened within %(days)s days of closing; that time is over."),
+    "incident_restored": _l("Power is back for this incident already."),
+    "outside_service_area": _l("The place is outside the area the company serves."),
 }
 
 # Field-problem codes: what is wrong with one field, shown after the field's label (``details.fields``).
@@ -206,4 +217,12 @@ PROBLEMS = {
     "same_as_start": _l("must differ from the start"),
     "quiet_hours_format": _l("a start and an end time such as 22:00 and 07:00, or none"),
     "ids_or_all": _l("give message ids, or all"),
+    # service desk
+    "lat_and_lon": _l("give both latitude and longitude"),
+    "place_or_account": _l("mark the place on the map or give the account number"),
+    "sign_in_for_kind": _l("sign in to send this; fault reports need no sign-in"),
+    "not_an_image": _l("a photo (JPEG or PNG image)"),
+    "unknown_ticket": _l("no such ticket"),
+    "not_mergeable": _l("cannot be merged into that ticket"),
+    "not_in_service_area": _l("outside the area the company serves"),
 }

@@ -25,6 +25,7 @@ from core.db import db
 from core.errors import DomainError, InvalidInput, Param, Problem
 
 from .error_catalogue import ERRORS, PROBLEMS
+from .ticket_text import status_label
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def _weekday(value: str) -> str:
 # Parameters whose values are codes of a controlled list, shown by their label.
 LABELLED_PARAMS: dict[str, dict[str, Callable[[str], str]]] = {
     "invalid_transition": {"current": _, "to": _},
+    "ticket_step_not_allowed": {"status": status_label, "to": status_label},
     "hours_format": {"days": _weekday},
 }
 

@@ -63,6 +63,7 @@ def rule(
 _RULE_MODULES = {
     "audit.rules.filing": "archive.models",
     "audit.rules.business": "billing.models",
+    "audit.rules.complaints": "servicedesk.models",
 }
 _loaded = False
 # rule modules skipped because the models they read are not there (yet)

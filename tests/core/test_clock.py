@@ -15,7 +15,18 @@ from webapp import configure_local_time
 from webapp.config import from_environment
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_DIRS = ("core", "billing", "archive", "audit", "mapping", "notifications", "webapp", "bench", "migrations")
+SOURCE_DIRS = (
+    "core",
+    "billing",
+    "archive",
+    "audit",
+    "mapping",
+    "notifications",
+    "servicedesk",
+    "webapp",
+    "bench",
+    "migrations",
+)
 CLOCK = Path("core/clock.py")
 
 

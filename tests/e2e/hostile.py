@@ -38,6 +38,8 @@ class Planted:
     message_id: int
     run_id: int
     finding_id: int
+    ticket_no: str
+    incident_id: int
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -114,6 +116,15 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     assignment = {"to": "assigned", "assignee": "archivist-a", "reason": hostile("整改")}
     _ok(client.post(f"/api/v1/audit/violations/{finding_id}/transitions", json=assignment, headers=supervisor), 200)
 
+    customer = world.headers("customer")
+    complaint = {"kind": "complaint", "account_no": no, "description": hostile("投诉"), "contact_phone": "13912345678"}
+    ticket = _ok(client.post("/api/v1/tickets", json=complaint, headers=customer))
+    step = {"to": "contacted", "note": hostile("联系")}
+    _ok(client.post(f"/api/v1/tickets/{ticket['ticket_no']}/transitions", json=step, headers=clerk), 200)
+    for lat, lon in [(30.2701, 120.1601), (30.2703, 120.1602), (30.2702, 120.1604)]:
+        report = {"kind": "fault_repair", "description": hostile("报修"), "lat": lat, "lon": lon}
+        fault = _ok(client.post("/api/v1/tickets", json=report, headers=customer))
+
     session.rollback()
     payment_id = session.scalar(select(Payment.id).where(Payment.channel == "counter"))
     session.rollback()  # SQLite: every transaction holds the write lock, reads too; the live server must write
@@ -128,4 +139,6 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         message_id=next(item["id"] for item in inbox["items"] if item["kind"] == "outage"),
         run_id=run["run_id"],
         finding_id=finding_id,
+        ticket_no=ticket["ticket_no"],
+        incident_id=int(fault["incident_id"]),
     )

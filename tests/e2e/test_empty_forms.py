@@ -23,8 +23,11 @@ from billing.adjustments import request_adjustment
 from billing.commands import RequestAdjustment
 from mapping.commands import NewServicePoint
 from mapping.services import create_point
+from servicedesk.commands import MoveTicket, OpenTicket
+from servicedesk.services import move_ticket, open_ticket
 from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
 from tests.e2e.conftest import Phone
+from tests.servicedesk.helpers import STREET
 from tests.support import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +42,7 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 class Form:
     name: str
     user: str | None  # who signs in first: a staff username, "customer", or nobody
-    path: str  # may name {document}, {finding}, {point}
+    path: str  # may name {document}, {finding}, {point}, {ticket}, {closed}, {incident}
     form: str  # the form's selector on that page
     button: str = "button[type=submit]"
     error: bool = True  # an empty form is refused
@@ -86,6 +89,17 @@ FORMS = [
     Form("new service point", "admin-a", "/staff/service-points/new", "main form.card"),
     Form("edit service point", "admin-a", "/staff/service-points/{point}/edit", "main form.card"),
     Form("service point file", "admin-a", "/staff/service-points", "form[action$='/service-points/import']"),
+    # the service desk
+    Form("fault report", None, "/repair", "form[data-pin-form]"),
+    Form("fault report of a customer", "customer", "/repair", "form[data-pin-form]"),
+    Form("complaint or question", "customer", "/service/new", "main form.stack"),
+    Form("rating", "customer", "/service/{closed}", "form[action$='/rating']"),
+    Form("reopening", "customer", "/service/{closed}", "form[action$='/reopen']"),
+    Form("service queue filter", "clerk-a", "/staff/service", "main form[method=get]", error=False),
+    Form("ticket step", "clerk-a", "/staff/service/tickets/{ticket}", "main form.stack"),
+    Form("crew step", "clerk-a", "/staff/service/crew", "section[data-ticket] form"),
+    Form("incident notice", "clerk-a", "/staff/service/incidents/{incident}", "form[action$='/notice']"),
+    Form("incident restoration", "clerk-a", "/staff/service/incidents/{incident}", "form[action$='/restoration']"),
 ]
 
 
@@ -115,8 +129,25 @@ def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untype
         actor=world.users["admin"],
         on=dt.date.today(),
     )
+    customer, clerk = world.users["customer"], world.users["clerk"]
+    faults = [
+        open_ticket(
+            session, customer, OpenTicket.parse({"kind": "fault_repair", "description": "停电", "lat": a, "lon": o})
+        )
+        for a, o in STREET
+    ]
+    enquiry = {"kind": "enquiry", "description": "咨询", "account_no": world.own_account.account_no}
+    closed = open_ticket(session, customer, OpenTicket.parse(enquiry))
+    move_ticket(session, clerk, closed, MoveTicket.parse({"to": "closed"}))
     session.commit()
-    return {"document": document, "finding": finding.id, "point": point.id}
+    return {
+        "document": document,
+        "finding": finding.id,
+        "point": point.id,
+        "ticket": faults[0].ticket_no,
+        "closed": closed.ticket_no,
+        "incident": faults[0].incident_id,
+    }
 
 
 def _sign_in(phone: Phone, user: str) -> None:

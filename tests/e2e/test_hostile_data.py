@@ -62,6 +62,17 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "staff.service_points": (STAFF, "/staff/service-points"),
     "staff.new_service_point": (STAFF, "/staff/service-points/new"),
     "staff.edit_service_point": (STAFF, lambda p: f"/staff/service-points/{p.point_id}/edit"),
+    "portal.report_fault": (None, "/repair"),
+    "portal.ask": ("customer", "/service/new"),
+    "portal.tickets": ("customer", "/service"),
+    "portal.ticket": ("customer", lambda p: f"/service/{p.ticket_no}"),
+    "staff.service_queue": (STAFF, "/staff/service"),
+    "staff.service_ticket": (STAFF, lambda p: f"/staff/service/tickets/{p.ticket_no}"),
+    "staff.crew_page": (STAFF, "/staff/service/crew"),
+    "staff.service_incidents": (STAFF, "/staff/service/incidents"),
+    "staff.service_incident": (STAFF, lambda p: f"/staff/service/incidents/{p.incident_id}"),
+    "staff.repairs_map": (STAFF, "/staff/service/map"),
+    "staff.service_supervision": (STAFF, "/staff/service/supervision"),
 }
 # GET endpoints that are no HTML pages
 NOT_PAGES = {
@@ -72,6 +83,9 @@ NOT_PAGES = {
     "staff.archive_document_content",
     "staff.archive_catalog_pdf",
     "staff.audit_findings_csv",
+    "portal.ticket_photo",
+    "staff.service_photo",
+    "staff.service_supervision_csv",
 }
 # pages that show no planted text (forms, lists of fixed things); every other page must show it, as text
 WITHOUT_PLANTED_TEXT = {
@@ -89,6 +103,10 @@ WITHOUT_PLANTED_TEXT = {
     "staff.new_outage",
     "staff.new_service_point",
     "staff.edit_service_point",  # the planted name is in its inputs' values
+    "portal.report_fault",
+    "portal.ask",  # the planted address is in its options
+    "portal.tickets",
+    "staff.service_incidents",
 }
 BROWSER_OWN = ("chrome://", "chrome-extension://")  # the PDF viewer of a document page's frame
 PLANTED_AS_TEXT = "<script>alert('nt')</script>"

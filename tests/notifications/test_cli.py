@@ -21,6 +21,7 @@ def test_demo_seed_puts_a_notice_in_the_demo_customers_inbox(app, client, sessio
         "/api/v1/auth/token", json={"username": "13800000000", "password": "customer-demo-2026"}
     ).get_json()["access_token"]
     inbox = client.get("/api/v1/me/notifications", headers={"Authorization": f"Bearer {token}"}).get_json()
-    assert inbox["total"] == 1 and inbox["items"][0]["kind"] == "outage"
+    outages = [item for item in inbox["items"] if item["kind"] == "outage"]  # the demo tickets' notices beside it
+    assert len(outages) == 1
     nearest = client.get("/api/v1/service-points/nearest?lat=30.26&lon=120.165&limit=3").get_json()
     assert len(nearest) == 3

@@ -241,7 +241,9 @@ def notice_json(session: Session, notice: Notice) -> dict[str, Any]:
 
 
 class NoticeListQuery(PageQuery):
-    kind: Literal["outage", "bill_issued", "due_reminder", "arrears_reminder", "payment_received"] | None = None
+    kind: (
+        Literal["outage", "bill_issued", "due_reminder", "arrears_reminder", "payment_received", "ticket_update"] | None
+    ) = None
 
 
 @endpoint(api, "/notices", access=allow(*STAFF_ROLES), query=NoticeListQuery, summary="Notices of the caller's units")

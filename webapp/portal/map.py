@@ -121,8 +121,10 @@ def build_map(
     you: tuple[float, float] | None,
     areas: Iterable[Area] = (),
     zoom: int = 13,
+    markers: Iterable[Marker] = (),
 ) -> RenderedMap:
-    markers = [
+    """The points found (with their popups), the caller's position, areas and any further ``markers``."""
+    points = [
         Marker(
             lat=f.point.lat,
             lon=f.point.lon,
@@ -143,7 +145,7 @@ def build_map(
     ]
     return render(
         centre=centre,
-        markers=markers,
+        markers=[*points, *markers],
         tiles=tile_source(),
         leaflet_js=url_for("static", filename="vendor/leaflet-1.9.3/leaflet.js"),
         leaflet_css=url_for("static", filename="vendor/leaflet-1.9.3/leaflet.css"),

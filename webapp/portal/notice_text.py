@@ -21,6 +21,7 @@ KIND_LABELS = {
     NoticeKind.PAYMENT_RECEIVED.value: _l("Payment"),
     NoticeKind.DUE_REMINDER.value: _l("Reminder"),
     NoticeKind.ARREARS_REMINDER.value: _l("Reminder"),
+    NoticeKind.TICKET_UPDATE.value: _l("Service request"),
 }
 
 
@@ -55,11 +56,16 @@ def _arrears_reminder(d: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def _ticket_update(d: dict[str, Any]) -> tuple[str, str]:
+    return f"Ticket {d['ticket_no']}", f"Your 95598 ticket {d['ticket_no']} is now: {d['status']}."
+
+
 ENGLISH: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     NoticeKind.BILL_ISSUED.value: _bill_issued,
     NoticeKind.PAYMENT_RECEIVED.value: _payment_received,
     NoticeKind.DUE_REMINDER.value: _due_reminder,
     NoticeKind.ARREARS_REMINDER.value: _arrears_reminder,
+    NoticeKind.TICKET_UPDATE.value: _ticket_update,
 }
 
 

@@ -32,6 +32,7 @@ LABELS = [
     _l("arrears_reminder"),
     _l("payment_received"),
     _l("finding_assigned"),
+    _l("ticket_update"),
     _l("push"),
     _l("email"),
     _l("sms"),
@@ -56,7 +57,7 @@ def _labels() -> dict[str, str]:
     }
 
 
-def _local_input(value: str) -> str | None:
+def local_input(value: str) -> str | None:
     """A ``datetime-local`` field (display time zone) as ISO 8601 with offset."""
     if not value:
         return None
@@ -93,8 +94,8 @@ def new_outage() -> Any:
         data: dict[str, Any] = {
             "title": form["title"],
             "body": form["body"],
-            "starts_at": _local_input(form["starts_at"]),
-            "ends_at": _local_input(form["ends_at"]),
+            "starts_at": local_input(form["starts_at"]),
+            "ends_at": local_input(form["ends_at"]),
         }
         if form["mode"] == "accounts":
             data["account_nos"] = [n for n in form["account_nos"].replace(",", " ").split() if n]

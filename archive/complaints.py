@@ -1,0 +1,139 @@
+"""The complaint file (客户投诉档案): each closed complaint, report of misconduct or meter dispute of an account is
+filed into the account's dossier as a one-document PDF record, formed on the day the ticket closed.
+
+The service desk announces the closed ticket with its whole record (``servicedesk.ticket_closed``); the archive
+reads nothing of the service desk's tables. Filing is idempotent: the record's document number is the ticket
+number, and a ticket already filed (and not withdrawn) is not filed again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+from celery import shared_task
+from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from billing.models import Account
+from core.db import db
+from core.identity import Unit
+
+from .commands import FileDocument
+from .models import Document
+from .printing import _register_font, a4_document, literal
+from .services import create_dossier, dossier_for, file_document
+from .vocabulary import DocType
+
+RETENTION = "10y"  # complaint records are kept ten years
+
+
+def record_pdf(record: dict[str, Any]) -> bytes:
+    """The record as an A4 PDF: the ticket's facts in a grid, then its timeline."""
+    font = _register_font()
+    heading = ParagraphStyle("heading", fontName=font, fontSize=16, leading=22, alignment=1, spaceAfter=8)
+    body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
+    buffer = io.BytesIO()
+    doc = a4_document(buffer, title=f"客户投诉档案 {record['ticket_no']}", author=str(record.get("unit") or ""))
+    grid = TableStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), font),
+            ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("FONTSIZE", (0, 0), (-1, -1), 10),
+        ]
+    )
+    facts = [
+        ["工单编号", record["ticket_no"]],
+        ["类别", record["kind_label"] + ("（重复投诉）" if record.get("repeated") else "")],
+        ["户号", record["account_no"]],
+        ["受理时间", record["received_at"]],
+        ["办结时间", record["closed_at"]],
+        ["承办单位", literal(str(record.get("unit") or ""), body)],
+        ["承办人", literal(str(record.get("handler") or ""), body)],
+        ["诉求内容", literal(record["description"], body)],
+        ["答复内容", literal(record.get("reply") or "", body)],
+    ]
+    if record.get("reopened"):
+        facts.append(["重新打开", f"{record['reopened']} 次"])
+    table = Table(facts, colWidths=[30 * mm, 140 * mm])
+    table.setStyle(grid)
+    steps = [["时间", "处理", "说明"]] + [
+        [item["at"], item["action"], literal(item.get("note") or "", body)] for item in record.get("timeline", [])
+    ]
+    timeline = Table(steps, colWidths=[36 * mm, 28 * mm, 106 * mm], repeatRows=1)
+    timeline.setStyle(grid)
+    story: list[Any] = [Paragraph("客户投诉档案", heading), table, Spacer(1, 6 * mm), Paragraph("处理过程", heading)]
+    story.append(timeline)
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def already_filed(session: Session, account_no: str, ticket_no: str) -> bool:
+    return (
+        session.scalar(
+            select(Document.id).where(
+                Document.account_no == account_no,
+                Document.doc_type == DocType.COMPLAINT_RECORD,
+                Document.document_no == ticket_no,
+                Document.withdrawn_at.is_(None),
+            )
+        )
+        is not None
+    )
+
+
+def file_record(session: Session, record: dict[str, Any]) -> Document | None:
+    """File the record into the account's dossier (opened if the account has none); None if already filed."""
+    account_no, ticket_no = str(record["account_no"]), str(record["ticket_no"])
+    if already_filed(session, account_no, ticket_no):
+        return None
+    account = session.scalar(select(Account).where(Account.account_no == account_no))
+    if account is None:
+        return None
+    dossier = dossier_for(session, account_no) or create_dossier(session, account, None, source="servicedesk")
+    filing_unit = session.get(Unit, dossier.filing_unit_id)
+    command = FileDocument.parse(
+        {
+            "doc_type": DocType.COMPLAINT_RECORD.value,
+            "title": f"{record['kind_label']}工单 {ticket_no} 处理记录",
+            "formed_on": dt.date.fromisoformat(str(record["closed_on"])),
+            "responsible_unit": filing_unit.name if filing_unit else str(record.get("unit") or "95598"),
+            "writing_material": "print",
+            "paper_size": "A4",
+            "retention": RETENTION,
+            "document_no": ticket_no,
+            "file": io.BytesIO(record_pdf(record)),
+            "filename": f"complaint-{ticket_no}.pdf",
+        }
+    )
+    return file_document(session, dossier, command, None)
+
+
+@shared_task(name="archive.file_complaint_record", acks_late=True, autoretry_for=(OperationalError,), max_retries=5)
+def file_complaint_record(record: dict[str, Any]) -> int | None:
+    """File a closed ticket's record into its account's dossier; the document's id, or None when it was filed
+    before. Idempotent: the ticket number is the record's document number."""
+    session = db.new_session()
+    try:
+        document = file_record(session, record)
+        document_id = document.id if document is not None else None
+        session.commit()
+        return document_id
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def file_closed_tickets(payloads: list[dict[str, Any]]) -> None:
+    """The archive's subscriber of ``servicedesk.ticket_closed``: queue each record's filing."""
+    for payload in payloads:
+        file_complaint_record.delay(payload)

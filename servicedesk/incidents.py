@@ -1,0 +1,229 @@
+"""Incidents: fault reports close in place and time taken as one fault.
+
+A new fault report joins the nearest incident still open whose last report is within
+``SERVICEDESK_INCIDENT_MINUTES`` and whose centre is within ``SERVICEDESK_INCIDENT_RADIUS_M``; otherwise, once it
+and the ungrouped reports near it in that window number ``SERVICEDESK_INCIDENT_MIN_REPORTS``, they become a new
+incident. The duty officer announces an incident as an outage notice; its restoration closes its tickets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from core import trail
+from core.errors import Conflict
+from core.identity import User
+
+from . import settings
+from .models import Incident, IncidentStatus, Ticket, TicketKind, TicketStatus
+from .places import area_around, distance_m
+
+ACTIVE = (IncidentStatus.OPEN.value, IncidentStatus.ANNOUNCED.value)
+
+
+def _box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    dlat = radius_m / 111_320.0
+    dlon = radius_m / (111_320.0 * max(0.1, math.cos(math.radians(lat))))
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
+def _join(incident: Incident, ticket: Ticket) -> None:
+    assert ticket.lat is not None and ticket.lon is not None
+    n = incident.ticket_count
+    incident.lat = (incident.lat * n + ticket.lat) / (n + 1)
+    incident.lon = (incident.lon * n + ticket.lon) / (n + 1)
+    incident.ticket_count = n + 1
+    incident.last_reported_at = max(incident.last_reported_at, ticket.received_at)
+    incident.first_reported_at = min(incident.first_reported_at, ticket.received_at)
+    ticket.incident_id = incident.id
+
+
+def group(session: Session, ticket: Ticket) -> Incident | None:
+    """Put a new fault report (with a place) into its incident, making one when enough reports gather."""
+    if ticket.lat is None or ticket.lon is None:
+        return None
+    radius = float(settings.get("SERVICEDESK_INCIDENT_RADIUS_M"))
+    since = ticket.received_at - dt.timedelta(minutes=int(settings.get("SERVICEDESK_INCIDENT_MINUTES")))
+    south, north, west, east = _box(ticket.lat, ticket.lon, radius)
+    candidates = session.scalars(
+        select(Incident).where(
+            Incident.status.in_(ACTIVE),
+            Incident.last_reported_at >= since,
+            Incident.lat.between(south, north),
+            Incident.lon.between(west, east),
+        )
+    ).all()
+    near = [(distance_m(ticket.lat, ticket.lon, i.lat, i.lon), i.id, i) for i in candidates]
+    near = [c for c in near if c[0] <= radius]
+    if near:
+        incident = min(near, key=lambda c: (c[0], c[1]))[2]
+        _join(incident, ticket)
+        return incident
+    neighbours = session.scalars(
+        select(Ticket).where(
+            Ticket.kind == TicketKind.FAULT_REPAIR,
+            Ticket.incident_id.is_(None),
+            Ticket.status.not_in((TicketStatus.CLOSED, TicketStatus.MERGED)),
+            Ticket.received_at >= since,
+            Ticket.lat.between(south, north),
+            Ticket.lon.between(west, east),
+            Ticket.id != ticket.id,
+        )
+    ).all()
+    neighbours = [t for t in neighbours if distance_m(ticket.lat, ticket.lon, t.lat or 0, t.lon or 0) <= radius]
+    if len(neighbours) + 1 < int(settings.get("SERVICEDESK_INCIDENT_MIN_REPORTS")):
+        return None
+    incident = Incident(
+        unit_id=ticket.unit_id,
+        lat=ticket.lat,
+        lon=ticket.lon,
+        first_reported_at=ticket.received_at,
+        last_reported_at=ticket.received_at,
+        ticket_count=1,
+    )
+    session.add(incident)
+    session.flush()
+    ticket.incident_id = incident.id
+    for other in sorted(neighbours, key=lambda t: t.id):
+        _join(incident, other)
+    trail.record(
+        session,
+        actor_id=None,
+        action="incident.grouped",
+        entity="incident",
+        entity_id=str(incident.id),
+        after={"tickets": incident.ticket_count},
+    )
+    return incident
+
+
+def incident_tickets(session: Session, incident: Incident) -> list[Ticket]:
+    return list(session.scalars(select(Ticket).where(Ticket.incident_id == incident.id).order_by(Ticket.id)))
+
+
+def area(session: Session, incident: Incident) -> dict[str, Any]:
+    """A GeoJSON Polygon around the incident's reports (for the outage notice and the map)."""
+    points = [(t.lat, t.lon) for t in incident_tickets(session, incident) if t.lat is not None and t.lon is not None]
+    return area_around(points or [(incident.lat, incident.lon)])  # type: ignore[list-item]
+
+
+def announced(session: Session, actor: User, incident: Incident, notice_id: int) -> Incident:
+    """Record the outage notice that announced the incident (409 ``incident_restored`` once power is back)."""
+    if incident.status == IncidentStatus.RESTORED:
+        raise Conflict("incident_restored")
+    incident.notice_id = notice_id
+    incident.status = IncidentStatus.ANNOUNCED
+    trail.record(
+        session,
+        actor_id=actor.id,
+        action="incident.announced",
+        entity="incident",
+        entity_id=str(incident.id),
+        after={"notice_id": notice_id},
+    )
+    return incident
+
+
+def group_reports(session: Session, since: dt.datetime, until: dt.datetime) -> list[Incident]:
+    """Group every ungrouped open fault report with a place received in [since, until) into incidents at once,
+    by the rule ``group`` applies to one report (a storm's backlog, an import, a regrouping after a setting
+    changed): reports in time order, each joining the nearest incident whose centre is within the radius and
+    whose last report is within the window, or forming one with the ungrouped reports near it once there are
+    enough. A grid of radius-sized cells keeps each look-up to the 9 cells around the report."""
+    radius = float(settings.get("SERVICEDESK_INCIDENT_RADIUS_M"))
+    window = dt.timedelta(minutes=int(settings.get("SERVICEDESK_INCIDENT_MINUTES")))
+    needed = int(settings.get("SERVICEDESK_INCIDENT_MIN_REPORTS"))
+    rows = session.execute(
+        select(Ticket.id, Ticket.lat, Ticket.lon, Ticket.received_at, Ticket.unit_id)
+        .where(
+            Ticket.kind == TicketKind.FAULT_REPAIR,
+            Ticket.incident_id.is_(None),
+            Ticket.status.not_in((TicketStatus.CLOSED, TicketStatus.MERGED)),
+            Ticket.lat.isnot(None),
+            Ticket.received_at >= since,
+            Ticket.received_at < until,
+        )
+        .order_by(Ticket.received_at, Ticket.id)
+    ).all()
+    cell_lat = radius / 111_320.0
+
+    def cell(lat: float, lon: float) -> tuple[int, int]:
+        cell_lon = radius / (111_320.0 * max(0.1, math.cos(math.radians(lat))))
+        return int(lat // cell_lat), int(lon // cell_lon)
+
+    clusters: list[dict[str, Any]] = []  # lat, lon, n, first, last, unit, members
+    cluster_cells: dict[tuple[int, int], list[int]] = {}
+    singles: dict[tuple[int, int], list[Any]] = {}
+    for row in rows:
+        here = cell(row.lat, row.lon)
+        around = [(here[0] + a, here[1] + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+        best: tuple[float, int] | None = None
+        for c in around:
+            for index in cluster_cells.get(c, ()):
+                cluster = clusters[index]
+                if row.received_at - cluster["last"] > window:
+                    continue
+                distance = distance_m(row.lat, row.lon, cluster["lat"], cluster["lon"])
+                if distance <= radius and (best is None or distance < best[0]):
+                    best = (distance, index)
+        if best is not None:
+            cluster = clusters[best[1]]
+            n = cluster["n"]
+            cluster["lat"] = (cluster["lat"] * n + row.lat) / (n + 1)
+            cluster["lon"] = (cluster["lon"] * n + row.lon) / (n + 1)
+            cluster["n"], cluster["last"] = n + 1, row.received_at
+            cluster["members"].append(row.id)
+            continue
+        near = [
+            other
+            for c in around
+            for other in singles.get(c, ())
+            if row.received_at - other.received_at <= window
+            and distance_m(row.lat, row.lon, other.lat, other.lon) <= radius
+        ]
+        if len(near) + 1 < needed:
+            singles.setdefault(here, []).append(row)
+            continue
+        members = [*near, row]
+        taken = {m.id for m in near}
+        for c in around:
+            if c in singles:
+                singles[c] = [s for s in singles[c] if s.id not in taken]
+        clusters.append(
+            {
+                "lat": sum(m.lat for m in members) / len(members),
+                "lon": sum(m.lon for m in members) / len(members),
+                "n": len(members),
+                "first": min(m.received_at for m in members),
+                "last": row.received_at,
+                "unit": row.unit_id,
+                "members": [m.id for m in members],
+            }
+        )
+        cluster_cells.setdefault(here, []).append(len(clusters) - 1)
+    made = [
+        Incident(
+            unit_id=c["unit"],
+            lat=c["lat"],
+            lon=c["lon"],
+            first_reported_at=c["first"],
+            last_reported_at=c["last"],
+            ticket_count=c["n"],
+        )
+        for c in clusters
+    ]
+    session.add_all(made)
+    session.flush()
+    links = [{"t_id": t, "i_id": i.id} for c, i in zip(clusters, made, strict=True) for t in c["members"]]
+    if links:
+        table = Ticket.__table__
+        assert isinstance(table, Table)
+        session.execute(
+            update(table).where(table.c.id == bindparam("t_id")).values(incident_id=bindparam("i_id")), links
+        )
+    return made

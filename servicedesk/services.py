@@ -1,0 +1,384 @@
+"""The service desk's use cases: open a ticket, move it along its flow, rate, reopen, merge, escalate.
+
+Every change appends to the ticket's timeline (``TicketEvent``) and to the trail, and announces itself on the
+outbox (``servicedesk.ticket_changed``) in the same transaction, so the reporter's notice exists exactly when the
+change does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from billing.models import Account
+from core import clock, outbox, trail
+from core.db import utcnow
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from core.identity import Role, Unit, User, ensure_root_unit
+from core.scope import account_in_scope, unit_covers
+
+from . import flows, incidents, settings
+from .commands import MoveTicket, OpenTicket, RateTicket, ReopenTicket
+from .models import Incident, IncidentStatus, Ticket, TicketEvent, TicketKind, TicketPhoto, TicketStatus, TicketStep
+from .places import in_service_area, nearest_account_unit
+from .records import complaint_record
+from .topics import TICKET_CHANGED, TICKET_CLOSED
+
+S = TicketStatus
+OPEN_STATUSES = tuple(s.value for s in TicketStatus if s not in (S.CLOSED, S.MERGED))
+
+
+def _account(session: Session, actor: User | None, account_no: str | None) -> Account | None:
+    """The account named, if the actor may see it (customers: bound to them; staff: their units)."""
+    if account_no is None:
+        return None
+    if actor is None:
+        raise InvalidInput.fields({"account_no": Problem("unknown_account")})
+    account = session.scalar(
+        select(Account).where(Account.account_no == account_no, account_in_scope(actor, Account.id))
+    )
+    if account is None:
+        raise InvalidInput.fields({"account_no": Problem("unknown_account")})
+    return account
+
+
+def _unit_of(session: Session, account: Account | None, lat: float | None, lon: float | None) -> int:
+    if account is not None:
+        return account.unit_id
+    if lat is not None and lon is not None:
+        unit_id = nearest_account_unit(session, lat, lon)
+        if unit_id is not None:
+            return unit_id
+    return ensure_root_unit(session).id
+
+
+def _area_class(session: Session, unit_id: int) -> str:
+    classes = settings.area_classes()
+    if not classes:
+        return "urban"
+    unit = session.get(Unit, unit_id)
+    while unit is not None:
+        if unit.code in classes:
+            return classes[unit.code]
+        unit = session.get(Unit, unit.parent_id) if unit.parent_id else None
+    return "urban"
+
+
+def _set_clock(ticket: Ticket, received: dt.datetime) -> None:
+    """(Re)start the SLA clock: every step of the flow due from ``received``, none done."""
+    by_step = {s.step: s for s in ticket.steps}
+    for position, (step, due) in enumerate(flows.due_times(ticket.kind, ticket.area_class, received)):
+        row = by_step.get(step)
+        if row is None:
+            ticket.steps.append(TicketStep(step=step, position=position, due_at=due))
+        else:
+            row.due_at, row.done_at = due, None
+    ticket.due_at = _next_due(ticket)
+
+
+def _next_due(ticket: Ticket) -> dt.datetime | None:
+    for step in sorted(ticket.steps, key=lambda s: s.position):
+        if step.done_at is None:
+            return step.due_at
+    return None
+
+
+def _notify_ids(ticket: Ticket, actor: User | None) -> list[int]:
+    """The reporter, unless the reporter did it."""
+    if ticket.reporter_id is None or (actor is not None and actor.id == ticket.reporter_id):
+        return []
+    return [ticket.reporter_id]
+
+
+def _event(
+    session: Session,
+    ticket: Ticket,
+    action: str,
+    actor: User | None,
+    note: str | None = None,
+    *,
+    notify: Sequence[int] | None = None,
+    at: dt.datetime | None = None,
+) -> TicketEvent:
+    event = TicketEvent(action=action, note=note, actor_id=actor.id if actor else None, at=at or utcnow())
+    ticket.events.append(event)
+    session.flush()
+    account_no = session.scalar(select(Account.account_no).where(Account.id == ticket.account_id))
+    outbox.put(
+        session,
+        TICKET_CHANGED,
+        {
+            "ticket_id": ticket.id,
+            "ticket_no": ticket.ticket_no,
+            "event_id": event.id,
+            "action": action,
+            "status": ticket.status,
+            "kind": ticket.kind,
+            "account_no": account_no,
+            "user_ids": list(notify if notify is not None else _notify_ids(ticket, actor)),
+        },
+    )
+    trail.record(
+        session,
+        actor_id=actor.id if actor else None,
+        action=f"ticket.{action}",
+        entity="ticket",
+        entity_id=ticket.ticket_no,
+        after={"status": ticket.status, "note": note},
+    )
+    return event
+
+
+def _is_repeat(session: Session, ticket: Ticket) -> bool:
+    if ticket.kind != TicketKind.COMPLAINT or ticket.account_id is None:
+        return False
+    since = ticket.received_at - dt.timedelta(days=int(settings.get("SERVICEDESK_REPEAT_DAYS")))
+    earlier = exists().where(
+        Ticket.account_id == ticket.account_id,
+        Ticket.kind == TicketKind.COMPLAINT,
+        Ticket.received_at >= since,
+        Ticket.id != ticket.id,
+        Ticket.status != S.MERGED,
+    )
+    return bool(session.scalar(select(earlier)))
+
+
+def open_ticket(
+    session: Session,
+    actor: User | None,
+    command: OpenTicket,
+    *,
+    photos: Iterable[tuple[bytes, str]] = (),
+    received_at: dt.datetime | None = None,
+) -> Ticket:
+    """Receive a ticket: its unit, its SLA clock, a fault report grouped into an incident, a complaint flagged
+    when the account complained within ``SERVICEDESK_REPEAT_DAYS``.
+
+    A pin outside the service area is refused (422 ``outside_service_area``); ``photos`` are (bytes, content
+    type) already checked by ``photos.checked_image``."""
+    if command.lat is not None and command.lon is not None and not in_service_area(session, command.lat, command.lon):
+        raise InvalidInput.fields({"lat": Problem("not_in_service_area")}, "outside_service_area")
+    account = _account(session, actor, command.account_no)
+    lat, lon = command.lat, command.lon
+    if lat is None and account is not None and account.lat is not None and account.lon is not None:
+        lat, lon = account.lat, account.lon
+    unit_id = _unit_of(session, account, lat, lon)
+    received = received_at or utcnow()
+    ticket = Ticket(
+        ticket_no="pending",
+        kind=command.kind,
+        status=S.RECEIVED,
+        unit_id=unit_id,
+        account_id=account.id if account else None,
+        reporter_id=actor.id if actor is not None and actor.role == Role.CUSTOMER else None,
+        contact_phone=command.contact_phone,
+        description=command.description,
+        lat=lat,
+        lon=lon,
+        area_class=_area_class(session, unit_id),
+        received_at=received,
+    )
+    session.add(ticket)
+    _set_clock(ticket, received)
+    session.flush()
+    ticket.ticket_no = f"{clock.local(received):%Y%m%d}{ticket.id:08d}"
+    ticket.repeated = _is_repeat(session, ticket)
+    for content, content_type in photos:
+        session.add(TicketPhoto(ticket_id=ticket.id, content=content, content_type=content_type))
+    _event(session, ticket, S.RECEIVED, actor, notify=[ticket.reporter_id] if ticket.reporter_id else [], at=received)
+    if ticket.kind == TicketKind.FAULT_REPAIR and lat is not None and lon is not None:
+        incidents.group(session, ticket)
+    return ticket
+
+
+def _ticket_by_no(session: Session, ticket_no: str) -> Ticket:
+    ticket = session.scalar(select(Ticket).where(Ticket.ticket_no == ticket_no))
+    if ticket is None:
+        raise NotFound("ticket_not_found")
+    return ticket
+
+
+def move_ticket(session: Session, actor: User, ticket: Ticket, command: MoveTicket) -> Ticket:
+    """Do the step ``command.to`` (a later step may be done with the ones before it: a crew restoring power on
+    arrival); 409 ``ticket_step_not_allowed`` for a step that is not ahead of the ticket."""
+    allowed = flows.next_steps(ticket.kind, ticket.status)
+    if command.to not in allowed:
+        raise Conflict("ticket_step_not_allowed", status=ticket.status, to=command.to)
+    if command.to == S.MERGED:
+        return merge_ticket(session, actor, ticket, command.into or "", command.note)
+    now = utcnow()
+    for step in ticket.steps:
+        if step.done_at is None and step.position <= flows.FLOWS[ticket.kind].index(command.to):
+            step.done_at = now
+    ticket.status = command.to
+    if command.crew:
+        ticket.crew = command.crew
+    if command.cause:
+        ticket.cause = command.cause
+    if command.to == S.REPLIED:
+        ticket.reply = command.note
+    if ticket.handler_id is None and ticket.kind != TicketKind.FAULT_REPAIR:
+        ticket.handler_id = actor.id
+    ticket.due_at = _next_due(ticket)
+    if command.to == S.CLOSED:
+        ticket.closed_at = now
+    _event(session, ticket, command.to, actor, command.note or command.cause or command.crew)
+    if command.to == S.CLOSED:
+        _close(session, ticket, now)
+    return ticket
+
+
+def _close(session: Session, ticket: Ticket, now: dt.datetime) -> None:
+    """Closed: the clock stops; a complaint, report or meter dispute of an account goes to its complaint file."""
+    ticket.closed_at = now
+    ticket.due_at = None
+    if ticket.kind in flows.FILED_KINDS and ticket.account_id is not None:
+        session.flush()
+        outbox.put(session, TICKET_CLOSED, complaint_record(session, ticket))
+
+
+def merge_ticket(session: Session, actor: User, ticket: Ticket, into_no: str, note: str | None = None) -> Ticket:
+    """Close ``ticket`` as a duplicate of the ticket ``into_no`` (same unit scope, not itself, not merged)."""
+    target = session.scalar(select(Ticket).where(Ticket.ticket_no == into_no))
+    if target is None or target.unit_id is None or not _same_scope(session, actor, target):
+        raise InvalidInput.fields({"into": Problem("unknown_ticket")})
+    if target.id == ticket.id or target.status == S.MERGED:
+        raise InvalidInput.fields({"into": Problem("not_mergeable")})
+    ticket.status = S.MERGED
+    ticket.merged_into_id = target.id
+    ticket.closed_at = utcnow()
+    ticket.due_at = None
+    _event(session, ticket, S.MERGED, actor, note or target.ticket_no)
+    _event(session, target, "note", actor, ticket.ticket_no, notify=[])
+    return ticket
+
+
+def _same_scope(session: Session, actor: User, ticket: Ticket) -> bool:
+    from .queries import visible_tickets
+
+    return session.scalar(visible_tickets(actor).where(Ticket.id == ticket.id)) is not None
+
+
+def rate_ticket(session: Session, actor: User, ticket: Ticket, command: RateTicket) -> Ticket:
+    """The reporter's rating of a closed ticket, once (403 ``not_reporter``; 409 ``ticket_not_closed``,
+    ``already_rated``)."""
+    if ticket.reporter_id != actor.id:
+        raise Forbidden("not_reporter")
+    if ticket.status != S.CLOSED:
+        raise Conflict("ticket_not_closed")
+    if ticket.rated_at is not None:
+        raise Conflict("already_rated")
+    ticket.rating_score = command.score
+    ticket.rating_comment = command.comment
+    ticket.rated_at = utcnow()
+    _event(session, ticket, "rated", actor, f"{command.score}/5 {command.comment or ''}".strip())
+    return ticket
+
+
+def reopen_ticket(session: Session, actor: User, ticket: Ticket, command: ReopenTicket) -> Ticket:
+    """The reporter, unhappy, reopens a closed ticket within ``SERVICEDESK_REOPEN_DAYS``: back to ``received``
+    with a fresh clock (409 ``ticket_not_closed``, ``reopen_window_over``)."""
+    if ticket.reporter_id != actor.id:
+        raise Forbidden("not_reporter")
+    if ticket.status != S.CLOSED or ticket.closed_at is None:
+        raise Conflict("ticket_not_closed")
+    now = utcnow()
+    if now - ticket.closed_at > dt.timedelta(days=int(settings.get("SERVICEDESK_REOPEN_DAYS"))):
+        raise Conflict("reopen_window_over", days=int(settings.get("SERVICEDESK_REOPEN_DAYS")))
+    ticket.status = S.RECEIVED
+    ticket.closed_at = None
+    ticket.rating_score = ticket.rating_comment = ticket.rated_at = None  # type: ignore[assignment]
+    ticket.escalated_at = None
+    ticket.reopened += 1
+    _set_clock(ticket, now)
+    _event(session, ticket, "reopened", actor, command.reason)
+    return ticket
+
+
+def reopen_window_open(ticket: Ticket, now: dt.datetime | None = None) -> bool:
+    """Whether the reporter may still reopen this closed ticket."""
+    if ticket.status != S.CLOSED or ticket.closed_at is None:
+        return False
+    days = int(settings.get("SERVICEDESK_REOPEN_DAYS"))
+    return (now or utcnow()) - ticket.closed_at <= dt.timedelta(days=days)
+
+
+def _supervisors(session: Session, unit_id: int) -> list[int]:
+    """Supervisors of the unit and of the units above it."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        return []
+    supervisors = session.scalars(select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True))).all()
+    return sorted(u.id for u in supervisors if u.unit is not None and unit_covers(u.unit, unit))
+
+
+def escalate_overdue(session: Session, now: dt.datetime | None = None) -> int:
+    """Mark every open ticket past its due time escalated (once per clock) and tell the unit's supervisors."""
+    now = now or utcnow()
+    overdue = session.scalars(
+        select(Ticket)
+        .where(Ticket.status.in_(OPEN_STATUSES), Ticket.due_at < now, Ticket.escalated_at.is_(None))
+        .order_by(Ticket.id)
+        .limit(1000)
+    ).all()
+    for ticket in overdue:
+        ticket.escalated_at = now
+        _event(session, ticket, "escalated", None, None, notify=_supervisors(session, ticket.unit_id))
+    return len(overdue)
+
+
+def close_tickets(session: Session, actor: User | None, tickets: Iterable[Ticket], cause: str | None) -> int:
+    """Restore and close the given open fault tickets (an incident's restoration); returns how many."""
+    now = utcnow()
+    count = 0
+    for ticket in tickets:
+        if ticket.status not in OPEN_STATUSES:
+            continue
+        for step in ticket.steps:
+            step.done_at = step.done_at or now
+        ticket.status = S.CLOSED
+        ticket.cause = ticket.cause or cause
+        ticket.closed_at = now
+        _event(session, ticket, S.CLOSED, actor, cause)
+        _close(session, ticket, now)
+        count += 1
+    return count
+
+
+def restore_incident(session: Session, actor: User, incident: Incident, cause: str) -> int:
+    """Power is back: close every open ticket of the incident (their reporters are told); how many were closed."""
+    if incident.status == IncidentStatus.RESTORED:
+        raise Conflict("incident_restored")
+    incident.status = IncidentStatus.RESTORED
+    incident.restored_at = utcnow()
+    closed = close_tickets(session, actor, incidents.incident_tickets(session, incident), cause)
+    trail.record(
+        session,
+        actor_id=actor.id,
+        action="incident.restored",
+        entity="incident",
+        entity_id=str(incident.id),
+        after={"closed": closed, "cause": cause},
+    )
+    return closed
+
+
+def ticket_photo(session: Session, ticket: Ticket, photo_id: int) -> TicketPhoto:
+    photo = session.get(TicketPhoto, photo_id)
+    if photo is None or photo.ticket_id != ticket.id:
+        raise NotFound("photo_not_found")
+    return photo
+
+
+def find_ticket(session: Session, ticket_no: str) -> Ticket:
+    """The ticket by number, unscoped (workers and the CLI; the web layer uses ``queries.visible_ticket``)."""
+    return _ticket_by_no(session, ticket_no)
+
+
+def describe(ticket: Ticket) -> dict[str, Any]:
+    """The summary every door shows: number, kind, status, due time."""
+    return {"ticket_no": ticket.ticket_no, "kind": ticket.kind, "status": ticket.status, "due_at": ticket.due_at}
