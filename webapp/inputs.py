@@ -13,7 +13,7 @@ from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
 from core.commands import MAX_ID
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 
 # no list is paged this far; beyond it, an offset would only make the database count rows for nothing
 MAX_PAGE = 100_000
@@ -53,15 +53,13 @@ def refuse_nul() -> None:
         raise InvalidInput("nul_character")
 
 
-def path_id(raw: Any, not_found: str) -> int:
-    """An id from a URL part that routes take as text: a number from 1 to MAX_ID, else 404 ``not_found``."""
+def path_id(raw: Any) -> int | None:
+    """An id from a URL part that a route takes as text: a number from 1 to MAX_ID, else None (not found)."""
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise NotFound(not_found) from None
-    if not 0 < value <= MAX_ID:
-        raise NotFound(not_found)
-    return value
+        return None
+    return value if 0 < value <= MAX_ID else None
 
 
 def page_arg(name: str = "page") -> int:

@@ -35,7 +35,8 @@ def _resolve_dossier(session: Session, user: User, path: dict[str, Any]) -> Doss
 
 
 def _resolve_document(session: Session, user: User, path: dict[str, Any]) -> Document:
-    document = session.get(Document, path_id(path["document_id"], "document_not_found"))
+    document_id = path_id(path["document_id"])
+    document = session.get(Document, document_id) if document_id is not None else None
     if document is None:
         raise NotFound("document_not_found")
     try:

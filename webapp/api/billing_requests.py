@@ -67,7 +67,10 @@ def list_adjustments(query: AdjustmentQuery) -> Any:
 
 
 def _resolve_adjustment(session: Session, user: User, path: dict[str, Any]) -> Adjustment:
-    return get_visible_adjustment(session, user, path_id(path["adjustment_id"], "adjustment_not_found"))
+    adjustment_id = path_id(path["adjustment_id"])
+    if adjustment_id is None:
+        raise NotFound("adjustment_not_found")
+    return get_visible_adjustment(session, user, adjustment_id)
 
 
 register_resource("adjustment", _resolve_adjustment)
@@ -105,7 +108,9 @@ def post_payment_import() -> Any:
 
 
 def _resolve_import(session: Session, user: User, path: dict[str, Any]) -> PaymentImport:
-    import_id = path_id(path["import_id"], "payment_import_not_found")
+    import_id = path_id(path["import_id"])
+    if import_id is None:
+        raise NotFound("payment_import_not_found")
     batch = session.scalar(visible_imports(user).where(PaymentImport.id == import_id))
     if batch is None:
         raise NotFound("payment_import_not_found")
