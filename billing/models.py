@@ -105,11 +105,31 @@ class TariffTier(Base):
     price: Mapped[Decimal] = mapped_column(PRICE)
 
 
+class ReadingStatus(enum.StrEnum):
+    PASSED = "passed"  # every check passed: it bills (at once, or in the bill run)
+    HELD = "held"  # a check failed: waits in the review queue (异常复核) and makes no bill
+    ACCEPTED = "accepted"  # held, then accepted as entered by a second person
+    CORRECTED = "corrected"  # held, then corrected by a second person (``entered_reading`` keeps the first value)
+
+
 class MeterReading(Base):
-    """A cumulative meter reading for a period; TOU meters also carry the three band registers."""
+    """A cumulative meter reading for a period; TOU meters also carry the three band registers.
+
+    ``checks`` are the checks it failed when entered (``[{"code": ..., **params}]``); a held reading bills only
+    once a second person (``reviewed_by``, never ``recorded_by``) accepted or corrected it.
+    """
 
     __tablename__ = "meter_readings"
-    __table_args__ = (UniqueConstraint("account_id", "period"), CheckConstraint("reading >= 0", name="non_negative"))
+    __table_args__ = (
+        UniqueConstraint("account_id", "period"),
+        CheckConstraint("reading >= 0", name="non_negative"),
+        CheckConstraint("status IN ('passed', 'held', 'accepted', 'corrected')", name="status_known"),
+        CheckConstraint(
+            "reviewed_by IS NULL OR recorded_by IS NULL OR reviewed_by <> recorded_by", name="second_person"
+        ),
+        CheckConstraint("(status IN ('accepted', 'corrected')) = (reviewed_by IS NOT NULL)", name="review_complete"),
+        Index("ix_meter_readings_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
@@ -118,6 +138,49 @@ class MeterReading(Base):
     peak: Mapped[Decimal | None] = mapped_column(KWH)
     flat: Mapped[Decimal | None] = mapped_column(KWH)
     valley: Mapped[Decimal | None] = mapped_column(KWH)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=ReadingStatus.PASSED)
+    checks: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    entered_reading: Mapped[Decimal | None] = mapped_column(KWH)  # the value first entered, when corrected
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None]
+    review_note: Mapped[str] = mapped_column(String(500), default="")
+
+    account: Mapped[Account] = relationship()
+
+
+class MeterChangeKind(enum.StrEnum):
+    REPLACEMENT = "replacement"  # 换表: a new meter
+    ROLLOVER = "rollover"  # 翻转: the register passed its full scale and started again
+
+
+class MeterChange(Base):
+    """A meter replaced (or rolled over) before the reading of ``period``, the first one on the new register.
+
+    The period's usage is the old meter's ``old_final`` less the previous reading, times ``old_multiplier``, plus
+    the period's reading less ``new_start``, times ``multiplier`` (a rollover: ``old_final`` is the full scale,
+    e.g. 100000, and ``new_start`` 0).
+    """
+
+    __tablename__ = "meter_changes"
+    __table_args__ = (
+        UniqueConstraint("account_id", "period"),
+        CheckConstraint("kind IN ('replacement', 'rollover')", name="kind_known"),
+        CheckConstraint("old_final >= 0 AND new_start >= 0", name="non_negative"),
+        CheckConstraint("multiplier > 0 AND old_multiplier > 0", name="multiplier_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    period: Mapped[str] = mapped_column(String(7))
+    kind: Mapped[str] = mapped_column(String(16))
+    changed_on: Mapped[dt.date]
+    old_final: Mapped[Decimal] = mapped_column(KWH)
+    new_start: Mapped[Decimal] = mapped_column(KWH)
+    old_multiplier: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    multiplier: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    note: Mapped[str] = mapped_column(String(500), default="")
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -141,6 +204,12 @@ class Bill(Base):
     amount: Mapped[Money]
     due_date: Mapped[dt.date]
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # the readings it was computed from (null on bills issued before they were kept); with a meter change in the
+    # period the start is the old meter's and the end the new one's (``meter_change_id``)
+    start_reading: Mapped[Decimal | None] = mapped_column(KWH)
+    end_reading: Mapped[Decimal | None] = mapped_column(KWH)
+    multiplier: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    meter_change_id: Mapped[int | None] = mapped_column(ForeignKey("meter_changes.id"))
 
     lines: Mapped[list[BillLine]] = relationship(order_by="BillLine.seq", cascade="all, delete-orphan")
 

@@ -84,3 +84,10 @@ def period_start(period: str) -> dt.date:
 def next_period(period: str) -> str:
     year, month = (int(p) for p in period.split("-"))
     return f"{year + (month == 12):04d}-{month % 12 + 1:02d}"
+
+
+def shift_period(period: str, months: int) -> str:
+    """The period ``months`` after ``period`` (before it when negative)."""
+    year, month = (int(p) for p in period.split("-"))
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

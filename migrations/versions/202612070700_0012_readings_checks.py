@@ -1,0 +1,91 @@
+"""billing: readings are checked before they bill (status, failed checks, a second person's review), meter
+changes (换表) are recorded, and bills keep the start and end readings and the multiplier they came from
+
+Revision ID: 0012_readings
+Revises: 0011_search_entries
+Create Date: 2026-12-07 07:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012_readings"
+down_revision = "0011_search_entries"
+branch_labels = None
+depends_on = None
+
+KWH = sa.Numeric(precision=14, scale=2)
+MULTIPLIER = sa.Numeric(precision=10, scale=2)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "meter_changes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("changed_on", sa.Date(), nullable=False),
+        sa.Column("old_final", KWH, nullable=False),
+        sa.Column("new_start", KWH, nullable=False),
+        sa.Column("old_multiplier", MULTIPLIER, nullable=False),
+        sa.Column("multiplier", MULTIPLIER, nullable=False),
+        sa.Column("note", sa.String(length=500), nullable=False),
+        sa.Column("recorded_by", sa.Integer(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("kind IN ('replacement', 'rollover')", name=op.f("ck_meter_changes_kind_known")),
+        sa.CheckConstraint("old_final >= 0 AND new_start >= 0", name=op.f("ck_meter_changes_non_negative")),
+        sa.CheckConstraint("multiplier > 0 AND old_multiplier > 0", name=op.f("ck_meter_changes_multiplier_positive")),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_meter_changes_account_id_accounts")),
+        sa.ForeignKeyConstraint(["recorded_by"], ["users.id"], name=op.f("fk_meter_changes_recorded_by_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meter_changes")),
+        sa.UniqueConstraint("account_id", "period", name=op.f("uq_meter_changes_account_id_period")),
+    )
+    with op.batch_alter_table("meter_readings") as batch:
+        batch.add_column(sa.Column("status", sa.String(length=16), server_default="passed", nullable=False))
+        batch.add_column(sa.Column("checks", sa.JSON(), server_default="[]", nullable=False))
+        batch.add_column(sa.Column("entered_reading", KWH, nullable=True))
+        batch.add_column(sa.Column("reviewed_by", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("review_note", sa.String(length=500), server_default="", nullable=False))
+        batch.create_foreign_key(op.f("fk_meter_readings_reviewed_by_users"), "users", ["reviewed_by"], ["id"])
+        batch.create_check_constraint(
+            op.f("ck_meter_readings_status_known"), "status IN ('passed', 'held', 'accepted', 'corrected')"
+        )
+        batch.create_check_constraint(
+            op.f("ck_meter_readings_second_person"),
+            "reviewed_by IS NULL OR recorded_by IS NULL OR reviewed_by <> recorded_by",
+        )
+        batch.create_check_constraint(
+            op.f("ck_meter_readings_review_complete"),
+            "(status IN ('accepted', 'corrected')) = (reviewed_by IS NOT NULL)",
+        )
+        batch.create_index("ix_meter_readings_status", ["status"], unique=False)
+    with op.batch_alter_table("bills") as batch:
+        batch.add_column(sa.Column("start_reading", KWH, nullable=True))
+        batch.add_column(sa.Column("end_reading", KWH, nullable=True))
+        batch.add_column(sa.Column("multiplier", MULTIPLIER, nullable=True))
+        batch.add_column(sa.Column("meter_change_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_bills_meter_change_id_meter_changes"), "meter_changes", ["meter_change_id"], ["id"]
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("bills") as batch:
+        batch.drop_constraint(op.f("fk_bills_meter_change_id_meter_changes"), type_="foreignkey")
+        batch.drop_column("meter_change_id")
+        batch.drop_column("multiplier")
+        batch.drop_column("end_reading")
+        batch.drop_column("start_reading")
+    with op.batch_alter_table("meter_readings") as batch:
+        batch.drop_index("ix_meter_readings_status")
+        batch.drop_constraint(op.f("ck_meter_readings_review_complete"), type_="check")
+        batch.drop_constraint(op.f("ck_meter_readings_second_person"), type_="check")
+        batch.drop_constraint(op.f("ck_meter_readings_status_known"), type_="check")
+        batch.drop_constraint(op.f("fk_meter_readings_reviewed_by_users"), type_="foreignkey")
+        for column in ("review_note", "reviewed_at", "reviewed_by", "entered_reading", "checks", "status"):
+            batch.drop_column(column)
+    op.drop_table("meter_changes")

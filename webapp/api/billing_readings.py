@@ -1,0 +1,89 @@
+"""Held meter readings and their review by a second person (异常复核), and meter changes (换表)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import g
+from sqlalchemy.orm import Session
+
+from billing.accounts import get_visible_account
+from billing.commands import RecordMeterChange, ReviewReading
+from billing.readings import (
+    get_visible_reading,
+    meter_change_dict,
+    reading_dict,
+    record_meter_change,
+    review_reading,
+    visible_readings,
+)
+from core.db import db
+from core.errors import NotFound
+from core.identity import Role, User
+
+from . import api
+from .billing import entered_reading_dict
+from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource
+
+WRITERS = (Role.CLERK, Role.ADMIN)
+READERS = (Role.CLERK, Role.SUPERVISOR, Role.ADMIN)
+
+
+class ReadingQuery(PageQuery):
+    status: Literal["passed", "held", "accepted", "corrected"] | None = None
+
+
+@endpoint(
+    api,
+    "/billing/readings",
+    access=allow(*READERS),
+    query=ReadingQuery,
+    summary="Readings of the caller's unit subtree with the checks they failed (?status=held: the review queue)",
+)
+def list_readings(query: ReadingQuery) -> Any:
+    return paginate(db.session, visible_readings(caller(), query.status), query, reading_dict)
+
+
+def _resolve_reading(session: Session, user: User, path: dict[str, Any]) -> Any:
+    try:
+        reading_id = int(path["reading_id"])
+    except ValueError as exc:
+        raise NotFound("reading_not_found") from exc
+    return get_visible_reading(session, user, reading_id)
+
+
+register_resource("reading", _resolve_reading)
+
+
+@endpoint(
+    api,
+    "/billing/readings/<reading_id>/review",
+    methods=["POST"],
+    access=allow(*WRITERS, resource="reading"),
+    body=ReviewReading,
+    summary="Accept or correct a held reading (never the one who entered it); it then bills, once",
+    extra_responses={
+        403: "same_person: the caller entered the reading",
+        409: "reviewed already with another decision, or still below the last reading",
+    },
+)
+def post_review(reading_id: str, body: ReviewReading) -> Any:
+    reading, bill = review_reading(db.session, g.resource, body, actor=caller(), on=None)
+    return entered_reading_dict(reading.account, reading, bill)
+
+
+@endpoint(
+    api,
+    "/billing/meter-changes",
+    methods=["POST"],
+    access=allow(*WRITERS),
+    body=RecordMeterChange,
+    status=201,
+    summary="Record a meter change (换表) or rollover before the period's reading: final, start, multiplier",
+    extra_responses={409: "the period has a reading that is not held, or a change already"},
+)
+def post_meter_change(body: RecordMeterChange) -> Any:
+    user = caller()
+    account = get_visible_account(db.session, user, body.account_no)
+    change = record_meter_change(db.session, account, body, actor_id=user.id)
+    return meter_change_dict(change, account.account_no), 201
