@@ -461,4 +461,8 @@ def test_meter_change_over_the_api(world, session, api) -> None:
     reading = clerk.post(
         "/api/v1/billing/readings", {"account_no": "1000000001", "period": "2026-02", "reading": "250"}
     )
-    assert reading.get_json()["bill"]["kwh"] == "350.00"
+    bill = reading.get_json()["bill"]
+    assert bill["kwh"] == "350.00"  # 100 on the old meter, 250 on the new one
+    assert (bill["start_reading"], bill["end_reading"], bill["multiplier"]) == ("5300.00", "250.00", "1.00")
+    change = bill["meter_change"]
+    assert (change["old_final"], change["new_start"], change["changed_on"]) == ("5400.00", "0.00", "2026-02-10")
