@@ -78,18 +78,10 @@ def record_reading(
     )
     period, reading, band_values = command.period, command.total, command.bands
     account = lock_account(session, account.id)
-    if session.scalar(
-        select(MeterReading.id).where(MeterReading.account_id == account.id, MeterReading.period == period)
-    ):
-        raise Conflict("reading_exists", period=period)
-    later = session.scalar(
-        select(MeterReading.period).where(MeterReading.account_id == account.id, MeterReading.period > period).limit(1)
-    )
-    if later is not None:
-        raise Conflict("reading_out_of_order", later=later)
+    refusal = reading_refusal(session, account.id, period)
+    if refusal is not None:
+        raise refusal
     previous = previous_reading(session, account.id, period)
-    if previous is not None and previous.status == ReadingStatus.HELD:
-        raise Conflict("previous_reading_held", period=previous.period)
     row = MeterReading(
         account_id=account.id,
         period=period,
@@ -135,6 +127,24 @@ def record_reading(
     if issue and previous is not None:
         bill = issue_bill(session, account, row, previous, actor_id=actor_id, on=on)
     return row, bill
+
+
+def reading_refusal(session: Session, account_id: int, period: str) -> Conflict | None:
+    """Why the account may not take a reading for ``period`` (None: it may): one exists, a later one exists, or
+    the previous one waits for review."""
+    if session.scalar(
+        select(MeterReading.id).where(MeterReading.account_id == account_id, MeterReading.period == period)
+    ):
+        return Conflict("reading_exists", period=period)
+    later = session.scalar(
+        select(MeterReading.period).where(MeterReading.account_id == account_id, MeterReading.period > period).limit(1)
+    )
+    if later is not None:
+        return Conflict("reading_out_of_order", later=later)
+    previous = previous_reading(session, account_id, period)
+    if previous is not None and previous.status == ReadingStatus.HELD:
+        return Conflict("previous_reading_held", period=previous.period)
+    return None
 
 
 def previous_reading(session: Session, account_id: int, period: str) -> MeterReading | None:

@@ -35,6 +35,7 @@ class Account(Base):
     __table_args__ = (
         CheckConstraint("capacity_kva >= 0", name="capacity_non_negative"),
         Index("ix_accounts_unit_id", "unit_id"),
+        Index("ix_accounts_reading_book_id_book_seq", "reading_book_id", "book_seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +53,24 @@ class Account(Base):
     connected_on: Mapped[dt.date | None]
     meter_multiplier: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal(1))
     balance: Mapped[Money] = mapped_column(default=Decimal("0.00"))  # 预存: money paid ahead
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # the reading book (抄表段) the account is read in, and its place on the book's route
+    reading_book_id: Mapped[int | None] = mapped_column(ForeignKey("reading_books.id"))
+    book_seq: Mapped[int | None]
+
+    unit: Mapped[Unit] = relationship()
+
+
+class ReadingBook(Base):
+    """A reading book (抄表段): one unit's route of accounts, read in ``Account.book_seq`` order."""
+
+    __tablename__ = "reading_books"
+    __table_args__ = (Index("ix_reading_books_unit_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit] = relationship()

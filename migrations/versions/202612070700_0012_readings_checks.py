@@ -1,4 +1,4 @@
-"""billing: readings are checked before they bill (status, failed checks, a second person's review), meter
+"""billing: reading books (抄表段), readings are checked before they bill (status, failed checks, a second person's review), meter
 changes (换表) are recorded, and bills keep the start and end readings and the multiplier they came from
 
 Revision ID: 0012_readings
@@ -21,6 +21,25 @@ MULTIPLIER = sa.Numeric(precision=10, scale=2)
 
 
 def upgrade() -> None:
+    op.create_table(
+        "reading_books",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_reading_books_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reading_books")),
+        sa.UniqueConstraint("code", name=op.f("uq_reading_books_code")),
+    )
+    op.create_index("ix_reading_books_unit_id", "reading_books", ["unit_id"], unique=False)
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("reading_book_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("book_seq", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_accounts_reading_book_id_reading_books"), "reading_books", ["reading_book_id"], ["id"]
+        )
+        batch.create_index("ix_accounts_reading_book_id_book_seq", ["reading_book_id", "book_seq"], unique=False)
     op.create_table(
         "meter_changes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -89,3 +108,10 @@ def downgrade() -> None:
         for column in ("review_note", "reviewed_at", "reviewed_by", "entered_reading", "checks", "status"):
             batch.drop_column(column)
     op.drop_table("meter_changes")
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_index("ix_accounts_reading_book_id_book_seq")
+        batch.drop_constraint(op.f("fk_accounts_reading_book_id_reading_books"), type_="foreignkey")
+        batch.drop_column("book_seq")
+        batch.drop_column("reading_book_id")
+    op.drop_index("ix_reading_books_unit_id", table_name="reading_books")
+    op.drop_table("reading_books")

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from archive.samples import text_pdf
-from billing.models import Payment
+from billing.models import Payment, ReadingBook
 from tests.billing.support import add_tariffs, bill_with
 from tests.notifications.helpers import SQUARE
 
@@ -38,6 +38,8 @@ class Planted:
     message_id: int
     run_id: int
     finding_id: int
+    book_id: int
+    reading_id: int
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -72,6 +74,14 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     )
     adjustment = {"kind": "correction", "account_no": no, "period": "2026-01", "amount": "-1.00"}
     _ok(client.post("/api/v1/billing/adjustments", json={**adjustment, "reason": hostile("更正")}, headers=clerk))
+    book = ReadingBook(code="A-01", name=hostile("抄表段"), unit_id=world.unit_a.id)
+    session.add(book)
+    session.flush()
+    account.reading_book_id, account.book_seq = book.id, 1
+    session.commit()
+    held = {"account_no": no, "period": "2026-02", "reading": "99999"}
+    reading = _ok(client.post("/api/v1/billing/readings", json=held, headers=clerk))
+    assert reading["status"] == "held"
 
     archivist = world.headers("archivist")
     _ok(client.post("/api/v1/archive/dossiers", json={"account_no": no}, headers=archivist))
@@ -127,4 +137,6 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         message_id=next(item["id"] for item in inbox["items"] if item["kind"] == "outage"),
         run_id=run["run_id"],
         finding_id=finding_id,
+        book_id=book.id,
+        reading_id=reading["id"],
     )
