@@ -123,19 +123,17 @@ def _period(value: str) -> str:
 BANDS = ("peak", "flat", "valley")
 
 
-class RecordReading(Command):
-    """A cumulative meter reading for a period: ``reading``, or ``peak``, ``flat`` and ``valley`` (time-of-use
-    meters; the reading is then their sum)."""
+class _ReadingValues(Command):
+    """A cumulative reading: ``reading``, or ``peak``, ``flat`` and ``valley`` (time-of-use meters; the reading is
+    then their sum)."""
 
-    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
-    period: Annotated[str, AfterValidator(_period)] = Field(description="YYYY-MM")
     reading: Annotated[Decimal | None, BeforeValidator(_reading)] = None
     peak: Annotated[Decimal | None, BeforeValidator(_band)] = None
     flat: Annotated[Decimal | None, BeforeValidator(_band)] = None
     valley: Annotated[Decimal | None, BeforeValidator(_band)] = None
 
     @classmethod
-    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+    def value_problems(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
         given = [band for band in BANDS if data.get(band) is not None]
         if given:
             return {band: Problem("band_reading") for band in BANDS if band not in given}
@@ -155,6 +153,18 @@ class RecordReading(Command):
         if self.reading is not None:
             return self.reading
         return sum(self.bands or (), Decimal(0))
+
+
+class RecordReading(_ReadingValues):
+    """A cumulative meter reading for a period: ``reading``, or ``peak``, ``flat`` and ``valley`` (time-of-use
+    meters; the reading is then their sum)."""
+
+    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
+    period: Annotated[str, AfterValidator(_period)] = Field(description="YYYY-MM")
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        return cls.value_problems(data)
 
 
 class BindAccount(Command):
@@ -255,41 +265,16 @@ class DecideAdjustment(Command):
         return {}
 
 
-class ReviewReading(Command):
+class ReviewReading(_ReadingValues):
     """A second person's decision on a held reading: accept it as entered, or correct it (``reading``, or the
     three bands of a time-of-use meter)."""
 
     decision: Literal["accept", "correct"]
-    reading: Annotated[Decimal | None, BeforeValidator(_reading)] = None
-    peak: Annotated[Decimal | None, BeforeValidator(_band)] = None
-    flat: Annotated[Decimal | None, BeforeValidator(_band)] = None
-    valley: Annotated[Decimal | None, BeforeValidator(_band)] = None
     note: str = Field("", max_length=REASON_MAX)
 
     @classmethod
     def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
-        if data.get("decision") != "correct":
-            return {}
-        given = [band for band in BANDS if data.get(band) is not None]
-        if given:
-            return {band: Problem("band_reading") for band in BANDS if band not in given}
-        if data.get("reading") is None:
-            return {"reading": Problem("reading_required")}
-        return {}
-
-    @property
-    def bands(self) -> tuple[Decimal, Decimal, Decimal] | None:
-        if self.peak is None or self.flat is None or self.valley is None:
-            return None
-        return (self.peak, self.flat, self.valley)
-
-    @property
-    def total(self) -> Decimal | None:
-        """The corrected cumulative reading: as given, or the bands' sum (None when accepting)."""
-        if self.reading is not None:
-            return self.reading
-        bands = self.bands
-        return None if bands is None else sum(bands, Decimal(0))
+        return cls.value_problems(data) if data.get("decision") == "correct" else {}
 
 
 def _multiplier(value: Any) -> Decimal | None:

@@ -87,7 +87,8 @@ def enter_readings(
 ) -> dict[str, Any]:
     """Enter each row (``account_no``, ``period``, ``reading`` or the bands; ``line`` to report by) in the caller's
     transaction. Returns ``{"billed", "held", "refused": counts, "rows": [{line, account_no, period, outcome,
-    reading_id?, checks?, code?, params?, fields?}]}``; outcome ``billed``, ``held`` or ``refused``."""
+    reading_id?, checks?, code?, error?}]}``; outcome ``billed``, ``held`` or ``refused`` (with the error's code
+    and the error itself, for the page to say why)."""
     report: list[dict[str, Any]] = []
     counts = {"billed": 0, "held": 0, "refused": 0}
     visible = visible_accounts(user)
@@ -108,8 +109,7 @@ def enter_readings(
                 raise refusal
             reading, _bill = record_reading(session, account, command, actor_id=actor_id)
         except DomainError as exc:
-            entry.update(outcome="refused", code=exc.code, params=dict(exc.params))
-            entry["fields"] = {name: [p.code, dict(p.params)] for name, p in exc.problems.items()}
+            entry.update(outcome="refused", code=exc.code, error=exc)
         else:
             held = reading.status == ReadingStatus.HELD
             entry.update(outcome="held" if held else "billed", reading_id=reading.id, checks=list(reading.checks))

@@ -14,11 +14,12 @@ capacity times these full-load hours is far outside the category's range).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from billing.rules import config_values
 
 DEFAULT_CATEGORY_HOURS = {"residential": 500, "general": 600, "large_industrial": 720, "agricultural": 600}
 
@@ -34,9 +35,7 @@ RECENT_AVERAGE = "recent_average"
 SAME_MONTH_LAST_YEAR = "same_month_last_year"
 
 
-def _hours(raw: Any) -> dict[str, Decimal]:
-    if isinstance(raw, Mapping):
-        return {str(k): Decimal(str(v)) for k, v in raw.items()}
+def _hours(raw: str) -> dict[str, Decimal]:
     hours: dict[str, Decimal] = {}
     for part in str(raw).split(","):
         if part.strip():
@@ -68,13 +67,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 
 
 def limits_from(config: Any) -> CheckLimits:
-    values: dict[str, Any] = {}
-    for key, (name, kind) in _KEYS.items():
-        raw = config.get(key) if config is not None else None
-        if raw is None:
-            raw = os.environ.get(key)
-        if raw is not None:
-            values[name] = kind(raw if isinstance(raw, Mapping) else str(raw))
+    values = config_values(config, _KEYS)
     if "category_hours" in values:
         values["category_hours"] = {
             **{k: Decimal(v) for k, v in DEFAULT_CATEGORY_HOURS.items()},

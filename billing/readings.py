@@ -94,7 +94,7 @@ def review_reading(
     before = {"reading": reading.reading, "peak": reading.peak, "flat": reading.flat, "valley": reading.valley}
     if decision.decision == "correct":
         reading.entered_reading = reading.reading
-        reading.reading = decision.total or Decimal(0)
+        reading.reading = decision.total
         bands = decision.bands
         reading.peak, reading.flat, reading.valley = bands if bands is not None else (None, None, None)
     previous = previous_reading(session, account.id, reading.period)
@@ -142,10 +142,9 @@ def _bill_of(session: Session, reading: MeterReading) -> Bill | None:
     return session.scalar(select(Bill).where(Bill.account_id == reading.account_id, Bill.period == reading.period))
 
 
-def meter_change_dict(change: MeterChange, account_no: str) -> dict[str, Any]:
+def meter_change_dict(change: MeterChange) -> dict[str, Any]:
     return {
         "id": change.id,
-        "account_no": account_no,
         "period": change.period,
         "kind": change.kind,
         "changed_on": change.changed_on,
@@ -202,6 +201,6 @@ def record_meter_change(
         action="meter.changed",
         entity="account",
         entity_id=account.account_no,
-        after=meter_change_dict(change, account.account_no),
+        after=meter_change_dict(change),
     )
     return change

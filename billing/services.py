@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import ZERO, BillState, bill_states
 from billing.models import Account, Bill, MeterChange, Payment, PaymentApplication, Tariff, TariffKind
+from billing.readings import meter_change_dict
 from billing.rules import Rules, current_rules, next_period, period_start
 from billing.tariffs import tariff_for
 from core.errors import NotFound
@@ -77,24 +78,15 @@ def bill_detail(session: Session, account: Account, period: str, on: dt.date) ->
 
 def bill_readings(session: Session, bill: Bill) -> dict[str, Any]:
     """What the bill was computed from: ``start_reading``, ``end_reading``, ``multiplier`` (null on bills issued
-    before they were kept) and the ``meter_change`` in its period (``{kind, changed_on, old_final, new_start,
-    old_multiplier, multiplier}``, or null): usage = (old_final - start) x old_multiplier + (end - new_start) x
-    multiplier when there is one, else (end - start) x multiplier."""
+    before they were kept) and the ``meter_change`` in its period (``billing.readings.meter_change_dict``, or
+    null): usage = (old_final - start) x old_multiplier + (end - new_start) x multiplier when there is one, else
+    (end - start) x multiplier."""
     change = session.get(MeterChange, bill.meter_change_id) if bill.meter_change_id is not None else None
     return {
         "start_reading": bill.start_reading,
         "end_reading": bill.end_reading,
         "multiplier": bill.multiplier,
-        "meter_change": None
-        if change is None
-        else {
-            "kind": change.kind,
-            "changed_on": change.changed_on,
-            "old_final": change.old_final,
-            "new_start": change.new_start,
-            "old_multiplier": change.old_multiplier,
-            "multiplier": change.multiplier,
-        },
+        "meter_change": None if change is None else meter_change_dict(change),
     }
 
 

@@ -77,8 +77,9 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     book = ReadingBook(code="A-01", name=hostile("抄表段"), unit_id=world.unit_a.id)
     session.add(book)
     session.flush()
-    account.reading_book_id, account.book_seq = book.id, 1
-    session.commit()
+    book_id = book.id
+    account.reading_book_id, account.book_seq = book_id, 1
+    session.commit()  # and no attribute read after it: on SQLite that would begin a transaction holding the lock
     held = {"account_no": no, "period": "2026-02", "reading": "99999"}
     reading = _ok(client.post("/api/v1/billing/readings", json=held, headers=clerk))
     assert reading["status"] == "held"
@@ -137,6 +138,6 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         message_id=next(item["id"] for item in inbox["items"] if item["kind"] == "outage"),
         run_id=run["run_id"],
         finding_id=finding_id,
-        book_id=book.id,
+        book_id=book_id,
         reading_id=reading["id"],
     )

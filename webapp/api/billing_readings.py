@@ -86,4 +86,4 @@ def post_meter_change(body: RecordMeterChange) -> Any:
     user = caller()
     account = get_visible_account(db.session, user, body.account_no)
     change = record_meter_change(db.session, account, body, actor_id=user.id)
-    return meter_change_dict(change, account.account_no), 201
+    return {"account_no": account.account_no, **meter_change_dict(change)}, 201

@@ -25,11 +25,11 @@ from billing.rules import parse_period, shift_period
 from billing.services import usage_series
 from core import clock
 from core.db import db
-from core.errors import DomainError, InvalidInput, NotFound, Problem
+from core.errors import DomainError, InvalidInput, NotFound
 from core.identity import Role, User
 from webapp.templating import STAFF_NAV
 
-from ..errors import FormErrors, _labelled, form_errors, problem_text, render
+from ..errors import FormErrors, form_errors
 from ..portal._billing import kwh, usage_chart
 from . import staff
 from .access import staff_required, staff_user
@@ -76,23 +76,14 @@ def check_text(check: dict[str, Any]) -> str:
         return _("%(register)s below the last reading %(last)s", register=register, last=check.get("last"))
     if code == "zero_usage":
         return _("no usage, where the same month last year used %(kwh)s kWh", kwh=check.get("last_year_kwh"))
-    basis = BASIS.get(str(check.get("basis")), check.get("basis"))
-    if code == "usage_spike":
-        return _(
-            "sudden rise: %(kwh)s kWh, more than %(factor)s times %(basis)s (%(baseline)s kWh)",
-            kwh=check.get("kwh"),
-            factor=check.get("factor"),
-            basis=basis,
-            baseline=check.get("baseline"),
+    if code in ("usage_spike", "usage_drop"):
+        text = (
+            _("sudden rise: %(kwh)s kWh, more than %(factor)s times %(basis)s (%(baseline)s kWh)")
+            if code == "usage_spike"
+            else _("sudden fall: %(kwh)s kWh, less than 1/%(factor)s of %(basis)s (%(baseline)s kWh)")
         )
-    if code == "usage_drop":
-        return _(
-            "sudden fall: %(kwh)s kWh, less than 1/%(factor)s of %(basis)s (%(baseline)s kWh)",
-            kwh=check.get("kwh"),
-            factor=check.get("factor"),
-            basis=basis,
-            baseline=check.get("baseline"),
-        )
+        basis = BASIS.get(str(check.get("basis")), check.get("basis"))
+        return text % {**check, "basis": basis}
     if code == "outside_category_range":
         return _(
             "far outside the range of %(category)s accounts: %(kwh)s kWh, above %(high)s kWh",
@@ -129,20 +120,10 @@ def _change_labels() -> dict[str, str]:
 
 
 def _outcome_text(row: dict[str, Any]) -> str:
-    """A refused row's reason, or a held row's checks, as text."""
+    """A refused row's reason (every problem, with the page's labels), or a held row's checks, as text."""
     if row["outcome"] == "refused":
-        labels = _reading_labels()
-        fields = row.get("fields") or {}
-        if fields:
-            return "; ".join(
-                _labelled(name, problem_text(_problem(code, params)), labels) for name, (code, params) in fields.items()
-            )
-        return render(row["code"], row.get("params") or {})
+        return "; ".join(form_errors(row["error"], _reading_labels()).summary)
     return "; ".join(check_text(c) for c in row.get("checks") or [])
-
-
-def _problem(code: str, params: dict[str, Any]) -> Problem:
-    return Problem(code, **params)
 
 
 def _period_arg() -> str:
