@@ -7,7 +7,7 @@ import enum
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Table, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from billing import payment_procedure
@@ -202,6 +202,39 @@ class MeterChange(Base):
     note: Mapped[str] = mapped_column(String(500), default="")
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReadingImport(Base):
+    """A handheld reader's file being entered row by row in the background; the counts are what the page polls.
+
+    ``rows`` are the file's parsed rows, ``done`` how many are entered (each chunk commits its rows and the count
+    together, so a redelivered task goes on where the last one stopped); ``report`` lists the rows held or
+    refused (``line``, ``account_no``, ``period``, ``outcome``, ``reading_id``/``checks`` or ``code``/``params``/
+    ``fields``). ``unit_id`` is the importer's unit: who may see the import.
+    """
+
+    __tablename__ = "reading_imports"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+        Index("ix_reading_imports_unit_id", "unit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    rows: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    billed: Mapped[int] = mapped_column(default=0)
+    held: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)
+    report: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
 
 
 class Bill(Base):

@@ -8,6 +8,7 @@ its code, and the other rows are entered all the same.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,8 +19,11 @@ from sqlalchemy.orm import Session
 from billing.accounts import visible_accounts
 from billing.bills import lock_account, previous_reading, reading_refusal, record_reading
 from billing.commands import BANDS, RecordReading
-from billing.models import Account, MeterReading, ReadingBook, ReadingStatus
-from core.errors import DomainError, InvalidInput, Problem
+from billing.models import Account, MeterReading, ReadingBook, ReadingImport, ReadingStatus
+from billing.topics import READING_IMPORT_REQUESTED
+from core import outbox, trail
+from core.db import utcnow
+from core.errors import DomainError, InvalidInput, NotFound, Problem
 from core.identity import User
 from core.scope import in_scope
 
@@ -141,3 +145,120 @@ def parse_reading_file(content: bytes) -> list[dict[str, Any]]:
     if not rows:
         raise InvalidInput("reading_file_empty")
     return rows
+
+
+CHUNK = 200  # rows entered per transaction by a background import
+
+
+def _plain(value: Any) -> Any:
+    """A parameter as JSON stores it (Decimals and dates as text)."""
+    return value if isinstance(value, str | int | float | bool | type(None) | list) else str(value)
+
+
+def _report_row(entry: dict[str, Any]) -> dict[str, Any]:
+    """A held or refused row of ``enter_readings`` as the import's report stores it (plain JSON)."""
+    row = {k: entry[k] for k in ("line", "account_no", "period", "outcome")}
+    if entry["outcome"] == "held":
+        row.update(reading_id=entry["reading_id"], checks=entry["checks"])
+    else:
+        error: DomainError = entry["error"]
+        row.update(
+            code=error.code,
+            params={k: _plain(v) for k, v in error.params.items()},
+            fields={name: [p.code, {k: _plain(v) for k, v in p.params.items()}] for name, p in error.problems.items()},
+        )
+    return row
+
+
+def create_reading_import(session: Session, filename: str, content: bytes, *, actor: User) -> ReadingImport:
+    """Store a reader file for import (InvalidInput at once when it is not one) and announce it; a task enters
+    its rows (``run_reading_import``) after the commit."""
+    rows = parse_reading_file(content)
+    batch = ReadingImport(
+        filename=filename[:255] or "readings.csv",
+        sha256=hashlib.sha256(content).hexdigest(),
+        imported_by=actor.id,
+        unit_id=actor.unit_id,
+        status="queued",
+        rows=rows,
+        total=len(rows),
+        report=[],
+    )
+    session.add(batch)
+    session.flush()
+    outbox.put(session, READING_IMPORT_REQUESTED, {"import_id": batch.id})
+    return batch
+
+
+def run_reading_import(session: Session, import_id: int) -> ReadingImport:
+    """Enter the file's rows from where the import stands, ``CHUNK`` rows per commit (its counts and report move
+    with them, so the page's progress is real and a redelivered task never enters a row twice)."""
+    batch = session.get(ReadingImport, import_id)
+    if batch is None:
+        raise NotFound("reading_import_not_found")
+    if batch.status in ("done", "failed"):
+        return batch
+    actor = session.get(User, batch.imported_by) if batch.imported_by is not None else None
+    if actor is None:
+        batch.status, batch.error, batch.finished_at = "failed", "the importer no longer exists", utcnow()
+        session.commit()
+        return batch
+    batch.status = "running"
+    session.commit()
+    while batch.done < batch.total:
+        chunk = list(batch.rows[batch.done : batch.done + CHUNK])
+        result = enter_readings(session, actor, chunk, actor_id=actor.id)
+        batch.billed += result["billed"]
+        batch.held += result["held"]
+        batch.refused += result["refused"]
+        batch.report = [*batch.report, *(_report_row(e) for e in result["rows"] if e["outcome"] != "billed")]
+        batch.done += len(chunk)
+        session.commit()
+    batch.status = "done"
+    batch.finished_at = utcnow()
+    trail.record(
+        session,
+        actor_id=actor.id,
+        action="reading_file.imported",
+        entity="reading_import",
+        entity_id=batch.id,
+        after={
+            "filename": batch.filename,
+            "sha256": batch.sha256,
+            "total": batch.total,
+            "billed": batch.billed,
+            "held": batch.held,
+            "refused": batch.refused,
+        },
+    )
+    session.commit()
+    return batch
+
+
+def visible_reading_imports(user: User) -> Select[Any]:
+    """Reader files imported by the user's unit subtree, newest first (read afresh: a task moves them on)."""
+    return (
+        select(ReadingImport)
+        .where(in_scope(user, ReadingImport.unit_id))
+        .order_by(ReadingImport.id.desc())
+        .execution_options(populate_existing=True)
+    )
+
+
+def reading_import_dict(batch: ReadingImport, with_report: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": batch.id,
+        "filename": batch.filename,
+        "status": batch.status,
+        "total": batch.total,
+        "done": batch.done,
+        "progress": 1.0 if batch.status == "done" else (batch.done / batch.total if batch.total else 0.0),
+        "billed": batch.billed,
+        "held": batch.held,
+        "refused": batch.refused,
+        "created_at": batch.created_at,
+        "finished_at": batch.finished_at,
+    }
+    if with_report:
+        data["report"] = list(batch.report or [])
+    return data

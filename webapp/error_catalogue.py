@@ -47,6 +47,7 @@ ERRORS = {
     "previous_reading_held": _l("The reading for %(period)s waits for review; enter this one after it is reviewed."),
     "reading_not_found": _l("No such reading."),
     "reading_book_not_found": _l("No such reading book."),
+    "reading_import_not_found": _l("No such reader file."),
     "reading_file_invalid": _l("The file is not a reading file; nothing was entered."),
     "reading_file_empty": _l("The file has no reading rows; nothing was entered."),
     "reading_file_too_large": _l("The file has more than %(max_rows)s rows; nothing was entered."),

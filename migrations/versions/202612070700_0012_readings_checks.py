@@ -1,4 +1,4 @@
-"""billing: reading books (抄表段), readings are checked before they bill (status, failed checks, a second person's review), meter
+"""billing: reading books (抄表段), reader files imported in the background, readings are checked before they bill (status, failed checks, a second person's review), meter
 changes (换表) are recorded, and bills keep the start and end readings and the multiplier they came from
 
 Revision ID: 0012_readings
@@ -62,6 +62,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meter_changes")),
         sa.UniqueConstraint("account_id", "period", name=op.f("uq_meter_changes_account_id_period")),
     )
+    op.create_table(
+        "reading_imports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("imported_by", sa.Integer(), nullable=True),
+        sa.Column("unit_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("rows", sa.JSON(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("billed", sa.Integer(), nullable=False),
+        sa.Column("held", sa.Integer(), nullable=False),
+        sa.Column("refused", sa.Integer(), nullable=False),
+        sa.Column("report", sa.JSON(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'done', 'failed')", name=op.f("ck_reading_imports_status_known")
+        ),
+        sa.ForeignKeyConstraint(["imported_by"], ["users.id"], name=op.f("fk_reading_imports_imported_by_users")),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_reading_imports_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reading_imports")),
+    )
+    op.create_index("ix_reading_imports_unit_id", "reading_imports", ["unit_id"], unique=False)
     with op.batch_alter_table("meter_readings") as batch:
         batch.add_column(sa.Column("status", sa.String(length=16), server_default="passed", nullable=False))
         batch.add_column(sa.Column("checks", sa.JSON(), server_default="[]", nullable=False))
@@ -108,6 +134,8 @@ def downgrade() -> None:
         for column in ("review_note", "reviewed_at", "reviewed_by", "entered_reading", "checks", "status"):
             batch.drop_column(column)
     op.drop_table("meter_changes")
+    op.drop_index("ix_reading_imports_unit_id", table_name="reading_imports")
+    op.drop_table("reading_imports")
     with op.batch_alter_table("accounts") as batch:
         batch.drop_index("ix_accounts_reading_book_id_book_seq")
         batch.drop_constraint(op.f("fk_accounts_reading_book_id_reading_books"), type_="foreignkey")

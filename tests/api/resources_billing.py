@@ -77,3 +77,15 @@ def _readings(world: World, session: Any) -> tuple[Params, Params]:
         ids.append(reading.id)
     session.commit()
     return {"reading_id": ids[0]}, {"reading_id": ids[1]}
+
+
+@provider("reading_import")
+def _reading_imports(world: World, session: Any) -> tuple[Params, Params]:
+    """A reader file imported in unit A, and one in unit B."""
+    from billing.models import ReadingImport
+
+    own = ReadingImport(filename="a.csv", sha256="0" * 64, unit_id=world.unit_a.id, rows=[], report=[])
+    foreign = ReadingImport(filename="b.csv", sha256="1" * 64, unit_id=world.unit_b.id, rows=[], report=[])
+    session.add_all([own, foreign])
+    session.commit()
+    return {"import_id": own.id}, {"import_id": foreign.id}

@@ -36,8 +36,8 @@ def book(world, session):  # type: ignore[no-untyped-def]
     world.own_account.reading_book_id, world.own_account.book_seq = a01.id, 1
     second.reading_book_id, second.book_seq = a01.id, 2
     world.foreign_account.reading_book_id, world.foreign_account.book_seq = b01.id, 1
-    session.commit()
     world.extra["a01"], world.extra["b01"] = a01.id, b01.id
+    session.commit()  # nothing read after it: on SQLite a read would begin a transaction holding the write lock
     return world
 
 
@@ -97,7 +97,7 @@ def test_the_reader_file_enters_good_rows_and_reports_the_refused(client, book, 
     rows = [
         "account_no,period,reading",
         "1000000001,2026-07,2100",  # billed
-        "1000000009,2026-07,500",  # the account's first reading: billed (a starting reading, no bill)
+        "1000000009,2026-07,500",  # the account's first reading: a starting reading, no bill
         "2000000001,2026-07,100",  # another unit's account
         "1000000001,2026-08,abc",  # not a reading
         "1000000001,2026-07,2200",  # entered already, two lines up
@@ -107,13 +107,16 @@ def test_the_reader_file_enters_good_rows_and_reports_the_refused(client, book, 
         data={"csrf_token": token, "file": (io.BytesIO("\n".join(rows).encode()), "reader.csv")},
         content_type="multipart/form-data",
     )
-    assert reply.status_code == 200
-    page = _text(reply)
-    assert "已录入：2 条已出账，0 条待复核，3 条被拒。" in page
+    assert reply.status_code == 302  # to the file's page, which follows the import
+    page = _text(client.get(reply.headers["Location"]))
+    assert "100 % · 状态: 已完成" in page and "5 /5" in page
+    assert "已出账: 2 · 待复核: 0 · 被拒: 3" in page
     assert "4 2000000001 2026-07 被拒 户号：户号不存在" in page  # another unit's account is unknown here
     assert "5 1000000001 2026-08 被拒 读数：须为非负的累计读数" in page
     assert "6 1000000001 2026-07 被拒 2026-07 的抄表读数已存在" in page
     assert _status(session, "1000000001", "2026-07") == "passed"
+    listing = _text(client.get("/staff/billing/reading-imports"))
+    assert "reader.csv" in listing
 
 
 def test_a_file_without_the_header_enters_nothing(client, book, session) -> None:

@@ -40,6 +40,7 @@ class Planted:
     finding_id: int
     book_id: int
     reading_id: int
+    reading_import_id: int
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -83,6 +84,14 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     held = {"account_no": no, "period": "2026-02", "reading": "99999"}
     reading = _ok(client.post("/api/v1/billing/readings", json=held, headers=clerk))
     assert reading["status"] == "held"
+    readings = io.BytesIO(f"account_no,period,reading\n{no},2026-03,{hostile('读数')[:20]}\n".encode())
+    reader_file = client.post(
+        "/api/v1/billing/reading-imports",
+        headers=clerk,
+        content_type="multipart/form-data",
+        data={"file": (readings, hostile("抄表机") + ".csv")},
+    )
+    reading_import = _ok(reader_file, 202)
 
     archivist = world.headers("archivist")
     _ok(client.post("/api/v1/archive/dossiers", json={"account_no": no}, headers=archivist))
@@ -140,4 +149,5 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         finding_id=finding_id,
         book_id=book_id,
         reading_id=reading["id"],
+        reading_import_id=reading_import["id"],
     )

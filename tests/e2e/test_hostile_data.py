@@ -59,6 +59,7 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "staff.reading_books": (STAFF, "/staff/billing/reading-books?period=2026-02"),
     "staff.reading_book": (STAFF, lambda p: f"/staff/billing/reading-books/{p.book_id}?period=2026-02"),
     "staff.reading_import": (STAFF, "/staff/billing/reading-imports"),
+    "staff.reading_import_detail": (STAFF, lambda p: f"/staff/billing/reading-imports/{p.reading_import_id}"),
     "staff.reading_queue": (STAFF, "/staff/billing/readings/held"),
     "staff.reading_review": (STAFF, lambda p: f"/staff/billing/readings/{p.reading_id}"),
     "staff.meter_change": (STAFF, lambda p: f"/staff/billing/accounts/{p.account_no}/meter-change"),
@@ -92,7 +93,6 @@ WITHOUT_PLANTED_TEXT = {
     "staff.audit_rules",
     "staff.audit_run",
     "staff.billing_home",
-    "staff.reading_import",
     "staff.new_outage",
     "staff.new_service_point",
     "staff.edit_service_point",  # the planted name is in its inputs' values

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import g
+from flask import g, request
 from sqlalchemy.orm import Session
 
 from billing.accounts import get_visible_account
 from billing.commands import RecordMeterChange, ReviewReading
+from billing.imports import read_upload
+from billing.models import ReadingImport
+from billing.reading_books import create_reading_import, reading_import_dict, visible_reading_imports
 from billing.readings import (
     get_visible_reading,
     meter_change_dict,
@@ -87,3 +90,44 @@ def post_meter_change(body: RecordMeterChange) -> Any:
     account = get_visible_account(db.session, user, body.account_no)
     change = record_meter_change(db.session, account, body, actor_id=user.id)
     return {"account_no": account.account_no, **meter_change_dict(change)}, 201
+
+
+@endpoint(
+    api,
+    "/billing/reading-imports",
+    methods=["POST"],
+    access=allow(*WRITERS),
+    status=202,
+    summary="Import a handheld reader's CSV file: stored and entered in the background, row by row",
+    multipart={"file": "CSV: account_no,period,reading[,peak,flat,valley] (see docs/billing.md)"},
+)
+def post_reading_import() -> Any:
+    upload = request.files.get("file")
+    content = read_upload(upload.stream if upload is not None else None)
+    name = (upload.filename if upload is not None else None) or "readings.csv"
+    batch = create_reading_import(db.session, name, content, actor=caller())
+    return reading_import_dict(batch, with_report=False), 202
+
+
+def _resolve_reading_import(session: Session, user: User, path: dict[str, Any]) -> Any:
+    try:
+        import_id = int(path["import_id"])
+    except ValueError as exc:
+        raise NotFound("reading_import_not_found") from exc
+    batch = session.scalar(visible_reading_imports(user).where(ReadingImport.id == import_id))
+    if batch is None:
+        raise NotFound("reading_import_not_found")
+    return batch
+
+
+register_resource("reading_import", _resolve_reading_import)
+
+
+@endpoint(
+    api,
+    "/billing/reading-imports/<import_id>",
+    access=allow(*READERS, resource="reading_import"),
+    summary="A reader file's import: progress (done of total), counts, and the rows held or refused",
+)
+def get_reading_import(import_id: str) -> Any:
+    return reading_import_dict(g.resource)

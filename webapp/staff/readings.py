@@ -18,8 +18,16 @@ from billing.accounts import get_visible_account
 from billing.bills import previous_reading
 from billing.commands import RecordMeterChange, ReviewReading
 from billing.imports import read_upload
-from billing.models import Account, MeterReading, ReadingBook, ReadingStatus
-from billing.reading_books import book_sheet, book_sizes, enter_readings, parse_reading_file, visible_books
+from billing.models import Account, MeterReading, ReadingBook, ReadingImport, ReadingStatus
+from billing.reading_books import (
+    book_sheet,
+    book_sizes,
+    create_reading_import,
+    enter_readings,
+    reading_import_dict,
+    visible_books,
+    visible_reading_imports,
+)
 from billing.readings import get_visible_reading, record_meter_change, review_reading, visible_readings
 from billing.rules import parse_period, shift_period
 from billing.services import usage_series
@@ -29,7 +37,7 @@ from core.errors import DomainError, InvalidInput, NotFound
 from core.identity import Role, User
 from webapp.templating import STAFF_NAV
 
-from ..errors import FormErrors, form_errors
+from ..errors import FormErrors, form_errors, render
 from ..portal._billing import kwh, usage_chart
 from . import staff
 from .access import staff_required, staff_user
@@ -46,6 +54,10 @@ LABELS = {
     "corrected": _l("corrected on review"),
     "billed": _l("billed"),
     "refused": _l("refused"),
+    "queued": _l("queued"),
+    "running": _l("running"),
+    "done": _l("done"),
+    "failed": _l("failed"),
     "replacement": _l("meter replaced"),
     "rollover": _l("register rolled over"),
 }
@@ -210,34 +222,67 @@ def reading_book(book_id: int) -> Any:
     )
 
 
-@staff.route("/billing/reading-imports", methods=["GET", "POST"])
+def _stored_outcome_text(row: dict[str, Any]) -> str:
+    """A held or refused row of a stored import report as text (its codes rendered in the reader's language)."""
+    if row["outcome"] == "held":
+        return "; ".join(check_text(c) for c in row.get("checks") or [])
+    labels = _reading_labels()
+    fields = row.get("fields") or {}
+    if fields:
+        return "; ".join(
+            _("%(field)s: %(problem)s", field=labels.get(name, name), problem=render(code, params))
+            for name, (code, params) in fields.items()
+        )
+    return render(row["code"], row.get("params") or {})
+
+
+def _imports_page(status: int = 200, errors: FormErrors | None = None) -> Any:
+    user = staff_user()
+    batches = [
+        reading_import_dict(b, with_report=False) for b in db.session.scalars(visible_reading_imports(user).limit(30))
+    ]
+    return (
+        render_template(
+            "billing/reading_import.html", imports=batches, errors=errors or FormErrors(), can_act=user.role in WRITERS
+        ),
+        status,
+    )
+
+
+@staff.get("/billing/reading-imports")
 @staff_required(*READERS)
 def reading_import() -> Any:
-    """A handheld reader's CSV file: every row entered and checked; refused rows reported with their reason."""
-    user = staff_user()
-    report = None
-    errors = FormErrors()
-    status = 200
-    if request.method == "POST":
-        if user.role not in WRITERS:
-            return ("", 403)
-        upload = request.files.get("file")
-        name = upload.filename if upload is not None else None
-        try:
-            content = read_upload(upload.stream if upload is not None and name else None)
-            rows = parse_reading_file(content)
-            report = enter_readings(db.session, user, rows, actor_id=user.id)
-            db.session.commit()
-        except InvalidInput as exc:
-            db.session.rollback()
-            errors = form_errors(exc, _reading_labels())
-            status = 422
-        else:
-            for row in report["rows"]:
-                row["text"] = _outcome_text(row)
-    return render_template(
-        "billing/reading_import.html", report=report, errors=errors, can_act=user.role in WRITERS
-    ), status
+    """Upload a handheld reader's CSV file; the files imported by the caller's units."""
+    return _imports_page()
+
+
+@staff.post("/billing/reading-imports")
+@staff_required(*WRITERS)
+def reading_import_upload() -> Any:
+    """Store the file (one that is not a reader file is refused at once) and follow its import on its own page."""
+    upload = request.files.get("file")
+    name = upload.filename if upload is not None else None
+    try:
+        content = read_upload(upload.stream if upload is not None and name else None)
+        batch = create_reading_import(db.session, name or "", content, actor=staff_user())
+        db.session.commit()
+    except InvalidInput as exc:
+        db.session.rollback()
+        return _imports_page(422, form_errors(exc, _reading_labels()))
+    return redirect(url_for("staff.reading_import_detail", import_id=batch.id))
+
+
+@staff.get("/billing/reading-imports/<int:import_id>")
+@staff_required(*READERS)
+def reading_import_detail(import_id: int) -> Any:
+    """One file's import: its progress while it runs (the page follows it), then the rows held or refused."""
+    batch = db.session.scalar(visible_reading_imports(staff_user()).where(ReadingImport.id == import_id))
+    if batch is None:
+        raise NotFound("reading_import_not_found")
+    data = reading_import_dict(batch)
+    for row in data["report"]:
+        row["text"] = _stored_outcome_text(row)
+    return render_template("billing/reading_import_detail.html", batch=data)
 
 
 @staff.get("/billing/readings/held")
