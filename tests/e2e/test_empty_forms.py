@@ -26,7 +26,6 @@ from billing.models import ReadingBook
 from mapping.commands import NewServicePoint
 from mapping.services import create_point
 from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
-from tests.billing.support import add_tariffs, bill_with
 from tests.e2e.conftest import Phone
 from tests.support import PASSWORD
 
@@ -121,8 +120,7 @@ def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untype
         actor=None,
         unit=world.unit_a,
     )
-    add_tariffs(session)
-    bill_with(session, world.own_account, "2026-01", 200)
+    record_reading(session, world.own_account, {"period": "2026-01", "reading": "0"}, actor_id=None)  # the start
     book = ReadingBook(code="A-01", name="一号抄表段", unit_id=world.unit_a.id)
     session.add(book)
     session.flush()
@@ -139,8 +137,9 @@ def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untype
         actor=world.users["admin"],
         on=dt.date.today(),
     )
+    ids = {"book": book.id, "reading": held.id}
     session.commit()
-    return {"document": document, "finding": finding.id, "point": point.id, "book": book.id, "reading": held.id}
+    return {"document": document, "finding": finding.id, "point": point.id, **ids}
 
 
 def _sign_in(phone: Phone, user: str) -> None:
