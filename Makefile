@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/griddesk_test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379
 SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-zenhei poppler-utils
 
-.PHONY: run test setup system-deps lint typecheck test-sqlite test-postgres translations migrate demo bench clean
+.PHONY: run test setup system-deps lint typecheck test-sqlite test-postgres translations migrate demo bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check uv
@@ -58,8 +58,13 @@ test-postgres: setup
 
 test: system-deps setup lint typecheck test-sqlite test-postgres
 
+# The property-based API tests with many examples per operation and role (make test runs a few).
+FUZZ_EXAMPLES ?= 200
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests/api/test_fuzz.py
+
 # Each script runs as a module of the bench package, so that bench/billing.py never shadows the billing package.
-bench: setup
+bench: system-deps setup
 	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; $(PY) -m bench.$$m || exit 1; done
 
 clean:

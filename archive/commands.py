@@ -11,7 +11,7 @@ from typing import IO, Annotated, Any
 from pydantic import AfterValidator, ConfigDict, Field, SkipValidation, field_validator
 
 from core import clock
-from core.commands import Command, refuse
+from core.commands import Command, RowId, refuse
 from core.errors import Problem
 
 from .models import CORRECTABLE
@@ -32,7 +32,7 @@ class DocumentMetadata(Command):
     paper_size: PaperSize
     retention: Retention = Retention.PERMANENT
     pages: int | None = Field(None, ge=1, le=10_000, description="counted from the file where its format tells")
-    handover_id: int | None = Field(None, ge=1)
+    handover_id: RowId | None = None
     document_no: str = Field("", max_length=64)
     title_supplied: bool = Field(False, description="a title made up by the archivist, shown in [brackets]")
 
@@ -87,5 +87,5 @@ class RecordHandover(Command):
     handed_over_on: dt.date
     handed_by: str = Field(min_length=1, max_length=PERSON_MAX)
     received_by: str = Field(min_length=1, max_length=PERSON_MAX)
-    item_count: int = Field(0, ge=0)
+    item_count: int = Field(0, ge=0, le=1_000_000)
     notes: str = ""

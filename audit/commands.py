@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from core.commands import Command
+from core.commands import Command, RowId
 from core.errors import Problem
 
 from .models import FindingStatus
@@ -31,7 +31,7 @@ class TransitionFinding(Command):
     """A finding's next status: assigned (to someone), remediated, waived (with a reason), or open again."""
 
     to: FindingStatus
-    assignee: int | str | None = Field(None, description="a user id or username (when assigning)")
+    assignee: RowId | str | None = Field(None, description="a user id or username (when assigning)")
     reason: str = Field("", max_length=REASON_MAX, description="why (required to waive)")
 
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -58,6 +58,15 @@ def assignee_candidates(session: Session, account: Account) -> list[User]:
 def visible_runs(user: User) -> Select[Any]:
     """Audit runs over a unit in the user's scope, newest first."""
     return select(AuditRun).where(in_scope(user, AuditRun.scope_unit_id)).order_by(AuditRun.id.desc())
+
+
+def trail_scope(session: Session, user: User) -> Callable[[str | None], bool] | None:
+    """Which trail events ``user`` may be told about (by account number), as ``core.trail.verify`` takes it:
+    None at the root (every event), below it the events of the accounts in the user's units."""
+    if sees_everything(user):
+        return None
+    accounts = frozenset(session.scalars(select(Account.account_no).where(in_scope(user, Account.unit_id))))
+    return lambda account_no: account_no in accounts
 
 
 def visible_trail(user: User) -> Select[Any]:

@@ -16,20 +16,26 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, fiel
 
 from billing.models import AdjustmentKind, Category, Channel, MeterChangeKind
 from billing.rules import parse_period
+from core import clock
 from core.commands import Command, refuse
 from core.db import utcnow
-from core.errors import Forbidden, InvalidInput, Problem
+from core.errors import Forbidden, Problem
 from core.identity import Role
 
 ACCOUNT_NO_MAX = 20
 MAX_PAYMENT = Decimal("100000000")
 REASON_MAX = 500
-# the channels each role may record: customers pay through the app; staff record what reaches the company
+# the channels each role may record: staff record what reaches the company; nobody records an online ("app")
+# payment by hand, only the payment provider's verified confirmation does; customers record nothing
 RECORDABLE_CHANNELS: dict[str, frozenset[Channel]] = {
-    Role.CUSTOMER: frozenset({Channel.APP}),
     Role.CLERK: frozenset({Channel.COUNTER, Channel.BANK, Channel.THIRD_PARTY}),
     Role.ADMIN: frozenset({Channel.COUNTER, Channel.BANK, Channel.THIRD_PARTY}),
 }
+FILE_CHANNELS = frozenset({Channel.BANK, Channel.THIRD_PARTY})
+# clocks disagree a little: a payment time this far from now is "now"
+CLOCK_SKEW = dt.timedelta(minutes=5)
+# how far back a bank's or provider's file may date a payment (a late file, a month-end statement)
+PAYMENT_FILE_MAX_AGE_DAYS = 45
 
 
 def _cents(value: Any) -> Decimal | None:
@@ -38,7 +44,9 @@ def _cents(value: Any) -> Decimal | None:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or abs(amount) >= MAX_PAYMENT * 100:
+        return None
+    if amount != amount.quantize(Decimal("0.01")):
         return None
     return amount
 
@@ -188,10 +196,20 @@ class RecordPayment(Command):
 
     @field_validator("paid_at")
     @classmethod
-    def _not_in_the_future(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value > utcnow() + dt.timedelta(minutes=5):
+    def _paid_at_in_bounds(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return value
+        now = clock.now_local()
+        if value > now + CLOCK_SKEW:
             raise refuse("in_future")
+        cls.refuse_past(value, now)
         return value
+
+    @classmethod
+    def refuse_past(cls, paid_at: dt.datetime, now: dt.datetime) -> None:
+        """A payment recorded by hand happens now: only a bank's or provider's file dates one in the past."""
+        if paid_at < now - CLOCK_SKEW:
+            raise refuse("backdated")
 
     @classmethod
     def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
@@ -201,12 +219,9 @@ class RecordPayment(Command):
         return {}
 
     def check_recorder(self, role: str) -> None:
-        """Refuse a channel the role may not record: a customer's is a field problem (422), staff's a 403."""
-        if self.channel in RECORDABLE_CHANNELS.get(role, frozenset()):
-            return
-        if role == Role.CUSTOMER:
-            raise InvalidInput.fields({"channel": Problem("customers_pay_in_app")})
-        raise Forbidden("channel_not_allowed")
+        """Refuse (403) a channel the role may not record."""
+        if self.channel not in RECORDABLE_CHANNELS.get(role, frozenset()):
+            raise Forbidden("channel_not_allowed")
 
     def fields(self, now: dt.datetime | None = None) -> dict[str, Any]:
         """The payment's values for recording (``paid_at`` now when not given, in UTC)."""
@@ -218,6 +233,25 @@ class RecordPayment(Command):
             "paid_at": paid_at.astimezone(dt.UTC),
             "reference": self.reference,
         }
+
+
+class PaymentFileRow(RecordPayment):
+    """A row of a bank's or third-party channel's payment file: the channel's own reference, and a payment time
+    that may lie up to ``PAYMENT_FILE_MAX_AGE_DAYS`` back (the staff member who imports the file is recorded)."""
+
+    @classmethod
+    def refuse_past(cls, paid_at: dt.datetime, now: dt.datetime) -> None:
+        if paid_at < now - dt.timedelta(days=PAYMENT_FILE_MAX_AGE_DAYS):
+            raise refuse("too_old", days=PAYMENT_FILE_MAX_AGE_DAYS)
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        problems = dict(super().rules(data))
+        if data.get("channel") not in FILE_CHANNELS:
+            problems["channel"] = Problem("not_a_choice", allowed=sorted(FILE_CHANNELS))
+        if not str(data.get("reference") or "").strip():
+            problems["reference"] = Problem("required")
+        return problems
 
 
 class RequestAdjustment(Command):

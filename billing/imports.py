@@ -26,17 +26,16 @@ from sqlalchemy.orm import Session
 
 from billing.accounts import visible_accounts
 from billing.bills import lock_accounts
-from billing.commands import RecordPayment
+from billing.commands import PaymentFileRow
 from billing.ledger import account_position
-from billing.models import Account, Channel, Payment, PaymentImport
-from billing.payments import record_payment, request_hash
+from billing.models import Account, Payment, PaymentImport
+from billing.payments import earlier_with_reference, record_payment, request_hash
 from billing.rules import Rules, current_rules
 from core import clock, trail
 from core.errors import InvalidInput, Problem
 from core.identity import User
 
 COLUMNS = ("account_no", "amount", "paid_at", "channel", "reference")
-FILE_CHANNELS = {Channel.BANK, Channel.THIRD_PARTY}
 MAX_ROWS = 50_000
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -76,18 +75,10 @@ def parse_file(content: bytes) -> list[dict[str, Any]]:
             continue
         if len(rows) >= MAX_ROWS:
             raise InvalidInput("payment_file_too_large", max_rows=MAX_ROWS)
-        row_problems: dict[str, Problem] = {}
         try:
-            command = RecordPayment.parse({c: raw.get(c) for c in COLUMNS})
+            command = PaymentFileRow.parse({c: raw.get(c) for c in COLUMNS})
         except InvalidInput as exc:
-            row_problems = dict(exc.problems)
-        # a file brings bank and third-party payments, each with the channel's own reference
-        if raw.get("channel") not in FILE_CHANNELS:
-            row_problems["channel"] = Problem("not_a_choice", allowed=sorted(FILE_CHANNELS))
-        if not raw.get("reference"):
-            row_problems["reference"] = Problem("required")
-        if row_problems:
-            problems[str(line_no)] = row_problems
+            problems[str(line_no)] = dict(exc.problems)
         else:
             rows.append({**command.fields(), "line": line_no})
     if problems:
@@ -131,7 +122,10 @@ def import_payments(
         key = f"import:{row['channel']}:{row['reference']}"
         if account is None:
             outcome = "unknown_account"
-        elif session.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is not None:
+        elif (
+            session.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is not None
+            or earlier_with_reference(session, account, row["channel"], row["reference"], key) is not None
+        ):
             outcome = "duplicate"
         else:
             paid_on = clock.local(row["paid_at"]).date()

@@ -16,13 +16,14 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.models import Account, Payment
 from billing.recorders import recorder_for
 from billing.rules import CENT, Rules, current_rules
 from core import clock
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 
 
 def request_hash(fields: dict[str, Any], explicit_paid_at: bool) -> str:
@@ -87,6 +88,40 @@ def record_payment(
     return recorder_for(session).record(session, account, values, paid_on, rules or current_rules(), announce=announce)
 
 
+def earlier_with_reference(
+    session: Session, account: Account, channel: str, reference: str, idempotency_key: str
+) -> Payment | None:
+    """The payment that already carries ``reference`` in ``channel`` for an account of ``account``'s unit (a
+    receipt number, a bank's transaction id), other than a replay of ``idempotency_key``."""
+    if not reference.strip():
+        return None
+    return session.scalar(
+        select(Payment)
+        .join(Account, Account.id == Payment.account_id)
+        .where(
+            Payment.channel == channel,
+            Payment.reference == reference,
+            Account.unit_id == account.unit_id,
+            Payment.idempotency_key != idempotency_key.strip(),
+        )
+        .order_by(Payment.id)
+        .limit(1)
+    )
+
+
+def refuse_reused_reference(session: Session, account: Account, fields: dict[str, Any], idempotency_key: str) -> None:
+    """A reference is unique per channel and unit: a second payment with it is refused, naming the first."""
+    earlier = earlier_with_reference(session, account, fields["channel"], fields["reference"], idempotency_key)
+    if earlier is not None:
+        raise Conflict(
+            "reference_used",
+            reference=earlier.reference,
+            payment_id=earlier.id,
+            amount=str(earlier.amount),
+            recorded_at=clock.local(earlier.recorded_at).strftime("%Y-%m-%d %H:%M"),
+        )
+
+
 def post_payment(
     session: Session,
     account: Account,
@@ -99,9 +134,12 @@ def post_payment(
 ) -> tuple[Payment, bool]:
     """Record one payment as a unit of work of its own, committed on return: (payment, created).
 
-    For a payment that is a request of its own (the API, the counter). The session's transaction is committed
+    For a payment that is a request of its own (the API, the counter), entered by hand: a reference already used
+    in the channel and unit is refused (``reference_used``, naming the earlier payment). The session's transaction
+    is committed
     first; on PostgreSQL the payment is then one call of ``payment_record`` in a transaction by itself (one round
     trip, the commit included).
     """
     values, paid_on = _payment_values(account.id, fields, idempotency_key, digest, actor_id, None)
+    refuse_reused_reference(session, account, fields, idempotency_key)
     return recorder_for(session).post(session, account, values, paid_on, rules or current_rules())

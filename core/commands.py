@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
@@ -67,6 +67,9 @@ LIMIT_PROBLEMS = {
 _PYDANTIC_TYPES = frozenset(typing.get_args(ErrorType))
 # text taken exactly as typed, spaces and all (a password)
 Verbatim = Annotated[str, StringConstraints(strip_whitespace=False)]
+# the largest id an integer key holds (PostgreSQL ``integer``); every integer a client sends has an upper bound
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def refuse(code: str, **params: Param) -> PydanticCustomError:

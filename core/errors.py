@@ -120,3 +120,10 @@ class Forbidden(DomainError):
 class TooManyAttempts(DomainError):
     status = 429
     code = "too_many_attempts"
+
+
+class Unavailable(DomainError):
+    """A service GridDesk depends on (an SMS gateway, a payment provider) did not answer: try again later."""
+
+    status = 503
+    code = "unavailable"

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
+import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from pydantic import AfterValidator, BeforeValidator, Field
+from sqlalchemy import ForeignKey, String, UniqueConstraint, delete, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from core.commands import Command, Verbatim, refuse
 from core.db import Base, utcnow
 from core.errors import Conflict, InvalidInput, NotFound, Problem
+from core.passwords import PASSWORD_MIN, is_common
 from core.security import hash_password
 
 
@@ -31,7 +34,6 @@ class Role(enum.StrEnum):
 STAFF_ROLES = frozenset({Role.ARCHIVIST, Role.CLERK, Role.SUPERVISOR, Role.ADMIN})
 ALL_ROLES = frozenset(Role)
 ROOT_UNIT_CODE = "ROOT"
-PASSWORD_MIN = 8
 
 
 class Unit(Base):
@@ -136,11 +138,31 @@ def _mobile(phone: str) -> str:
     return phone
 
 
+def canonical_username(raw: str) -> str:
+    """The one form of a username: what is stored, what sign-in looks up and what the attempt limit counts.
+    Unicode NFKC (full-width letters and spaces become plain ones), surrounding white space removed."""
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def _canonical(value: Any) -> Any:
+    return canonical_username(value) if isinstance(value, str) else value
+
+
+def _not_common(password: str) -> str:
+    if is_common(password):
+        raise refuse("common_password")
+    return password
+
+
+# a new password: long enough and not a common one (checking a password at sign-in takes it as typed)
+NewPassword = Annotated[Verbatim, Field(min_length=PASSWORD_MIN, max_length=256), AfterValidator(_not_common)]
+
+
 class NewUser(Command):
     """A user with a role; staff belong to a unit."""
 
-    username: str = Field(min_length=1, max_length=64)
-    password: Verbatim = Field(min_length=PASSWORD_MIN, max_length=256)
+    username: Annotated[str, BeforeValidator(_canonical)] = Field(min_length=1, max_length=64)
+    password: NewPassword
     role: Role
     unit_code: str | None = None
     name: str = Field("", max_length=128)
@@ -154,11 +176,18 @@ class NewUser(Command):
 
 
 class CustomerSignUp(Command):
-    """A customer signing up: the mobile number is the username."""
+    """A customer signing up: the mobile number is the username, proven by the code sent to it."""
 
     phone: Annotated[str, AfterValidator(_mobile)] = Field(description="mainland mobile number, 11 digits")
-    password: Verbatim = Field(min_length=PASSWORD_MIN, max_length=256)
+    password: NewPassword
     name: str = Field(min_length=1, max_length=128)
+    code: str = Field(pattern=r"^[0-9]{6}$", description="the 6-digit code sent by SMS to the phone")
+
+
+class PhoneOnly(Command):
+    """Where a sign-up code is to be sent."""
+
+    phone: Annotated[str, AfterValidator(_mobile)] = Field(description="mainland mobile number, 11 digits")
 
 
 def create_user(
@@ -199,9 +228,59 @@ def create_user(
 def change_password(session: Session, user: User, new_password: str) -> None:
     if len(new_password) < PASSWORD_MIN:
         raise InvalidInput.fields({"password": Problem("too_short", min=PASSWORD_MIN)})
+    if is_common(new_password):
+        raise InvalidInput.fields({"password": Problem("common_password")})
     user.password_hash = hash_password(new_password)
     user.token_version += 1
     session.flush()
+
+
+class SignInSession(Base):
+    """One sign-in of a browser: its id rides in the signed session (and remember) cookie, so signing out ends it
+    on the server and a copied cookie stops working. A password change ends them all (``token_version``)."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+
+
+def open_sign_in(session: Session, user: User, lifetime: dt.timedelta) -> str:
+    """A new sign-in of ``user`` lasting at most ``lifetime``; returns its id. The user's expired ones go."""
+    now = utcnow()
+    session.execute(delete(SignInSession).where(SignInSession.user_id == user.id, SignInSession.expires_at < now))
+    sign_in_id = secrets.token_urlsafe(32)
+    session.add(SignInSession(id=sign_in_id, user_id=user.id, created_at=now, expires_at=now + lifetime))
+    session.flush()
+    return sign_in_id
+
+
+def signed_in_user(session: Session, user_id: int, token_version: int, sign_in_id: str) -> User | None:
+    """The active user of a live sign-in (not ended, not expired, no password change since), in one query."""
+    return session.scalar(
+        select(User)
+        .join(SignInSession, SignInSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.active.is_(True),
+            User.token_version == token_version,
+            SignInSession.id == sign_in_id,
+            SignInSession.ended_at.is_(None),
+            SignInSession.expires_at > utcnow(),
+        )
+        .options(selectinload(User.unit))
+    )
+
+
+def end_sign_in(session: Session, sign_in_id: str) -> None:
+    session.execute(
+        update(SignInSession)
+        .where(SignInSession.id == sign_in_id, SignInSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
 
 
 def get_user(session: Session, user_id: int) -> User:

@@ -474,9 +474,21 @@ class VerifyResult:
     problem: str | None = None
 
 
-def verify(session: Session, batch: int = 5000, progress: Callable[[int], None] | None = None) -> VerifyResult:
+OUT_OF_SCOPE_PROBLEM = "an event outside the caller's scope does not check out"
+
+
+def verify(
+    session: Session,
+    batch: int = 5000,
+    progress: Callable[[int], None] | None = None,
+    in_scope: Callable[[str | None], bool] | None = None,
+) -> VerifyResult:
     """Walk the trail in id order, each event against the end of its own chain; report the first event whose
     link or content does not check out.
+
+    The chains run through every unit's events, so the walk always covers the whole trail; ``in_scope`` (an
+    event's account number -> whether the caller may see it) limits what the answer tells: only events in scope
+    are counted and named, a bad event outside it is reported without its id.
 
     Reads plain rows (no ORM objects), so it leaves the caller's session untouched; ``progress`` is called
     with the number of events checked after every batch.
@@ -498,22 +510,29 @@ def verify(session: Session, batch: int = 5000, progress: Callable[[int], None] 
     ends: dict[int, str] = {}
     checked = 0
     last_id = 0
+
+    def failed(ev: Any, problem: str) -> VerifyResult:
+        if in_scope is not None and not in_scope(ev.account_no):
+            return VerifyResult(False, checked, None, OUT_OF_SCOPE_PROBLEM)
+        return VerifyResult(False, checked, ev.id, problem)
+
     while True:
         rows = session.execute(select(*columns).where(TrailEvent.id > last_id).order_by(TrailEvent.id).limit(batch))
         seen = 0
         for ev in rows:
             seen += 1
             if ev.prev_hash != ends.get(ev.chain, GENESIS_HASH):
-                return VerifyResult(False, checked, ev.id, "chain broken: an event was removed or reordered")
+                return failed(ev, "chain broken: an event was removed or reordered")
             expected = _event_hash(
                 ev.prev_hash, ev.at, ev.actor_id, ev.action, ev.entity, ev.entity_id, ev.before, ev.after
             )
             if expected != ev.hash:
-                return VerifyResult(False, checked, ev.id, "event content does not match its hash")
+                return failed(ev, "event content does not match its hash")
             if ev.account_no != derived_account_no(ev.entity, ev.entity_id, ev.before, ev.after):
-                return VerifyResult(False, checked, ev.id, "event account number does not match its content")
+                return failed(ev, "event account number does not match its content")
             ends[ev.chain] = ev.hash
-            checked += 1
+            if in_scope is None or in_scope(ev.account_no):
+                checked += 1
             last_id = ev.id
         if not seen:
             return VerifyResult(ok=True, events_checked=checked)

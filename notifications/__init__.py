@@ -22,11 +22,39 @@ def _settings(app: Any) -> None:
         # hosts exempt from "public https only" (push_targets): a local test push service, never production
         "PUSH_ALLOWED_LOCAL_HOSTS": env("PUSH_ALLOWED_LOCAL_HOSTS", ""),
         "SMTP_TIMEOUT": float(env("SMTP_TIMEOUT", "10")),
+        "SMS_GATEWAY": env("SMS_GATEWAY", "log"),
+        "SMS_ALIYUN_ACCESS_KEY_ID": env("SMS_ALIYUN_ACCESS_KEY_ID", ""),
+        "SMS_ALIYUN_ACCESS_KEY_SECRET": env("SMS_ALIYUN_ACCESS_KEY_SECRET", ""),
+        "SMS_ALIYUN_SIGN_NAME": env("SMS_ALIYUN_SIGN_NAME", ""),
+        "SMS_ALIYUN_CODE_TEMPLATE": env("SMS_ALIYUN_CODE_TEMPLATE", ""),
+        "SMS_ALIYUN_NOTICE_TEMPLATE": env("SMS_ALIYUN_NOTICE_TEMPLATE", ""),
+        "SMS_ALIYUN_ENDPOINT": env("SMS_ALIYUN_ENDPOINT", "dysmsapi.aliyuncs.com"),
+        "SMS_ALIYUN_PROTOCOL": env("SMS_ALIYUN_PROTOCOL", "https"),
         "REMINDER_DAYS_BEFORE_DUE": int(env("REMINDER_DAYS_BEFORE_DUE", "3")),
         "REMINDER_HOUR": int(env("REMINDER_HOUR", "9")),
     }
     for key, value in defaults.items():
         app.config.setdefault(key, value)
+
+
+def sms_gateway(config: Any) -> Any:
+    """``SMS_GATEWAY``: ``log`` (the default: messages and codes go to the log) or ``aliyun``."""
+    kind = str(config.get("SMS_GATEWAY") or "log")
+    if kind == "log":
+        return LoggingSmsGateway()
+    if kind == "aliyun":
+        from .sms_aliyun import AliyunSmsGateway
+
+        return AliyunSmsGateway(
+            config["SMS_ALIYUN_ACCESS_KEY_ID"],
+            config["SMS_ALIYUN_ACCESS_KEY_SECRET"],
+            sign_name=config["SMS_ALIYUN_SIGN_NAME"],
+            code_template=config["SMS_ALIYUN_CODE_TEMPLATE"],
+            notice_template=config["SMS_ALIYUN_NOTICE_TEMPLATE"],
+            endpoint=config.get("SMS_ALIYUN_ENDPOINT") or "dysmsapi.aliyuncs.com",
+            protocol=config.get("SMS_ALIYUN_PROTOCOL") or "https",
+        )
+    raise ValueError(f"SMS_GATEWAY must be log or aliyun, not {kind!r}")
 
 
 def build_channels(config: Any) -> tuple[Channels, Any]:
@@ -57,7 +85,7 @@ def build_channels(config: Any) -> tuple[Channels, Any]:
         push=push,
         push_local_hosts=local_hosts,
         mailer_factory=mailer_factory,
-        sms=LoggingSmsGateway(),
+        sms=sms_gateway(config),
         batch_size=int(config["NOTIFY_BATCH_SIZE"]),
         max_attempts=int(config["NOTIFY_MAX_ATTEMPTS"]),
         retry_base_seconds=float(config["NOTIFY_RETRY_BASE_SECONDS"]),

@@ -45,3 +45,6 @@ class Mailer(Protocol):
 
 class SmsGateway(Protocol):
     def send(self, phone: str, outgoing: Outgoing) -> None: ...
+
+    def send_code(self, phone: str, code: str) -> None:
+        """A one-time verification code (sign-up), through the provider's code template."""

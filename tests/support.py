@@ -158,3 +158,21 @@ class HeldOutbox:
         from core import outbox
 
         return outbox.relay_all()
+
+
+def fix_now(monkeypatch: Any, moment: dt.datetime) -> None:
+    """Make ``moment`` (aware) the present for whatever reads ``core.clock.now_local`` (a payment's time bounds)."""
+    from core import clock
+
+    monkeypatch.setattr(clock, "now_local", lambda: moment.astimezone(clock.zone()))
+
+
+def sign_up_code(client: Any, phone: str) -> str:
+    """Ask for a sign-up code for ``phone`` and read it where the demo SMS gateway keeps what it sent."""
+    from notifications import runtime
+
+    reply = client.post("/api/v1/customers/verification-codes", json={"phone": phone})
+    assert reply.status_code == 202, reply.get_json()
+    code = runtime.current().sms.last_code(phone)
+    assert code is not None
+    return str(code)

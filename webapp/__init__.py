@@ -74,6 +74,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .celery_app import init_celery
 
     init_celery(app)
+    from . import inputs
+
+    inputs.register(app)  # before the blueprints: their <int:...> routes take the bounded converter
     _register_blueprints(app)
     _register_request_hooks(app)
     activate(app)

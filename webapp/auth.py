@@ -9,17 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_login import UserMixin, current_user
+from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from wtforms import ValidationError
 
 from core.db import db
-from core.identity import User
+from core.identity import User, canonical_username, end_sign_in, open_sign_in, signed_in_user
 from core.security import verify_password
 
 from .extensions import login_manager
+from .throttle import guard
 
 _TOKEN_SALT = "griddesk.api-token"
 # Verified against when the username is unknown, so both paths cost one argon2 check.
@@ -48,8 +49,23 @@ def user_from_token(token: str) -> User | None:
     return user
 
 
+def sign_in_attempt(username: str, password: str, roles: Any = None) -> User | None:
+    """The user these credentials sign in (of ``roles`` when given), or None. Failures count against the
+    canonical username and the client's address, so no spelling of a name (" name", "name  ", full-width
+    letters) earns fresh guesses; raises TooManyAttempts once they are used up."""
+    name = canonical_username(username)
+    key = (name.casefold(), request.remote_addr or "-")
+    attempts = guard()
+    attempts.check("RATELIMIT_SIGNIN", *key)
+    user = authenticate(name, password)
+    if user is None or (roles is not None and user.role not in roles):
+        attempts.failed("RATELIMIT_SIGNIN", *key)
+        return None
+    return user
+
+
 def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    user = db.session.scalar(select(User).where(User.username == canonical_username(username)))
     if user is None:
         verify_password(_DUMMY_HASH, password)
         return None
@@ -77,13 +93,15 @@ def current_api_user() -> User | None:
 
 
 class SessionUser(UserMixin):
-    """Flask-Login's view of a user: the id includes the token version so a password change signs out."""
+    """Flask-Login's view of a signed-in user: the id names the user, the token version (a password change signs
+    out) and the server-side sign-in (signing out ends it)."""
 
-    def __init__(self, user: User):
+    def __init__(self, user: User, sign_in_id: str):
         self.user = user
+        self.sign_in_id = sign_in_id
 
     def get_id(self) -> str:
-        return f"{self.user.id}:{self.user.token_version}"
+        return f"{self.user.id}:{self.user.token_version}:{self.sign_in_id}"
 
     @property
     def role(self) -> str:
@@ -93,12 +111,28 @@ class SessionUser(UserMixin):
         return getattr(self.user, name)
 
 
+def start_session(user: User, remember: bool = False) -> None:
+    """Sign ``user`` in on this browser: a server-side sign-in that lasts the session's lifetime, or the remember
+    cookie's when asked to remember."""
+    config = current_app.config
+    lifetime = config["REMEMBER_COOKIE_DURATION"] if remember else config["SIGN_IN_LIFETIME"]
+    sign_in_id = open_sign_in(db.session, user, lifetime)
+    db.session.commit()
+    login_user(SessionUser(user, sign_in_id), remember=remember, duration=config["REMEMBER_COOKIE_DURATION"])
+
+
+def end_session() -> None:
+    """Sign out: the sign-in ends on the server, so the session and remember cookies stop working everywhere."""
+    if current_user.is_authenticated:
+        end_sign_in(db.session, current_user.sign_in_id)
+        db.session.commit()
+    logout_user()
+
+
 @login_manager.user_loader
 def _load_user(raw: str) -> SessionUser | None:
-    uid, _, version = raw.partition(":")
-    if not uid.isdigit():
+    uid, version, sign_in_id = [*raw.split(":"), "", ""][:3]
+    if not (uid.isdigit() and version.isdigit() and sign_in_id) or len(uid) > 18 or len(version) > 18:
         return None
-    user = db.session.get(User, int(uid))
-    if user is None or not user.active or str(user.token_version) != version:
-        return None
-    return SessionUser(user)
+    user = signed_in_user(db.session, int(uid), int(version), sign_in_id)
+    return SessionUser(user, sign_in_id) if user is not None else None

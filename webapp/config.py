@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -89,11 +90,21 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10 per minute;50 per hour"),
         "RATELIMIT_BINDING": os.environ.get("RATELIMIT_BINDING", "5 per minute;20 per hour"),
+        # per client address: sign-ups tried, and verification codes sent
+        "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "10 per hour;30 per day"),
+        "RATELIMIT_SMS_CODE": os.environ.get("RATELIMIT_SMS_CODE", "5 per hour;20 per day"),
         # reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none, use the peer)
         "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        # a sign-in without "remember me" ends after this long even if the browser stays open
+        "SIGN_IN_LIFETIME": dt.timedelta(hours=int(os.environ.get("SIGN_IN_LIFETIME_HOURS", "12"))),
+        # "remember me": the cookie and its server-side sign-in last this long
+        "REMEMBER_COOKIE_DURATION": dt.timedelta(days=int(os.environ.get("REMEMBER_COOKIE_DAYS", "14"))),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "LANGUAGES": ["zh_CN", "en"],

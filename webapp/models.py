@@ -9,6 +9,7 @@ from core.db import Base
 
 MODEL_MODULES = (
     "core.identity",
+    "core.phone_codes",
     "core.trail",
     "core.outbox",
     "billing.models",

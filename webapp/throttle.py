@@ -6,7 +6,7 @@ Only failures count: a customer who signs in correctly is never slowed down. The
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -30,6 +30,14 @@ class AttemptGuard:
             if not self.limiter.test(item, setting, *key):
                 raise TooManyAttempts()
 
+    def spend(self, setting: str, *key: str) -> None:
+        """Count one use (whatever its outcome) and raise TooManyAttempts once they are used up."""
+        if not self.enabled:
+            return
+        for item in self._limits(setting):
+            if not self.limiter.hit(item, setting, *key):
+                raise TooManyAttempts()
+
     def failed(self, setting: str, *key: str) -> None:
         if not self.enabled:
             return
@@ -38,6 +46,11 @@ class AttemptGuard:
 
     def reset(self) -> None:
         self.limiter.storage.reset()
+
+
+def binding_keys(user_id: int) -> list[tuple[str, ...]]:
+    """Failed account bindings count per customer and per client address: a fresh sign-up earns no fresh guesses."""
+    return [("user", str(user_id)), ("address", request.remote_addr or "-")]
 
 
 def guard() -> AttemptGuard:

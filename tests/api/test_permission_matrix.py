@@ -31,6 +31,7 @@ PUBLIC = None
 INTENDED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("POST", "/api/v1/customers"): PUBLIC,
+    ("POST", "/api/v1/customers/verification-codes"): PUBLIC,
     ("GET", "/api/v1/me"): ALL,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("POST", "/api/v1/admin/units"): {"admin"},

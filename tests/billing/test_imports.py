@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -12,6 +13,14 @@ from tests.billing.support import add_tariffs, bill_with
 from tests.support import make_account
 
 HEADER = "account_no,amount,paid_at,channel,reference\n"
+
+
+@pytest.fixture(autouse=True)
+def _files_arrive_in_february(monkeypatch) -> None:
+    """The files below date their payments in February 2026 and arrive ten days later."""
+    from core import clock
+
+    monkeypatch.setattr(clock, "now_local", lambda: dt.datetime(2026, 2, 20, 12, tzinfo=clock.zone()))
 
 
 def _upload(api, world, text: str):
@@ -78,3 +87,21 @@ def test_a_payment_file_carries_bank_and_third_party_payments_only(world, sessio
         assert reply.status_code == 422
         assert list(reply.get_json()["error"]["details"]["rows"]) == ["2"]
         assert _count(session) == 0
+
+
+def test_a_file_may_date_payments_back_within_its_bound_and_records_who_imported(world, session, api) -> None:
+    from billing.commands import PAYMENT_FILE_MAX_AGE_DAYS
+    from core import clock
+
+    now = clock.now_local()
+    within = (now - dt.timedelta(days=PAYMENT_FILE_MAX_AGE_DAYS - 1)).isoformat()
+    beyond = (now - dt.timedelta(days=PAYMENT_FILE_MAX_AGE_DAYS + 1)).isoformat()
+    refused = _upload(api, world, HEADER + f"1000000001,10.00,{within},bank,W-1\n1000000001,10.00,{beyond},bank,W-2\n")
+    assert refused.status_code == 422
+    problems = refused.get_json()["error"]["details"]["row_problems"]
+    assert list(problems) == ["3"] and problems["3"]["paid_at"]["code"] == "too_old"
+    assert _count(session) == 0
+    assert _upload(api, world, HEADER + f"1000000001,10.00,{within},bank,W-1\n").status_code == 201
+    session.rollback()
+    payment = session.scalars(select(Payment)).one()
+    assert (payment.recorded_by, payment.import_id is not None) == (world.users["admin"].id, True)

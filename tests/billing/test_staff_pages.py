@@ -20,7 +20,7 @@ from billing.models import Adjustment, Payment, PaymentImport
 from billing.payments import record_payment, request_hash
 from core.identity import Role, create_user
 from tests.billing.support import add_tariffs, bill_with
-from tests.support import PASSWORD, csrf_token, staff_sign_in
+from tests.support import PASSWORD, csrf_token, fix_now, staff_sign_in
 
 HEADER = "account_no,amount,paid_at,channel,reference\n"
 
@@ -38,15 +38,14 @@ def billed(world, session):  # type: ignore[no-untyped-def]
     bill_with(session, world.own_account, "2026-01", 200)
     bill_with(session, world.own_account, "2026-02", 100)
     bill_with(session, world.foreign_account, "2026-01", 100)
-    fields = RecordPayment.parse(
-        {
-            "account_no": "1000000001",
-            "amount": "107.60",
-            "channel": "counter",
-            "paid_at": "2026-02-10T09:00:00+08:00",
-            "reference": "R-0001",
-        }
-    ).fields()
+    # seeded history: a counter payment of February, recorded directly (a hand entry is always "now")
+    fields = {
+        "account_no": "1000000001",
+        "amount": Decimal("107.60"),
+        "channel": "counter",
+        "paid_at": dt.datetime(2026, 2, 10, 1, tzinfo=dt.UTC),
+        "reference": "R-0001",
+    }
     record_payment(
         session,
         world.own_account,
@@ -107,6 +106,19 @@ def test_a_reused_form_with_another_amount_records_nothing(client, billed, sessi
     assert client.post("/staff/billing/accounts/1000000001/payments", data=form).status_code == 302
     reply = client.post("/staff/billing/accounts/1000000001/payments", data={**form, "amount": "11.00"})
     assert reply.status_code == 409
+    assert _payment_count(session) == 2
+
+
+def test_a_receipt_number_entered_again_on_a_new_form_names_the_first_payment(client, billed, session) -> None:
+    token = staff_sign_in(client, "clerk-a")
+    form = {"csrf_token": token, "idempotency_key": "form-1", "amount": "10.00", "reference": "GT-20261207-0001"}
+    assert client.post("/staff/billing/accounts/1000000001/payments", data=form).status_code == 302
+    first = session.scalar(select(Payment).where(Payment.reference == "GT-20261207-0001"))
+    session.rollback()
+    again = client.post("/staff/billing/accounts/1000000001/payments", data={**form, "idempotency_key": "form-2"})
+    html = again.get_data(as_text=True)
+    assert again.status_code == 409
+    assert f"单据号 GT-20261207-0001 已用于第 {first.id} 号缴费" in html
     assert _payment_count(session) == 2
 
 
@@ -204,7 +216,8 @@ def _upload(client, token: str, text: str, name: str = "bank.csv"):  # type: ign
     )
 
 
-def test_import_good_file_shows_report_and_a_rerun_imports_nothing(client, billed, session) -> None:
+def test_import_good_file_shows_report_and_a_rerun_imports_nothing(client, billed, session, monkeypatch) -> None:
+    fix_now(monkeypatch, dt.datetime(2026, 2, 25, tzinfo=dt.UTC))
     token = staff_sign_in(client, "clerk-a")
     text = HEADER + (
         "1000000001,10.00,2026-02-20T09:00:00+08:00,bank,B-1\n"

@@ -113,14 +113,46 @@ def test_verify_cli_reports_ok_and_tampering(app, session) -> None:
     assert result.exit_code == 1 and "TAMPERED at event 2" in result.output
 
 
-def test_verify_endpoint(client, world, session) -> None:
-    headers = world.headers("supervisor")
+def _ids(session, where: str) -> list[int]:  # type: ignore[no-untyped-def]
+    return list(session.scalars(text(f"SELECT id FROM trail_events WHERE {where} ORDER BY id")))
+
+
+def test_verify_endpoint_at_the_root_counts_and_names_every_event(client, world, session) -> None:
+    from core.identity import Role, create_user
+    from tests.support import PASSWORD
+
+    create_user(session, "supervisor-root", PASSWORD, Role.SUPERVISOR, world.root)
+    session.commit()
+    token = client.post("/api/v1/auth/token", json={"username": "supervisor-root", "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
+    every = _ids(session, "1 = 1")
     body = client.get("/api/v1/audit/trail/verify", headers=headers).get_json()
-    assert body["ok"] is True and body["events_checked"] >= 3
-    _tamper(session, "UPDATE trail_events SET entity_id = 'x' WHERE id = 1")
+    assert body == {"ok": True, "events_checked": len(every), "first_bad_id": None, "problem": None}
+    _tamper(session, "UPDATE trail_events SET entity_id = 'x' WHERE id = :id", id=every[0])
     body = client.get("/api/v1/audit/trail/verify", headers=headers).get_json()
     problem = "event content does not match its hash"
-    assert body == {"ok": False, "events_checked": 0, "first_bad_id": 1, "problem": problem}
+    assert body == {"ok": False, "events_checked": 0, "first_bad_id": every[0], "problem": problem}
+
+
+def test_verify_endpoint_below_the_root_counts_and_names_only_events_in_scope(client, world, session) -> None:
+    """A supervisor of unit A learnt how many events the whole company had, and which of them was bad."""
+    headers = world.headers("supervisor")
+    own = _ids(session, "account_no = '1000000001'")
+    foreign = _ids(session, "account_no = '2000000001'")
+    assert own and foreign
+    body = client.get("/api/v1/audit/trail/verify", headers=headers).get_json()
+    assert body == {"ok": True, "events_checked": len(own), "first_bad_id": None, "problem": None}
+    _tamper(session, "UPDATE trail_events SET entity_id = 'x' WHERE id = :id", id=foreign[0])
+    body = client.get("/api/v1/audit/trail/verify", headers=headers).get_json()
+    assert (body["ok"], body["first_bad_id"], body["problem"]) == (False, None, trail.OUT_OF_SCOPE_PROBLEM)
+    assert body["events_checked"] == len([i for i in own if i < foreign[0]])
+
+
+def test_verify_endpoint_below_the_root_names_a_bad_event_in_scope(client, world, session) -> None:
+    own = _ids(session, "account_no = '1000000001'")
+    _tamper(session, "UPDATE trail_events SET entity_id = 'x' WHERE id = :id", id=own[-1])
+    body = client.get("/api/v1/audit/trail/verify", headers=world.headers("supervisor")).get_json()
+    assert (body["ok"], body["first_bad_id"]) == (False, own[-1])
 
 
 def test_trail_lists_only_events_of_accounts_in_the_callers_units(client, world) -> None:

@@ -63,7 +63,8 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     clerk, admin = world.headers("clerk"), world.headers("admin")
     payment = {"account_no": no, "amount": "50.00", "channel": "counter", "reference": hostile("柜")[:64]}
     _ok(client.post("/api/v1/payments", json=payment, headers={**clerk, "Idempotency-Key": "hostile-1"}))
-    row = f"{no},10.00,2026-01-20T10:00:00+08:00,bank,{hostile('银')[:60]}"
+    yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
+    row = f"{no},10.00,{yesterday},bank,{hostile('银')[:60]}"
     csv = io.BytesIO(f"account_no,amount,paid_at,channel,reference\n{row}\n".encode())
     imported = _ok(
         client.post(

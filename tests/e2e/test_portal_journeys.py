@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from notifications import runtime
 from tests.e2e.conftest import Phone, open_phone
 from tests.support import PASSWORD, make_account
 
@@ -34,9 +35,12 @@ def test_sign_up_bind_two_accounts_switch_and_unbind(phone: Phone, session: Any,
     phone.assert_fits()
     phone.shot("zh-01-welcome")
     page.get_by_role("link", name="注册账号").first.click()
-    page.get_by_label("手机号码").fill("13712345678")
+    page.get_by_label("手机号码").press_sequentially("13712345678")
+    page.get_by_label("手机号码").press("Enter")  # step one: the code goes to the number
+    page.get_by_role("status").wait_for()  # "a 6-digit code is on its way"; the demo gateway logs it
+    page.get_by_label("短信验证码").fill(runtime.current().sms.last_code("13712345678"))
     page.get_by_label("姓名").fill("王芳")
-    page.get_by_label("密码（至少8个字符）").fill("a-good-password")
+    page.get_by_label("密码（至少10个字符，不能是常见密码）").fill("a-good-password")
     page.get_by_label("再次输入密码").fill("another-password")
     page.get_by_role("button", name="注册账号").click()
     assert page.get_by_text("两次输入的密码不一致").is_visible()  # the form keeps what was typed
@@ -44,7 +48,7 @@ def test_sign_up_bind_two_accounts_switch_and_unbind(phone: Phone, session: Any,
     phone.assert_labelled()
     phone.assert_fits()
     phone.shot("zh-02-signup-error")
-    page.get_by_label("密码（至少8个字符）").fill("a-good-password")
+    page.get_by_label("密码（至少10个字符，不能是常见密码）").fill("a-good-password")
     page.get_by_label("再次输入密码").fill("a-good-password")
     page.get_by_role("button", name="注册账号").click()
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from notifications.models import Notice
 from notifications.tasks import send_arrears_reminders, send_due_reminders
 from tests.billing.support import add_tariffs, bill_with
+from tests.support import fix_now
 
 
 def _inbox(client, world):
@@ -45,8 +46,9 @@ def test_due_reminder_goes_out_days_before_the_due_date_once(client, world, sess
     assert send_due_reminders.delay(on=other_day).get() == {"reminders": 0}
 
 
-def test_paid_bill_gets_no_reminder(client, world, session) -> None:
+def test_paid_bill_gets_no_reminder(client, world, session, monkeypatch) -> None:
     bill = _bill(session, world)
+    fix_now(monkeypatch, dt.datetime(2026, 2, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=8))))
     paid = client.post(
         "/api/v1/payments",
         json={

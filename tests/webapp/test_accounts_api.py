@@ -43,6 +43,28 @@ def test_binding_guesses_are_rate_limited(app, api, world) -> None:
         app.config["RATELIMIT_BINDING"] = "5 per minute;20 per hour"
 
 
+def test_a_fresh_customer_from_the_same_address_earns_no_fresh_binding_guesses(app, api, world, session) -> None:
+    """Sign-up was unlimited and each new customer came with fresh binding attempts."""
+    from core.identity import Role, create_user
+    from tests.support import PASSWORD
+
+    app.config["RATELIMIT_BINDING"] = "3 per minute"
+    try:
+        customer = api.as_token(world.token("customer"))
+        for guess in ("0001", "0002", "0003"):
+            customer.post("/api/v1/me/accounts", {"account_no": "2000000001", "holder_name": "李四", "id_last4": guess})
+        create_user(session, "13900000077", PASSWORD, Role.CUSTOMER, None, name="新客户")
+        session.commit()
+        token = api.post("/api/v1/auth/token", {"username": "13900000077", "password": PASSWORD}).get_json()
+        fresh = api.as_token(token["access_token"])
+        right = fresh.post(
+            "/api/v1/me/accounts", {"account_no": "2000000001", "holder_name": "李四", "id_last4": "5678"}
+        )
+        assert right.status_code == 429
+    finally:
+        app.config["RATELIMIT_BINDING"] = "5 per minute;20 per hour"
+
+
 def test_staff_see_their_unit_subtree_only(api, world) -> None:
     clerk = api.as_token(world.token("clerk"))
     assert clerk.get("/api/v1/accounts/1000000001").status_code == 200

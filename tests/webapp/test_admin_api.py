@@ -90,7 +90,7 @@ def test_the_api_and_the_admin_pages_refuse_an_outside_unit_alike(app, client, w
 
 
 def test_a_customer_signs_up_with_the_same_checks_by_the_api_and_the_page(client) -> None:
-    body = {"phone": "2390000000", "password": "short", "name": ""}
+    body = {"phone": "2390000000", "password": "short", "name": "", "code": "123456"}
     api = client.post("/api/v1/customers", json=body)
     problems = api.get_json()["error"]["details"]["problems"]
     assert {field: problem["code"] for field, problem in problems.items()} == {
@@ -103,4 +103,4 @@ def test_a_customer_signs_up_with_the_same_checks_by_the_api_and_the_page(client
 
     page = client.post("/signup", data={**body, "password2": "short", "csrf_token": csrf_token(form)})
     html = page.get_data(as_text=True)
-    assert page.status_code == 422 and "须为11位手机号码" in html and "至少 8 个字符" in html and "必填" in html
+    assert page.status_code == 422 and "须为11位手机号码" in html and "至少 10 个字符" in html and "必填" in html

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
+from email.utils import parsedate_to_datetime
 
+import pytest
+from flask import g
 from itsdangerous import URLSafeTimedSerializer
 
 from core.identity import change_password
-from tests.support import PASSWORD
+from tests.support import PASSWORD, csrf_token, sign_up_code
 
 
 def test_token_for_right_password_and_401_for_wrong(api, world) -> None:
@@ -29,15 +34,15 @@ def test_password_change_revokes_older_tokens(api, world, session) -> None:
     assert api.as_token(token).get("/api/v1/me").status_code == 401
 
 
-def test_expired_and_forged_tokens_are_refused(app, api, world) -> None:
+def test_expired_and_forged_tokens_are_refused(app, api, world, monkeypatch) -> None:
     forged = URLSafeTimedSerializer("not-the-secret", salt="griddesk.api-token").dumps({"uid": 1, "v": 1})
     assert api.as_token(forged).get("/api/v1/me").status_code == 401
-    app.config["API_TOKEN_TTL"] = 1
-    try:
-        time.sleep(2.1)
-        assert api.as_token(world.token("clerk")).get("/api/v1/me").status_code == 401
-    finally:
-        app.config["API_TOKEN_TTL"] = 43200
+    token = world.token("clerk")
+    assert api.as_token(token).get("/api/v1/me").status_code == 200
+    issued = time.time()
+    ttl = int(app.config["API_TOKEN_TTL"])
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: issued + ttl + 2)  # the token's lifetime has passed
+    assert api.as_token(token).get("/api/v1/me").status_code == 401
 
 
 def test_sign_in_failures_are_rate_limited(app, api, world) -> None:
@@ -52,15 +57,39 @@ def test_sign_in_failures_are_rate_limited(app, api, world) -> None:
         app.config["RATELIMIT_SIGNIN"] = "10 per minute;50 per hour"
 
 
-def test_customer_sign_up_and_phone_taken(api) -> None:
-    created = api.post("/api/v1/customers", {"phone": "13712345678", "password": "long-enough", "name": "王芳"})
+@pytest.mark.parametrize("spelling", [" clerk-a", "clerk-a     ", "\u3000clerk-a", "CLERK-A", "ｃｌｅｒｋ-a"])
+def test_no_spelling_of_a_username_earns_fresh_guesses(app, api, client, world, spelling: str) -> None:
+    """The limit counted the name as typed while sign-in stripped it: " bf_html" signed in after the limit."""
+    app.config["RATELIMIT_SIGNIN"] = "3 per minute"
+    try:
+        for _ in range(3):
+            assert api.post("/api/v1/auth/token", {"username": "clerk-a", "password": "nope-nope"}).status_code == 401
+        token = api.post("/api/v1/auth/token", {"username": spelling, "password": PASSWORD})
+        assert (token.status_code, token.get_json()["error"]["code"]) == (429, "too_many_attempts")
+        page = client.get("/staff/login")
+        form = {"username": spelling, "password": PASSWORD, "csrf_token": csrf_token(page.get_data(as_text=True))}
+        signed_in = client.post("/staff/login", data=form)
+        assert signed_in.status_code == 401
+        assert client.get("/staff/").status_code != 200
+    finally:
+        app.config["RATELIMIT_SIGNIN"] = "10 per minute;50 per hour"
+
+
+def test_a_username_signs_in_in_its_canonical_form_only(api, world) -> None:
+    assert api.post("/api/v1/auth/token", {"username": " clerk-a ", "password": PASSWORD}).status_code == 200
+    assert api.post("/api/v1/auth/token", {"username": "ｃｌｅｒｋ-a", "password": PASSWORD}).status_code == 200
+
+
+def test_customer_sign_up_and_phone_taken(api, client) -> None:
+    body = {"phone": "13712345678", "password": "long-enough", "name": "王芳"}
+    created = api.post("/api/v1/customers", {**body, "code": sign_up_code(client, "13712345678")})
     assert created.status_code == 201
     assert created.get_json() == {"id": created.get_json()["id"], "phone": "13712345678", "name": "王芳"}
-    again = api.post("/api/v1/customers", {"phone": "13712345678", "password": "long-enough", "name": "王芳"})
+    again = api.post("/api/v1/customers", {**body, "code": "123456"})
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "username_taken"
-    invalid = api.post("/api/v1/customers", {"phone": "12", "password": "short", "name": ""})
+    invalid = api.post("/api/v1/customers", {"phone": "12", "password": "short", "name": "", "code": "1"})
     assert invalid.status_code == 422
-    assert set(invalid.get_json()["error"]["details"]["fields"]) == {"phone", "password", "name"}
+    assert set(invalid.get_json()["error"]["details"]["fields"]) == {"phone", "password", "name", "code"}
 
 
 def test_signed_in_page_session_calls_the_api_only_with_its_csrf_token(client, world) -> None:
@@ -75,3 +104,75 @@ def test_signed_in_page_session_calls_the_api_only_with_its_csrf_token(client, w
     home = client.get("/home").get_data(as_text=True)
     meta = re.search(r'name="csrf-token" content="([^"]+)"', home).group(1)
     assert client.post("/api/v1/me/accounts", json=body, headers={"X-CSRFToken": meta}).status_code == 201
+
+
+def _new_browser() -> None:
+    """The requests of these tests run in the test's app context: forget what it cached for another browser
+    (the signed-in user, the CSRF token), as a real request's own context would."""
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
+def _portal_sign_in(client, remember: bool) -> None:  # type: ignore[no-untyped-def]
+    _new_browser()
+    page = client.get("/login").get_data(as_text=True)
+    form = {"phone": "13900000001", "password": PASSWORD, "csrf_token": csrf_token(page)}
+    if remember:
+        form["remember"] = "1"
+    assert client.post("/login", data=form).status_code == 302
+    assert client.get("/home").status_code == 200
+
+
+def _signed_in_with(app, cookies: dict[str, str]) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a fresh browser holding only these cookies is signed in."""
+    other = app.test_client()
+    for name, value in cookies.items():
+        other.set_cookie(name, value)
+    _new_browser()
+    return other.get("/home").status_code == 200
+
+
+@pytest.mark.parametrize("kept", ["session", "remember_token"])
+def test_signing_out_ends_the_session_and_the_remember_cookie_on_the_server(app, client, world, kept: str) -> None:
+    """A saved session cookie and the remember cookie still worked after POST /logout."""
+    _portal_sign_in(client, remember=True)
+    saved = {kept: client.get_cookie(kept).value}
+    assert _signed_in_with(app, saved)
+    _new_browser()
+    me = client.get("/me").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_token(me)}).status_code == 302
+    assert not _signed_in_with(app, saved)
+
+
+def test_signing_out_one_browser_leaves_the_others_signed_in(app, client, world) -> None:
+    _portal_sign_in(client, remember=False)
+    phone = app.test_client()
+    _portal_sign_in(phone, remember=False)
+    _new_browser()
+    me = client.get("/me").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_token(me)}).status_code == 302
+    assert client.get("/home").status_code != 200
+    _new_browser()
+    assert phone.get("/home").status_code == 200
+
+
+def test_the_remember_cookie_is_same_site_http_only_and_lasts_two_weeks(client, world) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    form = {"phone": "13900000001", "password": PASSWORD, "csrf_token": csrf_token(page), "remember": "1"}
+    headers = client.post("/login", data=form).headers.getlist("Set-Cookie")
+    remember = next(h for h in headers if h.startswith("remember_token="))
+    assert "SameSite=Lax" in remember and "HttpOnly" in remember
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", remember).group(1))
+    assert dt.timedelta(days=13) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=14)
+
+
+def test_a_sign_in_expires_on_the_server(app, client, world, session) -> None:
+    from sqlalchemy import update
+
+    from core.identity import SignInSession
+
+    _portal_sign_in(client, remember=False)
+    session.execute(update(SignInSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    session.commit()
+    _new_browser()
+    assert client.get("/home").status_code != 200

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.identity import Unit, User
-from tests.support import PASSWORD, csrf_token, staff_sign_in
+from tests.support import PASSWORD, csrf_token, sign_up_code, staff_sign_in
 
 
 def test_staff_sign_in_needs_csrf_and_shows_role_navigation(client, world) -> None:
@@ -62,6 +62,7 @@ def test_customer_signs_up_binds_and_sees_the_account(client, world) -> None:
             "name": "王芳",
             "password": "long-enough",
             "password2": "long-enough",
+            "code": sign_up_code(client, "13612345678"),
             "csrf_token": csrf_token(page.get_data(as_text=True)),
         },
     )

@@ -15,7 +15,7 @@ from core.db import db
 from core.identity import ALL_ROLES, Role, User
 
 from ..config_access import id_hash_key
-from ..throttle import guard
+from ..throttle import binding_keys, guard
 from . import api
 from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource, resolved
 
@@ -59,13 +59,15 @@ def account_summary(account: Account) -> dict[str, Any]:
 def bind_my_account(body: BindAccount) -> Any:
     user = caller()
     attempts = guard()
-    attempts.check("RATELIMIT_BINDING", str(user.id))
+    for key in binding_keys(user.id):
+        attempts.check("RATELIMIT_BINDING", *key)
     try:
         account = bind_account(
             db.session, user, body.account_no, body.holder_name, body.id_last4, id_hash_key=id_hash_key()
         )
     except Exception:
-        attempts.failed("RATELIMIT_BINDING", str(user.id))
+        for key in binding_keys(user.id):
+            attempts.failed("RATELIMIT_BINDING", *key)
         raise
     return account_summary(account)
 

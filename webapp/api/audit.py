@@ -16,7 +16,7 @@ from audit.findings import (
     transition,
 )
 from audit.models import AuditRun, Finding
-from audit.queries import filtered_findings, visible_runs, visible_trail
+from audit.queries import filtered_findings, trail_scope, visible_runs, visible_trail
 from audit.runs import request_run, run_summary, visible_run
 from billing.models import Account
 from core import trail
@@ -196,10 +196,11 @@ class VerifyOut(BaseModel):
     "/audit/trail/verify",
     access=SUPERVISION,
     response=VerifyOut,
-    summary="Walk the trail's hash chain: ok, or the first edited, removed or reordered event",
+    summary="Walk the trail's hash chain: ok, or the first edited, removed or reordered event (staff below the "
+    "root: counted and named only among the events of their units' accounts)",
 )
 def verify_trail() -> Any:
-    result = trail.verify(db.session)
+    result = trail.verify(db.session, in_scope=trail_scope(db.session, caller()))
     return {
         "ok": result.ok,
         "events_checked": result.events_checked,

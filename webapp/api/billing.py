@@ -179,10 +179,12 @@ def get_payments(account_no: str, query: PageQuery) -> Any:
     api,
     "/payments",
     methods=["POST"],
-    access=allow(Role.CUSTOMER, Role.CLERK, Role.ADMIN),
+    access=allow(Role.CLERK, Role.ADMIN),
     body=RecordPayment,
     status=201,
-    summary="Record a payment once per Idempotency-Key (customers: channel app, own accounts)",
+    summary="Record a payment received at the counter or from a bank or third party, once per Idempotency-Key "
+    "(staff; paid_at, when given, is now: past times come only from a payment file; online payments are "
+    "recorded only from the provider's confirmation)",
     extra_responses={200: "a replay: the first payment", 409: "the key was used with another body"},
 )
 def post_payment(body: RecordPayment) -> Any:

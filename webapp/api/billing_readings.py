@@ -20,6 +20,7 @@ from billing.readings import (
     review_reading,
     visible_readings,
 )
+from core.commands import MAX_ID
 from core.db import db
 from core.errors import NotFound
 from core.identity import Role, User
@@ -47,11 +48,16 @@ def list_readings(query: ReadingQuery) -> Any:
     return paginate(db.session, visible_readings(caller(), query.status), query, reading_dict)
 
 
+def _path_id(path: dict[str, Any], name: str) -> int | None:
+    """A row id from the path, or None for one that is not (no row has it)."""
+    text = str(path[name])
+    return int(text) if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID else None
+
+
 def _resolve_reading(session: Session, user: User, path: dict[str, Any]) -> Any:
-    try:
-        reading_id = int(path["reading_id"])
-    except ValueError as exc:
-        raise NotFound("reading_not_found") from exc
+    reading_id = _path_id(path, "reading_id")
+    if reading_id is None:
+        raise NotFound("reading_not_found")
     return get_visible_reading(session, user, reading_id)
 
 
@@ -110,10 +116,9 @@ def post_reading_import() -> Any:
 
 
 def _resolve_reading_import(session: Session, user: User, path: dict[str, Any]) -> Any:
-    try:
-        import_id = int(path["import_id"])
-    except ValueError as exc:
-        raise NotFound("reading_import_not_found") from exc
+    import_id = _path_id(path, "import_id")
+    if import_id is None:
+        raise NotFound("reading_import_not_found")
     batch = session.scalar(visible_reading_imports(user).where(ReadingImport.id == import_id))
     if batch is None:
         raise NotFound("reading_import_not_found")

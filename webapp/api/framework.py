@@ -27,6 +27,7 @@ from core.errors import DomainError, Forbidden, InvalidInput, Problem
 from core.identity import User
 
 from ..auth import current_api_user
+from ..inputs import MAX_PAGE
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -72,7 +73,7 @@ class EndpointSpec:
     response: Any
     status: int
     extra_responses: dict[int, str]
-    content_type: str | None
+    content_type: str | tuple[str, ...] | None
     multipart: dict[str, str] | None
 
 
@@ -94,7 +95,7 @@ class ApiModel(BaseModel):
 
 
 class PageQuery(BaseModel):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     per_page: int = Field(50, ge=1, le=200)
 
 
@@ -182,7 +183,7 @@ def endpoint(
     response: Any = None,
     status: int = 200,
     extra_responses: dict[int, str] | None = None,
-    content_type: str | None = None,
+    content_type: str | tuple[str, ...] | None = None,
     multipart: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a JSON endpoint. The view receives path values, then ``body``/``query`` models if declared.

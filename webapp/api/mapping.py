@@ -84,6 +84,14 @@ class NearestQuery(BaseModel):
     access=PUBLIC_ACCESS,
     query=NearestQuery,
     summary="The nearest service points by geodesic distance, with open_now in local time",
+    response={
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["code", "name", "lat", "lon", "distance_m", "open_now", "navigate"],
+            "properties": {"distance_m": {"type": "number"}, "open_now": {"type": "boolean"}},
+        },
+    },
     extra_responses={422: "no position: give lat and lon, or an address"},
 )
 def nearest_service_points(query: NearestQuery) -> Any:
@@ -126,7 +134,7 @@ class ExportQuery(BaseModel):
     access=PUBLIC_ACCESS,
     query=ExportQuery,
     summary="Every service point as GeoJSON (WGS-84) or CSV",
-    content_type="application/geo+json",
+    content_type=("application/geo+json", "text/csv"),
 )
 def export_service_points(query: ExportQuery) -> Any:
     points = db.session.scalars(select(ServicePoint).order_by(ServicePoint.code)).all()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.commands import RowId
 from core.db import db
 from core.errors import InvalidInput, NotFound, Problem
 from core.identity import ALL_ROLES, STAFF_ROLES, Role
@@ -67,7 +68,7 @@ def my_notifications(query: InboxQuery) -> Any:
 
 
 class ReadIn(ApiModel):
-    ids: list[int] | None = Field(None, max_length=1000, description="messages to mark read")
+    ids: list[RowId] | None = Field(None, max_length=1000, description="messages to mark read")
     all: bool = False
     read: bool = Field(True, description="false marks the given messages unread again")
 

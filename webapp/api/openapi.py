@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..inputs import MAX_ID
 from . import api
 from .framework import PUBLIC, SPECS, EndpointSpec, endpoint
 
@@ -45,6 +46,23 @@ def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
     if isinstance(model, dict):
         return model
     return {"type": "object"}
+
+
+GEOJSON_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array", "items": {"type": "object"}}},
+}
+
+
+def _content_schema(media: str, response: Any, components: dict[str, Any]) -> dict[str, Any]:
+    """A success answer's schema in one media type: JSON ones by the response model (GeoJSON a feature
+    collection unless the endpoint says more), anything else as bytes."""
+    if media == "application/geo+json" and response is None:
+        return GEOJSON_COLLECTION
+    if media == "application/json" or media.endswith("+json"):
+        return _schema(response, components)
+    return {"type": "string", "format": "binary"}
 
 
 def _operation(
@@ -87,18 +105,17 @@ def _operation(
                 }
             },
         }
-    ok_content = spec.content_type or "application/json"
+    media_types = spec.content_type or "application/json"
     ok: dict[str, Any] = {"description": "success"}
     if spec.status != 204:
         ok["content"] = {
-            ok_content: {
-                "schema": _schema(spec.response, components)
-                if ok_content == "application/json"
-                else {"type": "string", "format": "binary"}
-            }
+            media: {"schema": _content_schema(media, spec.response, components)}
+            for media in ((media_types,) if isinstance(media_types, str) else media_types)
         }
     responses: dict[str, Any] = {str(spec.status): ok}
     errors = dict(_STANDARD_ERRORS)
+    if spec.body is not None or spec.multipart:
+        errors[413] = "request larger than MAX_UPLOAD_BYTES"
     if spec.access.public:
         errors.pop(401), errors.pop(403)
     errors.update(spec.extra_responses)
@@ -124,7 +141,11 @@ def build_document() -> dict[str, Any]:
                 "name": m.group("name"),
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer" if m.group("conv") == "int" else "string"},
+                "schema": (
+                    {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+                    if m.group("conv") == "int"
+                    else {"type": "string"}
+                ),
             }
             for m in _PATH_PARAM.finditer(spec.rule)
         ]

@@ -12,6 +12,7 @@ from notifications.models import Message
 from notifications.services import inbox as inbox_items
 from notifications.services import inbox_item, inbox_query, mark_all_read, mark_read
 
+from ..inputs import page_arg
 from . import portal
 from ._customer import customer, customer_required, unread_messages
 from .notice_text import KIND_LABELS, for_reader
@@ -19,17 +20,10 @@ from .notice_text import KIND_LABELS, for_reader
 PAGE = 20
 
 
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 @portal.get("/inbox")
 @customer_required
 def inbox() -> Any:
-    page = _page()
+    page = page_arg()
     unread_only = request.args.get("show") == "unread"
     items = inbox_items(db.session, customer(), limit=PAGE + 1, offset=(page - 1) * PAGE, unread_only=unread_only)
     return render_template(

@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from billing.accounts import bind_account, unbind_account
 from billing.commands import BindAccount
@@ -13,12 +13,13 @@ from billing.ledger import account_position
 from core import clock
 from core.db import db
 from core.errors import DomainError
-from core.identity import CustomerSignUp, Role, change_password, create_user
+from core.identity import CustomerSignUp, PhoneOnly, Role, change_password
 
-from ..auth import SessionUser, authenticate
+from .. import signup
+from ..auth import authenticate, end_session, sign_in_attempt, start_session
 from ..config_access import id_hash_key
 from ..errors import error_message, form_errors
-from ..throttle import guard
+from ..throttle import binding_keys, guard
 from . import portal
 from ._billing import latest_bill
 from ._customer import bound_accounts, customer_required, selected_account
@@ -41,16 +42,12 @@ def index() -> Any:
 def sign_in() -> Any:
     error = None
     if request.method == "POST":
-        phone = request.form.get("phone", "").strip()
-        key = (phone.lower(), request.remote_addr or "-")
         try:
-            guard().check("RATELIMIT_SIGNIN", *key)
-            user = authenticate(phone, request.form.get("password", ""))
+            user = sign_in_attempt(request.form.get("phone", ""), request.form.get("password", ""))
             if user is None:
-                guard().failed("RATELIMIT_SIGNIN", *key)
                 error = _("Wrong phone number or password.")
             else:
-                login_user(SessionUser(user), remember=bool(request.form.get("remember")))
+                start_session(user, remember=bool(request.form.get("remember")))
                 default = url_for("portal.home") if user.role == Role.CUSTOMER else url_for("staff.dashboard")
                 return redirect(_safe_next(request.args.get("next"), default))
         except DomainError as exc:
@@ -62,7 +59,7 @@ def sign_in() -> Any:
 def sign_up() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
-        fields = {k: request.form.get(k, "") for k in ("phone", "name", "password")}
+        fields = {k: request.form.get(k, "") for k in ("phone", "name", "password", "code")}
         try:
             command = CustomerSignUp.parse(fields)
         except DomainError as exc:
@@ -72,19 +69,35 @@ def sign_up() -> Any:
             errors["password2"] = _("The passwords do not match.")
         if command is not None and not errors:
             try:
-                user = create_user(db.session, command.phone, command.password, Role.CUSTOMER, None, name=command.name)
-                db.session.commit()
-                login_user(SessionUser(user))
+                start_session(signup.sign_up(command))
                 return redirect(url_for("portal.home"))
-            except DomainError:
+            except DomainError as exc:
                 db.session.rollback()
-                errors["phone"] = _("This phone number is already registered.")
-    return render_template("portal/signup.html", errors=errors, form=request.form), 422 if errors else 200
+                found = form_errors(exc, {})
+                errors.update(found.fields or {"phone": found.summary[0]})
+    page = render_template("portal/signup.html", errors=errors, form=request.form, full_form=request.method == "POST")
+    return page, 422 if errors else 200
+
+
+@portal.post("/signup/code")
+def send_sign_up_code() -> Any:
+    """Step one of signing up (and "send it again"): the code goes to the number, then the whole form shows."""
+    errors: dict[str, str] = {}
+    sent = False
+    try:
+        signup.send_code(PhoneOnly.parse({"phone": request.form.get("phone", "")}).phone)
+        sent = True
+    except DomainError as exc:
+        db.session.rollback()
+        found = form_errors(exc, {})
+        errors["phone"] = found.fields.get("phone") or found.summary[0]
+    page = render_template("portal/signup.html", errors=errors, form=request.form, code_sent=sent, full_form=sent)
+    return page, 422 if errors else 200
 
 
 @portal.post("/logout")
 def sign_out() -> Any:
-    logout_user()
+    end_session()
     return redirect(url_for("portal.index"))
 
 
@@ -113,7 +126,8 @@ def bind() -> Any:
     if request.method == "POST":
         user = current_user.user
         try:
-            guard().check("RATELIMIT_BINDING", str(user.id))
+            for key in binding_keys(user.id):
+                guard().check("RATELIMIT_BINDING", *key)
             command = BindAccount.parse({k: request.form.get(k, "") for k in ("account_no", "holder_name", "id_last4")})
             account = bind_account(
                 db.session, user, command.account_no, command.holder_name, command.id_last4, id_hash_key=id_hash_key()
@@ -125,7 +139,8 @@ def bind() -> Any:
         except DomainError as exc:
             db.session.rollback()
             if exc.status != 429:
-                guard().failed("RATELIMIT_BINDING", str(user.id))
+                for key in binding_keys(user.id):
+                    guard().failed("RATELIMIT_BINDING", *key)
             labels = {
                 "account_no": _("Account number"),
                 "holder_name": _("Holder name"),
@@ -160,10 +175,10 @@ def password() -> Any:
             try:
                 change_password(db.session, user, request.form.get("new", ""))
                 db.session.commit()
-                login_user(SessionUser(user))
+                start_session(user)
                 flash(_("Password changed. Other devices have been signed out."), "ok")
                 return redirect(url_for("portal.index"))
-            except DomainError:
+            except DomainError as exc:
                 db.session.rollback()
-                error = _("At least 8 characters.")
+                error = "; ".join(form_errors(exc, {"password": _("New password")}).summary)
     return render_template("portal/password.html", error=error), 422 if error else 200

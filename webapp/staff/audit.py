@@ -31,6 +31,7 @@ from core.scope import scope_path, visible_units
 from webapp.templating import STAFF_NAV, local_datetime
 
 from ..errors import form_errors
+from ..inputs import page_arg
 from . import staff
 from .access import staff_required, staff_user
 from .archive import READERS as ARCHIVE_READERS
@@ -119,7 +120,7 @@ def _filtered(user: User) -> Any:
 @staff_required(*READERS)
 def audit_findings() -> Any:
     user = staff_user()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     per_page = 50
     stmt = _filtered(user).add_columns(Account.account_no, Unit.name)
     rows = db.session.execute(stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()

@@ -5,7 +5,6 @@ from urllib.parse import urlparse
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
 from sqlalchemy import func, select
 
 from billing.accounts import get_visible_account, visible_accounts
@@ -17,9 +16,8 @@ from core.errors import DomainError
 from core.identity import ALL_ROLES, STAFF_ROLES, Role, create_unit, create_user
 from core.scope import unit_in_scope, visible_units, visible_users
 
-from ..auth import SessionUser, authenticate
+from ..auth import end_session, sign_in_attempt, start_session
 from ..errors import error_message, form_errors
-from ..throttle import guard
 from . import staff
 from .access import staff_required, staff_user
 
@@ -34,16 +32,12 @@ def _safe_next(target: str | None, default: str) -> str:
 def sign_in() -> Any:
     error = None
     if request.method == "POST":
-        username = request.form.get("username", "")
-        key = (username.lower(), request.remote_addr or "-")
         try:
-            guard().check("RATELIMIT_SIGNIN", *key)
-            user = authenticate(username, request.form.get("password", ""))
-            if user is None or user.role not in STAFF_ROLES:
-                guard().failed("RATELIMIT_SIGNIN", *key)
+            user = sign_in_attempt(request.form.get("username", ""), request.form.get("password", ""), STAFF_ROLES)
+            if user is None:
                 error = _("Wrong username or password.")
             else:
-                login_user(SessionUser(user))
+                start_session(user)
                 return redirect(_safe_next(request.args.get("next"), url_for("staff.dashboard")))
         except DomainError as exc:
             error = error_message(exc)
@@ -52,7 +46,7 @@ def sign_in() -> Any:
 
 @staff.post("/logout")
 def sign_out() -> Any:
-    logout_user()
+    end_session()
     return redirect(url_for("staff.sign_in"))
 
 

@@ -1,9 +1,9 @@
 """billing: reading books (抄表段), reader files imported in the background, readings are checked before they bill (status, failed checks, a second person's review), meter
 changes (换表) are recorded, and bills keep the start and end readings and the multiplier they came from
 
-Revision ID: 0012_readings
-Revises: 0011_search_entries
-Create Date: 2026-12-07 07:00:00
+Revision ID: 0014_readings
+Revises: 0013_phone_codes
+Create Date: 2026-12-07 14:00:00
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_readings"
-down_revision = "0011_search_entries"
+revision = "0014_readings"
+down_revision = "0013_phone_codes"
 branch_labels = None
 depends_on = None
 
