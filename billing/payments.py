@@ -109,7 +109,9 @@ def earlier_with_reference(
     )
 
 
-def refuse_reused_reference(session: Session, account: Account, fields: dict[str, Any], idempotency_key: str) -> None:
+def refuse_reused_reference(
+    session: Session, account: Account, fields: dict[str, Any], idempotency_key: str
+) -> None:
     """A reference is unique per channel and unit: a second payment with it is refused, naming the first."""
     earlier = earlier_with_reference(session, account, fields["channel"], fields["reference"], idempotency_key)
     if earlier is not None:
