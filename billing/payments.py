@@ -24,6 +24,7 @@ from billing.recorders import recorder_for
 from billing.rules import CENT, Rules, current_rules
 from core import clock
 from core.errors import Conflict, InvalidInput
+from core.scope import of_unit
 
 
 def request_hash(fields: dict[str, Any], explicit_paid_at: bool) -> str:
@@ -101,7 +102,7 @@ def earlier_with_reference(
         .where(
             Payment.channel == channel,
             Payment.reference == reference,
-            Account.unit_id == account.unit_id,
+            of_unit(account.unit_id, Account.unit_id),
             Payment.idempotency_key != idempotency_key.strip(),
         )
         .order_by(Payment.id)
@@ -109,9 +110,7 @@ def earlier_with_reference(
     )
 
 
-def refuse_reused_reference(
-    session: Session, account: Account, fields: dict[str, Any], idempotency_key: str
-) -> None:
+def refuse_reused_reference(session: Session, account: Account, fields: dict[str, Any], idempotency_key: str) -> None:
     """A reference is unique per channel and unit: a second payment with it is refused, naming the first."""
     earlier = earlier_with_reference(session, account, fields["channel"], fields["reference"], idempotency_key)
     if earlier is not None:

@@ -40,6 +40,12 @@ def under(unit_path: str, unit_id_column: Any) -> ColumnElement[bool]:
     return result
 
 
+def of_unit(unit_id: int | None, unit_id_column: Any) -> ColumnElement[bool]:
+    """Rows of exactly this unit, not its subtree: for a rule that holds per unit (a receipt number is used once
+    per unit), never for what someone may see."""
+    return unit_id_column == unit_id  # type: ignore[no-any-return]
+
+
 def in_scope(user: User, unit_id_column: Any) -> ColumnElement[bool]:
     """Rows whose unit the user may see: for staff their unit subtree, for anyone else none."""
     path = scope_path(user)
