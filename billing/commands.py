@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, field_validator
 
-from billing.models import AdjustmentKind, Category, Channel
+from billing.models import AdjustmentKind, Category, Channel, MeterChangeKind
 from billing.rules import parse_period
 from core import clock
 from core.commands import Command, refuse
@@ -131,19 +131,17 @@ def _period(value: str) -> str:
 BANDS = ("peak", "flat", "valley")
 
 
-class RecordReading(Command):
-    """A cumulative meter reading for a period: ``reading``, or ``peak``, ``flat`` and ``valley`` (time-of-use
-    meters; the reading is then their sum)."""
+class _ReadingValues(Command):
+    """A cumulative reading: ``reading``, or ``peak``, ``flat`` and ``valley`` (time-of-use meters; the reading is
+    then their sum)."""
 
-    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
-    period: Annotated[str, AfterValidator(_period)] = Field(description="YYYY-MM")
     reading: Annotated[Decimal | None, BeforeValidator(_reading)] = None
     peak: Annotated[Decimal | None, BeforeValidator(_band)] = None
     flat: Annotated[Decimal | None, BeforeValidator(_band)] = None
     valley: Annotated[Decimal | None, BeforeValidator(_band)] = None
 
     @classmethod
-    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+    def value_problems(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
         given = [band for band in BANDS if data.get(band) is not None]
         if given:
             return {band: Problem("band_reading") for band in BANDS if band not in given}
@@ -163,6 +161,18 @@ class RecordReading(Command):
         if self.reading is not None:
             return self.reading
         return sum(self.bands or (), Decimal(0))
+
+
+class RecordReading(_ReadingValues):
+    """A cumulative meter reading for a period: ``reading``, or ``peak``, ``flat`` and ``valley`` (time-of-use
+    meters; the reading is then their sum)."""
+
+    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
+    period: Annotated[str, AfterValidator(_period)] = Field(description="YYYY-MM")
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        return cls.value_problems(data)
 
 
 class BindAccount(Command):
@@ -287,3 +297,46 @@ class DecideAdjustment(Command):
         if data.get("approve") is False and not str(data.get("note") or "").strip():
             return {"note": Problem("rejection_needs_reason")}
         return {}
+
+
+class ReviewReading(_ReadingValues):
+    """A second person's decision on a held reading: accept it as entered, or correct it (``reading``, or the
+    three bands of a time-of-use meter)."""
+
+    decision: Literal["accept", "correct"]
+    note: str = Field("", max_length=REASON_MAX)
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        return cls.value_problems(data) if data.get("decision") == "correct" else {}
+
+
+def _multiplier(value: Any) -> Decimal | None:
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise refuse("multiplier_format") from None
+    if not number.is_finite() or number <= 0 or number != number.quantize(Decimal("0.01")) or number >= 10**8:
+        raise refuse("multiplier_format")
+    return number
+
+
+class RecordMeterChange(Command):
+    """A meter replaced (换表) or rolled over before the reading of ``period``: the old meter's final reading,
+    the new one's start reading and its multiplier (the account's current one when not given). A rollover's
+    final reading is the register's full scale (99999 rolls over at 100000) and its start 0."""
+
+    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
+    period: Annotated[str, AfterValidator(_period)] = Field(description="YYYY-MM, the first period on the new meter")
+    kind: MeterChangeKind = MeterChangeKind.REPLACEMENT
+    changed_on: dt.date
+    old_final: Annotated[Decimal | None, BeforeValidator(_reading)] = None
+    new_start: Annotated[Decimal | None, BeforeValidator(_reading)] = None
+    multiplier: Annotated[Decimal | None, BeforeValidator(_multiplier)] = None
+    note: str = Field("", max_length=REASON_MAX)
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        return {name: Problem("required") for name in ("old_final", "new_start") if data.get(name) is None}

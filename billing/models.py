@@ -7,7 +7,7 @@ import enum
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Table, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from billing import payment_procedure
@@ -35,6 +35,7 @@ class Account(Base):
     __table_args__ = (
         CheckConstraint("capacity_kva >= 0", name="capacity_non_negative"),
         Index("ix_accounts_unit_id", "unit_id"),
+        Index("ix_accounts_reading_book_id_book_seq", "reading_book_id", "book_seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +53,24 @@ class Account(Base):
     connected_on: Mapped[dt.date | None]
     meter_multiplier: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal(1))
     balance: Mapped[Money] = mapped_column(default=Decimal("0.00"))  # 预存: money paid ahead
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # the reading book (抄表段) the account is read in, and its place on the book's route
+    reading_book_id: Mapped[int | None] = mapped_column(ForeignKey("reading_books.id"))
+    book_seq: Mapped[int | None]
+
+    unit: Mapped[Unit] = relationship()
+
+
+class ReadingBook(Base):
+    """A reading book (抄表段): one unit's route of accounts, read in ``Account.book_seq`` order."""
+
+    __tablename__ = "reading_books"
+    __table_args__ = (Index("ix_reading_books_unit_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit] = relationship()
@@ -105,11 +124,31 @@ class TariffTier(Base):
     price: Mapped[Decimal] = mapped_column(PRICE)
 
 
+class ReadingStatus(enum.StrEnum):
+    PASSED = "passed"  # every check passed: it bills (at once, or in the bill run)
+    HELD = "held"  # a check failed: waits in the review queue (异常复核) and makes no bill
+    ACCEPTED = "accepted"  # held, then accepted as entered by a second person
+    CORRECTED = "corrected"  # held, then corrected by a second person (``entered_reading`` keeps the first value)
+
+
 class MeterReading(Base):
-    """A cumulative meter reading for a period; TOU meters also carry the three band registers."""
+    """A cumulative meter reading for a period; TOU meters also carry the three band registers.
+
+    ``checks`` are the checks it failed when entered (``[{"code": ..., **params}]``); a held reading bills only
+    once a second person (``reviewed_by``, never ``recorded_by``) accepted or corrected it.
+    """
 
     __tablename__ = "meter_readings"
-    __table_args__ = (UniqueConstraint("account_id", "period"), CheckConstraint("reading >= 0", name="non_negative"))
+    __table_args__ = (
+        UniqueConstraint("account_id", "period"),
+        CheckConstraint("reading >= 0", name="non_negative"),
+        CheckConstraint("status IN ('passed', 'held', 'accepted', 'corrected')", name="status_known"),
+        CheckConstraint(
+            "reviewed_by IS NULL OR recorded_by IS NULL OR reviewed_by <> recorded_by", name="second_person"
+        ),
+        CheckConstraint("(status IN ('accepted', 'corrected')) = (reviewed_by IS NOT NULL)", name="review_complete"),
+        Index("ix_meter_readings_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
@@ -120,6 +159,82 @@ class MeterReading(Base):
     valley: Mapped[Decimal | None] = mapped_column(KWH)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=ReadingStatus.PASSED)
+    checks: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    entered_reading: Mapped[Decimal | None] = mapped_column(KWH)  # the value first entered, when corrected
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None]
+    review_note: Mapped[str] = mapped_column(String(500), default="")
+
+    account: Mapped[Account] = relationship()
+
+
+class MeterChangeKind(enum.StrEnum):
+    REPLACEMENT = "replacement"  # 换表: a new meter
+    ROLLOVER = "rollover"  # 翻转: the register passed its full scale and started again
+
+
+class MeterChange(Base):
+    """A meter replaced (or rolled over) before the reading of ``period``, the first one on the new register.
+
+    The period's usage is the old meter's ``old_final`` less the previous reading, times ``old_multiplier``, plus
+    the period's reading less ``new_start``, times ``multiplier`` (a rollover: ``old_final`` is the full scale,
+    e.g. 100000, and ``new_start`` 0).
+    """
+
+    __tablename__ = "meter_changes"
+    __table_args__ = (
+        UniqueConstraint("account_id", "period"),
+        CheckConstraint("kind IN ('replacement', 'rollover')", name="kind_known"),
+        CheckConstraint("old_final >= 0 AND new_start >= 0", name="non_negative"),
+        CheckConstraint("multiplier > 0 AND old_multiplier > 0", name="multiplier_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    period: Mapped[str] = mapped_column(String(7))
+    kind: Mapped[str] = mapped_column(String(16))
+    changed_on: Mapped[dt.date]
+    old_final: Mapped[Decimal] = mapped_column(KWH)
+    new_start: Mapped[Decimal] = mapped_column(KWH)
+    old_multiplier: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    multiplier: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReadingImport(Base):
+    """A handheld reader's file being entered row by row in the background; the counts are what the page polls.
+
+    ``rows`` are the file's parsed rows, ``done`` how many are entered (each chunk commits its rows and the count
+    together, so a redelivered task goes on where the last one stopped); ``report`` lists the rows held or
+    refused (``line``, ``account_no``, ``period``, ``outcome``, ``reading_id``/``checks`` or ``code``/``params``/
+    ``fields``). ``unit_id`` is the importer's unit: who may see the import.
+    """
+
+    __tablename__ = "reading_imports"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+        Index("ix_reading_imports_unit_id", "unit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    rows: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    billed: Mapped[int] = mapped_column(default=0)
+    held: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)
+    report: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
 
 
 class Bill(Base):
@@ -141,6 +256,12 @@ class Bill(Base):
     amount: Mapped[Money]
     due_date: Mapped[dt.date]
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # the readings it was computed from (null on bills issued before they were kept); with a meter change in the
+    # period the start is the old meter's and the end the new one's (``meter_change_id``)
+    start_reading: Mapped[Decimal | None] = mapped_column(KWH)
+    end_reading: Mapped[Decimal | None] = mapped_column(KWH)
+    multiplier: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    meter_change_id: Mapped[int | None] = mapped_column(ForeignKey("meter_changes.id"))
 
     lines: Mapped[list[BillLine]] = relationship(order_by="BillLine.seq", cascade="all, delete-orphan")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,7 @@ class Rules:
         return first_next + dt.timedelta(days=self.due_day_offset)
 
 
-_KEYS = {
+_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "BILLING_DUE_DAY_OFFSET": ("due_day_offset", int),
     "BILLING_LATE_FEE_RESIDENTIAL": ("residential_rate", Decimal),
     "BILLING_LATE_FEE_CURRENT_YEAR": ("current_year_rate", Decimal),
@@ -40,15 +41,21 @@ _KEYS = {
 }
 
 
-def rules_from(config: Any) -> Rules:
+def config_values(config: Any, keys: Mapping[str, tuple[str, Callable[[str], Any]]]) -> dict[str, Any]:
+    """The settings of ``keys`` (config key -> (name, parser)) given in the Flask ``config`` or, failing that, in
+    the environment, parsed from their text: ``{name: value}``."""
     values: dict[str, Any] = {}
-    for key, (name, kind) in _KEYS.items():
+    for key, (name, kind) in keys.items():
         raw = config.get(key) if config is not None else None
         if raw is None:
             raw = os.environ.get(key)
         if raw is not None:
             values[name] = kind(str(raw))
-    return Rules(**values)
+    return values
+
+
+def rules_from(config: Any) -> Rules:
+    return Rules(**config_values(config, _KEYS))
 
 
 def current_rules() -> Rules:
@@ -84,3 +91,10 @@ def period_start(period: str) -> dt.date:
 def next_period(period: str) -> str:
     year, month = (int(p) for p in period.split("-"))
     return f"{year + (month == 12):04d}-{month % 12 + 1:02d}"
+
+
+def shift_period(period: str, months: int) -> str:
+    """The period ``months`` after ``period`` (before it when negative)."""
+    year, month = (int(p) for p in period.split("-"))
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

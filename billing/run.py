@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from billing.bills import issue_bill, lock_account, lock_accounts
-from billing.models import Account, Bill, BillLine, MeterReading, TariffKind
+from billing.models import Account, Bill, BillLine, MeterChange, MeterReading, ReadingStatus, TariffKind
 from billing.rules import Rules, current_rules, period_start
 from billing.tariffs import Line, PriceTable, price_lines, tariff_for
 from billing.topics import BILLS_ISSUED
@@ -61,7 +61,10 @@ def _pending(period: str, after_id: int = 0) -> Any:
     return (
         select(MeterReading.account_id)
         .where(
-            MeterReading.period == period, MeterReading.account_id > after_id, MeterReading.account_id.not_in(billed)
+            MeterReading.period == period,
+            MeterReading.account_id > after_id,
+            MeterReading.account_id.not_in(billed),
+            MeterReading.status != ReadingStatus.HELD,  # a held reading bills once reviewed, not here
         )
         .order_by(MeterReading.account_id)
     )
@@ -282,7 +285,20 @@ def _tariff(session: Session, code: str, on: dt.date, cache: dict[str, PriceTabl
     return cache[code]
 
 
-_BILL_COLUMNS = ("id", "account_id", "period", "category", "tariff_id", "reading_id", "kwh", "amount", "due_date")
+_BILL_COLUMNS = (
+    "id",
+    "account_id",
+    "period",
+    "category",
+    "tariff_id",
+    "reading_id",
+    "kwh",
+    "amount",
+    "due_date",
+    "start_reading",
+    "end_reading",
+    "multiplier",
+)
 _LINE_COLUMNS = ("bill_id", "seq", "item", "kwh", "price", "amount")
 
 
@@ -307,14 +323,17 @@ def _bill_chunk(
     issued_at = dt.datetime.combine(issued_on, dt.time(1, 0), tzinfo=dt.UTC) if issued_on else utcnow()
     due = rules.due_date(period)
     zero = Decimal(0)
-    priced: list[tuple[Any, PriceTable, Decimal, list[Line]]] = []
+    priced: list[tuple[Any, PriceTable, Decimal, list[Line], Decimal]] = []
     with_balance: list[int] = []
     balance_account_nos: list[str] = []
     skipped = 0
-    for facts in _chunk_facts(session, period, ids):
+    chunk_facts = _chunk_facts(session, period, ids)
+    changed = _with_meter_change(session, period, chunk_facts)
+    for facts in chunk_facts:
         row, before = facts.account, facts.previous
-        if row.balance > 0:
-            with_balance.append(row.id)  # balance has to be applied: the single-bill path does that
+        if row.balance > 0 or row.id in changed:
+            # balance has to be applied, or usage spans a meter change: the single-bill path does that
+            with_balance.append(row.id)
             balance_account_nos.append(row.account_no)
             continue
         tariff = _tariff(session, row.tariff_code, start, tariffs)
@@ -331,15 +350,17 @@ def _bill_chunk(
                 ((row.valley or 0) - (before.valley or 0)) * multiplier,
             )
             kwh = sum(bands, zero)
-        priced.append((row, tariff, kwh, price_lines(tariff, kwh, facts.year_kwh, bands)))
+        priced.append((row, tariff, kwh, price_lines(tariff, kwh, facts.year_kwh, bands), before.reading))
     issued_ids: list[int] = []
     prepared = trail.PreparedEvents(utcnow(), [])
     if priced:
         bill_ids = reserve_ids(session, Bill, len(priced))
         bill_rows = []
-        for row, tariff, kwh, lines in priced:
+        for row, tariff, kwh, lines, start_reading in priced:
             amount = sum((line.amount for line in lines), Decimal("0.00"))
+            multiplier = row.meter_multiplier or Decimal(1)
             bill_rows.append([None, row.id, period, row.category, tariff.id, row.reading_id, kwh, amount, due])
+            bill_rows[-1].extend((start_reading, row.reading, multiplier))  # the columns in _BILL_COLUMNS' order
         if bill_ids is None:  # no sequence to draw from (SQLite): the INSERT tells the ids
             made = session.execute(
                 insert(Bill).returning(Bill.id, sort_by_parameter_order=True),
@@ -352,7 +373,7 @@ def _bill_chunk(
             copy_rows(session, Bill, (*_BILL_COLUMNS, "issued_at"), [(*r, issued_at) for r in bill_rows])
         line_rows = [
             (bill_id, i + 1, line.item, line.kwh, line.price, line.amount)
-            for bill_id, (_row, _tariff, _kwh, lines) in zip(bill_ids, priced, strict=True)
+            for bill_id, (_row, _tariff, _kwh, lines, _start) in zip(bill_ids, priced, strict=True)
             for i, line in enumerate(lines)
         ]
         copy_rows(session, BillLine, _LINE_COLUMNS, line_rows)
@@ -389,12 +410,28 @@ def _bill_chunk(
     return len(issued_ids), skipped
 
 
+def _with_meter_change(session: Session, period: str, chunk_facts: list[_Facts]) -> set[int]:
+    """The chunk's accounts with a meter change (or rollover) recorded for the period."""
+    if not chunk_facts:
+        return set()
+    low, high = chunk_facts[0].account.id, chunk_facts[-1].account.id
+    return set(
+        session.connection()
+        .execute(
+            select(MeterChange.account_id).where(
+                MeterChange.period == period, MeterChange.account_id.between(low, high)
+            )
+        )
+        .scalars()
+    )
+
+
 def _issued_events(
     bill_ids: list[int], bill_rows: list[list[Any]], priced: list[Any], period: str, due: dt.date, actor_id: int | None
 ) -> Iterator[dict[str, Any]]:
     """The trail's ``bill.issued`` event of every bill of the chunk."""
     due_text = due.isoformat()
-    for bill_id, bill_row, (row, tariff, kwh, lines) in zip(bill_ids, bill_rows, priced, strict=True):
+    for bill_id, bill_row, (row, tariff, kwh, lines, _start) in zip(bill_ids, bill_rows, priced, strict=True):
         yield {
             "actor_id": actor_id,
             "action": "bill.issued",

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.ledger import ZERO, BillState, bill_states
-from billing.models import Account, Bill, Payment, PaymentApplication, Tariff, TariffKind
+from billing.models import Account, Bill, MeterChange, Payment, PaymentApplication, Tariff, TariffKind
+from billing.readings import meter_change_dict
 from billing.rules import Rules, current_rules, next_period, period_start
 from billing.tariffs import tariff_for
 from core.errors import NotFound
@@ -35,6 +36,9 @@ def bill_summary(state: BillState, on: dt.date, rules: Rules) -> dict[str, Any]:
         "late_fee_today": state.late_fee_owed(on, rules),
         "status": state.status(),
         "overdue": state.outstanding() > 0 and on > bill.due_date,
+        "start_reading": bill.start_reading,
+        "end_reading": bill.end_reading,
+        "multiplier": bill.multiplier,
     }
 
 
@@ -42,7 +46,8 @@ def bills_for_year(session: Session, account: Account, year: int | None, on: dt.
     """The account's bills (of ``year`` if given), newest period first, each with paid amount and status.
 
     Keys: period, kwh, amount, charged (amount plus approved corrections), due_date, paid_amount (principal),
-    late_fee_paid, outstanding, late_fee_today (owed if paid on ``on``), status (unpaid/partial/paid), overdue.
+    late_fee_paid, outstanding, late_fee_today (owed if paid on ``on``), status (unpaid/partial/paid), overdue,
+    start_reading, end_reading and multiplier (null on bills issued before readings were kept on bills).
     """
     rules = current_rules()
     states = bill_states(session, account.id)
@@ -66,8 +71,23 @@ def bill_detail(session: Session, account: Account, period: str, on: dt.date) ->
         issued_at=bill.issued_at,
         lines=[{"item": line.item, "kwh": line.kwh, "price": line.price, "amount": line.amount} for line in bill.lines],
         applications=[{"applied_on": d, "principal": p, "late_fee": f} for d, p, f in state.applications],
+        **bill_readings(session, bill),
     )
     return data
+
+
+def bill_readings(session: Session, bill: Bill) -> dict[str, Any]:
+    """What the bill was computed from: ``start_reading``, ``end_reading``, ``multiplier`` (null on bills issued
+    before they were kept) and the ``meter_change`` in its period (``billing.readings.meter_change_dict``, or
+    null): usage = (old_final - start) x old_multiplier + (end - new_start) x multiplier when there is one, else
+    (end - start) x multiplier."""
+    change = session.get(MeterChange, bill.meter_change_id) if bill.meter_change_id is not None else None
+    return {
+        "start_reading": bill.start_reading,
+        "end_reading": bill.end_reading,
+        "multiplier": bill.multiplier,
+        "meter_change": None if change is None else meter_change_dict(change),
+    }
 
 
 def tier_progress(session: Session, account: Account, year: int, through: str | None = None) -> dict[str, Any]:

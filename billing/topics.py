@@ -13,3 +13,6 @@ BILLS_ISSUED = "billing.bills_issued"
 # {"payment_id": int}: a payment recorded (once per payment; history recorded by the demo is not announced).
 # The database function payment_record writes this message itself on PostgreSQL (billing.payment_procedure).
 PAYMENT_RECORDED = "billing.payment_recorded"
+
+# {"import_id": int}: a reader file stored for import (billing.reading_books); billing's own task enters its rows.
+READING_IMPORT_REQUESTED = "billing.reading_import_requested"

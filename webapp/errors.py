@@ -63,11 +63,16 @@ def _weekday(value: str) -> str:
     return str(DAY_LABELS.get(value, value))
 
 
+# how a held reading's review ended (billing.models.ReadingStatus)
+REVIEW_OUTCOMES = {"accepted": _l("accepted as entered"), "corrected": _l("corrected on review")}
+
+
 # Parameters whose values are codes of a controlled list, shown by their label.
 LABELLED_PARAMS: dict[str, dict[str, Callable[[str], str]]] = {
     "invalid_transition": {"current": _, "to": _},
     "ticket_step_not_allowed": {"status": status_label, "to": status_label},
     "hours_format": {"days": _weekday},
+    "reading_already_reviewed": {"status": lambda value: str(REVIEW_OUTCOMES.get(value, value))},
 }
 
 

@@ -22,3 +22,13 @@ INTENDED.update(
         ("GET", "/api/v1/billing/payment-imports/<import_id>"): {"clerk", "supervisor", "admin"},
     }
 )
+
+INTENDED.update(
+    {
+        ("GET", "/api/v1/billing/readings"): {"clerk", "supervisor", "admin"},
+        ("POST", "/api/v1/billing/readings/<reading_id>/review"): {"clerk", "admin"},
+        ("POST", "/api/v1/billing/meter-changes"): {"clerk", "admin"},
+        ("POST", "/api/v1/billing/reading-imports"): {"clerk", "admin"},
+        ("GET", "/api/v1/billing/reading-imports/<import_id>"): {"clerk", "supervisor", "admin"},
+    }
+)

@@ -60,3 +60,32 @@ def _imports(world: World, session: Any) -> tuple[Params, Params]:
     session.add_all([own, foreign])
     session.commit()
     return {"import_id": own.id}, {"import_id": foreign.id}
+
+
+@provider("reading")
+def _readings(world: World, session: Any) -> tuple[Params, Params]:
+    """A held reading (9999 after 300 kWh months) on each account, entered by no one of the world's users."""
+    from billing.bills import record_reading
+
+    add_tariffs(session)
+    ids = []
+    for account in (world.own_account, world.foreign_account):
+        for period, kwh in (("2026-01", 300), ("2026-02", 300), ("2026-03", 300)):
+            bill_with(session, account, period, kwh)
+        reading, _bill = record_reading(session, account, {"period": "2026-04", "reading": 9999}, actor_id=None)
+        assert reading.status == "held"
+        ids.append(reading.id)
+    session.commit()
+    return {"reading_id": ids[0]}, {"reading_id": ids[1]}
+
+
+@provider("reading_import")
+def _reading_imports(world: World, session: Any) -> tuple[Params, Params]:
+    """A reader file imported in unit A, and one in unit B."""
+    from billing.models import ReadingImport
+
+    own = ReadingImport(filename="a.csv", sha256="0" * 64, unit_id=world.unit_a.id, rows=[], report=[])
+    foreign = ReadingImport(filename="b.csv", sha256="1" * 64, unit_id=world.unit_b.id, rows=[], report=[])
+    session.add_all([own, foreign])
+    session.commit()
+    return {"import_id": own.id}, {"import_id": foreign.id}

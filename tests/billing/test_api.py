@@ -32,6 +32,8 @@ def test_bill_detail_shows_the_tier_lines(world, session, api) -> None:
         ("tier_1", "2760.00", "1484.88"),
         ("tier_2", "240.00", "141.12"),
     ]
+    readings = (bill["start_reading"], bill["end_reading"], bill["multiplier"], bill["meter_change"])
+    assert readings == ("0.00", "3000.00", "1.00", None)
     listing = customer.get("/api/v1/accounts/1000000001/bills?year=2026").get_json()
     assert [(b["period"], b["amount"], b["status"]) for b in listing["items"]] == [("2026-02", "1626.00", "unpaid")]
     assert customer.get("/api/v1/accounts/1000000001/bills?year=2025").get_json()["items"] == []

@@ -97,13 +97,6 @@ def test_second_reading_for_a_period_is_refused_and_the_bill_stays(world, sessio
     assert session.get(Bill, bill.id).amount == Decimal("107.60")
 
 
-def test_meter_going_backwards_is_refused(world, session) -> None:
-    add_tariffs(session)
-    bill_with(session, world.own_account, "2026-01", 200, start=1000)
-    with pytest.raises(InvalidInput):
-        record_reading(session, world.own_account, {"period": "2026-02", "reading": 1100}, actor_id=None)
-
-
 def test_reading_with_every_field_wrong_reports_them_all(world, session) -> None:
     with pytest.raises(InvalidInput) as caught:
         record_reading(session, world.own_account, {"period": "2026-13", "reading": "-1"}, actor_id=None)

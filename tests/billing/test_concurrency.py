@@ -245,3 +245,37 @@ def test_a_bill_run_and_counter_payments_to_the_same_accounts_at_once_all_go_thr
         )
     ).all()
     assert over == []
+
+
+def test_twenty_reviews_of_one_held_reading_at_once_make_one_bill(app, world, session) -> None:
+    from billing.bills import record_reading
+    from billing.models import Bill
+
+    add_tariffs(session)
+    for period in ("2026-01", "2026-02", "2026-03"):
+        bill_with(session, world.own_account, period, 300)
+    reading, _bill = record_reading(
+        session, world.own_account, {"period": "2026-04", "reading": "9999"}, actor_id=world.users["clerk"].id
+    )
+    assert reading.status == "held"
+    session.commit()
+    token = world.token("admin")
+    barrier = threading.Barrier(20)
+
+    def one(_index: int):
+        client = app.test_client()
+        barrier.wait()
+        reply = client.post(
+            f"/api/v1/billing/readings/{reading.id}/review",
+            json={"decision": "correct", "reading": "1210"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        db.remove_session()
+        return reply.status_code, reply.get_json()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        replies = list(pool.map(one, range(20)))
+    assert {status for status, _ in replies} == {200}
+    assert {data["bill"]["kwh"] for _, data in replies} == {"310.00"}
+    session.rollback()
+    assert session.scalar(select(func.count(Bill.id)).where(Bill.period == "2026-04")) == 1

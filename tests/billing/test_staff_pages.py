@@ -66,6 +66,8 @@ def test_ledger_shows_bills_payments_and_hand_checked_position(client, billed, m
     assert "¥107.60" in html and "¥53.80" in html  # the two bills
     assert "2026-02-15" in html and "2026-03-15" in html  # due dates
     assert "200.00" in html and "100.00" in html  # kWh
+    # February's row: start and end readings, multiplier, kWh
+    assert re.search(r"<td>2026-02</td><td[^>]*>200.00</td>\s*<td[^>]*>300.00</td>\s*<td[^>]*>1.00</td>", html)
     assert "已缴清" in html and "未缴" in html  # paid / unpaid
     assert "R-0001" in html and "柜台" in html  # the payment, its channel
     assert "2026-01：本金 ¥107.60，违约金 ¥0.00" in html  # where it went

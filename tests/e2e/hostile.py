@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from archive.samples import text_pdf
-from billing.models import Payment
+from billing.models import Payment, ReadingBook
 from tests.billing.support import add_tariffs, bill_with
 from tests.notifications.helpers import SQUARE
 
@@ -38,6 +38,9 @@ class Planted:
     message_id: int
     run_id: int
     finding_id: int
+    book_id: int
+    reading_id: int
+    reading_import_id: int
     ticket_no: str
     incident_id: int
 
@@ -75,6 +78,23 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     )
     adjustment = {"kind": "correction", "account_no": no, "period": "2026-01", "amount": "-1.00"}
     _ok(client.post("/api/v1/billing/adjustments", json={**adjustment, "reason": hostile("更正")}, headers=clerk))
+    book = ReadingBook(code="A-01", name=hostile("抄表段"), unit_id=world.unit_a.id)
+    session.add(book)
+    session.flush()
+    book_id = book.id
+    account.reading_book_id, account.book_seq = book_id, 1
+    session.commit()  # and no attribute read after it: on SQLite that would begin a transaction holding the lock
+    held = {"account_no": no, "period": "2026-02", "reading": "99999"}
+    reading = _ok(client.post("/api/v1/billing/readings", json=held, headers=clerk))
+    assert reading["status"] == "held"
+    readings = io.BytesIO(f"account_no,period,reading\n{no},2026-03,{hostile('读数')[:20]}\n".encode())
+    reader_file = client.post(
+        "/api/v1/billing/reading-imports",
+        headers=clerk,
+        content_type="multipart/form-data",
+        data={"file": (readings, hostile("抄表机") + ".csv")},
+    )
+    reading_import = _ok(reader_file, 202)
 
     archivist = world.headers("archivist")
     _ok(client.post("/api/v1/archive/dossiers", json={"account_no": no}, headers=archivist))
@@ -139,6 +159,9 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         message_id=next(item["id"] for item in inbox["items"] if item["kind"] == "outage"),
         run_id=run["run_id"],
         finding_id=finding_id,
+        book_id=book_id,
+        reading_id=reading["id"],
+        reading_import_id=reading_import["id"],
         ticket_no=ticket["ticket_no"],
         incident_id=int(fault["incident_id"]),
     )

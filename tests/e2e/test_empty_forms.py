@@ -20,7 +20,9 @@ import pytest
 from audit.models import Finding
 from audit.rules import all_rules
 from billing.adjustments import request_adjustment
+from billing.bills import record_reading
 from billing.commands import RequestAdjustment
+from billing.models import ReadingBook
 from mapping.commands import NewServicePoint
 from mapping.services import create_point
 from servicedesk.commands import MoveTicket, OpenTicket
@@ -42,7 +44,7 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 class Form:
     name: str
     user: str | None  # who signs in first: a staff username, "customer", or nobody
-    path: str  # may name {document}, {finding}, {point}, {ticket}, {closed}, {incident}
+    path: str  # may name {document}, {finding}, {point}, {book}, {reading}, {ticket}, {closed}, {incident}
     form: str  # the form's selector on that page
     button: str = "button[type=submit]"
     error: bool = True  # an empty form is refused
@@ -80,6 +82,19 @@ FORMS = [
     Form("payment file", "clerk-a", "/staff/billing/imports", "form.upload"),
     Form("decision", "clerk-a", "/staff/billing/approvals", "form.decide", button="button[value=reject]"),
     Form("counter search", "clerk-a", "/staff/billing", "main form[method=get]", error=False),
+    Form(
+        "reading sheet",
+        "clerk-a",
+        "/staff/billing/reading-books/{book}?period=2026-03",
+        "main form[method=post]",
+        error=False,
+    ),
+    Form("reading books period", "clerk-a", "/staff/billing/reading-books", "main form[method=get]", error=False),
+    Form("reader file", "clerk-a", "/staff/billing/reading-imports", "form.upload"),
+    Form(
+        "reading review", "clerk-a", "/staff/billing/readings/{reading}", "form.decide", button="button[value=correct]"
+    ),
+    Form("meter change", "clerk-a", "/staff/billing/accounts/1000000001/meter-change", "form.change"),
     # audit
     Form("start an audit run", "supervisor-a", "/staff/audit", "form[action$='/audit/runs']", error=False),
     Form("waive a finding", "supervisor-a", "/staff/audit/findings/{finding}", "form:has(input[value=waived])"),
@@ -119,6 +134,13 @@ def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untype
         actor=None,
         unit=world.unit_a,
     )
+    record_reading(session, world.own_account, {"period": "2026-01", "reading": "0"}, actor_id=None)  # the start
+    book = ReadingBook(code="A-01", name="一号抄表段", unit_id=world.unit_a.id)
+    session.add(book)
+    session.flush()
+    world.own_account.reading_book_id, world.own_account.book_seq = book.id, 1
+    held, _bill = record_reading(session, world.own_account, {"period": "2026-02", "reading": "99999"}, actor_id=None)
+    assert held.status == "held"
     world.own_account.balance = Decimal("50.00")
     request_adjustment(
         session,
@@ -140,7 +162,9 @@ def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untype
     closed = open_ticket(session, customer, OpenTicket.parse(enquiry))
     move_ticket(session, clerk, closed, MoveTicket.parse({"to": "closed"}))
     session.commit()
+    ids = {"book": book.id, "reading": held.id}
     return {
+        **ids,
         "document": document,
         "finding": finding.id,
         "point": point.id,

@@ -33,3 +33,10 @@ def test_seed_demo_is_idempotent(app, session) -> None:
     assert categories == {"residential", "general", "large_industrial", "agricultural"}
     capacities = list(session.scalars(select(Account.capacity_kva)))
     assert min(capacities) < 50 and max(capacities) >= 315 and any(50 <= c < 315 for c in capacities)
+    # every account is on a reading book of its unit, and a few suspicious readings wait for review
+    from billing.models import MeterReading, ReadingBook
+
+    assert session.scalar(select(func.count(Account.id)).where(Account.reading_book_id.is_(None))) == 0
+    assert session.scalar(select(func.count(ReadingBook.id))) > 1
+    held = session.scalar(select(func.count(MeterReading.id)).where(MeterReading.status == "held"))
+    assert held is not None and held >= 3

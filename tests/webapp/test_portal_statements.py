@@ -200,3 +200,9 @@ def test_bill_detail_shows_the_annual_tiers_as_of_that_bill(client, statements) 
     page = _text(client.get("/bills/2026-01"))  # the February bill (1,000 kWh) came later
     assert "2026 年账单累计用电 2,000 千瓦时" in page
     assert "已用 2,000 / 2,760 千瓦时" in page and "已用 0 / 2,040 千瓦时" in page
+
+
+def test_bill_detail_shows_its_readings_and_multiplier(client, statements) -> None:
+    _sign_in(client)
+    page = _text(client.get("/bills/2026-02"))
+    assert "电表读数 起码 2,100 止码 3,100 倍率 1 用电量 =（止码 − 起码）× 倍率。" in page

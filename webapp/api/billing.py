@@ -12,7 +12,7 @@ from billing import payments
 from billing.accounts import get_visible_account
 from billing.bills import record_reading
 from billing.commands import RecordPayment, RecordReading
-from billing.models import Account
+from billing.models import Account, Bill, MeterReading, ReadingStatus
 from billing.payments import request_hash
 from billing.services import (
     bill_detail,
@@ -78,13 +78,19 @@ def post_tariff(body: TariffIn) -> Any:
     access=allow(Role.CLERK, Role.ADMIN),
     body=RecordReading,
     status=201,
-    summary="Record a cumulative meter reading; the period's bill is computed",
-    extra_responses={409: "a reading for that period (or a later one) exists"},
+    summary="Record a cumulative meter reading: checked, then billed at once, or held for a second person's review",
+    extra_responses={409: "a reading for that period (or a later one) exists, or an earlier one is held"},
 )
 def post_reading(body: RecordReading) -> Any:
     user = caller()
     account = get_visible_account(db.session, user, body.account_no)
     reading, bill = record_reading(db.session, account, body, actor_id=user.id)
+    return entered_reading_dict(account, reading, bill), 201
+
+
+def entered_reading_dict(account: Account, reading: MeterReading, bill: Bill | None) -> dict[str, Any]:
+    """A reading as entered or reviewed: ``status`` "held" (waits for review, no bill) or "billed" (passed its
+    checks or was reviewed; ``bill`` is null for an account's starting reading), with the ``checks`` it failed."""
     result: dict[str, Any] = {
         "id": reading.id,
         "account_no": account.account_no,
@@ -93,11 +99,13 @@ def post_reading(body: RecordReading) -> Any:
         "peak": reading.peak,
         "flat": reading.flat,
         "valley": reading.valley,
+        "status": "held" if reading.status == ReadingStatus.HELD else "billed",
+        "checks": list(reading.checks or []),
         "bill": None,
     }
     if bill is not None:
         result["bill"] = bill_detail(db.session, account, bill.period, clock.today_local())
-    return result, 201
+    return result
 
 
 class BillsQuery(PageQuery):
