@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from billing.commands import OpenAccount
 from billing.models import Account, AccountStatus
@@ -78,7 +78,8 @@ def visible_accounts(user: User) -> Select[Any]:
 
 def get_visible_account(session: Session, user: User, account_no: str) -> Account:
     """The account if the user may see it; NotFound otherwise (never reveal that it exists)."""
-    account: Account | None = session.scalar(visible_accounts(user).where(Account.account_no == account_no))
+    stmt = visible_accounts(user).options(joinedload(Account.unit)).where(Account.account_no == account_no)
+    account: Account | None = session.scalar(stmt)
     if account is None:
         raise NotFound("account_not_found")
     return account

@@ -190,17 +190,19 @@ def _open_bills_query() -> Any:
     return union_all(bills, adjustments).order_by("seq")
 
 
-def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[BillState]:
-    """``bill_states`` of the bills that money paid on ``on`` can still go to, oldest period first (one query).
+def account_bill_states(session: Session, account_id: int) -> list[BillState]:
+    """``bill_states`` of every bill of the account in one query, oldest period first.
 
-    Left out are bills whose principal is fully paid by applications dated no later than ``on`` and that have no
-    approved adjustment: money applied fee-first settles a bill's late fee before its last principal, so such a
-    bill owes nothing on ``on`` (``plan_application`` would skip it). Plain rows are read (the account's bills
-    with their applications, and its approved adjustments, in one UNION ALL driven by the account's indexes);
-    the states' ``bill`` objects are plain snapshots (not ORM objects) with the bill's id, account_id, period,
-    category, due date and amount.
+    Plain rows are read (the account's bills with their applications, and its approved adjustments, in one
+    UNION ALL driven by the account's indexes); the states' ``bill`` objects are plain snapshots (not ORM
+    objects) with the bill's id, account_id, period, category, due date and amount.
     """
-    rows: list[Any] = list(session.execute(_open_bills_query(), {"account_id": account_id}))
+    states, _adjusted = _states_of_rows(account_id, session.execute(_open_bills_query(), {"account_id": account_id}))
+    return sorted(states.values(), key=lambda s: s.bill.period)
+
+
+def _states_of_rows(account_id: int, result: Any) -> tuple[dict[int, BillState], set[int]]:
+    rows: list[Any] = list(result)
     states: dict[int, BillState] = {}
     adjusted: set[int] = set()
     for src, bill_id, period, category, due_date, amount, day, principal, fee, _seq in rows:
@@ -220,6 +222,18 @@ def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[Bil
             states[bill_id].charged += amount
         elif src == AdjustmentKind.WAIVER:
             states[bill_id].waived += amount
+    return states, adjusted
+
+
+def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[BillState]:
+    """``bill_states`` of the bills that money paid on ``on`` can still go to, oldest period first (one query).
+
+    Left out are bills whose principal is fully paid by applications dated no later than ``on`` and that have no
+    approved adjustment: money applied fee-first settles a bill's late fee before its last principal, so such a
+    bill owes nothing on ``on`` (``plan_application`` would skip it). The rows are those of
+    ``account_bill_states``.
+    """
+    states, adjusted = _states_of_rows(account_id, session.execute(_open_bills_query(), {"account_id": account_id}))
     return sorted(
         (
             s
@@ -240,9 +254,9 @@ class Position:
 
 
 def account_position(session: Session, account: Account, on: dt.date, rules: Rules | None = None) -> Position:
-    """Balance (预存), unpaid principal and the late fee owed if paid on ``on``."""
+    """Balance (预存), unpaid principal and the late fee owed if paid on ``on`` (one query)."""
     rules = rules or current_rules()
-    states = bill_states(session, account.id)
+    states = account_bill_states(session, account.id)
     arrears = sum((s.outstanding(on) for s in states), ZERO)
     fee = sum((s.late_fee_owed(on, rules) for s in states), ZERO)
     return Position(balance=account.balance, arrears=arrears, late_fee_today=fee)

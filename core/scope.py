@@ -18,6 +18,8 @@ from core.identity import AccountBinding, Role, Unit, User
 
 # The account is every domain's join key; its model is billing's. The rule reads two columns of its table.
 _accounts = table("accounts", column("id"), column("unit_id"))
+# The units of a subtree, as a subquery of their own (made once: building an alias costs more than the query).
+_SUBTREE_UNITS = aliased(Unit)
 
 
 def scope_path(user: User) -> str | None:
@@ -34,8 +36,7 @@ def sees_everything(user: User) -> bool:
 
 def under(unit_path: str, unit_id_column: Any) -> ColumnElement[bool]:
     """Rows whose unit is the unit at ``unit_path`` or one below it (a null unit is in no subtree)."""
-    units = aliased(Unit)
-    subtree = select(units.id).where(units.path.startswith(unit_path)).correlate(None)
+    subtree = select(_SUBTREE_UNITS.id).where(_SUBTREE_UNITS.path.startswith(unit_path)).correlate(None)
     result: ColumnElement[bool] = unit_id_column.in_(subtree)
     return result
 

@@ -6,13 +6,15 @@ revokes every older token and session at once. Sessions store ``id:version`` thr
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import current_app, request
 from flask_login import UserMixin, current_user
 from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 from wtforms import ValidationError
 
 from core.db import db
@@ -42,9 +44,23 @@ def user_from_token(token: str) -> User | None:
         return None
     if not isinstance(data, dict):
         return None
-    user = db.session.get(User, data.get("uid"))
+    uid = data.get("uid")
+    if not isinstance(uid, int):
+        return None
+    user = user_with_unit(uid)
     if user is None or not user.active or user.token_version != data.get("v"):
         return None
+    return user
+
+
+@functools.cache
+def _user_with_unit_query() -> Any:
+    return select(User).options(joinedload(User.unit)).where(User.id == bindparam("uid"))
+
+
+def user_with_unit(uid: int) -> User | None:
+    """The user and their unit in one query (the scope rule reads the unit's path on every request)."""
+    user: User | None = db.session.scalar(_user_with_unit_query(), {"uid": uid})
     return user
 
 
@@ -98,7 +114,7 @@ def _load_user(raw: str) -> SessionUser | None:
     uid, _, version = raw.partition(":")
     if not uid.isdigit():
         return None
-    user = db.session.get(User, int(uid))
+    user = user_with_unit(int(uid))
     if user is None or not user.active or str(user.token_version) != version:
         return None
     return SessionUser(user)

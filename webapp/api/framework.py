@@ -212,6 +212,15 @@ def endpoint(
 
         @wraps(fn)
         def view(**path: Any) -> Any:
+            # A safe method never commits: it reads on the reader engine (no transaction, writes refused).
+            reader = request.method not in UNSAFE and db.read_only_session()
+            try:
+                return answer(path)
+            finally:
+                if reader:
+                    db.remove_session()
+
+        def answer(path: dict[str, Any]) -> Any:
             user = current_api_user()
             g.api_user = user
             if not access.public:
