@@ -152,12 +152,19 @@ class _BillSnapshot:
     category: str
     due_date: dt.date
     amount: Decimal
+    kwh: Decimal
 
 
 @functools.cache
 def _open_bills_query() -> Any:
     """The account's bills with their applications, and its approved adjustments (built once: payments are hot)."""
-    money_cols = (Bill.amount, PaymentApplication.applied_on, PaymentApplication.principal, PaymentApplication.late_fee)
+    money_cols = (
+        Bill.amount,
+        PaymentApplication.applied_on,
+        PaymentApplication.principal,
+        PaymentApplication.late_fee,
+        Bill.kwh,
+    )
     bills = (
         select(
             literal("bill", String).label("src"),
@@ -181,6 +188,7 @@ def _open_bills_query() -> Any:
         null().cast(PaymentApplication.applied_on.type),
         null().cast(PaymentApplication.principal.type),
         null().cast(PaymentApplication.late_fee.type),
+        null().cast(Bill.kwh.type),
         Adjustment.id,
     ).where(
         Adjustment.account_id == bindparam("account_id"),
@@ -195,7 +203,7 @@ def account_bill_states(session: Session, account_id: int) -> list[BillState]:
 
     Plain rows are read (the account's bills with their applications, and its approved adjustments, in one
     UNION ALL driven by the account's indexes); the states' ``bill`` objects are plain snapshots (not ORM
-    objects) with the bill's id, account_id, period, category, due date and amount.
+    objects) with the bill's id, account_id, period, category, due date, amount and kWh.
     """
     states, _adjusted = _states_of_rows(account_id, session.execute(_open_bills_query(), {"account_id": account_id}))
     return sorted(states.values(), key=lambda s: s.bill.period)
@@ -205,16 +213,16 @@ def _states_of_rows(account_id: int, result: Any) -> tuple[dict[int, BillState],
     rows: list[Any] = list(result)
     states: dict[int, BillState] = {}
     adjusted: set[int] = set()
-    for src, bill_id, period, category, due_date, amount, day, principal, fee, _seq in rows:
+    for src, bill_id, period, category, due_date, amount, day, principal, fee, kwh, _seq in rows:
         if src != "bill":
             continue
         state = states.get(bill_id)
         if state is None:
-            snapshot = _BillSnapshot(bill_id, account_id, period, category, due_date, amount)
+            snapshot = _BillSnapshot(bill_id, account_id, period, category, due_date, amount, kwh)
             state = states[bill_id] = BillState(bill=cast(Bill, snapshot), charged=amount)
         if day is not None:
             state.applications.append((day, principal, fee))
-    for src, bill_id, *_cols, amount, _day, _principal, _fee, _seq in rows:
+    for src, bill_id, *_cols, amount, _day, _principal, _fee, _kwh, _seq in rows:
         if src == "bill" or bill_id not in states:
             continue
         adjusted.add(bill_id)

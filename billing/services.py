@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.ledger import ZERO, BillState, bill_states
+from billing.ledger import ZERO, BillState, account_bill_states, bill_states
 from billing.models import Account, Bill, Payment, PaymentApplication, Tariff, TariffKind
 from billing.rules import Rules, current_rules, next_period, period_start
 from billing.tariffs import tariff_for
@@ -45,7 +45,7 @@ def bills_for_year(session: Session, account: Account, year: int | None, on: dt.
     late_fee_paid, outstanding, late_fee_today (owed if paid on ``on``), status (unpaid/partial/paid), overdue.
     """
     rules = current_rules()
-    states = bill_states(session, account.id)
+    states = account_bill_states(session, account.id)
     if year is not None:
         states = [s for s in states if s.bill.period.startswith(f"{year:04d}-")]
     return [bill_summary(s, on, rules) for s in reversed(states)]

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from billing.ledger import money
 from billing.models import Category, Tariff, TariffKind, TariffTier
@@ -143,6 +143,7 @@ def tariff_dict(tariff: Tariff) -> dict[str, Any]:
 def tariff_for(session: Session, code: str, on: dt.date) -> Tariff:
     tariff = session.scalar(
         select(Tariff)
+        .options(joinedload(Tariff.tiers))  # read with it by every caller (prices, tier progress)
         .where(Tariff.code == code, Tariff.valid_from <= on, or_(Tariff.valid_to.is_(None), Tariff.valid_to >= on))
         .order_by(Tariff.valid_from.desc())
         .limit(1)
