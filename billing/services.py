@@ -7,11 +7,12 @@ and returns plain dicts of Decimals, dates and strings.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from billing.ledger import ZERO, BillState, account_bill_states, bill_states
@@ -70,6 +71,13 @@ def bill_detail(session: Session, account: Account, period: str, on: dt.date) ->
     return data
 
 
+@functools.cache
+def _kwh_query() -> Select[Any]:
+    return select(Bill.kwh).where(
+        Bill.account_id == bindparam("account_id"), Bill.period.between(bindparam("first"), bindparam("last"))
+    )
+
+
 def tier_progress(session: Session, account: Account, year: int, through: str | None = None) -> dict[str, Any]:
     """How far the account is into each annual tier of its tiered tariff in ``year`` (up to and including
     the period ``through`` when given, e.g. as of one bill).
@@ -77,14 +85,9 @@ def tier_progress(session: Session, account: Account, year: int, through: str | 
     ``{"year", "kwh", "tiers": [{"tier", "from_kwh", "up_to_kwh", "price", "used_kwh", "remaining_kwh"}]}``;
     ``tiers`` is empty for TOU and flat tariffs. ``remaining_kwh`` is null for the open last tier.
     """
+    last = min(f"{year}-12", through or f"{year}-12")
     used = sum(
-        session.scalars(
-            select(Bill.kwh).where(
-                Bill.account_id == account.id,
-                Bill.period.between(f"{year}-01", min(f"{year}-12", through or f"{year}-12")),
-            )
-        ),
-        Decimal(0),
+        session.scalars(_kwh_query(), {"account_id": account.id, "first": f"{year}-01", "last": last}), Decimal(0)
     )
     try:
         tariff = tariff_for(session, account.tariff_code, dt.date(year, 1, 1))

@@ -6,14 +6,13 @@ revokes every older token and session at once. Sessions store ``id:version`` thr
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from flask import current_app, request
 from flask_login import UserMixin, current_user
 from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import ValidationError
 
@@ -53,15 +52,10 @@ def user_from_token(token: str) -> User | None:
     return user
 
 
-@functools.cache
-def _user_with_unit_query() -> Any:
-    return select(User).options(joinedload(User.unit)).where(User.id == bindparam("uid"))
-
-
 def user_with_unit(uid: int) -> User | None:
-    """The user and their unit in one query (the scope rule reads the unit's path on every request)."""
-    user: User | None = db.session.scalar(_user_with_unit_query(), {"uid": uid})
-    return user
+    """The user and their unit in one query (the scope rule reads the unit's path on every request); no query at
+    all when the session holds the user already."""
+    return db.session.get(User, uid, options=[joinedload(User.unit)])
 
 
 def authenticate(username: str, password: str) -> User | None:
