@@ -85,6 +85,7 @@ class NearestQuery(BaseModel):
     query=NearestQuery,
     summary="The nearest service points by geodesic distance, with open_now in local time",
     extra_responses={422: "no position: give lat and lon, or an address"},
+    writes=True,  # keeps the geocoder's answer
 )
 def nearest_service_points(query: NearestQuery) -> Any:
     headers: dict[str, str] = {}
