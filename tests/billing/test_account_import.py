@@ -163,3 +163,30 @@ def test_an_xlsx_file_loads_like_the_csv(app, world, session, tmp_path) -> None:
     account = session.scalar(select(Account).where(Account.account_no == "5500000002"))
     assert account is not None and account.connected_on == dt.date(2019, 5, 1)
     assert account.capacity_kva == Decimal("8.00")
+
+
+def test_the_staff_account_list_exports_csv_and_xlsx_within_the_scope(app, client, world, session) -> None:  # type: ignore[no-untyped-def]
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tests.support import staff_sign_in
+
+    world.own_account.holder_name = "=HYPERLINK(1)"  # a formula must reach the file as text
+    session.commit()
+    staff_sign_in(client, "clerk-a")
+    text = client.get("/staff/accounts.csv").get_data(as_text=True)
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("account_no,holder_name,category,capacity_kva,tariff_code,unit_code")
+    assert lines[1].startswith("1000000001,'=HYPERLINK(1),residential,8.00,ZJ-RES-TIER,UA,")
+    assert len(lines) == 2  # the foreign unit's account is not exported
+
+    response = client.get("/staff/accounts.xlsx?q=1000")
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = load_workbook(BytesIO(response.get_data())).worksheets[0]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0][:3] == ["account_no", "holder_name", "category"]
+    assert rows[1][:4] == ["1000000001", "=HYPERLINK(1)", "residential", 8.0]
+    assert sheet.cell(2, 2).data_type == "s"
+    assert len(rows) == 2
+    assert client.get("/staff/accounts.xlsx?q=nothing-like-this").status_code == 200
