@@ -71,11 +71,17 @@ _ACCOUNT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GoodRow:
+    """A valid row as it will be stored: ``values`` in ``_ACCOUNT_COLUMNS`` order but for ``created_at``."""
+
     line: int
-    account: OpenAccount
+    values: tuple[Any, ...]
     reading: tuple[str, Decimal] | None  # (period, cumulative reading)
+
+    @property
+    def account_no(self) -> str:
+        return str(self.values[0])
 
 
 @dataclass
@@ -144,7 +150,7 @@ def validate(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *, id
         try:
             account = OpenAccount.parse(data)
         except InvalidInput as exc:
-            problems.update(exc.problems or {"row": Problem(exc.code)})
+            problems.update(exc.problems)
         reading = _reading(row, problems)
         if account is not None:
             if account.unit_code not in units:
@@ -157,17 +163,36 @@ def validate(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *, id
         if problems:
             plan.bad[line] = problems
         elif account is not None:
-            parsed.append(GoodRow(line, account, reading))
-    existing = _existing(session, [r.account.account_no for r in parsed])
+            parsed.append(GoodRow(line, _values(account, units[account.unit_code], id_hash_key), reading))
+    existing = _existing(session, [r.account_no for r in parsed])
     for row in parsed:
-        stored = existing.get(row.account.account_no)
+        stored = existing.get(row.account_no)
         if stored is None:
             plan.good.append(row)
-        elif stored == _identity(row.account, units, id_hash_key):
+        elif stored == (row.values[1], row.values[2], row.values[9]):  # holder, ID hash, unit
             plan.present += 1
         else:
             plan.bad[row.line] = {"account_no": Problem("exists_differently")}
     return plan
+
+
+def _values(a: OpenAccount, unit_id: int, id_hash_key: str) -> tuple[Any, ...]:
+    return (
+        a.account_no,
+        a.holder_name,
+        keyed_hash(id_hash_key, a.id_last4),
+        a.address,
+        a.lat,
+        a.lon,
+        str(a.category),
+        a.capacity_kva,
+        a.tariff_code,
+        unit_id,
+        str(AccountStatus.ACTIVE),
+        a.connected_on,
+        a.meter_multiplier if a.meter_multiplier is not None else Decimal(1),
+        Decimal("0.00"),
+    )
 
 
 def _reading(row: dict[str, str], problems: dict[str, Problem]) -> tuple[str, Decimal] | None:
@@ -187,11 +212,6 @@ def _reading(row: dict[str, str], problems: dict[str, Problem]) -> tuple[str, De
     return (period, value) if period else None
 
 
-def _identity(account: OpenAccount, units: dict[str, int], id_hash_key: str) -> tuple[Any, ...]:
-    """What must match for a row to be the account that exists already."""
-    return (account.holder_name, keyed_hash(id_hash_key, account.id_last4), units.get(account.unit_code))
-
-
 def _existing(session: Session, numbers: list[str]) -> dict[str, tuple[Any, ...]]:
     found: dict[str, tuple[Any, ...]] = {}
     for start in range(0, len(numbers), 10_000):
@@ -208,7 +228,6 @@ def write(
     session_factory: Callable[[], Any],
     plan: ImportPlan,
     *,
-    id_hash_key: str,
     actor_id: int | None,
     source: str,
     progress: Callable[[int], None] | None = None,
@@ -222,7 +241,7 @@ def write(
     for number, start in enumerate(range(0, len(plan.good), batch), start=1):
         rows = plan.good[start : start + batch]
         with session_factory() as session:
-            _write_batch(session, rows, id_hash_key=id_hash_key)
+            _write_batch(session, rows)
             trail.record(
                 session,
                 actor_id=actor_id,
@@ -234,7 +253,7 @@ def write(
                     "count": len(rows),
                     "first_line": rows[0].line,
                     "last_line": rows[-1].line,
-                    "account_nos": hashlib.sha256("\n".join(r.account.account_no for r in rows).encode()).hexdigest(),
+                    "account_nos": hashlib.sha256("\n".join(r.account_no for r in rows).encode()).hexdigest(),
                 },
             )
         written += len(rows)
@@ -243,44 +262,17 @@ def write(
     return written
 
 
-def _write_batch(session: Session, rows: list[GoodRow], *, id_hash_key: str) -> None:
-    units = dict(session.execute(select(Unit.code, Unit.id)).all())
+def _write_batch(session: Session, rows: list[GoodRow]) -> None:
     now = utcnow()
     ids = reserve_ids(session, Account, len(rows))
-    values = []
-    for row in rows:
-        a = row.account
-        values.append(
-            (
-                a.account_no,
-                a.holder_name,
-                keyed_hash(id_hash_key, a.id_last4),
-                a.address,
-                a.lat,
-                a.lon,
-                str(a.category),
-                a.capacity_kva,
-                a.tariff_code,
-                units[a.unit_code],
-                str(AccountStatus.ACTIVE),
-                a.connected_on,
-                a.meter_multiplier if a.meter_multiplier is not None else Decimal(1),
-                Decimal("0.00"),
-                now,
-            )
-        )
     if ids is not None:
-        copy_rows(session, Account, ("id", *_ACCOUNT_COLUMNS), [(i, *v) for i, v in zip(ids, values, strict=True)])
-        by_number = {row.account.account_no: i for row, i in zip(rows, ids, strict=True)}
+        values = [(i, *row.values, now) for i, row in zip(ids, rows, strict=True)]
+        copy_rows(session, Account, ("id", *_ACCOUNT_COLUMNS), values)
+        by_number = {row.account_no: i for row, i in zip(rows, ids, strict=True)}
     else:
-        copy_rows(session, Account, _ACCOUNT_COLUMNS, values)
-        numbers = [row.account.account_no for row in rows]
-        by_number = dict(
-            session.execute(select(Account.account_no, Account.id).where(Account.account_no.in_(numbers))).all()
-        )
-    readings = [
-        (by_number[row.account.account_no], row.reading[0], row.reading[1], now)
-        for row in rows
-        if row.reading is not None
-    ]
+        copy_rows(session, Account, _ACCOUNT_COLUMNS, [(*row.values, now) for row in rows])
+        numbers = [row.account_no for row in rows]
+        found = session.execute(select(Account.account_no, Account.id).where(Account.account_no.in_(numbers)))
+        by_number = {number: i for number, i in found}
+    readings = [(by_number[row.account_no], *row.reading, now) for row in rows if row.reading is not None]
     copy_rows(session, MeterReading, ("account_id", "period", "reading", "recorded_at"), readings)

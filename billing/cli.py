@@ -57,9 +57,7 @@ def import_accounts_command(path: Path, skip_bad: bool, batch: int) -> None:
         _fail(f"{len(plan.bad)} bad rows; nothing was imported (fix them, or pass --skip-bad to load the rest)")
     source = f"{path.name}:{_file_digest(path)[:12]}"
     with tqdm(total=len(plan.good), unit="account", desc="importing", disable=not plan.good) as bar:
-        written = write(
-            db.transaction, plan, id_hash_key=key, actor_id=None, source=source, progress=bar.update, batch=batch
-        )
+        written = write(db.transaction, plan, actor_id=None, source=source, progress=bar.update, batch=batch)
     click.echo(f"{written} accounts imported, {plan.present} already present, {len(plan.bad)} bad rows skipped")
 
 
