@@ -143,15 +143,15 @@ def validate(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *, id
     plan = ImportPlan()
     seen: dict[str, int] = {}
     parsed: list[GoodRow] = []
-    for line, row in rows:
+    for line, cells in rows:
         problems: dict[str, Problem] = {}
-        data = {k: v for k, v in row.items() if v != "" and k not in ("last_reading", "last_reading_period")}
+        data = {k: v for k, v in cells.items() if v != "" and k not in ("last_reading", "last_reading_period")}
         account: OpenAccount | None = None
         try:
             account = OpenAccount.parse(data)
         except InvalidInput as exc:
             problems.update(exc.problems)
-        reading = _reading(row, problems)
+        reading = _reading(cells, problems)
         if account is not None:
             if account.unit_code not in units:
                 problems["unit_code"] = Problem("unknown_unit")
@@ -230,7 +230,7 @@ def write(
     *,
     actor_id: int | None,
     source: str,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     batch: int = BATCH,
 ) -> int:
     """Write the plan's good rows in batches, each in its own transaction with its readings and one trail event.
