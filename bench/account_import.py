@@ -24,25 +24,12 @@ CATEGORY_TARIFFS = {"residential": "ZJ-RES-TIER", "general": "ZJ-GEN-FLAT", "lar
 
 
 def _generate(path: Path, count: int, units: list[str]) -> None:
+    from billing.account_import import COLUMNS
+
     categories = list(CATEGORY_TARIFFS)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "account_no",
-                "holder_name",
-                "id_last4",
-                "address",
-                "category",
-                "capacity_kva",
-                "tariff_code",
-                "unit_code",
-                "connected_on",
-                "meter_multiplier",
-                "last_reading_period",
-                "last_reading",
-            ]
-        )
+        writer.writerow([name for name in COLUMNS if name not in ("lat", "lon")])
         for n in range(count):
             category = categories[n % 7 % len(categories)]
             writer.writerow(

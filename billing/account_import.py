@@ -52,23 +52,11 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = ("account_no", "holder_name", "id_last4", "category", "capacity_kva", "tariff_code", "unit_code")
 BATCH = 5000
+# what a batch stores of an account, in this order (the file's columns but resolved: the ID hash, the unit's id)
 _ACCOUNT_COLUMNS = (
-    "account_no",
-    "holder_name",
-    "id_last4_hash",
-    "address",
-    "lat",
-    "lon",
-    "category",
-    "capacity_kva",
-    "tariff_code",
-    "unit_id",
-    "status",
-    "connected_on",
-    "meter_multiplier",
-    "balance",
-    "created_at",
-)
+    "account_no", "holder_name", "id_last4_hash", "address", "lat", "lon", "category",
+    "capacity_kva", "tariff_code", "unit_id", "status", "connected_on", "meter_multiplier", "balance", "created_at",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

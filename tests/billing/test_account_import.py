@@ -10,24 +10,12 @@ from pathlib import Path
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from billing.account_import import COLUMNS
 from billing.models import Account, MeterReading
 from core.trail import TrailEvent
 from tests.billing.support import add_tariffs
 
-HEADER = [
-    "account_no",
-    "holder_name",
-    "id_last4",
-    "address",
-    "category",
-    "capacity_kva",
-    "tariff_code",
-    "unit_code",
-    "connected_on",
-    "meter_multiplier",
-    "last_reading_period",
-    "last_reading",
-]
+HEADER = [name for name in COLUMNS if name not in ("lat", "lon")]
 
 
 def _row(n: int, unit: str = "UA", **changes: str) -> list[str]:
