@@ -72,6 +72,8 @@ NOT_PAGES = {
     "staff.archive_document_content",
     "staff.archive_catalog_pdf",
     "staff.audit_findings_csv",
+    "staff.accounts_csv",
+    "staff.accounts_xlsx",
 }
 # pages that show no planted text (forms, lists of fixed things); every other page must show it, as text
 WITHOUT_PLANTED_TEXT = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 
 from audit import dashboard, settings
@@ -29,7 +31,6 @@ from core.scope import scope_path, visible_units
 from webapp.templating import STAFF_NAV, local_datetime
 
 from ..errors import form_errors
-from ..exports import csv_response
 from . import staff
 from .access import staff_required, staff_user
 from .archive import READERS as ARCHIVE_READERS
@@ -141,42 +142,58 @@ def audit_findings_csv() -> Any:
     stmt = _filtered(user).add_columns(Account.account_no, Unit.code)
     titles = {r.code: r.title for r in all_rules()}
 
-    header = [
-        "id",
-        "rule",
-        "title",
-        "severity",
-        "account_no",
-        "unit",
-        "status",
-        "assignee",
-        "found_at",
-        "last_seen_at",
-        "resolved_at",
-        "resolution",
-        "reason",
-        "evidence",
-    ]
-    rows = (
-        [
-            finding.id,
-            finding.rule,
-            titles.get(finding.rule, finding.rule),
-            finding.severity,
-            account_no,
-            unit_code,
-            finding.status,
-            finding.assignee.username if finding.assignee else "",
-            local_datetime(finding.found_at),
-            local_datetime(finding.last_seen_at),
-            local_datetime(finding.resolved_at),
-            finding.resolution or "",
-            finding.reason,
-            json.dumps(finding.evidence, ensure_ascii=False, sort_keys=True),
-        ]
-        for finding, account_no, unit_code in db.session.execute(stmt).yield_per(1000)
+    def generate() -> Any:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")  # so that spreadsheet programs read the Chinese text as UTF-8
+        writer.writerow(
+            [
+                "id",
+                "rule",
+                "title",
+                "severity",
+                "account_no",
+                "unit",
+                "status",
+                "assignee",
+                "found_at",
+                "last_seen_at",
+                "resolved_at",
+                "resolution",
+                "reason",
+                "evidence",
+            ]
+        )
+        for finding, account_no, unit_code in db.session.execute(stmt).yield_per(1000):
+            writer.writerow(
+                [
+                    finding.id,
+                    finding.rule,
+                    titles.get(finding.rule, finding.rule),
+                    finding.severity,
+                    account_no,
+                    unit_code,
+                    finding.status,
+                    finding.assignee.username if finding.assignee else "",
+                    local_datetime(finding.found_at),
+                    local_datetime(finding.last_seen_at),
+                    local_datetime(finding.resolved_at),
+                    finding.resolution or "",
+                    finding.reason,
+                    json.dumps(finding.evidence, ensure_ascii=False, sort_keys=True),
+                ]
+            )
+            if buffer.tell() > 65536:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=findings.csv"},
     )
-    return csv_response(header, rows, "findings.csv")
 
 
 @staff.get("/audit/findings/<int:finding_id>")
