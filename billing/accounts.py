@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from billing.commands import OpenAccount
 from billing.models import Account, AccountStatus
 from core import trail
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import AccountBinding, User, unit_by_code
-from core.scope import account_in_scope
+from core.scope import account_in_scope, account_in_scope_of, account_scope
 from core.security import constant_time_equal, keyed_hash
 
 
@@ -78,10 +79,24 @@ def visible_accounts(user: User) -> Select[Any]:
 
 def get_visible_account(session: Session, user: User, account_no: str) -> Account:
     """The account if the user may see it; NotFound otherwise (never reveal that it exists)."""
-    account: Account | None = session.scalar(visible_accounts(user).where(Account.account_no == account_no))
+    scope = account_scope(user)
+    if scope is None:
+        raise NotFound("account_not_found")
+    kind, params = scope
+    account: Account | None = session.scalar(_visible_account_query(kind), {**params, "account_no": account_no})
     if account is None:
         raise NotFound("account_not_found")
     return account
+
+
+@functools.cache
+def _visible_account_query(scope_kind: str) -> Select[Any]:
+    """The account by number, with its unit, within a scope of this kind (built once per kind)."""
+    return (
+        select(Account)
+        .options(joinedload(Account.unit))
+        .where(Account.account_no == bindparam("account_no"), account_in_scope_of(scope_kind, Account.id))
+    )
 
 
 def get_account(session: Session, account_no: str) -> Account:

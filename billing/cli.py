@@ -24,10 +24,52 @@ from core.errors import DomainError
 billing_cli = click.Group("billing", help="Billing: tariffs, readings, bill runs, payment files.")
 
 
+accounts_cli = click.Group("accounts", help="Accounts: loading them from another system's export.")
+
+
 def register(app: Flask) -> None:
     group = app.cli.commands.get("griddesk")
     if isinstance(group, click.Group) and "billing" not in group.commands:
         group.add_command(billing_cli)
+    if isinstance(group, click.Group) and "accounts" not in group.commands:
+        group.add_command(accounts_cli)
+
+
+@accounts_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-bad", is_flag=True, help="Load the good rows even when some rows are bad (they are listed).")
+@click.option("--batch", type=click.IntRange(min=1), default=5000, show_default=True, help="Accounts per transaction.")
+def import_accounts_command(path: Path, skip_bad: bool, batch: int) -> None:
+    """Load accounts from a CSV or .xlsx file (columns in docs/billing.md). The whole file is checked first: every
+    bad row is listed with its line and reason and nothing is written, unless --skip-bad. Accounts that exist with
+    the same details are skipped, so the file can be loaded again."""
+    from billing.account_import import read_rows, validate, write
+
+    key = str(current_app.config["ID_HASH_KEY"])
+    try:
+        with db.transaction() as session:
+            plan = validate(session, read_rows(path), id_hash_key=key)
+    except DomainError as exc:
+        _fail(f"{path}: {exc}")
+    for line, problems in sorted(plan.bad.items()):
+        reasons = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
+        click.echo(f"{path.name}:{line}: {reasons}", err=True)
+    if plan.bad and not skip_bad:
+        _fail(f"{len(plan.bad)} bad rows; nothing was imported (fix them, or pass --skip-bad to load the rest)")
+    source = f"{path.name}:{_file_digest(path)[:12]}"
+    with tqdm(total=len(plan.good), unit="account", desc="importing", disable=not plan.good) as bar:
+        written = write(db.transaction, plan, actor_id=None, source=source, progress=bar.update, batch=batch)
+    click.echo(f"{written} accounts imported, {plan.present} already present, {len(plan.bad)} bad rows skipped")
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _fail(message: str) -> NoReturn:

@@ -152,12 +152,19 @@ class _BillSnapshot:
     category: str
     due_date: dt.date
     amount: Decimal
+    kwh: Decimal
 
 
 @functools.cache
 def _open_bills_query() -> Any:
     """The account's bills with their applications, and its approved adjustments (built once: payments are hot)."""
-    money_cols = (Bill.amount, PaymentApplication.applied_on, PaymentApplication.principal, PaymentApplication.late_fee)
+    money_cols = (
+        Bill.amount,
+        PaymentApplication.applied_on,
+        PaymentApplication.principal,
+        PaymentApplication.late_fee,
+        Bill.kwh,
+    )
     bills = (
         select(
             literal("bill", String).label("src"),
@@ -181,6 +188,7 @@ def _open_bills_query() -> Any:
         null().cast(PaymentApplication.applied_on.type),
         null().cast(PaymentApplication.principal.type),
         null().cast(PaymentApplication.late_fee.type),
+        null().cast(Bill.kwh.type),
         Adjustment.id,
     ).where(
         Adjustment.account_id == bindparam("account_id"),
@@ -190,29 +198,31 @@ def _open_bills_query() -> Any:
     return union_all(bills, adjustments).order_by("seq")
 
 
-def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[BillState]:
-    """``bill_states`` of the bills that money paid on ``on`` can still go to, oldest period first (one query).
+def account_bill_states(session: Session, account_id: int) -> list[BillState]:
+    """``bill_states`` of every bill of the account in one query, oldest period first.
 
-    Left out are bills whose principal is fully paid by applications dated no later than ``on`` and that have no
-    approved adjustment: money applied fee-first settles a bill's late fee before its last principal, so such a
-    bill owes nothing on ``on`` (``plan_application`` would skip it). Plain rows are read (the account's bills
-    with their applications, and its approved adjustments, in one UNION ALL driven by the account's indexes);
-    the states' ``bill`` objects are plain snapshots (not ORM objects) with the bill's id, account_id, period,
-    category, due date and amount.
+    Plain rows are read (the account's bills with their applications, and its approved adjustments, in one
+    UNION ALL driven by the account's indexes); the states' ``bill`` objects are plain snapshots (not ORM
+    objects) with the bill's id, account_id, period, category, due date, amount and kWh.
     """
-    rows: list[Any] = list(session.execute(_open_bills_query(), {"account_id": account_id}))
+    states, _adjusted = _states_of_rows(account_id, session.execute(_open_bills_query(), {"account_id": account_id}))
+    return sorted(states.values(), key=lambda s: s.bill.period)
+
+
+def _states_of_rows(account_id: int, result: Any) -> tuple[dict[int, BillState], set[int]]:
+    rows: list[Any] = list(result)
     states: dict[int, BillState] = {}
     adjusted: set[int] = set()
-    for src, bill_id, period, category, due_date, amount, day, principal, fee, _seq in rows:
+    for src, bill_id, period, category, due_date, amount, day, principal, fee, kwh, _seq in rows:
         if src != "bill":
             continue
         state = states.get(bill_id)
         if state is None:
-            snapshot = _BillSnapshot(bill_id, account_id, period, category, due_date, amount)
+            snapshot = _BillSnapshot(bill_id, account_id, period, category, due_date, amount, kwh)
             state = states[bill_id] = BillState(bill=cast(Bill, snapshot), charged=amount)
         if day is not None:
             state.applications.append((day, principal, fee))
-    for src, bill_id, *_cols, amount, _day, _principal, _fee, _seq in rows:
+    for src, bill_id, *_cols, amount, _day, _principal, _fee, _kwh, _seq in rows:
         if src == "bill" or bill_id not in states:
             continue
         adjusted.add(bill_id)
@@ -220,6 +230,18 @@ def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[Bil
             states[bill_id].charged += amount
         elif src == AdjustmentKind.WAIVER:
             states[bill_id].waived += amount
+    return states, adjusted
+
+
+def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[BillState]:
+    """``bill_states`` of the bills that money paid on ``on`` can still go to, oldest period first (one query).
+
+    Left out are bills whose principal is fully paid by applications dated no later than ``on`` and that have no
+    approved adjustment: money applied fee-first settles a bill's late fee before its last principal, so such a
+    bill owes nothing on ``on`` (``plan_application`` would skip it). The rows are those of
+    ``account_bill_states``.
+    """
+    states, adjusted = _states_of_rows(account_id, session.execute(_open_bills_query(), {"account_id": account_id}))
     return sorted(
         (
             s
@@ -240,9 +262,9 @@ class Position:
 
 
 def account_position(session: Session, account: Account, on: dt.date, rules: Rules | None = None) -> Position:
-    """Balance (预存), unpaid principal and the late fee owed if paid on ``on``."""
+    """Balance (预存), unpaid principal and the late fee owed if paid on ``on`` (one query)."""
     rules = rules or current_rules()
-    states = bill_states(session, account.id)
+    states = account_bill_states(session, account.id)
     arrears = sum((s.outstanding(on) for s in states), ZERO)
     fee = sum((s.late_fee_owed(on, rules) for s in states), ZERO)
     return Position(balance=account.balance, arrears=arrears, late_fee_today=fee)

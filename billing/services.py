@@ -7,14 +7,15 @@ and returns plain dicts of Decimals, dates and strings.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from billing.ledger import ZERO, BillState, bill_states
+from billing.ledger import ZERO, BillState, account_bill_states, bill_states
 from billing.models import Account, Bill, MeterChange, Payment, PaymentApplication, Tariff, TariffKind
 from billing.readings import meter_change_dict
 from billing.rules import Rules, current_rules, next_period, period_start
@@ -50,7 +51,7 @@ def bills_for_year(session: Session, account: Account, year: int | None, on: dt.
     start_reading, end_reading and multiplier (null on bills issued before readings were kept on bills).
     """
     rules = current_rules()
-    states = bill_states(session, account.id)
+    states = account_bill_states(session, account.id)
     if year is not None:
         states = [s for s in states if s.bill.period.startswith(f"{year:04d}-")]
     return [bill_summary(s, on, rules) for s in reversed(states)]
@@ -76,6 +77,13 @@ def bill_detail(session: Session, account: Account, period: str, on: dt.date) ->
     return data
 
 
+@functools.cache
+def _kwh_query() -> Select[Any]:
+    return select(Bill.kwh).where(
+        Bill.account_id == bindparam("account_id"), Bill.period.between(bindparam("first"), bindparam("last"))
+    )
+
+
 def bill_readings(session: Session, bill: Bill) -> dict[str, Any]:
     """What the bill was computed from: ``start_reading``, ``end_reading``, ``multiplier`` (null on bills issued
     before they were kept) and the ``meter_change`` in its period (``billing.readings.meter_change_dict``, or
@@ -97,14 +105,9 @@ def tier_progress(session: Session, account: Account, year: int, through: str | 
     ``{"year", "kwh", "tiers": [{"tier", "from_kwh", "up_to_kwh", "price", "used_kwh", "remaining_kwh"}]}``;
     ``tiers`` is empty for TOU and flat tariffs. ``remaining_kwh`` is null for the open last tier.
     """
+    last = min(f"{year}-12", through or f"{year}-12")
     used = sum(
-        session.scalars(
-            select(Bill.kwh).where(
-                Bill.account_id == account.id,
-                Bill.period.between(f"{year}-01", min(f"{year}-12", through or f"{year}-12")),
-            )
-        ),
-        Decimal(0),
+        session.scalars(_kwh_query(), {"account_id": account.id, "first": f"{year}-01", "last": last}), Decimal(0)
     )
     try:
         tariff = tariff_for(session, account.tariff_code, dt.date(year, 1, 1))

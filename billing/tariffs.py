@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, Select, bindparam, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from billing.ledger import money
 from billing.models import Category, Tariff, TariffKind, TariffTier
@@ -140,13 +141,25 @@ def tariff_dict(tariff: Tariff) -> dict[str, Any]:
     return data
 
 
-def tariff_for(session: Session, code: str, on: dt.date) -> Tariff:
-    tariff = session.scalar(
+@functools.cache
+def _tariff_query() -> Select[Any]:
+    """The tariff of a code in force on a day, with its tiers (every caller reads them); built once."""
+    on = bindparam("on", type_=Date())
+    return (
         select(Tariff)
-        .where(Tariff.code == code, Tariff.valid_from <= on, or_(Tariff.valid_to.is_(None), Tariff.valid_to >= on))
+        .options(joinedload(Tariff.tiers))
+        .where(
+            Tariff.code == bindparam("code"),
+            Tariff.valid_from <= on,
+            or_(Tariff.valid_to.is_(None), Tariff.valid_to >= on),
+        )
         .order_by(Tariff.valid_from.desc())
         .limit(1)
     )
+
+
+def tariff_for(session: Session, code: str, on: dt.date) -> Tariff:
+    tariff = session.scalar(_tariff_query(), {"code": code, "on": on})
     if tariff is None:
         raise NotFound("tariff_not_found", tariff=code, on=on.isoformat())
     return tariff

@@ -93,7 +93,30 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def make_engine(url: str, *, reader: bool = False, **kwargs: Any) -> Engine:
+    """The engine for ``url``. ``reader``: one for read-only work, without transactions (each statement reads
+    its own snapshot, as under READ COMMITTED) and refused any write by the database itself: no BEGIN and no
+    ROLLBACK round trip per request, and on SQLite no write lock taken at BEGIN."""
+    if url.startswith("sqlite") and reader:
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            isolation_level="AUTOCOMMIT",
+            **kwargs,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_query_only)
+        return engine
+    if reader:
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args["options"] = f"{connect_args.get('options', '')} -c default_transaction_read_only=on".strip()
+        kwargs.update(isolation_level="AUTOCOMMIT", connect_args=connect_args)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -150,6 +173,8 @@ class Database:
         # domain functions taking a Session accept it.
         self.session: Session = cast(Session, self._registry)
         self._inherited: list[Any] = []  # what a forked child inherited and must never close (init_after_fork)
+        self._reader: Engine | None = None  # made on first use (read_only_session)
+        self._read_factory = sessionmaker(expire_on_commit=False, autoflush=False)
 
     def remove_session(self) -> None:
         """Close this thread's session and forget it (end of a request, a task, a test)."""
@@ -159,6 +184,9 @@ class Database:
         if self.engine is not None:
             self.remove_session()
             self.engine.dispose()
+        if self._reader is not None:
+            self._reader.dispose()
+            self._reader = None
         self.engine = make_engine(url, **engine_kwargs)
         self._factory.configure(bind=self.engine)
         return self.engine
@@ -179,7 +207,23 @@ class Database:
             self._inherited.append(self.engine)
             self.engine.dispose(close=False)
             self.engine = None
+        if self._reader is not None:
+            self._inherited.append(self._reader)
+            self._reader.dispose(close=False)
+            self._reader = None
         return self.init(url, **engine_kwargs)
+
+    def read_only_session(self) -> bool:
+        """Make this thread's session, for the rest of the request, one on the reader engine (see ``make_engine``):
+        no transaction, and any write refused by the database. Only when no session was opened yet (a test that
+        shares its session with the request keeps it); True if it did. End it with ``remove_session``."""
+        registry = self._registry.registry
+        if registry.has() or self.engine is None:
+            return False
+        if self._reader is None:
+            self._reader = make_engine(self.engine.url.render_as_string(hide_password=False), reader=True)
+        registry.set(self._read_factory(bind=self._reader))
+        return True
 
     def new_session(self) -> Session:
         """A session outside the request-scoped registry (threads, benchmarks, CLI workers)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, false, select, table
+from sqlalchemy import ColumnElement, Select, bindparam, column, false, select, table
 from sqlalchemy.orm import Session, aliased
 
 from core.errors import NotFound, Problem
@@ -18,6 +18,8 @@ from core.identity import AccountBinding, Role, Unit, User
 
 # The account is every domain's join key; its model is billing's. The rule reads two columns of its table.
 _accounts = table("accounts", column("id"), column("unit_id"))
+# The units of a subtree, as a subquery of their own (made once: building an alias costs more than the query).
+_SUBTREE_UNITS = aliased(Unit)
 
 
 def scope_path(user: User) -> str | None:
@@ -32,10 +34,9 @@ def sees_everything(user: User) -> bool:
     return user.is_staff and user.unit is not None and user.unit.parent_id is None
 
 
-def under(unit_path: str, unit_id_column: Any) -> ColumnElement[bool]:
+def under(unit_path: Any, unit_id_column: Any) -> ColumnElement[bool]:
     """Rows whose unit is the unit at ``unit_path`` or one below it (a null unit is in no subtree)."""
-    units = aliased(Unit)
-    subtree = select(units.id).where(units.path.startswith(unit_path)).correlate(None)
+    subtree = select(_SUBTREE_UNITS.id).where(_SUBTREE_UNITS.path.startswith(unit_path)).correlate(None)
     result: ColumnElement[bool] = unit_id_column.in_(subtree)
     return result
 
@@ -56,18 +57,43 @@ def account_in_scope(user: User, account_id_column: Any) -> ColumnElement[bool]:
     """Rows whose account the user may see: customers the accounts bound to them, staff the accounts of their
     unit subtree, anyone else none."""
     if user.role == Role.CUSTOMER:
-        bound = select(AccountBinding.account_id).where(AccountBinding.user_id == user.id).correlate(None)
-        result: ColumnElement[bool] = account_id_column.in_(bound)
-        return result
+        return _bound_to(user.id, account_id_column)
     path = scope_path(user)
     if path is None:
         return false()
+    return _in_subtree(path, account_id_column)
+
+
+def account_scope(user: User) -> tuple[str, dict[str, Any]] | None:
+    """The kind of the user's account scope (``customer`` or ``staff``) and the values a statement built once with
+    ``account_in_scope_of(kind, column)`` is executed with; None for a user who sees no account."""
+    if user.role == Role.CUSTOMER:
+        return "customer", {"scope_user_id": user.id}
+    path = scope_path(user)
+    return None if path is None else ("staff", {"scope_path": path})
+
+
+def account_in_scope_of(kind: str, account_id_column: Any) -> ColumnElement[bool]:
+    """``account_in_scope`` with the user's values left as parameters, for a statement built once per kind and
+    executed with the values ``account_scope`` gives (building the statement costs more than running it)."""
+    if kind == "customer":
+        return _bound_to(bindparam("scope_user_id"), account_id_column)
+    return _in_subtree(bindparam("scope_path"), account_id_column)
+
+
+def _bound_to(user_id: Any, account_id_column: Any) -> ColumnElement[bool]:
+    bound = select(AccountBinding.account_id).where(AccountBinding.user_id == user_id).correlate(None)
+    result: ColumnElement[bool] = account_id_column.in_(bound)
+    return result
+
+
+def _in_subtree(path: Any, account_id_column: Any) -> ColumnElement[bool]:
     own_unit = _own_unit_column(account_id_column)
     if own_unit is not None:
         return under(path, own_unit)
     accounts = _accounts.alias()
     owned = select(accounts.c.id).where(under(path, accounts.c.unit_id)).correlate(None)
-    result = account_id_column.in_(owned)
+    result: ColumnElement[bool] = account_id_column.in_(owned)
     return result
 
 

@@ -178,6 +178,15 @@ def inbox(
     return [inbox_item(m, n) for m, n in rows]
 
 
+def inbox_counts(session: Session, user: User) -> tuple[int, int]:
+    """The number of messages in the user's inbox and of those unread, in one query."""
+    unread = Message.read_at.is_(None)
+    row = session.execute(
+        select(func.count(), func.count().filter(unread)).select_from(Message).where(Message.user_id == user.id)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 def unread_count(session: Session, user: User) -> int:
     return int(
         session.scalar(

@@ -13,6 +13,7 @@ from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import ValidationError
 
 from core.db import db
@@ -43,7 +44,10 @@ def user_from_token(token: str) -> User | None:
         return None
     if not isinstance(data, dict):
         return None
-    user = db.session.get(User, data.get("uid"))
+    uid = data.get("uid")
+    if not isinstance(uid, int):
+        return None
+    user = user_with_unit(uid)
     if user is None or not user.active or user.token_version != data.get("v"):
         return None
     return user
@@ -62,6 +66,12 @@ def sign_in_attempt(username: str, password: str, roles: Any = None) -> User | N
         attempts.failed("RATELIMIT_SIGNIN", *key)
         return None
     return user
+
+
+def user_with_unit(uid: int) -> User | None:
+    """The user and their unit in one query (the scope rule reads the unit's path on every request); no query at
+    all when the session holds the user already."""
+    return db.session.get(User, uid, options=[joinedload(User.unit)])
 
 
 def authenticate(username: str, password: str) -> User | None:

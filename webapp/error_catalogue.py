@@ -78,6 +78,7 @@ ERRORS = {
     "payment_file_empty": _l("The file has no payment rows; nothing was imported."),
     "payment_file_too_large": _l("The file has more than %(max_rows)s rows; nothing was imported."),
     "payment_import_not_found": _l("No such payment file."),
+    "account_file_columns": _l("The account file lacks the columns %(missing)s; nothing was imported."),
     # archive
     "dossier_not_found": _l("This account has no dossier yet."),
     "dossier_exists": _l("Account %(account_no)s already has a dossier."),
@@ -156,6 +157,9 @@ PROBLEMS = {
     "after_end": _l("not after the end date"),
     "not_after_start": _l("must be after the start"),
     "unknown_unit": _l("no such unit"),
+    "unknown_tariff": _l("no such tariff"),
+    "repeated_in_file": _l("the same account number is on line %(line)s"),
+    "exists_differently": _l("an account with this number exists with other details"),
     "unknown_account": _l("no such account"),
     "unknown_accounts": _l("unknown account numbers: %(accounts)s"),
     "mobile_number": _l("an 11-digit mobile number"),

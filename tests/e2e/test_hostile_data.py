@@ -93,6 +93,8 @@ NOT_PAGES = {
     "portal.ticket_photo",
     "staff.service_photo",
     "staff.service_supervision_csv",
+    "staff.accounts_csv",
+    "staff.accounts_xlsx",
 }
 # pages that show no planted text (forms, lists of fixed things); every other page must show it, as text
 WITHOUT_PLANTED_TEXT = {

@@ -29,7 +29,7 @@ from core.db import db
 from core.identity import ALL_ROLES, Role
 
 from . import api
-from .framework import ApiModel, PageQuery, allow, caller, endpoint, register_resource
+from .framework import ApiModel, PageQuery, allow, caller, endpoint, register_resource, resolved
 
 ACCOUNT_READER = allow(*ALL_ROLES, resource="account")
 
@@ -113,7 +113,10 @@ class BillsQuery(PageQuery):
 
 
 def _account(account_no: str) -> Account:
-    return get_visible_account(db.session, caller(), account_no)
+    """The path's account, which the endpoint's ``account`` resource already loaded within the caller's scope."""
+    account: Account = resolved()
+    assert account.account_no == account_no
+    return account
 
 
 @endpoint(api, "/accounts/<account_no>/bills", access=ACCOUNT_READER, query=BillsQuery, summary="An account's bills")

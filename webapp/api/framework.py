@@ -185,11 +185,14 @@ def endpoint(
     extra_responses: dict[int, str] | None = None,
     content_type: str | tuple[str, ...] | None = None,
     multipart: dict[str, str] | None = None,
+    writes: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a JSON endpoint. The view receives path values, then ``body``/``query`` models if declared.
 
     Order of checks: 401 (no valid token) -> 403 (role) -> 404 (resource outside the caller's scope) ->
-    400/422 (input). A view returning normally on an unsafe method has its transaction committed.
+    400/422 (input). A view returning normally on an unsafe method has its transaction committed. A safe method
+    (GET, HEAD) reads on the reader engine, where the database refuses writes; ``writes=True`` gives a safe method
+    that commits something of its own (a cache) the read-write session instead.
     """
     methods = tuple(m.upper() for m in methods)
     prefix = bp.url_prefix or ""
@@ -213,6 +216,15 @@ def endpoint(
 
         @wraps(fn)
         def view(**path: Any) -> Any:
+            # A safe method never commits: it reads on the reader engine (no transaction, writes refused).
+            reader = not writes and request.method not in UNSAFE and db.read_only_session()
+            try:
+                return answer(path)
+            finally:
+                if reader:
+                    db.remove_session()
+
+        def answer(path: dict[str, Any]) -> Any:
             user = current_api_user()
             g.api_user = user
             if not access.public:

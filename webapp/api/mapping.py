@@ -93,6 +93,7 @@ class NearestQuery(BaseModel):
         },
     },
     extra_responses={422: "no position: give lat and lon, or an address"},
+    writes=True,  # keeps the geocoder's answer
 )
 def nearest_service_points(query: NearestQuery) -> Any:
     headers: dict[str, str] = {}

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from billing.accounts import get_visible_account, visible_accounts
 from billing.ledger import account_position
-from billing.queries import find_accounts
+from billing.queries import ACCOUNT_EXPORT_COLUMNS, account_export_rows, find_accounts
 from core import clock
 from core.db import db
 from core.errors import DomainError
@@ -18,6 +18,7 @@ from core.scope import unit_in_scope, visible_units, visible_users
 
 from ..auth import end_session, sign_in_attempt, start_session
 from ..errors import error_message, form_errors
+from ..exports import csv_response, xlsx_response
 from . import staff
 from .access import staff_required, staff_user
 
@@ -63,6 +64,22 @@ def dashboard() -> Any:
 def accounts() -> Any:
     q = request.args.get("q", "").strip()
     return render_template("staff/accounts.html", accounts=find_accounts(db.session, staff_user(), q), q=q)
+
+
+@staff.get("/accounts.csv")
+@staff_required()
+def accounts_csv() -> Any:
+    q = request.args.get("q", "").strip()
+    rows = account_export_rows(db.session, staff_user(), q)
+    return csv_response(ACCOUNT_EXPORT_COLUMNS, rows, "accounts.csv")
+
+
+@staff.get("/accounts.xlsx")
+@staff_required()
+def accounts_xlsx() -> Any:
+    q = request.args.get("q", "").strip()
+    rows = account_export_rows(db.session, staff_user(), q)
+    return xlsx_response(ACCOUNT_EXPORT_COLUMNS, rows, "accounts.xlsx", sheet="accounts")
 
 
 @staff.get("/accounts/<account_no>")
