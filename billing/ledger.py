@@ -153,6 +153,9 @@ class _BillSnapshot:
     due_date: dt.date
     amount: Decimal
     kwh: Decimal
+    start_reading: Decimal | None = None
+    end_reading: Decimal | None = None
+    multiplier: Decimal | None = None
 
 
 @functools.cache
@@ -164,6 +167,9 @@ def _open_bills_query() -> Any:
         PaymentApplication.principal,
         PaymentApplication.late_fee,
         Bill.kwh,
+        Bill.start_reading,
+        Bill.end_reading,
+        Bill.multiplier,
     )
     bills = (
         select(
@@ -189,6 +195,9 @@ def _open_bills_query() -> Any:
         null().cast(PaymentApplication.principal.type),
         null().cast(PaymentApplication.late_fee.type),
         null().cast(Bill.kwh.type),
+        null().cast(Bill.start_reading.type),
+        null().cast(Bill.end_reading.type),
+        null().cast(Bill.multiplier.type),
         Adjustment.id,
     ).where(
         Adjustment.account_id == bindparam("account_id"),
@@ -213,16 +222,16 @@ def _states_of_rows(account_id: int, result: Any) -> tuple[dict[int, BillState],
     rows: list[Any] = list(result)
     states: dict[int, BillState] = {}
     adjusted: set[int] = set()
-    for src, bill_id, period, category, due_date, amount, day, principal, fee, kwh, _seq in rows:
+    for src, bill_id, period, category, due_date, amount, day, principal, fee, kwh, start, end, mult, _seq in rows:
         if src != "bill":
             continue
         state = states.get(bill_id)
         if state is None:
-            snapshot = _BillSnapshot(bill_id, account_id, period, category, due_date, amount, kwh)
+            snapshot = _BillSnapshot(bill_id, account_id, period, category, due_date, amount, kwh, start, end, mult)
             state = states[bill_id] = BillState(bill=cast(Bill, snapshot), charged=amount)
         if day is not None:
             state.applications.append((day, principal, fee))
-    for src, bill_id, *_cols, amount, _day, _principal, _fee, _kwh, _seq in rows:
+    for src, bill_id, _period, _category, _due_date, amount, *_rest in rows:
         if src == "bill" or bill_id not in states:
             continue
         adjusted.add(bill_id)
