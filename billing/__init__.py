@@ -10,5 +10,13 @@ def init_app(app: Any) -> None:
     from billing import cli, demo, demo_billing
 
     cli.register(app)
+    from billing import online
+    from billing.online import tasks  # noqa: F401  (registers the periodic task)
+
+    online.settings(app)
+    app.extensions["griddesk_beat"]["settle-payment-orders"] = {
+        "task": "billing.settle_payment_orders",
+        "schedule": 60.0,
+    }
     app.extensions["griddesk_demo_seeders"].append((10, "billing", demo.seed_accounts))
     app.extensions["griddesk_demo_seeders"].append((20, "billing-records", demo_billing.seed_billing))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, field_validator
 
@@ -287,3 +287,13 @@ class DecideAdjustment(Command):
         if data.get("approve") is False and not str(data.get("note") or "").strip():
             return {"note": Problem("rejection_needs_reason")}
         return {}
+
+
+class CreatePaymentOrder(Command):
+    """A customer paying an account online: the amount defaults to what the account owes today."""
+
+    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
+    amount: Annotated[Decimal | None, BeforeValidator(_payment_amount)] = Field(
+        None, description="yuan, positive, at most 2 decimals; absent: what the account owes today"
+    )
+    provider: Literal["alipay", "wechat"]
