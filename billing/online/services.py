@@ -175,32 +175,32 @@ def apply_state(session: Session, order: PaymentOrder, state: TradeState, source
 def handle_notice(session: Session, provider: Provider, app_id: str, form: dict[str, str]) -> tuple[bool, str]:
     """Process one notice in the session's transaction: (acknowledge it, the outcome). Forged notices are logged
     and answered as failures; the caller commits."""
-    body = {str(k)[:64]: str(v)[:512] for k, v in list(form.items())[:NOTICE_BODY_MAX]}
     state = provider.read_notice(form)
-    entry = PaymentNotice(
-        provider=provider.name,
-        order_no=str(form.get("out_trade_no", ""))[:64],
-        trade_no=str(form.get("trade_no", ""))[:64],
-        body=body,
-    )
-    session.add(entry)
     if state is None:
-        entry.verified = False
-        entry.outcome = NoticeOutcome.FORGED
-        log.warning("online payment: %s notice for %r failed its signature", provider.name, entry.order_no)
-        return False, entry.outcome
-    entry.verified = True
-    order = _locked_order(session, state.order_no) if (not app_id or state.app_id == app_id) else None
-    if order is None or order.provider != provider.name:
-        entry.outcome = NoticeOutcome.UNKNOWN_ORDER
-        log.warning("online payment: signed %s notice for unknown order %r", provider.name, state.order_no)
-        return True, entry.outcome
-    entry.outcome = apply_state(session, order, state, "notice")
-    if entry.outcome != NoticeOutcome.DUPLICATE:
-        log.info(
-            "online payment: %s notice %s for %s: %s", provider.name, state.trade_no, order.order_no, entry.outcome
+        outcome: str = NoticeOutcome.FORGED
+        log.warning("online payment: %s notice for %r failed its signature", provider.name, form.get("out_trade_no"))
+    else:
+        order = _locked_order(session, state.order_no) if (not app_id or state.app_id == app_id) else None
+        if order is None or order.provider != provider.name:
+            outcome = NoticeOutcome.UNKNOWN_ORDER
+            log.warning("online payment: signed %s notice for unknown order %r", provider.name, state.order_no)
+        else:
+            outcome = apply_state(session, order, state, "notice")
+            if outcome != NoticeOutcome.DUPLICATE:
+                log.info(
+                    "online payment: %s notice %s for %s: %s", provider.name, state.trade_no, order.order_no, outcome
+                )
+    session.add(
+        PaymentNotice(
+            provider=provider.name,
+            order_no=str(form.get("out_trade_no", ""))[:64],
+            trade_no=str(form.get("trade_no", ""))[:64],
+            verified=state is not None,
+            outcome=outcome,
+            body={str(k)[:64]: str(v)[:512] for k, v in list(form.items())[:NOTICE_BODY_MAX]},
         )
-    return True, entry.outcome
+    )
+    return state is not None, outcome
 
 
 def settle_order(session: Session, provider: Provider, order_no: str) -> str:

@@ -153,9 +153,11 @@ class AlipaySimulator:
         signature = data.pop("sign", "")
         if not signature:
             return False
+        # a request signs every parameter but ``sign`` (a notice leaves ``sign_type`` out too)
+        message = "&".join(f"{k}={v}" for k, v in sorted(data.items()))
         try:
-            return bool(self.signer.verify(data, signature))
-        except Exception:
+            return bool(self.signer._verify(message, signature))
+        except (ValueError, TypeError):  # a malformed signature is a failed one
             return False
 
     def answer(self, method: str, content: dict[str, Any]) -> str:
@@ -185,9 +187,9 @@ class AlipaySimulator:
                 trade.status = "TRADE_CLOSED"
         return trade
 
-    def notice(self, out_trade_no: str, **override: str) -> dict[str, str]:
+    def notice(self, trade_key: str, /, **override: str) -> dict[str, str]:
         """The signed asynchronous notice of the trade as it stands (fields may be overridden before signing)."""
-        trade = self.trades[out_trade_no]
+        trade = self.trades[trade_key]
         now = clock.to_provider(dt.datetime.now(dt.UTC))
         params = {
             "notify_time": now,
