@@ -56,7 +56,14 @@ def configure(config: Any) -> None:
 
 def offered() -> list[str]:
     names = [n.strip() for n in str(_SETTINGS.get("ONLINE_PAY_PROVIDERS") or "").split(",") if n.strip()]
-    return [n for n in names if n in PROVIDERS]
+    return [n for n in names if n in PROVIDERS and _configured(n)]
+
+
+def _configured(name: str) -> bool:
+    """Whether the provider has its credentials here (or the simulator stands in for it)."""
+    if name == "alipay":
+        return bool(_SETTINGS.get("ALIPAY_APP_ID") or _SETTINGS.get("PAYMENT_SIMULATOR_URL"))
+    return False
 
 
 def prepay_cap() -> Decimal:
@@ -98,6 +105,23 @@ def for_new_order(name: str) -> Provider:
     if name not in offered():
         raise Conflict("payment_provider_unavailable", provider=name)
     return provider(name)
+
+
+def cashier_origin(name: str) -> str:
+    """The scheme, host and port of the provider's cashier (the pay form leads there)."""
+    from urllib.parse import urlsplit
+
+    if name == "alipay":
+        from .alipay import PRODUCTION_GATEWAY
+
+        gateway = (
+            str(_SETTINGS.get("ALIPAY_GATEWAY") or PRODUCTION_GATEWAY)
+            if _SETTINGS.get("ALIPAY_APP_ID")
+            else str(_SETTINGS.get("PAYMENT_SIMULATOR_URL") or "")
+        )
+        parts = urlsplit(gateway)
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return ""
 
 
 def _build(name: str) -> Provider:

@@ -22,3 +22,11 @@ INTENDED.update(
         ("GET", "/api/v1/billing/payment-imports/<import_id>"): {"clerk", "supervisor", "admin"},
     }
 )
+
+INTENDED.update(
+    {
+        # online payment: only customers start one (for their own accounts); anyone who sees the account sees it
+        ("POST", "/api/v1/payment-orders"): {"customer"},
+        ("GET", "/api/v1/payment-orders/<order_no>"): ALL,
+    }
+)

@@ -38,6 +38,7 @@ class Planted:
     message_id: int
     run_id: int
     finding_id: int
+    order_no: str
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -114,6 +115,12 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     assignment = {"to": "assigned", "assignee": "archivist-a", "reason": hostile("整改")}
     _ok(client.post(f"/api/v1/audit/violations/{finding_id}/transitions", json=assignment, headers=supervisor), 200)
 
+    order = _ok(
+        client.post(
+            "/api/v1/payment-orders", json={"account_no": no, "provider": "alipay"}, headers=world.headers("customer")
+        )
+    )
+
     session.rollback()
     payment_id = session.scalar(select(Payment.id).where(Payment.channel == "counter"))
     session.rollback()  # SQLite: every transaction holds the write lock, reads too; the live server must write
@@ -128,4 +135,5 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         message_id=next(item["id"] for item in inbox["items"] if item["kind"] == "outage"),
         run_id=run["run_id"],
         finding_id=finding_id,
+        order_no=order["order_no"],
     )

@@ -19,6 +19,7 @@ from core.db import db
 from core.errors import DomainError
 
 from ..api.payment_orders import start_order
+from ..csp import allow_form_target
 from ..errors import form_errors
 from . import portal
 from ._customer import bound_accounts, customer, customer_required, selected_account
@@ -27,7 +28,7 @@ PROVIDER_LABELS = {"alipay": _l("Alipay"), "wechat": _l("WeChat Pay")}
 ORDER_STATUS_LABELS = {
     "created": _l("Waiting for payment"),
     "paying": _l("Being paid"),
-    "paid": _l("Paid"),
+    "paid": _l("Payment confirmed"),
     "closed": _l("Closed unpaid"),
     "failed": _l("Cancelled"),
     "refunded": _l("Refunded"),
@@ -41,9 +42,18 @@ def pay_helpers() -> dict[str, Any]:
     return {"order_status_label": lambda status: str(ORDER_STATUS_LABELS.get(status, status))}
 
 
+def _cashier_origins() -> None:
+    """The pay form posts here and is redirected to the provider's cashier: allow its origin as a form target."""
+    for name in online.offered():
+        origin = online.cashier_origin(name)
+        if origin:
+            allow_form_target(origin)
+
+
 def _page(accounts: list[Any], account: Any, errors: Any = None, form: dict[str, str] | None = None) -> Any:
     due = owed(db.session, account) if account is not None else None
     orders = account_orders(db.session, account.id, 20) if account is not None else []
+    _cashier_origins()
     return render_template(
         "portal/pay.html",
         accounts=accounts,
