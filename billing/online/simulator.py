@@ -127,9 +127,13 @@ class AlipaySimulator:
         self._stopping = threading.Event()
 
     @property
-    def url(self) -> str:
+    def origin(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/gateway.do"
+        return f"http://{host!s}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.origin}/gateway.do"
 
     def start(self) -> AlipaySimulator:
         self._thread = threading.Thread(target=self.server.serve_forever, name="alipay-simulator", daemon=True)
@@ -215,7 +219,9 @@ class AlipaySimulator:
     def post_notice(self, notify_url: str, form: dict[str, str]) -> str:
         """POST one notice and return the answer's body."""
         data = urllib.parse.urlencode(form).encode()
-        request = urllib.request.Request(notify_url, data=data, method="POST")
+        if not notify_url.startswith(("http://", "https://")):
+            raise OSError(f"not a web address: {notify_url!r}")
+        request = urllib.request.Request(notify_url, data=data, method="POST")  # noqa: S310 (checked above)
         request.add_header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (the app's own address)
             return str(response.read().decode().strip())
@@ -342,8 +348,7 @@ class AlipaySimulator:
 
     def _statement_url(self, biz: dict[str, Any]) -> dict[str, Any]:
         day = str(biz.get("bill_date", ""))
-        host, port = self.server.server_address[:2]
-        return {"code": "10000", "msg": "Success", "bill_download_url": f"http://{host}:{port}/statements/{day}.json"}
+        return {"code": "10000", "msg": "Success", "bill_download_url": f"{self.origin}/statements/{day}.json"}
 
     def statement(self, day: str) -> list[dict[str, str]]:
         return [
@@ -405,11 +410,12 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
             return {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
 
         def do_GET(self) -> None:
-            parts = urllib.parse.urlsplit(self.path)
-            if parts.path == "/gateway.do":
-                self._send(*sim.gateway(self._params(parts.query)))
-            elif parts.path.startswith("/statements/") and parts.path.endswith(".json"):
-                day = parts.path.removeprefix("/statements/").removesuffix(".json")
+            address = urllib.parse.urlsplit(self.path)
+            where = address.path
+            if where == "/gateway.do":
+                self._send(*sim.gateway(self._params(address.query)))
+            elif where.startswith("/statements/") and where.endswith(".json"):
+                day = where.removeprefix("/statements/").removesuffix(".json")
                 self._send(200, "application/json", json.dumps(sim.statement(day)))
             else:
                 self._send(404, "text/plain", "not found")
