@@ -18,5 +18,12 @@ def init_app(app: Any) -> None:
         "task": "billing.settle_payment_orders",
         "schedule": 60.0,
     }
+    from celery.schedules import crontab
+
+    # local time; providers publish the previous day's statement in the early morning
+    app.extensions["griddesk_beat"]["reconcile-payment-statements"] = {
+        "task": "billing.reconcile_payment_statements",
+        "schedule": crontab(hour=10, minute=0),
+    }
     app.extensions["griddesk_demo_seeders"].append((10, "billing", demo.seed_accounts))
     app.extensions["griddesk_demo_seeders"].append((20, "billing-records", demo_billing.seed_billing))

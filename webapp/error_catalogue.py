@@ -47,6 +47,7 @@ ERRORS = {
     "payment_provider_unavailable": _l("Paying through %(provider)s is not offered."),
     "payment_provider_not_found": _l("No such payment provider."),
     "payment_order_not_found": _l("No such payment order."),
+    "reconciliation_not_found": _l("That day's statement has not been reconciled."),
     "idempotency_key_required": _l("An Idempotency-Key header (1 to 128 characters) is required."),
     "idempotency_key_reused": _l("This Idempotency-Key was used for another payment."),
     "channel_not_allowed": _l("Staff record counter, bank and third-party payments."),

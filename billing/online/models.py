@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import MONEY, Base, Money, utcnow
@@ -83,3 +83,20 @@ class PaymentNotice(Base):
     outcome: Mapped[str] = mapped_column(String(24))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     body: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class PaymentReconciliation(Base):
+    """One provider's statement of one day matched against our orders (made by the morning task)."""
+
+    __tablename__ = "payment_reconciliations"
+    __table_args__ = (UniqueConstraint("provider", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    day: Mapped[dt.date]
+    made_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    matched: Mapped[int] = mapped_column(default=0)
+    missing_here: Mapped[int] = mapped_column(default=0)
+    missing_there: Mapped[int] = mapped_column(default=0)
+    amount_differs: Mapped[int] = mapped_column(default=0)
+    items: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from core.errors import NotFound
 from core.identity import User
 from core.scope import account_in_scope
 
-from .models import PaymentOrder
+from .models import PaymentOrder, PaymentReconciliation
 
 
 def visible_order(session: Session, user: User, order_no: str) -> PaymentOrder:
@@ -51,3 +52,15 @@ def order_dict(session: Session, order: PaymentOrder) -> dict[str, Any]:
         "paid_at": order.paid_at,
         "payment_id": order.payment_id,
     }
+
+
+def find_reconciliation(session: Session, provider: str, day: dt.date) -> PaymentReconciliation:
+    """The stored reconciliation of the provider's day; NotFound when that day has not been reconciled."""
+    report = session.scalar(
+        select(PaymentReconciliation).where(
+            PaymentReconciliation.provider == provider, PaymentReconciliation.day == day
+        )
+    )
+    if report is None:
+        raise NotFound("reconciliation_not_found")
+    return report

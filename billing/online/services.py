@@ -36,7 +36,7 @@ from core import clock, trail
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput, Problem
 
-from .models import NoticeOutcome, OrderStatus, PaymentNotice, PaymentOrder
+from .models import NoticeOutcome, OrderStatus, PaymentNotice, PaymentOrder, PaymentReconciliation
 from .providers import Provider, ProviderUnavailable, TradeState
 
 log = logging.getLogger(__name__)
@@ -237,3 +237,75 @@ def open_orders(session: Session, older_than: dt.timedelta, limit: int = 500) ->
         .limit(limit)
     )
     return [(no, name) for no, name in session.execute(stmt)]
+
+
+def reconcile(session: Session, provider: Provider, day: dt.date) -> PaymentReconciliation:
+    """Match the provider's statement of ``day`` (its own day, Beijing time) against our paid orders and store
+    the result (again for the same day: replaced). A trade the provider took that we never recorded is recorded
+    now (its order is settled by the statement, item ``recorded``); the caller commits.
+
+    Kinds: ``matched``; ``missing_here`` (the provider has it, we had no payment); ``missing_there`` (we have a
+    paid order the provider's statement lacks); ``amount_differs`` (both have it, for other amounts).
+    """
+    rows = provider.statement(day)
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=clock.PROVIDER_OFFSET)
+    ours = {
+        o.trade_no: o
+        for o in session.scalars(
+            select(PaymentOrder).where(
+                PaymentOrder.provider == provider.name,
+                PaymentOrder.payment_id.is_not(None),
+                PaymentOrder.paid_at >= start,
+                PaymentOrder.paid_at < start + dt.timedelta(days=1),
+            )
+        )
+    }
+    items: list[dict[str, str]] = []
+    counts = dict.fromkeys(("matched", "missing_here", "missing_there", "amount_differs"), 0)
+    seen: set[str] = set()
+    for row in rows:
+        seen.add(row.trade_no)
+        order = ours.get(row.trade_no) or session.scalar(
+            select(PaymentOrder).where(PaymentOrder.trade_no == row.trade_no, PaymentOrder.provider == provider.name)
+        )
+        item = {"order_no": row.order_no, "trade_no": row.trade_no, "theirs": f"{row.amount:.2f}", "ours": ""}
+        if order is not None and order.payment_id is not None:
+            item["ours"] = f"{order.paid_amount:.2f}" if order.paid_amount is not None else ""
+            kind = "matched" if order.paid_amount == row.amount else "amount_differs"
+        else:
+            kind = "missing_here"
+            pending = _locked_order(session, row.order_no)
+            if pending is not None and pending.provider == provider.name:
+                state = TradeState(row.order_no, row.trade_no, "paid", row.amount, row.paid_at)
+                apply_state(session, pending, state, "statement")
+                item["recorded"] = "yes"
+                log.warning("reconciliation: %s %s was never recorded: recorded now", provider.name, row.trade_no)
+        counts[kind] += 1
+        if kind != "matched":
+            items.append({"kind": kind, **item})
+    for trade_no, order in ours.items():
+        if trade_no not in seen:
+            counts["missing_there"] += 1
+            items.append(
+                {
+                    "kind": "missing_there",
+                    "order_no": order.order_no,
+                    "trade_no": trade_no or "",
+                    "ours": f"{order.paid_amount:.2f}" if order.paid_amount is not None else "",
+                    "theirs": "",
+                }
+            )
+    report = session.scalar(
+        select(PaymentReconciliation).where(
+            PaymentReconciliation.provider == provider.name, PaymentReconciliation.day == day
+        )
+    )
+    if report is None:
+        report = PaymentReconciliation(provider=provider.name, day=day)
+        session.add(report)
+    report.made_at = utcnow()
+    report.matched, report.missing_here = counts["matched"], counts["missing_here"]
+    report.missing_there, report.amount_differs = counts["missing_there"], counts["amount_differs"]
+    report.items = items
+    session.flush()
+    return report

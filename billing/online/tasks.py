@@ -38,3 +38,32 @@ def settle_payment_orders(older_than_seconds: float = NOTICE_GRACE.total_seconds
     finally:
         session.close()
     return counts
+
+
+@shared_task(name="billing.reconcile_payment_statements", acks_late=True)
+@run_alone("billing.reconcile_payment_statements")
+def reconcile_payment_statements(day: str | None = None) -> dict[str, int]:
+    """Match each offered provider's statement of ``day`` (default: yesterday) against our orders (celery beat,
+    every morning). A provider that cannot be reached is tried again at the next run."""
+    from core import clock
+
+    from . import offered
+    from .providers import ProviderUnavailable
+    from .services import reconcile
+
+    chosen = dt.date.fromisoformat(day) if day else clock.today_local() - dt.timedelta(days=1)
+    found: dict[str, int] = {}
+    session = db.new_session()
+    try:
+        for name in offered():
+            try:
+                report = reconcile(session, provider(name), chosen)
+            except ProviderUnavailable as exc:
+                session.rollback()
+                log.warning("reconciliation of %s for %s failed: %s", name, chosen, exc)
+                continue
+            found[name] = report.missing_here + report.missing_there + report.amount_differs
+            session.commit()
+    finally:
+        session.close()
+    return found

@@ -1,4 +1,4 @@
-"""billing: online payment orders and the log of the providers' notices (``payment_orders``, ``payment_notices``)
+"""billing: online payment orders, the log of the providers' notices, statement reconciliations
 
 Revision ID: 0014_payonline
 Revises: 0013_phone_codes
@@ -62,9 +62,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_notices")),
     )
     op.create_index("ix_payment_notices_order_no", "payment_notices", ["order_no"], unique=False)
+    op.create_table(
+        "payment_reconciliations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("matched", sa.Integer(), nullable=False),
+        sa.Column("missing_here", sa.Integer(), nullable=False),
+        sa.Column("missing_there", sa.Integer(), nullable=False),
+        sa.Column("amount_differs", sa.Integer(), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_reconciliations")),
+        sa.UniqueConstraint("provider", "day", name=op.f("uq_payment_reconciliations_provider_day")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("payment_reconciliations")
     op.drop_index("ix_payment_notices_order_no", table_name="payment_notices")
     op.drop_table("payment_notices")
     op.drop_index("ix_payment_orders_status_expires_at", table_name="payment_orders")

@@ -28,5 +28,6 @@ INTENDED.update(
         # online payment: only customers start one (for their own accounts); anyone who sees the account sees it
         ("POST", "/api/v1/payment-orders"): {"customer"},
         ("GET", "/api/v1/payment-orders/<order_no>"): ALL,
+        ("GET", "/api/v1/billing/reconciliations"): {"clerk", "supervisor", "admin"},
     }
 )

@@ -21,7 +21,7 @@ from billing import online
 from billing.models import Account, Payment
 from billing.online.models import PaymentNotice, PaymentOrder
 from billing.online.simulator import AlipaySimulator
-from billing.online.tasks import settle_payment_orders
+from billing.online.tasks import reconcile_payment_statements, settle_payment_orders
 from core import clock
 from core.db import db
 from tests.billing.support import add_tariffs
@@ -325,3 +325,56 @@ def test_other_callers_cannot_see_an_order(world, session, api, alipay) -> None:
 
 def db_now() -> dt.datetime:
     return clock.now_local()
+
+
+def test_the_morning_reconciliation_finds_planted_differences(world, session, api, client, alipay, app) -> None:
+    _bill(world, session, api)
+    paid_at = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 Beijing time on 2026-03-02
+    matched, unrecorded, differs = (_order(world, api, amount=a) for a in ("100.00", "200.00", "300.00"))
+    for order in (matched, unrecorded, differs):
+        _open_cashier(order["pay_url"])
+        alipay.pay(order["order_no"], notify=False, at=paid_at)
+    for order in (matched, differs):
+        assert client.post(NOTIFY, data=alipay.notice(order["order_no"])).get_data(as_text=True) == "success"
+    some_payment = _payments(session)[0].id
+    # planted: our record of one order says another amount; a paid order the provider never had
+    row = session.scalar(select(PaymentOrder).where(PaymentOrder.order_no == differs["order_no"]))
+    row.paid_amount = Decimal("299.00")
+    ghost = PaymentOrder(
+        order_no="GD20260302100000" + "99999999",
+        account_id=world.own_account.id,
+        amount=Decimal("50.00"),
+        provider="alipay",
+        status="paid",
+        expires_at=paid_at,
+        trade_no="2026030222000000000000009999",
+        paid_amount=Decimal("50.00"),
+        paid_at=paid_at,
+        payment_id=some_payment,
+    )
+    session.add(ghost)
+    session.commit()
+    ghost_no = ghost.order_no
+    clerk = api.as_token(world.token("clerk"))
+    path = "/api/v1/billing/reconciliations?provider=alipay&date=2026-03-02"
+    assert clerk.get(path).status_code == 404
+    session.rollback()
+    with app.app_context():
+        assert reconcile_payment_statements.run(day="2026-03-02") == {"alipay": 3}
+    report = clerk.get(path).get_json()
+    assert (report["matched"], report["missing_here"], report["missing_there"], report["amount_differs"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    kinds = {item["kind"]: item["order_no"] for item in report["items"]}
+    assert kinds == {
+        "missing_here": unrecorded["order_no"],
+        "missing_there": ghost_no,
+        "amount_differs": differs["order_no"],
+    }
+    # the trade the provider took and we had missed is recorded now, at the provider's time
+    shown = _status(world, api, unrecorded["order_no"])
+    assert shown["status"] == "paid"
+    assert [p.paid_at for p in _payments(session) if p.id == shown["payment_id"]] == [paid_at]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from flask import Response, request, url_for
 from sqlalchemy.orm import Session
@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 from billing import online
 from billing.accounts import get_visible_account
 from billing.commands import CreatePaymentOrder
-from billing.online.queries import order_dict, visible_order
+from billing.online.queries import find_reconciliation, order_dict, visible_order
 from billing.online.services import create_order, handle_notice
 from core.db import db
 from core.identity import ALL_ROLES, Role, User
 
 from . import api
-from .framework import PUBLIC, allow, caller, endpoint, register_resource, resolved
+from .framework import PUBLIC, ApiModel, allow, caller, endpoint, register_resource, resolved
 
 
 def _resolve_order(session: Session, user: User, path: dict[str, Any]) -> Any:
@@ -102,3 +102,30 @@ def provider_notify(provider: str) -> Any:
     db.session.commit()
     body, status, content_type = chosen.acknowledge(accepted)
     return Response(body, status=status, content_type=content_type)
+
+
+class ReconciliationQuery(ApiModel):
+    provider: Literal["alipay", "wechat"]
+    date: dt.date
+
+
+@endpoint(
+    api,
+    "/billing/reconciliations",
+    access=allow(Role.CLERK, Role.SUPERVISOR, Role.ADMIN),
+    query=ReconciliationQuery,
+    summary="A provider's daily statement matched against the orders: matched, missing here or there, amount differs",
+    extra_responses={404: "that day has not been reconciled"},
+)
+def get_reconciliation(query: ReconciliationQuery) -> Any:
+    report = find_reconciliation(db.session, query.provider, query.date)
+    return {
+        "provider": report.provider,
+        "date": report.day,
+        "made_at": report.made_at,
+        "matched": report.matched,
+        "missing_here": report.missing_here,
+        "missing_there": report.missing_there,
+        "amount_differs": report.amount_differs,
+        "items": report.items,
+    }
