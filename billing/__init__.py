@@ -11,9 +11,13 @@ def init_app(app: Any) -> None:
 
     cli.register(app)
     from billing import online
-    from billing.online import tasks  # noqa: F401  (registers the periodic task)
+    from billing.online import tasks
 
     online.settings(app)
+    from billing.topics import ONLINE_REFUNDS_APPROVED
+    from core import outbox
+
+    outbox.subscribe(ONLINE_REFUNDS_APPROVED, tasks.refunds_approved)
     app.extensions["griddesk_beat"]["settle-payment-orders"] = {
         "task": "billing.settle_payment_orders",
         "schedule": 60.0,

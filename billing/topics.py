@@ -13,3 +13,7 @@ BILLS_ISSUED = "billing.bills_issued"
 # {"payment_id": int}: a payment recorded (once per payment; history recorded by the demo is not announced).
 # The database function payment_record writes this message itself on PostgreSQL (billing.payment_procedure).
 PAYMENT_RECORDED = "billing.payment_recorded"
+
+# {"refund_ids": [int, ...]}: an approved refund planned back through the providers of online payments
+# (billing.online.refunds); billing itself sends them once the approval is committed.
+ONLINE_REFUNDS_APPROVED = "billing.online_refunds_approved"

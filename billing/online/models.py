@@ -100,3 +100,25 @@ class PaymentReconciliation(Base):
     missing_there: Mapped[int] = mapped_column(default=0)
     amount_differs: Mapped[int] = mapped_column(default=0)
     items: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+class PaymentRefund(Base):
+    """Part of an approved refund going back through the provider that took an online payment."""
+
+    __tablename__ = "payment_refunds"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status IN ('requested', 'confirmed', 'failed')", name="status_known"),
+        Index("ix_payment_refunds_order_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_no: Mapped[str] = mapped_column(String(40), unique=True)  # the provider's out_request_no
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_orders.id"))
+    adjustment_id: Mapped[int] = mapped_column(ForeignKey("adjustments.id"))
+    amount: Mapped[Money]
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None]
+    tries: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str] = mapped_column(String(255), default="")

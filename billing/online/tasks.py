@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from sqlalchemy import select
 
 from core.db import db
 from core.locks import run_alone
@@ -32,6 +33,17 @@ def settle_payment_orders(older_than_seconds: float = NOTICE_GRACE.total_seconds
             status = settle_order(session, provider(name), order_no)
             session.commit()
             counts[status] = counts.get(status, 0) + 1
+        # refunds whose provider could not be reached are asked for again
+        from .models import PaymentRefund
+
+        waiting = list(
+            session.scalars(
+                select(PaymentRefund.id).where(PaymentRefund.status == "requested", PaymentRefund.tries < 20).limit(100)
+            )
+        )
+        session.rollback()
+        if waiting:
+            send_online_refunds.run(refund_ids=waiting)
     except BaseException:
         session.rollback()
         raise
@@ -67,3 +79,35 @@ def reconcile_payment_statements(day: str | None = None) -> dict[str, int]:
     finally:
         session.close()
     return found
+
+
+@shared_task(name="billing.send_online_refunds", acks_late=True)
+def send_online_refunds(refund_ids: list[int]) -> dict[str, int]:
+    """Send approved refunds to their providers (each its own transaction); a refund already answered is left."""
+    from .models import PaymentOrder, PaymentRefund
+    from .refunds import send_refund
+
+    counts: dict[str, int] = {}
+    session = db.new_session()
+    try:
+        for refund_id in refund_ids:
+            refund = session.get(PaymentRefund, int(refund_id))
+            order = session.get(PaymentOrder, refund.order_id) if refund is not None else None
+            if refund is None or order is None:
+                continue
+            status = send_refund(session, provider(order.provider), refund)
+            session.commit()
+            counts[status] = counts.get(status, 0) + 1
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    return counts
+
+
+def refunds_approved(payloads: list[dict[str, list[int]]]) -> None:
+    """Outbox subscriber: send the batch's refunds."""
+    ids = [int(i) for p in payloads for i in p.get("refund_ids", [])]
+    if ids:
+        send_online_refunds.apply_async(kwargs={"refund_ids": ids})

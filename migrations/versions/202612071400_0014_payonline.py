@@ -77,8 +77,37 @@ def upgrade() -> None:
         sa.UniqueConstraint("provider", "day", name=op.f("uq_payment_reconciliations_provider_day")),
     )
 
+    op.create_table(
+        "payment_refunds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("refund_no", sa.String(length=40), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("adjustment_id", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tries", sa.Integer(), nullable=False),
+        sa.Column("message", sa.String(length=255), nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_payment_refunds_amount_positive")),
+        sa.CheckConstraint(
+            "status IN ('requested', 'confirmed', 'failed')", name=op.f("ck_payment_refunds_status_known")
+        ),
+        sa.ForeignKeyConstraint(
+            ["adjustment_id"], ["adjustments.id"], name=op.f("fk_payment_refunds_adjustment_id_adjustments")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["payment_orders.id"], name=op.f("fk_payment_refunds_order_id_payment_orders")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_refunds")),
+        sa.UniqueConstraint("refund_no", name=op.f("uq_payment_refunds_refund_no")),
+    )
+    op.create_index("ix_payment_refunds_order_id", "payment_refunds", ["order_id"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index("ix_payment_refunds_order_id", table_name="payment_refunds")
+    op.drop_table("payment_refunds")
     op.drop_table("payment_reconciliations")
     op.drop_index("ix_payment_notices_order_no", table_name="payment_notices")
     op.drop_table("payment_notices")

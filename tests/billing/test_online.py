@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from billing import online
 from billing.models import Account, Payment
-from billing.online.models import PaymentNotice, PaymentOrder
+from billing.online.models import PaymentNotice, PaymentOrder, PaymentRefund
 from billing.online.simulator import AlipaySimulator
 from billing.online.tasks import reconcile_payment_statements, settle_payment_orders
 from core import clock
@@ -378,3 +378,29 @@ def test_the_morning_reconciliation_finds_planted_differences(world, session, ap
     shown = _status(world, api, unrecorded["order_no"])
     assert shown["status"] == "paid"
     assert [p.paid_at for p in _payments(session) if p.id == shown["payment_id"]] == [paid_at]
+
+
+def test_an_approved_refund_goes_back_through_the_provider(world, session, api, client, alipay) -> None:
+    order = _order(world, api, amount="300.00")  # nothing owed: all of it becomes balance
+    _open_cashier(order["pay_url"])
+    alipay.pay(order["order_no"], notify=False)
+    assert client.post(NOTIFY, data=alipay.notice(order["order_no"])).get_data(as_text=True) == "success"
+    clerk, admin = api.as_token(world.token("clerk")), api.as_token(world.token("admin"))
+
+    def refund(amount: str) -> None:
+        body = {"kind": "refund", "account_no": "1000000001", "amount": amount, "reason": "moving away"}
+        request = clerk.post("/api/v1/billing/adjustments", body)
+        assert request.status_code == 201, request.get_json()
+        decided = admin.post(f"/api/v1/billing/adjustments/{request.get_json()['id']}/decision", {"approve": True})
+        assert decided.status_code == 200, decided.get_json()
+
+    assert alipay.trades[order["order_no"]].refunded == Decimal("0.00")
+    refund("120.00")
+    assert alipay.trades[order["order_no"]].refunded == Decimal("120.00")
+    assert _status(world, api, order["order_no"])["status"] == "partly_refunded"
+    refund("180.00")
+    assert alipay.trades[order["order_no"]].refunded == Decimal("300.00")
+    assert _status(world, api, order["order_no"])["status"] == "refunded"
+    session.rollback()
+    assert list(session.scalars(select(PaymentRefund.status))) == ["confirmed", "confirmed"]
+    assert session.scalar(select(Account.balance).where(Account.account_no == "1000000001")) == Decimal("0.00")
