@@ -17,6 +17,7 @@ from billing.bills import lock_account
 from billing.commands import DecideAdjustment, RequestAdjustment
 from billing.ledger import ZERO, apply_balance, bill_states
 from billing.models import Account, Adjustment, AdjustmentKind, AdjustmentStatus, Bill
+from billing.online.refunds import refund_through_providers
 from billing.rules import Rules, current_rules
 from core import trail
 from core.db import utcnow
@@ -132,6 +133,8 @@ def decide_adjustment(
 def _take_effect(session: Session, account: Account, adj: Adjustment, on: dt.date, rules: Rules) -> None:
     if adj.kind == AdjustmentKind.REFUND:
         account.balance -= adj.amount
+        # what online payments brought in goes back through their providers (billing.online.refunds)
+        refund_through_providers(session, account, adj)
     elif adj.kind == AdjustmentKind.CORRECTION and adj.bill is not None:
         state = bill_states(session, account.id, [adj.bill])[0]  # already includes this approved correction
         paid = state.paid_principal()

@@ -340,3 +340,11 @@ class RecordMeterChange(Command):
     @classmethod
     def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
         return {name: Problem("required") for name in ("old_final", "new_start") if data.get(name) is None}
+class CreatePaymentOrder(Command):
+    """A customer paying an account online: the amount defaults to what the account owes today."""
+
+    account_no: str = Field(min_length=1, max_length=ACCOUNT_NO_MAX)
+    amount: Annotated[Decimal | None, BeforeValidator(_payment_amount)] = Field(
+        None, description="yuan, positive, at most 2 decimals; absent: what the account owes today"
+    )
+    provider: Literal["alipay", "wechat"]

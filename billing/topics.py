@@ -16,3 +16,6 @@ PAYMENT_RECORDED = "billing.payment_recorded"
 
 # {"import_id": int}: a reader file stored for import (billing.reading_books); billing's own task enters its rows.
 READING_IMPORT_REQUESTED = "billing.reading_import_requested"
+# {"refund_ids": [int, ...]}: an approved refund planned back through the providers of online payments
+# (billing.online.refunds); billing itself sends them once the approval is committed.
+ONLINE_REFUNDS_APPROVED = "billing.online_refunds_approved"

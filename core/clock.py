@@ -50,3 +50,18 @@ def local(value: dt.datetime | None) -> dt.datetime | None:
 def at_local(day: dt.date, time: dt.time) -> dt.datetime:
     """The moment a local wall-clock time happens on ``day``."""
     return dt.datetime.combine(day, time, tzinfo=_zone)
+
+
+# China's payment providers (Alipay, WeChat Pay, UnionPay) write times as Beijing wall-clock time without a zone,
+# whatever the local zone of this installation is
+PROVIDER_OFFSET = dt.timezone(dt.timedelta(hours=8))
+
+
+def from_provider(text: str) -> dt.datetime:
+    """A provider's ``YYYY-MM-DD HH:MM:SS`` (Beijing time) as an aware moment."""
+    return dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=PROVIDER_OFFSET)
+
+
+def to_provider(moment: dt.datetime) -> str:
+    """An aware moment as a provider writes it (Beijing time, no zone)."""
+    return moment.astimezone(PROVIDER_OFFSET).strftime("%Y-%m-%d %H:%M:%S")

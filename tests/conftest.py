@@ -82,7 +82,10 @@ def app():  # type: ignore[no-untyped-def]
     from webapp import create_app
     from webapp.models import load_all
 
-    application = create_app({"TESTING": True, "WTF_CSRF_ENABLED": True})
+    # online payment goes to the simulator's address (tests that pay start the simulator and point there)
+    application = create_app(
+        {"TESTING": True, "WTF_CSRF_ENABLED": True, "PAYMENT_SIMULATOR_URL": "http://127.0.0.1:9/gateway.do"}
+    )
     metadata = load_all().metadata
     assert db.engine is not None
     metadata.drop_all(db.engine)

@@ -85,16 +85,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def activate(app: Flask) -> None:
     """Make ``app`` the process's app: the settings that live in modules (the local zone, working days, the
-    outbox's kick interval, audit's settings), the database engine and Celery's default app become its.
+    outbox's kick interval, audit's and online payment's settings), the database engine and Celery's default app
+    become its.
 
     ``create_app`` ends with this; a process serves one app, so only a test that builds a second app calls it
     to switch back to the first."""
     from audit import settings as audit_settings
+    from billing import online
     from core import outbox
 
     configure_local_time(app.config)
     configure_working_days(app.config)
     audit_settings.configure(app.config)
+    online.configure(app.config)
     if db.engine is None or db.engine.url.render_as_string(hide_password=False) != app.config["DATABASE_URL"]:
         db.init(app.config["DATABASE_URL"])
     celery = app.extensions["celery"]

@@ -14,8 +14,14 @@ from flask import g
 
 _FIXED = (
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self'; font-src 'self' data:; "
-    "worker-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
+    "worker-src 'self'; frame-ancestors 'self'; base-uri 'self'"
 )
+
+
+def allow_form_target(origin: str) -> None:
+    """Let this response's forms lead to ``origin`` too (the pay form's redirect to the provider's cashier: a
+    form's redirect is held to ``form-action`` as well)."""
+    g.csp_form_targets = [*g.get("csp_form_targets", []), origin]
 
 
 def forget_nonce() -> None:
@@ -32,4 +38,5 @@ def nonce() -> str:
 
 def policy() -> str:
     scripts = "'self'" + (f" 'nonce-{g.csp_nonce}'" if "csp_nonce" in g else "")
-    return f"default-src 'self'; script-src {scripts}; {_FIXED}"
+    forms = " ".join(["'self'", *g.get("csp_form_targets", [])])
+    return f"default-src 'self'; script-src {scripts}; {_FIXED}; form-action {forms}"

@@ -97,6 +97,25 @@ def _stop(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _payment_simulator(app: object) -> list[str] | None:
+    """Unless real Alipay credentials are configured (or ``PAYMENT_SIMULATOR=0``), online payment goes to the
+    provider simulator on 127.0.0.1 (``PAYMENT_SIMULATOR_PORT``, default 8765): the app, the worker and beat are
+    pointed at it, and it is supervised like them. Returns its command, or None."""
+    from billing import online
+
+    config = app.config  # type: ignore[attr-defined]
+    if config.get("ALIPAY_APP_ID") or os.environ.get("PAYMENT_SIMULATOR", "1") == "0":
+        return None
+    sim_port = int(os.environ.get("PAYMENT_SIMULATOR_PORT", "8765"))
+    url = f"http://127.0.0.1:{sim_port}/gateway.do"
+    os.environ["PAYMENT_SIMULATOR_URL"] = url  # the worker and beat read it too
+    config["PAYMENT_SIMULATOR_URL"] = url
+    online.configure(config)
+    keys = str(online.simulator_keys())
+    print(f"GridDesk: online payment goes to the simulated Alipay at {url}", flush=True)
+    return ["-m", "billing.online.simulator", "--keys", keys, "--port", str(sim_port)]
+
+
 def main() -> int:
     # Explicit handlers: a process started in the background inherits SIGINT ignored.
     signal.signal(signal.SIGINT, _stop)
@@ -104,7 +123,11 @@ def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     app = create_app()
-    supervisor = Supervisor(COMMANDS)
+    commands = dict(COMMANDS)
+    simulator = _payment_simulator(app)
+    if simulator:
+        commands["payment-simulator"] = simulator
+    supervisor = Supervisor(commands)
     supervisor.start()
     print(f"GridDesk on http://{host}:{port}/  (Celery worker and beat supervised; Ctrl-C stops all)", flush=True)
     try:

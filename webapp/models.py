@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "core.trail",
     "core.outbox",
     "billing.models",
+    "billing.online.models",
     "archive.models",
     "mapping.models",
     "notifications.models",

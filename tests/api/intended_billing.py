@@ -30,5 +30,9 @@ INTENDED.update(
         ("POST", "/api/v1/billing/meter-changes"): {"clerk", "admin"},
         ("POST", "/api/v1/billing/reading-imports"): {"clerk", "admin"},
         ("GET", "/api/v1/billing/reading-imports/<import_id>"): {"clerk", "supervisor", "admin"},
+        # online payment: only customers start one (for their own accounts); anyone who sees the account sees it
+        ("POST", "/api/v1/payment-orders"): {"customer"},
+        ("GET", "/api/v1/payment-orders/<order_no>"): ALL,
+        ("GET", "/api/v1/billing/reconciliations"): {"clerk", "supervisor", "admin"},
     }
 )

@@ -89,3 +89,17 @@ def _reading_imports(world: World, session: Any) -> tuple[Params, Params]:
     session.add_all([own, foreign])
     session.commit()
     return {"import_id": own.id}, {"import_id": foreign.id}
+@provider("payment_order")
+def _payment_orders(world: World, session: Any) -> tuple[Params, Params]:
+    from billing.online.models import PaymentOrder
+    from core.db import utcnow
+
+    numbers = []
+    for n, account in enumerate((world.own_account, world.foreign_account)):
+        order_no = f"GD20260101000000{n:08d}"
+        session.add(
+            PaymentOrder(order_no=order_no, account_id=account.id, amount=100, provider="alipay", expires_at=utcnow())
+        )
+        numbers.append(order_no)
+    session.commit()
+    return {"order_no": numbers[0]}, {"order_no": numbers[1]}

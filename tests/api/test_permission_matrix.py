@@ -34,6 +34,8 @@ INTENDED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/v1/customers/verification-codes"): PUBLIC,
     ("GET", "/api/v1/me"): ALL,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
+    # a payment provider's notice: no caller identity, trusted only by the provider's signature
+    ("POST", "/api/v1/payment-providers/<provider>/notify"): PUBLIC,
     ("POST", "/api/v1/admin/units"): {"admin"},
     ("POST", "/api/v1/admin/users"): {"admin"},
     ("POST", "/api/v1/admin/accounts"): {"admin"},

@@ -43,6 +43,7 @@ class Planted:
     reading_import_id: int
     ticket_no: str
     incident_id: int
+    order_no: str
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -144,6 +145,11 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     for lat, lon in [(30.2701, 120.1601), (30.2703, 120.1602), (30.2702, 120.1604)]:
         report = {"kind": "fault_repair", "description": hostile("报修"), "lat": lat, "lon": lon}
         fault = _ok(client.post("/api/v1/tickets", json=report, headers=customer))
+    order = _ok(
+        client.post(
+            "/api/v1/payment-orders", json={"account_no": no, "provider": "alipay"}, headers=world.headers("customer")
+        )
+    )
 
     session.rollback()
     payment_id = session.scalar(select(Payment.id).where(Payment.channel == "counter"))
@@ -164,4 +170,5 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         reading_import_id=reading_import["id"],
         ticket_no=ticket["ticket_no"],
         incident_id=int(fault["incident_id"]),
+        order_no=order["order_no"],
     )

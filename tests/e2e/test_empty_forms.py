@@ -57,6 +57,7 @@ FORMS = [
     Form("portal sign-up", None, "/signup", "main form[method=post]"),
     Form("bind an account", "customer", "/bind", "main form[method=post]"),
     Form("change password", "customer", "/password", "main form[method=post]"),
+    Form("pay online", "customer", "/pay", "main form[method=post]"),
     Form("nearby search", "customer", "/nearby", "form.stack", error=False, before="details.more-search > summary"),
     Form("service map search", None, "/map", "form[role=search]", error=False),
     # staff: sign-in and administration

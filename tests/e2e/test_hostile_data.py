@@ -36,6 +36,8 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "portal.me": ("customer", "/me"),
     "portal.password": ("customer", "/password"),
     "portal.payments": ("customer", "/payments"),
+    "portal.pay": ("customer", "/pay"),
+    "portal.payment_order": ("customer", lambda p: f"/pay/orders/{p.order_no}"),
     "staff.dashboard": (STAFF, "/staff/"),
     "staff.accounts": (STAFF, lambda p: f"/staff/accounts?q={p.account_no}"),
     "staff.account_detail": (STAFF, lambda p: f"/staff/accounts/{p.account_no}"),
@@ -106,6 +108,8 @@ WITHOUT_PLANTED_TEXT = {
     "portal.bills",
     "portal.bind",
     "portal.password",
+    "portal.pay",  # the pay form: amounts and fixed words
+    "portal.payment_order",  # an order's numbers and state
     "staff.audit_rules",
     "staff.audit_run",
     "staff.billing_home",

@@ -98,6 +98,16 @@ def _server_header(port: int) -> str | None:
         connection.close()
 
 
+def _get_text(url: str) -> str | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (a local test server)
+            return str(response.read().decode())
+    except OSError:
+        return None
+
+
 def _spare_port() -> int:
     """A free port from the top of the test range, picked at random: the dev server takes seconds to bind it, and
     the lowest free one is what other tests' servers pick meanwhile."""
@@ -124,6 +134,7 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
             "PORT": str(_spare_port()),
         }
     )
+    env["PAYMENT_SIMULATOR_PORT"] = str(next(p for p in iter(_spare_port, None) if str(p) != env["PORT"]))
     return env
 
 
@@ -160,6 +171,9 @@ def test_make_run_supervises_one_beat_and_leaves_nothing_behind(dev_server, embe
         )
         assert _server_header(port) == SERVER_HEADER
         first = _wait("worker and beat", lambda: _both_running(dev_server.pid))
+        # the payment simulator runs beside them and answers as Alipay does (a signed refusal of an unsigned call)
+        simulator = f"http://127.0.0.1:{embedded_env['PAYMENT_SIMULATOR_PORT']}/gateway.do"
+        assert "isv.invalid-signature" in _wait("the payment simulator", lambda: _get_text(simulator))
 
         # beat holds the instance's beat lock (webapp.beat): a second beat would stop at once
         lock = Path(embedded_env["GRIDDESK_INSTANCE"]) / "celery" / "beat-schedule.lock"

@@ -1,0 +1,83 @@
+"""Paying a bill online at 360 px in headless Chromium, through the Alipay simulator's cashier: the pay page
+proposes what is owed, the cashier takes the money, the simulator's signed notice reaches the app over HTTP and
+the order page, which only asks the app, shows the order paid."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from billing import online
+from billing.models import Payment
+from billing.online.simulator import AlipaySimulator
+from tests.billing.support import add_tariffs, bill_with
+from tests.e2e.conftest import Phone, open_phone
+from tests.support import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def alipay(app: Any) -> Iterator[AlipaySimulator]:
+    sim = AlipaySimulator(Path(app.config["INSTANCE_DIR"]) / "payment_simulator", delays=(0.0, 0.5, 1.0, 2.0))
+    sim.start()
+    saved = app.config["PAYMENT_SIMULATOR_URL"]
+    app.config["PAYMENT_SIMULATOR_URL"] = sim.url
+    online.configure(app.config)
+    yield sim
+    sim.stop()
+    app.config["PAYMENT_SIMULATOR_URL"] = saved
+    online.configure(app.config)
+
+
+@pytest.fixture
+def payer(chromium: Any, live_server: str, alipay: AlipaySimulator) -> Iterator[Phone]:
+    phone = open_phone(chromium, live_server)
+    origin = alipay.url.rsplit("/", 1)[0]
+    phone.page.context.route(f"{origin}/**", lambda route: route.continue_())  # the cashier is the provider's
+    yield phone
+    phone.page.context.close()
+    assert phone.errors == [], f"script errors: {phone.errors}"
+    assert phone.outside == [], f"requests outside the app and the cashier: {phone.outside}"
+
+
+def test_pay_a_bill_through_the_cashier(payer: Phone, session: Any, world: Any, alipay: AlipaySimulator) -> None:
+    add_tariffs(session)
+    bill_with(session, world.own_account, "2026-01", 200)
+    session.commit()
+    page = payer.page
+    payer.go("/login")
+    page.fill("#phone", "13900000001")
+    page.fill("#password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/home(\?|$)"))
+
+    page.get_by_role("link", name="缴费", exact=True).first.click()
+    page.get_by_role("heading", name=re.compile("^缴费")).wait_for()
+    owed = page.locator("#owed").inner_text()
+    amount = page.get_by_label("金额（元）").input_value()
+    assert Decimal(amount) > 0 and owed.replace(",", "").endswith(amount)
+    payer.assert_fits()
+    payer.assert_labelled()
+    payer.shot("zh-60-pay")
+    page.get_by_label("金额（元）").focus()  # the keyboard alone: Enter submits the form
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(re.compile(re.escape(alipay.url)))
+    assert page.locator("#amount").inner_text() == amount
+    payer.assert_fits()
+    payer.shot("zh-61-cashier")
+    page.get_by_role("button", name=re.compile("确认付款")).click()
+
+    page.wait_for_url(re.compile(r"/pay/orders/GD\d+"))
+    page.locator("#order-status", has_text="已支付").wait_for()  # the page asked the app until the notice came
+    payer.assert_fits()
+    payer.shot("zh-62-paid")
+    session.rollback()
+    assert [(p.amount, p.channel) for p in session.scalars(select(Payment))] == [(Decimal(amount), "app")]
