@@ -340,6 +340,8 @@ class RecordMeterChange(Command):
     @classmethod
     def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
         return {name: Problem("required") for name in ("old_final", "new_start") if data.get(name) is None}
+
+
 class CreatePaymentOrder(Command):
     """A customer paying an account online: the amount defaults to what the account owes today."""
 

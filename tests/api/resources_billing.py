@@ -89,6 +89,8 @@ def _reading_imports(world: World, session: Any) -> tuple[Params, Params]:
     session.add_all([own, foreign])
     session.commit()
     return {"import_id": own.id}, {"import_id": foreign.id}
+
+
 @provider("payment_order")
 def _payment_orders(world: World, session: Any) -> tuple[Params, Params]:
     from billing.online.models import PaymentOrder
