@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.commands import OpenAccount
-from billing.models import Account, AccountStatus, MeterReading, Tariff
+from billing.models import Account, AccountStatus, MeterReading, ReadingStatus, Tariff
 from billing.rules import parse_period
 from core import trail
 from core.db import copy_rows, reserve_ids, utcnow
@@ -262,5 +262,11 @@ def _write_batch(session: Session, rows: list[GoodRow]) -> None:
         numbers = [row.account_no for row in rows]
         found = session.execute(select(Account.account_no, Account.id).where(Account.account_no.in_(numbers)))
         by_number = {number: i for number, i in found}
-    readings = [(by_number[row.account_no], *row.reading, now) for row in rows if row.reading is not None]
-    copy_rows(session, MeterReading, ("account_id", "period", "reading", "recorded_at"), readings)
+    # a starting reading: nothing to check, no bill (COPY applies no Python defaults: every NOT NULL column given)
+    readings: list[tuple[Any, ...]] = [
+        (by_number[row.account_no], *row.reading, now, ReadingStatus.PASSED, [], "")
+        for row in rows
+        if row.reading is not None
+    ]
+    columns = ("account_id", "period", "reading", "recorded_at", "status", "checks", "review_note")
+    copy_rows(session, MeterReading, columns, readings)
