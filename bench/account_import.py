@@ -79,6 +79,8 @@ def main() -> None:
     )
     app = create_app()
     assert db.engine is not None and db.engine.dialect.name == "postgresql", "PostgreSQL only"
+    with db.engine.begin() as conn:  # what a run that failed half-way left behind
+        conn.execute(text("DROP TABLE IF EXISTS bench_accounts, bench_readings"))
     load_all().metadata.drop_all(db.engine)
     load_all().metadata.create_all(db.engine)
     for hook in app.extensions.get("griddesk_schema_hooks", []):
@@ -122,7 +124,7 @@ def main() -> None:
             account_id = ids[row.account_no]
             accounts_out.writerow([account_id, *row.values, "2026-12-07 00:00:00+00"])
             assert row.reading is not None
-            readings_out.writerow([account_id, *row.reading, "2026-12-07 00:00:00+00"])
+            readings_out.writerow([account_id, *row.reading, "2026-12-07 00:00:00+00", "passed", "[]", ""])
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS bench_accounts, bench_readings"))
             conn.execute(text("CREATE TABLE bench_accounts (LIKE accounts INCLUDING ALL)"))
@@ -135,7 +137,8 @@ def main() -> None:
                 with cursor.copy(f"COPY bench_accounts ({names}) FROM STDIN (FORMAT csv)") as copy:
                     copy.write(accounts_csv.getvalue())
                 with cursor.copy(
-                    "COPY bench_readings (account_id, period, reading, recorded_at) FROM STDIN (FORMAT csv)"
+                    "COPY bench_readings (account_id, period, reading, recorded_at, status, checks, review_note)"
+                    " FROM STDIN (FORMAT csv, FORCE_NOT_NULL (review_note))"
                 ) as copy:
                     copy.write(readings_csv.getvalue())
         copying = time.perf_counter() - started
