@@ -197,7 +197,7 @@ def main() -> None:
                         "amount": Decimal("50.00"),
                         "channel": "counter",
                         "paid_at": dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC),
-                        "reference": f"B-{index}-{k}",
+                        "reference": f"B-{round_name}-{index}-{k}",
                     }
                     post_payment(
                         session,
