@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from audit.models import Finding
 from tests.support import PASSWORD
@@ -31,7 +32,9 @@ def test_supervisor_reads_the_dashboard_and_watches_a_run(phone, session, world)
     phone.shot("audit-dashboard")
     page.click("text=开始稽查")
     page.wait_for_selector("#run-status")
-    page.wait_for_function("document.getElementById('run-percent').textContent === '100'")
+    expect(page.locator("#run-percent")).to_have_text(
+        "100", timeout=30_000
+    )  # a string predicate would be eval'd: the CSP refuses it
     assert page.inner_text("#run-status") == "已完成"
     phone.assert_fits()
     phone.go("/staff/audit/findings?status=all")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import Phone, open_phone
 from tests.servicedesk.helpers import move
@@ -47,7 +48,9 @@ def test_the_customer_reports_from_the_phones_position_and_follows_it_to_restora
     phone.assert_labelled()
     _taps_are_big_enough(phone)
     page.get_by_role("button", name="使用我的位置").click()
-    page.wait_for_function("document.querySelector('#lat').value !== ''")
+    expect(page.locator("#lat")).not_to_have_value(
+        "", timeout=30_000
+    )  # a string predicate would be eval'd: the CSP refuses it
     assert page.input_value("#lat") == "30.270200" and page.input_value("#lon") == "120.160100"
     page.select_option("#account_no", "")
     page.fill("#description", "楼下变压器冒烟，整栋楼停电")
@@ -84,7 +87,9 @@ def test_a_passer_by_sets_the_place_by_tapping_the_map(
     phone.go("/repair")
     page.wait_for_load_state("load")
     page.locator(".map-frame .folium-map").click()
-    page.wait_for_function("document.querySelector('#lat').value !== ''")
+    expect(page.locator("#lat")).not_to_have_value(
+        "", timeout=30_000
+    )  # a string predicate would be eval'd: the CSP refuses it
     assert abs(float(page.input_value("#lat")) - 30.2702) < 0.01
     page.fill("#description", "路边电线掉落")
     page.fill("#contact_phone", "13912345678")
