@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from sqlalchemy import ForeignKey, String, UniqueConstraint, delete, select, update
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from core.commands import Command, Verbatim, refuse
 from core.db import Base, utcnow
@@ -271,7 +271,7 @@ def signed_in_user(session: Session, user_id: int, token_version: int, sign_in_i
             SignInSession.ended_at.is_(None),
             SignInSession.expires_at > utcnow(),
         )
-        .options(joinedload(User.unit))  # one round trip: every page request loads it
+        .options(selectinload(User.unit))
     )
 
 
