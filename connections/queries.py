@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from billing.models import Account
 from core import clock, workdays
+from core.errors import NotFound
 from core.identity import Role, Unit, User
 from core.scope import in_scope
 from servicedesk.places import nearest_account_unit
@@ -30,13 +31,29 @@ def visible(user: User) -> ColumnElement[bool]:
     return in_scope(user, Application.unit_id)
 
 
-def visible_application(session: Session, user: User, application_no: str) -> Application | None:
-    """The application if the user may see it; None for an unknown one and one outside the scope alike."""
-    return session.scalar(select(Application).where(Application.application_no == application_no, visible(user)))
+def visible_application(session: Session, user: User, application_no: str) -> Application:
+    """The application if the user may see it; 404 ``application_not_found`` for an unknown one and one outside
+    the scope alike."""
+    application = session.scalar(select(Application).where(Application.application_no == application_no, visible(user)))
+    if application is None:
+        raise NotFound("application_not_found")
+    return application
 
 
 def visible_to(session: Session, user: User, application: Application) -> Application | None:
     return session.scalar(select(Application).where(Application.id == application.id, visible(user)))
+
+
+def upload(session: Session, application: Application, upload_id: int) -> ApplicationUpload:
+    """A paper of the application; 404 for another application's."""
+    paper = session.scalar(
+        select(ApplicationUpload).where(
+            ApplicationUpload.id == upload_id, ApplicationUpload.application_id == application.id
+        )
+    )
+    if paper is None:
+        raise NotFound("upload_not_found")
+    return paper
 
 
 def timing(application: Application, today: dt.date | None = None) -> str:

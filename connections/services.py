@@ -449,7 +449,7 @@ def rate(session: Session, actor: User, application: Application, command: Rate)
     if application.status != A.COMPLETED:
         raise Conflict("not_completed", application_no=application.application_no)
     if application.rating_score is not None:
-        raise Conflict("already_rated", application_no=application.application_no)
+        raise Conflict("application_already_rated", application_no=application.application_no)
     application.rating_score, application.rating_comment = command.score, command.comment
     application.rated_at = utcnow()
     _event(session, application, "rated", actor, command.comment)

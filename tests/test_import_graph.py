@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "webapp")
+PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "connections", "webapp")
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

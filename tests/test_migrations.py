@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from webapp.models import load_all
 
 VERSIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
-APPLICATION_PACKAGES = {"core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "webapp"}
+APPLICATION_PACKAGES = {"core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "connections", "webapp"}
 ON_POSTGRESQL = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 
 

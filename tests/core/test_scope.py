@@ -130,7 +130,7 @@ def test_the_rule_reads_columns_the_accounts_table_has() -> None:
 # --- nothing else decides who sees what -------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "webapp")
+PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "connections", "webapp")
 SCOPE_MODULE = Path("core/scope.py")
 # a unit subtree filter written by hand: a prefix (or pattern) test on a unit path
 UNIT_PATH_FILTER = re.compile(

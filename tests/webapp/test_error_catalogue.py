@@ -21,7 +21,7 @@ from webapp.error_catalogue import ERRORS, PROBLEMS
 from webapp.errors import HTTP_CODES, render
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "webapp")
+PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "connections", "webapp")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # technical names a Chinese text may keep as they are (file formats, headers, units)
 ASCII_ALLOWED = {"PDF", "JPEG", "PNG", "TIFF", "DOCX", "CSV", "JSON", "GeoJSON", "UTF", "MiB", "HTTP"}
