@@ -5,7 +5,8 @@ the installation record, the hand-over) is formed on the step's day. Papers wait
 account: a change's papers are filed as its steps are done, a new connection's all at once when its connection
 step opens the account and its dossier, each with its own date, so the catalogue lists them in the order of the
 work and pages them continuously. Filing is idempotent: a paper's document number is the application number
-with the step (or the upload's number), and a paper already in the dossier is not filed again.
+with the step's place in the flow (``-02``) or the upload's number (``-U7``), and a paper already in the dossier
+is not filed again.
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ def paper_title(application: Application, step: str) -> str:
     return f"{labels.TYPE_ZH[application.type]}{DOC_TYPE_LABELS_ZH.get(doc_type or '', labels.STEP_ZH[step])}"
 
 
+def sheet_number(application: Application, step: ApplicationStep) -> str:
+    return f"{application.application_no}-{step.position + 1:02d}"
+
+
 def _filed_numbers(session: Session, account_no: str, prefix: str) -> set[str]:
     return set(
         session.scalars(
@@ -134,7 +139,7 @@ def file_papers(session: Session, application: Application) -> int:
     count = 0
     papers = {s.name: s.paper for s in flows.steps_of(application.type)}
     for step in application.steps:
-        number = f"{application.application_no}-{step.step}"
+        number = sheet_number(application, step)
         if step.done_on is None or number in filed or papers.get(step.step) is None:
             continue
         handler = session.get(User, step.done_by_id) if step.done_by_id else None

@@ -169,9 +169,9 @@ def test_a_new_connection_opens_an_account_bound_to_its_applicant_with_a_dossier
     assert dossier is not None
     documents = session.scalars(select(Document).where(Document.account_no == account_no)).all()
     assert {d.document_no for d in documents} == {
-        f"{number}-acceptance",
-        f"{number}-site_survey",
-        f"{number}-connection",
+        f"{number}-01",  # acceptance
+        f"{number}-02",  # site survey
+        f"{number}-03",  # connection
         *(f"{number}-U{u}" for u in session.scalars(select(ApplicationUpload.id))),
     }
     entries = catalog(dossier)

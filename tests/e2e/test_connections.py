@@ -95,7 +95,7 @@ def test_a_capacity_increase_from_the_phone_to_connection_and_into_the_dossier(
     assert dossier is not None
     entries = [e for e in catalog(dossier) if (e.document.document_no or "").startswith(number)]
     assert [e.document.document_no for e in entries if "-U" not in e.document.document_no] == [
-        f"{number}-{step}" for step in STEPS
+        f"{number}-{n:02d}" for n in range(1, len(STEPS) + 1)
     ]
     pages = [(e.page_from, e.page_to) for e in catalog(dossier)]
     assert pages[0][0] == 1 and all(b[0] == a[1] + 1 for a, b in zip(pages, pages[1:], strict=False))
