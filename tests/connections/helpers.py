@@ -10,7 +10,12 @@ from PIL import Image
 # what each step's form records in the tests
 FIELDS: dict[str, dict[str, Any]] = {
     "site_survey": {"findings": "具备供电条件"},
-    "supply_plan": {"voltage": "10kV", "capacity_kva": "20", "source_count": 1, "metering": "high_supply_high_metering"},
+    "supply_plan": {
+        "voltage": "10kV",
+        "capacity_kva": "20",
+        "source_count": 1,
+        "metering": "high_supply_high_metering",
+    },
     "design_review": {"result": "passed"},
     "interim_check": {"result": "passed"},
     "completion_check": {"result": "passed"},

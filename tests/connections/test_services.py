@@ -126,9 +126,7 @@ def test_a_failed_completion_check_keeps_the_step_open(client, world) -> None:
     assert do_step(client, world, number, "contract").get_json()["error"]["code"] == "step_out_of_order"
 
 
-def test_a_capacity_increase_changes_the_account_at_connection_and_the_trail_says_so(
-    client, world, session
-) -> None:
+def test_a_capacity_increase_changes_the_account_at_connection_and_the_trail_says_so(client, world, session) -> None:
     number = apply(client, world, "capacity_increase", capacity_kva="20").get_json()["application_no"]
     work_through(client, world, number, FLOWS["capacity_increase"][:-1])
     session.expire_all()

@@ -23,10 +23,10 @@ from billing.adjustments import request_adjustment
 from billing.bills import record_reading
 from billing.commands import RequestAdjustment
 from billing.models import ReadingBook
-from mapping.commands import NewServicePoint
-from mapping.services import create_point
 from connections.commands import Apply, DoStep
 from connections.services import apply, complete_step
+from mapping.commands import NewServicePoint
+from mapping.services import create_point
 from servicedesk.commands import MoveTicket, OpenTicket
 from servicedesk.services import move_ticket, open_ticket
 from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
