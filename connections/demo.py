@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from billing.accounts import create_account
 from billing.models import Account
+from billing.reading_books import place_on_a_book
 from core import clock, workdays
 from core.identity import Unit, User
 
@@ -123,7 +124,7 @@ def seed_applications(session: Session) -> str:
     withdraw(session, customer, withdrawn)
     made += 3
     # the clerk's queue: a high-voltage connection overdue at its supply plan, one due soon, one waiting
-    unit = session.get(Unit, clerk.unit_id)
+    unit = session.get(Unit, account.unit_id)  # the demo account's station: it has reading books
     unit_code = unit.code if unit else None
     hv = _apply(
         session,
@@ -207,5 +208,6 @@ def seed_applications(session: Session) -> str:
         "connected_on": (today - dt.timedelta(days=30)).isoformat(),
     }
     if unit_code and session.scalar(select(Account.id).where(Account.account_no == off_system["account_no"])) is None:
-        create_account(session, off_system, id_hash_key=current_app.config["ID_HASH_KEY"], actor=None)
+        placed = create_account(session, off_system, id_hash_key=current_app.config["ID_HASH_KEY"], actor=None)
+        place_on_a_book(session, placed)
     return f"{made} applications, one overdue, one capacity split, one off-system connection"

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from billing.accounts import account_snapshot
 from billing.models import Account, AccountStatus
+from billing.reading_books import place_on_a_book
+from billing.tariffs import tariff_for
 from core import clock, outbox, trail, workdays
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
@@ -226,7 +228,17 @@ def _staff(actor: User) -> None:
         raise Forbidden("staff_only")
 
 
-def _required_fields(application: Application, step: str, command: DoStep) -> dict[str, Any]:
+def _check_tariff(session: Session, code: str | None, on: dt.date) -> dict[str, Problem]:
+    if code is None:
+        return {}
+    try:
+        tariff_for(session, code, on)
+    except NotFound:
+        return {"fields.tariff_code": Problem("unknown_tariff")}
+    return {}
+
+
+def _required_fields(session: Session, application: Application, step: str, command: DoStep) -> dict[str, Any]:
     """The step's fields, with the ones it cannot go without checked (422 naming each missing one)."""
     fields = command.fields.model_dump(exclude_none=True, mode="json")
     needed: tuple[str, ...] = {
@@ -248,6 +260,7 @@ def _required_fields(application: Application, step: str, command: DoStep) -> di
             missing[f"fields.{name}"] = Problem("in_future")
         elif value is not None and value < application.received_on:
             missing[f"fields.{name}"] = Problem("before_application")
+    missing.update(_check_tariff(session, command.fields.tariff_code, command.fields.connected_on or today))
     if missing:
         raise InvalidInput.fields(missing)
     return fields
@@ -282,7 +295,7 @@ def complete_step(
         plan(application)
         _event(session, application, "returned", actor, command.fields.note, step=step, at=at)
         return application
-    fields = _required_fields(application, step, command)
+    fields = _required_fields(session, application, step, command)
     row = next(s for s in application.steps if s.step == step)
     if step in flows.CHECKS and fields.get("result") == "failed":
         row.fields = fields
@@ -340,6 +353,7 @@ def _apply_to_account(session: Session, application: Application, fields: dict[s
         )
         session.add(account)
         session.flush()
+        place_on_a_book(session, account)
         application.account_id = account.id
         trail.record(
             session,

@@ -115,6 +115,18 @@ def test_a_step_needs_its_fields(client, world) -> None:
     }
 
 
+def test_a_new_connection_needs_a_tariff_that_exists(client, world) -> None:
+    number = apply(client, world, "new_lv_residential").get_json()["application_no"]
+    do_step(client, world, number, "acceptance")
+    do_step(client, world, number, "site_survey")
+    missing = do_step(client, world, number, "connection", fields={"meter_no": "DB-1"})
+    assert missing.get_json()["error"]["details"]["problems"]["fields.tariff_code"]["code"] == "required"
+    unknown = do_step(client, world, number, "connection", fields={"meter_no": "DB-1", "tariff_code": "NO-SUCH"})
+    assert unknown.get_json()["error"]["details"]["problems"]["fields.tariff_code"]["code"] == "unknown_tariff"
+    view = client.get(f"/api/v1/applications/{number}", headers=world.headers("clerk")).get_json()
+    assert view["current_step"] == "connection" and view["account_no"] is None
+
+
 def test_a_failed_completion_check_keeps_the_step_open(client, world) -> None:
     number = apply(client, world, "capacity_increase").get_json()["application_no"]
     for step in ("acceptance", "site_survey", "supply_plan"):
@@ -294,3 +306,19 @@ def test_the_step_fields_cover_every_step() -> None:
 
     assert set(STEP_FIELDS) == {s.value for s in StepName}
     assert set(FIELDS) <= {s.value for s in StepName}
+
+
+def test_a_new_account_is_put_at_the_end_of_its_unit_s_least_loaded_reading_book(client, world, session) -> None:
+    from billing.models import ReadingBook
+
+    busy = ReadingBook(code="A-01", name="一号", unit_id=world.unit_a.id)
+    quiet = ReadingBook(code="A-02", name="二号", unit_id=world.unit_a.id)
+    session.add_all([busy, quiet])
+    session.flush()
+    world.own_account.reading_book_id, world.own_account.book_seq = busy.id, 1
+    session.commit()
+    number = apply(client, world, "new_lv_residential", role="clerk").get_json()["application_no"]
+    account_no = work_through(client, world, number, FLOWS["new_lv_residential"])["account_no"]
+    session.expire_all()
+    account = session.scalar(select(Account).where(Account.account_no == account_no))
+    assert (account.reading_book_id, account.book_seq) == (quiet.id, 1)
