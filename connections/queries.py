@@ -135,7 +135,8 @@ def account_numbers(session: Session, applications: list[Application]) -> dict[i
     ids = {a.account_id for a in applications if a.account_id is not None}
     if not ids:
         return {}
-    return dict(session.execute(select(Account.id, Account.account_no).where(Account.id.in_(ids))).tuples().all())
+    rows = session.execute(select(Account.id, Account.account_no).where(Account.id.in_(ids)))
+    return {row.id: row.account_no for row in rows}
 
 
 def application_view(session: Session, application: Application) -> dict[str, Any]:
