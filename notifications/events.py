@@ -78,6 +78,46 @@ TICKET_ACTIONS = {
 }
 
 
+# what an applicant reads about each step of their application (business handling's actions)
+APPLICATION_ACTIONS = {
+    "received": "已受理",
+    "acceptance": "已受理审核通过",
+    "site_survey": "已完成现场勘查",
+    "supply_plan": "供电方案已答复",
+    "design_review": "设计文件已审查",
+    "interim_check": "已完成中间检查",
+    "completion_check": "已通过竣工检验",
+    "contract": "供用电合同已签订",
+    "connection": "已装表接电",
+    "execution": "变更已实施",
+    "archiving": "资料已归档",
+    "completed": "已办结，欢迎评价",
+    "returned": "需要您补充资料",
+    "check_failed": "检验未通过，请整改",
+    "resumed": "已继续办理",
+    "withdrawn": "已撤回",
+    "rated": "已收到您的评价",
+    "uploaded": "已收到资料",
+}
+
+
+def application_notice(kw: dict[str, Any]) -> dict[str, Any] | None:
+    """``notify_event``'s arguments for an application's step (business handling's payload); None when nobody is
+    told."""
+    user_ids = [int(u) for u in kw.get("user_ids") or []]
+    if not user_ids:
+        return None
+    what = APPLICATION_ACTIONS.get(str(kw["action"]), "有新的办理记录")
+    return {
+        "kind": NoticeKind.APPLICATION_UPDATE.value,
+        "dedupe_key": f"application-event:{kw['event_id']}",
+        "title": f"业务申请 {kw['application_no']} {what}",
+        "body": f"您的用电业务申请 {kw['application_no']} {what}。",
+        "user_ids": user_ids,
+        "data": {"application_no": kw["application_no"], "action": kw["action"], "status": kw["status"]},
+    }
+
+
 def ticket_notice(kw: dict[str, Any]) -> dict[str, Any] | None:
     """``notify_event``'s arguments for a ticket's step (the service desk's payload); None when nobody is told."""
     user_ids = [int(u) for u in kw.get("user_ids") or []]

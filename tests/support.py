@@ -15,6 +15,10 @@ from billing.accounts import bind_account, create_account
 from billing.models import Account
 from core.db import Base, db
 from core.identity import Role, Unit, User, create_unit, create_user, ensure_root_unit
+from webapp import DOMAINS
+
+# every package of the product, for the source scans of the tests
+PROJECT_PACKAGES = ("core", *DOMAINS, "webapp")
 
 ROLES = [Role.CUSTOMER, Role.ARCHIVIST, Role.CLERK, Role.SUPERVISOR, Role.ADMIN]
 PASSWORD = "correct-horse-battery"

@@ -44,6 +44,7 @@ class Planted:
     ticket_no: str
     incident_id: int
     order_no: str
+    application_no: str
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -145,6 +146,12 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     for lat, lon in [(30.2701, 120.1601), (30.2703, 120.1602), (30.2702, 120.1604)]:
         report = {"kind": "fault_repair", "description": hostile("报修"), "lat": lat, "lon": lon}
         fault = _ok(client.post("/api/v1/tickets", json=report, headers=customer))
+    applicant = {"name": hostile("申请人"), "phone": "13912345678", "id_last4": "1234"}
+    body = {"type": "capacity_increase", "account_no": no, "applicant": applicant, "capacity_kva": "99"}
+    application = _ok(client.post("/api/v1/applications", json={**body, "note": hostile("增容")}, headers=customer))
+    returned = {"outcome": "returned", "fields": {"note": hostile("补充资料")}}
+    application_no = application["application_no"]
+    _ok(client.post(f"/api/v1/applications/{application_no}/steps/acceptance", json=returned, headers=clerk), 200)
     order = _ok(
         client.post(
             "/api/v1/payment-orders", json={"account_no": no, "provider": "alipay"}, headers=world.headers("customer")
@@ -171,4 +178,5 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         ticket_no=ticket["ticket_no"],
         incident_id=int(fault["incident_id"]),
         order_no=order["order_no"],
+        application_no=application_no,
     )

@@ -82,6 +82,11 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "staff.service_incident": (STAFF, lambda p: f"/staff/service/incidents/{p.incident_id}"),
     "staff.repairs_map": (STAFF, "/staff/service/map"),
     "staff.service_supervision": (STAFF, "/staff/service/supervision"),
+    "portal.applications": ("customer", "/applications"),
+    "portal.apply": ("customer", "/applications/new?type=capacity_increase"),
+    "portal.application": ("customer", lambda p: f"/applications/{p.application_no}"),
+    "staff.applications_queue": (STAFF, "/staff/applications"),
+    "staff.application_page": (STAFF, lambda p: f"/staff/applications/{p.application_no}"),
 }
 # GET endpoints that are no HTML pages
 NOT_PAGES = {
@@ -95,6 +100,7 @@ NOT_PAGES = {
     "portal.ticket_photo",
     "staff.service_photo",
     "staff.service_supervision_csv",
+    "staff.application_paper",
     "staff.accounts_csv",
     "staff.accounts_xlsx",
 }
@@ -120,6 +126,8 @@ WITHOUT_PLANTED_TEXT = {
     "portal.ask",  # the planted address is in its options
     "portal.tickets",
     "staff.service_incidents",
+    "portal.applications",  # types, states and dates
+    "portal.apply",  # the planted address is in its options
 }
 BROWSER_OWN = ("chrome://", "chrome-extension://")  # the PDF viewer of a document page's frame
 PLANTED_AS_TEXT = "<script>alert('nt')</script>"

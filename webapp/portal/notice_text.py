@@ -22,6 +22,7 @@ KIND_LABELS = {
     NoticeKind.DUE_REMINDER.value: _l("Reminder"),
     NoticeKind.ARREARS_REMINDER.value: _l("Reminder"),
     NoticeKind.TICKET_UPDATE.value: _l("Service request"),
+    NoticeKind.APPLICATION_UPDATE.value: _l("Application"),
 }
 
 
@@ -60,12 +61,17 @@ def _ticket_update(d: dict[str, Any]) -> tuple[str, str]:
     return f"Ticket {d['ticket_no']}", f"Your 95598 ticket {d['ticket_no']} is now: {d['status']}."
 
 
+def _application_update(d: dict[str, Any]) -> tuple[str, str]:
+    return f"Application {d['application_no']}", f"Your application {d['application_no']} is now: {d['status']}."
+
+
 ENGLISH: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     NoticeKind.BILL_ISSUED.value: _bill_issued,
     NoticeKind.PAYMENT_RECEIVED.value: _payment_received,
     NoticeKind.DUE_REMINDER.value: _due_reminder,
     NoticeKind.ARREARS_REMINDER.value: _arrears_reminder,
     NoticeKind.TICKET_UPDATE.value: _ticket_update,
+    NoticeKind.APPLICATION_UPDATE.value: _application_update,
 }
 
 
