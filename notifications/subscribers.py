@@ -12,7 +12,7 @@ from typing import Any
 from core import outbox
 
 from . import topics
-from .events import finding_notice, ticket_notice
+from .events import document_notice, finding_notice, ticket_notice
 from .tasks import fan_out_notice, notify_bills_issued, notify_event, notify_payments_received
 
 _REPR_MAX = 1024  # Celery's argsrepr_maxsize
@@ -54,9 +54,16 @@ def notices_published(payloads: list[dict[str, Any]]) -> None:
         fan_out_notice.delay(int(payload["notice_id"]))
 
 
+def documents_issued(payloads: list[dict[str, Any]]) -> None:
+    """A notice for each e-invoice or e-bill (keyed by it: announced twice, mailed once)."""
+    for payload in payloads:
+        notify_event.delay(**document_notice(payload))
+
+
 def subscribe() -> None:
     outbox.subscribe(topics.BILLS_ISSUED, bills_issued)
     outbox.subscribe(topics.PAYMENT_RECORDED, payments_recorded)
     outbox.subscribe(topics.FINDING_ASSIGNED, findings_assigned)
     outbox.subscribe(topics.NOTICE_PUBLISHED, notices_published)
     outbox.subscribe(topics.TICKET_CHANGED, tickets_changed)
+    outbox.subscribe(topics.DOCUMENTS_ISSUED, documents_issued)
