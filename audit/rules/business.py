@@ -179,7 +179,7 @@ def statement_mismatch(ctx: RuleContext) -> Select[Any]:
         + literal(":")
         + StatementItem.order_no
     )
-    return select(
+    columns: list[Any] = [
         StatementItem.account_id.label("account_id"),
         subject.label("subject"),
         StatementItem.provider,
@@ -190,4 +190,5 @@ def statement_mismatch(ctx: RuleContext) -> Select[Any]:
         StatementItem.ours,
         StatementItem.theirs,
         StatementItem.recorded,
-    ).where(StatementItem.account_id.is_not(None))
+    ]
+    return select(*columns).where(StatementItem.account_id.is_not(None))
