@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 
 from archive.commands import FileDocument
 from archive.models import Document
-from archive.printing import _register_font, a4_document, literal
 from archive.services import create_dossier, dossier_for, file_document
 from archive.vocabulary import DOC_TYPE_LABELS_ZH
 from billing.models import Account
 from core.db import db
 from core.identity import Unit, User
+from core.pdf import a4_document, literal, register_font
 
 from . import flows, labels
 from .models import Application, ApplicationStep, ApplicationUpload
@@ -64,7 +64,7 @@ def _facts(application: Application, step: ApplicationStep, handler: str, accoun
 
 def sheet_pdf(application: Application, step: ApplicationStep, *, handler: str, account_no: str | None) -> bytes:
     """The step's sheet: its title, the application's and the step's facts in a grid, the signature lines."""
-    font = _register_font()
+    font = register_font()
     heading = ParagraphStyle("heading", fontName=font, fontSize=16, leading=22, alignment=1, spaceAfter=8)
     body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
     title = paper_title(application, step.step)

@@ -48,6 +48,25 @@ def payment_notice(kw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def document_notice(kw: dict[str, Any]) -> dict[str, Any]:
+    """``notify_event``'s arguments for an e-invoice or e-bill announced (billing's ``documents_issued``): the
+    e-mail carries its PDF (``data.attachment``, rendered at sending)."""
+    if kw["kind"] == "invoice":
+        key, title = f"invoice:{kw['invoice_id']}", "电子发票已开具"
+        body = f"户号 {kw['account_no']} 的电子发票 {kw['ref']} 已开具，附件为 PDF，也可在网上营业厅下载。"
+    else:
+        key, title = f"ebill:{kw['bill_id']}", f"{kw['ref']} 电子账单"
+        body = f"户号 {kw['account_no']} {kw['ref']} 的电子账单见附件 PDF，也可在网上营业厅下载。"
+    return {
+        "kind": NoticeKind.DOCUMENT.value,
+        "dedupe_key": key,
+        "title": title,
+        "body": body,
+        "account_nos": [str(kw["account_no"])],
+        "data": {"account_no": str(kw["account_no"]), "document": kw["kind"], "ref": str(kw["ref"]), "attachment": kw},
+    }
+
+
 def finding_notice(kw: dict[str, Any]) -> dict[str, Any]:
     """``notify_event``'s arguments for a finding assigned (the audit's payload): the assignee is told."""
     return {

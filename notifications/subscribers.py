@@ -12,7 +12,7 @@ from typing import Any
 from core import outbox
 
 from . import topics
-from .events import application_notice, finding_notice, ticket_notice
+from .events import application_notice, document_notice, finding_notice, ticket_notice
 from .tasks import fan_out_notice, notify_bills_issued, notify_event, notify_payments_received
 
 _REPR_MAX = 1024  # Celery's argsrepr_maxsize
@@ -62,6 +62,12 @@ def notices_published(payloads: list[dict[str, Any]]) -> None:
         fan_out_notice.delay(int(payload["notice_id"]))
 
 
+def documents_issued(payloads: list[dict[str, Any]]) -> None:
+    """A notice for each e-invoice or e-bill (keyed by it: announced twice, mailed once)."""
+    for payload in payloads:
+        notify_event.delay(**document_notice(payload))
+
+
 def subscribe() -> None:
     outbox.subscribe(topics.BILLS_ISSUED, bills_issued)
     outbox.subscribe(topics.PAYMENT_RECORDED, payments_recorded)
@@ -69,3 +75,4 @@ def subscribe() -> None:
     outbox.subscribe(topics.NOTICE_PUBLISHED, notices_published)
     outbox.subscribe(topics.TICKET_CHANGED, tickets_changed)
     outbox.subscribe(topics.APPLICATION_CHANGED, applications_changed)
+    outbox.subscribe(topics.DOCUMENTS_ISSUED, documents_issued)

@@ -16,3 +16,4 @@ PAYMENT_RECORDED = "billing.payment_recorded"
 FINDING_ASSIGNED = "audit.finding_assigned"
 TICKET_CHANGED = "servicedesk.ticket_changed"  # servicedesk/topics.py
 APPLICATION_CHANGED = "connections.application_changed"  # connections/topics.py
+DOCUMENTS_ISSUED = "billing.documents_issued"

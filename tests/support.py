@@ -124,6 +124,9 @@ class ApiClient:
     def post(self, path: str, json: Any = None, headers: dict[str, str] | None = None, **kw: Any) -> Any:
         return self.client.post(path, json=json, headers=self._headers(headers), **kw)
 
+    def put(self, path: str, json: Any = None, headers: dict[str, str] | None = None, **kw: Any) -> Any:
+        return self.client.put(path, json=json, headers=self._headers(headers), **kw)
+
     def delete(self, path: str, headers: dict[str, str] | None = None, **kw: Any) -> Any:
         return self.client.delete(path, headers=self._headers(headers), **kw)
 

@@ -46,6 +46,7 @@ ERRORS = {
     "account_not_found": _l("No such account."),
     "binding_mismatch": _l("The account details do not match."),
     "bill_not_found": _l("No bill for that period."),
+    "invoice_not_found": _l("No such invoice."),
     "payment_not_found": _l("No such payment."),
     "nothing_owed": _l("Nothing is owed on this account: enter the amount to pay ahead."),
     "payment_provider_unavailable": _l("Paying through %(provider)s is not offered."),

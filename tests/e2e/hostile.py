@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from archive.samples import text_pdf
+from billing.invoicing.models import Invoice
 from billing.models import Payment, ReadingBook
+from billing.online.models import PaymentReconciliation, StatementItem
 from tests.billing.support import add_tariffs, bill_with
 from tests.notifications.helpers import SQUARE
 
@@ -45,6 +48,7 @@ class Planted:
     incident_id: int
     order_no: str
     application_no: str
+    invoice_query: str  # invoice_no=...&check_code=... of an invoice of a planted payment
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -160,6 +164,18 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
 
     session.rollback()
     payment_id = session.scalar(select(Payment.id).where(Payment.channel == "counter"))
+    reconciliation = PaymentReconciliation(provider="alipay", day=dt.date(2026, 3, 2), missing_there=1)
+    session.add(reconciliation)
+    session.flush()
+    session.add(
+        StatementItem(reconciliation_id=reconciliation.id, provider="alipay", day=reconciliation.day,
+                      kind="missing_there", order_no=hostile("订单")[:64], trade_no=hostile("交易")[:64],
+                      ours=Decimal("50.00"), account_id=account.id)
+    )  # fmt: skip
+    session.commit()
+    invoice = session.scalars(select(Invoice).order_by(Invoice.id)).first()
+    assert invoice is not None, "a planted payment is invoiced"
+    invoice_query = f"invoice_no={invoice.invoice_no}&check_code={invoice.check_code}"
     session.rollback()  # SQLite: every transaction holds the write lock, reads too; the live server must write
     return Planted(
         account_no=no,
@@ -179,4 +195,5 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         incident_id=int(fault["incident_id"]),
         order_no=order["order_no"],
         application_no=application_no,
+        invoice_query=invoice_query,
     )

@@ -61,6 +61,8 @@ FORMS = [
     Form("bind an account", "customer", "/bind", "main form[method=post]"),
     Form("change password", "customer", "/password", "main form[method=post]"),
     Form("pay online", "customer", "/pay", "main form[method=post]"),
+    Form("invoice choice", "customer", "/invoices", "main form[method=post]", error=False),
+    Form("verify an invoice", None, "/invoices/verify", "main form[method=get]", error=False),
     Form("nearby search", "customer", "/nearby", "form.stack", error=False, before="details.more-search > summary"),
     Form("service map search", None, "/map", "form[role=search]", error=False),
     # staff: sign-in and administration

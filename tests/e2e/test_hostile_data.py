@@ -38,6 +38,8 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "portal.payments": ("customer", "/payments"),
     "portal.pay": ("customer", "/pay"),
     "portal.payment_order": ("customer", lambda p: f"/pay/orders/{p.order_no}"),
+    "portal.invoices": ("customer", "/invoices"),
+    "portal.invoice_verify": (None, lambda p: f"/invoices/verify?{p.invoice_query}"),
     "staff.dashboard": (STAFF, "/staff/"),
     "staff.accounts": (STAFF, lambda p: f"/staff/accounts?q={p.account_no}"),
     "staff.account_detail": (STAFF, lambda p: f"/staff/accounts/{p.account_no}"),
@@ -57,6 +59,8 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "staff.billing_approvals": (STAFF, "/staff/billing/approvals"),
     "staff.billing_imports": (STAFF, "/staff/billing/imports"),
     "staff.billing_import": (STAFF, lambda p: f"/staff/billing/imports/{p.import_id}"),
+    "staff.billing_reconciliations": (STAFF, "/staff/billing/reconciliations"),
+    "staff.billing_reconciliation": (STAFF, "/staff/billing/reconciliations/alipay/2026-03-02"),
     "staff.billing_receipt": (STAFF, lambda p: f"/staff/billing/payments/{p.payment_id}/receipt"),
     "staff.reading_books": (STAFF, "/staff/billing/reading-books?period=2026-02"),
     "staff.reading_book": (STAFF, lambda p: f"/staff/billing/reading-books/{p.book_id}?period=2026-02"),
@@ -103,6 +107,9 @@ NOT_PAGES = {
     "staff.application_paper",
     "staff.accounts_csv",
     "staff.accounts_xlsx",
+    "portal.invoice_download",
+    "portal.ebill_download",
+    "staff.billing_reconciliation_csv",
 }
 # pages that show no planted text (forms, lists of fixed things); every other page must show it, as text
 WITHOUT_PLANTED_TEXT = {
@@ -116,6 +123,8 @@ WITHOUT_PLANTED_TEXT = {
     "portal.password",
     "portal.pay",  # the pay form: amounts and fixed words
     "portal.payment_order",  # an order's numbers and state
+    "portal.invoices",  # invoice numbers, amounts and months
+    "staff.billing_reconciliations",  # days and counts
     "staff.audit_rules",
     "staff.audit_run",
     "staff.billing_home",

@@ -250,6 +250,7 @@ class NoticeListQuery(PageQuery):
             "payment_received",
             "ticket_update",
             "application_update",
+            "document",
         ]
         | None
     ) = None

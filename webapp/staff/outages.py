@@ -34,6 +34,7 @@ LABELS = [
     _l("finding_assigned"),
     _l("ticket_update"),
     _l("application_update"),
+    _l("document"),
     _l("push"),
     _l("email"),
     _l("sms"),
