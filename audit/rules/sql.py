@@ -32,7 +32,6 @@ def _days_between_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     )
 
 
-
 def _portable(name: str, type_: Any, default: str, sqlite: str) -> type[FunctionElement[Any]]:
     """A SQL function written once per dialect: ``default`` (PostgreSQL) and ``sqlite`` are templates over the
     arguments ``{0}``, ``{1}``, ..."""
