@@ -54,6 +54,7 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "staff.audit_finding": (STAFF, lambda p: f"/staff/audit/findings/{p.finding_id}"),
     "staff.audit_rules": (STAFF, "/staff/audit/rules"),
     "staff.audit_run": (STAFF, lambda p: f"/staff/audit/runs/{p.run_id}"),
+    "staff.connection_report": (STAFF, "/staff/connection-reports"),
     "staff.billing_home": (STAFF, "/staff/billing"),
     "staff.billing_ledger": (STAFF, lambda p: f"/staff/billing/accounts/{p.account_no}"),
     "staff.billing_approvals": (STAFF, "/staff/billing/approvals"),
@@ -101,6 +102,7 @@ NOT_PAGES = {
     "staff.archive_document_content",
     "staff.archive_catalog_pdf",
     "staff.audit_findings_csv",
+    "staff.connection_report_csv",
     "portal.ticket_photo",
     "staff.service_photo",
     "staff.service_supervision_csv",
@@ -127,6 +129,7 @@ WITHOUT_PLANTED_TEXT = {
     "staff.billing_reconciliations",  # days and counts
     "staff.audit_rules",
     "staff.audit_run",
+    "staff.connection_report",  # figures per type and unit
     "staff.billing_home",
     "staff.new_outage",
     "staff.new_service_point",
