@@ -26,7 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTIONS_SPLIT_WINDOW_DAYS": 365,
     "CONNECTIONS_SPLIT_DISTANCE_M": 100,
     # off-system work (体外循环): accounts connected before this day (ISO date) are legacy and not judged;
-    # empty: the day the installation's first record was written (its first trail entry)
+    # empty: the day the system's records begin (its first trail entry, or its earliest application's receipt when
+    # that is earlier: applications entered for work begun before the system). Set it when importing old applications.
     "CONNECTIONS_CUTOVER_DATE": "",
 }
 SETTINGS = DomainSettings(DEFAULTS)
