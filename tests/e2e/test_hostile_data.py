@@ -34,6 +34,7 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "portal.inbox": ("customer", "/inbox"),
     "portal.message": ("customer", lambda p: f"/inbox/{p.message_id}"),
     "portal.me": ("customer", "/me"),
+    "portal.confirm_unbind": ("customer", lambda p: f"/accounts/{p.account_no}/unbind"),
     "portal.password": ("customer", "/password"),
     "portal.payments": ("customer", "/payments"),
     "portal.pay": ("customer", "/pay"),

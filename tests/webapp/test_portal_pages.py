@@ -141,6 +141,30 @@ def test_mark_all_read_needs_the_csrf_token(client, session, world) -> None:
     assert "已将 2 条消息标为已读" in done.get_data(as_text=True)
 
 
+def test_unbinding_asks_for_confirmation_first(client, world) -> None:
+    _sign_in(client)
+    me = client.get("/me").get_data(as_text=True)
+    assert 'action="/accounts/1000000001/unbind"' not in me  # no one-tap unbinding form on the list
+    assert 'href="/accounts/1000000001/unbind"' in me
+    confirm = client.get("/accounts/1000000001/unbind")
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "解绑户号 1000000001？" in html
+    assert 'method="post" action="/accounts/1000000001/unbind"' in html
+    assert "1000000001" in client.get("/home").get_data(as_text=True)  # still bound
+    assert client.get("/accounts/2000000001/unbind").status_code == 404  # not the customer's
+
+
+def test_a_wrong_password_keeps_the_phone_number(client, world) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    wrong = client.post("/login", data={"phone": "13900000001", "password": "wrong-one", "csrf_token": token.group(1)})
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 401 and "手机号或密码错误" in html
+    assert re.search(r'<input id="phone" name="phone"[^>]*value="13900000001"', html)
+    assert not re.search(r'<input id="password"[^>]*value=', html)
+
+
 def test_unbinding_from_the_me_page(client, world) -> None:
     _sign_in(client)
     token = _csrf(client, "/me")

@@ -24,7 +24,7 @@ from core.db import db
 from core.errors import NotFound
 
 from . import portal
-from ._billing import channel_label, kwh, line_label, price, status_label, unit_price, usage_chart
+from ._billing import account_status_label, channel_label, kwh, line_label, price, status_label, unit_price, usage_chart
 from ._customer import bound_accounts, customer_required, selected_account
 
 PAGE = 20
@@ -53,6 +53,7 @@ def billing_helpers() -> dict[str, Any]:
     """Wording of bills and payments for every portal page (the account home shows the latest bill)."""
     return {
         "status_label": status_label,
+        "account_status_label": account_status_label,
         "channel_label": channel_label,
         "line_label": line_label,
         "kwh": kwh,
