@@ -192,6 +192,26 @@ def test_system_notices_carry_their_kind_in_the_inbox(client, session, world) ->
     assert "2026-10 电费账单已出" in html and "账单 ·" in html and "bill_issued" not in html
 
 
+def test_payment_notices_in_the_inbox_name_the_account_and_the_amount(client, session, world) -> None:
+    from notifications.events import payment_notice
+
+    for payment_id, (account_no, amount) in enumerate([("1000000001", "1234.50"), ("1000000002", "88.00")]):
+        made = payment_notice({"payment_id": payment_id, "account_no": account_no, "amount": amount})
+        notice = Notice(kind=made["kind"], title=made["title"], body=made["body"], data=made["data"])
+        session.add(notice)
+        session.flush()
+        session.add(Message(notice_id=notice.id, user_id=world.users["customer"].id))
+    session.commit()
+    _sign_in(client)
+    titles = re.findall(
+        r'<span class="inbox-title">(?:<span[^>]*></span><span[^>]*>[^<]*</span>)?([^<]+)</span>',
+        client.get("/inbox").get_data(as_text=True),
+    )
+    assert sorted(titles) == ["户号 1000000001 缴费 ¥1,234.50 已到账", "户号 1000000002 缴费 ¥88.00 已到账"]
+    english = client.get("/inbox?lang=en").get_data(as_text=True)
+    assert "Payment of ¥1,234.50 received for account 1000000001" in english
+
+
 def test_system_notices_read_in_english_by_english_readers_and_staff_texts_as_written(app) -> None:
     from flask_babel import force_locale
 

@@ -18,7 +18,7 @@ from billing.services import (
     tier_progress,
     usage_series,
 )
-from billing.statements import bill_years
+from billing.statements import bill_years, latest_period
 from core import clock
 from core.db import db
 from core.errors import NotFound
@@ -82,7 +82,8 @@ def bills() -> Any:
         years=years,
         items=bills_for_year(db.session, account, year, today),
         tiers=tier_progress(db.session, account, year),
-        chart=usage_chart(usage_series(db.session, account, 12, today)),
+        # the twelve months up to the last bill: months not billed yet are no 0 kWh months
+        chart=usage_chart(usage_series(db.session, account, 12, today, through=latest_period(db.session, account))),
     )
 
 
