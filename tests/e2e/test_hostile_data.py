@@ -89,6 +89,7 @@ NOT_PAGES = {
     "static",
     "healthz",
     "portal.manifest",
+    "portal.map_tile",
     "portal.service_worker",
     "staff.archive_document_content",
     "staff.archive_catalog_pdf",
