@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from billing.payments import record_payment, request_hash
 from tests.billing.support import add_tariffs, bill_with
 from tests.e2e.conftest import Phone, open_phone
 from tests.support import PASSWORD
+from tests.webapp.statements_data import _pay
 
 pytestmark = pytest.mark.e2e
 
@@ -42,14 +42,7 @@ def _big_account(session: Any, world: Any) -> None:
     add_tariffs(session)
     account = world.own_account
     bill_with(session, account, "2026-01", Decimal(2_500_000))  # a bill of more than a million yuan
-    fields = {
-        "account_no": account.account_no,
-        "amount": Decimal("987654.32"),
-        "channel": "bank",
-        "paid_at": dt.datetime(2026, 2, 10, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))),
-        "reference": "B-BIG",
-    }
-    record_payment(session, account, fields, idempotency_key="B-BIG", digest=request_hash(fields, True), actor_id=None)
+    _pay(session, account, "987654.32", dt.date(2026, 2, 10), "bank", "B-BIG")
     session.commit()
 
 
