@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, abort, current_app, render_template, request, send_from_directory, url_for
 from flask_babel import get_locale
@@ -107,7 +108,7 @@ OUTAGE_AREA_SOURCES: list[Callable[[], Iterable[tuple[dict[str, Any], str, str]]
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 TIANDITU_TILES = (
     "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default"
-    "&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=%s"
+    "&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
 )
 TILE_SOURCES = ("demo", "osm", "tianditu", "folder", "url")
 TILE_TYPES = {
@@ -140,7 +141,9 @@ def tile_source() -> TileSource:
             raise RuntimeError("MAP_TILES=tianditu needs MAP_TIANDITU_KEY (a Tianditu browser key)")
         # Tianditu's web tiles are CGCS2000, within centimetres of WGS-84: markers need no shift
         return TileSource(
-            url=TIANDITU_TILES % config["MAP_TIANDITU_KEY"], attribution=_("© Tianditu"), subdomains="01234567"
+            url=TIANDITU_TILES + quote(str(config["MAP_TIANDITU_KEY"])),
+            attribution=_("© Tianditu"),
+            subdomains="01234567",
         )
     tiles = request.script_root + "/map-tiles/{z}/{x}/{y}."
     if kind == "folder":
