@@ -37,6 +37,14 @@ def test_each_tile_source_setting_gives_its_tiles(app) -> None:
     assert folder.url == "/map-tiles/{z}/{x}/{y}.png"
     company = _source(app, MAP_TILES="osm", MAP_TILE_URL="https://tiles.example.cn/{z}/{x}/{y}.png")
     assert company.url == "https://tiles.example.cn/{z}/{x}/{y}.png"  # a company tile server's URL wins
+    assert company.attribution == "地图瓦片"  # without MAP_TILE_ATTRIBUTION: folium needs a credit line
+
+
+def test_the_map_page_draws_with_a_company_tile_server_without_a_credit_line(app, client, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "MAP_TILE_URL", "https://tiles.example.cn/{z}/{x}/{y}.png")
+    monkeypatch.setitem(app.config, "MAP_TILE_ATTRIBUTION", "")
+    page = client.get("/map")
+    assert page.status_code == 200 and "tiles.example.cn" in page.get_data(as_text=True)
 
 
 def test_a_wrong_tile_setting_is_refused_with_what_to_set(app) -> None:

@@ -130,7 +130,7 @@ def tile_source() -> TileSource:
     if kind == "url":
         return TileSource(
             url=config["MAP_TILE_URL"],
-            attribution=config.get("MAP_TILE_ATTRIBUTION") or "",
+            attribution=config.get("MAP_TILE_ATTRIBUTION") or _("Map tiles"),  # folium wants a credit line
             coord_system=coords,
             subdomains=config.get("MAP_TILE_SUBDOMAINS", "abc"),
         )
@@ -149,7 +149,7 @@ def tile_source() -> TileSource:
     if kind == "folder":
         return TileSource(
             url=tiles + str(config.get("MAP_TILE_EXT") or "png"),
-            attribution=config.get("MAP_TILE_ATTRIBUTION") or "",
+            attribution=config.get("MAP_TILE_ATTRIBUTION") or _("Map tiles"),
             coord_system=coords,
         )
     return TileSource(url=tiles + "svg", attribution=_("Schematic basemap of the demo city"), max_zoom=basemap.MAX_ZOOM)
