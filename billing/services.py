@@ -134,8 +134,11 @@ def tier_progress(session: Session, account: Account, year: int, through: str | 
     return {"year": year, "kwh": used, "tiers": tiers}
 
 
-def usage_series(session: Session, account: Account, months: int, today: dt.date) -> list[dict[str, Any]]:
-    """The last ``months`` periods up to the current one, oldest first; kWh and amount 0 where no bill."""
+def usage_series(
+    session: Session, account: Account, months: int, today: dt.date, *, through: str | None = None
+) -> list[dict[str, Any]]:
+    """The last ``months`` periods up to the current one (or up to the period ``through``, ``YYYY-MM``), oldest
+    first; kWh and amount 0 where no bill."""
     months = max(1, min(months, 120))
     rows = {
         period: (kwh, amount)
@@ -143,7 +146,7 @@ def usage_series(session: Session, account: Account, months: int, today: dt.date
             select(Bill.period, Bill.kwh, Bill.amount).where(Bill.account_id == account.id)
         )
     }
-    year, month = today.year, today.month
+    year, month = (int(through[:4]), int(through[5:7])) if through else (today.year, today.month)
     for _ in range(months - 1):
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     period = f"{year:04d}-{month:02d}"

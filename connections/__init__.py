@@ -17,4 +17,4 @@ def init_app(app: Any) -> None:
 
     settings.SETTINGS.init_app(app.config)
     outbox.subscribe(PAPERS_DUE, papers.papers_due)
-    app.extensions["griddesk_demo_seeders"].append((70, "business handling", demo.seed_applications))
+    app.extensions["griddesk_demo_seeders"].append((55, "business handling", demo.seed_applications))

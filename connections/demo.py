@@ -17,6 +17,7 @@ from billing.models import Account
 from billing.reading_books import place_on_a_book
 from core import clock, workdays
 from core.identity import Unit, User
+from core.scope import of_unit
 
 from . import flows
 from .commands import Apply, DoStep, Rate
@@ -176,27 +177,44 @@ def seed_applications(session: Session) -> str:
         at=clock.at_local(today - dt.timedelta(days=2), dt.time(10, 0)),
     )
     made += 3
-    # a capacity split: one holder, two 40 kVA shops next door, a month apart (80 kVA together, over 50)
-    for n, days_ago in enumerate((70, 40)):
-        split = _apply(
-            session,
-            clerk,
-            {
-                "type": "new_lv_business",
-                "applicant": {"name": "李建国", "phone": "13900000031", "id_last4": "2468"},
-                "site": {"address": f"拱墅区湖墅南路 {200 + n} 号", "lat": lat + 0.02, "lon": lon + 0.02 + n * 0.0002},
-                "capacity_kva": "40",
-                "category": "general",
-                "unit_code": unit_code,
-            },
-            today - dt.timedelta(days=days_ago),
-        )
-        _work(session, clerk, split, 3, split.received_on, 10 + n)
-        made += 1
-    # an off-system connection: an account switched on last month with no application behind it
+    # capacity splits: one holder, two shops next door a month apart, each under 50 kVA and over it together
+    for holder, (name, last4, kva, street) in enumerate(
+        (("李建国", "2468", "40", "湖墅南路"), ("王建军", "1357", "30", "莫干山路"))
+    ):
+        for n, days_ago in enumerate((70, 40)):
+            split = _apply(
+                session,
+                clerk,
+                {
+                    "type": "new_lv_business",
+                    "applicant": {"name": name, "phone": f"139000000{31 + holder}", "id_last4": last4},
+                    "site": {
+                        "address": f"拱墅区{street} {200 + n} 号",
+                        "lat": lat + 0.02 + holder * 0.01,
+                        "lon": lon + 0.02 + n * 0.0002,
+                    },
+                    "capacity_kva": kva,
+                    "category": "general",
+                    "unit_code": unit_code,
+                },
+                today - dt.timedelta(days=days_ago),
+            )
+            _work(session, clerk, split, 3, split.received_on, 10 + 2 * holder + n)
+            made += 1
+    made += _late_and_out_of_order(session, clerk, unit, today)
+    made += _late_handover(session, clerk, unit_code, lat, lon, today)
+    # off-system connections: accounts switched on last month with no application behind them
+    for off_system_no, off_system_holder in (("3309990001", "赵体外"), ("3309990002", "钱体外")):
+        _off_system(session, unit_code, off_system_no, off_system_holder, lat, lon, today)
+    return f"{made} applications, some overdue and out of order, two capacity splits, two off-system connections"
+
+
+def _off_system(
+    session: Session, unit_code: str | None, number: str, holder: str, lat: float, lon: float, today: dt.date
+) -> None:
     off_system = {
-        "account_no": "3309990001",
-        "holder_name": "赵体外",
+        "account_no": number,
+        "holder_name": holder,
         "id_last4": "1357",
         "address": "滨江区江南大道 500 号",
         "lat": lat - 0.02,
@@ -210,4 +228,71 @@ def seed_applications(session: Session) -> str:
     if unit_code and session.scalar(select(Account.id).where(Account.account_no == off_system["account_no"])) is None:
         placed = create_account(session, off_system, id_hash_key=current_app.config["ID_HASH_KEY"], actor=None)
         place_on_a_book(session, placed)
-    return f"{made} applications, one overdue, one capacity split, one off-system connection"
+
+
+def _late_handover(session: Session, clerk: User, unit_code: str | None, lat: float, lon: float, today: dt.date) -> int:
+    """A 800 kVA factory connected months ago whose dossier was handed over six weeks after the connection."""
+    factory = _apply(
+        session,
+        clerk,
+        {
+            "type": "new_hv_single",
+            "applicant": {
+                "name": "杭州江南纺织有限公司",
+                "phone": "0571-88000002",
+                "credit_code": "91330100MA2C4D6E8F",
+            },
+            "site": {"address": "萧山区经济开发区 18 号", "lat": lat - 0.03, "lon": lon - 0.02},
+            "capacity_kva": "800",
+            "category": "large_industrial",
+            "unit_code": unit_code,
+        },
+        today - dt.timedelta(days=200),
+    )
+    _work(session, clerk, factory, 8, factory.received_on, 60)
+    connected = next(s.done_on for s in factory.steps if s.step == "connection")
+    assert connected is not None
+    handed_over = connected + dt.timedelta(days=45)
+    fields = {"handed_over_on": handed_over.isoformat()}
+    at = clock.at_local(handed_over, dt.time(10, 0))
+    complete_step(session, clerk, factory, "archiving", DoStep.parse({"outcome": "done", "fields": fields}), at=at)
+    return 1
+
+
+def _late_and_out_of_order(session: Session, clerk: User, unit: Unit | None, today: dt.date) -> int:
+    """Two capacity reductions of the unit's accounts accepted days late and now overdue at their survey; two name
+    changes taken over from the old system with their steps' dates the wrong way round (不走流程)."""
+    if unit is None:
+        return 0
+    accounts = session.scalars(
+        select(Account)
+        .where(of_unit(unit.id, Account.unit_id))
+        .where(Account.account_no.not_in(["3301000001", "3301000002"]), Account.status == "active")
+        .where(Account.capacity_kva > 4)
+        .order_by(Account.account_no)
+        .limit(4)
+    ).all()
+    made = 0
+    for n, account in enumerate(accounts):
+        body = {
+            "account_no": account.account_no,
+            "applicant": {"name": account.holder_name, "phone": f"1370000{n:04d}", "id_last4": "0000"},
+        }
+        received = today - dt.timedelta(days=30)
+        if n < 2:
+            late = _apply(session, clerk, {**body, "type": "capacity_reduction", "capacity_kva": "4"}, received)
+            done = clock.at_local(workdays.add(received, 6), dt.time(10, 0))  # five working days past its limit
+            complete_step(session, clerk, late, "acceptance", DoStep.parse({"outcome": "done"}), at=done)
+        else:
+            renamed = _apply(
+                session,
+                clerk,
+                {**body, "type": "name_change", "new_holder_name": f"{account.holder_name}（更名）"},
+                received,
+            )
+            _work(session, clerk, renamed, 2, received, 40 + n)
+            first, second = sorted(renamed.steps, key=lambda s: s.position)
+            # executed on the day it came in, accepted (on time) the next working day
+            first.done_on, second.done_on = workdays.add(received, 1), received
+        made += 1
+    return made

@@ -19,6 +19,11 @@ def _settings(app: Any) -> None:
         "GEOCODER_TIMEOUT": float(env("GEOCODER_TIMEOUT", "2")),
         "GEOCODER_MIN_DELAY": float(env("GEOCODER_MIN_DELAY", "1")),
         "GEOCODER_COOLDOWN": float(env("GEOCODER_COOLDOWN", "60")),
+        # demo (the demo city's basemap, drawn by the app: works offline), osm, tianditu, folder or url
+        "MAP_TILES": env("MAP_TILES", "demo"),
+        "MAP_TIANDITU_KEY": env("MAP_TIANDITU_KEY", ""),
+        "MAP_TILE_DIR": env("MAP_TILE_DIR", ""),
+        "MAP_TILE_EXT": env("MAP_TILE_EXT", "png"),
         "MAP_TILE_COORDS": env("MAP_TILE_COORDS", "wgs84"),
         "MAP_TILE_SUBDOMAINS": env("MAP_TILE_SUBDOMAINS", "abc"),
         "MAP_CENTRE": env("MAP_CENTRE", "30.2741,120.1551"),

@@ -76,3 +76,15 @@ def geocode_command(address: str) -> None:
     if located is None:
         raise click.ClickException("no location known for that address")
     click.echo(f"{located.lat:.6f},{located.lon:.6f} ({located.source}) {located.reason} {located.district}".rstrip())
+
+
+@points_cli.command("basemap-tiles")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--zoom", default="10-15", show_default=True, help="Zoom levels, FIRST-LAST.")
+def basemap_tiles_command(folder: Path, zoom: str) -> None:
+    """Write the demo city's basemap as FOLDER/z/x/y.svg (for MAP_TILES=folder with MAP_TILE_EXT=svg)."""
+    from .basemap import write_tiles
+
+    first, _, last = zoom.partition("-")
+    count = write_tiles(folder, range(int(first), int(last or first) + 1))
+    click.echo(f"{count} tiles written to {folder}")

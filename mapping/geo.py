@@ -111,4 +111,6 @@ def navigation_links(lat: float, lon: float, name: str) -> dict[str, str]:
         "apple": f"https://maps.apple.com/?daddr={glat:.6f},{glon:.6f}&q={quote(name)}",
         # Google's directions URL takes WGS-84
         "google": "https://www.google.com/maps/dir/?" + urlencode({"api": 1, "destination": f"{lat:.6f},{lon:.6f}"}),
+        # RFC 5870 (WGS-84): the phone offers whichever map apps it has
+        "geo": f"geo:{lat:.6f},{lon:.6f}?q={lat:.6f},{lon:.6f}({quote(name)})",
     }

@@ -207,7 +207,7 @@ class LoggingSmsGateway:
     def send(self, phone: str, outgoing: Outgoing) -> None:
         if not phone.lstrip("+").isdigit():
             raise DeliveryError(f"not a phone number: {phone!r}", permanent=True)
-        text = f"【GridDesk】{outgoing.title}: {outgoing.body}"
+        text = f"【网格通】{outgoing.title}：{outgoing.body}"
         log.info("SMS to %s: %s", phone, text)
         self.sent.append((phone, text))
         del self.sent[: -self.keep]

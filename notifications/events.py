@@ -41,7 +41,7 @@ def payment_notice(kw: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": NoticeKind.PAYMENT_RECEIVED.value,
         "dedupe_key": f"payment:{kw['payment_id']}",
-        "title": "缴费成功",
+        "title": f"户号 {kw['account_no']} 缴费 ¥{_money(kw['amount'])} 已到账",  # the inbox lists titles only
         "body": f"户号 {kw['account_no']} 已收到缴费 ¥{_money(kw['amount'])}，感谢您的支持。",
         "account_nos": [str(kw["account_no"])],
         "data": {"account_no": str(kw["account_no"]), "amount": str(kw["amount"]), "channel": kw.get("channel")},

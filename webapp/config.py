@@ -123,6 +123,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "SMTP_FROM": os.environ.get("SMTP_FROM", "griddesk@localhost"),
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS", False),
-        "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
-        "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors"),
+        # a company tile server's URL; when set it wins over MAP_TILES (docs/mapping.md)
+        "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
+        "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
     }

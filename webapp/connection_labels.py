@@ -41,7 +41,7 @@ TIMING_LABELS = {
     "due_soon": _l("Due soon"),
     "waiting": _l("Clock stopped"),
     "on_time": _l("On time"),
-    "closed": _l("Closed"),
+    "closed": _l("Finished"),
 }
 ACTION_LABELS = {
     "received": _l("Received"),

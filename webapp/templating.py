@@ -52,6 +52,9 @@ def register_template_helpers(app: Flask) -> None:
             "staff_nav": nav,
             "lang": lang,
             "html_lang": "zh-CN" if lang == "zh_CN" else "en",
+            # punctuation between a label and its value, or two parts of a sentence: full-width in Chinese
+            "colon": "：" if lang == "zh_CN" else ": ",
+            "comma": "，" if lang == "zh_CN" else ", ",
             "other_lang": "en" if lang == "zh_CN" else "zh_CN",
             "switch_lang_url": lambda: url_for(
                 request.endpoint or "portal.index",

@@ -26,7 +26,7 @@ from core.pdf import a4_document, literal, register_font
 
 from .models import Invoice
 
-NOT_A_TAX_DOCUMENT = "本发票由 GridDesk 开具，仅供核对缴费，不作为税务凭证（not a tax document）"
+NOT_A_TAX_DOCUMENT = "本发票由网格通开具，仅供核对缴费，不作为税务凭证（not a tax document）"
 ITEM_LABELS = {
     "tier_1": "第一档",
     "tier_2": "第二档",

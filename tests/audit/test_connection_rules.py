@@ -434,16 +434,20 @@ def test_the_archiving_steps_handover_date_is_judged(session, world) -> None:
 # --- the demo -----------------------------------------------------------------------------------------------------
 
 
-def test_the_demos_split_and_off_system_connection_are_one_finding_each(app, session) -> None:
+def test_the_demos_planted_splits_off_system_connections_and_swapped_steps_are_one_finding_each(app, session) -> None:
     result = app.test_cli_runner().invoke(args=["griddesk", "seed-demo"])
     assert result.exit_code == 0, result.output
     session.rollback()
     found = findings(session)
-    assert [s for r, s in found if r == "YK-OFF-SYSTEM"] == ["account:3309990001"]
-    [split] = [s for r, s in found if r == "YK-SPLIT"]
-    evidence = session.scalar(select(Finding.evidence).where(Finding.rule == "YK-SPLIT"))
-    names = set(session.scalars(select(Application.applicant_name).where(
-        Application.application_no.in_(evidence["members"].split(","))
-    )))  # fmt: skip
-    assert names == {"李建国"} and evidence["member_count"] == 2, (split, evidence)
-    assert not [s for r, s in found if r == "YK-PROCESS"]
+    assert sorted(s for r, s in found if r == "YK-OFF-SYSTEM") == ["account:3309990001", "account:3309990002"]
+    groups = session.scalars(select(Finding.evidence).where(Finding.rule == "YK-SPLIT")).all()
+    holders = []
+    for evidence in groups:
+        names = set(session.scalars(select(Application.applicant_name).where(
+            Application.application_no.in_(evidence["members"].split(","))
+        )))  # fmt: skip
+        assert len(names) == 1 and evidence["member_count"] == 2, evidence
+        holders += names
+    assert sorted(holders) == sorted(["李建国", "王建军"])  # one finding for each planted pair
+    swapped = [s for r, s in found if r == "YK-PROCESS"]
+    assert len(swapped) == 2 and all(s.endswith(":execution") for s in swapped), swapped

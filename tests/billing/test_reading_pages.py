@@ -148,7 +148,7 @@ def test_the_queue_and_the_review_page_show_the_checks_and_the_usage_chart(clien
     assert "远超居民用户的范围：8199.00 千瓦时，上限 4000.00 千瓦时" in queue
     assert "此读数由您录入，须由另一人复核。" in queue
     html = client.get(f"/staff/billing/readings/{reading_id}").get_data(as_text=True)
-    assert 'class="usage-chart"' in html and "2026-06: 300 kWh" in html  # the account's history beside the checks
+    assert 'class="usage-chart"' in html and "2026-06：300 kWh" in html  # the account's history beside the checks
     assert "form" in html and 'value="accept"' not in html  # the one who entered it gets no review form
 
 

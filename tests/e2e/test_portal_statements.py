@@ -74,7 +74,8 @@ def test_read_a_bill(phone: Phone, session: Any, world: Any) -> None:
     years = page.get_by_role("navigation", name="年份")
     expect(years.get_by_role("link", name="2026")).to_have_attribute("aria-current", "page")
     assert page.locator(".bill-row").count() == 2
-    chart = page.get_by_role("img", name="用电量和电费，2025-12 至 2026-11")
+    # the twelve months up to the last bill: no unbilled month after 2026-02 drawn as 0 kWh
+    chart = page.get_by_role("img", name="用电量和电费，2025-03 至 2026-02")
     assert chart.is_visible() and chart.bounding_box()["width"] <= 360
     assert page.locator(".usage-chart rect").count() == 12
     # the chart's numbers as a table, opened with the keyboard
@@ -84,6 +85,7 @@ def test_read_a_bill(phone: Phone, session: Any, world: Any) -> None:
     expect(table).to_be_visible()
     assert _row(page, ".as-table table", "2026-02") == ["2026-02", "1,000", "¥550.00"]
     assert _row(page, ".as-table table", "合计") == ["合计", "3,100", "¥1,679.80"]
+    expect(page.locator(".as-table tbody th").last).to_have_text("2026-02")
     _fits(phone)
     phone.assert_labelled()
     phone.shot("zh-22-bills-2026-chart")
@@ -136,7 +138,7 @@ def test_read_payments(phone: Phone, session: Any, world: Any) -> None:
     later.get_by_role("link", name="2026-01 账单").click()
     page.get_by_role("heading", name="2026-01 账单").wait_for()
     paid = [" ".join(t.split()) for t in page.locator("#paid-title + ul li").all_inner_texts()]
-    assert paid == ["2026-01-10 本金 ¥946.20", "2026-03-20 本金 ¥129.80, 违约金 ¥4.28"]
+    assert paid == ["2026-01-10 本金 ¥946.20", "2026-03-20 本金 ¥129.80，违约金 ¥4.28"]
     _fits(phone)
     phone.shot("zh-26-bill-paid-in-two")
 
@@ -162,7 +164,7 @@ def test_bills_and_payments_in_english(chromium: Any, live_server: str, session:
         phone.shot("en-20-bill")
         page.locator(".tabbar").get_by_role("link", name="Bills", exact=True).click()
         page.get_by_role("heading", name="Bills of 2026").wait_for()
-        assert page.get_by_role("img", name="Usage and amount, 2025-12 to 2026-11").is_visible()
+        assert page.get_by_role("img", name="Usage and amount, 2025-03 to 2026-02").is_visible()
         _fits(phone)
         phone.assert_labelled()
         phone.shot("en-21-bills")

@@ -38,7 +38,7 @@ def test_map_draws_markers_and_opens_a_popup(live_url, session, world) -> None:
         page = browser.new_page(viewport={"width": 360, "height": 800}, locale="zh-CN")
         page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-        def route(r):  # tiles come from the configured tile server; nothing else may leave the app
+        def route(r):  # the map works offline: tiles and all come from the app
             if not r.request.url.startswith(live_url):
                 outside.append(r.request.url)
                 return r.abort()
@@ -51,6 +51,12 @@ def test_map_draws_markers_and_opens_a_popup(live_url, session, world) -> None:
         page.locator("path.leaflet-interactive").first.dispatch_event("click")
         page.wait_for_selector(".leaflet-popup-content .sp-popup")
         assert "导航" in page.inner_text(".leaflet-popup-content")
+        # the basemap's tiles are drawn (loaded from the app: not broken images)
+        page.wait_for_selector("img.leaflet-tile-loaded")
+        drawn = page.eval_on_selector_all(
+            "img.leaflet-tile", "tiles => tiles.map(t => [t.src, t.complete && t.naturalWidth > 0])"
+        )
         browser.close()
     assert errors == []
-    assert all("tile.openstreetmap.org" in url for url in outside), outside
+    assert outside == []
+    assert drawn and all(src.startswith(f"{live_url}/map-tiles/") and ok for src, ok in drawn), drawn

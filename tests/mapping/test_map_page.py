@@ -22,7 +22,20 @@ def test_map_shows_points_and_your_position_with_no_cdn(client, session, world) 
     assert assets and all(a.startswith("/static/") for a in assets), assets
     [you] = [f for f in map_features(html) if f["properties"]["role"] == "you"]
     assert you["geometry"]["coordinates"] == [120.165, 30.26]
-    assert "tile.openstreetmap.org" in html  # the configured tile source
+    assert "/map-tiles/{z}/{x}/{y}.svg" in html  # the default tile source: the demo basemap, served by the app
+    assert "openstreetmap.org" not in html
+
+
+def test_chinese_readers_get_no_google_maps_link_and_english_readers_do(client, session, world) -> None:
+    seed_service_points(session)
+    session.commit()
+    for path in ["/map?lat=30.2600&lon=120.1650", "/map"]:
+        chinese = client.get(path).get_data(as_text=True)
+        assert "google.com" not in chinese and "谷歌" not in chinese and "Google" not in chinese
+        assert "uri.amap.com" in chinese and "api.map.baidu.com" in chinese and 'href="geo:30.' in chinese
+        assert "其他地图应用" in chinese
+    english = client.get("/map?lat=30.2600&lon=120.1650&lang=en").get_data(as_text=True)
+    assert "google.com/maps/dir" in english and "Google Maps" in english
 
 
 def test_leaflet_is_served_by_the_app(client) -> None:

@@ -45,6 +45,8 @@ def test_payment_received_is_announced_once_through_the_outbox(client, world, se
     session.commit()  # eager tasks: the kick after the commit relayed the message
     items = _inbox(client, world)["items"]
     assert [(i["kind"], "50.00" in i["body"]) for i in items] == [("payment_received", True)]
+    # the inbox lists titles: the title says which account and how much
+    assert items[0]["title"] == f"户号 {world.own_account.account_no} 缴费 ¥50.00 已到账"
     assert session.scalars(select(OutboxMessage)).all() == []
     session.rollback()  # SQLite: the read began a (writing) transaction the eager task below would wait for
     # relayed again (a crash after the notice, before the message was taken): still one notice

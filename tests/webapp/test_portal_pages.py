@@ -141,6 +141,30 @@ def test_mark_all_read_needs_the_csrf_token(client, session, world) -> None:
     assert "已将 2 条消息标为已读" in done.get_data(as_text=True)
 
 
+def test_unbinding_asks_for_confirmation_first(client, world) -> None:
+    _sign_in(client)
+    me = client.get("/me").get_data(as_text=True)
+    assert 'action="/accounts/1000000001/unbind"' not in me  # no one-tap unbinding form on the list
+    assert 'href="/accounts/1000000001/unbind"' in me
+    confirm = client.get("/accounts/1000000001/unbind")
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "解绑户号 1000000001？" in html
+    assert 'method="post" action="/accounts/1000000001/unbind"' in html
+    assert "1000000001" in client.get("/home").get_data(as_text=True)  # still bound
+    assert client.get("/accounts/2000000001/unbind").status_code == 404  # not the customer's
+
+
+def test_a_wrong_password_keeps_the_phone_number(client, world) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    wrong = client.post("/login", data={"phone": "13900000001", "password": "wrong-one", "csrf_token": token.group(1)})
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 401 and "手机号或密码错误" in html
+    assert re.search(r'<input id="phone" name="phone"[^>]*value="13900000001"', html)
+    assert not re.search(r'<input id="password"[^>]*value=', html)
+
+
 def test_unbinding_from_the_me_page(client, world) -> None:
     _sign_in(client)
     token = _csrf(client, "/me")
@@ -166,6 +190,26 @@ def test_system_notices_carry_their_kind_in_the_inbox(client, session, world) ->
     _sign_in(client)
     html = client.get("/inbox").get_data(as_text=True)
     assert "2026-10 电费账单已出" in html and "账单 ·" in html and "bill_issued" not in html
+
+
+def test_payment_notices_in_the_inbox_name_the_account_and_the_amount(client, session, world) -> None:
+    from notifications.events import payment_notice
+
+    for payment_id, (account_no, amount) in enumerate([("1000000001", "1234.50"), ("1000000002", "88.00")]):
+        made = payment_notice({"payment_id": payment_id, "account_no": account_no, "amount": amount})
+        notice = Notice(kind=made["kind"], title=made["title"], body=made["body"], data=made["data"])
+        session.add(notice)
+        session.flush()
+        session.add(Message(notice_id=notice.id, user_id=world.users["customer"].id))
+    session.commit()
+    _sign_in(client)
+    titles = re.findall(
+        r'<span class="inbox-title">(?:<span[^>]*></span><span[^>]*>[^<]*</span>)?([^<]+)</span>',
+        client.get("/inbox").get_data(as_text=True),
+    )
+    assert sorted(titles) == ["户号 1000000001 缴费 ¥1,234.50 已到账", "户号 1000000002 缴费 ¥88.00 已到账"]
+    english = client.get("/inbox?lang=en").get_data(as_text=True)
+    assert "Payment of ¥1,234.50 received for account 1000000001" in english
 
 
 def test_system_notices_read_in_english_by_english_readers_and_staff_texts_as_written(app) -> None:

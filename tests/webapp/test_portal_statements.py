@@ -83,7 +83,7 @@ def test_bill_detail_splits_a_bill_across_tiers(client, statements) -> None:
     assert "第一档 760 0.538 ¥408.88" in page
     assert "第二档 240 0.588 ¥141.12" in page
     assert "合计 1,000 ¥550.00" in page
-    assert "2026-03-20 本金 ¥550.00, 违约金 ¥2.75" in page
+    assert "2026-03-20 本金 ¥550.00，违约金 ¥2.75" in page
     assert "已缴违约金：¥2.75。" in page and "已用 240 / 2,040 千瓦时" in page
 
 
@@ -146,9 +146,9 @@ def test_home_links_the_latest_bill_all_bills_and_payments(client, statements) -
     assert 'href="/bills/2026-02?account=1000000001"' in html
     assert 'href="/bills?account=1000000001"' in html and 'href="/payments?account=1000000001"' in html
     page = _text(client.get("/home?account=1000000001"))
-    assert "2026-02 账单 : ¥550.00" in page and "已缴清" in page and "¥13.17" in page
+    assert "2026-02 账单 ： ¥550.00" in page and "已缴清" in page and "¥13.17" in page
     page = _text(client.get("/home?account=1000000002"))
-    assert "2026-10 账单 : ¥331.04" in page and "未缴" in page
+    assert "2026-10 账单 ： ¥331.04" in page and "未缴" in page
 
 
 def test_usage_chart_is_inline_svg_with_text_and_a_table(client, statements) -> None:
@@ -156,7 +156,8 @@ def test_usage_chart_is_inline_svg_with_text_and_a_table(client, statements) -> 
     html = client.get("/bills").get_data(as_text=True)
     svg = html[html.index('<svg class="usage-chart"') : html.index("</svg>", html.index("usage-chart"))]
     assert 'role="img"' in svg and 'aria-labelledby="usage-svg-title usage-svg-desc"' in svg
-    assert '<title id="usage-svg-title">用电量和电费，2025-12 至 2026-11</title>' in svg
+    # the twelve months up to the last bill (2026-02), not up to today's month (2026-11, nothing billed after 02)
+    assert '<title id="usage-svg-title">用电量和电费，2025-03 至 2026-02</title>' in svg
     assert "合计 3,100 千瓦时，¥1,679.80" in svg and "用电最多的月份 2026-01：2,000 千瓦时，¥1,076.00" in svg
     assert svg.count("<rect") == 12
     table = html[html.index('<details class="as-table">') :]

@@ -44,3 +44,29 @@ def test_no_message_is_translated_two_ways_in_different_catalogues() -> None:
         if len(set(areas.values())) > 1
     }
     assert not clashes, f"use a more specific English text for one of them: {clashes}"
+
+
+def _chinese_texts() -> list[str]:
+    texts = []
+    for path in sorted((ROOT / "webapp/translations").glob("*/zh/LC_MESSAGES/messages.po")):
+        with open(path, "rb") as handle:
+            for message in read_po(handle):
+                strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+                texts += [str(s) for s in strings if message.id and s]
+    assert len(texts) > 100
+    return texts
+
+
+def test_chinese_pages_call_the_product_by_one_name() -> None:
+    """网格通 is the brand in zh-CN (the title of every page); the English name never shows in Chinese text."""
+    assert [text for text in _chinese_texts() if "GridDesk" in text] == []
+
+
+def test_chinese_texts_use_full_width_punctuation() -> None:
+    """A comma, colon, semicolon, mark or bracket beside a Chinese character is the full-width one (，：；！？（）),
+    except inside a coordinate pair written as code ([经度, 纬度])."""
+    import re
+
+    beside = re.compile(r"[\u4e00-\u9fff][,:;!?()]|[,:;!?()]\s?[\u4e00-\u9fff]")
+    found = [text for text in _chinese_texts() if beside.search(text.replace("[经度, 纬度]", ""))]
+    assert found == []

@@ -21,6 +21,7 @@ from core.db import db
 
 from ..templating import money
 
+ACCOUNT_STATUS_LABELS = {"active": _l("Active"), "suspended": _l("Suspended"), "closed": _l("Closed")}
 STATUS_LABELS = {"unpaid": _l("Unpaid"), "partial": _l("Partly paid"), "paid": _l("Paid in full")}
 CHANNEL_LABELS = {
     "counter": _l("At the counter"),
@@ -37,6 +38,11 @@ LINE_LABELS = {
     "valley": _l("Valley"),
     "energy": _l("Energy"),
 }
+
+
+def account_status_label(status: str) -> str:
+    """An account's state in words (正常 / 报停 / 销户), never the stored code."""
+    return str(ACCOUNT_STATUS_LABELS.get(str(status), status))
 
 
 def status_label(status: str) -> str:

@@ -18,13 +18,13 @@ from billing.services import (
     tier_progress,
     usage_series,
 )
-from billing.statements import bill_years
+from billing.statements import bill_years, latest_period
 from core import clock
 from core.db import db
 from core.errors import NotFound
 
 from . import portal
-from ._billing import channel_label, kwh, line_label, price, status_label, unit_price, usage_chart
+from ._billing import account_status_label, channel_label, kwh, line_label, price, status_label, unit_price, usage_chart
 from ._customer import bound_accounts, customer_required, selected_account
 
 PAGE = 20
@@ -53,6 +53,7 @@ def billing_helpers() -> dict[str, Any]:
     """Wording of bills and payments for every portal page (the account home shows the latest bill)."""
     return {
         "status_label": status_label,
+        "account_status_label": account_status_label,
         "channel_label": channel_label,
         "line_label": line_label,
         "kwh": kwh,
@@ -81,7 +82,8 @@ def bills() -> Any:
         years=years,
         items=bills_for_year(db.session, account, year, today),
         tiers=tier_progress(db.session, account, year),
-        chart=usage_chart(usage_series(db.session, account, 12, today)),
+        # the twelve months up to the last bill: months not billed yet are no 0 kWh months
+        chart=usage_chart(usage_series(db.session, account, 12, today, through=latest_period(db.session, account))),
     )
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote
 
-from flask import current_app, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request, send_from_directory, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import clock
 from core.db import db
+from mapping import basemap
 from mapping.geo import navigation_links
 from mapping.geocoding import Located
 from mapping.hours import WEEKDAYS
@@ -51,7 +54,22 @@ FALLBACK_REASONS = {
     "address_unknown": _l("the address service does not know this address"),
     "geocoder_unavailable": _l("the address service is unavailable"),
 }
-NAV_LABELS = {"amap": _l("Amap"), "baidu": _l("Baidu Maps"), "apple": _l("Apple Maps"), "google": _l("Google Maps")}
+NAV_LABELS = {
+    "amap": _l("Amap"),
+    "baidu": _l("Baidu Maps"),
+    "apple": _l("Apple Maps"),
+    "google": _l("Google Maps"),
+    "geo": _l("Other map app"),
+}
+# Google Maps is not offered to Chinese readers (it does not work in mainland China)
+NAV_APPS = {"zh": ("amap", "baidu", "apple", "geo"), "en": ("amap", "baidu", "apple", "google", "geo")}
+
+
+def navigate(lat: float, lon: float, name: str) -> dict[str, str]:
+    """The navigate links shown to the reader, in the order shown, for the reader's language."""
+    locale = get_locale()
+    links = navigation_links(lat, lon, name)
+    return {app: links[app] for app in NAV_APPS["en" if locale is not None and locale.language == "en" else "zh"]}
 
 
 def location_note(fallback: Located | None) -> str:
@@ -87,14 +105,72 @@ def _current_outages() -> Iterable[tuple[dict[str, Any], str, str]]:
 OUTAGE_AREA_SOURCES: list[Callable[[], Iterable[tuple[dict[str, Any], str, str]]]] = [_current_outages]
 
 
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+TIANDITU_TILES = (
+    "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default"
+    "&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
+)
+TILE_SOURCES = ("demo", "osm", "tianditu", "folder", "url")
+TILE_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "svg": "image/svg+xml",
+}
+
+
 def tile_source() -> TileSource:
+    """The map's tiles from the settings: ``MAP_TILE_URL`` when set (a company tile server), else ``MAP_TILES``."""
     config = current_app.config
-    return TileSource(
-        url=config["MAP_TILE_URL"],
-        attribution=config["MAP_TILE_ATTRIBUTION"],
-        coord_system=config.get("MAP_TILE_COORDS", "wgs84"),
-        subdomains=config.get("MAP_TILE_SUBDOMAINS", "abc"),
-    )
+    kind = "url" if config.get("MAP_TILE_URL") else str(config.get("MAP_TILES") or "demo").lower()
+    if kind not in TILE_SOURCES:
+        raise RuntimeError(f"MAP_TILES={kind!r}: use one of {', '.join(TILE_SOURCES)} (docs/mapping.md)")
+    coords = config.get("MAP_TILE_COORDS", "wgs84")
+    if kind == "url":
+        return TileSource(
+            url=config["MAP_TILE_URL"],
+            attribution=config.get("MAP_TILE_ATTRIBUTION") or _("Map tiles"),  # folium wants a credit line
+            coord_system=coords,
+            subdomains=config.get("MAP_TILE_SUBDOMAINS", "abc"),
+        )
+    if kind == "osm":
+        return TileSource(url=OSM_TILES, attribution="© OpenStreetMap contributors")
+    if kind == "tianditu":
+        if not config.get("MAP_TIANDITU_KEY"):
+            raise RuntimeError("MAP_TILES=tianditu needs MAP_TIANDITU_KEY (a Tianditu browser key)")
+        # Tianditu's web tiles are CGCS2000, within centimetres of WGS-84: markers need no shift
+        return TileSource(
+            url=TIANDITU_TILES + quote(str(config["MAP_TIANDITU_KEY"])),
+            attribution=_("© Tianditu"),
+            subdomains="01234567",
+        )
+    tiles = request.script_root + "/map-tiles/{z}/{x}/{y}."
+    if kind == "folder":
+        return TileSource(
+            url=tiles + str(config.get("MAP_TILE_EXT") or "png"),
+            attribution=config.get("MAP_TILE_ATTRIBUTION") or _("Map tiles"),
+            coord_system=coords,
+        )
+    return TileSource(url=tiles + "svg", attribution=_("Schematic basemap of the demo city"), max_zoom=basemap.MAX_ZOOM)
+
+
+@portal.get("/map-tiles/<int:z>/<int:x>/<int:y>.<ext>")
+def map_tile(z: int, x: int, y: int, ext: str) -> Any:
+    """Tiles the app serves itself: a folder of ``z/x/y.ext`` files (``MAP_TILES=folder``) or the demo basemap."""
+    config = current_app.config
+    kind = str(config.get("MAP_TILES") or "demo").lower()
+    if not basemap.valid(z, x, y):
+        abort(404)
+    if kind == "folder" and config.get("MAP_TILE_DIR") and ext == str(config.get("MAP_TILE_EXT") or "png"):
+        response = send_from_directory(config["MAP_TILE_DIR"], f"{z}/{x}/{y}.{ext}", mimetype=TILE_TYPES.get(ext))
+    elif kind == "demo" and ext == "svg":
+        response = Response(basemap.tile(z, x, y), mimetype="image/svg+xml")
+    else:
+        abort(404)
+    response.cache_control.public = True
+    response.cache_control.max_age = 86_400
+    return response
 
 
 def default_centre() -> tuple[float, float]:
@@ -138,7 +214,7 @@ def build_map(
                 service_labels=SERVICE_LABELS,
                 nav_labels=NAV_LABELS,
                 hours=hours_lines(f.point.hours or {}),
-                links=navigation_links(f.point.lat, f.point.lon, f.point.name),
+                links=navigate(f.point.lat, f.point.lon, f.point.name),
             ),
         )
         for f in found
@@ -203,5 +279,5 @@ def service_map() -> Any:
         location_note=location_note,
         kind_labels=KIND_LABELS,
         nav_labels=NAV_LABELS,
-        links={f.point.id: navigation_links(f.point.lat, f.point.lon, f.point.name) for f in found},
+        links={f.point.id: navigate(f.point.lat, f.point.lon, f.point.name) for f in found},
     )

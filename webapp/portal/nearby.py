@@ -8,13 +8,12 @@ from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from core.db import db
-from mapping.geo import navigation_links
 from mapping.geocoding import DISTRICT_CENTROIDS
 from mapping.search import nearest
 
 from . import portal
 from ._customer import bound_accounts, customer_required, selected_account
-from .map import KIND_LABELS, NAV_LABELS
+from .map import KIND_LABELS, NAV_LABELS, navigate
 
 RESULTS = 8
 
@@ -74,7 +73,7 @@ def nearby() -> Any:
             {
                 "found": f,
                 "distance": distance_label(f.distance_m),
-                "links": navigation_links(f.point.lat, f.point.lon, f.point.name),
+                "links": navigate(f.point.lat, f.point.lon, f.point.name),
             }
             for f in results
         ],

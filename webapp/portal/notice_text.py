@@ -39,7 +39,10 @@ def _bill_issued(d: dict[str, Any]) -> tuple[str, str]:
 
 
 def _payment_received(d: dict[str, Any]) -> tuple[str, str]:
-    return "Payment received", f"Account {d['account_no']}: we received your payment of {_money(d['amount'])}."
+    return (
+        f"Payment of {_money(d['amount'])} received for account {d['account_no']}",
+        f"Account {d['account_no']}: we received your payment of {_money(d['amount'])}.",
+    )
 
 
 def _due_reminder(d: dict[str, Any]) -> tuple[str, str]:

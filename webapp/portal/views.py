@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -52,7 +52,9 @@ def sign_in() -> Any:
                 return redirect(_safe_next(request.args.get("next"), default))
         except DomainError as exc:
             error = error_message(exc)
-    return render_template("portal/login.html", error=error), 401 if error else 200
+    # a wrong password keeps the number typed (the password field is empty again)
+    phone = request.form.get("phone", "") if request.method == "POST" else ""
+    return render_template("portal/login.html", error=error, phone=phone), 401 if error else 200
 
 
 @portal.route("/signup", methods=["GET", "POST"])
@@ -148,6 +150,16 @@ def bind() -> Any:
             }
             error = " ".join(form_errors(exc, labels).summary)
     return render_template("portal/bind.html", error=error, form=request.form), 422 if error else 200
+
+
+@portal.get("/accounts/<account_no>/unbind")
+@customer_required
+def confirm_unbind(account_no: str) -> Any:
+    """Unbinding asks first: the account, its holder and what unbinding means, with a button that does it."""
+    account = next((a for a in bound_accounts() if a.account_no == account_no), None)
+    if account is None:
+        abort(404)
+    return render_template("portal/unbind.html", account=account)
 
 
 @portal.post("/accounts/<account_no>/unbind")
