@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from billing.models import Account
 from core import outbox, trail
 from core.db import on_commit, utcnow
-from core.errors import Conflict, InvalidInput, NotFound, Problem
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from core.identity import User
 
 from .commands import CorrectDocument, DocumentMetadata, FileDocument, RecordHandover, WithdrawDocument
@@ -108,7 +108,7 @@ _NEW_BLOBS = "archive_new_blobs"
 _PINS = "archive_blob_pins"
 
 
-def _store_upload(session: Session, stream: IO[bytes]) -> str:
+def store_upload(session: Session, stream: IO[bytes]) -> str:
     """Store the upload's bytes and hold the blob until this transaction ends.
 
     Content is stored once, so another filing may share the blob. A rolled-back filing removes a blob it
@@ -136,7 +136,7 @@ def _referenced(sha256: str) -> bool:
         return fresh.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1)) is not None
 
 
-@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_commit", insert=True)  # before the after-commit callbacks: the holds end first
 def _keep_new_blobs(session: Session) -> None:
     session.info.pop(_NEW_BLOBS, None)
     _release_pins(session)
@@ -167,7 +167,7 @@ def file_document(
     pages = info.pages or command.pages
     if pages is None:
         raise InvalidInput.fields({"pages": Problem("pages_required")})
-    sha256 = _store_upload(session, stream)
+    sha256 = store_upload(session, stream)
     document = Document(
         dossier=dossier,
         account_no=dossier.account_no,
@@ -204,6 +204,46 @@ def file_document(
     if announce:
         outbox.put(session, DOCUMENT_FILED, {"document_id": document.id, "account_no": dossier.account_no})
     return document
+
+
+MAX_BATCH_FILES = 50
+
+
+@dataclass
+class BatchOutcome:
+    """One file of a multi-file filing: the document filed, or the refusal (nothing of it was kept)."""
+
+    filename: str
+    document_id: int | None = None
+    title: str = ""
+    error: DomainError | None = None
+
+
+def file_batch(
+    session: Session, account_no: str, items: list[tuple[dict[str, Any], IO[bytes] | None, str]], actor: User | None
+) -> list[BatchOutcome]:
+    """File several documents into one dossier, each with its own metadata (``items``: fields, stream, file name).
+
+    Each file commits on its own: a refused file rolls back alone, so it leaves no blob, no row and no index
+    entry, and never undoes the files filed before or after it."""
+    if not items:
+        raise InvalidInput.fields({"files": Problem("required")})
+    if len(items) > MAX_BATCH_FILES:
+        raise InvalidInput.fields({"files": Problem("too_many_files", limit=MAX_BATCH_FILES)})
+    outcomes = []
+    for fields, stream, filename in items:
+        outcome = BatchOutcome(filename)
+        try:
+            dossier = get_dossier(session, account_no)
+            data = {**fields, "file": stream, "filename": filename} if stream is not None else dict(fields)
+            document = file_document(session, dossier, FileDocument.parse(data), actor)
+            outcome.document_id, outcome.title = document.id, document.title
+            session.commit()
+        except DomainError as exc:
+            session.rollback()
+            outcome.error = exc
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _queue_reindexing(session: Session, document: Document) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from archive.models import ArchiveImport
 from archive.samples import text_pdf
 from billing.models import Payment, ReadingBook
 from tests.billing.support import add_tariffs, bill_with
@@ -44,6 +45,7 @@ class Planted:
     ticket_no: str
     incident_id: int
     order_no: str
+    archive_import_id: int
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -152,6 +154,30 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     )
 
     session.rollback()
+    batch = ArchiveImport(
+        filename=hostile("批次") + ".zip",
+        sha256="0" * 64,
+        unit_id=world.unit_a.id,
+        status="done",
+        total=1,
+        done=1,
+        refused=1,
+        report=[
+            {
+                "line": 2,
+                "file": hostile("文件"),
+                "account_no": hostile("户号"),
+                "status": "error",
+                "code": "account_not_found",
+                "params": {},
+                "document_id": None,
+            }
+        ],
+    )
+    session.add(batch)
+    session.flush()
+    archive_import_id = batch.id
+    session.commit()
     payment_id = session.scalar(select(Payment.id).where(Payment.channel == "counter"))
     session.rollback()  # SQLite: every transaction holds the write lock, reads too; the live server must write
     return Planted(
@@ -171,4 +197,5 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         ticket_no=ticket["ticket_no"],
         incident_id=int(fault["incident_id"]),
         order_no=order["order_no"],
+        archive_import_id=archive_import_id,
     )

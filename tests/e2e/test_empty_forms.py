@@ -69,6 +69,13 @@ FORMS = [
     Form("start a dossier", "archivist-a", "/staff/archive?q=1000000001", "form[action$='/staff/archive']"),
     Form("file a document", "archivist-a", "/staff/archive/dossiers/1000000001", "form[action$='/documents']"),
     Form(
+        "file several documents",
+        "archivist-a",
+        "/staff/archive/dossiers/1000000001",
+        "form[action$='/documents/batch']",
+    ),
+    Form("archive batch import", "archivist-a", "/staff/archive/imports", "form[action$='/archive/imports']"),
+    Form(
         "correct a document",
         "archivist-a",
         "/staff/archive/documents/{document}",

@@ -107,7 +107,15 @@ def archive_open_dossier() -> Any:
 
 @staff.get("/archive/dossiers/<account_no>")
 @staff_required(*READERS)
-def archive_dossier(account_no: str, errors: FormErrors | None = None, form: Any = None) -> Any:
+def archive_dossier(
+    account_no: str,
+    errors: FormErrors | None = None,
+    form: Any = None,
+    *,
+    batch: list[dict[str, Any]] | None = None,
+    batch_form: bool = False,
+) -> Any:
+    """The dossier page; after a multi-file filing, ``batch`` reports each file (``batch_form``: its form refused)."""
     user = staff_user()
     try:
         dossier = _dossier(db.session, user, account_no)
@@ -121,7 +129,9 @@ def archive_dossier(account_no: str, errors: FormErrors | None = None, form: Any
         dossier=view,
         pending=pending,
         can_file=user.role in WRITERS,
-        errors=errors or FormErrors(),
+        errors=FormErrors() if batch_form else errors or FormErrors(),
+        batch_errors=(errors or FormErrors()) if batch_form else FormErrors(),
+        batch=batch,
         form=form or {},
         today=clock.today_local().isoformat(),
         **_choices(),

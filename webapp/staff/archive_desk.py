@@ -1,0 +1,153 @@
+"""The archivist's desk: several files filed at once into a dossier, and batch imports from the web with their
+progress and the report of what was refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from archive import services
+from archive.commands import DocumentMetadata
+from archive.importer import create_web_import, import_dict, visible_imports
+from archive.models import ArchiveImport
+from billing.accounts import get_visible_account
+from core.db import db
+from core.errors import DomainError, InvalidInput, NotFound, Problem
+from webapp.templating import STAFF_NAV
+
+from ..errors import FormErrors, error_message, form_errors, render
+from . import staff
+from .access import staff_required, staff_user
+from .archive import READERS, WRITERS, _filing_labels, archive_dossier
+
+STAFF_NAV.append(("staff.archive_imports", "Batch import", frozenset(READERS)))
+IMPORT_STATUS = {"queued": _l("queued"), "running": _l("running"), "done": _l("done"), "failed": _l("failed")}
+
+
+@staff.context_processor
+def _import_label_helper() -> dict[str, Any]:
+    return {"import_label": lambda code: str(IMPORT_STATUS.get(code, code))}
+
+
+# the fields each file of a multi-file filing may have of its own (the others are the first file's for all)
+PER_FILE = ("doc_type", "title", "document_no", "formed_on", "pages")
+
+
+def _batch_items(files: list[Any], form: Any) -> list[tuple[dict[str, Any], Any, str]]:
+    """Each file with its metadata: the form's fields (the first file's) overridden by ``file-<n>-<field>``."""
+    shared = {key: form.get(key) for key in form if key != "csrf_token" and not key.startswith("file-")}
+    items = []
+    for number, upload in enumerate(files):
+        own = {name: form.get(f"file-{number}-{name}") for name in DocumentMetadata.model_fields}
+        fields = {**shared, **{name: value for name, value in own.items() if value is not None}}
+        items.append((fields, upload.stream, upload.filename or ""))
+    return items
+
+
+def _reason(exc: DomainError) -> str:
+    return " ".join(form_errors(exc, {**_filing_labels(), "file": _("File")}).summary) or error_message(exc)
+
+
+@staff.post("/archive/dossiers/<account_no>/documents/batch")
+@staff_required(*WRITERS)
+def archive_file_batch(account_no: str) -> Any:
+    """Several files at once, each filed (or refused) on its own; the dossier page reports each file."""
+    user = staff_user()
+    try:
+        get_visible_account(db.session, user, account_no)
+    except NotFound:
+        abort(404)
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    try:
+        outcomes = services.file_batch(db.session, account_no, _batch_items(files, request.form), user)
+    except DomainError as exc:
+        db.session.rollback()
+        errors = form_errors(exc, {**_filing_labels(), "files": _("Files")})
+        return archive_dossier(account_no, errors=errors, batch_form=True), 422
+    report = [
+        {
+            "filename": o.filename,
+            "document_id": o.document_id,
+            "title": o.title,
+            "reason": _reason(o.error) if o.error else "",
+        }
+        for o in outcomes
+    ]
+    filed = sum(1 for r in report if r["document_id"])
+    status = 200 if filed else 422
+    return archive_dossier(account_no, batch=report), status
+
+
+# --- batch imports from the web -------------------------------------------------------------------------------
+
+
+def _import_labels() -> dict[str, str]:
+    return {"file": _("Batch (zip with manifest.csv)")}
+
+
+def _row_reason(line: dict[str, Any]) -> str:
+    """A refused row's reason in the reader's language (each field's problem with its label)."""
+    if line["status"] == "skipped":
+        return _("Already filed (document no. %(id)s).", id=line.get("document_id") or "")
+    params = dict(line.get("params") or {})
+    fields = params.pop("fields", None)
+    if fields:
+        labels = _filing_labels()
+        return "; ".join(
+            _("%(field)s: %(problem)s", field=labels.get(name, name), problem=render(code, problem_params))
+            for name, (code, problem_params) in fields.items()
+        )
+    return render(line.get("code") or "invalid_input", params)
+
+
+def _visible_import(import_id: int) -> ArchiveImport:
+    job = db.session.scalar(visible_imports(staff_user()).where(ArchiveImport.id == import_id))
+    if job is None:
+        abort(404)
+    return job
+
+
+@staff.get("/archive/imports")
+@staff_required(*READERS)
+def archive_imports(errors: FormErrors | None = None) -> Any:
+    user = staff_user()
+    jobs = [import_dict(j) for j in db.session.scalars(visible_imports(user).limit(30))]
+    return render_template(
+        "archive/imports.html", imports=jobs, errors=errors or FormErrors(), can_file=user.role in WRITERS
+    )
+
+
+@staff.post("/archive/imports")
+@staff_required(*WRITERS)
+def archive_import_upload() -> Any:
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidInput.fields({"file": Problem("required")})
+        job = create_web_import(db.session, upload.filename, upload.stream, actor=staff_user())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return archive_imports(errors=form_errors(exc, _import_labels())), 422
+    return redirect(url_for("staff.archive_import", import_id=job.id))
+
+
+@staff.get("/archive/imports/<int:import_id>")
+@staff_required(*READERS)
+def archive_import(import_id: int) -> Any:
+    """One batch: its progress while it runs (the page follows it), then the rows refused or already filed."""
+    job = import_dict(_visible_import(import_id))
+    for line in job["report"]:
+        line["reason"] = _row_reason(line)
+    return render_template("archive/import.html", job=job)
+
+
+@staff.get("/archive/imports/<int:import_id>/progress")
+@staff_required(*READERS)
+def archive_import_progress(import_id: int) -> Any:
+    job = import_dict(_visible_import(import_id))
+    keys = ("id", "status", "progress", "total", "done", "filed", "skipped", "refused")
+    return jsonify({key: job[key] for key in keys})
