@@ -90,6 +90,7 @@ ERRORS = {
     "document_not_found": _l("No such document."),
     "already_withdrawn": _l("The document is already withdrawn."),
     "archive_import_not_found": _l("No such batch import."),
+    "saved_search_not_found": _l("No such saved search of yours."),
     "no_change": _l("Nothing would change."),
     "blob_missing": _l("The stored file is missing; run the archive check."),
     "blob_corrupt": _l("The stored file is damaged; run the archive check."),

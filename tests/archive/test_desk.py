@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import zipfile
@@ -182,3 +183,62 @@ def _zip_with(manifest: str) -> bytes:
     with zipfile.ZipFile(out, "w") as zf:
         zf.writestr("manifest.csv", manifest)
     return out.getvalue()
+
+
+def _file(client, token: str, body: str, title: str) -> None:  # type: ignore[no-untyped-def]
+    filed = client.post(
+        "/staff/archive/dossiers/1000000001/documents",
+        data={**FIELDS, "title": title, "csrf_token": token, "file": (io.BytesIO(pdf_bytes(body)), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert filed.status_code == 302
+
+
+def test_saved_searches_are_the_owners_and_shared_ones_reach_the_unit(app_search, client, world, session):
+    token = _open(client)
+    _file(client, token, "双方签订供用电合同。", "供用电合同")
+    search = "/staff/archive/search?q=签订&doc_type=power_supply_contract"
+    page = client.get(search).get_data(as_text=True)
+    assert 'action="/staff/archive/searches"' in page
+    data = {"csrf_token": token, "q": "签订", "doc_type": "power_supply_contract"}
+    mine = client.post("/staff/archive/searches", data={**data, "name": "合同（只我）"})
+    shared = client.post("/staff/archive/searches", data={**data, "name": "本所合同", "shared": "1"})
+    assert (mine.status_code, shared.status_code) == (302, 302)
+    assert (
+        "q=%E7%AD%BE%E8%AE%A2" in mine.headers["Location"]
+        and "doc_type=power_supply_contract" in mine.headers["Location"]
+    )
+    unnamed = client.post("/staff/archive/searches", data={**data, "name": ""})
+    assert unnamed.status_code == 422
+    assert re.search(r'role="alert">((?!</div>).)*检索名称：必填', unnamed.get_data(as_text=True), re.S)
+    own = client.get("/staff/archive/search").get_data(as_text=True)
+    assert "合同（只我）" in own and "本所合同" in own
+
+    staff_sign_in(client, "supervisor-a")  # the same unit: the shared one only, and no delete button
+    other = client.get("/staff/archive/search").get_data(as_text=True)
+    assert "本所合同" in other and "合同（只我）" not in other and "/deletion" not in other
+    link = re.search(r'<a href="(/staff/archive/search\?[^"]+)">本所合同</a>', other).group(1)
+    assert "找到 1 份文件" in client.get(html.unescape(link)).get_data(as_text=True)
+    from archive.models import SavedSearch
+
+    shared_id = session.scalar(select(SavedSearch.id).where(SavedSearch.name == "本所合同"))
+    session.rollback()
+    other_token = csrf_token(other)
+    assert (
+        client.post(f"/staff/archive/searches/{shared_id}/deletion", data={"csrf_token": other_token}).status_code
+        == 404
+    )
+
+
+def test_search_results_download_as_csv_with_every_page_and_plain_text(app_search, client, world):
+    token = _open(client)
+    for n in range(3):
+        _file(client, token, f'第{n}份 签订 =HYPERLINK("x") 正文。', f"合同{n}")
+    response = client.get("/staff/archive/search.csv?q=签订")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["文件序号", "户号", "题名", "文件类别", "形成日期", "页码", "命中文字", "链接"]
+    assert sorted(r[2] for r in rows[1:]) == ["合同0", "合同1", "合同2"]
+    assert all("<mark" not in r[6] and "签订" in r[6] for r in rows[1:])
+    assert all(r[3] == "供用电合同" and r[7].endswith(f"/staff/archive/documents/{r[0]}") for r in rows[1:])
+    assert client.get("/staff/archive/search.csv").status_code == 400

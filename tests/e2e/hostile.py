@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive.models import ArchiveImport
+from archive.models import ArchiveImport, SavedSearch
 from archive.samples import text_pdf
 from billing.models import Payment, ReadingBook
 from tests.billing.support import add_tariffs, bill_with
@@ -175,6 +175,17 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         ],
     )
     session.add(batch)
+    admin_user = world.users["admin"]
+    session.add(
+        SavedSearch(
+            owner_id=admin_user.id,
+            unit_id=world.unit_a.id,
+            name=hostile("检索")[:80],
+            query=hostile("词"),
+            filters={"account_no": no},
+            shared=True,
+        )
+    )
     session.flush()
     archive_import_id = batch.id
     session.commit()

@@ -94,6 +94,7 @@ NOT_PAGES = {
     "staff.archive_document_content",
     "staff.archive_catalog_pdf",
     "staff.archive_import_progress",
+    "staff.archive_search_csv",
     "staff.audit_findings_csv",
     "portal.ticket_photo",
     "staff.service_photo",

@@ -3,25 +3,30 @@ progress and the report of what was refused."""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
-from flask import abort, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import ImmutableMultiDict
 
 from archive import services
 from archive.commands import DocumentMetadata
 from archive.importer import create_web_import, import_dict, visible_imports
 from archive.models import ArchiveImport
+from archive.saved_searches import FILTERS, SaveSearch, delete_saved_search, save_search, search_args
 from billing.accounts import get_visible_account
 from core.db import db
 from core.errors import DomainError, InvalidInput, NotFound, Problem
+from webapp.exports import csv_response
 from webapp.templating import STAFF_NAV
 
 from ..errors import FormErrors, error_message, form_errors, render
 from . import staff
 from .access import staff_required, staff_user
-from .archive import READERS, WRITERS, _filing_labels, archive_dossier
+from .archive import READERS, WRITERS, _filing_labels, archive_dossier, archive_search, run_search, searched
 
 STAFF_NAV.append(("staff.archive_imports", "Batch import", frozenset(READERS)))
 IMPORT_STATUS = {"queued": _l("queued"), "running": _l("running"), "done": _l("done"), "failed": _l("failed")}
@@ -151,3 +156,95 @@ def archive_import_progress(import_id: int) -> Any:
     job = import_dict(_visible_import(import_id))
     keys = ("id", "status", "progress", "total", "done", "filed", "skipped", "refused")
     return jsonify({key: job[key] for key in keys})
+
+
+# --- saved searches and the results as CSV -----------------------------------------------------------------------
+
+
+def _save_labels() -> dict[str, str]:
+    return {
+        "name": _("Name of the search"),
+        "q": _("Words, or a phrase in quotes"),
+        "doc_type": _("Document type"),
+        "account_no": _("Account no."),
+        "from": _("From"),
+        "to": _("To"),
+    }
+
+
+@staff.post("/archive/searches")
+@staff_required(*READERS)
+def archive_save_search() -> Any:
+    form = request.form
+    data: dict[str, Any] = {key: form.get(key, "") for key in ("name", "q", *FILTERS) if form.get(key)}
+    data["shared"] = bool(form.get("shared"))
+    try:
+        saved = save_search(db.session, staff_user(), SaveSearch.parse(data))
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        args = ImmutableMultiDict({k: v for k, v in data.items() if k not in ("shared", "name") and v})
+        return archive_search(save_errors=form_errors(exc, _save_labels()), args=args), 422
+    flash(_("Search saved as %(name)s.", name=saved.name), "ok")
+    return redirect(url_for("staff.archive_search", **search_args(saved)))
+
+
+@staff.post("/archive/searches/<int:saved_id>/deletion")
+@staff_required(*READERS)
+def archive_delete_search(saved_id: int) -> Any:
+    try:
+        delete_saved_search(db.session, staff_user(), saved_id)
+        db.session.commit()
+    except NotFound:
+        abort(404)
+    flash(_("Saved search deleted."), "ok")
+    return redirect(url_for("staff.archive_search"))
+
+
+EXPORT_LIMIT = 5000
+
+
+@staff.get("/archive/search.csv")
+@staff_required(*READERS)
+def archive_search_csv() -> Any:
+    """The results of the search the arguments ask for, every page of them (at most ``EXPORT_LIMIT``), as CSV."""
+    if not searched(request.args):
+        abort(400)
+    rows: list[list[Any]] = []
+    page = 1
+    while len(rows) < EXPORT_LIMIT:
+        try:
+            result = run_search(request.args, page=page, per_page=200)
+        except DomainError:
+            abort(400)
+        rows += [
+            [
+                hit["document_id"],
+                hit["account_no"],
+                hit["title"],
+                _(hit["doc_type"]),
+                hit["formed_on"],
+                hit["page"] or "",
+                _plain(hit["highlight"]),
+                url_for("staff.archive_document", document_id=hit["document_id"], _external=True),
+            ]
+            for hit in result["items"]
+        ]
+        if page * 200 >= result["total"] or not result["items"]:
+            break
+        page += 1
+    header = [
+        _("Document id"),
+        _("Account no."),
+        _("Title"),
+        _("Document type"),
+        _("Formation date"),
+        _("Page"),
+        _("Matched text"),
+        _("Link"),
+    ]
+    return csv_response(header, rows[:EXPORT_LIMIT], "archive-search.csv")
+
+
+def _plain(highlight: str) -> str:
+    return html.unescape(re.sub(r"</?mark[^>]*>", "", highlight))
