@@ -94,6 +94,10 @@ def dossier_view(dossier: Dossier) -> dict[str, Any]:
             "filer": dossier.filer_name,
             "checker": dossier.checker_name,
             "checked_on": dossier.checked_on,
+            "filer_signed_by": dossier.filer_signed_by.name if dossier.filer_signed_by else None,
+            "filer_signed_at": dossier.filer_signed_at,
+            "checker_signed_by": dossier.checker_signed_by.name if dossier.checker_signed_by else None,
+            "checker_signed_at": dossier.checker_signed_at,
         },
     }
 

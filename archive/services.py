@@ -22,7 +22,14 @@ from core.db import on_commit, utcnow
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from core.identity import User
 
-from .commands import CorrectDocument, DocumentMetadata, FileDocument, RecordHandover, WithdrawDocument
+from .commands import (
+    CorrectDocument,
+    DocumentMetadata,
+    FileDocument,
+    RecordHandover,
+    RecordReferenceSheet,
+    WithdrawDocument,
+)
 from .models import Document, DocumentEvent, Dossier, DossierAttempt, Handover
 from .registry import blob_store, setting
 from .topics import DOCUMENT_FILED
@@ -92,6 +99,70 @@ def create_dossier(session: Session, account: Account, actor: User | None, *, so
         entity="dossier",
         entity_id=account_no,
         after={"archive_code": dossier.archive_code, "title": dossier.title},
+    )
+    return dossier
+
+
+# --- the reference sheet (备考表) ------------------------------------------------------------------
+
+
+def _sheet(dossier: Dossier) -> dict[str, Any]:
+    return {
+        "filer_name": dossier.filer_name,
+        "checker_name": dossier.checker_name,
+        "checked_on": dossier.checked_on.isoformat() if dossier.checked_on else None,
+        "notes": dossier.notes,
+    }
+
+
+def record_reference_sheet(
+    session: Session, dossier: Dossier, command: RecordReferenceSheet, actor: User | None
+) -> Dossier:
+    """Record the sheet's filer, checker, check date and notes. A signature attests what it signed: changing the
+    filer voids the filer's signature, changing the checker or the check date voids the checker's."""
+    before = _sheet(dossier)
+    if command.filer_name != dossier.filer_name:
+        dossier.filer_signed_by_id = dossier.filer_signed_at = None
+    if command.checker_name != dossier.checker_name or command.checked_on != dossier.checked_on:
+        dossier.checker_signed_by_id = dossier.checker_signed_at = None
+    dossier.filer_name, dossier.checker_name = command.filer_name, command.checker_name
+    dossier.checked_on, dossier.notes = command.checked_on, command.notes
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor.id if actor else None,
+        action="dossier.reference_sheet_recorded",
+        entity="dossier",
+        entity_id=dossier.account_no,
+        before=before,
+        after=_sheet(dossier),
+    )
+    return dossier
+
+
+def sign_reference_sheet(session: Session, dossier: Dossier, role: str, actor: User) -> Dossier:
+    """The signed-in user signs the sheet as its filer or its checker (who and when are recorded). The checker
+    signs a sheet that names the checker and the check date, and is not who signed it as filer."""
+    if role == "filer":
+        if not dossier.filer_name:
+            raise Conflict("reference_sheet_incomplete")
+        dossier.filer_signed_by_id, dossier.filer_signed_at = actor.id, utcnow()
+    elif role == "checker":
+        if not dossier.checker_name or dossier.checked_on is None:
+            raise Conflict("reference_sheet_incomplete")
+        if dossier.filer_signed_by_id == actor.id:
+            raise Conflict("checker_is_filer")
+        dossier.checker_signed_by_id, dossier.checker_signed_at = actor.id, utcnow()
+    else:
+        raise InvalidInput.fields({"role": Problem("not_a_choice", allowed=["filer", "checker"])})
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor.id,
+        action="dossier.reference_sheet_signed",
+        entity="dossier",
+        entity_id=dossier.account_no,
+        after={"role": role, "signed_by": actor.username},
     )
     return dossier
 

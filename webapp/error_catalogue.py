@@ -91,6 +91,11 @@ ERRORS = {
     "already_withdrawn": _l("The document is already withdrawn."),
     "archive_import_not_found": _l("No such batch import."),
     "saved_search_not_found": _l("No such saved search of yours."),
+    "reference_sheet_incomplete": _l(
+        "Record the name first: the filer signs a sheet naming the filer, the checker one naming the checker and "
+        "the check date."
+    ),
+    "checker_is_filer": _l("You signed this sheet as its filer; another person checks and signs as checker."),
     "no_change": _l("Nothing would change."),
     "blob_missing": _l("The stored file is missing; run the archive check."),
     "blob_corrupt": _l("The stored file is damaged; run the archive check."),

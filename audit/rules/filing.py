@@ -9,6 +9,7 @@ from sqlalchemy import Select, String, and_, case, cast, exists, func, literal, 
 
 from archive.models import Document, Dossier, DossierAttempt
 from billing.models import Account
+from core import clock
 from core.identity import Unit
 from core.scope import under
 
@@ -312,6 +313,32 @@ def second_dossier_attempt(ctx: RuleContext) -> Any:
         DossierAttempt.actor_id,
         DossierAttempt.source,
     ).join(Account, Account.account_no == DossierAttempt.account_no)
+
+
+@rule(
+    "FL-DOSSIER-UNCHECKED",
+    title="Dossier never checked",
+    severity="medium",
+    area="filing",
+    checks=(
+        "Every dossier opened more than the grace period ago (AUDIT_DOSSIER_GRACE_DAYS) has been checked: its "
+        "reference sheet (备考表) records the checker and the check date."
+    ),
+    evidence=("opened_at", "filer_name", "checker_name"),
+)
+def dossier_unchecked(ctx: RuleContext) -> Any:
+    cutoff = clock.at_local(ctx.today - dt.timedelta(days=ctx.dossier_grace_days), dt.time(0, 0))
+    return (
+        select(
+            Account.id.label("account_id"),
+            (literal("dossier:") + Dossier.account_no).label("subject"),
+            Dossier.created_at.label("opened_at"),
+            Dossier.filer_name,
+            Dossier.checker_name,
+        )
+        .join(Account, Account.account_no == Dossier.account_no)
+        .where(Dossier.checked_on.is_(None), Dossier.created_at < cutoff)
+    )
 
 
 def unit_rates(session: Any, unit_path: str, ctx: RuleContext) -> list[Any]:

@@ -242,3 +242,46 @@ def test_search_results_download_as_csv_with_every_page_and_plain_text(app_searc
     assert all("<mark" not in r[6] and "签订" in r[6] for r in rows[1:])
     assert all(r[3] == "供用电合同" and r[7].endswith(f"/staff/archive/documents/{r[0]}") for r in rows[1:])
     assert client.get("/staff/archive/search.csv").status_code == 400
+
+
+def test_the_reference_sheet_is_recorded_signed_by_two_people_and_printed(client, world, session):
+    from pypdf import PdfReader
+
+    token = _open(client)
+    sheet = "/staff/archive/dossiers/1000000001/reference-sheet"
+    lacking = client.post(sheet, data={"csrf_token": token, "filer_name": "王立卷", "checked_on": "2024-05-06"})
+    assert lacking.status_code == 422  # a check date needs its checker
+    assert re.search(r'role="alert">((?!</div>).)*检查人：必填', lacking.get_data(as_text=True), re.S)
+    unsigned = client.post(f"{sheet}/signatures", data={"csrf_token": token, "role": "checker"})
+    assert "请先记录姓名" in client.get(unsigned.headers["Location"]).get_data(as_text=True)
+    recorded = client.post(
+        sheet,
+        data={
+            "csrf_token": token,
+            "filer_name": "王立卷",
+            "checker_name": "李检查",
+            "checked_on": "2024-05-06",
+            "notes": "缺第3页原件，以复印件代替。",
+        },
+    )
+    assert recorded.status_code == 302
+    assert client.post(f"{sheet}/signatures", data={"csrf_token": token, "role": "filer"}).status_code == 302
+    same = client.post(f"{sheet}/signatures", data={"csrf_token": token, "role": "checker"})
+    assert "您已作为立卷人签名" in client.get(same.headers["Location"]).get_data(as_text=True)
+    admin_token = staff_sign_in(client, "admin-a")
+    assert client.post(f"{sheet}/signatures", data={"csrf_token": admin_token, "role": "checker"}).status_code == 302
+    page = client.get("/staff/archive/dossiers/1000000001").get_data(as_text=True)
+    assert "王立卷 · 由 archivist A 签名" in page and "李检查 · 由 admin A 签名" in page and "2024-05-06" in page
+    text = "".join(
+        p.extract_text()
+        for p in PdfReader(io.BytesIO(client.get("/staff/archive/dossiers/1000000001/catalog.pdf").get_data())).pages
+    ).replace("\n", "")
+    assert "王立卷（电子签名：archivist A" in text and "李检查（电子签名：admin A" in text
+    assert "20240506" in text and "缺第3页原件" in text
+    # changing the checker voids the checker's signature, not the filer's
+    client.post(
+        sheet,
+        data={"csrf_token": admin_token, "filer_name": "王立卷", "checker_name": "赵检查", "checked_on": "2024-05-06"},
+    )
+    page = client.get("/staff/archive/dossiers/1000000001").get_data(as_text=True)
+    assert "王立卷 · 由 archivist A 签名" in page and "赵检查 · 未签名" in page

@@ -154,3 +154,54 @@ def test_finding_drills_down_to_its_document_and_dossier(client, world, session)
     session.commit()
     page = client.get(f"/staff/audit/findings/{finding.id}").get_data(as_text=True)
     assert "/staff/archive/documents/42" not in page
+
+
+def test_finding_evidence_reads_as_labelled_chinese_with_names_local_times_and_links(client, world, session) -> None:
+    material = Finding(
+        rule="FL-MATERIAL",
+        severity="medium",
+        subject="document:42",
+        account_id=world.own_account.id,
+        evidence={
+            "document_id": 42,
+            "doc_type": "power_supply_contract",
+            "writing_material": "ballpoint",
+            "formed_on": "2024-03-01",
+        },
+    )
+    large = Finding(
+        rule="FL-LARGE-INCOMPLETE",
+        severity="high",
+        subject="account:1000000001",
+        account_id=world.own_account.id,
+        evidence={"missing": "installation_record,power_supply_contract", "has_dossier": True},
+    )
+    attempt = Finding(
+        rule="FL-SECOND-DOSSIER",
+        severity="high",
+        subject="attempt:1",
+        account_id=world.own_account.id,
+        evidence={
+            "attempt_id": 1,
+            "attempted_at": "2026-12-01T16:30:00+00:00",
+            "actor_id": world.users["clerk"].id,
+            "source": "api",
+        },
+    )
+    session.add_all([material, large, attempt])
+    session.commit()
+    staff_sign_in(client, "supervisor-a")
+
+    def evidence(finding: Finding) -> str:
+        page = client.get(f"/staff/audit/findings/{finding.id}").get_data(as_text=True)
+        return page[page.index('class="facts card evidence"') : page.index("</dl>", page.index("card evidence"))]
+
+    shown = evidence(material)
+    assert '<dt>文件</dt><dd><a href="/staff/archive/documents/42">' in shown
+    assert "<dt>文件类别</dt><dd>供用电合同</dd>" in shown and "<dt>书写材料</dt><dd>圆珠笔</dd>" in shown
+    assert "<dt>缺少的文件</dt><dd>安装调试记录、供用电合同</dd>" in evidence(large)
+    assert "<dt>有案卷</dt><dd>是</dd>" in evidence(large)
+    shown = evidence(attempt)
+    assert "<dt>尝试时间</dt><dd>2026-12-02 00:30</dd>" in shown  # Beijing time, not UTC
+    assert "<dt>尝试人</dt><dd>clerk A</dd>" in shown
+    assert not re.search(r"<dt>[a-z_]+</dt>", shown)  # no internal key left as a label

@@ -74,6 +74,7 @@ FORMS = [
         "/staff/archive/dossiers/1000000001",
         "form[action$='/documents/batch']",
     ),
+    Form("reference sheet", "archivist-a", "/staff/archive/dossiers/1000000001", "form.reference-sheet", error=False),
     Form("save an archive search", "archivist-a", "/staff/archive/search?q=合同", "form.save-search"),
     Form("archive batch import", "archivist-a", "/staff/archive/imports", "form[action$='/archive/imports']"),
     Form(

@@ -114,6 +114,7 @@ def archive_dossier(
     *,
     batch: list[dict[str, Any]] | None = None,
     batch_form: bool = False,
+    sheet_form: dict[str, Any] | None = None,
 ) -> Any:
     """The dossier page; after a multi-file filing, ``batch`` reports each file (``batch_form``: its form refused)."""
     user = staff_user()
@@ -129,8 +130,10 @@ def archive_dossier(
         dossier=view,
         pending=pending,
         can_file=user.role in WRITERS,
-        errors=FormErrors() if batch_form else errors or FormErrors(),
+        errors=FormErrors() if batch_form or sheet_form is not None else errors or FormErrors(),
         batch_errors=(errors or FormErrors()) if batch_form else FormErrors(),
+        sheet_errors=(errors or FormErrors()) if sheet_form is not None else FormErrors(),
+        sheet_form=sheet_form,
         batch=batch,
         form=form or {},
         today=clock.today_local().isoformat(),

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import ImmutableMultiDict
 
 from archive import services
-from archive.commands import DocumentMetadata
+from archive.commands import DocumentMetadata, RecordReferenceSheet
 from archive.importer import create_web_import, import_dict, visible_imports
 from archive.models import ArchiveImport
 from archive.saved_searches import FILTERS, SaveSearch, delete_saved_search, save_search, search_args
@@ -248,3 +248,54 @@ def archive_search_csv() -> Any:
 
 def _plain(highlight: str) -> str:
     return html.unescape(re.sub(r"</?mark[^>]*>", "", highlight))
+
+
+# --- the reference sheet (备考表) -------------------------------------------------------------------------------
+
+
+def _sheet_labels() -> dict[str, str]:
+    return {
+        "filer_name": _("Filer"),
+        "checker_name": _("Checker"),
+        "checked_on": _("Check date"),
+        "notes": _("Notes"),
+        "role": _("Sign as"),
+    }
+
+
+def _writable_dossier(account_no: str) -> Any:
+    try:
+        get_visible_account(db.session, staff_user(), account_no)
+        return services.get_dossier(db.session, account_no)
+    except NotFound:
+        abort(404)
+
+
+@staff.post("/archive/dossiers/<account_no>/reference-sheet")
+@staff_required(*WRITERS)
+def archive_reference_sheet(account_no: str) -> Any:
+    dossier = _writable_dossier(account_no)
+    data = {key: request.form.get(key, "") for key in ("filer_name", "checker_name", "checked_on", "notes")}
+    try:
+        services.record_reference_sheet(db.session, dossier, RecordReferenceSheet.parse(data), staff_user())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return archive_dossier(account_no, errors=form_errors(exc, _sheet_labels()), sheet_form=data), 422
+    flash(_("Reference sheet recorded."), "ok")
+    return redirect(url_for("staff.archive_dossier", account_no=account_no) + "#reference-sheet")
+
+
+@staff.post("/archive/dossiers/<account_no>/reference-sheet/signatures")
+@staff_required(*WRITERS)
+def archive_sign_reference_sheet(account_no: str) -> Any:
+    dossier = _writable_dossier(account_no)
+    try:
+        services.sign_reference_sheet(db.session, dossier, request.form.get("role", ""), staff_user())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(" ".join(form_errors(exc, _sheet_labels()).summary), "error")
+        return redirect(url_for("staff.archive_dossier", account_no=account_no) + "#reference-sheet")
+    flash(_("Reference sheet signed."), "ok")
+    return redirect(url_for("staff.archive_dossier", account_no=account_no) + "#reference-sheet")

@@ -35,6 +35,7 @@ from ..inputs import page_arg
 from . import staff
 from .access import staff_required, staff_user
 from .archive import READERS as ARCHIVE_READERS
+from .audit_evidence import evidence_rows
 
 SUPERVISION = (Role.SUPERVISOR, Role.ADMIN)
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK)
@@ -207,11 +208,15 @@ def audit_finding(finding_id: int) -> Any:
     assignees: list[User] = []
     if user.role == Role.SUPERVISOR:
         assignees = assignee_candidates(db.session, account)
+    rule = next((r for r in rules_table() if r["code"] == finding.rule), None)
     return render_template(
         "audit/finding.html",
         finding=finding,
         account=account,
-        rule=next((r for r in rules_table() if r["code"] == finding.rule), None),
+        rule=rule,
+        evidence=evidence_rows(
+            finding.evidence or {}, tuple(rule["evidence"]) if rule else (), archive=user.role in ARCHIVE_READERS
+        ),
         history=finding_history(db.session, finding),
         assignees=assignees,
         can_decide=user.role == Role.SUPERVISOR,
