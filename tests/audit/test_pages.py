@@ -205,3 +205,44 @@ def test_finding_evidence_reads_as_labelled_chinese_with_names_local_times_and_l
     assert "<dt>尝试时间</dt><dd>2026-12-02 00:30</dd>" in shown  # Beijing time, not UTC
     assert "<dt>尝试人</dt><dd>clerk A</dd>" in shown
     assert not re.search(r"<dt>[a-z_]+</dt>", shown)  # no internal key left as a label
+
+
+def test_supervisor_assigns_waives_and_exports_ticked_findings_at_once(client, world, session) -> None:
+    made = [
+        Finding(rule="FL-MATERIAL", severity="medium", subject=f"document:{n}", account_id=world.own_account.id)
+        for n in range(1, 5)
+    ]
+    foreign = Finding(rule="FL-MATERIAL", severity="medium", subject="document:9", account_id=world.foreign_account.id)
+    session.add_all([*made, foreign])
+    session.commit()
+    ids = [f.id for f in made]
+    token = staff_sign_in(client, "supervisor-a")
+    page = client.get("/staff/audit/findings").get_data(as_text=True)
+    assert f'name="ids" value="{ids[0]}" form="bulk"' in page and "FL-MATERIAL 使用禁用的书写材料或载体" in page
+    assigned = client.post(
+        "/staff/audit/findings/bulk",
+        data={
+            "csrf_token": token,
+            "ids": [ids[0], ids[1], foreign.id],
+            "to": "assigned",
+            "assignee": world.users["archivist"].id,
+        },
+    )
+    shown = client.get(assigned.headers["Location"]).get_data(as_text=True)
+    assert "已更改 2 条稽查发现" in shown and f"#{foreign.id}" in shown  # another unit's finding is refused
+    unreasoned = client.post(
+        "/staff/audit/findings/bulk", data={"csrf_token": token, "ids": [ids[2], ids[3]], "to": "waived"}
+    )
+    assert "flash-error" in client.get(unreasoned.headers["Location"]).get_data(as_text=True)  # a waiver needs why
+    waived = client.post(
+        "/staff/audit/findings/bulk",
+        data={"csrf_token": token, "ids": [ids[2], ids[3]], "to": "waived", "reason": "历史遗留，已另案处理"},
+    )
+    assert waived.status_code == 302
+    session.expire_all()
+    assert [session.get(Finding, i).status for i in ids] == ["assigned", "assigned", "waived", "waived"]
+    assert {session.get(Finding, i).reason for i in ids[2:]} == {"历史遗留，已另案处理"}
+    assert session.get(Finding, foreign.id).status == "open"
+    exported = client.get(f"/staff/audit/findings.csv?status=all&ids={ids[0]}&ids={ids[3]}")
+    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
+    assert sorted(int(r[0]) for r in rows[1:]) == [ids[0], ids[3]]

@@ -108,6 +108,7 @@ FORMS = [
     # audit
     Form("start an audit run", "supervisor-a", "/staff/audit", "form[action$='/audit/runs']", error=False),
     Form("waive a finding", "supervisor-a", "/staff/audit/findings/{finding}", "form:has(input[value=waived])"),
+    Form("ticked findings", "supervisor-a", "/staff/audit/findings", "form.bulk"),
     Form("finding filter", "supervisor-a", "/staff/audit/findings", "main form[method=get]", error=False),
     # notices and service points
     Form("outage notice", "clerk-a", "/staff/notices/outage", "main form.card", button="button[value=send]"),
