@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from audit import dashboard, settings
 from audit.commands import RequestRun, TransitionFinding
@@ -19,8 +20,6 @@ from audit.findings import (
     get_scoped_finding,
     transition,
 )
-from sqlalchemy import select
-
 from audit.models import Finding, FindingStatus
 from audit.queries import assignee_candidates, filtered_findings, visible_runs
 from audit.rules import all_rules
