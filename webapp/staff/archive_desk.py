@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -186,7 +187,7 @@ def archive_save_search() -> Any:
         args = ImmutableMultiDict({k: v for k, v in data.items() if k not in ("shared", "name") and v})
         return archive_search(save_errors=form_errors(exc, _save_labels()), args=args), 422
     flash(_("Search saved as %(name)s.", name=saved.name), "ok")
-    return redirect(url_for("staff.archive_search", **search_args(saved)))
+    return redirect(url_for("staff.archive_search") + "?" + urlencode(search_args(saved)))
 
 
 @staff.post("/archive/searches/<int:saved_id>/deletion")

@@ -126,13 +126,15 @@ def audit_findings() -> Any:
     per_page = 50
     stmt = _filtered(user).add_columns(Account.account_no, Unit.name)
     rows = db.session.execute(stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    candidates = []
+    candidates: list[User] = []
     if user.role == Role.SUPERVISOR:
-        candidates = db.session.scalars(
-            select(User)
-            .where(User.role.in_(FIXERS), User.active.is_(True), in_scope(user, User.unit_id))
-            .order_by(User.name)
-        ).all()
+        candidates = list(
+            db.session.scalars(
+                select(User)
+                .where(User.role.in_(FIXERS), User.active.is_(True), in_scope(user, User.unit_id))
+                .order_by(User.name)
+            )
+        )
     return render_template(
         "audit/findings.html",
         can_decide=user.role == Role.SUPERVISOR,
