@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import shutil
 import tempfile
 import zipfile
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from celery import shared_task
 from sqlalchemy import select
 from tqdm import tqdm
 
@@ -34,6 +36,7 @@ from .registry import blob_store
 from .services import create_dossier, dossier_for, file_document, store_upload
 from .topics import IMPORT_REQUESTED
 
+log = logging.getLogger(__name__)
 REQUIRED_COLUMNS = ("file", "account_no", "doc_type", "title", "formed_on")
 
 
@@ -329,3 +332,28 @@ def import_dict(job: ArchiveImport) -> dict[str, Any]:
         "created_at": job.created_at,
         "finished_at": job.finished_at,
     }
+
+
+@shared_task(name="archive.run_import", acks_late=True)
+def import_batch(import_id: int) -> dict[str, object]:
+    """File a batch uploaded from the web in a session of its own (idempotent: it goes on where it stopped)."""
+    session = db.new_session()
+    try:
+        job = run_web_import(session, int(import_id))
+        return {"import_id": job.id, "status": job.status, "done": job.done}
+    except Exception as exc:  # a stored batch that cannot be read: the page says so instead of running forever
+        session.rollback()
+        log.exception("archive import %s failed", import_id)
+        failed = session.get(ArchiveImport, int(import_id))
+        if failed is not None:
+            failed.status, failed.error, failed.finished_at = "failed", f"{type(exc).__name__}: {exc}"[:500], utcnow()
+            session.commit()
+        return {"import_id": import_id, "status": "failed"}
+    finally:
+        session.close()
+
+
+def queue_imports(payloads: list[dict[str, Any]]) -> None:
+    """The archive's subscriber of ``IMPORT_REQUESTED``: queue each stored batch's import."""
+    for payload in payloads:
+        import_batch.delay(int(payload["import_id"]))

@@ -127,31 +127,3 @@ def index_filed_documents(payloads: list[dict[str, Any]]) -> None:
     """
     for payload in payloads:
         index_document.delay(int(payload["document_id"]))
-
-
-@shared_task(name="archive.run_import", acks_late=True)
-def run_import(import_id: int) -> dict[str, object]:
-    """File a batch uploaded from the web in a session of its own (idempotent: it goes on where it stopped)."""
-    from .importer import run_web_import
-    from .models import ArchiveImport
-
-    session = db.new_session()
-    try:
-        job = run_web_import(session, int(import_id))
-        return {"import_id": job.id, "status": job.status, "done": job.done}
-    except Exception as exc:  # a stored batch that cannot be read: the page says so instead of running forever
-        session.rollback()
-        log.exception("archive import %s failed", import_id)
-        failed = session.get(ArchiveImport, int(import_id))
-        if failed is not None:
-            failed.status, failed.error, failed.finished_at = "failed", f"{type(exc).__name__}: {exc}"[:500], utcnow()
-            session.commit()
-        return {"import_id": import_id, "status": "failed"}
-    finally:
-        session.close()
-
-
-def queue_imports(payloads: list[dict[str, Any]]) -> None:
-    """The archive's subscriber of ``IMPORT_REQUESTED``: queue each stored batch's import."""
-    for payload in payloads:
-        run_import.delay(int(payload["import_id"]))

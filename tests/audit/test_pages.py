@@ -25,7 +25,10 @@ def _bars(html: str, section: str) -> list[tuple[str, str]]:
     """(label, number) of each bar of the chart in the dashboard's section ``section``."""
     start = html.index(f'aria-labelledby="{section}"')
     chart = html[start : html.index("</svg>", start)]
-    return re.findall(r'<text x="0"[^>]*>([^<]+)</text>\s*<rect[^>]*></rect>\s*<text[^>]*>(\d+)</text>', chart)
+    return re.findall(
+        r'<text x="0"[^>]*>(?:<title>[^<]*</title>)?([^<]+)</text>\s*<rect[^>]*></rect>\s*<text[^>]*>(\d+)</text>',
+        chart,
+    )
 
 
 def test_dashboard_shows_open_findings_by_rule_unit_and_age(client, world, session) -> None:
@@ -52,8 +55,12 @@ def test_dashboard_marks_a_rate_below_the_98_percent_target(client, world, monke
     cells = re.findall(rf'<td class="([^"]*)">[\d.]+% \({held}/5000\)</td>', html)
     assert cells == (["below", "below"] if below else ["", ""])
     start = html.index('aria-labelledby="rates-title"')
-    fills = re.findall(r'<rect x="120"[^>]* fill="([^"]+)"', html[start : html.index("</svg>", start)])
-    assert fills == (["#b42318", "#b42318"] if below else ["#0b5cad", "#6f42c1"])
+    chart = html[start : html.index("</svg>", start)]
+    # each rate keeps its own colour, so the legend tells them apart; below the target the bar is outlined red
+    assert re.findall(r'<rect x="120"[^>]* fill="([^"]+)"', chart) == ["#0b5cad", "#6f42c1"]
+    assert len(re.findall(r'<rect x="120"[^>]* stroke="#b42318"', chart)) == (2 if below else 0)
+    table = html[html.index("</svg>", start) : html.index("</table>", start)]
+    assert "<th>户数</th>" in table and "户号管理" not in table
 
 
 @pytest.mark.parametrize(
@@ -246,3 +253,21 @@ def test_supervisor_assigns_waives_and_exports_ticked_findings_at_once(client, w
     exported = client.get(f"/staff/audit/findings.csv?status=all&ids={ids[0]}&ids={ids[3]}")
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
     assert sorted(int(r[0]) for r in rows[1:]) == [ids[0], ids[3]]
+
+
+def test_dashboard_bar_labels_fit_before_their_bars_and_keep_the_full_name(client, world, session) -> None:
+    world.unit_a.name = "湖滨供电所营业及客户服务中心第一班组"
+    session.add(
+        Finding(rule="FL-COMPLAINT-UNFILED", severity="medium", subject="ticket:1", account_id=world.own_account.id)
+    )
+    session.commit()
+    staff_sign_in(client, "supervisor-a")
+    html = client.get("/staff/audit").get_data(as_text=True)
+    charts = "".join(
+        html[html.index(f'aria-labelledby="{s}"') :].split("</svg>", 1)[0] for s in ("rule-title", "unit-title")
+    )
+    labels = dict(re.findall(r'<text x="0"[^>]*><title>([^<]+)</title>([^<]+)</text>', charts))
+    assert labels["湖滨供电所营业及客户服务中心第一班组"] == "湖滨供电所营业及…"
+    assert labels["FL-COMPLAINT-UNFILED"] == "FL-COMPLAINT-UN…"
+    for shown in labels.values():  # 13 px a Chinese character, about 7.5 px a Latin one: before the bar at 130 px
+        assert sum(13 if ord(c) > 0x2E7F else 7.5 for c in shown) <= 124
