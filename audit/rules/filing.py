@@ -341,8 +341,19 @@ def dossier_unchecked(ctx: RuleContext) -> Any:
     )
 
 
+def _past_filing_grace(ctx: RuleContext) -> Any:
+    """Accounts whose dossier is due: an account still inside its grace period after connection (below 315 kVA
+    ``dossier_grace_days``, from 315 kVA ``large_dossier_days``) is not counted against the rates, as the rules
+    do not count it either."""
+    return or_(
+        and_(Account.capacity_kva < LARGE_KVA, _connected_before(Account.connected_on, ctx, ctx.dossier_grace_days)),
+        and_(Account.capacity_kva >= LARGE_KVA, _connected_before(Account.connected_on, ctx, ctx.large_dossier_days)),
+    )
+
+
 def unit_rates(session: Any, unit_path: str, ctx: RuleContext) -> list[Any]:
-    """Filing rate (required documents held / required) and completeness (complete dossiers / accounts)."""
+    """Filing rate (required documents held / required) and completeness (complete dossiers / accounts) of the
+    accounts past their filing grace period."""
     from ..dashboard import UnitRate
 
     req = required_documents()
@@ -368,7 +379,7 @@ def unit_rates(session: Any, unit_path: str, ctx: RuleContext) -> list[Any]:
         )
         .join(Account, Account.id == per_account.c.account_id)
         .join(Unit, Unit.id == Account.unit_id)
-        .where(under(unit_path, Account.unit_id))
+        .where(under(unit_path, Account.unit_id), _past_filing_grace(ctx))
         .group_by(Unit.code, Unit.name, Unit.path)
         .order_by(Unit.path)
     )

@@ -8,12 +8,13 @@ import random
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from audit import samples
 from audit.engine import Scope, run_rules
 from audit.models import Finding
 from audit.rules import RuleContext, all_rules
+from billing.models import Account
 from tests.support import make_account
 
 TODAY = dt.date(2026, 11, 28)
@@ -301,3 +302,19 @@ def test_a_dossier_never_checked_after_the_grace_period_is_a_finding_and_a_check
         "remediated",
         "auto",
     )
+
+
+@pytest.mark.parametrize("capacity", ["8", "400"])
+def test_an_account_inside_its_filing_grace_period_does_not_count_against_the_rates(session, world, capacity) -> None:
+    from audit.dashboard import unit_rates
+
+    fresh = TODAY - dt.timedelta(days=CTX.dossier_grace_days - 1)
+    due = TODAY - dt.timedelta(days=CTX.dossier_grace_days)
+    make_account(session, "3000000001", world.unit_a, capacity_kva=Decimal(capacity), connected_on=fresh)
+    session.commit()
+    (rate,) = unit_rates(session, world.unit_a.path, CTX)
+    assert rate.accounts == 1  # the world's own account only, connected long ago
+    session.execute(update(Account).where(Account.account_no == "3000000001").values(connected_on=due))
+    session.commit()
+    (rate,) = unit_rates(session, world.unit_a.path, CTX)
+    assert rate.accounts == 2
