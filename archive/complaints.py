@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from billing.models import Account
 from core.db import db
 from core.identity import Unit
+from core.pdf import a4_document, literal
+from core.pdf import register_font as _register_font
 
 from .commands import FileDocument
 from .models import Document
-from .printing import _register_font, a4_document, literal
 from .services import create_dossier, dossier_for, file_document
 from .vocabulary import DocType
 

@@ -1,64 +1,29 @@
 """The printable dossier (GB/T 11822-2008 forms): cover 案卷封面, catalog 卷内目录, reference sheet 备考表.
 
-One A4 PDF with an embedded CJK font (WenQuanYi Zen Hei from Debian's fonts-wqy-zenhei, a TrueType
-collection: reportlab embeds face 0 as a subset). These sheets are not paginated (docs/archive.md).
+One A4 PDF with the embedded CJK font of ``core.pdf``. These sheets are not paginated (docs/archive.md).
 """
 
 from __future__ import annotations
 
 import io
-import os
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from core import clock
+from core.pdf import FONT_NAME, a4_document, literal, register_font  # noqa: F401  (FONT_NAME: tests)
 
 from .models import Dossier
 from .queries import cover
 from .services import catalog
 from .vocabulary import RETENTION_LABELS_ZH
 
-FONT_NAME = "GridDeskCJK"
-DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
-
-
-def _register_font() -> str:
-    if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
-        path = os.environ.get("ARCHIVE_CJK_FONT", DEFAULT_FONT)
-        pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=0))
-    return FONT_NAME
-
-
-def literal(text: str, style: ParagraphStyle) -> Paragraph:
-    """A paragraph showing ``text`` as written: reportlab reads a Paragraph's text as markup (``<img src>``
-    would pull a local file into the PDF, an unclosed ``<b>`` fails the whole document)."""
-    return Paragraph("<br/>".join(escape(line) for line in text.split("\n")), style)
-
 
 def _date8(value: Any) -> str:
     return value.strftime("%Y%m%d") if value else ""
-
-
-def a4_document(buffer: io.BytesIO, *, title: str, author: str) -> SimpleDocTemplate:
-    """An A4 document with the archive's 20 mm margins."""
-    return SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
-        title=title,
-        author=author,
-    )
 
 
 def _signed(name: str, signer: Any, at: Any) -> str:
@@ -70,7 +35,7 @@ def _signed(name: str, signer: Any, at: Any) -> str:
 
 def dossier_pdf(dossier: Dossier) -> bytes:
     """Cover, catalog and reference sheet of the dossier as PDF bytes."""
-    font = _register_font()
+    font = register_font()
     title_style = ParagraphStyle("title", fontName=font, fontSize=20, leading=28, alignment=1, spaceAfter=12)
     heading = ParagraphStyle("heading", fontName=font, fontSize=16, leading=22, alignment=1, spaceAfter=8)
     body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14, wordWrap="CJK")

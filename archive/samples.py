@@ -60,7 +60,8 @@ def text_pdf(title: str, body: str, *, pages: int = 1) -> bytes:
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import PageBreak, SimpleDocTemplate
 
-    from .printing import _register_font, literal
+    from core.pdf import literal
+    from core.pdf import register_font as _register_font
 
     font = _register_font()
     buffer = io.BytesIO()

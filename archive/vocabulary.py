@@ -33,6 +33,9 @@ class DocType(enum.StrEnum):
     INCIDENT_SHEET = "incident_sheet"  # 事故处理工作单
     HANDOVER_RECORD = "handover_record"  # 交接记录
     COMPLAINT_RECORD = "complaint_record"  # 客户投诉档案: a closed complaint, report or meter dispute (95598)
+    SUPPLY_PLAN_REPLY = "supply_plan_reply"  # 供电方案答复单 (business handling)
+    DESIGN_REVIEW_OPINION = "design_review_opinion"  # 设计文件审查意见 (business handling)
+    INTERIM_CHECK_RECORD = "interim_check_record"  # 中间检查记录 (business handling)
 
 
 DOC_TYPE_LABELS_ZH: dict[str, str] = {
@@ -63,6 +66,9 @@ DOC_TYPE_LABELS_ZH: dict[str, str] = {
     "incident_sheet": "事故处理工作单",
     "handover_record": "交接记录",
     "complaint_record": "客户投诉档案",
+    "supply_plan_reply": "供电方案答复单",
+    "design_review_opinion": "设计文件审查意见",
+    "interim_check_record": "中间检查记录",
 }
 
 

@@ -96,7 +96,7 @@ FILING_PLANTS = (
     "FL-COMPLAINT-UNFILED",
     "FL-DOSSIER-UNCHECKED",
 )
-BUSINESS_PLANTS = ("BZ-UNAPPROVED", "BZ-PAYMENT-UNMATCHED", "BZ-PAYMENT-DUPLICATE")
+BUSINESS_PLANTS = ("BZ-UNAPPROVED", "BZ-PAYMENT-UNMATCHED", "BZ-PAYMENT-DUPLICATE", "BZ-STATEMENT-MISMATCH")
 
 
 def plan(
@@ -192,6 +192,8 @@ def _plant(account: SampleAccount, today: dt.date) -> None:
         account.extras["payment_without_reference"] = True
     elif v == "BZ-PAYMENT-DUPLICATE":
         account.extras["duplicate_payment"] = True
+    elif v == "BZ-STATEMENT-MISMATCH":
+        account.extras["statement_differs"] = True
 
 
 def _opened_long_ago(today: dt.date) -> dt.datetime:
@@ -415,7 +417,7 @@ def _write_unfiled_complaints(session: Any, plan: Plan, units: dict[str, tuple[i
 
 def write_business(session: Any, plan: Plan, account_ids: list[int]) -> set[tuple[str, str]]:
     """One bill per account paid by one referenced payment; planted: an unapproved credit, a payment without
-    reference, a payment recorded twice."""
+    reference, a payment recorded twice, an online payment whose provider's statement says another amount."""
     from billing.models import Bill, Payment, PaymentApplication, Tariff
     from core.db import utcnow
 
@@ -483,8 +485,31 @@ def write_business(session: Any, plan: Plan, account_ids: list[int]) -> set[tupl
     ]  # fmt: skip
     _bulk(session, PaymentApplication, applications)
     credit_ids = dict(zip(credited, _bulk(session, PaymentApplication, credits), strict=True)) if credits else {}
+    differs = [a.account_no for a in plan.accounts if a.extras.get("statement_differs")]
+    day = plan.today - dt.timedelta(days=1)
+    if differs:
+        from billing.online.models import PaymentReconciliation, StatementItem
+
+        (reconciliation_id,) = _bulk(
+            session,
+            PaymentReconciliation,
+            [{"provider": "alipay", "day": day, "made_at": now, "amount_differs": len(differs)}],
+        )
+        account_of = {a.account_no: account_id for a, account_id in zip(plan.accounts, account_ids, strict=True)}
+        _bulk(
+            session,
+            StatementItem,
+            [
+                {"reconciliation_id": reconciliation_id, "provider": "alipay", "day": day, "kind": "amount_differs",
+                 "order_no": f"GD{no}", "trade_no": f"T{no}", "ours": Decimal("58.00"), "theirs": Decimal("57.00"),
+                 "recorded": False, "account_id": account_of[no]}
+                for no in differs
+            ],
+        )  # fmt: skip
     expected: set[tuple[str, str]] = set()
     for a in plan.accounts:
+        if a.violation == "BZ-STATEMENT-MISMATCH":
+            expected.add(("BZ-STATEMENT-MISMATCH", f"statement:alipay:{day.isoformat()}:GD{a.account_no}"))
         if a.violation == "BZ-UNAPPROVED":
             expected.add(("BZ-UNAPPROVED", f"credit:{credit_ids[a.account_no]}"))
         elif a.violation == "BZ-PAYMENT-UNMATCHED":

@@ -350,3 +350,11 @@ class CreatePaymentOrder(Command):
         None, description="yuan, positive, at most 2 decimals; absent: what the account owes today"
     )
     provider: Literal["alipay", "wechat"]
+
+
+class SetInvoicePreference(Command):
+    """How an account wants its e-invoices (one per payment or one a month) and whether they and its monthly
+    e-bills are e-mailed to its customers."""
+
+    mode: Literal["per_payment", "monthly"]
+    email: bool = False

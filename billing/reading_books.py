@@ -25,7 +25,7 @@ from core import outbox, trail
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput, NotFound, Problem
 from core.identity import User
-from core.scope import in_scope
+from core.scope import in_scope, of_unit
 
 COLUMNS = ("account_no", "period", "reading")  # and, for time-of-use meters, peak, flat and valley
 MAX_ROWS = 20_000
@@ -47,6 +47,25 @@ def book_sizes(session: Session, book_ids: Iterable[int]) -> dict[int, int]:
             .group_by(Account.reading_book_id)
         ).all()
     )
+
+
+def place_on_a_book(session: Session, account: Account) -> ReadingBook | None:
+    """Put a newly connected account at the end of its unit's least loaded reading book (None: the unit has no
+    book yet, and the account is read once someone puts it on one)."""
+    sizes = (
+        select(ReadingBook, func.count(Account.id).label("size"))
+        .outerjoin(Account, Account.reading_book_id == ReadingBook.id)
+        .where(of_unit(account.unit_id, ReadingBook.unit_id))
+        .group_by(ReadingBook.id)
+        .order_by(func.count(Account.id), ReadingBook.code)
+        .limit(1)
+    )
+    book = session.scalars(sizes).first()
+    if book is None:
+        return None
+    last = session.scalar(select(func.max(Account.book_seq)).where(Account.reading_book_id == book.id))
+    account.reading_book_id, account.book_seq = book.id, (last or 0) + 1
+    return book
 
 
 def book_sheet(session: Session, book: ReadingBook, period: str) -> list[dict[str, Any]]:

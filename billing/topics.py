@@ -19,3 +19,7 @@ READING_IMPORT_REQUESTED = "billing.reading_import_requested"
 # {"refund_ids": [int, ...]}: an approved refund planned back through the providers of online payments
 # (billing.online.refunds); billing itself sends them once the approval is committed.
 ONLINE_REFUNDS_APPROVED = "billing.online_refunds_approved"
+# {"kind": "invoice" | "ebill", "account_no": str, "ref": invoice_no | period, "invoice_id": int | "bill_id": int}:
+# an e-invoice issued or a bill made for an account that subscribed to e-mailed documents (billing.invoicing);
+# notifications e-mails it with its PDF.
+DOCUMENTS_ISSUED = "billing.documents_issued"

@@ -159,6 +159,9 @@ class SmtpMailer:
         # a stable Message-ID lets mail systems drop a resend of the same message
         mail["Message-ID"] = f"<griddesk-message-{outgoing.message_id}@{self.sender.rsplit('@', 1)[-1]}>"
         mail.set_content(outgoing.body)
+        for attachment in outgoing.attachments:
+            maintype, subtype = attachment.mime.split("/", 1)
+            mail.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
         try:
             self._connection().send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:

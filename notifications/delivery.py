@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Table, select, update
@@ -19,7 +19,7 @@ from core import clock
 from core.db import utcnow
 from core.identity import Role, User
 
-from .interfaces import DeliveryError, Outgoing, PushTarget
+from .interfaces import Attachment, DeliveryError, Outgoing, PushTarget
 from .models import Channel, DeadLetter, Delivery, DeliveryStatus, Message, Notice, Preference, PushSubscription
 from .runtime import Channels
 
@@ -171,6 +171,7 @@ def send_deliveries(
         subscriptions[sub.user_id].append(sub)
     mailer = channels.mailer_factory() if any(r.Delivery.channel == Channel.EMAIL for r in rows) else None
     sent_ids: list[int] = []
+    attached: dict[int, Attachment] = {}
     try:
         for number, row in enumerate(rows, start=1):
             delivery, user_id, notice = row.Delivery, row.user_id, row.Notice
@@ -179,6 +180,8 @@ def send_deliveries(
             try:
                 if user is None:
                     raise DeliveryError("the user no longer exists", permanent=True)
+                if delivery.channel == Channel.EMAIL and (notice.data or {}).get("attachment"):
+                    outgoing = replace(outgoing, attachments=(_attachment(session, notice, channels, attached),))
                 target = _send(
                     session, delivery.channel, user, prefs.get(user_id), subscriptions, outgoing, channels, mailer
                 )
@@ -208,6 +211,20 @@ def send_deliveries(
         if mailer is not None:
             mailer.close()
     return report
+
+
+def _attachment(session: Session, notice: Notice, channels: Channels, made: dict[int, Attachment]) -> Attachment:
+    """The PDF an e-mail of ``notice`` carries (billing renders it; once per notice and batch)."""
+    if notice.id not in made:
+        from billing.invoicing import public_url
+        from billing.invoicing.documents import document_pdf
+
+        try:
+            filename, content = document_pdf(session, notice.data["attachment"], public_url(channels.app_url))
+        except Exception as exc:  # the document is gone or cannot be drawn: say so in the delivery log
+            raise DeliveryError(f"attachment: {type(exc).__name__}", permanent=True) from exc
+        made[notice.id] = Attachment(filename, content)
+    return made[notice.id]
 
 
 def _target_of(channel: str, user: User | None) -> str:

@@ -48,6 +48,25 @@ def payment_notice(kw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def document_notice(kw: dict[str, Any]) -> dict[str, Any]:
+    """``notify_event``'s arguments for an e-invoice or e-bill announced (billing's ``documents_issued``): the
+    e-mail carries its PDF (``data.attachment``, rendered at sending)."""
+    if kw["kind"] == "invoice":
+        key, title = f"invoice:{kw['invoice_id']}", "电子发票已开具"
+        body = f"户号 {kw['account_no']} 的电子发票 {kw['ref']} 已开具，附件为 PDF，也可在网上营业厅下载。"
+    else:
+        key, title = f"ebill:{kw['bill_id']}", f"{kw['ref']} 电子账单"
+        body = f"户号 {kw['account_no']} {kw['ref']} 的电子账单见附件 PDF，也可在网上营业厅下载。"
+    return {
+        "kind": NoticeKind.DOCUMENT.value,
+        "dedupe_key": key,
+        "title": title,
+        "body": body,
+        "account_nos": [str(kw["account_no"])],
+        "data": {"account_no": str(kw["account_no"]), "document": kw["kind"], "ref": str(kw["ref"]), "attachment": kw},
+    }
+
+
 def finding_notice(kw: dict[str, Any]) -> dict[str, Any]:
     """``notify_event``'s arguments for a finding assigned (the audit's payload): the assignee is told."""
     return {
@@ -76,6 +95,46 @@ TICKET_ACTIONS = {
     "escalated": "已超时，已督办",
     "note": "有新的处理记录",
 }
+
+
+# what an applicant reads about each step of their application (business handling's actions)
+APPLICATION_ACTIONS = {
+    "received": "已受理",
+    "acceptance": "已受理审核通过",
+    "site_survey": "已完成现场勘查",
+    "supply_plan": "供电方案已答复",
+    "design_review": "设计文件已审查",
+    "interim_check": "已完成中间检查",
+    "completion_check": "已通过竣工检验",
+    "contract": "供用电合同已签订",
+    "connection": "已装表接电",
+    "execution": "变更已实施",
+    "archiving": "资料已归档",
+    "completed": "已办结，欢迎评价",
+    "returned": "需要您补充资料",
+    "check_failed": "检验未通过，请整改",
+    "resumed": "已继续办理",
+    "withdrawn": "已撤回",
+    "rated": "已收到您的评价",
+    "uploaded": "已收到资料",
+}
+
+
+def application_notice(kw: dict[str, Any]) -> dict[str, Any] | None:
+    """``notify_event``'s arguments for an application's step (business handling's payload); None when nobody is
+    told."""
+    user_ids = [int(u) for u in kw.get("user_ids") or []]
+    if not user_ids:
+        return None
+    what = APPLICATION_ACTIONS.get(str(kw["action"]), "有新的办理记录")
+    return {
+        "kind": NoticeKind.APPLICATION_UPDATE.value,
+        "dedupe_key": f"application-event:{kw['event_id']}",
+        "title": f"业务申请 {kw['application_no']} {what}",
+        "body": f"您的用电业务申请 {kw['application_no']} {what}。",
+        "user_ids": user_ids,
+        "data": {"application_no": kw["application_no"], "action": kw["action"], "status": kw["status"]},
+    }
 
 
 def ticket_notice(kw: dict[str, Any]) -> dict[str, Any] | None:

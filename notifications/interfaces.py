@@ -23,6 +23,13 @@ class PushTarget:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime: str = "application/pdf"
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """What every channel gets: the words, and ids that make a resend recognisable as the same message."""
 
@@ -31,6 +38,7 @@ class Outgoing:
     body: str
     url: str = "/"
     ttl_seconds: int = 86_400
+    attachments: tuple[Attachment, ...] = ()  # e-mail only (an e-invoice's or e-bill's PDF)
 
 
 class PushSender(Protocol):

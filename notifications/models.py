@@ -38,6 +38,8 @@ class NoticeKind(enum.StrEnum):
     PAYMENT_RECEIVED = "payment_received"
     FINDING_ASSIGNED = "finding_assigned"
     TICKET_UPDATE = "ticket_update"  # a 95598 ticket moved (its reporter, or supervisors for an escalation)
+    APPLICATION_UPDATE = "application_update"  # a business handling application moved (its applicant)
+    DOCUMENT = "document"  # an e-invoice or e-bill, e-mailed with its PDF attached (billing.documents_issued)
 
 
 class Channel(enum.StrEnum):

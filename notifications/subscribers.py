@@ -12,7 +12,7 @@ from typing import Any
 from core import outbox
 
 from . import topics
-from .events import finding_notice, ticket_notice
+from .events import application_notice, document_notice, finding_notice, ticket_notice
 from .tasks import fan_out_notice, notify_bills_issued, notify_event, notify_payments_received
 
 _REPR_MAX = 1024  # Celery's argsrepr_maxsize
@@ -48,10 +48,24 @@ def tickets_changed(payloads: list[dict[str, Any]]) -> None:
             notify_event.apply_async(kwargs=arguments)
 
 
+def applications_changed(payloads: list[dict[str, Any]]) -> None:
+    """A notice to the applicant at each step of their application."""
+    for payload in payloads:
+        arguments = application_notice(payload)
+        if arguments is not None:
+            notify_event.apply_async(kwargs=arguments)
+
+
 def notices_published(payloads: list[dict[str, Any]]) -> None:
     """Fan each published notice out to its recipients."""
     for payload in payloads:
         fan_out_notice.delay(int(payload["notice_id"]))
+
+
+def documents_issued(payloads: list[dict[str, Any]]) -> None:
+    """A notice for each e-invoice or e-bill (keyed by it: announced twice, mailed once)."""
+    for payload in payloads:
+        notify_event.delay(**document_notice(payload))
 
 
 def subscribe() -> None:
@@ -60,3 +74,5 @@ def subscribe() -> None:
     outbox.subscribe(topics.FINDING_ASSIGNED, findings_assigned)
     outbox.subscribe(topics.NOTICE_PUBLISHED, notices_published)
     outbox.subscribe(topics.TICKET_CHANGED, tickets_changed)
+    outbox.subscribe(topics.APPLICATION_CHANGED, applications_changed)
+    outbox.subscribe(topics.DOCUMENTS_ISSUED, documents_issued)

@@ -15,3 +15,5 @@ BILLS_ISSUED = "billing.bills_issued"
 PAYMENT_RECORDED = "billing.payment_recorded"
 FINDING_ASSIGNED = "audit.finding_assigned"
 TICKET_CHANGED = "servicedesk.ticket_changed"  # servicedesk/topics.py
+APPLICATION_CHANGED = "connections.application_changed"  # connections/topics.py
+DOCUMENTS_ISSUED = "billing.documents_issued"

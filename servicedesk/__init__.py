@@ -12,9 +12,7 @@ def init_app(app: Any) -> None:
     """Register the service desk's settings, CLI commands, demo data and periodic tasks on a Flask app."""
     from . import cli, demo, places, tasks  # noqa: F401  (tasks registers the Celery tasks)
 
-    for key, value in {**settings.DEFAULTS, **settings.from_environment()}.items():
-        app.config.setdefault(key, value)
-    settings.configure(app.config)
+    settings.SETTINGS.init_app(app.config)
     cli.register(app)
     # the service area's hull is kept per process; a database emptied under it (tests) must not keep it
     app.extensions.setdefault("griddesk_test_reset_hooks", []).append(places.forget_hull)

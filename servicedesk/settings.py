@@ -8,8 +8,9 @@ within 5 working days. ``init_app`` reads them from the app config (environment 
 
 from __future__ import annotations
 
-import os
 from typing import Any
+
+from core.settings import DomainSettings
 
 DEFAULTS: dict[str, Any] = {
     # minutes from the report to the crew on site, by area class
@@ -51,31 +52,14 @@ DEFAULTS: dict[str, Any] = {
     # how often beat escalates overdue tickets (seconds)
     "SERVICEDESK_ESCALATE_SECONDS": 300,
 }
-_current: dict[str, Any] = dict(DEFAULTS)
-
-
-def from_environment() -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for key, default in DEFAULTS.items():
-        raw = os.environ.get(key)
-        if raw is not None:
-            values[key] = type(default)(raw)
-    return values
-
-
-def configure(config: Any) -> None:
-    for key in DEFAULTS:
-        _current[key] = config.get(key, DEFAULTS[key])
-
-
-def get(key: str) -> Any:
-    return _current[key]
+SETTINGS = DomainSettings(DEFAULTS)
+get = SETTINGS.get
 
 
 def area_classes() -> dict[str, str]:
     """Unit code -> area class from ``SERVICEDESK_AREA_CLASSES``."""
     result: dict[str, str] = {}
-    for part in str(_current["SERVICEDESK_AREA_CLASSES"]).replace(";", ",").split(","):
+    for part in str(get("SERVICEDESK_AREA_CLASSES")).replace(";", ",").split(","):
         code, _, klass = part.partition("=")
         if code.strip() and klass.strip() in ("urban", "rural", "remote"):
             result[code.strip()] = klass.strip()

@@ -15,6 +15,10 @@ from billing.accounts import bind_account, create_account
 from billing.models import Account
 from core.db import Base, db
 from core.identity import Role, Unit, User, create_unit, create_user, ensure_root_unit
+from webapp import DOMAINS
+
+# every package of the product, for the source scans of the tests
+PROJECT_PACKAGES = ("core", *DOMAINS, "webapp")
 
 ROLES = [Role.CUSTOMER, Role.ARCHIVIST, Role.CLERK, Role.SUPERVISOR, Role.ADMIN]
 PASSWORD = "correct-horse-battery"
@@ -119,6 +123,9 @@ class ApiClient:
 
     def post(self, path: str, json: Any = None, headers: dict[str, str] | None = None, **kw: Any) -> Any:
         return self.client.post(path, json=json, headers=self._headers(headers), **kw)
+
+    def put(self, path: str, json: Any = None, headers: dict[str, str] | None = None, **kw: Any) -> Any:
+        return self.client.put(path, json=json, headers=self._headers(headers), **kw)
 
     def delete(self, path: str, headers: dict[str, str] | None = None, **kw: Any) -> Any:
         return self.client.delete(path, headers=self._headers(headers), **kw)

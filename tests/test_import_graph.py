@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.support import PROJECT_PACKAGES
+
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "webapp")
+PACKAGES = PROJECT_PACKAGES
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

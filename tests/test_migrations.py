@@ -13,10 +13,11 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
+from tests.support import PROJECT_PACKAGES
 from webapp.models import load_all
 
 VERSIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
-APPLICATION_PACKAGES = {"core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "webapp"}
+APPLICATION_PACKAGES = set(PROJECT_PACKAGES)
 ON_POSTGRESQL = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 
 

@@ -16,7 +16,7 @@ from .config import from_environment
 from .extensions import LANGUAGES, babel, csrf, login_manager, migrate, select_locale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DOMAINS = ("billing", "archive", "mapping", "notifications", "servicedesk", "audit")
+DOMAINS = ("billing", "archive", "mapping", "notifications", "servicedesk", "connections", "audit")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -46,6 +46,7 @@ ERRORS = {
     "account_not_found": _l("No such account."),
     "binding_mismatch": _l("The account details do not match."),
     "bill_not_found": _l("No bill for that period."),
+    "invoice_not_found": _l("No such invoice."),
     "payment_not_found": _l("No such payment."),
     "nothing_owed": _l("Nothing is owed on this account: enter the amount to pay ahead."),
     "payment_provider_unavailable": _l("Paying through %(provider)s is not offered."),
@@ -131,6 +132,21 @@ ERRORS = {
     "reopen_window_over": _l("A ticket can be reopened within %(days)s days of closing; that time is over."),
     "incident_restored": _l("Power is back for this incident already."),
     "outside_service_area": _l("The place is outside the area the company serves."),
+    # business handling
+    "application_not_found": _l("No such application."),
+    "application_open": _l("The account has an application in progress already (%(application_no)s)."),
+    "account_status_forbids": _l("An account that is %(status)s cannot be applied for as %(type)s."),
+    "application_closed": _l("Application %(application_no)s is %(status)s: nothing more can be done on it."),
+    "staff_only": _l("Only staff may do this."),
+    "step_not_in_type": _l("The application has no step %(step)s."),
+    "awaiting_customer": _l("Application %(application_no)s is waiting for the customer's answer."),
+    "step_out_of_order": _l("Step %(step)s cannot be done now: the current step is %(expected)s."),
+    "not_awaiting_customer": _l("Application %(application_no)s is not waiting for the customer."),
+    "applicant_only": _l("Only the applicant may do this."),
+    "not_completed": _l("Application %(application_no)s is not completed yet."),
+    "application_already_rated": _l("Application %(application_no)s has been rated already."),
+    "too_many_uploads": _l("At most %(limit)s papers per application."),
+    "upload_not_found": _l("No such paper."),
 }
 
 # Field-problem codes: what is wrong with one field, shown after the field's label (``details.fields``).
@@ -262,4 +278,10 @@ PROBLEMS = {
     "unknown_ticket": _l("no such ticket"),
     "not_mergeable": _l("cannot be merged into that ticket"),
     "not_in_service_area": _l("outside the area the company serves"),
+    # business handling
+    "unchanged": _l("the same as now"),
+    "before_application": _l("before the application was received"),
+    "unknown_handler": _l("no such member of staff in this unit"),
+    "id_or_credit_code": _l("give the ID number's last four digits or the credit code"),
+    "not_for_new_connection": _l("a new connection has no account number yet"),
 }

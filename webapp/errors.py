@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from core.db import db
 from core.errors import DomainError, InvalidInput, Param, Problem
 
+from .connection_labels import STATUS_LABELS, STEP_LABELS, TYPE_LABELS, label
 from .error_catalogue import ERRORS, PROBLEMS
 from .ticket_text import status_label
 
@@ -73,6 +74,13 @@ LABELLED_PARAMS: dict[str, dict[str, Callable[[str], str]]] = {
     "ticket_step_not_allowed": {"status": status_label, "to": status_label},
     "hours_format": {"days": _weekday},
     "reading_already_reviewed": {"status": lambda value: str(REVIEW_OUTCOMES.get(value, value))},
+    "account_status_forbids": {"status": _, "type": lambda value: label(TYPE_LABELS, value)},
+    "application_closed": {"status": lambda value: label(STATUS_LABELS, value)},
+    "step_not_in_type": {"step": lambda value: label(STEP_LABELS, value)},
+    "step_out_of_order": {
+        "step": lambda value: label(STEP_LABELS, value),
+        "expected": lambda value: label(STEP_LABELS, value),
+    },
 }
 
 

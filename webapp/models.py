@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "core.outbox",
     "billing.models",
     "billing.online.models",
+    "billing.invoicing.models",
     "archive.models",
     "mapping.models",
     "notifications.models",

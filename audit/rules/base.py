@@ -64,6 +64,7 @@ _RULE_MODULES = {
     "audit.rules.filing": "archive.models",
     "audit.rules.business": "billing.models",
     "audit.rules.complaints": "servicedesk.models",
+    "audit.rules.connections": "connections.models",
 }
 _loaded = False
 # rule modules skipped because the models they read are not there (yet)

@@ -153,3 +153,42 @@ def duplicate_payment(ctx: RuleContext) -> Select[Any]:
         ranked.c.reference,
         ranked.c.paid_at,
     ).where(ranked.c.nth > 1)
+
+
+@rule(
+    "BZ-STATEMENT-MISMATCH",
+    title="Online payment not matching the provider's statement",
+    severity="high",
+    area="business",
+    checks=(
+        "Every online payment of a day is on its provider's daily statement for the same amount, and every trade "
+        "on the statement was recorded when the provider reported it: a trade missing on our side (recorded from "
+        "the statement), missing on theirs, or of another amount is looked into (the latest reconciliation of "
+        "the day counts; trades for no order of ours stay in the clerk's report)."
+    ),
+    evidence=("provider", "day", "kind", "order_no", "trade_no", "ours", "theirs", "recorded"),
+)
+def statement_mismatch(ctx: RuleContext) -> Select[Any]:
+    from billing.online.models import StatementItem
+
+    subject = (
+        literal("statement:")
+        + StatementItem.provider
+        + literal(":")
+        + cast(StatementItem.day, String)
+        + literal(":")
+        + StatementItem.order_no
+    )
+    columns: list[Any] = [
+        StatementItem.account_id.label("account_id"),
+        subject.label("subject"),
+        StatementItem.provider,
+        StatementItem.day,
+        StatementItem.kind,
+        StatementItem.order_no,
+        StatementItem.trade_no,
+        StatementItem.ours,
+        StatementItem.theirs,
+        StatementItem.recorded,
+    ]
+    return select(*columns).where(StatementItem.account_id.is_not(None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer
+from sqlalchemy import Boolean, Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -30,3 +30,36 @@ def _days_between_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
         f"CAST(julianday(date({compiler.process(later, **kw)})) - julianday(date({compiler.process(earlier, **kw)}))"
         " AS INTEGER)"
     )
+
+
+def _portable(name: str, type_: Any, default: str, sqlite: str) -> type[FunctionElement[Any]]:
+    """A SQL function written once per dialect: ``default`` (PostgreSQL) and ``sqlite`` are templates over the
+    arguments ``{0}``, ``{1}``, ..."""
+    element = type(name, (FunctionElement,), {"type": type_, "inherit_cache": True, "name": name})
+
+    def compile_with(template: str) -> Any:
+        def render(element: Any, compiler: Any, **kw: Any) -> str:
+            return template.format(*(compiler.process(c, **kw) for c in element.clauses))
+
+        return render
+
+    compiles(element)(compile_with(default))
+    compiles(element, "sqlite")(compile_with(sqlite))
+    return element
+
+
+# the calendar day after a date
+day_after = _portable("day_after", Date(), "CAST({0} + 1 AS DATE)", "date({0}, '+1 day')")
+# Saturday or Sunday
+is_weekend = _portable(
+    "is_weekend", Boolean(), "(EXTRACT(ISODOW FROM {0}) >= 6)", "(strftime('%w', {0}) IN ('0', '6'))"
+)
+# a number cut to a whole number, the same way for every row (grid cells: only consistency matters)
+whole = _portable("whole", Integer(), "CAST(FLOOR({0}) AS INTEGER)", "CAST({0} AS INTEGER)")
+# the calendar date of a timestamp or of an ISO date string
+date_of = _portable("date_of", Date(), "CAST({0} AS DATE)", "date({0})")
+# joined_in_order(value, order): the group's values joined by commas in ``order`` (an aggregate); SQLite before
+# 3.44 has no ORDER BY inside an aggregate, so callers feed the rows in order
+joined_in_order = _portable(
+    "joined_in_order", String(), "string_agg(CAST({0} AS TEXT), ',' ORDER BY {1})", "group_concat({0}, ',')"
+)

@@ -8,7 +8,6 @@ the simulator (``billing.online.simulator``) speaks the same protocol on 127.0.0
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import urllib.request
 from decimal import Decimal, InvalidOperation
@@ -19,12 +18,14 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 
 from core import clock
 
+from .alipay_bill import StatementFormatError, parse_trade_bill
 from .providers import ProviderUnavailable, RefundResult, StatementRow, TradeState
 
 log = logging.getLogger(__name__)
 
 PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
 PAID = {"TRADE_SUCCESS", "TRADE_FINISHED"}
+MAX_STATEMENT_BYTES = 64 << 20
 
 
 def _amount(text: Any) -> Decimal | None:
@@ -142,7 +143,7 @@ class AlipayProvider:
 
     def statement(self, day: dt.date) -> list[StatementRow]:
         """The day's trades: the download address from ``alipay.data.dataservice.bill.downloadurl.query``, then
-        the file (CSV rows: order number, trade number, amount, payment time)."""
+        the file (a zip of GBK CSV files, read by ``alipay_bill.parse_trade_bill``)."""
         answer = self._call(
             self.client.server_api,
             "alipay.data.dataservice.bill.downloadurl.query",
@@ -154,13 +155,10 @@ class AlipayProvider:
         if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ProviderUnavailable("alipay statement address refused")
         with urllib.request.urlopen(url, timeout=self.timeout) as response:  # noqa: S310 (checked above)
-            rows = json.loads(response.read().decode())
-        return [
-            StatementRow(
-                order_no=r["out_trade_no"],
-                trade_no=r["trade_no"],
-                amount=Decimal(r["total_amount"]),
-                paid_at=clock.from_provider(r["gmt_payment"]),
-            )
-            for r in rows
-        ]
+            data = response.read(MAX_STATEMENT_BYTES + 1)
+        if len(data) > MAX_STATEMENT_BYTES:
+            raise ProviderUnavailable("alipay statement too large")
+        try:
+            return parse_trade_bill(data)
+        except StatementFormatError as exc:
+            raise ProviderUnavailable(f"alipay statement unreadable: {exc}") from exc

@@ -99,7 +99,34 @@ class PaymentReconciliation(Base):
     missing_here: Mapped[int] = mapped_column(default=0)
     missing_there: Mapped[int] = mapped_column(default=0)
     amount_differs: Mapped[int] = mapped_column(default=0)
-    items: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+STATEMENT_KINDS = ("missing_here", "missing_there", "amount_differs")  # what a clerk looks at (matched: counted)
+
+
+class StatementItem(Base):
+    """One trade of a reconciliation that did not match (the clerk's report, the audit rule BZ-STATEMENT-MISMATCH).
+    ``account_id`` is the order's account when the order is ours; ``recorded`` says a trade missing here was
+    recorded from the statement."""
+
+    __tablename__ = "payment_statement_items"
+    __table_args__ = (
+        CheckConstraint("kind IN ('missing_here', 'missing_there', 'amount_differs')", name="kind_known"),
+        Index("ix_payment_statement_items_reconciliation_id", "reconciliation_id"),
+        Index("ix_payment_statement_items_account_id", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reconciliation_id: Mapped[int] = mapped_column(ForeignKey("payment_reconciliations.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(16))
+    day: Mapped[dt.date]
+    kind: Mapped[str] = mapped_column(String(16))
+    order_no: Mapped[str] = mapped_column(String(64), default="")
+    trade_no: Mapped[str] = mapped_column(String(64), default="")
+    ours: Mapped[Decimal | None] = mapped_column(MONEY)
+    theirs: Mapped[Decimal | None] = mapped_column(MONEY)
+    recorded: Mapped[bool] = mapped_column(default=False)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
 
 
 class PaymentRefund(Base):

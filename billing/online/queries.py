@@ -13,7 +13,7 @@ from core.errors import NotFound
 from core.identity import User
 from core.scope import account_in_scope
 
-from .models import PaymentOrder, PaymentReconciliation
+from .models import PaymentOrder, PaymentReconciliation, StatementItem
 
 
 def visible_order(session: Session, user: User, order_no: str) -> PaymentOrder:
@@ -64,3 +64,40 @@ def find_reconciliation(session: Session, provider: str, day: dt.date) -> Paymen
     if report is None:
         raise NotFound("reconciliation_not_found")
     return report
+
+
+def _money(value: Any) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def reconciliation_items(session: Session, report: PaymentReconciliation) -> list[dict[str, Any]]:
+    """The trades of a reconciliation that did not match, in the order they were found, with the account
+    number where the order is ours: ``{kind, order_no, trade_no, ours, theirs, recorded, account_no}``."""
+    rows = session.execute(
+        select(StatementItem, Account.account_no)
+        .outerjoin(Account, Account.id == StatementItem.account_id)
+        .where(StatementItem.reconciliation_id == report.id)
+        .order_by(StatementItem.id)
+    ).all()
+    return [
+        {
+            "kind": item.kind,
+            "order_no": item.order_no,
+            "trade_no": item.trade_no,
+            "ours": _money(item.ours),
+            "theirs": _money(item.theirs),
+            "recorded": "yes" if item.recorded else "",
+            "account_no": account_no or "",
+        }
+        for item, account_no in rows
+    ]
+
+
+def recent_reconciliations(session: Session, limit: int = 30) -> list[PaymentReconciliation]:
+    return list(
+        session.scalars(
+            select(PaymentReconciliation)
+            .order_by(PaymentReconciliation.day.desc(), PaymentReconciliation.provider)
+            .limit(limit)
+        )
+    )

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from billing.ledger import ZERO, account_position
@@ -36,7 +36,7 @@ from core import clock, trail
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput, Problem
 
-from .models import NoticeOutcome, OrderStatus, PaymentNotice, PaymentOrder, PaymentReconciliation
+from .models import NoticeOutcome, OrderStatus, PaymentNotice, PaymentOrder, PaymentReconciliation, StatementItem
 from .providers import Provider, ProviderUnavailable, TradeState
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ def reconcile(session: Session, provider: Provider, day: dt.date) -> PaymentReco
             )
         )
     }
-    items: list[dict[str, str]] = []
+    items: list[StatementItem] = []
     counts = dict.fromkeys(("matched", "missing_here", "missing_there", "amount_differs"), 0)
     seen: set[str] = set()
     for row in rows:
@@ -268,9 +268,9 @@ def reconcile(session: Session, provider: Provider, day: dt.date) -> PaymentReco
         order = ours.get(row.trade_no) or session.scalar(
             select(PaymentOrder).where(PaymentOrder.trade_no == row.trade_no, PaymentOrder.provider == provider.name)
         )
-        item = {"order_no": row.order_no, "trade_no": row.trade_no, "theirs": f"{row.amount:.2f}", "ours": ""}
+        item = StatementItem(order_no=row.order_no, trade_no=row.trade_no, theirs=row.amount, recorded=False)
         if order is not None and order.payment_id is not None:
-            item["ours"] = f"{order.paid_amount:.2f}" if order.paid_amount is not None else ""
+            item.ours, item.account_id = order.paid_amount, order.account_id
             kind = "matched" if order.paid_amount == row.amount else "amount_differs"
         else:
             kind = "missing_here"
@@ -278,22 +278,25 @@ def reconcile(session: Session, provider: Provider, day: dt.date) -> PaymentReco
             if pending is not None and pending.provider == provider.name:
                 state = TradeState(row.order_no, row.trade_no, "paid", row.amount, row.paid_at)
                 apply_state(session, pending, state, "statement")
-                item["recorded"] = "yes"
+                item.recorded, item.account_id = True, pending.account_id
                 log.warning("reconciliation: %s %s was never recorded: recorded now", provider.name, row.trade_no)
         counts[kind] += 1
         if kind != "matched":
-            items.append({"kind": kind, **item})
+            item.kind = kind
+            items.append(item)
     for trade_no, order in ours.items():
         if trade_no not in seen:
             counts["missing_there"] += 1
             items.append(
-                {
-                    "kind": "missing_there",
-                    "order_no": order.order_no,
-                    "trade_no": trade_no or "",
-                    "ours": f"{order.paid_amount:.2f}" if order.paid_amount is not None else "",
-                    "theirs": "",
-                }
+                StatementItem(
+                    kind="missing_there",
+                    order_no=order.order_no,
+                    trade_no=trade_no or "",
+                    ours=order.paid_amount,
+                    theirs=None,
+                    recorded=False,
+                    account_id=order.account_id,
+                )
             )
     report = session.scalar(
         select(PaymentReconciliation).where(
@@ -306,6 +309,10 @@ def reconcile(session: Session, provider: Provider, day: dt.date) -> PaymentReco
     report.made_at = utcnow()
     report.matched, report.missing_here = counts["matched"], counts["missing_here"]
     report.missing_there, report.amount_differs = counts["missing_there"], counts["amount_differs"]
-    report.items = items
+    session.flush()
+    session.execute(delete(StatementItem).where(StatementItem.reconciliation_id == report.id))
+    for item in items:
+        item.reconciliation_id, item.provider, item.day = report.id, provider.name, day
+    session.add_all(items)
     session.flush()
     return report

@@ -13,7 +13,7 @@ What it does:
   ``return_url`` with the signed synchronous parameters.
 - ``alipay.trade.query``, ``alipay.trade.close``, ``alipay.trade.refund`` and
   ``alipay.data.dataservice.bill.downloadurl.query`` answer signed JSON as Alipay does; the statement address
-  serves the day's paid trades (JSON rows here; Alipay's own file is a zipped CSV).
+  serves the day's paid trades in Alipay's own format (a zip of GBK CSV files, ``alipay_bill``).
 
 Tests drive it in-process (``AlipaySimulator``: pay without sending the notice, build any notice, send it again);
 ``make run`` starts it as a process (``python -m billing.online.simulator``).
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 NOTICE_DELAYS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between tries (Alipay: 4 m, 10 m, ... 25 h)
 SIM_APP_ID = "2021000000000000"
+SIM_PID = "208800000000"  # the merchant's partner id printed in its statement files
 
 
 def ensure_keys(folder: Path) -> dict[str, str]:
@@ -348,19 +349,25 @@ class AlipaySimulator:
 
     def _statement_url(self, biz: dict[str, Any]) -> dict[str, Any]:
         day = str(biz.get("bill_date", ""))
-        return {"code": "10000", "msg": "Success", "bill_download_url": f"{self.origin}/statements/{day}.json"}
+        return {"code": "10000", "msg": "Success", "bill_download_url": f"{self.origin}/statements/{day}.csv.zip"}
 
-    def statement(self, day: str) -> list[dict[str, str]]:
-        return [
+    def statement(self, day: str) -> bytes:
+        """The day's trade statement as Alipay serves it: a zip of GBK CSV files (``alipay_bill``)."""
+        from .alipay_bill import trade_bill_zip
+
+        trades = [
             {
                 "out_trade_no": t.out_trade_no,
                 "trade_no": t.trade_no,
-                "total_amount": t.total_amount,
-                "gmt_payment": t.gmt_payment,
+                "subject": t.subject,
+                "created": t.gmt_create,
+                "paid": t.gmt_payment,
+                "amount": t.total_amount,
             }
             for t in self.trades.values()
             if t.gmt_payment.startswith(day)
         ]
+        return trade_bill_zip(SIM_PID, dt.date.fromisoformat(day), trades)
 
 
 def _error(code: str, sub_code: str) -> dict[str, Any]:
@@ -396,8 +403,10 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("simulator: " + format, *args)
 
-        def _send(self, status: int, content_type: str, body: str, headers: dict[str, str] | None = None) -> None:
-            data = body.encode()
+        def _send(
+            self, status: int, content_type: str, body: str | bytes, headers: dict[str, str] | None = None
+        ) -> None:
+            data = body.encode() if isinstance(body, str) else body
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
@@ -414,9 +423,12 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
             where = address.path
             if where == "/gateway.do":
                 self._send(*sim.gateway(self._params(address.query)))
-            elif where.startswith("/statements/") and where.endswith(".json"):
-                day = where.removeprefix("/statements/").removesuffix(".json")
-                self._send(200, "application/json", json.dumps(sim.statement(day)))
+            elif where.startswith("/statements/") and where.endswith(".csv.zip"):
+                day = where.removeprefix("/statements/").removesuffix(".csv.zip")
+                try:
+                    self._send(200, "application/zip", sim.statement(day))
+                except ValueError:
+                    self._send(404, "text/plain", "no such day")
             else:
                 self._send(404, "text/plain", "not found")
 

@@ -36,3 +36,17 @@ INTENDED.update(
         ("GET", "/api/v1/billing/reconciliations"): {"clerk", "supervisor", "admin"},
     }
 )
+
+INTENDED.update(
+    {
+        # e-invoices and e-bills: whoever sees the account; the choice is the customer's; verifying is public
+        ("GET", "/api/v1/accounts/<account_no>/invoices"): ALL,
+        ("GET", "/api/v1/accounts/<account_no>/invoices/<invoice_no>.pdf"): ALL,
+        ("GET", "/api/v1/accounts/<account_no>/ebills"): ALL,
+        ("GET", "/api/v1/accounts/<account_no>/ebills/<period>.pdf"): ALL,
+        ("GET", "/api/v1/accounts/<account_no>/invoice-preferences"): ALL,
+        ("PUT", "/api/v1/accounts/<account_no>/invoice-preferences"): {"customer"},
+    }
+)
+
+INTENDED["GET", "/api/v1/invoices/verify"] = None  # public: the QR code on a printed invoice leads here

@@ -105,3 +105,16 @@ def _payment_orders(world: World, session: Any) -> tuple[Params, Params]:
         numbers.append(order_no)
     session.commit()
     return {"order_no": numbers[0]}, {"order_no": numbers[1]}
+
+
+@provider("invoice")
+def _invoices(world: World, session: Any) -> tuple[Params, Params]:
+    from tests.billing.test_invoicing import plant_invoice
+
+    own = plant_invoice(session, world.own_account, "25000000000000000001")
+    foreign = plant_invoice(session, world.foreign_account, "25000000000000000002")
+    session.commit()
+    return (
+        {"account_no": world.own_account.account_no, "invoice_no": own.invoice_no},
+        {"account_no": world.foreign_account.account_no, "invoice_no": foreign.invoice_no},
+    )

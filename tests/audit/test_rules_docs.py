@@ -23,10 +23,10 @@ def test_rules_page_table_is_the_generated_list() -> None:
 
 
 def test_every_rule_says_what_it_checks_and_keeps() -> None:
-    assert {r.area for r in all_rules()} == {"filing", "business"}
+    assert {r.area for r in all_rules()} == {"filing", "business", "connections"}
     for rule in all_rules():
         assert re.fullmatch(r"[A-Z]{2}-[A-Z0-9-]+", rule.code)
-        assert rule.severity in {"low", "medium", "high"} and rule.area in {"filing", "business"}
+        assert rule.severity in {"low", "medium", "high"} and rule.area in {"filing", "business", "connections"}
         assert rule.title and rule.checks and rule.evidence
 
 

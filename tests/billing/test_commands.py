@@ -1,6 +1,6 @@
 """Billing's commands: every problem at once, and the API and the clerk's pages refuse the same input with the same
 code (a counter payment needs its receipt number, a rejection its reason, a waiver its bill, a payment file must
-be there), and each role records only its channels."""
+be there, an invoice choice is one of the list), and each role records only its channels."""
 
 from __future__ import annotations
 
@@ -164,6 +164,21 @@ def test_a_binding_without_details_is_refused_by_the_api_and_the_portal_alike(ap
     html = page.get_data(as_text=True)
     assert page.status_code == 422
     assert _shown(app, "户主姓名", "required") in html
+
+
+def test_an_invoice_choice_out_of_the_list_is_refused_by_the_api_and_the_portal_alike(app, client, world) -> None:
+    body = {"mode": "weekly", "email": True}
+    api = client.put("/api/v1/accounts/1000000001/invoice-preferences", json=body, headers=world.headers("customer"))
+    assert api.status_code == 422 and _problems(api) == {"mode": "not_a_choice"}
+    page_form = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"phone": "13900000001", "password": PASSWORD, "csrf_token": csrf_token(page_form)})
+    token = csrf_token(client.get("/invoices").get_data(as_text=True))
+    form = {"account_no": "1000000001", "mode": "weekly", "email": "on", "csrf_token": token}
+    page = client.post("/invoices", data=form, headers=ZH)
+    assert page.status_code == 422
+    with app.test_request_context(headers=ZH):
+        shown = render("not_a_choice", api.get_json()["error"]["details"]["problems"]["mode"]["params"])
+    assert f"发票：{shown}" in page.get_data(as_text=True)
 
 
 def test_a_reading_is_a_reading_or_three_bands() -> None:

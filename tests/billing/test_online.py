@@ -4,7 +4,9 @@ the query path that settles an order whose notice never comes."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import threading
 import time
 import urllib.parse
@@ -17,6 +19,9 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from audit.engine import Scope, run_rules
+from audit.models import Finding
+from audit.rules import RuleContext, all_rules
 from billing import online
 from billing.models import Account, Payment
 from billing.online.models import PaymentNotice, PaymentOrder, PaymentRefund
@@ -25,6 +30,7 @@ from billing.online.tasks import reconcile_payment_statements, settle_payment_or
 from core import clock
 from core.db import db
 from tests.billing.support import add_tariffs
+from tests.support import staff_sign_in
 
 NOTIFY = "/api/v1/payment-providers/alipay/notify"
 
@@ -327,7 +333,9 @@ def db_now() -> dt.datetime:
     return clock.now_local()
 
 
-def test_the_morning_reconciliation_finds_planted_differences(world, session, api, client, alipay, app) -> None:
+def test_the_morning_reconciliation_finds_planted_differences_for_the_clerk_and_the_audit(
+    world, session, api, client, alipay, app
+) -> None:
     _bill(world, session, api)
     paid_at = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 Beijing time on 2026-03-02
     matched, unrecorded, differs = (_order(world, api, amount=a) for a in ("100.00", "200.00", "300.00"))
@@ -378,6 +386,32 @@ def test_the_morning_reconciliation_finds_planted_differences(world, session, ap
     shown = _status(world, api, unrecorded["order_no"])
     assert shown["status"] == "paid"
     assert [p.paid_at for p in _payments(session) if p.id == shown["payment_id"]] == [paid_at]
+    # the clerk's report page and its CSV
+    staff_sign_in(client, "clerk-a")
+    listing = client.get("/staff/billing/reconciliations").get_data(as_text=True)
+    assert "/staff/billing/reconciliations/alipay/2026-03-02" in listing
+    page = client.get("/staff/billing/reconciliations/alipay/2026-03-02").get_data(as_text=True)
+    assert "金额不符" in page and "对方缺失" in page and "我方缺失" in page
+    assert differs["order_no"] in page and ghost_no in page and "299.00" in page and "300.00" in page
+    csv_text = client.get("/staff/billing/reconciliations/alipay/2026-03-02.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(csv_text.removeprefix("\ufeff"))))
+    assert rows[0] == ["provider", "date", "kind", "account_no", "order_no", "trade_no", "ours", "theirs", "recorded"]
+    assert sorted((r[2], r[3], r[4], r[6], r[7], r[8]) for r in rows[1:]) == [
+        ("amount_differs", "1000000001", differs["order_no"], "299.00", "300.00", ""),
+        ("missing_here", "1000000001", unrecorded["order_no"], "", "200.00", "yes"),
+        ("missing_there", "1000000001", ghost_no, "50.00", "", ""),
+    ]
+    # and an audit finding for each trade that did not match
+    session.rollback()
+    mismatch = [r for r in all_rules() if r.code == "BZ-STATEMENT-MISMATCH"]
+    run_rules(session, Scope(), RuleContext(today=dt.date(2026, 3, 3)), rules=mismatch)
+    session.commit()
+    found = {f.evidence["order_no"]: f.evidence["kind"] for f in session.scalars(select(Finding))}
+    assert found == {
+        unrecorded["order_no"]: "missing_here",
+        ghost_no: "missing_there",
+        differs["order_no"]: "amount_differs",
+    }
 
 
 def test_an_approved_refund_goes_back_through_the_provider(world, session, api, client, alipay) -> None:

@@ -23,6 +23,7 @@ SOURCE_DIRS = (
     "mapping",
     "notifications",
     "servicedesk",
+    "connections",
     "webapp",
     "bench",
     "migrations",

@@ -22,7 +22,7 @@ from core.scope import (
     visible_units,
     visible_users,
 )
-from tests.support import PASSWORD, make_account
+from tests.support import PASSWORD, PROJECT_PACKAGES, make_account
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_the_rule_reads_columns_the_accounts_table_has() -> None:
 # --- nothing else decides who sees what -------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "webapp")
+PACKAGES = PROJECT_PACKAGES
 SCOPE_MODULE = Path("core/scope.py")
 # a unit subtree filter written by hand: a prefix (or pattern) test on a unit path
 UNIT_PATH_FILTER = re.compile(

@@ -10,13 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from archive.models import ArchiveImport, SavedSearch
 from archive.samples import text_pdf
+from billing.invoicing.models import Invoice
 from billing.models import Payment, ReadingBook
+from billing.online.models import PaymentReconciliation, StatementItem
 from tests.billing.support import add_tariffs, bill_with
 from tests.notifications.helpers import SQUARE
 
@@ -46,6 +49,8 @@ class Planted:
     incident_id: int
     order_no: str
     archive_import_id: int
+    application_no: str
+    invoice_query: str  # invoice_no=...&check_code=... of an invoice of a planted payment
 
 
 def _ok(response: Any, status: int = 201) -> Any:
@@ -147,6 +152,12 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     for lat, lon in [(30.2701, 120.1601), (30.2703, 120.1602), (30.2702, 120.1604)]:
         report = {"kind": "fault_repair", "description": hostile("报修"), "lat": lat, "lon": lon}
         fault = _ok(client.post("/api/v1/tickets", json=report, headers=customer))
+    applicant = {"name": hostile("申请人"), "phone": "13912345678", "id_last4": "1234"}
+    body = {"type": "capacity_increase", "account_no": no, "applicant": applicant, "capacity_kva": "99"}
+    application = _ok(client.post("/api/v1/applications", json={**body, "note": hostile("增容")}, headers=customer))
+    returned = {"outcome": "returned", "fields": {"note": hostile("补充资料")}}
+    application_no = application["application_no"]
+    _ok(client.post(f"/api/v1/applications/{application_no}/steps/acceptance", json=returned, headers=clerk), 200)
     order = _ok(
         client.post(
             "/api/v1/payment-orders", json={"account_no": no, "provider": "alipay"}, headers=world.headers("customer")
@@ -190,6 +201,18 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     archive_import_id = batch.id
     session.commit()
     payment_id = session.scalar(select(Payment.id).where(Payment.channel == "counter"))
+    reconciliation = PaymentReconciliation(provider="alipay", day=dt.date(2026, 3, 2), missing_there=1)
+    session.add(reconciliation)
+    session.flush()
+    session.add(
+        StatementItem(reconciliation_id=reconciliation.id, provider="alipay", day=reconciliation.day,
+                      kind="missing_there", order_no=hostile("订单")[:64], trade_no=hostile("交易")[:64],
+                      ours=Decimal("50.00"), account_id=account.id)
+    )  # fmt: skip
+    session.commit()
+    invoice = session.scalars(select(Invoice).order_by(Invoice.id)).first()
+    assert invoice is not None, "a planted payment is invoiced"
+    invoice_query = f"invoice_no={invoice.invoice_no}&check_code={invoice.check_code}"
     session.rollback()  # SQLite: every transaction holds the write lock, reads too; the live server must write
     return Planted(
         account_no=no,
@@ -209,4 +232,6 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         incident_id=int(fault["incident_id"]),
         order_no=order["order_no"],
         archive_import_id=archive_import_id,
+        application_no=application_no,
+        invoice_query=invoice_query,
     )

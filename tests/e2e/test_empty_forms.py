@@ -23,6 +23,8 @@ from billing.adjustments import request_adjustment
 from billing.bills import record_reading
 from billing.commands import RequestAdjustment
 from billing.models import ReadingBook
+from connections.commands import Apply, DoStep
+from connections.services import apply, complete_step
 from mapping.commands import NewServicePoint
 from mapping.services import create_point
 from servicedesk.commands import MoveTicket, OpenTicket
@@ -44,7 +46,8 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 class Form:
     name: str
     user: str | None  # who signs in first: a staff username, "customer", or nobody
-    path: str  # may name {document}, {finding}, {point}, {book}, {reading}, {ticket}, {closed}, {incident}
+    path: str  # may name {document}, {finding}, {point}, {book}, {reading}, {ticket}, {closed}, {incident},
+    # {application} (a capacity increase at its site survey), {completed} (a completed name change)
     form: str  # the form's selector on that page
     button: str = "button[type=submit]"
     error: bool = True  # an empty form is refused
@@ -58,6 +61,8 @@ FORMS = [
     Form("bind an account", "customer", "/bind", "main form[method=post]"),
     Form("change password", "customer", "/password", "main form[method=post]"),
     Form("pay online", "customer", "/pay", "main form[method=post]"),
+    Form("invoice choice", "customer", "/invoices", "main form[method=post]", error=False),
+    Form("verify an invoice", None, "/invoices/verify", "main form[method=get]", error=False),
     Form("nearby search", "customer", "/nearby", "form.stack", error=False, before="details.more-search > summary"),
     Form("service map search", None, "/map", "form[role=search]", error=False),
     # staff: sign-in and administration
@@ -126,6 +131,11 @@ FORMS = [
     Form("crew step", "clerk-a", "/staff/service/crew", "section[data-ticket] form"),
     Form("incident notice", "clerk-a", "/staff/service/incidents/{incident}", "form[action$='/notice']"),
     Form("incident restoration", "clerk-a", "/staff/service/incidents/{incident}", "form[action$='/restoration']"),
+    # business handling
+    Form("application", "customer", "/applications/new?type=new_lv_residential", "main form.stack"),
+    Form("application paper", "customer", "/applications/{application}", "form[action$='/papers']"),
+    Form("application rating", "customer", "/applications/{completed}", "form[action$='/rating']"),
+    Form("application step", "clerk-a", "/staff/applications/{application}", "form[action$='/step']"),
 ]
 
 
@@ -172,6 +182,14 @@ def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untype
     enquiry = {"kind": "enquiry", "description": "咨询", "account_no": world.own_account.account_no}
     closed = open_ticket(session, customer, OpenTicket.parse(enquiry))
     move_ticket(session, clerk, closed, MoveTicket.parse({"to": "closed"}))
+    applicant = {"name": "张伟", "phone": "13900000001", "id_last4": "1234"}
+    change = {"type": "name_change", "account_no": world.own_account.account_no, "applicant": applicant}
+    completed = apply(session, customer, Apply.parse({**change, "new_holder_name": "张小伟"}), id_hash_key="k")
+    for step in ("acceptance", "execution"):
+        complete_step(session, clerk, completed, step, DoStep.parse({"outcome": "done"}))
+    increase = {**change, "type": "capacity_increase", "capacity_kva": "20"}
+    application = apply(session, customer, Apply.parse(increase), id_hash_key="k")
+    complete_step(session, clerk, application, "acceptance", DoStep.parse({"outcome": "done"}))
     session.commit()
     ids = {"book": book.id, "reading": held.id}
     return {
@@ -182,6 +200,8 @@ def records(client, session, world) -> dict[str, Any]:  # type: ignore[no-untype
         "ticket": faults[0].ticket_no,
         "closed": closed.ticket_no,
         "incident": faults[0].incident_id,
+        "application": application.application_no,
+        "completed": completed.application_no,
     }
 
 

@@ -38,6 +38,8 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "portal.payments": ("customer", "/payments"),
     "portal.pay": ("customer", "/pay"),
     "portal.payment_order": ("customer", lambda p: f"/pay/orders/{p.order_no}"),
+    "portal.invoices": ("customer", "/invoices"),
+    "portal.invoice_verify": (None, lambda p: f"/invoices/verify?{p.invoice_query}"),
     "staff.dashboard": (STAFF, "/staff/"),
     "staff.accounts": (STAFF, lambda p: f"/staff/accounts?q={p.account_no}"),
     "staff.account_detail": (STAFF, lambda p: f"/staff/accounts/{p.account_no}"),
@@ -54,11 +56,14 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "staff.audit_finding": (STAFF, lambda p: f"/staff/audit/findings/{p.finding_id}"),
     "staff.audit_rules": (STAFF, "/staff/audit/rules"),
     "staff.audit_run": (STAFF, lambda p: f"/staff/audit/runs/{p.run_id}"),
+    "staff.connection_report": (STAFF, "/staff/connection-reports"),
     "staff.billing_home": (STAFF, "/staff/billing"),
     "staff.billing_ledger": (STAFF, lambda p: f"/staff/billing/accounts/{p.account_no}"),
     "staff.billing_approvals": (STAFF, "/staff/billing/approvals"),
     "staff.billing_imports": (STAFF, "/staff/billing/imports"),
     "staff.billing_import": (STAFF, lambda p: f"/staff/billing/imports/{p.import_id}"),
+    "staff.billing_reconciliations": (STAFF, "/staff/billing/reconciliations"),
+    "staff.billing_reconciliation": (STAFF, "/staff/billing/reconciliations/alipay/2026-03-02"),
     "staff.billing_receipt": (STAFF, lambda p: f"/staff/billing/payments/{p.payment_id}/receipt"),
     "staff.reading_books": (STAFF, "/staff/billing/reading-books?period=2026-02"),
     "staff.reading_book": (STAFF, lambda p: f"/staff/billing/reading-books/{p.book_id}?period=2026-02"),
@@ -84,6 +89,11 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "staff.service_incident": (STAFF, lambda p: f"/staff/service/incidents/{p.incident_id}"),
     "staff.repairs_map": (STAFF, "/staff/service/map"),
     "staff.service_supervision": (STAFF, "/staff/service/supervision"),
+    "portal.applications": ("customer", "/applications"),
+    "portal.apply": ("customer", "/applications/new?type=capacity_increase"),
+    "portal.application": ("customer", lambda p: f"/applications/{p.application_no}"),
+    "staff.applications_queue": (STAFF, "/staff/applications"),
+    "staff.application_page": (STAFF, lambda p: f"/staff/applications/{p.application_no}"),
 }
 # GET endpoints that are no HTML pages
 NOT_PAGES = {
@@ -96,11 +106,16 @@ NOT_PAGES = {
     "staff.archive_import_progress",
     "staff.archive_search_csv",
     "staff.audit_findings_csv",
+    "staff.connection_report_csv",
     "portal.ticket_photo",
     "staff.service_photo",
     "staff.service_supervision_csv",
+    "staff.application_paper",
     "staff.accounts_csv",
     "staff.accounts_xlsx",
+    "portal.invoice_download",
+    "portal.ebill_download",
+    "staff.billing_reconciliation_csv",
 }
 # pages that show no planted text (forms, lists of fixed things); every other page must show it, as text
 WITHOUT_PLANTED_TEXT = {
@@ -114,8 +129,11 @@ WITHOUT_PLANTED_TEXT = {
     "portal.password",
     "portal.pay",  # the pay form: amounts and fixed words
     "portal.payment_order",  # an order's numbers and state
+    "portal.invoices",  # invoice numbers, amounts and months
+    "staff.billing_reconciliations",  # days and counts
     "staff.audit_rules",
     "staff.audit_run",
+    "staff.connection_report",  # figures per type and unit
     "staff.billing_home",
     "staff.new_outage",
     "staff.new_service_point",
@@ -124,6 +142,8 @@ WITHOUT_PLANTED_TEXT = {
     "portal.ask",  # the planted address is in its options
     "portal.tickets",
     "staff.service_incidents",
+    "portal.applications",  # types, states and dates
+    "portal.apply",  # the planted address is in its options
 }
 BROWSER_OWN = ("chrome://", "chrome-extension://")  # the PDF viewer of a document page's frame
 PLANTED_AS_TEXT = "<script>alert('nt')</script>"

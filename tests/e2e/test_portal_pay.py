@@ -4,6 +4,7 @@ the order page, which only asks the app, shows the order paid."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -11,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from billing import online
+from billing.invoicing.models import Invoice
 from billing.models import Payment
 from billing.online.simulator import AlipaySimulator
 from tests.billing.support import add_tariffs, bill_with
@@ -47,7 +51,19 @@ def payer(chromium: Any, live_server: str, alipay: AlipaySimulator) -> Iterator[
     assert phone.outside == [], f"requests outside the app and the cashier: {phone.outside}"
 
 
-def test_pay_a_bill_through_the_cashier(payer: Phone, session: Any, world: Any, alipay: AlipaySimulator) -> None:
+def _taps_are_big_enough(phone: Phone) -> None:
+    small = phone.page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+                 'main button, main a.download, main label.choice, main .segmented a'))
+             .filter(el => el.offsetParent !== null && el.getBoundingClientRect().height < 44)
+             .map(el => el.textContent.trim())"""
+    )
+    assert small == [], f"{phone.page.url}: tap targets under 44 px: {small}"
+
+
+def test_pay_a_bill_through_the_cashier_then_download_and_verify_its_invoice(
+    payer: Phone, session: Any, world: Any, alipay: AlipaySimulator
+) -> None:
     add_tariffs(session)
     bill_with(session, world.own_account, "2026-01", 200)
     session.commit()
@@ -81,3 +97,25 @@ def test_pay_a_bill_through_the_cashier(payer: Phone, session: Any, world: Any, 
     payer.shot("zh-62-paid")
     session.rollback()
     assert [(p.amount, p.channel) for p in session.scalars(select(Payment))] == [(Decimal(amount), "app")]
+
+    # the e-invoice issued for the payment: listed in the portal, downloaded, verified by its QR code's address
+    invoice_no, check_code = session.execute(select(Invoice.invoice_no, Invoice.check_code)).one()
+    session.rollback()  # SQLite: the test's reading transaction holds the lock the live server needs
+    payer.go("/invoices")
+    page.get_by_role("heading", name="电子发票").wait_for()
+    expect(page.locator(".invoices .invoice-no")).to_have_text(invoice_no)
+    payer.assert_fits()
+    payer.assert_labelled()
+    _taps_are_big_enough(payer)
+    payer.shot("zh-63-invoices")
+    link = page.locator(".invoices a.download")
+    reply = page.request.get(payer.base + str(link.get_attribute("href")))  # the phone's own session
+    assert reply.ok and reply.headers["content-type"] == "application/pdf"
+    pdf = reply.body()
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert invoice_no in text and check_code in text and "不作为税务凭证" in text
+    payer.go(f"/invoices/verify?invoice_no={invoice_no}&check_code={check_code}")
+    expect(page.get_by_role("heading", name="查验通过：发票真实有效")).to_be_visible()
+    payer.assert_fits()
+    _taps_are_big_enough(payer)
+    payer.shot("zh-64-verified")

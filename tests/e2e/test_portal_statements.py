@@ -166,7 +166,7 @@ def test_bills_and_payments_in_english(chromium: Any, live_server: str, session:
         _fits(phone)
         phone.assert_labelled()
         phone.shot("en-21-bills")
-        page.get_by_role("navigation", name="Bills or payments").get_by_role("link", name="Payments").click()
+        page.get_by_role("navigation", name="Bills, payments or invoices").get_by_role("link", name="Payments").click()
         page.get_by_text("¥13.17 kept as balance.").wait_for()
         assert "Bank withholding · ref. B-0002" in page.locator("li.payment").first.inner_text()
         _fits(phone)

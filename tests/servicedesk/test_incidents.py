@@ -82,10 +82,10 @@ def test_restoration_closes_the_grouped_tickets_and_tells_their_reporters(client
 def test_a_backlog_of_reports_is_grouped_at_once_by_the_same_rule(client, world, session, monkeypatch) -> None:
     from servicedesk import incidents, settings
 
-    monkeypatch.setitem(settings._current, "SERVICEDESK_INCIDENT_MIN_REPORTS", 99)  # no grouping on intake
+    monkeypatch.setitem(settings.SETTINGS._current, "SERVICEDESK_INCIDENT_MIN_REPORTS", 99)  # no grouping on intake
     street = [fault(client, world, lat, lon).get_json()["ticket_no"] for lat, lon in STREET]
     alone = fault(client, world, 30.29, 120.18).get_json()["ticket_no"]
-    monkeypatch.setitem(settings._current, "SERVICEDESK_INCIDENT_MIN_REPORTS", 3)
+    monkeypatch.setitem(settings.SETTINGS._current, "SERVICEDESK_INCIDENT_MIN_REPORTS", 3)
     now = dt.datetime.now(dt.UTC)
     made = incidents.group_reports(session, now - dt.timedelta(hours=1), now + dt.timedelta(minutes=1))
     session.commit()

@@ -73,7 +73,7 @@ def test_a_fault_report_is_due_on_site_and_restored_within_the_published_limits_
     client, world, monkeypatch, area_class, arrival, restore
 ) -> None:
     if area_class != "urban":
-        monkeypatch.setitem(settings._current, "SERVICEDESK_AREA_CLASSES", f"{world.unit_a.code}={area_class}")
+        monkeypatch.setitem(settings.SETTINGS._current, "SERVICEDESK_AREA_CLASSES", f"{world.unit_a.code}={area_class}")
     body = fault(client, world, *STREET[0], role="customer").get_json()
     ticket = client.get(f"/api/v1/tickets/{body['ticket_no']}", headers=world.headers("clerk")).get_json()
     received = _iso(ticket["received_at"])
@@ -235,7 +235,7 @@ def test_a_pin_outside_the_service_area_is_refused_and_nothing_is_kept(client, w
 
 def test_a_configured_service_area_polygon_decides_instead_of_the_hull(client, world, monkeypatch) -> None:
     square = '{"type":"Polygon","coordinates":[[[116.3,39.8],[116.5,39.8],[116.5,40.0],[116.3,40.0],[116.3,39.8]]]}'
-    monkeypatch.setitem(settings._current, "SERVICEDESK_SERVICE_AREA", square)
+    monkeypatch.setitem(settings.SETTINGS._current, "SERVICEDESK_SERVICE_AREA", square)
     assert fault(client, world, *FAR_AWAY).status_code == 201
     assert fault(client, world, *STREET[0]).status_code == 422
 

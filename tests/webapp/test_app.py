@@ -88,7 +88,7 @@ def test_every_topic_a_domain_announces_has_a_subscriber_and_none_other_is_subsc
     from core import outbox
 
     declared = set()
-    for domain in ("archive", "audit", "billing", "notifications", "servicedesk"):
+    for domain in ("archive", "audit", "billing", "notifications", "servicedesk", "connections"):
         module = importlib.import_module(f"{domain}.topics")
         declared |= {value for name, value in vars(module).items() if name.isupper() and value.startswith(domain)}
     assert declared and outbox.topics() == declared

@@ -17,11 +17,12 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 from core.commands import LIMIT_PROBLEMS, PLAIN_PROBLEMS
+from tests.support import PROJECT_PACKAGES
 from webapp.error_catalogue import ERRORS, PROBLEMS
 from webapp.errors import HTTP_CODES, render
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "billing", "archive", "audit", "mapping", "notifications", "servicedesk", "webapp")
+PACKAGES = PROJECT_PACKAGES
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # technical names a Chinese text may keep as they are (file formats, headers, units)
 ASCII_ALLOWED = {"PDF", "JPEG", "PNG", "TIFF", "DOCX", "CSV", "JSON", "GeoJSON", "UTF", "MiB", "HTTP"}

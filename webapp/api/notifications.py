@@ -242,7 +242,17 @@ def notice_json(session: Session, notice: Notice) -> dict[str, Any]:
 
 class NoticeListQuery(PageQuery):
     kind: (
-        Literal["outage", "bill_issued", "due_reminder", "arrears_reminder", "payment_received", "ticket_update"] | None
+        Literal[
+            "outage",
+            "bill_issued",
+            "due_reminder",
+            "arrears_reminder",
+            "payment_received",
+            "ticket_update",
+            "application_update",
+            "document",
+        ]
+        | None
     ) = None
 
 

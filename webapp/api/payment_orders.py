@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from billing import online
 from billing.accounts import get_visible_account
 from billing.commands import CreatePaymentOrder
-from billing.online.queries import find_reconciliation, order_dict, visible_order
+from billing.online.queries import find_reconciliation, order_dict, reconciliation_items, visible_order
 from billing.online.services import create_order, handle_notice
 from core.db import db
 from core.identity import ALL_ROLES, Role, User
@@ -127,5 +127,5 @@ def get_reconciliation(query: ReconciliationQuery) -> Any:
         "missing_here": report.missing_here,
         "missing_there": report.missing_there,
         "amount_differs": report.amount_differs,
-        "items": report.items,
+        "items": reconciliation_items(db.session, report),
     }

@@ -58,7 +58,12 @@ def selected_account(accounts: list[Account]) -> Account | None:
 # The tab bar at the bottom of every customer page: (endpoint, icon, label, endpoints that light it up).
 TABS: list[tuple[str, str, Any, frozenset[str]]] = [
     ("portal.home", "home", _l("Home"), frozenset({"portal.home"})),
-    ("portal.bills", "bill", _l("Bills"), frozenset({"portal.bills", "portal.bill", "portal.payments"})),
+    (
+        "portal.bills",
+        "bill",
+        _l("Bills"),
+        frozenset({"portal.bills", "portal.bill", "portal.payments", "portal.invoices", "portal.invoice_preferences"}),
+    ),
     ("portal.nearby", "pin", _l("Nearby"), frozenset({"portal.nearby"})),
     ("portal.inbox", "bell", _l("Messages"), frozenset({"portal.inbox", "portal.message"})),
     ("portal.me", "user", _l("Me"), frozenset({"portal.me", "portal.bind", "portal.password"})),

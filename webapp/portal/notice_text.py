@@ -22,6 +22,8 @@ KIND_LABELS = {
     NoticeKind.DUE_REMINDER.value: _l("Reminder"),
     NoticeKind.ARREARS_REMINDER.value: _l("Reminder"),
     NoticeKind.TICKET_UPDATE.value: _l("Service request"),
+    NoticeKind.APPLICATION_UPDATE.value: _l("Application"),
+    NoticeKind.DOCUMENT.value: _l("Invoices and e-bills"),
 }
 
 
@@ -60,12 +62,27 @@ def _ticket_update(d: dict[str, Any]) -> tuple[str, str]:
     return f"Ticket {d['ticket_no']}", f"Your 95598 ticket {d['ticket_no']} is now: {d['status']}."
 
 
+def _application_update(d: dict[str, Any]) -> tuple[str, str]:
+    return f"Application {d['application_no']}", f"Your application {d['application_no']} is now: {d['status']}."
+
+
+def _document(d: dict[str, Any]) -> tuple[str, str]:
+    if d["document"] == "invoice":
+        return (
+            "E-invoice issued",
+            f"Account {d['account_no']}: e-invoice {d['ref']} is issued; download it in the portal.",
+        )
+    return f"E-bill for {d['ref']}", f"Account {d['account_no']}: the e-bill for {d['ref']} is ready to download."
+
+
 ENGLISH: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     NoticeKind.BILL_ISSUED.value: _bill_issued,
     NoticeKind.PAYMENT_RECEIVED.value: _payment_received,
     NoticeKind.DUE_REMINDER.value: _due_reminder,
     NoticeKind.ARREARS_REMINDER.value: _arrears_reminder,
     NoticeKind.TICKET_UPDATE.value: _ticket_update,
+    NoticeKind.APPLICATION_UPDATE.value: _application_update,
+    NoticeKind.DOCUMENT.value: _document,
 }
 
 

@@ -33,6 +33,8 @@ LABELS = [
     _l("payment_received"),
     _l("finding_assigned"),
     _l("ticket_update"),
+    _l("application_update"),
+    _l("document"),
     _l("push"),
     _l("email"),
     _l("sms"),

@@ -1,8 +1,8 @@
 """archive: web batch imports, saved searches, the reference sheet's signatures
 
 Revision ID: 0015_desk
-Revises: 0014_payonline
-Create Date: 2026-12-08 10:00:00
+Revises: 0015_payrest
+Create Date: 2026-12-08 10:20:00
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_desk"
-down_revision = "0014_payonline"
+down_revision = "0015_payrest"
 branch_labels = None
 depends_on = None
 
