@@ -9,14 +9,15 @@ def init_app(app: Any) -> None:
     """Register archive's CLI commands, demo data, health checks and periodic tasks."""
     from core import outbox
 
-    from . import cli, complaints, registry, tasks
-    from .topics import DOCUMENT_FILED, TICKET_CLOSED
+    from . import cli, complaints, importer, registry, tasks
+    from .topics import DOCUMENT_FILED, IMPORT_REQUESTED, TICKET_CLOSED
 
     app.config.setdefault("ARCHIVE_MAX_UPLOAD_BYTES", app.config.get("MAX_CONTENT_LENGTH", 50 * 1024 * 1024))
     registry.configure(app)
     cli.register(app)
     outbox.subscribe(DOCUMENT_FILED, tasks.index_filed_documents)
     outbox.subscribe(TICKET_CLOSED, complaints.file_closed_tickets)
+    outbox.subscribe(IMPORT_REQUESTED, importer.queue_imports)
     app.extensions["griddesk_health"]["search"] = lambda: app.extensions[registry._KEY]["search"].health()
     app.extensions["griddesk_health"]["blobs"] = lambda: app.extensions[registry._KEY]["blobs"].health()
     app.extensions["griddesk_beat"]["archive-requeue-stale"] = {

@@ -89,3 +89,25 @@ class RecordHandover(Command):
     received_by: str = Field(min_length=1, max_length=PERSON_MAX)
     item_count: int = Field(0, ge=0, le=1_000_000)
     notes: str = ""
+
+
+class RecordReferenceSheet(Command):
+    """The reference sheet (备考表): the filer (立卷人), the checker, the check date and the notes."""
+
+    filer_name: str = Field("", max_length=PERSON_MAX)
+    checker_name: str = Field("", max_length=PERSON_MAX)
+    checked_on: dt.date | None = None
+    notes: str = Field("", max_length=REASON_MAX)
+
+    @field_validator("checked_on")
+    @classmethod
+    def _checked_not_in_the_future(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and value > clock.today_local():
+            raise refuse("in_future")
+        return value
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:
+        if data.get("checked_on") and not str(data.get("checker_name") or "").strip():
+            return {"checker_name": Problem("required")}
+        return {}

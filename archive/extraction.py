@@ -42,7 +42,7 @@ class DefaultExtractor:
             reader = PdfReader(io.BytesIO(data), strict=False)
             texts = [(page.extract_text() or "").strip() for page in reader.pages]
         if all(len(t) >= _MIN_TEXT_PER_PAGE for t in texts):
-            return "\n".join(texts), "pdf_text"
+            return "\f".join(texts), "pdf_text"  # a form feed between pages: snippets name their page
         # scanned pages: OCR the page images pdftoppm renders (poppler-utils)
         return self._ocr_pdf(data, texts), "ocr"
 
@@ -80,7 +80,7 @@ class DefaultExtractor:
                     timeout=self.ocr_timeout,
                 )
                 out.append(self._ocr_image(Path(f"{prefix}.png").read_bytes()))
-        return "\n".join(out)
+        return "\f".join(out)
 
     def _docx(self, data: bytes) -> str:
         import docx
@@ -103,8 +103,8 @@ class DefaultExtractor:
                     break
                 page = frame.convert("L")
                 text = pytesseract.image_to_string(page, lang=self.ocr_languages, timeout=self.ocr_timeout)
-                texts.append(_join_cjk(text))
-        return "\n".join(texts).strip()
+                texts.append(_join_cjk(text).strip())
+        return "\f".join(texts).strip()
 
 
 def _join_cjk(text: str) -> str:

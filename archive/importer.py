@@ -10,24 +10,33 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import shutil
+import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from celery import shared_task
 from sqlalchemy import select
 from tqdm import tqdm
 
 from billing.models import Account
-from core.db import db
-from core.errors import DomainError
+from core import locks, outbox
+from core.db import db, utcnow
+from core.errors import DomainError, InvalidInput, NotFound, Problem
 from core.identity import User
+from core.scope import can_see_unit, in_scope
 
 from .commands import DocumentMetadata, FileDocument
-from .models import Document
-from .services import create_dossier, dossier_for, file_document
+from .models import ArchiveImport, Document
+from .registry import blob_store
+from .services import create_dossier, dossier_for, file_document, store_upload
+from .topics import IMPORT_REQUESTED
 
+log = logging.getLogger(__name__)
 REQUIRED_COLUMNS = ("file", "account_no", "doc_type", "title", "formed_on")
 
 
@@ -39,6 +48,8 @@ class RowResult:
     status: str  # filed, skipped, error
     detail: str = ""
     document_id: int | None = None
+    code: str = ""  # the refusal's code (rendered in the reader's language by the web report)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +80,10 @@ class _Source:
     def __init__(self, path: Path):
         self.path = path
         self.zip = zipfile.ZipFile(path) if path.is_file() else None
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
 
     def manifest(self) -> str:
         if self.zip is not None:
@@ -107,7 +122,17 @@ def run_import(
     return result
 
 
-def _import_row(source: _Source, line: int, row: dict[str, Any], username: str | None, max_bytes: int) -> RowResult:
+def _import_row(
+    source: _Source,
+    line: int,
+    row: dict[str, Any],
+    username: str | None,
+    max_bytes: int,
+    *,
+    scoped: bool = False,
+) -> RowResult:
+    """File one manifest row in a transaction of its own. ``scoped``: only into accounts the importer may see
+    (an import from the web; the command line is the operator's)."""
     name = str(row.get("file") or "").strip()
     account_no = str(row.get("account_no") or "").strip()
     outcome = RowResult(line, name, account_no, "error")
@@ -115,17 +140,20 @@ def _import_row(source: _Source, line: int, row: dict[str, Any], username: str |
         with db.transaction() as session:
             actor = session.scalar(select(User).where(User.username == username)) if username else None
             account = session.scalar(select(Account).where(Account.account_no == account_no))
-            if account is None:
+            if account is None or (scoped and (actor is None or not can_see_unit(actor, account.unit))):
                 outcome.detail = "account_not_found: no such account"
-                return outcome
+                return _refused(outcome, NotFound("account_not_found"))
             try:
                 handle = source.open(name, max_bytes)
             except (KeyError, FileNotFoundError, IsADirectoryError):
                 outcome.detail = "file_missing: the file is not in the batch"
-                return outcome
+                return _refused(outcome, InvalidInput.fields({"file": Problem("import_file_missing")}))
             except ValueError as exc:
                 outcome.detail = f"file_refused: {exc}"
-                return outcome
+                if str(exc) == "file_too_large":
+                    too_large = Problem("file_too_large", max_mib=max(1, max_bytes // (1024 * 1024)))
+                    return _refused(outcome, InvalidInput.fields({"file": too_large}))
+                return _refused(outcome, InvalidInput.fields({"file": Problem("import_file_missing")}))
             with handle:
                 data = handle.read()
             import hashlib
@@ -152,7 +180,26 @@ def _import_row(source: _Source, line: int, row: dict[str, Any], username: str |
     except DomainError as exc:
         outcome.status = "error"
         outcome.detail = str(exc)
-        return outcome
+        return _refused(outcome, exc)
+
+
+def _refused(outcome: RowResult, exc: DomainError) -> RowResult:
+    outcome.status, outcome.code, outcome.params = "error", exc.code, _plain_params(exc)
+    return outcome
+
+
+def _plain_params(exc: DomainError) -> dict[str, Any]:
+    """The refusal's parameters as JSON, with each field's problem (``fields``: name -> [code, params])."""
+    params: dict[str, Any] = {k: v if isinstance(v, int | str | list) else str(v) for k, v in exc.params.items()}
+    if exc.problems:
+        params["fields"] = {
+            name: [
+                problem.code,
+                {k: v if isinstance(v, int | str | list) else str(v) for k, v in problem.params.items()},
+            ]
+            for name, problem in exc.problems.items()
+        }
+    return params
 
 
 def _date_or_none(value: Any) -> Any:
@@ -162,3 +209,151 @@ def _date_or_none(value: Any) -> Any:
         return dt.date.fromisoformat(str(value or "").strip())
     except ValueError:
         return None
+
+
+# --- imports from the web: the zip is stored, a task files its rows and the page follows the counts --------------
+
+
+def _read_manifest(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValueError(", ".join(missing))
+    return list(reader)
+
+
+def create_web_import(session: Any, filename: str, stream: IO[bytes], *, actor: User) -> ArchiveImport:
+    """Check an uploaded batch (a zip with ``manifest.csv``: InvalidInput at once when it is not one), store it
+    and announce it; a task files its rows (``run_web_import``) after the commit."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            rows = _read_manifest(archive.read("manifest.csv").decode("utf-8-sig"))
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError):
+        raise InvalidInput.fields({"file": Problem("import_not_a_batch")}) from None
+    except ValueError as exc:
+        raise InvalidInput.fields({"file": Problem("import_manifest_columns", missing=str(exc))}) from None
+    if not rows:
+        raise InvalidInput.fields({"file": Problem("import_manifest_empty")})
+    stream.seek(0)
+    job = ArchiveImport(
+        filename=(filename or "import.zip")[:255],
+        sha256=store_upload(session, stream),
+        imported_by=actor.id,
+        unit_id=actor.unit_id,
+        status="queued",
+        total=len(rows),
+        report=[],
+    )
+    session.add(job)
+    session.flush()
+    outbox.put(session, IMPORT_REQUESTED, {"import_id": job.id})
+    return job
+
+
+def run_web_import(session: Any, import_id: int) -> ArchiveImport:
+    """File the stored batch's rows from where the import stands, one committed row at a time with the counts
+    (so the page's progress is real and a redelivered task never files a row twice); the zip is removed after."""
+    with locks.exclusive(f"archive.import.{import_id}") as mine:
+        job = session.get(ArchiveImport, import_id)
+        if job is None:
+            raise NotFound("archive_import_not_found")
+        if not mine or job.status in ("done", "failed"):  # another delivery of this import is filing it
+            return job
+        return _run_web_import(session, job)
+
+
+def _run_web_import(session: Any, job: ArchiveImport) -> ArchiveImport:
+    actor = session.get(User, job.imported_by) if job.imported_by is not None else None
+    username, sha256, start = (actor.username if actor else None), job.sha256, job.done
+    job.status = "running"
+    session.commit()
+    from flask import current_app
+
+    max_bytes = int(current_app.config.get("ARCHIVE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "batch.zip"
+        with blob_store().open(sha256) as stored, open(path, "wb") as copy:
+            shutil.copyfileobj(stored, copy)
+        source = _Source(path)
+        rows = _read_manifest(source.manifest())
+        for line, row in enumerate(rows[start:], start=start + 2):
+            # the job's session holds no transaction while the row files (SQLite takes the write lock at BEGIN)
+            outcome = _import_row(source, line, row, username, max_bytes, scoped=True)
+            job.done += 1
+            if outcome.status == "filed":
+                job.filed += 1
+            else:
+                job.skipped += outcome.status == "skipped"
+                job.refused += outcome.status == "error"
+                job.report = [*job.report, _report_line(outcome)]
+            session.commit()
+        source.close()
+    job.status, job.finished_at = "done", utcnow()
+    session.commit()
+    blob_store().discard(sha256, still_needed=lambda: _document_uses(sha256))
+    return job
+
+
+def _report_line(outcome: RowResult) -> dict[str, Any]:
+    return {
+        "line": outcome.line,
+        "file": outcome.file,
+        "account_no": outcome.account_no,
+        "status": outcome.status,
+        "code": outcome.code,
+        "params": outcome.params,
+        "document_id": outcome.document_id,
+    }
+
+
+def _document_uses(sha256: str) -> bool:
+    with db.new_session() as fresh:
+        return fresh.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1)) is not None
+
+
+def visible_imports(user: User) -> Any:
+    """Web imports of the user's unit subtree, newest first."""
+    return select(ArchiveImport).where(in_scope(user, ArchiveImport.unit_id)).order_by(ArchiveImport.id.desc())
+
+
+def import_dict(job: ArchiveImport) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "filename": job.filename,
+        "status": job.status,
+        "progress": round(job.progress, 4),
+        "total": job.total,
+        "done": job.done,
+        "filed": job.filed,
+        "skipped": job.skipped,
+        "refused": job.refused,
+        "report": list(job.report),
+        "error": job.error,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+@shared_task(name="archive.run_import", acks_late=True)
+def import_batch(import_id: int) -> dict[str, object]:
+    """File a batch uploaded from the web in a session of its own (idempotent: it goes on where it stopped)."""
+    session = db.new_session()
+    try:
+        job = run_web_import(session, int(import_id))
+        return {"import_id": job.id, "status": job.status, "done": job.done}
+    except Exception as exc:  # a stored batch that cannot be read: the page says so instead of running forever
+        session.rollback()
+        log.exception("archive import %s failed", import_id)
+        failed = session.get(ArchiveImport, int(import_id))
+        if failed is not None:
+            failed.status, failed.error, failed.finished_at = "failed", f"{type(exc).__name__}: {exc}"[:500], utcnow()
+            session.commit()
+        return {"import_id": import_id, "status": "failed"}
+    finally:
+        session.close()
+
+
+def queue_imports(payloads: list[dict[str, Any]]) -> None:
+    """The archive's subscriber of ``IMPORT_REQUESTED``: queue each stored batch's import."""
+    for payload in payloads:
+        import_batch.delay(int(payload["import_id"]))

@@ -89,6 +89,7 @@ class SearchHit:
     formed_on: dt.date
     score: float
     highlight: str
+    page: int | None = None  # the page the highlight comes from (text with page breaks only)
 
 
 @dataclass

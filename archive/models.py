@@ -68,9 +68,16 @@ class Dossier(Base):
     filer_name: Mapped[str] = mapped_column(String(64), default="")
     checker_name: Mapped[str] = mapped_column(String(64), default="")
     checked_on: Mapped[dt.date | None]
+    # the signatures: the signed-in user who signed as filer (立卷人) and as checker (检查人), and when
+    filer_signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filer_signed_at: Mapped[dt.datetime | None]
+    checker_signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checker_signed_at: Mapped[dt.datetime | None]
 
     account: Mapped[Account] = relationship(foreign_keys=[account_no])
     filing_unit: Mapped[Unit] = relationship()
+    filer_signed_by: Mapped[User | None] = relationship(foreign_keys=[filer_signed_by_id])
+    checker_signed_by: Mapped[User | None] = relationship(foreign_keys=[checker_signed_by_id])
     documents: Mapped[list[Document]] = relationship(back_populates="dossier", order_by="Document.id")
 
 
@@ -204,6 +211,65 @@ class DocumentText(Base):
     method: Mapped[str] = mapped_column(String(16))  # pdf_text, docx, ocr, none
     text: Mapped[str] = mapped_column(Text)
     extracted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ArchiveImport(Base):
+    """A batch import started from the web: a zip with ``manifest.csv`` filed row by row in the background.
+
+    ``sha256`` names the uploaded zip in the blob store until the import ends; ``done`` counts the rows handled
+    (each row commits with the count, so a redelivered task goes on where the last one stopped); ``report`` lists
+    the rows refused or skipped (``line``, ``file``, ``account_no``, ``status``, ``code``, ``params``, ``detail``).
+    ``unit_id`` is the importer's unit: who may see the import.
+    """
+
+    __tablename__ = "archive_imports"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+        Index("ix_archive_imports_unit_id", "unit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    filed: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)
+    report: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+    @property
+    def progress(self) -> float:
+        if self.status in ("done", "failed"):
+            return 1.0
+        return self.done / self.total if self.total else 0.0
+
+
+class SavedSearch(Base):
+    """A named archive search (the words and the filters) of one user; ``shared`` shows it to the owner's unit."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name"),
+        Index("ix_saved_searches_unit_id", "unit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(String(200), default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    shared: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship()
 
 
 # --- the PostgreSQL search backend's index (derived data; see archive/search/postgres_backend.py) ------------

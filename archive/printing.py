@@ -13,6 +13,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
 
+from core import clock
 from core.pdf import FONT_NAME, a4_document, literal, register_font  # noqa: F401  (FONT_NAME: tests)
 
 from .models import Dossier
@@ -23,6 +24,13 @@ from .vocabulary import RETENTION_LABELS_ZH
 
 def _date8(value: Any) -> str:
     return value.strftime("%Y%m%d") if value else ""
+
+
+def _signed(name: str, signer: Any, at: Any) -> str:
+    """A person's line of the reference sheet: the name, and the electronic signature (who, local time) if signed."""
+    if signer is None or at is None:
+        return name or ""
+    return f"{name}（电子签名：{signer.name}，{clock.local(at):%Y-%m-%d %H:%M}）"
 
 
 def dossier_pdf(dossier: Dossier) -> bytes:
@@ -88,8 +96,8 @@ def dossier_pdf(dossier: Dossier) -> bytes:
             "本卷情况说明",
             literal(f"本卷共有文件 {len(entries)} 件，{page_count} 页。" + notes, body),
         ],
-        ["立卷人", dossier.filer_name or ""],
-        ["检查人", dossier.checker_name or ""],
+        ["立卷人", literal(_signed(dossier.filer_name, dossier.filer_signed_by, dossier.filer_signed_at), body)],
+        ["检查人", literal(_signed(dossier.checker_name, dossier.checker_signed_by, dossier.checker_signed_at), body)],
         ["立卷时间", _date8(dossier.created_at)],
         ["检查时间", _date8(dossier.checked_on)],
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -93,6 +94,10 @@ def dossier_view(dossier: Dossier) -> dict[str, Any]:
             "filer": dossier.filer_name,
             "checker": dossier.checker_name,
             "checked_on": dossier.checked_on,
+            "filer_signed_by": dossier.filer_signed_by.name if dossier.filer_signed_by else None,
+            "filer_signed_at": dossier.filer_signed_at,
+            "checker_signed_by": dossier.checker_signed_by.name if dossier.checker_signed_by else None,
+            "checker_signed_at": dossier.checker_signed_at,
         },
     }
 
@@ -148,6 +153,25 @@ def document_view(document: Document, *, events: bool = False) -> dict[str, Any]
     return data
 
 
+_UNQUOTED_NUMBER = re.compile(r'"[^"]*"|(?<![\w:])(\d{6,20})(?![\w*~])')
+
+
+def account_in_query(session: Session, user: User, q: str) -> tuple[str, str | None]:
+    """An account number among the words (``3302000001 合同``): the words without it and the account, when the user
+    may see an account of that number; otherwise the query as it is. Numbers inside a quoted phrase stay words."""
+    for match in _UNQUOTED_NUMBER.finditer(q):
+        number = match.group(1)
+        if number is None:
+            continue
+        visible = session.scalar(
+            select(Account.account_no).where(Account.account_no == number, in_scope(user, Account.unit_id))
+        )
+        if visible is not None:
+            rest = (q[: match.start()] + " " + q[match.end() :]).strip()
+            return " ".join(rest.split()) if '"' not in rest else rest, visible
+    return q, None
+
+
 def search_documents(
     session: Session,
     user: User,
@@ -171,6 +195,10 @@ def search_documents(
     unit_path = scope_path(user)
     if unit_path is None:
         return {"items": [], "total": 0, "page": page, "per_page": per_page}
+    from_query = None
+    if not account_no:
+        q, from_query = account_in_query(session, user, q)
+        account_no = from_query
     result = search_backend().search(
         SearchQuery(
             q=q,
@@ -193,9 +221,11 @@ def search_documents(
                 "formed_on": hit.formed_on,
                 "score": round(hit.score, 4),
                 "highlight": hit.highlight,
+                "page": hit.page,
             }
             for hit in result.items
         ],
+        "account_from_query": from_query,
         "total": result.total,
         "page": page,
         "per_page": per_page,

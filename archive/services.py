@@ -19,10 +19,17 @@ from sqlalchemy.orm import Session
 from billing.models import Account
 from core import outbox, trail
 from core.db import on_commit, utcnow
-from core.errors import Conflict, InvalidInput, NotFound, Problem
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from core.identity import User
 
-from .commands import CorrectDocument, DocumentMetadata, FileDocument, RecordHandover, WithdrawDocument
+from .commands import (
+    CorrectDocument,
+    DocumentMetadata,
+    FileDocument,
+    RecordHandover,
+    RecordReferenceSheet,
+    WithdrawDocument,
+)
 from .models import Document, DocumentEvent, Dossier, DossierAttempt, Handover
 from .registry import blob_store, setting
 from .topics import DOCUMENT_FILED
@@ -96,6 +103,70 @@ def create_dossier(session: Session, account: Account, actor: User | None, *, so
     return dossier
 
 
+# --- the reference sheet (备考表) ------------------------------------------------------------------
+
+
+def _sheet(dossier: Dossier) -> dict[str, Any]:
+    return {
+        "filer_name": dossier.filer_name,
+        "checker_name": dossier.checker_name,
+        "checked_on": dossier.checked_on.isoformat() if dossier.checked_on else None,
+        "notes": dossier.notes,
+    }
+
+
+def record_reference_sheet(
+    session: Session, dossier: Dossier, command: RecordReferenceSheet, actor: User | None
+) -> Dossier:
+    """Record the sheet's filer, checker, check date and notes. A signature attests what it signed: changing the
+    filer voids the filer's signature, changing the checker or the check date voids the checker's."""
+    before = _sheet(dossier)
+    if command.filer_name != dossier.filer_name:
+        dossier.filer_signed_by_id = dossier.filer_signed_at = None
+    if command.checker_name != dossier.checker_name or command.checked_on != dossier.checked_on:
+        dossier.checker_signed_by_id = dossier.checker_signed_at = None
+    dossier.filer_name, dossier.checker_name = command.filer_name, command.checker_name
+    dossier.checked_on, dossier.notes = command.checked_on, command.notes
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor.id if actor else None,
+        action="dossier.reference_sheet_recorded",
+        entity="dossier",
+        entity_id=dossier.account_no,
+        before=before,
+        after=_sheet(dossier),
+    )
+    return dossier
+
+
+def sign_reference_sheet(session: Session, dossier: Dossier, role: str, actor: User) -> Dossier:
+    """The signed-in user signs the sheet as its filer or its checker (who and when are recorded). The checker
+    signs a sheet that names the checker and the check date, and is not who signed it as filer."""
+    if role == "filer":
+        if not dossier.filer_name:
+            raise Conflict("reference_sheet_incomplete")
+        dossier.filer_signed_by_id, dossier.filer_signed_at = actor.id, utcnow()
+    elif role == "checker":
+        if not dossier.checker_name or dossier.checked_on is None:
+            raise Conflict("reference_sheet_incomplete")
+        if dossier.filer_signed_by_id == actor.id:
+            raise Conflict("checker_is_filer")
+        dossier.checker_signed_by_id, dossier.checker_signed_at = actor.id, utcnow()
+    else:
+        raise InvalidInput.fields({"role": Problem("not_a_choice", allowed=["filer", "checker"])})
+    session.flush()
+    trail.record(
+        session,
+        actor_id=actor.id,
+        action="dossier.reference_sheet_signed",
+        entity="dossier",
+        entity_id=dossier.account_no,
+        after={"role": role, "signed_by": actor.username},
+    )
+    return dossier
+
+
 # --- filing --------------------------------------------------------------------------------------
 
 
@@ -108,7 +179,7 @@ _NEW_BLOBS = "archive_new_blobs"
 _PINS = "archive_blob_pins"
 
 
-def _store_upload(session: Session, stream: IO[bytes]) -> str:
+def store_upload(session: Session, stream: IO[bytes]) -> str:
     """Store the upload's bytes and hold the blob until this transaction ends.
 
     Content is stored once, so another filing may share the blob. A rolled-back filing removes a blob it
@@ -136,7 +207,7 @@ def _referenced(sha256: str) -> bool:
         return fresh.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1)) is not None
 
 
-@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_commit", insert=True)  # before the after-commit callbacks: the holds end first
 def _keep_new_blobs(session: Session) -> None:
     session.info.pop(_NEW_BLOBS, None)
     _release_pins(session)
@@ -167,7 +238,7 @@ def file_document(
     pages = info.pages or command.pages
     if pages is None:
         raise InvalidInput.fields({"pages": Problem("pages_required")})
-    sha256 = _store_upload(session, stream)
+    sha256 = store_upload(session, stream)
     document = Document(
         dossier=dossier,
         account_no=dossier.account_no,
@@ -204,6 +275,46 @@ def file_document(
     if announce:
         outbox.put(session, DOCUMENT_FILED, {"document_id": document.id, "account_no": dossier.account_no})
     return document
+
+
+MAX_BATCH_FILES = 50
+
+
+@dataclass
+class BatchOutcome:
+    """One file of a multi-file filing: the document filed, or the refusal (nothing of it was kept)."""
+
+    filename: str
+    document_id: int | None = None
+    title: str = ""
+    error: DomainError | None = None
+
+
+def file_batch(
+    session: Session, account_no: str, items: list[tuple[dict[str, Any], IO[bytes] | None, str]], actor: User | None
+) -> list[BatchOutcome]:
+    """File several documents into one dossier, each with its own metadata (``items``: fields, stream, file name).
+
+    Each file commits on its own: a refused file rolls back alone, so it leaves no blob, no row and no index
+    entry, and never undoes the files filed before or after it."""
+    if not items:
+        raise InvalidInput.fields({"files": Problem("required")})
+    if len(items) > MAX_BATCH_FILES:
+        raise InvalidInput.fields({"files": Problem("too_many_files", limit=MAX_BATCH_FILES)})
+    outcomes = []
+    for fields, stream, filename in items:
+        outcome = BatchOutcome(filename)
+        try:
+            dossier = get_dossier(session, account_no)
+            data = {**fields, "file": stream, "filename": filename} if stream is not None else dict(fields)
+            document = file_document(session, dossier, FileDocument.parse(data), actor)
+            outcome.document_id, outcome.title = document.id, document.title
+            session.commit()
+        except DomainError as exc:
+            session.rollback()
+            outcome.error = exc
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _queue_reindexing(session: Session, document: Document) -> None:

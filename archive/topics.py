@@ -8,3 +8,7 @@ DOCUMENT_FILED = "archive.document_filed"
 
 # read (servicedesk/topics.py): a closed complaint, report or meter dispute to file as its account's complaint record
 TICKET_CLOSED = "servicedesk.ticket_closed"
+
+# {"import_id": int}: a batch (zip with manifest.csv) uploaded from the web and stored (committed). The archive itself
+# subscribes: the import's rows are filed by a task from it.
+IMPORT_REQUESTED = "archive.import_requested"

@@ -94,6 +94,7 @@ FILING_PLANTS = (
     "FL-NO-HANDOVER",
     "FL-SECOND-DOSSIER",
     "FL-COMPLAINT-UNFILED",
+    "FL-DOSSIER-UNCHECKED",
 )
 BUSINESS_PLANTS = ("BZ-UNAPPROVED", "BZ-PAYMENT-UNMATCHED", "BZ-PAYMENT-DUPLICATE", "BZ-STATEMENT-MISMATCH")
 
@@ -183,6 +184,8 @@ def _plant(account: SampleAccount, today: dt.date) -> None:
         account.extras["second_attempt"] = True
     elif v == "FL-COMPLAINT-UNFILED":
         account.extras["unfiled_complaint"] = True
+    elif v == "FL-DOSSIER-UNCHECKED":
+        account.extras["unchecked_dossier"] = True
     elif v == "BZ-UNAPPROVED":
         account.extras["unapproved_waiver"] = True
     elif v == "BZ-PAYMENT-UNMATCHED":
@@ -191,6 +194,12 @@ def _plant(account: SampleAccount, today: dt.date) -> None:
         account.extras["duplicate_payment"] = True
     elif v == "BZ-STATEMENT-MISMATCH":
         account.extras["statement_differs"] = True
+
+
+def _opened_long_ago(today: dt.date) -> dt.datetime:
+    from core import clock
+
+    return clock.at_local(today - dt.timedelta(days=365), dt.time(9, 0))
 
 
 def _drop(docs: list[dict[str, Any]], doc_type: str) -> None:
@@ -278,10 +287,12 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
                 "filing_unit_id": units[a.unit_code][0],
                 "retention": "permanent",
                 "classification": "内部",
-                "created_at": now,
+                # a clean dossier was checked when it was built; a planted one was opened long ago, never checked
+                "created_at": _opened_long_ago(plan.today) if a.extras.get("unchecked_dossier") else now,
                 "notes": "",
-                "filer_name": "",
-                "checker_name": "",
+                "filer_name": "样例立卷人",
+                "checker_name": "" if a.extras.get("unchecked_dossier") else "样例检查人",
+                "checked_on": None if a.extras.get("unchecked_dossier") else plan.today,
             }
             for a in plan.accounts
         ],
@@ -360,6 +371,8 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
         v, no = a.violation, a.account_no
         if v == "FL-COMPLAINT-UNFILED":
             expected.add((v, f"ticket:{complaints[no]}"))
+        elif v == "FL-DOSSIER-UNCHECKED":
+            expected.add((v, f"dossier:{no}"))
         elif v == "FL-REQUIRED-DOC":
             expected.add((v, f"account:{no}:power_supply_contract"))
         elif v == "FL-LARGE-INCOMPLETE":

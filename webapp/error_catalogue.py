@@ -90,6 +90,13 @@ ERRORS = {
     "dossier_exists": _l("Account %(account_no)s already has a dossier."),
     "document_not_found": _l("No such document."),
     "already_withdrawn": _l("The document is already withdrawn."),
+    "archive_import_not_found": _l("No such batch import."),
+    "saved_search_not_found": _l("No such saved search of yours."),
+    "reference_sheet_incomplete": _l(
+        "Record the name first: the filer signs a sheet naming the filer, the checker one naming the checker and "
+        "the check date."
+    ),
+    "checker_is_filer": _l("You signed this sheet as its filer; another person checks and signs as checker."),
     "no_change": _l("Nothing would change."),
     "blob_missing": _l("The stored file is missing; run the archive check."),
     "blob_corrupt": _l("The stored file is damaged; run the archive check."),
@@ -217,6 +224,11 @@ PROBLEMS = {
     "file_empty": _l("The file is empty."),
     "file_too_large": _l("The file is larger than %(max_mib)s MiB."),
     "unsupported_type": _l("Only PDF, JPEG, PNG, TIFF and DOCX files can be filed."),
+    "too_many_files": _l("at most %(limit)s files at once"),
+    "import_not_a_batch": _l("not a batch: a zip with the files and a manifest.csv is needed"),
+    "import_manifest_columns": _l("the manifest.csv lacks the columns %(missing)s"),
+    "import_manifest_empty": _l("the manifest.csv lists no files"),
+    "import_file_missing": _l("the file is not in the batch"),
     "pdf_encrypted": _l("The PDF is encrypted or password-protected; file an open copy."),
     "pdf_broken": _l("The PDF is damaged and cannot be read."),
     "pdf_without_pages": _l("The PDF has no pages."),

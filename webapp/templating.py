@@ -33,9 +33,28 @@ def local_datetime(value: dt.datetime | None) -> str:
     return shown.strftime("%Y-%m-%d %H:%M") if shown else ""
 
 
+def _width(char: str) -> float:
+    return 13.0 if ord(char) > 0x2E7F else 7.5  # at 13 px: a CJK character is square, a Latin one about half
+
+
+def fit(label: object, px: float = 124.0) -> str:
+    """``label`` cut to about ``px`` pixels of 13 px text (an ellipsis ends a cut one), for chart labels."""
+    text = str(label)
+    if sum(_width(c) for c in text) <= px:
+        return text
+    out, used = [], _width("…")
+    for char in text:
+        if used + _width(char) > px:
+            break
+        out.append(char)
+        used += _width(char)
+    return "".join(out) + "…"
+
+
 def register_template_helpers(app: Flask) -> None:
     app.extensions.setdefault("griddesk_nav", [])
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["fit"] = fit
     app.jinja_env.filters["local_datetime"] = local_datetime
 
     @app.context_processor

@@ -45,7 +45,7 @@ from core.errors import DomainError
 
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
 from .analysis import ChineseAnalyzer, words_with_parts
-from .highlight import highlight_terms, snippet
+from .highlight import highlight_terms, page_snippet, snippet
 
 log = logging.getLogger(__name__)
 
@@ -434,18 +434,21 @@ class PostgresBackend:
                 total = int(rows[0].total)
             else:  # a page past the end: count on its own
                 total = int(connection.scalar(text(f"SELECT count(*) FROM search_entries WHERE {where}"), params) or 0)
-        items = [
-            SearchHit(
-                document_id=int(row.document_id),
-                account_no=row.account_no,
-                title=row.title,
-                doc_type=row.doc_type,
-                formed_on=_date(row.formed_on),
-                score=float(row.score),
-                highlight=snippet(row.text, terms) or snippet(row.title, terms),
+        items = []
+        for row in rows:
+            highlight, page = page_snippet(row.text, terms)
+            items.append(
+                SearchHit(
+                    document_id=int(row.document_id),
+                    account_no=row.account_no,
+                    title=row.title,
+                    doc_type=row.doc_type,
+                    formed_on=_date(row.formed_on),
+                    score=float(row.score),
+                    highlight=highlight or snippet(row.title, terms),
+                    page=page,
+                )
             )
-            for row in rows
-        ]
         return SearchResult(items=items, total=total)
 
     def explain(self, query: SearchQuery, *, analyze: bool = False) -> str:

@@ -29,7 +29,7 @@ from core.files import fsync_dir, wait_for_exclusive_lock
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
 from . import fast
 from .analysis import SHINGLE_MAX, ChineseAnalyzer, CountedFrequency, ShingleAnalyzer, shingle_text
-from .highlight import highlight_terms, snippet
+from .highlight import highlight_terms, page_snippet, snippet
 from .writer import BulkSegmentWriter
 
 
@@ -537,7 +537,9 @@ class WhooshBackend:
         terms = highlight_terms(main) if text else []
         items = []
         for fields, score in rows:
-            highlight = snippet(str(fields.get("text", "")), terms) or snippet(str(fields.get("title", "")), terms)
+            highlight, page = page_snippet(str(fields.get("text", "")), terms)
+            if not highlight:
+                highlight = snippet(str(fields.get("title", "")), terms)
             items.append(
                 SearchHit(
                     document_id=int(fields["document_id"]),
@@ -547,6 +549,7 @@ class WhooshBackend:
                     formed_on=_date(fields["formed_on"]),
                     score=score,
                     highlight=highlight,
+                    page=page,
                 )
             )
         return SearchResult(items=items, total=total)

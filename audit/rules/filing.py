@@ -9,6 +9,7 @@ from sqlalchemy import Select, String, and_, case, cast, exists, func, literal, 
 
 from archive.models import Document, Dossier, DossierAttempt
 from billing.models import Account
+from core import clock
 from core.identity import Unit
 from core.scope import under
 
@@ -314,8 +315,45 @@ def second_dossier_attempt(ctx: RuleContext) -> Any:
     ).join(Account, Account.account_no == DossierAttempt.account_no)
 
 
+@rule(
+    "FL-DOSSIER-UNCHECKED",
+    title="Dossier never checked",
+    severity="medium",
+    area="filing",
+    checks=(
+        "Every dossier opened more than the grace period ago (AUDIT_DOSSIER_GRACE_DAYS) has been checked: its "
+        "reference sheet (备考表) records the checker and the check date."
+    ),
+    evidence=("opened_at", "filer_name", "checker_name"),
+)
+def dossier_unchecked(ctx: RuleContext) -> Any:
+    cutoff = clock.at_local(ctx.today - dt.timedelta(days=ctx.dossier_grace_days), dt.time(0, 0))
+    return (
+        select(
+            Account.id.label("account_id"),
+            (literal("dossier:") + Dossier.account_no).label("subject"),
+            Dossier.created_at.label("opened_at"),
+            Dossier.filer_name,
+            Dossier.checker_name,
+        )
+        .join(Account, Account.account_no == Dossier.account_no)
+        .where(Dossier.checked_on.is_(None), Dossier.created_at < cutoff)
+    )
+
+
+def _past_filing_grace(ctx: RuleContext) -> Any:
+    """Accounts whose dossier is due: an account still inside its grace period after connection (below 315 kVA
+    ``dossier_grace_days``, from 315 kVA ``large_dossier_days``) is not counted against the rates, as the rules
+    do not count it either."""
+    return or_(
+        and_(Account.capacity_kva < LARGE_KVA, _connected_before(Account.connected_on, ctx, ctx.dossier_grace_days)),
+        and_(Account.capacity_kva >= LARGE_KVA, _connected_before(Account.connected_on, ctx, ctx.large_dossier_days)),
+    )
+
+
 def unit_rates(session: Any, unit_path: str, ctx: RuleContext) -> list[Any]:
-    """Filing rate (required documents held / required) and completeness (complete dossiers / accounts)."""
+    """Filing rate (required documents held / required) and completeness (complete dossiers / accounts) of the
+    accounts past their filing grace period."""
     from ..dashboard import UnitRate
 
     req = required_documents()
@@ -341,7 +379,7 @@ def unit_rates(session: Any, unit_path: str, ctx: RuleContext) -> list[Any]:
         )
         .join(Account, Account.id == per_account.c.account_id)
         .join(Unit, Unit.id == Account.unit_id)
-        .where(under(unit_path, Account.unit_id))
+        .where(under(unit_path, Account.unit_id), _past_filing_grace(ctx))
         .group_by(Unit.code, Unit.name, Unit.path)
         .order_by(Unit.path)
     )

@@ -104,3 +104,22 @@ def test_archivist_corrects_metadata_on_the_viewer_and_the_correction_is_recorde
     assert "形成日期录入错误" in page and "王科长" in page and "formed_on" in page and "2023-05-06" in page
     api = client.get(f"/api/v1/archive/documents/{document_id}", headers=world.headers("archivist"))
     assert api.get_json()["formed_on"] == "2023-05-06"
+
+
+def test_the_search_page_takes_an_account_number_beside_words_and_names_the_page_that_matched(
+    app_search, client, world
+):
+    staff_sign_in(client, "archivist-a")
+    token = _csrf(client, "/staff/archive?q=1000000001")
+    client.post("/staff/archive", data={"account_no": "1000000001", "csrf_token": token})
+    token = _csrf(client, "/staff/archive/dossiers/1000000001")
+    content = pdf_bytes("附件说明，合同编号FY-88123。", pages=3)
+    filed = client.post(
+        "/staff/archive/dossiers/1000000001/documents",
+        data={**FIELDS, "csrf_token": token, "file": (io.BytesIO(content), "合同.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert filed.status_code == 302
+    page = client.get("/staff/archive/search?q=1000000001 FY-88123").get_data(as_text=True)
+    assert "找到 1 份文件" in page and "检索词中含户号 1000000001：只查该户的文件。" in page
+    assert re.search(r'<span class="page-no">第 1 页：</span> [^<]*<mark class="hit">FY-88123</mark>', page)

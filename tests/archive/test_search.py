@@ -467,3 +467,42 @@ def test_a_view_file_reads_like_bytesio():
     assert view.read() == plain.read() and view.read(3) == plain.read(3) == b""
     view.seek(len(data) + 50)
     assert view.read(1) == b"" and view.readline() == b""
+
+
+def test_an_account_number_beside_words_finds_that_accounts_documents_with_the_words(
+    app_search, client, world, session
+):
+    from tests.support import make_account
+
+    make_account(session, "1000000002", world.unit_a)
+    session.commit()
+    token = world.token("archivist")
+    for account_no, body in [
+        ("1000000001", "双方签订供用电合同。"),
+        ("1000000001", "停电通知单。"),
+        ("1000000002", "另一户也签订了。"),
+    ]:
+        open_dossier(client, token, account_no)
+        assert file_via_api(client, token, account_no, pdf_bytes(body)).status_code == 201
+    supervisor = world.headers("supervisor")
+    body = client.get("/api/v1/archive/search?q=1000000001 签订", headers=supervisor).get_json()
+    assert [i["account_no"] for i in body["items"]] == ["1000000001"]
+    assert '<mark class="hit">签订</mark>' in body["items"][0]["highlight"]
+    assert body["total"] == 1 and body["account_from_query"] == "1000000001"
+    assert client.get("/api/v1/archive/search?q=签订 1000000002", headers=supervisor).get_json()["total"] == 1
+    only = client.get("/api/v1/archive/search?q=1000000001", headers=supervisor).get_json()
+    assert only["total"] == 2  # the account's documents, newest first
+    # another unit's account is not the caller's: the number stays a word, and no document has it
+    foreign = client.get("/api/v1/archive/search?q=2000000001 签订", headers=supervisor).get_json()
+    assert (foreign["total"], foreign["account_from_query"]) == (0, None)
+
+
+def test_snippets_come_from_the_page_that_matched_and_mark_codes_as_written(backend):
+    pages = ["第一页 封面 合同。", "第二页 供用电合同 正文。", "第三页 合同编号FY-88123，附件说明。"]
+    backend.upsert([_entry(1, "\f".join(pages))])
+    for q in ("FY-88123", "fy-88123"):
+        (hit,) = backend.search(SearchQuery(q=q)).items
+        assert (hit.highlight, hit.page) == ('第三页 合同编号<mark class="hit">FY-88123</mark>，附件说明。', 3)
+    (hit,) = backend.search(SearchQuery(q="合同 附件")).items
+    assert hit.page == 3  # the page with most of the words, not the first that has one
+    assert hit.highlight == '第三页 <mark class="hit">合同</mark>编号FY-88123，<mark class="hit">附件</mark>说明。'

@@ -139,13 +139,13 @@ def test_same_content_is_stored_once(app_blobs, client, world, session):
 
 
 def test_a_rolled_back_filing_removes_the_blob_it_created(app, app_blobs, world, session):
-    from archive.services import _store_upload
+    from archive.services import store_upload
     from core.db import db
 
     content = pdf_bytes("只在回滚的归档里出现的内容。")
     with app.app_context():
         local = db.new_session()
-        sha = _store_upload(local, io.BytesIO(content))
+        sha = store_upload(local, io.BytesIO(content))
         assert app_blobs.exists(sha)
         local.scalar(select(func.count(Document.id)))  # the filing's transaction
         local.rollback()
@@ -154,7 +154,7 @@ def test_a_rolled_back_filing_removes_the_blob_it_created(app, app_blobs, world,
 
 
 def test_a_rolled_back_filing_keeps_a_blob_that_a_committed_document_shares(app, app_blobs, client, world, session):
-    from archive.services import _store_upload
+    from archive.services import store_upload
     from core.db import db
 
     token = world.token("archivist")
@@ -162,7 +162,7 @@ def test_a_rolled_back_filing_keeps_a_blob_that_a_committed_document_shares(app,
     content = pdf_bytes("两次归档的同一份文件。")
     with app.app_context():
         loser = db.new_session()
-        sha = _store_upload(loser, io.BytesIO(content))  # stored first, by the filing that will roll back
+        sha = store_upload(loser, io.BytesIO(content))  # stored first, by the filing that will roll back
         # meanwhile another filing of the same content stores nothing new and commits
         winner = file_via_api(client, token, "1000000001", content)
         assert winner.status_code == 201 and winner.get_json()["sha256"] == sha

@@ -8,12 +8,13 @@ import random
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from audit import samples
 from audit.engine import Scope, run_rules
 from audit.models import Finding
 from audit.rules import RuleContext, all_rules
+from billing.models import Account
 from tests.support import make_account
 
 TODAY = dt.date(2026, 11, 28)
@@ -276,3 +277,44 @@ def _sample_documents_added(session, account_no: str, doc_types: set[str]) -> No
     columns = {c.key: getattr(last, c.key) for c in Document.__table__.columns if c.key != "id"}
     session.add_all(Document(**{**columns, "doc_type": doc_type, "title": doc_type}) for doc_type in doc_types)
     session.commit()
+
+
+def test_a_dossier_never_checked_after_the_grace_period_is_a_finding_and_a_check_resolves_it(session, world) -> None:
+    from archive.models import Dossier
+    from core import clock
+
+    account_no, _ = _sample_account(session)
+    dossier = session.scalar(select(Dossier).where(Dossier.account_no == account_no))
+    dossier.checker_name, dossier.checked_on = "", None
+    dossier.created_at = clock.at_local(TODAY - dt.timedelta(days=CTX.dossier_grace_days), dt.time(9, 0))
+    session.commit()
+    assert _run(session, account_no, "FL-DOSSIER-UNCHECKED") == set()  # opened on the grace period's last day
+    dossier.created_at = clock.at_local(TODAY - dt.timedelta(days=CTX.dossier_grace_days + 1), dt.time(9, 0))
+    dossier.filer_name = "王立卷"
+    session.commit()
+    assert _run(session, account_no, "FL-DOSSIER-UNCHECKED") == {("FL-DOSSIER-UNCHECKED", f"dossier:{account_no}")}
+    assert session.scalar(select(Finding.evidence))["filer_name"] == "王立卷"
+    dossier.checker_name, dossier.checked_on = "李检查", TODAY
+    session.commit()
+    run_rules(session, Scope(account_nos=(account_no,)), CTX, rules=[_rule("FL-DOSSIER-UNCHECKED")])
+    session.commit()
+    assert (session.scalar(select(Finding.status)), session.scalar(select(Finding.resolution))) == (
+        "remediated",
+        "auto",
+    )
+
+
+@pytest.mark.parametrize("capacity", ["8", "400"])
+def test_an_account_inside_its_filing_grace_period_does_not_count_against_the_rates(session, world, capacity) -> None:
+    from audit.dashboard import unit_rates
+
+    fresh = TODAY - dt.timedelta(days=CTX.dossier_grace_days - 1)
+    due = TODAY - dt.timedelta(days=CTX.dossier_grace_days)
+    make_account(session, "3000000001", world.unit_a, capacity_kva=Decimal(capacity), connected_on=fresh)
+    session.commit()
+    (rate,) = unit_rates(session, world.unit_a.path, CTX)
+    assert rate.accounts == 1  # the world's own account only, connected long ago
+    session.execute(update(Account).where(Account.account_no == "3000000001").values(connected_on=due))
+    session.commit()
+    (rate,) = unit_rates(session, world.unit_a.path, CTX)
+    assert rate.accounts == 2

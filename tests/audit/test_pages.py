@@ -25,7 +25,10 @@ def _bars(html: str, section: str) -> list[tuple[str, str]]:
     """(label, number) of each bar of the chart in the dashboard's section ``section``."""
     start = html.index(f'aria-labelledby="{section}"')
     chart = html[start : html.index("</svg>", start)]
-    return re.findall(r'<text x="0"[^>]*>([^<]+)</text>\s*<rect[^>]*></rect>\s*<text[^>]*>(\d+)</text>', chart)
+    return re.findall(
+        r'<text x="0"[^>]*>(?:<title>[^<]*</title>)?([^<]+)</text>\s*<rect[^>]*></rect>\s*<text[^>]*>(\d+)</text>',
+        chart,
+    )
 
 
 def test_dashboard_shows_open_findings_by_rule_unit_and_age(client, world, session) -> None:
@@ -52,8 +55,12 @@ def test_dashboard_marks_a_rate_below_the_98_percent_target(client, world, monke
     cells = re.findall(rf'<td class="([^"]*)">[\d.]+% \({held}/5000\)</td>', html)
     assert cells == (["below", "below"] if below else ["", ""])
     start = html.index('aria-labelledby="rates-title"')
-    fills = re.findall(r'<rect x="120"[^>]* fill="([^"]+)"', html[start : html.index("</svg>", start)])
-    assert fills == (["#b42318", "#b42318"] if below else ["#0b5cad", "#6f42c1"])
+    chart = html[start : html.index("</svg>", start)]
+    # each rate keeps its own colour, so the legend tells them apart; below the target the bar is outlined red
+    assert re.findall(r'<rect x="120"[^>]* fill="([^"]+)"', chart) == ["#0b5cad", "#6f42c1"]
+    assert len(re.findall(r'<rect x="120"[^>]* stroke="#b42318"', chart)) == (2 if below else 0)
+    table = html[html.index("</svg>", start) : html.index("</table>", start)]
+    assert "<th>户数</th>" in table and "户号管理" not in table
 
 
 @pytest.mark.parametrize(
@@ -154,3 +161,113 @@ def test_finding_drills_down_to_its_document_and_dossier(client, world, session)
     session.commit()
     page = client.get(f"/staff/audit/findings/{finding.id}").get_data(as_text=True)
     assert "/staff/archive/documents/42" not in page
+
+
+def test_finding_evidence_reads_as_labelled_chinese_with_names_local_times_and_links(client, world, session) -> None:
+    material = Finding(
+        rule="FL-MATERIAL",
+        severity="medium",
+        subject="document:42",
+        account_id=world.own_account.id,
+        evidence={
+            "document_id": 42,
+            "doc_type": "power_supply_contract",
+            "writing_material": "ballpoint",
+            "formed_on": "2024-03-01",
+        },
+    )
+    large = Finding(
+        rule="FL-LARGE-INCOMPLETE",
+        severity="high",
+        subject="account:1000000001",
+        account_id=world.own_account.id,
+        evidence={"missing": "installation_record,power_supply_contract", "has_dossier": True},
+    )
+    attempt = Finding(
+        rule="FL-SECOND-DOSSIER",
+        severity="high",
+        subject="attempt:1",
+        account_id=world.own_account.id,
+        evidence={
+            "attempt_id": 1,
+            "attempted_at": "2026-12-01T16:30:00+00:00",
+            "actor_id": world.users["clerk"].id,
+            "source": "api",
+        },
+    )
+    session.add_all([material, large, attempt])
+    session.commit()
+    staff_sign_in(client, "supervisor-a")
+
+    def evidence(finding: Finding) -> str:
+        page = client.get(f"/staff/audit/findings/{finding.id}").get_data(as_text=True)
+        return page[page.index('class="facts card evidence"') : page.index("</dl>", page.index("card evidence"))]
+
+    shown = evidence(material)
+    assert '<dt>文件</dt><dd><a href="/staff/archive/documents/42">' in shown
+    assert "<dt>文件类别</dt><dd>供用电合同</dd>" in shown and "<dt>书写材料</dt><dd>圆珠笔</dd>" in shown
+    assert "<dt>缺少的文件</dt><dd>安装调试记录、供用电合同</dd>" in evidence(large)
+    assert "<dt>有案卷</dt><dd>是</dd>" in evidence(large)
+    shown = evidence(attempt)
+    assert "<dt>尝试时间</dt><dd>2026-12-02 00:30</dd>" in shown  # Beijing time, not UTC
+    assert "<dt>尝试人</dt><dd>clerk A</dd>" in shown
+    assert not re.search(r"<dt>[a-z_]+</dt>", shown)  # no internal key left as a label
+
+
+def test_supervisor_assigns_waives_and_exports_ticked_findings_at_once(client, world, session) -> None:
+    made = [
+        Finding(rule="FL-MATERIAL", severity="medium", subject=f"document:{n}", account_id=world.own_account.id)
+        for n in range(1, 5)
+    ]
+    foreign = Finding(rule="FL-MATERIAL", severity="medium", subject="document:9", account_id=world.foreign_account.id)
+    session.add_all([*made, foreign])
+    session.commit()
+    ids = [f.id for f in made]
+    token = staff_sign_in(client, "supervisor-a")
+    page = client.get("/staff/audit/findings").get_data(as_text=True)
+    assert f'name="ids" value="{ids[0]}" form="bulk"' in page and "FL-MATERIAL 使用禁用的书写材料或载体" in page
+    assigned = client.post(
+        "/staff/audit/findings/bulk",
+        data={
+            "csrf_token": token,
+            "ids": [ids[0], ids[1], foreign.id],
+            "to": "assigned",
+            "assignee": world.users["archivist"].id,
+        },
+    )
+    shown = client.get(assigned.headers["Location"]).get_data(as_text=True)
+    assert "已更改 2 条稽查发现" in shown and f"#{foreign.id}" in shown  # another unit's finding is refused
+    unreasoned = client.post(
+        "/staff/audit/findings/bulk", data={"csrf_token": token, "ids": [ids[2], ids[3]], "to": "waived"}
+    )
+    assert "flash-error" in client.get(unreasoned.headers["Location"]).get_data(as_text=True)  # a waiver needs why
+    waived = client.post(
+        "/staff/audit/findings/bulk",
+        data={"csrf_token": token, "ids": [ids[2], ids[3]], "to": "waived", "reason": "历史遗留，已另案处理"},
+    )
+    assert waived.status_code == 302
+    session.expire_all()
+    assert [session.get(Finding, i).status for i in ids] == ["assigned", "assigned", "waived", "waived"]
+    assert {session.get(Finding, i).reason for i in ids[2:]} == {"历史遗留，已另案处理"}
+    assert session.get(Finding, foreign.id).status == "open"
+    exported = client.get(f"/staff/audit/findings.csv?status=all&ids={ids[0]}&ids={ids[3]}")
+    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
+    assert sorted(int(r[0]) for r in rows[1:]) == [ids[0], ids[3]]
+
+
+def test_dashboard_bar_labels_fit_before_their_bars_and_keep_the_full_name(client, world, session) -> None:
+    world.unit_a.name = "湖滨供电所营业及客户服务中心第一班组"
+    session.add(
+        Finding(rule="FL-COMPLAINT-UNFILED", severity="medium", subject="ticket:1", account_id=world.own_account.id)
+    )
+    session.commit()
+    staff_sign_in(client, "supervisor-a")
+    html = client.get("/staff/audit").get_data(as_text=True)
+    charts = "".join(
+        html[html.index(f'aria-labelledby="{s}"') :].split("</svg>", 1)[0] for s in ("rule-title", "unit-title")
+    )
+    labels = dict(re.findall(r'<text x="0"[^>]*><title>([^<]+)</title>([^<]+)</text>', charts))
+    assert labels["湖滨供电所营业及客户服务中心第一班组"] == "湖滨供电所营业及…"
+    assert labels["FL-COMPLAINT-UNFILED"] == "FL-COMPLAINT-UN…"
+    for shown in labels.values():  # 13 px a Chinese character, about 7.5 px a Latin one: before the bar at 130 px
+        assert sum(13 if ord(c) > 0x2E7F else 7.5 for c in shown) <= 124

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from archive.models import ArchiveImport, SavedSearch
 from archive.samples import text_pdf
 from billing.invoicing.models import Invoice
 from billing.models import Payment, ReadingBook
@@ -47,6 +48,7 @@ class Planted:
     ticket_no: str
     incident_id: int
     order_no: str
+    archive_import_id: int
     application_no: str
     invoice_query: str  # invoice_no=...&check_code=... of an invoice of a planted payment
 
@@ -163,6 +165,41 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     )
 
     session.rollback()
+    batch = ArchiveImport(
+        filename=hostile("批次") + ".zip",
+        sha256="0" * 64,
+        unit_id=world.unit_a.id,
+        status="done",
+        total=1,
+        done=1,
+        refused=1,
+        report=[
+            {
+                "line": 2,
+                "file": hostile("文件"),
+                "account_no": hostile("户号"),
+                "status": "error",
+                "code": "account_not_found",
+                "params": {},
+                "document_id": None,
+            }
+        ],
+    )
+    session.add(batch)
+    admin_user = world.users["admin"]
+    session.add(
+        SavedSearch(
+            owner_id=admin_user.id,
+            unit_id=world.unit_a.id,
+            name=hostile("检索")[:80],
+            query=hostile("词"),
+            filters={"account_no": no},
+            shared=True,
+        )
+    )
+    session.flush()
+    archive_import_id = batch.id
+    session.commit()
     payment_id = session.scalar(select(Payment.id).where(Payment.channel == "counter"))
     reconciliation = PaymentReconciliation(provider="alipay", day=dt.date(2026, 3, 2), missing_there=1)
     session.add(reconciliation)
@@ -194,6 +231,7 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         ticket_no=ticket["ticket_no"],
         incident_id=int(fault["incident_id"]),
         order_no=order["order_no"],
+        archive_import_id=archive_import_id,
         application_no=application_no,
         invoice_query=invoice_query,
     )

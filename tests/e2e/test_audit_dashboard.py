@@ -47,3 +47,21 @@ def test_supervisor_reads_the_dashboard_and_watches_a_run(phone, session, world)
     with page.expect_download() as download:
         page.click("text=导出 CSV")
     assert download.value.suggested_filename == "findings.csv"
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_findings_filter_boxes_never_overlap(chromium, live_server, world, width: int) -> None:
+    from tests.e2e.conftest import open_phone
+
+    screen = open_phone(chromium, live_server, width=width)
+    _sign_in(screen, "supervisor-a")
+    screen.go("/staff/audit/findings")
+    screen.page.wait_for_load_state("load")
+    boxes = [screen.page.locator(f"#{name}").bounding_box() for name in ("f-status", "f-rule", "f-account", "f-unit")]
+    card = screen.page.locator("form.filters").bounding_box()
+    for i, a in enumerate(boxes):
+        assert a["x"] >= card["x"] and a["x"] + a["width"] <= card["x"] + card["width"] + 0.5
+        for b in boxes[i + 1 :]:
+            apart = a["x"] + a["width"] <= b["x"] + 0.5 or b["x"] + b["width"] <= a["x"] + 0.5
+            assert apart or a["y"] + a["height"] <= b["y"] + 0.5 or b["y"] + b["height"] <= a["y"] + 0.5
+    screen.page.context.close()

@@ -74,6 +74,15 @@ FORMS = [
     Form("start a dossier", "archivist-a", "/staff/archive?q=1000000001", "form[action$='/staff/archive']"),
     Form("file a document", "archivist-a", "/staff/archive/dossiers/1000000001", "form[action$='/documents']"),
     Form(
+        "file several documents",
+        "archivist-a",
+        "/staff/archive/dossiers/1000000001",
+        "form[action$='/documents/batch']",
+    ),
+    Form("reference sheet", "archivist-a", "/staff/archive/dossiers/1000000001", "form.reference-sheet", error=False),
+    Form("save an archive search", "archivist-a", "/staff/archive/search?q=合同", "form.save-search"),
+    Form("archive batch import", "archivist-a", "/staff/archive/imports", "form[action$='/archive/imports']"),
+    Form(
         "correct a document",
         "archivist-a",
         "/staff/archive/documents/{document}",
@@ -104,6 +113,7 @@ FORMS = [
     # audit
     Form("start an audit run", "supervisor-a", "/staff/audit", "form[action$='/audit/runs']", error=False),
     Form("waive a finding", "supervisor-a", "/staff/audit/findings/{finding}", "form:has(input[value=waived])"),
+    Form("ticked findings", "supervisor-a", "/staff/audit/findings", "form.bulk"),
     Form("finding filter", "supervisor-a", "/staff/audit/findings", "main form[method=get]", error=False),
     # notices and service points
     Form("outage notice", "clerk-a", "/staff/notices/outage", "main form.card", button="button[value=send]"),

@@ -27,6 +27,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # technical names a Chinese text may keep as they are (file formats, headers, units)
 ASCII_ALLOWED = {"PDF", "JPEG", "PNG", "TIFF", "DOCX", "CSV", "JSON", "GeoJSON", "UTF", "MiB", "HTTP"}
 ASCII_ALLOWED |= {"Idempotency", "Key", "csv", "geojson", "JavaScript", "XFA", "https"}
+ASCII_ALLOWED |= {"manifest", "zip"}  # the batch import's file names (manifest.csv in a .zip)
 CATALOGUE = {**ERRORS, **PROBLEMS}
 # functions that build codes from a table the test reads itself (``_web_codes``), or the error class itself
 NOT_LITERAL_ON_PURPOSE = {

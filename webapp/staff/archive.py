@@ -107,7 +107,16 @@ def archive_open_dossier() -> Any:
 
 @staff.get("/archive/dossiers/<account_no>")
 @staff_required(*READERS)
-def archive_dossier(account_no: str, errors: FormErrors | None = None, form: Any = None) -> Any:
+def archive_dossier(
+    account_no: str,
+    errors: FormErrors | None = None,
+    form: Any = None,
+    *,
+    batch: list[dict[str, Any]] | None = None,
+    batch_form: bool = False,
+    sheet_form: dict[str, Any] | None = None,
+) -> Any:
+    """The dossier page; after a multi-file filing, ``batch`` reports each file (``batch_form``: its form refused)."""
     user = staff_user()
     try:
         dossier = _dossier(db.session, user, account_no)
@@ -121,7 +130,11 @@ def archive_dossier(account_no: str, errors: FormErrors | None = None, form: Any
         dossier=view,
         pending=pending,
         can_file=user.role in WRITERS,
-        errors=errors or FormErrors(),
+        errors=FormErrors() if batch_form or sheet_form is not None else errors or FormErrors(),
+        batch_errors=(errors or FormErrors()) if batch_form else FormErrors(),
+        sheet_errors=(errors or FormErrors()) if sheet_form is not None else FormErrors(),
+        sheet_form=sheet_form,
+        batch=batch,
         form=form or {},
         today=clock.today_local().isoformat(),
         **_choices(),
@@ -260,38 +273,70 @@ def archive_catalog_pdf(account_no: str) -> Any:
     return Response(dossier_pdf(dossier), mimetype="application/pdf")
 
 
+def _search_args_date(args: Any, name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(args[name]) if args.get(name) else None
+    except ValueError:
+        return None
+
+
+def run_search(args: Any, *, page: int, per_page: int) -> dict[str, Any]:
+    """The search the page's arguments ask for (``q``, ``doc_type``, ``account_no``, ``from``, ``to``)."""
+    return search_documents(
+        db.session,
+        staff_user(),
+        q=args.get("q", "").strip()[:200],
+        doc_type=args.get("doc_type") or None,
+        account_no=args.get("account_no", "").strip() or None,
+        date_from=_search_args_date(args, "from"),
+        date_to=_search_args_date(args, "to"),
+        page=page,
+        per_page=per_page,
+    )
+
+
+def searched(args: Any) -> bool:
+    return bool(args.get("q") or args.get("doc_type") or args.get("account_no"))
+
+
 @staff.get("/archive/search")
 @staff_required(*READERS)
-def archive_search() -> Any:
-    args = request.args
+def archive_search(save_errors: FormErrors | None = None, args: Any = None) -> Any:
+    """The search page: the search form, the results, the saved searches and the form that saves this one."""
+    from archive.saved_searches import search_args, visible_saved_searches
+
+    args = request.args if args is None else args
     result = None
     error = None
     page = max(1, int(args.get("page", "1") or 1)) if (args.get("page", "1") or "1").isdigit() else 1
-
-    def date(name: str) -> dt.date | None:
+    if searched(args):
         try:
-            return dt.date.fromisoformat(args[name]) if args.get(name) else None
-        except ValueError:
-            return None
-
-    if args.get("q") or args.get("doc_type") or args.get("account_no"):
-        try:
-            result = search_documents(
-                db.session,
-                staff_user(),
-                q=args.get("q", "").strip()[:200],
-                doc_type=args.get("doc_type") or None,
-                account_no=args.get("account_no", "").strip() or None,
-                date_from=date("from"),
-                date_to=date("to"),
-                page=page,
-                per_page=20,
-            )
+            result = run_search(args, page=page, per_page=20)
         except DomainError as exc:
             error = " ".join(form_errors(exc, {"doc_type": _("Document type"), "from": _("From")}).summary)
         except Exception:  # a query the parser cannot read is the user's typo, not an outage
             error = _("The search could not be understood; check the quotes.")
     pages = ((result["total"] + 19) // 20) if result else 0
+    user = staff_user()
+    saved = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "args": search_args(s),
+            "shared": s.shared,
+            "mine": s.owner_id == user.id,
+            "owner": s.owner.name,
+        }
+        for s in db.session.scalars(visible_saved_searches(user))
+    ]
     return render_template(
-        "archive/search.html", args=args, result=result, error=error, page=page, pages=pages, **_choices()
+        "archive/search.html",
+        args=args,
+        result=result,
+        error=error,
+        page=page,
+        pages=pages,
+        saved=saved,
+        save_errors=save_errors or FormErrors(),
+        **_choices(),
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from audit import dashboard, settings
 from audit.commands import RequestRun, TransitionFinding
@@ -27,14 +28,15 @@ from billing.models import Account
 from core.db import db
 from core.errors import DomainError
 from core.identity import Role, Unit, User
-from core.scope import scope_path, visible_units
+from core.scope import in_scope, scope_path, visible_units
 from webapp.templating import STAFF_NAV, local_datetime
 
-from ..errors import form_errors
+from ..errors import error_message, form_errors
 from ..inputs import page_arg
 from . import staff
 from .access import staff_required, staff_user
 from .archive import READERS as ARCHIVE_READERS
+from .audit_evidence import evidence_rows
 
 SUPERVISION = (Role.SUPERVISOR, Role.ADMIN)
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK)
@@ -124,8 +126,20 @@ def audit_findings() -> Any:
     per_page = 50
     stmt = _filtered(user).add_columns(Account.account_no, Unit.name)
     rows = db.session.execute(stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    candidates: list[User] = []
+    if user.role == Role.SUPERVISOR:
+        candidates = list(
+            db.session.scalars(
+                select(User)
+                .where(User.role.in_(FIXERS), User.active.is_(True), in_scope(user, User.unit_id))
+                .order_by(User.name)
+            )
+        )
     return render_template(
         "audit/findings.html",
+        can_decide=user.role == Role.SUPERVISOR,
+        candidates=candidates,
+        rule_titles={r.code: r.title for r in all_rules()},
         rows=rows[:per_page],
         has_next=len(rows) > per_page,
         page=page,
@@ -141,6 +155,8 @@ def audit_findings() -> Any:
 def audit_findings_csv() -> Any:
     user = staff_user()
     stmt = _filtered(user).add_columns(Account.account_no, Unit.code)
+    if ids := _bulk_ids():  # "export the ticked ones": those of them the filters show
+        stmt = stmt.where(Finding.id.in_(ids))
     titles = {r.code: r.title for r in all_rules()}
 
     def generate() -> Any:
@@ -207,11 +223,15 @@ def audit_finding(finding_id: int) -> Any:
     assignees: list[User] = []
     if user.role == Role.SUPERVISOR:
         assignees = assignee_candidates(db.session, account)
+    rule = next((r for r in rules_table() if r["code"] == finding.rule), None)
     return render_template(
         "audit/finding.html",
         finding=finding,
         account=account,
-        rule=next((r for r in rules_table() if r["code"] == finding.rule), None),
+        rule=rule,
+        evidence=evidence_rows(
+            finding.evidence or {}, tuple(rule["evidence"]) if rule else (), archive=user.role in ARCHIVE_READERS
+        ),
         history=finding_history(db.session, finding),
         assignees=assignees,
         can_decide=user.role == Role.SUPERVISOR,
@@ -264,3 +284,47 @@ def _finding_or_404(user: User, finding_id: int) -> Finding:
     if user.role in FIXERS and finding.assignee_id != user.id:
         abort(404)
     return finding
+
+
+# --- bulk actions on the findings list ---------------------------------------------------------------------------
+
+BULK_LIMIT = 200
+
+
+def _bulk_ids() -> list[int]:
+    return sorted({int(v) for v in request.values.getlist("ids") if v.isdigit()})[:BULK_LIMIT]
+
+
+@staff.post("/audit/findings/bulk")
+@staff_required(Role.SUPERVISOR)
+def audit_findings_bulk() -> Any:
+    """Assign the ticked findings to one person, or waive them with one reason: each finding is decided on its own
+    (a savepoint each), so one refused finding is reported and never undoes the others."""
+    user = staff_user()
+    ids = _bulk_ids()
+    back = redirect(request.form.get("back") or url_for("staff.audit_findings"))
+    if not ids:
+        flash(_("Tick the findings to change first."), "error")
+        return back
+    try:
+        command = TransitionFinding.parse(
+            {k: request.form[k] for k in ("to", "assignee", "reason") if request.form.get(k)}
+        )
+    except DomainError as exc:
+        labels = {"to": _("Status"), "assignee": _("Assign to"), "reason": _("Reason for the waiver")}
+        flash(" ".join(form_errors(exc, labels).summary), "error")
+        return back
+    done, refused = 0, []
+    for finding_id in ids:
+        try:
+            finding = get_scoped_finding(db.session, user, finding_id)
+            with db.session.begin_nested():
+                transition(db.session, finding, user, command)
+            done += 1
+        except DomainError as exc:
+            refused.append(f"#{finding_id}: {error_message(exc)}")
+    db.session.commit()
+    flash(_("%(n)s findings changed.", n=done), "ok")
+    if refused:
+        flash(_("Not changed: %(list)s", list="; ".join(refused)), "error")
+    return back
