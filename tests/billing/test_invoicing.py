@@ -190,7 +190,8 @@ def test_an_unsubscribed_account_gets_no_document_email(app, world, session, api
     with smtp_server() as box, channels_with_smtp(app, box):
         _pay(api, world)
     assert len(_invoices(api, world)) == 1
-    assert [m["Subject"] for m in box.messages] == ["缴费成功"]
+    # the payment's own notice, no invoice mail
+    assert [m["Subject"] for m in box.messages] == [f"户号 {world.own_account.account_no} 缴费 ¥100.00 已到账"]
 
 
 def test_only_the_customer_chooses_and_the_choice_is_checked(world, session, api) -> None:
