@@ -78,3 +78,12 @@ def _xlsx_value(value: Any) -> Any:
     if isinstance(value, dt.date | int | float | str) or value is None:
         return value
     return str(value)
+
+
+def kept_file_response(content: bytes, content_type: str) -> Response:
+    """A file the app checked when it arrived (a ticket's photo, an application's paper), served with the content
+    type it was kept under and never sniffed as anything else."""
+    response = Response(content, mimetype=content_type)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -227,3 +227,12 @@ def test_system_notices_read_in_english_by_english_readers_and_staff_texts_as_wr
             assert for_reader(outage) == outage
             old = {**BILL_NOTICE, "data": {}}
             assert for_reader(old) == old
+
+
+def test_the_offline_page_never_writes_the_session(client) -> None:
+    """The service worker fetches /offline in the background while the customer signs in; a session cookie in its
+    answer would replace the signed-in one (the customer found signed out on the next page)."""
+    assert client.get("/login").status_code == 200  # an anonymous session with its form token
+    response = client.get("/offline")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers

@@ -14,6 +14,7 @@ from core.db import db
 from core.errors import InvalidInput, NotFound, Problem
 from core.identity import ALL_ROLES, Role
 
+from ..exports import kept_file_response
 from . import api
 from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource, resolved
 
@@ -134,11 +135,8 @@ def get_application_paper(application_no: str, upload_id: int) -> Any:
 
 
 def paper_response(paper: ApplicationUpload) -> Response:
-    """A paper as it was checked on arrival, never sniffed as anything else."""
-    response = Response(paper.content, mimetype=paper.content_type)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    """A paper as it was checked on arrival."""
+    return kept_file_response(paper.content, paper.content_type)
 
 
 @endpoint(

@@ -37,6 +37,7 @@ from servicedesk.queries import (
     visible_ticket,
 )
 
+from ..exports import kept_file_response
 from ..throttle import guard
 from . import api
 from .framework import PUBLIC, PageQuery, allow, caller, endpoint, paginate, register_resource, resolved
@@ -231,11 +232,8 @@ def get_photo(ticket_no: str, photo_id: int) -> Any:
 
 
 def photo_response(photo: TicketPhoto) -> Response:
-    """A ticket's photo as kept (an image checked on upload), never sniffed as anything else."""
-    response = Response(photo.content, mimetype=photo.content_type)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    """A ticket's photo as kept (an image checked on upload)."""
+    return kept_file_response(photo.content, photo.content_type)
 
 
 # --- incidents --------------------------------------------------------------------------------------

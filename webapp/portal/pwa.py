@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, render_template, send_from_directory, url_for
+from flask import current_app, jsonify, render_template, send_from_directory, session, url_for
 from flask_babel import gettext as _
 
 from ..extensions import current_language
@@ -56,4 +56,9 @@ def service_worker() -> Any:
 
 @portal.get("/offline")
 def offline() -> Any:
-    return render_template("portal/offline.html")
+    page = render_template("portal/offline.html")
+    # The service worker fetches this page in the background when it installs, which is often while the customer
+    # signs in: a session written by this request would put back the cookie as it was before the sign-in (reading
+    # the user marks an unknown session not fresh). The page needs nothing from the session, so it writes none.
+    session.modified = False
+    return page
