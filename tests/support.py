@@ -22,6 +22,8 @@ PROJECT_PACKAGES = ("core", *DOMAINS, "webapp")
 
 ROLES = [Role.CUSTOMER, Role.ARCHIVIST, Role.CLERK, Role.SUPERVISOR, Role.ADMIN]
 PASSWORD = "correct-horse-battery"
+# the bucket of the S3-API server the tests start (the s3_endpoint fixture)
+S3_BUCKET = "griddesk-test"
 
 
 def reset_database(app: Flask) -> None:
