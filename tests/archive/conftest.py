@@ -76,6 +76,7 @@ def app_search(app, search_kind, monkeypatch) -> SearchBackend:  # type: ignore[
 
 # --- blob stores -----------------------------------------------------------------------------------------------
 
+
 def make_blob_store(kind: str, root: Path, request: pytest.FixtureRequest) -> BlobStore:
     """A store of ``kind`` with its own space (a folder, or a key prefix in the test bucket), holds as the app has."""
     from archive.registry import open_blob_store

@@ -12,11 +12,12 @@ from audit.rules import all_rules
 from audit.settings import context
 from billing.models import Account
 from core.identity import Unit
+from tests.support import seed_demo
 
 
 def test_the_demo_audit_shows_a_decent_archive_with_one_unit_behind_and_a_few_of_each_violation(app, session) -> None:
     runner = app.test_cli_runner()
-    seeded = runner.invoke(args=["griddesk", "seed-demo"])
+    seeded = seed_demo(app)
     assert seeded.exit_code == 0, seeded.output
 
     rates = {r.unit_code: r for r in dashboard.unit_rates(session, "/", context()) or []}
