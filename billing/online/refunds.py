@@ -6,7 +6,8 @@ refundable amounts cover it (what was paid less what was already refunded or is 
 do not cover is paid out at the counter as before. The provider calls happen after the approval commits (outbox
 topic ``billing.online_refunds_approved``, task ``billing.send_online_refunds``); a refund counts as done only when
 the provider confirms it (``confirmed``); one the provider refuses is ``failed`` and left to a clerk, one it could
-not be asked about is asked again by the periodic settle task. The provider's refund number (``refund_no``) makes
+not be asked about, or that it is still processing (WeChat Pay answers ``PROCESSING`` first), is asked again by
+the periodic settle task. The provider's refund number (``refund_no``) makes
 a repeated request refund once.
 """
 
@@ -83,6 +84,10 @@ def send_refund(session: Session, provider: Provider, refund: PaymentRefund) -> 
     except ProviderUnavailable as exc:
         refund.message = str(exc)[:255]
         log.warning("online refund %s: provider unreachable: %s", refund.refund_no, exc)
+        return refund.status
+    if result.pending:  # accepted, still being processed (WeChat Pay): the minute task asks again
+        refund.message = result.message[:255]
+        log.info("online refund %s: %s is processing it", refund.refund_no, provider.name)
         return refund.status
     if not result.ok:
         refund.status = "failed"
