@@ -70,7 +70,9 @@ def settings(app: Any) -> None:
 def configure(config: Any) -> None:
     """Take the settings from ``config`` (the app factory; a test that changes them calls it again)."""
     _SETTINGS.clear()
-    _SETTINGS.update({k: config.get(k) for k in config if k.startswith(("ONLINE_PAY_", "ALIPAY_", "WECHATPAY_", "PAYMENT_SIM"))})
+    _SETTINGS.update(
+        {k: config.get(k) for k in config if k.startswith(("ONLINE_PAY_", "ALIPAY_", "WECHATPAY_", "PAYMENT_SIM"))}
+    )
     _SETTINGS["INSTANCE_DIR"] = config.get("INSTANCE_DIR", "instance")
     _BUILT.clear()
 

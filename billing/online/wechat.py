@@ -279,9 +279,9 @@ class WechatProvider:
             raise ProviderUnavailable(f"wechat pay statement not gzip: {exc}") from exc
         if len(data) > MAX_STATEMENT_BYTES:
             raise ProviderUnavailable("wechat pay statement too large")
-        if str(answer.get("hash_type", "SHA1")).upper() == "SHA1" and answer.get("hash_value"):
-            if hashlib.sha1(data).hexdigest() != str(answer["hash_value"]).lower():  # noqa: S324 (WeChat's digest)
-                raise ProviderUnavailable("wechat pay statement digest differs")
+        digest = hashlib.sha1(data).hexdigest()  # noqa: S324 (the digest WeChat Pay gives)
+        if answer.get("hash_value") and digest != str(answer["hash_value"]).lower():
+            raise ProviderUnavailable("wechat pay statement digest differs")
         try:
             return parse_trade_bill(data)
         except StatementFormatError as exc:

@@ -3,9 +3,8 @@
 The signed answer to ``/v3/bill/tradebill`` gives a ``download_url`` and the SHA1 of the bill; the file (gzip when
 asked with ``tar_type=GZIP``) is UTF-8 CSV text:
 
-- a header line (交易时间, 公众账号ID, 商户号, 特约商户号, 设备号, 微信订单号, 商户订单号, 用户标识, 交易类型, 交易状态,
-  付款银行, 货币种类, 应结订单金额, 代金券金额, 微信退款单号, 商户退款单号, 退款金额, 充值券退款金额, 退款类型, 退款状态,
-  商品名称, 商户数据包, 手续费, 费率, 订单金额, 申请退款金额, 费率备注 for ``bill_type=ALL``);
+- a header line (``HEADER`` for ``bill_type=ALL``: 交易时间, 公众账号ID, 商户号, …, 微信订单号, 商户订单号, …,
+  交易状态, …, 订单金额, 申请退款金额, 费率备注);
 - one line per trade or refund, every cell prefixed with a backtick (`` ` ``, so that spreadsheet programs keep
   long numbers as text);
 - a summary header (总交易单数, 应结订单总金额, 退款总金额, 充值券退款总金额, 手续费总金额, 订单总金额, 申请退款总金额)
@@ -56,7 +55,15 @@ HEADER = [
     "申请退款金额",
     "费率备注",
 ]
-SUMMARY_HEADER = ["总交易单数", "应结订单总金额", "退款总金额", "充值券退款总金额", "手续费总金额", "订单总金额", "申请退款总金额"]
+SUMMARY_HEADER = [
+    "总交易单数",
+    "应结订单总金额",
+    "退款总金额",
+    "充值券退款总金额",
+    "手续费总金额",
+    "订单总金额",
+    "申请退款总金额",
+]
 NEEDED = ("交易时间", "微信订单号", "商户订单号", "交易状态", "订单金额")
 PAID = "SUCCESS"
 
@@ -110,7 +117,9 @@ def parse_trade_bill(data: bytes) -> list[StatementRow]:
             raise StatementFormatError(f"line {number}: unreadable amount or time") from None
         if not amount.is_finite():
             raise StatementFormatError(f"line {number}: unreadable amount")
-        rows.append(StatementRow(order_no=cells["商户订单号"], trade_no=cells["微信订单号"], amount=amount, paid_at=paid_at))
+        rows.append(
+            StatementRow(order_no=cells["商户订单号"], trade_no=cells["微信订单号"], amount=amount, paid_at=paid_at)
+        )
     return rows
 
 
