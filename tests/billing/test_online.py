@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from audit.engine import Scope, run_rules
 from audit.models import Finding
@@ -46,20 +45,6 @@ def alipay(app: Any) -> Iterator[AlipaySimulator]:
     sim.stop()
     app.config.update(saved)
     online.configure(app.config)
-
-
-@pytest.fixture
-def served(app: Any) -> Iterator[str]:
-    """The app on a real port, so that the simulator's notices reach it over HTTP."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["ONLINE_PAY_PUBLIC_URL"] = base
-    online.configure(app.config)
-    yield base
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 def _bill(world: Any, session: Any, api: Any) -> None:

@@ -25,7 +25,7 @@ from billing.online.simulator import AlipaySimulator
 from billing.online.tasks import reconcile_payment_statements, settle_payment_orders
 from billing.online.wechat_simulator import WechatSimulator
 from core import clock
-from tests.billing.test_online import _bill, _payments, _wait, served  # noqa: F401 (served is a fixture)
+from tests.billing.test_online import _bill, _payments, _wait
 
 NOTIFY = "/api/v1/payment-providers/wechat/notify"
 
