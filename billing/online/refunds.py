@@ -8,7 +8,8 @@ topic ``billing.online_refunds_approved``, task ``billing.send_online_refunds``)
 the provider confirms it (``confirmed``); one the provider refuses is ``failed`` and left to a clerk, one it could
 not be asked about, or that it is still processing (WeChat Pay answers ``PROCESSING`` first), is asked again by
 the periodic settle task. The provider's refund number (``refund_no``) makes
-a repeated request refund once.
+a repeated request refund once. A confirmed refund of an invoiced payment issues its red invoice
+(``billing.invoicing.services.issue_red_invoice``).
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ def send_refund(session: Session, provider: Provider, refund: PaymentRefund) -> 
         return refund.status
     refund.status = "confirmed"
     refund.confirmed_at = utcnow()
+    if order.payment_id is not None:  # an invoiced payment refunded: its red invoice, in the same transaction
+        from billing.invoicing.services import issue_red_invoice
+
+        issue_red_invoice(session, order.payment_id, refund.amount, source=f"refund:{refund.id}")
     order.refunded_amount += refund.amount
     order.status = (
         OrderStatus.REFUNDED if order.refunded_amount >= (order.paid_amount or 0) else OrderStatus.PARTLY_REFUNDED

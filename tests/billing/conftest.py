@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
 
 from billing import online
+from billing.online.simulator import AlipaySimulator
 
 
 @pytest.fixture
@@ -24,3 +26,16 @@ def served(app: Any) -> Iterator[str]:
     yield base
     server.shutdown()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def alipay(app: Any) -> Iterator[AlipaySimulator]:
+    sim = AlipaySimulator(Path(app.config["INSTANCE_DIR"]) / "payment_simulator", delays=(0.0, 0.2, 0.4, 0.8, 1.6))
+    sim.start()
+    saved = {k: app.config.get(k) for k in ("PAYMENT_SIMULATOR_URL", "ONLINE_PAY_PUBLIC_URL", "ALIPAY_APP_ID")}
+    app.config.update(PAYMENT_SIMULATOR_URL=sim.url, ALIPAY_APP_ID="")
+    online.configure(app.config)
+    yield sim
+    sim.stop()
+    app.config.update(saved)
+    online.configure(app.config)
