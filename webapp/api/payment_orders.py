@@ -135,5 +135,5 @@ def get_reconciliation(query: ReconciliationQuery) -> Any:
         "missing_here": report.missing_here,
         "missing_there": report.missing_there,
         "amount_differs": report.amount_differs,
-        "items": reconciliation_items(db.session, report),
+        "items": reconciliation_items(db.session, report, caller()),
     }
