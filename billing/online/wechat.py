@@ -39,6 +39,7 @@ PRODUCTION_GATEWAY = "https://api.mch.weixin.qq.com"
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 NOTICE_SKEW = 300  # seconds a notice's Wechatpay-Timestamp may differ from our clock (replays are refused)
 NOTICE_MAX_BYTES = 64 << 10
+CERT_REFRESH_SECONDS = 60  # a notice naming an unknown certificate makes the SDK download them: at most this often
 MAX_STATEMENT_BYTES = 64 << 20
 STATES = {
     "SUCCESS": "paid",
@@ -108,6 +109,7 @@ class WechatProvider:
             "public_key_id": public_key_id or None,
         }
         self._client: Any = None
+        self._refreshed = 0.0  # when a notice last made the SDK download the platform certificates
 
     @property
     def client(self) -> Any:
@@ -174,7 +176,7 @@ class WechatProvider:
             return None
         if abs(clock.now_local().timestamp() - stamp) > NOTICE_SKEW:  # an old notice replayed
             return None
-        if len(notice.body) > NOTICE_MAX_BYTES:
+        if len(notice.body) > NOTICE_MAX_BYTES or not self._known_serial(headers["Wechatpay-Serial"]):
             return None
         try:
             body = notice.body.decode("utf-8")
@@ -193,6 +195,25 @@ class WechatProvider:
                 app_id=str(resource.get("mchid", "")),
             )
         return self._state(resource)
+
+    def _known_serial(self, serial: str) -> bool:
+        """Whether the notice's ``Wechatpay-Serial`` names a platform certificate (or the public key) we hold. An
+        unknown one makes the SDK download the certificates from ``/v3/certificates``: allowed once a minute, so
+        that forged notices with made-up serials cannot make GridDesk call WeChat Pay for each of them."""
+        if serial and serial == self._args.get("public_key_id"):
+            return True
+        try:
+            number = int(serial, 16)
+            held = {c.serial_number for c in self.client._core._certificates}
+        except (ValueError, ProviderUnavailable):
+            return False
+        if number in held:
+            return True
+        now = clock.now_local().timestamp()
+        if now - self._refreshed < CERT_REFRESH_SECONDS:
+            return False
+        self._refreshed = now
+        return True  # the SDK downloads the certificates and checks again
 
     def _state(self, data: dict[str, Any]) -> TradeState:
         amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}

@@ -192,6 +192,7 @@ class WechatSimulator:
         self.trades: dict[str, WechatTrade] = {}
         self.deliveries: list[WechatDelivery] = []
         self.send_notices = True  # False: a notice that never comes (the query path must settle the order)
+        self.certificate_downloads = 0
         self.lock = threading.Lock()
 
     # --- signatures ----------------------------------------------------------------------------------
@@ -550,6 +551,7 @@ class WechatSimulator:
     def _certificates(self) -> Answer:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        self.certificate_downloads += 1
         nonce, associated = secrets.token_hex(6), "certificate"
         cipher = AESGCM(self.keys["apiv3_key"].encode()).encrypt(
             nonce.encode(), self.keys["platform_cert"].encode(), associated.encode()

@@ -134,6 +134,7 @@ def test_forged_replayed_and_undecryptable_notices_change_nothing(world, session
         (unsigned, body),
         (garbage, body),
         (unknown_serial, body),
+        (unknown_serial, body),
         (not_hex, body),
         replayed,
         other_key,
@@ -142,7 +143,8 @@ def test_forged_replayed_and_undecryptable_notices_change_nothing(world, session
         assert status == 400 and json.loads(text)["code"] == "FAIL"
     assert _payments(session) == []
     assert _status(world, api, order["order_no"]) == "created"
-    assert _outcomes(session) == ["forged"] * 7
+    assert _outcomes(session) == ["forged"] * 8
+    assert wechat.certificate_downloads == 1  # an unknown serial fetches the certificates at most once a minute
     assert _post(client, (headers, body)) == (200, "")
     assert len(_payments(session)) == 1
 
