@@ -141,7 +141,9 @@ class AlipaySimulator:
         return f"{self.origin}/gateway.do"
 
     def start(self) -> AlipaySimulator:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="alipay-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="payment-simulator", daemon=True
+        )  # a short poll: stopping it (every test that pays) waits for one poll
         self._thread.start()
         return self
 
