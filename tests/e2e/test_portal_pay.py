@@ -119,3 +119,46 @@ def test_pay_a_bill_through_the_cashier_then_download_and_verify_its_invoice(
     payer.assert_fits()
     _taps_are_big_enough(payer)
     payer.shot("zh-64-verified")
+
+
+@pytest.fixture
+def both_offered(app: Any, alipay: AlipaySimulator) -> Iterator[AlipaySimulator]:
+    saved = app.config.get("ONLINE_PAY_PROVIDERS")
+    app.config["ONLINE_PAY_PROVIDERS"] = "alipay,wechat"
+    online.configure(app.config)
+    yield alipay
+    app.config["ONLINE_PAY_PROVIDERS"] = saved
+    online.configure(app.config)
+
+
+def test_the_customer_chooses_wechat_pay_and_pays_at_its_h5_cashier(
+    both_offered: AlipaySimulator, payer: Phone, session: Any, world: Any
+) -> None:
+    add_tariffs(session)
+    bill_with(session, world.own_account, "2026-01", 200)
+    session.commit()
+    page = payer.page
+    payer.go("/login")
+    page.fill("#phone", "13900000001")
+    page.fill("#password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/home(\?|$)"))
+    payer.go("/pay")
+    expect(page.get_by_label("支付宝")).to_be_checked()  # both offered: the customer chooses
+    page.get_by_label("微信支付").check()
+    payer.assert_fits()
+    payer.assert_labelled()
+    _taps_are_big_enough(payer)
+    amount = page.get_by_label("金额（元）").input_value()
+    page.click("#pay")
+
+    page.wait_for_url(re.compile(re.escape(both_offered.origin + "/wechat/h5")))
+    assert page.locator("#amount").inner_text() == amount
+    payer.assert_fits()
+    page.get_by_role("button", name=re.compile("确认支付")).click()
+
+    page.wait_for_url(re.compile(r"/pay/orders/GD\d+"))
+    page.locator("#order-status", has_text="已支付").wait_for()  # the signed, encrypted notice came
+    session.rollback()
+    assert [(p.amount, p.channel) for p in session.scalars(select(Payment))] == [(Decimal(amount), "app")]
+    assert [d.out_trade_no for d in both_offered.wechat.deliveries] == list(both_offered.wechat.trades)
