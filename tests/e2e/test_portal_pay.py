@@ -61,9 +61,8 @@ def _taps_are_big_enough(phone: Phone) -> None:
     assert small == [], f"{phone.page.url}: tap targets under 44 px: {small}"
 
 
-def test_pay_a_bill_through_the_cashier_then_download_and_verify_its_invoice(
-    payer: Phone, session: Any, world: Any, alipay: AlipaySimulator
-) -> None:
+def _signed_in_with_a_bill(payer: Phone, session: Any, world: Any) -> Any:
+    """The customer with one unpaid bill (January's, 200 kWh), signed in on the phone; its page."""
     add_tariffs(session)
     bill_with(session, world.own_account, "2026-01", 200)
     session.commit()
@@ -73,6 +72,13 @@ def test_pay_a_bill_through_the_cashier_then_download_and_verify_its_invoice(
     page.fill("#password", PASSWORD)
     page.click("form button[type=submit]")
     page.wait_for_url(re.compile(r"/home(\?|$)"))
+    return page
+
+
+def test_pay_a_bill_through_the_cashier_then_download_and_verify_its_invoice(
+    payer: Phone, session: Any, world: Any, alipay: AlipaySimulator
+) -> None:
+    page = _signed_in_with_a_bill(payer, session, world)
 
     page.get_by_role("link", name="缴费", exact=True).first.click()
     page.get_by_role("heading", name=re.compile("^缴费")).wait_for()
@@ -134,15 +140,7 @@ def both_offered(app: Any, alipay: AlipaySimulator) -> Iterator[AlipaySimulator]
 def test_the_customer_chooses_wechat_pay_and_pays_at_its_h5_cashier(
     both_offered: AlipaySimulator, payer: Phone, session: Any, world: Any
 ) -> None:
-    add_tariffs(session)
-    bill_with(session, world.own_account, "2026-01", 200)
-    session.commit()
-    page = payer.page
-    payer.go("/login")
-    page.fill("#phone", "13900000001")
-    page.fill("#password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(re.compile(r"/home(\?|$)"))
+    page = _signed_in_with_a_bill(payer, session, world)
     payer.go("/pay")
     expect(page.get_by_label("支付宝")).to_be_checked()  # both offered: the customer chooses
     page.get_by_label("微信支付").check()
