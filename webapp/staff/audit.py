@@ -36,7 +36,7 @@ from ..inputs import page_arg
 from . import staff
 from .access import staff_required, staff_user
 from .archive import READERS as ARCHIVE_READERS
-from .audit_evidence import evidence_rows
+from .audit_evidence import evidence_rows, render_sentence
 
 SUPERVISION = (Role.SUPERVISOR, Role.ADMIN)
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK)
@@ -68,7 +68,7 @@ def audit_dashboard() -> Any:
         by_unit=dashboard.open_by_unit(session, path),
         by_age=dashboard.open_by_age(session, path),
         rates=rates,
-        target=float(settings.get("AUDIT_TARGET_RATE")),
+        target=settings.target(),
         last_run=last_run,
         units=session.scalars(visible_units(user)).all(),
     )
@@ -236,6 +236,7 @@ def audit_finding(finding_id: int) -> Any:
         assignees=assignees,
         can_decide=user.role == Role.SUPERVISOR,
         can_remediate=user.role in FIXERS and finding.assignee_id == user.id and finding.status == "assigned",
+        sentence=render_sentence(finding.rule, finding.evidence or {}, account.account_no, user.role),
         evidence_json=json.dumps(finding.evidence, ensure_ascii=False, indent=2, sort_keys=True),
         document_id=_evidence_document(finding),
         can_open_archive=user.role in ARCHIVE_READERS,
