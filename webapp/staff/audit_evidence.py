@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
+from audit.rules import all_rules
 from billing.models import Bill
 from core import clock
 from core.db import db
@@ -283,6 +284,19 @@ def _code(value: str) -> str:
     """A code of a controlled list by its name in the reader's language (English: the code's words)."""
     shown = _(value) if value else "—"
     return value.replace("_", " ") if shown == value else shown
+
+
+def rule_name(code: str, titles: dict[str, str] | None = None) -> str:
+    """A rule's name in the reader's language (its title translated; the code for a rule that is gone)."""
+    if titles is None:
+        titles = {r.code: r.title for r in all_rules()}
+    return _(titles[code]) if code in titles else code
+
+
+def plain_sentence(rule: str, evidence: dict[str, Any], account_no: str, role: str) -> str:
+    """The rule's sentence as plain text (for CSV): the links' words without the links."""
+    said = render_sentence(rule, evidence, account_no, role)
+    return said.striptags() if said is not None else ""
 
 
 def render_sentence(rule: str, evidence: dict[str, Any], account_no: str, role: str) -> Markup | None:
