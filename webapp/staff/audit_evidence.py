@@ -100,9 +100,9 @@ def shown(name: str, value: Any, *, archive: bool = True) -> Markup:
     if isinstance(value, bool):
         return escape(_("yes") if value else _("no"))
     if name == "missing":
-        return escape("、".join(_(code.strip()) for code in str(value).split(",") if code.strip()))
+        return escape(_separator().join(_code(code.strip()) for code in str(value).split(",") if code.strip()))
     if name in CODES:
-        return escape(_(str(value)))
+        return escape(_code(str(value)))
     if name.endswith("_at"):
         return escape(_time(value))
     if name in PEOPLE:
