@@ -86,3 +86,4 @@ def test_search_results_as_csv_through_the_api_are_the_pages_export(app_search, 
     page = client.get("/staff/archive/search.csv?q=签订").get_data(as_text=True)
     assert rows == list(csv.reader(io.StringIO(page.lstrip("\ufeff"))))
     assert sorted(r[2] for r in rows[1:]) == ["合同0", "合同1"]
+    assert api.as_token(world.tokens["supervisor"]).get("/api/v1/archive/search.csv").status_code == 422

@@ -210,10 +210,15 @@ def delete_saved_search_api(saved_id: int) -> Any:
     "/archive/search.csv",
     access=allow(*READERS),
     query=SearchIn,
-    summary="Every result of a search (at most 5,000) as CSV, as the search page exports it",
+    summary="Every result of a search (at most 5,000) as CSV, as the search page exports it (words, a type or "
+    "an account are required)",
+    extra_responses={422: "no words, type or account to search for (details.fields.q)"},
     content_type="text/csv",
 )
 def search_csv(query: SearchIn) -> Any:
+    if not (query.q or query.doc_type or query.account_no):  # as the page: a search, not the whole archive
+        raise InvalidInput.fields({"q": Problem("required")})
+
     def run(page: int) -> dict[str, Any]:
         return search_documents(
             db.session,
