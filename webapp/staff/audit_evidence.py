@@ -394,22 +394,23 @@ def _unapproved(e: Evidence) -> Markup:
     line = e.ledger_line(
         _("%(kind)s no. %(id)s", kind=_(str(e.raw("kind"))), id=e.raw("record_id")), f"adjustment-{e.raw('record_id')}"
     )
-    params = {"line": line, "amount": amount, "period": period, "requester": e.person("requested_by")}
+    bill = _("the bill of %(period)s", period=period) if period != "—" else _("the account's balance")
+    params = {"line": line, "amount": amount, "bill": bill, "requester": e.person("requested_by")}
     problem = e.raw("problem")
     if problem == "approved_without_decider":
         return say(
-            _("%(line)s of %(amount)s on the bill of %(period)s, asked for by %(requester)s, is approved with no "
+            _("%(line)s of %(amount)s on %(bill)s, asked for by %(requester)s, is approved with no "
               "one recorded as deciding it."),
             **params,
         )  # fmt: skip
     if problem == "approved_by_requester":
         return say(
-            _("%(line)s of %(amount)s on the bill of %(period)s was approved by %(requester)s, who asked for it: "
+            _("%(line)s of %(amount)s on %(bill)s was approved by %(requester)s, who asked for it: "
               "a second person must decide."),
             **params,
         )  # fmt: skip
     return say(
-        _("%(line)s of %(amount)s on the bill of %(period)s, asked for by %(requester)s, was approved by "
+        _("%(line)s of %(amount)s on %(bill)s, asked for by %(requester)s, was approved by "
           "%(decider)s, who may not decide for this account's unit."),
         decider=e.person("decided_by"),
         **params,
@@ -470,9 +471,10 @@ def _large(e: Evidence) -> Markup:
     if e.raw("has_dossier") is False:
         return say(
             _(
-                "This %(capacity)s account, connected on %(connected_on)s (%(days)s days ago), has no dossier: "
+                "The %(capacity)s %(account)s, connected on %(connected_on)s (%(days)s days ago), has no dossier: "
                 "it lacks %(missing)s."
             ),
+            account=e.account(),
             **params,
         )
     return say(
@@ -565,9 +567,10 @@ def _required(e: Evidence) -> Markup:
     if e.raw("has_dossier") is False:
         return say(
             _(
-                "This %(capacity)s account, connected on %(connected_on)s, has no dossier, so its %(doc_type)s "
+                "The %(capacity)s %(account)s, connected on %(connected_on)s, has no dossier, so its %(doc_type)s "
                 "is missing."
             ),
+            account=e.account(),
             **params,
         )
     return say(
