@@ -64,8 +64,11 @@ def test_the_demo_audit_shows_a_decent_archive_with_one_unit_behind_and_a_few_of
 def _sentence(client: Any, finding_id: int, lang: str) -> str:
     page = client.get(f"/staff/audit/findings/{finding_id}?lang={lang}")
     assert page.status_code == 200
-    found = re.search(r'<p class="card evidence-sentence">(.*?)</p>', page.get_data(as_text=True), re.S)
+    shown = page.get_data(as_text=True)
+    found = re.search(r'<p class="card evidence-sentence">(.*?)</p>', shown, re.S)
     assert found, finding_id
+    facts = shown[shown.index('class="facts card evidence"') : shown.index("</dl>", shown.index("card evidence"))]
+    assert not re.search(r"<dt>[a-z_]+</dt>|<dd>[a-z]+_[a-z_]+</dd>", facts), facts  # labelled, codes named
     return found.group(1)
 
 

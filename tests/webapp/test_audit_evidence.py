@@ -15,6 +15,13 @@ def test_every_audit_rule_has_its_evidence_sentence(app) -> None:
     assert sorted(set(SENTENCES) - codes) == []  # no sentence left for a rule that is gone
 
 
+def test_every_kept_value_of_every_rule_has_its_label(app) -> None:
+    from webapp.staff.audit_evidence import LABELS
+
+    unlabelled = {rule.code: sorted(set(rule.evidence) - set(LABELS)) for rule in all_rules()}
+    assert {code: keys for code, keys in unlabelled.items() if keys} == {}, "add them to LABELS"
+
+
 # Every branch of the sentences the demo has no finding for: each must read as Chinese with its link.
 BRANCHES = [
     ("BZ-UNAPPROVED", {"kind": "waiver", "record_id": 5, "bill_id": None, "amount": "12.00",
@@ -82,3 +89,5 @@ def test_every_branch_of_the_sentences_reads_as_chinese_with_a_link(client, worl
             text = text.replace(value, "")  # kept numbers (references, application numbers) may hold letters
         assert not re.search(r"[A-Za-z]{3,}", text), (finding.rule, finding.evidence, text)
         assert "href=" in shown.group(1), (finding.rule, finding.evidence)
+        facts = page[page.index('class="facts card evidence"') : page.index("</dl>", page.index("card evidence"))]
+        assert not re.search(r"<dt>[a-z_]+</dt>|<dd>[a-z]+_[a-z_]+</dd>", facts), (finding.rule, facts)

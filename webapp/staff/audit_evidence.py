@@ -28,6 +28,7 @@ from .archive import READERS as ARCHIVE_READERS
 from .billing import READERS as BILLING_READERS
 
 LABELS = {
+    "account_no": _l("Account no."),
     "amount": _l("Amount (yuan)"),
     "actor_id": _l("Who tried"),
     "attempt_id": _l("Attempt no."),
@@ -68,8 +69,38 @@ LABELS = {
     "ticket_no": _l("Ticket"),
     "withdrawn_at": _l("Withdrawn at"),
     "writing_material": _l("Writing material"),
+    "allowed_days": _l("Allowed working days"),
+    "application_no": _l("Application no."),
+    "changed": _l("What changed"),
+    "day": _l("Statement day"),
+    "days_to_handover": _l("Days to hand-over"),
+    "done_on": _l("Done on"),
+    "end_on": _l("Judged up to"),
+    "first_on": _l("First on"),
+    "first_reading_on": _l("First reading on"),
+    "handed_over_on": _l("Handed over on"),
+    "largest_kva": _l("Largest (kVA)"),
+    "last_on": _l("Last on"),
+    "member_count": _l("Connections"),
+    "members": _l("Applications and accounts"),
+    "open": _l("Still open"),
+    "order_no": _l("Order no."),
+    "ours": _l("Our amount"),
+    "predecessor_done_on": _l("Previous step done on"),
+    "provider": _l("Payment provider"),
+    "received_on": _l("Received on"),
+    "recorded": _l("Recorded from the statement"),
+    "start_on": _l("Started on"),
+    "step": _l("Step"),
+    "theirs": _l("Their amount"),
+    "threshold_kva": _l("Threshold (kVA)"),
+    "total_kva": _l("Together (kVA)"),
+    "trade_no": _l("Trade no."),
+    "type": _l("Application type"),
+    "working_days": _l("Working days taken"),
 }
-CODES = {"doc_type", "writing_material", "paper_size", "kind", "channel", "source", "problem"}
+CODES = {"doc_type", "writing_material", "paper_size", "kind", "channel", "source", "problem", "provider", "changed"}
+AMOUNTS = {"amount", "ours", "theirs"}
 PEOPLE = {"actor_id", "requested_by", "decided_by"}
 
 
@@ -101,8 +132,17 @@ def shown(name: str, value: Any, *, archive: bool = True) -> Markup:
         return escape(_("yes") if value else _("no"))
     if name == "missing":
         return escape(_separator().join(_code(code.strip()) for code in str(value).split(",") if code.strip()))
+    if name == "type":
+        return escape(label(TYPE_LABELS, str(value)))
+    if name == "step":
+        return escape(label(STEP_LABELS, str(value)) if str(value) in STEP_LABELS else _code(str(value)))
     if name in CODES:
         return escape(_code(str(value)))
+    if name in AMOUNTS:
+        try:
+            return escape(money(Decimal(str(value))))
+        except (InvalidOperation, ValueError):
+            return escape(str(value))
     if name.endswith("_at"):
         return escape(_time(value))
     if name in PEOPLE:
