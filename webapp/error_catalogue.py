@@ -93,6 +93,7 @@ ERRORS = {
     "already_withdrawn": _l("The document is already withdrawn."),
     "archive_import_not_found": _l("No such batch import."),
     "saved_search_not_found": _l("No such saved search of yours."),
+    "saved_search_name_taken": _l("You already have a saved search named %(name)s."),
     "reference_sheet_incomplete": _l(
         "Record the name first: the filer signs a sheet naming the filer, the checker one naming the checker and "
         "the check date."
