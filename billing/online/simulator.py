@@ -426,7 +426,8 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
 
         def _wechat(self, method: str) -> bool:
             """WeChat Pay's paths go to its side of the simulator."""
-            if not self.path.startswith(("/v3/", "/wechat/")):
+            target = self.path  # the request's path and query, not a unit's
+            if not target.startswith(("/v3/", "/wechat/")):
                 return False
             length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
             body = self.rfile.read(length) if method == "POST" else b""

@@ -359,10 +359,10 @@ class WechatSimulator:
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """(status, headers, body) for one request to a ``/v3/`` or ``/wechat/`` path."""
         address = urllib.parse.urlsplit(target)
-        path = address.path
+        route = address.path  # the URL's, not a unit's
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(address.query).items()}
-        if path.startswith("/wechat/h5"):
-            return self._cashier(method, path, query, body)
+        if route.startswith("/wechat/h5"):
+            return self._cashier(method, route, query, body)
         if not self.verify_request(method, target, headers, body):
             return self._error(401, "SIGN_ERROR", "签名错误")
         try:
@@ -371,27 +371,27 @@ class WechatSimulator:
             return self._error(400, "PARAM_ERROR", "body is not JSON")
         if not isinstance(data, dict):
             return self._error(400, "PARAM_ERROR")
-        trade_path = re.fullmatch(r"/v3/pay/transactions/out-trade-no/([^/]+)(/close)?", path)
-        if method == "POST" and path == "/v3/pay/transactions/h5":
+        trade_path = re.fullmatch(r"/v3/pay/transactions/out-trade-no/([^/]+)(/close)?", route)
+        if method == "POST" and route == "/v3/pay/transactions/h5":
             return self._h5(data)
         if trade_path and method == "GET" and not trade_path.group(2):
             return self._query(urllib.parse.unquote(trade_path.group(1)))
         if trade_path and method == "POST" and trade_path.group(2):
             return self._close(urllib.parse.unquote(trade_path.group(1)))
-        if method == "POST" and path == "/v3/refund/domestic/refunds":
+        if method == "POST" and route == "/v3/refund/domestic/refunds":
             return self._refund(data)
-        refund_path = re.fullmatch(r"/v3/refund/domestic/refunds/([^/]+)", path)
+        refund_path = re.fullmatch(r"/v3/refund/domestic/refunds/([^/]+)", route)
         if refund_path and method == "GET":
             return self._query_refund(urllib.parse.unquote(refund_path.group(1)))
-        if method == "GET" and path == "/v3/bill/tradebill":
+        if method == "GET" and route == "/v3/bill/tradebill":
             return self._tradebill(query.get("bill_date", ""))
-        if method == "GET" and path == "/v3/billdownload/file":
+        if method == "GET" and route == "/v3/billdownload/file":
             try:
                 data_bytes = self.statement(query.get("token", ""))
             except ValueError:
                 return self._error(404, "RESOURCE_NOT_EXISTS")
             return 200, {"Content-Type": "application/octet-stream"}, gzip.compress(data_bytes)
-        if method == "GET" and path == "/v3/certificates":
+        if method == "GET" and route == "/v3/certificates":
             return self._certificates()
         return self._error(404, "RESOURCE_NOT_EXISTS", "no such API")
 
