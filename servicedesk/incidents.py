@@ -80,13 +80,14 @@ def incident_for_report(session: Session, unit_id: int, lat: float, lon: float, 
     since = received - dt.timedelta(minutes=int(settings.get("SERVICEDESK_INCIDENT_MINUTES")))
     south, north, west, east = _box(lat, lon, radius)
     box = {"since": since, "south": south, "north": north, "west": west, "east": east}
-    near = [(distance_m(lat, lon, c.lat, c.lon), c.id) for c in session.execute(_ACTIVE_NEAR, box)]
+    connection = session.connection()  # Core statements on the hot path: no ORM execution around them
+    near = [(distance_m(lat, lon, c.lat, c.lon), c.id) for c in connection.execute(_ACTIVE_NEAR, box)]
     near = [c for c in near if c[0] <= radius]
     if near:
         incident_id = int(min(near)[1])
-        session.execute(_JOIN, {"incident_id": incident_id, "lat": lat, "lon": lon, "at": received})
+        connection.execute(_JOIN, {"incident_id": incident_id, "lat": lat, "lon": lon, "at": received})
         return incident_id
-    neighbours = [r for r in session.execute(_UNGROUPED_NEAR, box) if distance_m(lat, lon, r.lat, r.lon) <= radius]
+    neighbours = [r for r in connection.execute(_UNGROUPED_NEAR, box) if distance_m(lat, lon, r.lat, r.lon) <= radius]
     if len(neighbours) + 1 < int(settings.get("SERVICEDESK_INCIDENT_MIN_REPORTS")):
         return None
     count = len(neighbours) + 1

@@ -127,16 +127,20 @@ def _announce(
     """The timeline event (one INSERT), its outbox message and its trail event, in the caller's transaction; the
     event's id."""
     session.flush()  # the ticket's own changes first: the message and the trail tell its new state
-    event_id = session.execute(
-        insert(_EVENTS).returning(_EVENTS.c.id),
-        {
-            "ticket_id": ticket.id,
-            "at": at or utcnow(),
-            "action": action,
-            "note": note,
-            "actor_id": actor.id if actor else None,
-        },
-    ).scalar_one()
+    event_id = (
+        session.connection()
+        .execute(
+            insert(_EVENTS).returning(_EVENTS.c.id),
+            {
+                "ticket_id": ticket.id,
+                "at": at or utcnow(),
+                "action": action,
+                "note": note,
+                "actor_id": actor.id if actor else None,
+            },
+        )
+        .scalar_one()
+    )
     if "events" not in inspect(ticket).unloaded:
         session.expire(ticket, ["events"])  # loaded before this event: read again when next asked for
     outbox.put(
@@ -215,7 +219,7 @@ def _insert_ticket(session: Session, values: dict[str, Any]) -> tuple[int, str]:
     if statement is None:
         statement = _INSERT_TICKET[dialect] = _insert_ticket_statement(dialect)
     day = f"{clock.local(values['received_at']):%Y%m%d}"
-    row = session.execute(statement, {**values, "day": day}).one()
+    row = session.connection().execute(statement, {**values, "day": day}).one()
     return int(row.id), str(row.ticket_no)
 
 
@@ -270,7 +274,7 @@ def open_ticket(
         incident_id=incident_id,
     )
     ticket_id, ticket_no = _insert_ticket(session, values)
-    session.execute(
+    session.connection().execute(
         insert(_STEPS),
         [
             {"ticket_id": ticket_id, "step": step, "position": n, "due_at": when, "done_at": None}
@@ -279,7 +283,7 @@ def open_ticket(
     )
     photo_rows = [{"ticket_id": ticket_id, "content": c, "content_type": t, "created_at": received} for c, t in photos]
     if photo_rows:
-        session.execute(insert(_PHOTOS), photo_rows)
+        session.connection().execute(insert(_PHOTOS), photo_rows)
     ticket = Ticket(id=ticket_id, ticket_no=ticket_no, **values)
     make_transient_to_detached(ticket)
     session.add(ticket)
