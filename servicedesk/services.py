@@ -8,6 +8,9 @@ change does.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
+import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -29,6 +32,8 @@ from .records import complaint_record
 from .topics import TICKET_CHANGED, TICKET_CLOSED
 
 S = TicketStatus
+FOLLOW_TOKEN_BYTES = 24  # a passer-by's follow-up link: 192 random bits, 32 URL-safe characters
+FOLLOW_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
 OPEN_STATUSES = tuple(s.value for s in TicketStatus if s not in (S.CLOSED, S.MERGED))
 
 
@@ -123,6 +128,7 @@ def _announce(
     notify: Sequence[int] | None,
     at: dt.datetime | None,
     account_no: str | None,
+    follow_token: str | None = None,
 ) -> int:
     """The timeline event (one INSERT), its outbox message and its trail event, in the caller's transaction; the
     event's id."""
@@ -155,6 +161,9 @@ def _announce(
             "kind": ticket.kind,
             "account_no": account_no,
             "user_ids": list(notify if notify is not None else _notify_ids(ticket, actor)),
+            # a passer-by's address (no account to notify): told of each step by e-mail; the link once
+            "contact_email": ticket.contact_email if ticket.reporter_id is None else None,
+            "follow_token": follow_token,
         },
     )
     trail.record(
@@ -256,6 +265,11 @@ def open_ticket(
     if command.kind == TicketKind.FAULT_REPAIR and lat is not None and lon is not None:
         incident_id = incidents.incident_for_report(session, unit_id, lat, lon, received)
     values: dict[str, Any] = dict.fromkeys(_TICKET_COLUMNS)
+    follow_token = None
+    if actor is None:  # a passer-by: a follow-up link only they hold (its hash kept), and their address if given
+        follow_token = secrets.token_urlsafe(FOLLOW_TOKEN_BYTES)
+        values["follow_token_hash"] = _token_hash(follow_token)
+        values["contact_email"] = command.contact_email
     values.update(
         kind=command.kind,
         status=S.RECEIVED.value,
@@ -287,6 +301,7 @@ def open_ticket(
     ticket = Ticket(id=ticket_id, ticket_no=ticket_no, **values)
     make_transient_to_detached(ticket)
     session.add(ticket)
+    ticket.follow_token = follow_token  # type: ignore[attr-defined]  # shown once, never stored
     _announce(
         session,
         ticket,
@@ -296,8 +311,20 @@ def open_ticket(
         notify=[reporter_id] if reporter_id else [],
         at=received,
         account_no=account.account_no if account else None,
+        follow_token=follow_token,
     )
     return ticket
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def followed_ticket(session: Session, token: str) -> Ticket | None:
+    """The ticket a passer-by's follow-up link names, or None (a malformed or unknown token alike)."""
+    if not FOLLOW_TOKEN_PATTERN.fullmatch(token or ""):
+        return None
+    return session.scalar(select(Ticket).where(Ticket.follow_token_hash == _token_hash(token)))
 
 
 def _ticket_by_no(session: Session, ticket_no: str) -> Ticket:
