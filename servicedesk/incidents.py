@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from core import trail
 from core.db import utcnow
@@ -86,6 +88,9 @@ def incident_for_report(session: Session, unit_id: int, lat: float, lon: float, 
     if near:
         incident_id = int(min(near)[1])
         connection.execute(_JOIN, {"incident_id": incident_id, "lat": lat, "lon": lon, "at": received})
+        held = session.identity_map.get(identity_key(Incident, incident_id))
+        if held is not None:  # the session holds the incident: read it again when next asked for
+            session.expire(held)
         return incident_id
     neighbours = [r for r in connection.execute(_UNGROUPED_NEAR, box) if distance_m(lat, lon, r.lat, r.lon) <= radius]
     if len(neighbours) + 1 < int(settings.get("SERVICEDESK_INCIDENT_MIN_REPORTS")):
@@ -106,6 +111,10 @@ def incident_for_report(session: Session, unit_id: int, lat: float, lon: float, 
         .returning(_i.id)
     ).scalar_one()
     session.execute(update(_TICKETS).where(_t.id.in_([r.id for r in neighbours])).values(incident_id=incident_id))
+    for row in neighbours:  # reports the session holds (a caller that took several in) see their incident
+        held_ticket = session.identity_map.get(identity_key(Ticket, row.id))
+        if held_ticket is not None:
+            set_committed_value(held_ticket, "incident_id", incident_id)
     trail.record(
         session,
         actor_id=None,

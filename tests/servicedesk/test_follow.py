@@ -73,3 +73,20 @@ def test_a_passer_by_who_left_an_address_gets_an_e_mail_at_each_step_the_first_w
     received, dispatched = mails
     assert body["ticket_no"] in received["Subject"] and body["follow_url"] in received.get_content()
     assert "已派出抢修人员" in dispatched["Subject"] and "follow" not in dispatched.get_content()
+
+
+def test_the_repair_form_gives_a_passer_by_the_link_and_keeps_their_address(client, world, session) -> None:
+    from tests.servicedesk.test_pages import _report
+
+    lat, lon = STREET[0]
+    fields = {"description": "路口电线掉落", "lat": str(lat), "lon": str(lon), "contact_phone": "13912345678"}
+    done = _report(client, **fields, contact_email="li.ming@example.test")
+    assert done.status_code == 201
+    link = re.search(
+        r'href="(http://[^"]+/service/follow/[A-Za-z0-9_-]{32})" data-follow-link', done.get_data(as_text=True)
+    )
+    assert link is not None and "li.ming@example.test" in done.get_data(as_text=True)
+    assert session.scalar(select(Ticket.contact_email)) == "li.ming@example.test"
+    assert client.get(link.group(1).split("localhost", 1)[-1]).status_code == 200
+    refused = _report(client, **fields, contact_email="不是邮箱")
+    assert refused.status_code == 422 and 'aria-invalid="true"' in refused.get_data(as_text=True)

@@ -87,3 +87,16 @@ def test_a_fault_report_costs_a_pinned_number_of_statements(client, world, sessi
         assert ticket.incident_id == incident.id
     else:
         assert body["incident_id"] is None and ticket.incident_id is None
+
+
+def test_reports_taken_in_one_session_see_the_incident_they_make_together(session, world) -> None:  # type: ignore[no-untyped-def]
+    from servicedesk.commands import OpenTicket
+    from servicedesk.services import open_ticket
+
+    customer = world.users["customer"]
+    reports = [{"kind": "fault_repair", "description": "停电", "lat": lat, "lon": lon} for lat, lon in STREET]
+    tickets = [open_ticket(session, customer, OpenTicket.parse(r)) for r in reports]
+    incident_id = tickets[-1].incident_id
+    assert incident_id is not None and [t.incident_id for t in tickets] == [incident_id] * 3
+    session.commit()
+    assert session.get(Incident, incident_id).ticket_count == 3
