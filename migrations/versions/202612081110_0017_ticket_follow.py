@@ -1,7 +1,7 @@
 """Tickets: a passer-by's e-mail address and follow-up link (token hash).
 
-Revision ID: 0016_ticket_follow
-Revises: 0015_desk
+Revision ID: 0017_ticket_follow
+Revises: 0016_red_invoices
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_ticket_follow"
-down_revision = "0015_desk"
+revision = "0017_ticket_follow"
+down_revision = "0016_red_invoices"
 branch_labels = None
 depends_on = None
 
