@@ -28,10 +28,10 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from celery import shared_task
-from sqlalchemy import JSON, BigInteger, Integer, String, delete, func, insert, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, Table, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -77,9 +77,12 @@ def topics() -> set[str]:
     return {topic for topic, subscribed in _SUBSCRIBERS.items() if subscribed}
 
 
+_PUT = insert(cast(Table, OutboxMessage.__table__))  # built once: every change of every domain puts messages
+
+
 def put(session: Session, topic: str, payload: dict[str, Any]) -> None:
     """Add a message in the session's transaction; a relay is asked for once the transaction commits."""
-    session.execute(insert(OutboxMessage), {"topic": topic, "payload": payload, "created_at": utcnow()})
+    session.execute(_PUT, {"topic": topic, "payload": payload, "created_at": utcnow()})
     queued_in_database(session)
 
 

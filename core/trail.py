@@ -38,6 +38,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Table,
     UniqueConstraint,
     bindparam,
     event,
@@ -246,13 +247,16 @@ def record(
             {**values, "before": before_json, "after": after_json, "rest": f"{head[1:-1]},{before_json},{after_json}]"},
         ).one()
         return TrailEvent(id=row.event_id, prev_hash=row.event_prev_hash, hash=row.event_hash, **values)
-    prev = _chain_ends(session, [values["chain"]])[values["chain"]]
+    prev = session.scalar(_CHAIN_END, {"chain": values["chain"]}) or GENESIS_HASH
     digest = _event_hash_from_json(prev, head, before_json, after_json)
-    event_id = session.execute(
-        insert(TrailEvent).returning(TrailEvent.id), {**values, "prev_hash": prev, "hash": digest}
-    ).scalar_one()
+    event_id = session.execute(_INSERT_EVENT, {**values, "prev_hash": prev, "hash": digest}).scalar_one()
     return TrailEvent(id=event_id, prev_hash=prev, hash=digest, **values)
 
+
+# SQLite's append, built once (every change of every domain records an event): the chain's end, the event
+_EVENTS: Table = TrailEvent.__table__  # type: ignore[assignment]
+_CHAIN_END = select(_EVENTS.c.hash).where(_EVENTS.c.chain == bindparam("chain")).order_by(_EVENTS.c.id.desc()).limit(1)
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
 
 _APPEND = text(
     "SELECT event_id, event_prev_hash, event_hash FROM trail_append(CAST(:at AS timestamptz),"

@@ -137,6 +137,22 @@ def application_notice(kw: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def ticket_follower_mail(kw: dict[str, Any]) -> dict[str, Any] | None:
+    """``mail_ticket_follower``'s arguments for a ticket's step when its reporter is a passer-by who left an
+    e-mail address; None otherwise."""
+    to = kw.get("contact_email")
+    if not to:
+        return None
+    what = TICKET_ACTIONS.get(str(kw["action"]), "有新的处理记录")
+    return {
+        "dedupe_key": f"ticket-follower:{kw['event_id']}",
+        "to": str(to),
+        "title": f"95598 报修 {kw['ticket_no']} {what}",
+        "body": f"您报修的 95598 工单 {kw['ticket_no']} {what}。",
+        "token": kw.get("follow_token"),
+    }
+
+
 def ticket_notice(kw: dict[str, Any]) -> dict[str, Any] | None:
     """``notify_event``'s arguments for a ticket's step (the service desk's payload); None when nobody is told."""
     user_ids = [int(u) for u in kw.get("user_ids") or []]

@@ -12,8 +12,14 @@ from typing import Any
 from core import outbox
 
 from . import topics
-from .events import application_notice, document_notice, finding_notice, ticket_notice
-from .tasks import fan_out_notice, notify_bills_issued, notify_event, notify_payments_received
+from .events import application_notice, document_notice, finding_notice, ticket_follower_mail, ticket_notice
+from .tasks import (
+    fan_out_notice,
+    mail_ticket_follower,
+    notify_bills_issued,
+    notify_event,
+    notify_payments_received,
+)
 
 _REPR_MAX = 1024  # Celery's argsrepr_maxsize
 
@@ -46,6 +52,9 @@ def tickets_changed(payloads: list[dict[str, Any]]) -> None:
         arguments = ticket_notice(payload)
         if arguments is not None:
             notify_event.apply_async(kwargs=arguments)
+        mail = ticket_follower_mail(payload)  # a passer-by who left an e-mail address
+        if mail is not None:
+            mail_ticket_follower.apply_async(kwargs=mail)
 
 
 def applications_changed(payloads: list[dict[str, Any]]) -> None:

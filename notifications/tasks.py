@@ -25,6 +25,7 @@ from core.locks import run_alone
 from . import runtime
 from .delivery import due_deliveries, plan_deliveries, send_deliveries, store_messages
 from .events import bill_notice, payment_notice
+from .interfaces import DeliveryError, Outgoing
 from .models import Delivery, DeliveryStatus, Message, Notice
 from .services import create_event_notice, resolve_recipients
 
@@ -305,3 +306,36 @@ def send_arrears_reminders(on: str | None = None) -> dict[str, int]:
     for event in events:
         notify_event.delay(**event)
     return {"reminders": len(events)}
+
+
+# a passer-by's follow-up page (the portal's route for a ticket's token)
+FOLLOW_PATH = "/service/follow/{token}"
+
+
+@shared_task(name="notifications.mail_ticket_follower", acks_late=True, bind=True, max_retries=8)
+def mail_ticket_follower(self: Any, dedupe_key: str, to: str, title: str, body: str, token: str | None = None) -> bool:
+    """An e-mail to a passer-by who reported a fault without an account, at a step of their ticket: once per
+    event (``dedupe_key``, kept as a notice with no recipients), the follow-up link in the first one. A refused
+    address is given up (logged); a server that is down is tried again later. True when sent now."""
+    channels = runtime.current()
+    with _session() as session:
+        if session.scalar(select(Notice.id).where(Notice.dedupe_key == dedupe_key)) is not None:
+            return False
+        if token:
+            body = f"{body}\n\n查看处理进度：{channels.app_url}{FOLLOW_PATH.format(token=token)}"
+        notice = Notice(kind="ticket_update", title=title[:200], body=body, dedupe_key=dedupe_key, data={})
+        notice.fanned_out_at = utcnow()
+        session.add(notice)
+        session.flush()
+        mailer = channels.mailer_factory()
+        try:
+            mailer.send(to, Outgoing(message_id=notice.id, title=title, body=body, url="/"))
+        except DeliveryError as exc:
+            if not exc.permanent:
+                session.rollback()
+                raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+            log.warning("ticket follower's mail given up: %s", exc)
+        finally:
+            mailer.close()
+        session.commit()
+    return True

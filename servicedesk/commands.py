@@ -15,6 +15,9 @@ from .models import TicketKind, TicketStatus
 DESCRIPTION_MAX = 2000
 NOTE_MAX = 2000
 PHONE_PATTERN = r"^\+?[0-9][0-9 -]{4,18}$"
+EMAIL_MAX = 254
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f<>\"',;]{1,64}@" + _LABEL + r"(?:\." + _LABEL + r")+$"
 Kind = Literal["fault_repair", "complaint", "report", "opinion", "suggestion", "praise", "enquiry", "meter_check"]
 Status = Literal["dispatched", "on_site", "restored", "contacted", "tested", "replied", "closed", "merged"]
 assert set(Kind.__args__) == {k.value for k in TicketKind}  # type: ignore[attr-defined]
@@ -40,6 +43,9 @@ class OpenTicket(Command):
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     contact_phone: str | None = Field(None, max_length=20, pattern=PHONE_PATTERN)
+    contact_email: str | None = Field(
+        None, max_length=EMAIL_MAX, pattern=EMAIL_PATTERN, description="a passer-by's address for progress notices"
+    )
 
     @classmethod
     def rules(cls, data: Mapping[str, Any]) -> dict[str, Problem]:

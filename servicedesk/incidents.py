@@ -12,10 +12,13 @@ import datetime as dt
 import math
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from core import trail
+from core.db import utcnow
 from core.errors import Conflict
 from core.identity import User
 
@@ -32,74 +35,95 @@ def _box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, 
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
 
-def _join(incident: Incident, ticket: Ticket) -> None:
-    assert ticket.lat is not None and ticket.lon is not None
-    n = incident.ticket_count
-    incident.lat = (incident.lat * n + ticket.lat) / (n + 1)
-    incident.lon = (incident.lon * n + ticket.lon) / (n + 1)
-    incident.ticket_count = n + 1
-    incident.last_reported_at = max(incident.last_reported_at, ticket.received_at)
-    incident.first_reported_at = min(incident.first_reported_at, ticket.received_at)
-    ticket.incident_id = incident.id
+_INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
+_TICKETS: Table = Ticket.__table__  # type: ignore[assignment]
 
 
-def group(session: Session, ticket: Ticket) -> Incident | None:
-    """Put a new fault report (with a place) into its incident, making one when enough reports gather."""
-    if ticket.lat is None or ticket.lon is None:
-        return None
+_i, _t = _INCIDENTS.c, _TICKETS.c
+# built once (a storm's intake must not rebuild them per report): the active incidents and the ungrouped open
+# fault reports in the box around a report since the window began, and a report joining an incident
+_ACTIVE_NEAR = select(_i.id, _i.lat, _i.lon).where(
+    _i.status.in_(ACTIVE),
+    _i.last_reported_at >= bindparam("since"),
+    _i.lat.between(bindparam("south"), bindparam("north")),
+    _i.lon.between(bindparam("west"), bindparam("east")),
+)
+_UNGROUPED_NEAR = select(_t.id, _t.lat, _t.lon, _t.received_at).where(
+    _t.kind == TicketKind.FAULT_REPAIR.value,
+    _t.incident_id.is_(None),
+    _t.status.not_in((TicketStatus.CLOSED.value, TicketStatus.MERGED.value)),
+    _t.received_at >= bindparam("since"),
+    _t.lat.between(bindparam("south"), bindparam("north")),
+    _t.lon.between(bindparam("west"), bindparam("east")),
+)
+_n = _i.ticket_count
+_JOIN = (
+    update(_INCIDENTS)
+    .where(_i.id == bindparam("incident_id"))
+    .values(
+        lat=(_i.lat * _n + bindparam("lat")) / (_n + 1),
+        lon=(_i.lon * _n + bindparam("lon")) / (_n + 1),
+        ticket_count=_n + 1,
+        last_reported_at=case((_i.last_reported_at < bindparam("at"), bindparam("at")), else_=_i.last_reported_at),
+        first_reported_at=case((_i.first_reported_at > bindparam("at"), bindparam("at")), else_=_i.first_reported_at),
+    )
+)
+
+
+def incident_for_report(session: Session, unit_id: int, lat: float, lon: float, received: dt.datetime) -> int | None:
+    """The incident a new fault report at (lat, lon) belongs to, decided before the report's row is written (the
+    caller writes it with this incident id): the nearest active incident whose centre is within
+    ``SERVICEDESK_INCIDENT_RADIUS_M`` and whose last report is within ``SERVICEDESK_INCIDENT_MINUTES``, its
+    centre, count and times moved by one UPDATE computed on the row itself (concurrent reports joining one
+    incident each count); else, once the report and the ungrouped open reports near it number
+    ``SERVICEDESK_INCIDENT_MIN_REPORTS``, a new incident holding them; else None. One look-up and one UPDATE
+    for a report joining an incident, two look-ups for a lone report."""
     radius = float(settings.get("SERVICEDESK_INCIDENT_RADIUS_M"))
-    since = ticket.received_at - dt.timedelta(minutes=int(settings.get("SERVICEDESK_INCIDENT_MINUTES")))
-    south, north, west, east = _box(ticket.lat, ticket.lon, radius)
-    candidates = session.scalars(
-        select(Incident).where(
-            Incident.status.in_(ACTIVE),
-            Incident.last_reported_at >= since,
-            Incident.lat.between(south, north),
-            Incident.lon.between(west, east),
-        )
-    ).all()
-    near = [(distance_m(ticket.lat, ticket.lon, i.lat, i.lon), i.id, i) for i in candidates]
+    since = received - dt.timedelta(minutes=int(settings.get("SERVICEDESK_INCIDENT_MINUTES")))
+    south, north, west, east = _box(lat, lon, radius)
+    box = {"since": since, "south": south, "north": north, "west": west, "east": east}
+    connection = session.connection()  # Core statements on the hot path: no ORM execution around them
+    near = [(distance_m(lat, lon, c.lat, c.lon), c.id) for c in connection.execute(_ACTIVE_NEAR, box)]
     near = [c for c in near if c[0] <= radius]
     if near:
-        incident = min(near, key=lambda c: (c[0], c[1]))[2]
-        _join(incident, ticket)
-        return incident
-    neighbours = session.scalars(
-        select(Ticket).where(
-            Ticket.kind == TicketKind.FAULT_REPAIR,
-            Ticket.incident_id.is_(None),
-            Ticket.status.not_in((TicketStatus.CLOSED, TicketStatus.MERGED)),
-            Ticket.received_at >= since,
-            Ticket.lat.between(south, north),
-            Ticket.lon.between(west, east),
-            Ticket.id != ticket.id,
-        )
-    ).all()
-    neighbours = [t for t in neighbours if distance_m(ticket.lat, ticket.lon, t.lat or 0, t.lon or 0) <= radius]
+        incident_id = int(min(near)[1])
+        connection.execute(_JOIN, {"incident_id": incident_id, "lat": lat, "lon": lon, "at": received})
+        held = session.identity_map.get(identity_key(Incident, incident_id))
+        if held is not None:  # the session holds the incident: read it again when next asked for
+            session.expire(held)
+        return incident_id
+    neighbours = [r for r in connection.execute(_UNGROUPED_NEAR, box) if distance_m(lat, lon, r.lat, r.lon) <= radius]
     if len(neighbours) + 1 < int(settings.get("SERVICEDESK_INCIDENT_MIN_REPORTS")):
         return None
-    incident = Incident(
-        unit_id=ticket.unit_id,
-        lat=ticket.lat,
-        lon=ticket.lon,
-        first_reported_at=ticket.received_at,
-        last_reported_at=ticket.received_at,
-        ticket_count=1,
-    )
-    session.add(incident)
-    session.flush()
-    ticket.incident_id = incident.id
-    for other in sorted(neighbours, key=lambda t: t.id):
-        _join(incident, other)
+    count = len(neighbours) + 1
+    incident_id = session.execute(
+        insert(_INCIDENTS)
+        .values(
+            unit_id=unit_id,
+            status=IncidentStatus.OPEN.value,
+            lat=(lat + sum(r.lat for r in neighbours)) / count,
+            lon=(lon + sum(r.lon for r in neighbours)) / count,
+            first_reported_at=min([received, *(r.received_at for r in neighbours)]),
+            last_reported_at=max([received, *(r.received_at for r in neighbours)]),
+            ticket_count=count,
+            created_at=utcnow(),
+        )
+        .returning(_i.id)
+    ).scalar_one()
+    session.execute(update(_TICKETS).where(_t.id.in_([r.id for r in neighbours])).values(incident_id=incident_id))
+    for row in neighbours:  # reports the session holds (a caller that took several in) see their incident
+        held_ticket = session.identity_map.get(identity_key(Ticket, row.id))
+        if held_ticket is not None:
+            set_committed_value(held_ticket, "incident_id", incident_id)
     trail.record(
         session,
         actor_id=None,
         action="incident.grouped",
         entity="incident",
-        entity_id=str(incident.id),
-        after={"tickets": incident.ticket_count},
+        entity_id=str(incident_id),
+        after={"tickets": count},
     )
-    return incident
+    return int(incident_id)
 
 
 def incident_tickets(session: Session, incident: Incident) -> list[Ticket]:
@@ -131,8 +155,8 @@ def announced(session: Session, actor: User, incident: Incident, notice_id: int)
 
 def group_reports(session: Session, since: dt.datetime, until: dt.datetime) -> list[Incident]:
     """Group every ungrouped open fault report with a place received in [since, until) into incidents at once,
-    by the rule ``group`` applies to one report (a storm's backlog, an import, a regrouping after a setting
-    changed): reports in time order, each joining the nearest incident whose centre is within the radius and
+    by the rule ``incident_for_report`` applies to one report (a storm's backlog, an import, a regrouping after a
+    setting changed): reports in time order, each joining the nearest incident whose centre is within the radius and
     whose last report is within the window, or forming one with the ungrouped reports near it once there are
     enough. A grid of radius-sized cells keeps each look-up to the 9 cells around the report."""
     radius = float(settings.get("SERVICEDESK_INCIDENT_RADIUS_M"))

@@ -97,6 +97,7 @@ class Ticket(Base):
         Index("ix_tickets_reporter_id", "reporter_id"),
         Index("ix_tickets_kind_received_at", "kind", "received_at"),
         Index("ix_tickets_incident_id", "incident_id"),
+        UniqueConstraint("follow_token_hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +108,10 @@ class Ticket(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
+    # a passer-by's e-mail address for progress notices, and the SHA-256 of their follow-up link's token (the
+    # token itself is shown once, when the report is received)
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    follow_token_hash: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)

@@ -1,12 +1,14 @@
 """Where a ticket belongs: the company's service area (a pin outside it is refused) and the unit of a pin.
 
 The service area is the configured polygon (``SERVICEDESK_SERVICE_AREA``) or, without one, the convex hull of the
-accounts' and service points' locations widened by ``SERVICEDESK_SERVICE_AREA_MARGIN_M``. The hull is kept for a
-few minutes per process: it changes when accounts are added, not per report.
+accounts' and service points' locations widened by ``SERVICEDESK_SERVICE_AREA_MARGIN_M``. The hull, and the places
+of the accounts by unit that find a pin's unit, are kept for a few minutes per process: they change when accounts
+are added, not per report, and a storm of reports must not read every account once per report.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -24,6 +26,11 @@ from . import settings
 EARTH_M = 6_371_000.0
 _HULL_SECONDS = 300.0
 _hull: tuple[float, list[tuple[float, float]]] | None = None  # (when computed, hull as (lon, lat))
+_GRID_DEG = 0.01  # cells of the unit look-up grid: about 1 km
+_GRID_RINGS = 10  # rings of cells searched around a pin before every place is compared
+# (when loaded, {cell: [(lat, lon, unit_id)]}, every place): the accounts' places rounded to about 100 m
+_places: tuple[float, dict[tuple[int, int], list[tuple[float, float, int]]], list[tuple[float, float, int]]] | None
+_places = None
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -85,19 +92,23 @@ def _company_hull(session: Session) -> list[tuple[float, float]]:
 
 
 def forget_hull() -> None:
-    """Recompute the hull at the next check (tests, and after a bulk import of accounts)."""
-    global _hull
-    _hull = None
+    """Recompute the hull and the unit look-up at the next report (tests, and after a bulk import of accounts)."""
+    global _hull, _places
+    _hull = _places = None
 
 
-def configured_area() -> dict[str, Any] | None:
-    raw = str(settings.get("SERVICEDESK_SERVICE_AREA") or "").strip()
-    if not raw:
-        return None
+@functools.lru_cache(maxsize=4)
+def _parsed_area(raw: str) -> dict[str, Any]:
     area = json.loads(raw)
     if polygon_problems(area) is not None:
         raise ValueError("SERVICEDESK_SERVICE_AREA is not a GeoJSON Polygon")
     return area  # type: ignore[no-any-return]
+
+
+def configured_area() -> dict[str, Any] | None:
+    """The configured service area (parsed and checked once per setting value), or None."""
+    raw = str(settings.get("SERVICEDESK_SERVICE_AREA") or "").strip()
+    return _parsed_area(raw) if raw else None
 
 
 def in_service_area(session: Session, lat: float, lon: float) -> bool:
@@ -115,6 +126,58 @@ def in_service_area(session: Session, lat: float, lon: float) -> bool:
             return True
     edges = list(zip(hull, hull[1:] + hull[:1], strict=True)) if len(hull) > 1 else [(hull[0], hull[0])]
     return min(_segment_distance_m(lat, lon, a, b) for a, b in edges) <= margin
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat / _GRID_DEG), math.floor(lon / _GRID_DEG)
+
+
+def _account_places(
+    session: Session,
+) -> tuple[dict[tuple[int, int], list[tuple[float, float, int]]], list[tuple[float, float, int]]]:
+    global _places
+    now = time.monotonic()
+    if _places is not None and now - _places[0] < _HULL_SECONDS:
+        return _places[1], _places[2]
+    lat, lon = func.round(cast(Account.lat, Numeric), 3), func.round(cast(Account.lon, Numeric), 3)
+    rows = session.execute(
+        select(lat, lon, Account.unit_id).where(Account.lat.isnot(None), Account.lon.isnot(None)).distinct()
+    )
+    every = sorted((float(y), float(x), int(unit_id)) for y, x, unit_id in rows)
+    grid: dict[tuple[int, int], list[tuple[float, float, int]]] = {}
+    for place in every:
+        grid.setdefault(_cell(place[0], place[1]), []).append(place)
+    _places = (now, grid, every)
+    return grid, every
+
+
+def unit_near(session: Session, lat: float, lon: float) -> int | None:
+    """The unit of the accounts nearest the pin (their places rounded to about 100 m; a tie goes to the lower
+    unit id), from the per-process look-up kept with the hull; None without accounts. Intake's look-up:
+    ``nearest_account_unit`` asks the database each time."""
+    grid, every = _account_places(session)
+    if not every:
+        return None
+    row, col = _cell(lat, lon)
+
+    def best(places: list[tuple[float, float, int]]) -> int:
+        return min(places, key=lambda p: (distance_m(lat, lon, p[0], p[1]), p[2]))[2]
+
+    found: list[tuple[float, float, int]] = []
+    for ring in range(_GRID_RINGS + 1):
+        for r in range(row - ring, row + ring + 1):
+            for c in range(col - ring, col + ring + 1):
+                if max(abs(r - row), abs(c - col)) == ring:
+                    found.extend(grid.get((r, c), ()))
+        if found and ring >= 1:
+            # a place in this ring may lie farther than one in the next ring's nearer corner: one more ring
+            # settles it, as the nearest place found is at most (ring + 1) cells away
+            for r in range(row - ring - 1, row + ring + 2):
+                for c in range(col - ring - 1, col + ring + 2):
+                    if max(abs(r - row), abs(c - col)) == ring + 1:
+                        found.extend(grid.get((r, c), ()))
+            return best(found)
+    return best(every)
 
 
 def nearest_account_unit(session: Session, lat: float, lon: float) -> int | None:

@@ -8,11 +8,14 @@ change does.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
+import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, Text, bindparam, cast, exists, func, insert, inspect, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from billing.models import Account
 from core import clock, outbox, trail
@@ -24,11 +27,13 @@ from core.scope import account_in_scope, unit_covers
 from . import flows, incidents, settings
 from .commands import MoveTicket, OpenTicket, RateTicket, ReopenTicket
 from .models import Incident, IncidentStatus, Ticket, TicketEvent, TicketKind, TicketPhoto, TicketStatus, TicketStep
-from .places import in_service_area, nearest_account_unit
+from .places import in_service_area, unit_near
 from .records import complaint_record
 from .topics import TICKET_CHANGED, TICKET_CLOSED
 
 S = TicketStatus
+FOLLOW_TOKEN_BYTES = 24  # a passer-by's follow-up link: 192 random bits, 32 URL-safe characters
+FOLLOW_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
 OPEN_STATUSES = tuple(s.value for s in TicketStatus if s not in (S.CLOSED, S.MERGED))
 
 
@@ -50,7 +55,7 @@ def _unit_of(session: Session, account: Account | None, lat: float | None, lon: 
     if account is not None:
         return account.unit_id
     if lat is not None and lon is not None:
-        unit_id = nearest_account_unit(session, lat, lon)
+        unit_id = unit_near(session, lat, lon)
         if unit_id is not None:
             return unit_id
     return ensure_root_unit(session).id
@@ -103,23 +108,62 @@ def _event(
     *,
     notify: Sequence[int] | None = None,
     at: dt.datetime | None = None,
-) -> TicketEvent:
-    event = TicketEvent(action=action, note=note, actor_id=actor.id if actor else None, at=at or utcnow())
-    ticket.events.append(event)
-    session.flush()
-    account_no = session.scalar(select(Account.account_no).where(Account.id == ticket.account_id))
+) -> None:
+    """Append to the ticket's timeline, announce it on the outbox and record it in the trail."""
+    account_no = (
+        session.scalar(select(Account.account_no).where(Account.id == ticket.account_id))
+        if ticket.account_id is not None
+        else None
+    )
+    _announce(session, ticket, action, actor, note, notify=notify, at=at, account_no=account_no)
+
+
+def _announce(
+    session: Session,
+    ticket: Ticket,
+    action: str,
+    actor: User | None,
+    note: str | None,
+    *,
+    notify: Sequence[int] | None,
+    at: dt.datetime | None,
+    account_no: str | None,
+    follow_token: str | None = None,
+) -> int:
+    """The timeline event (one INSERT), its outbox message and its trail event, in the caller's transaction; the
+    event's id."""
+    session.flush()  # the ticket's own changes first: the message and the trail tell its new state
+    event_id = (
+        session.connection()
+        .execute(
+            insert(_EVENTS).returning(_EVENTS.c.id),
+            {
+                "ticket_id": ticket.id,
+                "at": at or utcnow(),
+                "action": action,
+                "note": note,
+                "actor_id": actor.id if actor else None,
+            },
+        )
+        .scalar_one()
+    )
+    if "events" not in inspect(ticket).unloaded:
+        session.expire(ticket, ["events"])  # loaded before this event: read again when next asked for
     outbox.put(
         session,
         TICKET_CHANGED,
         {
             "ticket_id": ticket.id,
             "ticket_no": ticket.ticket_no,
-            "event_id": event.id,
+            "event_id": event_id,
             "action": action,
             "status": ticket.status,
             "kind": ticket.kind,
             "account_no": account_no,
             "user_ids": list(notify if notify is not None else _notify_ids(ticket, actor)),
+            # a passer-by's address (no account to notify): told of each step by e-mail; the link once
+            "contact_email": ticket.contact_email if ticket.reporter_id is None else None,
+            "follow_token": follow_token,
         },
     )
     trail.record(
@@ -130,21 +174,62 @@ def _event(
         entity_id=ticket.ticket_no,
         after={"status": ticket.status, "note": note},
     )
-    return event
+    return int(event_id)
 
 
-def _is_repeat(session: Session, ticket: Ticket) -> bool:
-    if ticket.kind != TicketKind.COMPLAINT or ticket.account_id is None:
+def _is_repeat(session: Session, kind: str, account_id: int | None, received: dt.datetime) -> bool:
+    """Whether a new complaint of the account follows another within ``SERVICEDESK_REPEAT_DAYS`` (重复投诉)."""
+    if kind != TicketKind.COMPLAINT or account_id is None:
         return False
-    since = ticket.received_at - dt.timedelta(days=int(settings.get("SERVICEDESK_REPEAT_DAYS")))
+    since = received - dt.timedelta(days=int(settings.get("SERVICEDESK_REPEAT_DAYS")))
     earlier = exists().where(
-        Ticket.account_id == ticket.account_id,
+        Ticket.account_id == account_id,
         Ticket.kind == TicketKind.COMPLAINT,
         Ticket.received_at >= since,
-        Ticket.id != ticket.id,
         Ticket.status != S.MERGED,
     )
     return bool(session.scalar(select(earlier)))
+
+
+_TICKETS: Table = Ticket.__table__  # type: ignore[assignment]
+_STEPS: Table = TicketStep.__table__  # type: ignore[assignment]
+_EVENTS: Table = TicketEvent.__table__  # type: ignore[assignment]
+_PHOTOS: Table = TicketPhoto.__table__  # type: ignore[assignment]
+
+
+_TICKET_COLUMNS = tuple(c.key for c in _TICKETS.columns if c.key not in ("id", "ticket_no"))
+_INSERT_TICKET: dict[str, Any] = {}  # by dialect, built once: a storm's intake must not rebuild it per report
+
+
+def _insert_ticket_statement(dialect: str) -> Any:
+    """INSERT ... SELECT of the ticket's row with its number (the day received, :day, + the id zero-padded)."""
+    if dialect == "postgresql":
+        new = select(func.nextval(func.pg_get_serial_sequence("tickets", "id")).label("id")).subquery("new")
+        digits = cast(new.c.id, Text)
+        number = bindparam("day", type_=Text) + func.lpad(digits, func.greatest(8, func.length(digits)), "0")
+    else:
+        new = select((func.coalesce(func.max(_TICKETS.c.id), 0) + 1).label("id")).subquery("new")
+        number = bindparam("day", type_=Text) + func.printf("%08d", new.c.id)
+    values = (bindparam(c, type_=_TICKETS.c[c].type) for c in _TICKET_COLUMNS)
+    return (
+        insert(_TICKETS)
+        .from_select(["id", "ticket_no", *_TICKET_COLUMNS], select(new.c.id, number, *values))
+        .returning(_TICKETS.c.id, _TICKETS.c.ticket_no)
+    )
+
+
+def _insert_ticket(session: Session, values: dict[str, Any]) -> tuple[int, str]:
+    """Write the ticket's row with its number (day received + id) in one INSERT; its (id, ticket_no).
+
+    The id comes from the table's sequence (PostgreSQL) or is the next rowid (SQLite, where the INSERT holds the
+    only write lock from its first step, as any INSERT of a rowid does)."""
+    dialect = session.get_bind().dialect.name
+    statement = _INSERT_TICKET.get(dialect)
+    if statement is None:
+        statement = _INSERT_TICKET[dialect] = _insert_ticket_statement(dialect)
+    day = f"{clock.local(values['received_at']):%Y%m%d}"
+    row = session.connection().execute(statement, {**values, "day": day}).one()
+    return int(row.id), str(row.ticket_no)
 
 
 def open_ticket(
@@ -159,40 +244,87 @@ def open_ticket(
     when the account complained within ``SERVICEDESK_REPEAT_DAYS``.
 
     A pin outside the service area is refused (422 ``outside_service_area``); ``photos`` are (bytes, content
-    type) already checked by ``photos.checked_image``."""
-    if command.lat is not None and command.lon is not None and not in_service_area(session, command.lat, command.lon):
+    type) already checked by ``photos.checked_image``.
+
+    Intake is the hot path of a storm: the ticket, its steps, its timeline event, its photos, the outbox message
+    and the trail event are written with one statement each, in the caller's transaction, and the service area
+    and the units' places come from the per-process look-ups (``places``). The ticket returned is persistent in
+    the session (its steps and events load when read)."""
+    lat, lon = command.lat, command.lon
+    if lat is not None and lon is not None and not in_service_area(session, lat, lon):
         raise InvalidInput.fields({"lat": Problem("not_in_service_area")}, "outside_service_area")
     account = _account(session, actor, command.account_no)
-    lat, lon = command.lat, command.lon
     if lat is None and account is not None and account.lat is not None and account.lon is not None:
         lat, lon = account.lat, account.lon
     unit_id = _unit_of(session, account, lat, lon)
     received = received_at or utcnow()
-    ticket = Ticket(
-        ticket_no="pending",
+    area_class = _area_class(session, unit_id)
+    due = flows.due_times(command.kind, area_class, received)
+    reporter_id = actor.id if actor is not None and actor.role == Role.CUSTOMER else None
+    incident_id = None
+    if command.kind == TicketKind.FAULT_REPAIR and lat is not None and lon is not None:
+        incident_id = incidents.incident_for_report(session, unit_id, lat, lon, received)
+    values: dict[str, Any] = dict.fromkeys(_TICKET_COLUMNS)
+    follow_token = None
+    if actor is None:  # a passer-by: a follow-up link only they hold (its hash kept), and their address if given
+        follow_token = secrets.token_urlsafe(FOLLOW_TOKEN_BYTES)
+        values["follow_token_hash"] = _token_hash(follow_token)
+        values["contact_email"] = command.contact_email
+    values.update(
         kind=command.kind,
-        status=S.RECEIVED,
+        status=S.RECEIVED.value,
         unit_id=unit_id,
         account_id=account.id if account else None,
-        reporter_id=actor.id if actor is not None and actor.role == Role.CUSTOMER else None,
+        reporter_id=reporter_id,
         contact_phone=command.contact_phone,
         description=command.description,
         lat=lat,
         lon=lon,
-        area_class=_area_class(session, unit_id),
+        area_class=area_class,
         received_at=received,
+        due_at=next((when for _, when in due), None),
+        reopened=0,
+        repeated=_is_repeat(session, command.kind, account.id if account else None, received),
+        incident_id=incident_id,
     )
+    ticket_id, ticket_no = _insert_ticket(session, values)
+    session.connection().execute(
+        insert(_STEPS),
+        [
+            {"ticket_id": ticket_id, "step": step, "position": n, "due_at": when, "done_at": None}
+            for n, (step, when) in enumerate(due)
+        ],
+    )
+    photo_rows = [{"ticket_id": ticket_id, "content": c, "content_type": t, "created_at": received} for c, t in photos]
+    if photo_rows:
+        session.connection().execute(insert(_PHOTOS), photo_rows)
+    ticket = Ticket(id=ticket_id, ticket_no=ticket_no, **values)
+    make_transient_to_detached(ticket)
     session.add(ticket)
-    _set_clock(ticket, received)
-    session.flush()
-    ticket.ticket_no = f"{clock.local(received):%Y%m%d}{ticket.id:08d}"
-    ticket.repeated = _is_repeat(session, ticket)
-    for content, content_type in photos:
-        session.add(TicketPhoto(ticket_id=ticket.id, content=content, content_type=content_type))
-    _event(session, ticket, S.RECEIVED, actor, notify=[ticket.reporter_id] if ticket.reporter_id else [], at=received)
-    if ticket.kind == TicketKind.FAULT_REPAIR and lat is not None and lon is not None:
-        incidents.group(session, ticket)
+    ticket.follow_token = follow_token  # type: ignore[attr-defined]  # shown once, never stored
+    _announce(
+        session,
+        ticket,
+        S.RECEIVED,
+        actor,
+        None,
+        notify=[reporter_id] if reporter_id else [],
+        at=received,
+        account_no=account.account_no if account else None,
+        follow_token=follow_token,
+    )
     return ticket
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def followed_ticket(session: Session, token: str) -> Ticket | None:
+    """The ticket a passer-by's follow-up link names, or None (a malformed or unknown token alike)."""
+    if not FOLLOW_TOKEN_PATTERN.fullmatch(token or ""):
+        return None
+    return session.scalar(select(Ticket).where(Ticket.follow_token_hash == _token_hash(token)))
 
 
 def _ticket_by_no(session: Session, ticket_no: str) -> Ticket:

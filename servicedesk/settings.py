@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "SERVICEDESK_SERVICE_AREA_MARGIN_M": 5000,
     # anonymous fault reports per client address
     "SERVICEDESK_ANONYMOUS_LIMIT": "5 per 10 minutes;20 per day",
+    # follow-up links asked for with an unknown token, per client address; beyond it every link is refused (429)
+    "SERVICEDESK_FOLLOW_LIMIT": "10 per 10 minutes;50 per day",
     # photos: how many per ticket and how large each
     "SERVICEDESK_PHOTO_MAX_BYTES": 5 * 1024 * 1024,
     "SERVICEDESK_PHOTOS_MAX": 3,

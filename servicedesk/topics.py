@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 # {"ticket_id": int, "ticket_no": str, "event_id": int, "action": str, "status": str, "kind": str,
-#  "account_no": str | None, "user_ids": [int]}
+#  "account_no": str | None, "user_ids": [int], "contact_email": str | None, "follow_token": str | None}
 # a ticket moved (received, a step done, rated, reopened, merged, escalated); ``user_ids`` are the people to tell
 # (the signed-in reporter; the unit's supervisors for an escalation). Notifications subscribes and sends notices.
+# ``contact_email``: a passer-by's address, told of each step by e-mail; ``follow_token``: their follow-up link's
+# token, on the ``received`` message only (the mail that gives them the link).
 TICKET_CHANGED = "servicedesk.ticket_changed"
 # {"ticket_id", "ticket_no", "account_no", "kind", "kind_label", "description", "reply", "unit", "handler",
 #  "received_at", "closed_at", "closed_on" (YYYY-MM-DD, local), "repeated", "reopened",

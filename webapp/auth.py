@@ -12,8 +12,9 @@ from flask import current_app, request
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 from wtforms import ValidationError
 
 from core.db import db
@@ -68,10 +69,17 @@ def sign_in_attempt(username: str, password: str, roles: Any = None) -> User | N
     return user
 
 
+# built once: every API request with a token runs it
+_USER_WITH_UNIT = select(User).options(joinedload(User.unit)).where(User.id == bindparam("uid"))
+
+
 def user_with_unit(uid: int) -> User | None:
     """The user and their unit in one query (the scope rule reads the unit's path on every request); no query at
     all when the session holds the user already."""
-    return db.session.get(User, uid, options=[joinedload(User.unit)])
+    held = db.session.identity_map.get(identity_key(User, uid))
+    if held is not None:
+        return held  # type: ignore[no-any-return]
+    return db.session.execute(_USER_WITH_UNIT, {"uid": uid}).unique().scalar_one_or_none()
 
 
 def authenticate(username: str, password: str) -> User | None:

@@ -7,7 +7,7 @@ import datetime as dt
 import typing
 from typing import Any
 
-from sqlalchemy import Select, exists, literal, select
+from sqlalchemy import Select, String, case, cast, exists, literal, select
 
 from archive.models import Document, Dossier
 from billing.models import Account
@@ -28,16 +28,19 @@ COMPLAINT_RECORD = "complaint_record"
     checks=(
         "Every complaint, report of misconduct and meter dispute of an account that closed before yesterday is "
         "filed into the account's dossier as a complaint record (客户投诉档案) whose document number is the "
-        "ticket number, and the record is not withdrawn."
+        "ticket number (after the n-th reopening, the supplementary record <ticket number>-n of its last "
+        "closing), and the record is not withdrawn."
     ),
     evidence=("ticket_no", "kind", "closed_at", "has_dossier"),
 )
 def complaint_unfiled(ctx: RuleContext) -> Select[Any]:
     cutoff = clock.at_local(ctx.today - dt.timedelta(days=1), dt.time(0, 0))
+    supplement = Ticket.ticket_no + "-" + cast(Ticket.reopened, String)
+    number = case((Ticket.reopened == 0, Ticket.ticket_no), else_=supplement)
     filed = exists().where(
         Document.account_no == Account.account_no,
         Document.doc_type == COMPLAINT_RECORD,
-        Document.document_no == Ticket.ticket_no,
+        Document.document_no == number,
         Document.withdrawn_at.is_(None),
     )
     has_dossier = exists().where(Dossier.account_no == Account.account_no)

@@ -46,6 +46,7 @@ class Planted:
     reading_id: int
     reading_import_id: int
     ticket_no: str
+    follow_url: str  # a passer-by's follow-up link of a planted fault report
     incident_id: int
     order_no: str
     archive_import_id: int
@@ -152,6 +153,8 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
     for lat, lon in [(30.2701, 120.1601), (30.2703, 120.1602), (30.2702, 120.1604)]:
         report = {"kind": "fault_repair", "description": hostile("报修"), "lat": lat, "lon": lon}
         fault = _ok(client.post("/api/v1/tickets", json=report, headers=customer))
+    passer_by = {"kind": "fault_repair", "description": hostile("路人报修"), "lat": 30.2702, "lon": 120.1603}
+    followed = _ok(client.post("/api/v1/tickets", json={**passer_by, "contact_phone": "13912345678"}))
     applicant = {"name": hostile("申请人"), "phone": "13912345678", "id_last4": "1234"}
     body = {"type": "capacity_increase", "account_no": no, "applicant": applicant, "capacity_kva": "99"}
     application = _ok(client.post("/api/v1/applications", json={**body, "note": hostile("增容")}, headers=customer))
@@ -229,6 +232,7 @@ def plant(client: Any, session: Any, world: Any) -> Planted:
         reading_id=reading["id"],
         reading_import_id=reading_import["id"],
         ticket_no=ticket["ticket_no"],
+        follow_url=followed["follow_url"],
         incident_id=int(fault["incident_id"]),
         order_no=order["order_no"],
         archive_import_id=archive_import_id,

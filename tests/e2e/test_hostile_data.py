@@ -83,6 +83,7 @@ PAGES: dict[str, tuple[str | None, Path_]] = {
     "portal.ask": ("customer", "/service/new"),
     "portal.tickets": ("customer", "/service"),
     "portal.ticket": ("customer", lambda p: f"/service/{p.ticket_no}"),
+    "portal.follow_ticket": (None, lambda p: p.follow_url),
     "staff.service_queue": (STAFF, "/staff/service"),
     "staff.service_ticket": (STAFF, lambda p: f"/staff/service/tickets/{p.ticket_no}"),
     "staff.crew_page": (STAFF, "/staff/service/crew"),

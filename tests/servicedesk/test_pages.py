@@ -217,3 +217,34 @@ def test_the_queue_shows_one_unit_of_the_callers_subtree(client, world, session)
     assert set(re.findall(r'data-ticket="(\d+)"', both)) == {at_station, at_a} and 'name="unit"' in both
     one = client.get("/staff/service?unit=UA1").get_data(as_text=True)
     assert re.findall(r'data-ticket="(\d+)"', one) == [at_station]
+
+
+def test_the_supervisor_sees_each_units_arrival_restoration_and_complaints_and_may_pick_one_unit(
+    client, world, session
+) -> None:
+    from core.identity import create_unit
+    from tests.support import make_account
+
+    station = create_unit(session, "UA1", "甲一供电所", world.unit_a.code)
+    make_account(session, "1000000009", station, lat=30.2801, lon=120.1701)
+    session.commit()
+    repair = open_ticket(client, world, "clerk", kind="fault_repair", account_no="1000000009").get_json()
+    for step, extra in [("dispatched", {"crew": "一班"}), ("on_site", {}), ("restored", {"cause": "树枝碰线"})]:
+        assert move(client, world, repair["ticket_no"], to=step, **extra).status_code == 200
+    open_ticket(client, world)  # a complaint of the own account, in 单位甲 itself
+    staff_sign_in(client, "supervisor-a")
+    page = client.get("/staff/service/supervision").get_data(as_text=True)
+    rows = dict(re.findall(r'<tr data-unit="([^"]+)">(.*?)</tr>', page, re.S))
+    assert set(rows) == {"单位甲", "甲一供电所"}
+    assert "0 分钟，承诺 45" in rows["甲一供电所"] and "0.0 小时，承诺 3" in rows["甲一供电所"]
+    assert "超时" not in rows["甲一供电所"] and "10000.00" in rows["单位甲"]  # one complaint, one account
+    assert "各单位按时率" in page  # the chart per unit
+    csv_text = client.get("/staff/service/supervision.csv?days=7").get_data(as_text=True)
+    lines = csv_text.lstrip("\ufeff").splitlines()
+    assert "unit_arrival_minutes,fault_repair,甲一供电所,0.0,,45" in lines
+    assert "unit_restoration_hours,fault_repair,甲一供电所,0.00,,3" in lines
+    assert "unit_on_time_rate,,甲一供电所,1.0000,3,3" in lines
+    one = client.get("/staff/service/supervision.csv?days=7&unit=UA1").get_data(as_text=True)
+    assert "单位甲" not in one and "unit_on_time_rate,,甲一供电所,1.0000,3,3" in one.lstrip("\ufeff").splitlines()
+    outside = client.get("/staff/service/supervision?unit=UB").get_data(as_text=True)  # not one of the caller's
+    assert "单位乙" not in outside and 'data-unit="单位甲"' in outside

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Response, request
+from flask import Response, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -118,7 +118,10 @@ def open_ticket(body: OpenTicket) -> Any:
         attempts.failed("SERVICEDESK_ANONYMOUS_LIMIT", key)  # every anonymous report counts
         body = AnonymousReport.parse(body.model_dump(exclude_none=True))
     ticket = services.open_ticket(db.session, user, body)
-    return {**ticket_summary(ticket), "lat": ticket.lat, "lon": ticket.lon}, 201
+    result = {**ticket_summary(ticket), "lat": ticket.lat, "lon": ticket.lon}
+    if user is None:  # the passer-by's follow-up link, shown this once (only its hash is kept)
+        result["follow_url"] = url_for("portal.follow_ticket", token=ticket.follow_token)  # type: ignore[attr-defined]
+    return result, 201
 
 
 def caller_or_none() -> User | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -28,7 +28,7 @@ from ._customer import bound_accounts, customer, customer_required
 from .map import build_map, default_centre, tile_source
 
 ASK_KINDS = ("complaint", "enquiry", "meter_check", "report", "opinion", "suggestion", "praise")
-FAULT_FIELDS = ("account_no", "description", "lat", "lon", "contact_phone", "coords")
+FAULT_FIELDS = ("account_no", "description", "lat", "lon", "contact_phone", "contact_email", "coords")
 ASK_FIELDS = ("kind", "account_no", "description", "contact_phone")
 
 
@@ -40,6 +40,7 @@ def _labels() -> dict[str, str]:
         "lat": _("Place of the fault"),
         "lon": _("Place of the fault"),
         "contact_phone": _("Phone number to call you back"),
+        "contact_email": _("E-mail for progress messages"),
         "photo": _("Photos"),
     }
 
@@ -125,6 +126,8 @@ def report_fault() -> Any:
         data.update(_place(form))
         if user is not None:
             data["account_no"] = form["account_no"]
+        elif form["contact_email"].strip():
+            data["contact_email"] = form["contact_email"].strip()
         try:
             if user is None:
                 key = request.remote_addr or "-"
@@ -133,6 +136,9 @@ def report_fault() -> Any:
             command, photos = _parsed(AnonymousReport if user is None else OpenTicket, data)
             ticket = services.open_ticket(db.session, user, command, photos=photos)
             summary = {"ticket_no": ticket.ticket_no, "due_at": ticket.due_at}
+            if user is None:  # the follow-up link, shown this once (only its hash is kept)
+                summary["follow_url"] = url_for("portal.follow_ticket", token=ticket.follow_token, _external=True)  # type: ignore[attr-defined]
+                summary["contact_email"] = ticket.contact_email
             db.session.commit()
             if user is not None:
                 return redirect(url_for("portal.ticket", ticket_no=summary["ticket_no"]))
@@ -217,6 +223,28 @@ def _ticket_page(ticket_no: str, errors: FormErrors | None = None, status: int =
 @customer_required
 def ticket(ticket_no: str) -> Any:
     return _ticket_page(ticket_no)
+
+
+@portal.get("/service/follow/<token>")
+def follow_ticket(token: str) -> Any:
+    """A passer-by's follow-up page: the ticket's progress and timeline, by the link given when it was received.
+    Unknown links count against the address (``SERVICEDESK_FOLLOW_LIMIT``): tokens cannot be guessed by trying."""
+    key = request.remote_addr or "-"
+    guard().check("SERVICEDESK_FOLLOW_LIMIT", key)
+    ticket = services.followed_ticket(db.session, token[:64])
+    if ticket is None:
+        guard().failed("SERVICEDESK_FOLLOW_LIMIT", key)
+        abort(404)
+    return render_template(
+        "servicedesk/portal_follow.html",
+        ticket=ticket,
+        events=timeline(db.session, ticket),
+        urgency=urgency(ticket),
+        kind_labels=KIND_LABELS,
+        status_labels=STATUS_LABELS,
+        action_labels=ACTION_LABELS,
+        urgency_labels=URGENCY_LABELS,
+    )
 
 
 @portal.post("/service/<ticket_no>/rating")

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from core import clock
 from core.db import db
 from core.errors import DomainError
-from core.identity import STAFF_ROLES, Role
+from core.identity import STAFF_ROLES, Role, Unit
 from core.scope import visible_units
 from mapping.maps import Area, Marker
 from servicedesk import flows, incidents, services
@@ -285,13 +285,26 @@ def _period() -> tuple[int, dt.datetime, dt.datetime]:
     return days, until - dt.timedelta(days=days), until
 
 
+def _supervised_unit() -> tuple[list[Unit], Unit | None]:
+    """The caller's units, and the one asked for (``?unit=CODE``) among them (``core.scope``), if any."""
+    units = list(db.session.scalars(visible_units(staff_user())))
+    return units, next((u for u in units if u.code == request.args.get("unit")), None)
+
+
 @staff.get("/service/supervision")
 @staff_required(*SUPERVISORS)
 def service_supervision() -> Any:
     days, since, until = _period()
-    report = supervision(db.session, staff_user(), since, until)
+    units, unit = _supervised_unit()
+    report = supervision(db.session, staff_user(), since, until, unit)
     return render_template(
-        "servicedesk/staff_supervision.html", report=report, days=days, periods=PERIODS, **_vocabulary()
+        "servicedesk/staff_supervision.html",
+        report=report,
+        days=days,
+        periods=PERIODS,
+        units=units,
+        unit=unit,
+        **_vocabulary(),
     )
 
 
@@ -304,7 +317,7 @@ def _cell(value: str) -> str:
 @staff_required(*SUPERVISORS)
 def service_supervision_csv() -> Any:
     days, since, until = _period()
-    report = supervision(db.session, staff_user(), since, until)
+    report = supervision(db.session, staff_user(), since, until, _supervised_unit()[1])
     buffer = io.StringIO()
     buffer.write("\ufeff")  # so that spreadsheet programs read the Chinese text as UTF-8
     writer = csv.writer(buffer)
@@ -313,5 +326,9 @@ def service_supervision_csv() -> Any:
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=servicedesk-{days}d.csv"},
+        headers={
+            "Content-Disposition": f"attachment; filename=servicedesk-{days}d"
+            + (f"-{report.unit}" if report.unit and report.unit.isalnum() else "")
+            + ".csv"
+        },
     )

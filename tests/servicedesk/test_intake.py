@@ -1,0 +1,102 @@
+"""Intake's round trips: what one ``POST /api/v1/tickets`` of a fault report sends to the database.
+
+Every statement the request sends is counted (a cursor listener on every engine) and the count is pinned, so a
+flush per row, a re-read of the service area or of the accounts' places per report, an ORM round trip for the
+ticket number, or a timeline event read back for its id each make it fail. What a report writes is checked
+too: nothing is saved by leaving the ticket, its steps, its event, its outbox message or its trail event out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import Engine, event, func, select
+
+from core import clock
+from core.trail import TrailEvent
+from servicedesk.models import Incident, Ticket, TicketEvent, TicketStep
+from tests.servicedesk.helpers import STREET, fault
+
+# SQLite: BEGIN IMMEDIATE, the user with their unit, the active incidents near the pin, then either the incident
+# joined (UPDATE) or the ungrouped reports near it; the ticket with its number, its steps (one executemany), its
+# timeline event, its outbox message, the trail chain's end and the trail event. PostgreSQL: no BEGIN statement,
+# and the trail's end and event are one call (trail_append).
+STATEMENTS = {"sqlite": 10, "postgresql": 8}
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The statements sent up to the first commit: the request's own transaction (what the outbox relay and the
+    workers do after it is theirs)."""
+    sent: list[str] = []
+    committed: list[bool] = []
+
+    def note(_conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        if not committed:
+            sent.append(statement)
+
+    def commit(_conn) -> None:  # type: ignore[no-untyped-def]
+        committed.append(True)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    event.listen(Engine, "commit", commit)
+    try:
+        yield sent
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+        event.remove(Engine, "commit", commit)
+    assert committed, "the request committed nothing"
+
+
+def _counts(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    models = {"tickets": Ticket, "steps": TicketStep, "events": TicketEvent}
+    counts = {name: session.scalar(select(func.count()).select_from(m)) or 0 for name, m in models.items()}
+    counts["trail"] = session.scalar(select(func.count()).where(TrailEvent.entity == "ticket")) or 0
+    session.rollback()
+    return counts
+
+
+@pytest.mark.parametrize("joins_incident", [True, False], ids=["joining an incident", "alone"])
+def test_a_fault_report_costs_a_pinned_number_of_statements(client, world, session, joins_incident) -> None:  # type: ignore[no-untyped-def]
+    for lat, lon in STREET:  # the first reports load the service area and the places; three make an incident
+        assert fault(client, world, lat, lon, role="customer").status_code == 201
+    assert session.scalar(select(Incident.ticket_count)) == 3
+    session.rollback()
+    before = _counts(session)
+    place = STREET[0] if joins_incident else (30.2802, 120.1701)  # about 1.4 km away: no incident near
+    with statements() as sent:
+        response = fault(client, world, *place, role="customer")
+    assert response.status_code == 201, response.get_json()
+    dialect = session.get_bind().dialect.name
+    assert len(sent) == STATEMENTS[dialect], "\n".join(s.split("\n")[0] for s in sent)
+    after = _counts(session)
+    written = {name: after[name] - before[name] for name in after}
+    assert written == {"tickets": 1, "steps": 4, "events": 1, "trail": 1}
+    # the message is relayed (and deleted) once the request commits: it was written in the request's transaction
+    assert sum(s.startswith("INSERT INTO outbox") for s in sent) == 1
+    body = response.get_json()
+    ticket = session.scalar(select(Ticket).where(Ticket.ticket_no == body["ticket_no"]))
+    assert ticket is not None and ticket.ticket_no == f"{clock.local(ticket.received_at):%Y%m%d}{ticket.id:08d}"
+    assert [s.step for s in ticket.steps] == ["dispatched", "on_site", "restored", "closed"]
+    assert ticket.due_at == ticket.steps[0].due_at
+    if joins_incident:
+        incident = session.scalar(select(Incident))
+        assert body["incident_id"] == incident.id and incident.ticket_count == 4
+        assert ticket.incident_id == incident.id
+    else:
+        assert body["incident_id"] is None and ticket.incident_id is None
+
+
+def test_reports_taken_in_one_session_see_the_incident_they_make_together(session, world) -> None:  # type: ignore[no-untyped-def]
+    from servicedesk.commands import OpenTicket
+    from servicedesk.services import open_ticket
+
+    customer = world.users["customer"]
+    reports = [{"kind": "fault_repair", "description": "停电", "lat": lat, "lon": lon} for lat, lon in STREET]
+    tickets = [open_ticket(session, customer, OpenTicket.parse(r)) for r in reports]
+    incident_id = tickets[-1].incident_id
+    assert incident_id is not None and [t.incident_id for t in tickets] == [incident_id] * 3
+    session.commit()
+    assert session.get(Incident, incident_id).ticket_count == 3
