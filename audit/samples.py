@@ -111,6 +111,7 @@ FILING_PLANTS = (
     "FL-COMPLAINT-UNFILED",
     "FL-DOSSIER-UNCHECKED",
     "FL-BUILDER-MISMATCH",
+    "FL-SHEET-UNFILED",
 )
 BUSINESS_PLANTS = ("BZ-UNAPPROVED", "BZ-PAYMENT-UNMATCHED", "BZ-PAYMENT-DUPLICATE", "BZ-STATEMENT-MISMATCH")
 
@@ -204,6 +205,8 @@ def _plant(account: SampleAccount, today: dt.date) -> None:
         account.extras["unchecked_dossier"] = True
     elif v == "FL-BUILDER-MISMATCH":
         account.extras["wrong_builder"] = True
+    elif v == "FL-SHEET-UNFILED":
+        account.extras["unfiled_outage_sheet"] = True
     elif v == "BZ-UNAPPROVED":
         account.extras["unapproved_waiver"] = True
     elif v == "BZ-PAYMENT-UNMATCHED":
@@ -385,6 +388,7 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
         )
     )
     complaints = _write_unfiled_complaints(session, plan, units)
+    outages = _write_unfiled_outage_sheets(session, plan)
     expected: set[tuple[str, str]] = set()
     for a in plan.accounts:
         v, no = a.violation, a.account_no
@@ -394,6 +398,8 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
             expected.add((v, f"dossier:{no}"))
         elif v == "FL-BUILDER-MISMATCH":
             expected.add((v, f"dossier:{no}:builder"))
+        elif v == "FL-SHEET-UNFILED":
+            expected.add((v, f"sheet:{no}:TD-{outages[no]}"))
         elif v == "FL-REQUIRED-DOC":
             expected.add((v, f"account:{no}:power_supply_contract"))
         elif v == "FL-LARGE-INCOMPLETE":
@@ -407,6 +413,24 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
         elif v == "FL-SECOND-DOSSIER":
             expected.add((v, f"attempt:{attempt_ids[no]}"))
     return expected
+
+
+def _write_unfiled_outage_sheets(session: Any, plan: Plan) -> dict[str, int]:
+    """An outage notice served on the account that ended 45 days before ``plan.today`` and whose sheet (停电通知单)
+    never reached the dossier, for each account planted with it; account number -> notice id."""
+    from notifications.models import Notice
+
+    planted = [a for a in plan.accounts if a.extras.get("unfiled_outage_sheet")]
+    if not planted:
+        return {}
+    ends = dt.datetime.combine(plan.today - dt.timedelta(days=45), dt.time(9, 30), tzinfo=dt.UTC)
+    rows = [
+        {"kind": "outage", "title": "计划停电通知", "body": "线路检修", "data": {}, "account_nos": [a.account_no],
+         "starts_at": ends - dt.timedelta(hours=8), "ends_at": ends, "created_at": ends - dt.timedelta(days=3),
+         "accounts": 1, "recipients": 0}
+        for a in planted
+    ]  # fmt: skip
+    return dict(zip([a.account_no for a in planted], _bulk(session, Notice, rows), strict=True))
 
 
 def _write_unfiled_complaints(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -> dict[str, str]:

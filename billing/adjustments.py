@@ -19,13 +19,12 @@ from billing.ledger import ZERO, apply_balance, bill_states
 from billing.models import Account, Adjustment, AdjustmentKind, AdjustmentStatus, Bill
 from billing.online.refunds import refund_through_providers
 from billing.rules import Rules, current_rules
+from billing.topics import WAIVER_APPROVED
 from core import clock, outbox, trail
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import User
 from core.scope import in_scope
-
-from billing.topics import WAIVER_APPROVED
 
 
 def adjustment_dict(adj: Adjustment) -> dict[str, Any]:
