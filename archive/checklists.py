@@ -52,10 +52,10 @@ class Tier:
 
 
 TIERS: tuple[Tier, ...] = (
-    Tier("residential", "居民低压（50千伏安以下）", Decimal(0), SMALL_KVA, True, Builder.MARKETING_DEPARTMENT),
-    Tier("small", "50千伏安以下", Decimal(0), SMALL_KVA, False, Builder.MARKETING_DEPARTMENT),
-    Tier("medium", "50千伏安至315千伏安以下", SMALL_KVA, LARGE_KVA, None, Builder.MARKETING_UNIT),
-    Tier("large", "315千伏安及以上", LARGE_KVA, None, None, Builder.MARKET_DEVELOPMENT),
+    Tier("residential_lv", "居民低压（50千伏安以下）", Decimal(0), SMALL_KVA, True, Builder.MARKETING_DEPARTMENT),
+    Tier("below_50", "50千伏安以下", Decimal(0), SMALL_KVA, False, Builder.MARKETING_DEPARTMENT),
+    Tier("below_315", "50千伏安至315千伏安以下", SMALL_KVA, LARGE_KVA, None, Builder.MARKETING_UNIT),
+    Tier("from_315", "315千伏安及以上", LARGE_KVA, None, None, Builder.MARKET_DEVELOPMENT),
 )
 # lists that an account's status adds to its tier's list
 EVENT_LISTS = {"suspended": "event_suspended", "closed": "event_closed"}
@@ -82,10 +82,10 @@ _RESIDENTIAL = ("application_form", "usage_record_sheet", "power_supply_contract
 
 # The checklists: (list, document type), one row per document a dossier of that list must hold.
 CHECKLIST: tuple[tuple[str, str], ...] = (
-    *(("residential", doc) for doc in _RESIDENTIAL),
-    *(("small", doc) for doc in _SMALL),
-    *(("medium", doc) for doc in _MEDIUM),
-    *(("large", doc) for doc in _LARGE),
+    *(("residential_lv", doc) for doc in _RESIDENTIAL),
+    *(("below_50", doc) for doc in _SMALL),
+    *(("below_315", doc) for doc in _MEDIUM),
+    *(("from_315", doc) for doc in _LARGE),
     ("event_suspended", "service_change_sheet"),
     ("event_closed", "service_change_sheet"),
 )
@@ -114,15 +114,16 @@ def required_for(capacity_kva: Decimal, category: str, status: str = "active") -
     return tuple(doc for name in lists for list_name, doc in CHECKLIST if list_name == name)
 
 
-def checklist_view(account: Any, held: set[str]) -> dict[str, Any]:
-    """The account's tier, its builder and its list, each item marked held or not (for the dossier page)."""
-    tier = tier_for(Decimal(account.capacity_kva), str(account.category))
+def dossier_checklist(dossier: Any, held: set[str]) -> dict[str, Any]:
+    """The dossier's checklist for its page: the account's tier, the builder the tier names and the one recorded,
+    and the tier's list (with the status's), each item marked held or not (``held``: the document types of its
+    catalogue, after corrections)."""
+    account = dossier.account
+    capacity, category = Decimal(account.capacity_kva), str(account.category)
+    tier = tier_for(capacity, category)
     return {
         "tier": tier.code,
-        "tier_label": tier.label_zh,
-        "builder": tier.builder,
-        "items": [
-            {"doc_type": doc, "held": doc in held}
-            for doc in required_for(Decimal(account.capacity_kva), str(account.category), str(account.status))
-        ],
+        "tier_builder": tier.builder,
+        "builder": dossier.builder,
+        "items": [{"doc_type": doc, "held": doc in held} for doc in required_for(capacity, category, str(account.status))],
     }

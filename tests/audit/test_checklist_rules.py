@@ -44,7 +44,7 @@ def test_a_dossier_is_opened_with_its_tier_s_builder_and_a_capacity_change_asks_
     assert (evidence["builder"], evidence["expected_builder"], evidence["tier"]) == (
         "marketing_department",
         "market_development",
-        "large",
+        "from_315",
     )
     # the archivist records who built it with the reference sheet; the next run resolves the finding
     command = RecordReferenceSheet.parse({"filer_name": "李静", "builder": "market_development"})
