@@ -125,5 +125,7 @@ def dossier_checklist(dossier: Any, held: set[str]) -> dict[str, Any]:
         "tier": tier.code,
         "tier_builder": tier.builder,
         "builder": dossier.builder,
-        "items": [{"doc_type": doc, "held": doc in held} for doc in required_for(capacity, category, str(account.status))],
+        "items": [
+            {"doc_type": doc, "held": doc in held} for doc in required_for(capacity, category, str(account.status))
+        ],
     }

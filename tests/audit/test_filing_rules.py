@@ -106,9 +106,7 @@ def test_rates_per_unit_count_required_and_held_documents(session, world) -> Non
     session.commit()
     (rate,) = unit_rates(session, world.unit_b.path, CTX)
     world_needs = len(samples.required_for(world.own_account.capacity_kva, "active", "residential"))
-    required = sum(
-        len(samples.required_for(a.capacity_kva, a.status, samples.category_of(a))) for a in plan.accounts
-    )
+    required = sum(len(samples.required_for(a.capacity_kva, a.status, samples.category_of(a))) for a in plan.accounts)
     required += world_needs
     assert (rate.unit_code, rate.accounts, rate.required) == ("UB", 11, required)
     # the planted missing contract, and the world's account without dossier
@@ -222,7 +220,12 @@ def test_every_document_type_from_another_department_needs_a_hand_over(
 # (not imported from archive.checklists), so that a list quietly changing fails below
 EVERY_TIER = {"application_form", "usage_record_sheet"}
 RESIDENTIAL = EVERY_TIER | {"power_supply_contract", "new_install_work_order"}
-SMALL = EVERY_TIER | {"customer_application", "power_supply_contract", "new_install_work_order", "fee_payment_agreement"}
+SMALL = EVERY_TIER | {
+    "customer_application",
+    "power_supply_contract",
+    "new_install_work_order",
+    "fee_payment_agreement",
+}
 MEDIUM = SMALL | {"business_survey", "installation_record"}
 LARGE = MEDIUM | {
     "engineering_survey",
