@@ -183,36 +183,38 @@ def file_papers(session: Session, application: Application) -> int:
     filed = _filed_numbers(session, account.account_no, application.application_no)
     count = 0
     papers = {s.name: s.paper for s in flows.steps_of(application.type)}
+    record_no = record_sheet_number(application)
+    opening = _opening_step(application) if application.type in flows.NEW_CONNECTIONS else None
     for step in application.steps:
         number = sheet_number(application, step)
-        if step.done_on is None or number in filed or papers.get(step.step) is None:
-            continue
-        handler = session.get(User, step.done_by_id) if step.done_by_id else None
-        content = sheet_pdf(
-            application,
-            step,
-            handler=(handler.name or handler.username) if handler else "",
-            account_no=account.account_no,
-        )
-        data = {
-            "doc_type": papers[step.step],
-            "title": paper_title(application, step.step),
-            "formed_on": step.done_on,
-            "document_no": number,
-        }
-        _file(session, dossier, unit_name, data, content, f"{number}.pdf")
-        count += 1
-    record_no = record_sheet_number(application)
-    opened = next((s.done_on for s in application.steps if s.step == _opening_step(application)), None)
-    if application.type in flows.NEW_CONNECTIONS and opened is not None and record_no not in filed:
-        data = {
-            "doc_type": _RECORD_SHEET,
-            "title": DOC_TYPE_LABELS_ZH[_RECORD_SHEET],
-            "formed_on": opened,  # the day the connection opened the account
-            "document_no": record_no,
-        }
-        _file(session, dossier, unit_name, data, record_sheet_pdf(account, unit_name, application), f"{record_no}.pdf")
-        count += 1
+        if step.done_on is not None and number not in filed and papers.get(step.step) is not None:
+            handler = session.get(User, step.done_by_id) if step.done_by_id else None
+            content = sheet_pdf(
+                application,
+                step,
+                handler=(handler.name or handler.username) if handler else "",
+                account_no=account.account_no,
+            )
+            data = {
+                "doc_type": papers[step.step],
+                "title": paper_title(application, step.step),
+                "formed_on": step.done_on,
+                "document_no": number,
+            }
+            _file(session, dossier, unit_name, data, content, f"{number}.pdf")
+            count += 1
+        if step.step == opening and step.done_on is not None and record_no not in filed:
+            # the new account's record sheet, filed right after the connection's sheet (dates stay in order)
+            data = {
+                "doc_type": _RECORD_SHEET,
+                "title": DOC_TYPE_LABELS_ZH[_RECORD_SHEET],
+                "formed_on": step.done_on,
+                "document_no": record_no,
+            }
+            _file(
+                session, dossier, unit_name, data, record_sheet_pdf(account, unit_name, application), f"{record_no}.pdf"
+            )
+            count += 1
     uploads = session.scalars(select(ApplicationUpload).where(ApplicationUpload.application_id == application.id))
     for upload in uploads:
         number = f"{application.application_no}-U{upload.id}"
