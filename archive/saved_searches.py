@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import trail
 from core.commands import Command
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from core.identity import User
 from core.scope import in_scope
 
@@ -40,18 +40,48 @@ def visible_saved_searches(user: User) -> Select[Any]:
     return select(SavedSearch).where(or_(SavedSearch.owner_id == user.id, shared)).order_by(SavedSearch.name)
 
 
-def save_search(session: Session, user: User, command: SaveSearch) -> SavedSearch:
+def _filters(command: SaveSearch) -> dict[str, str]:
     filters = {
         "doc_type": str(command.doc_type) if command.doc_type else None,
         "account_no": command.account_no,
         "from": command.from_.isoformat() if command.from_ else None,
         "to": command.to.isoformat() if command.to else None,
     }
-    filters = {k: v for k, v in filters.items() if v}
+    return {k: v for k, v in filters.items() if v}
+
+
+def save_search(session: Session, user: User, command: SaveSearch) -> SavedSearch:
     saved = session.scalar(select(SavedSearch).where(SavedSearch.owner_id == user.id, SavedSearch.name == command.name))
     if saved is None:
         saved = SavedSearch(owner_id=user.id, name=command.name)
         session.add(saved)
+    return _store(session, user, saved, command)
+
+
+def update_saved_search(session: Session, user: User, saved_id: int, command: SaveSearch) -> SavedSearch:
+    """Change one of the user's saved searches (its name too; a name the user already gives another search is
+    409 ``saved_search_name_taken``)."""
+    saved = own_saved_search(session, user, saved_id)
+    taken = session.scalar(
+        select(SavedSearch.id).where(
+            SavedSearch.owner_id == user.id, SavedSearch.name == command.name, SavedSearch.id != saved.id
+        )
+    )
+    if taken is not None:
+        raise Conflict("saved_search_name_taken", name=command.name)
+    saved.name = command.name
+    return _store(session, user, saved, command)
+
+
+def own_saved_search(session: Session, user: User, saved_id: int) -> SavedSearch:
+    saved = session.scalar(select(SavedSearch).where(SavedSearch.id == saved_id, SavedSearch.owner_id == user.id))
+    if saved is None:
+        raise NotFound("saved_search_not_found")
+    return saved
+
+
+def _store(session: Session, user: User, saved: SavedSearch, command: SaveSearch) -> SavedSearch:
+    filters = _filters(command)
     saved.unit_id, saved.query, saved.filters, saved.shared = user.unit_id, command.q, filters, command.shared
     session.flush()
     trail.record(
@@ -67,9 +97,7 @@ def save_search(session: Session, user: User, command: SaveSearch) -> SavedSearc
 
 def delete_saved_search(session: Session, user: User, saved_id: int) -> None:
     """Only its owner deletes a saved search (others see a shared one, and may save a copy under their name)."""
-    saved = session.scalar(select(SavedSearch).where(SavedSearch.id == saved_id, SavedSearch.owner_id == user.id))
-    if saved is None:
-        raise NotFound("saved_search_not_found")
+    saved = own_saved_search(session, user, saved_id)
     trail.record(session, actor_id=user.id, action="archive.search_deleted", entity="saved_search", entity_id=saved.id)
     session.delete(saved)
 

@@ -93,3 +93,48 @@ def verify_command() -> None:
         f"TAMPERED at event {result.first_bad_id}: {result.problem} ({result.events_checked} events ok before it)"
     )
     sys.exit(1)
+
+
+@audit_cli.command("report")
+@click.option("--unit", "unit_code", default=None, help="this unit's subtree (default: the whole tree)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@with_appcontext
+def report_command(unit_code: str | None, fmt: str) -> None:
+    """Open findings by rule, and the filing rate and completeness of the tree and of each unit against the
+    target (AUDIT_TARGET_RATE), as the dashboard shows them; exit 1 for an unknown unit."""
+    from sqlalchemy import select
+
+    from core.identity import Unit
+
+    from . import dashboard, settings
+
+    session = db.new_session()
+    try:
+        unit = session.scalar(
+            select(Unit).where(Unit.code == unit_code) if unit_code else select(Unit).order_by(Unit.path).limit(1)
+        )
+        if unit is None:
+            click.echo(f"no unit {unit_code}", err=True)
+            sys.exit(1)
+        report = dashboard.summary(session, unit, settings.context(), settings.target())
+    finally:
+        session.close()
+    if fmt == "json":
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    totals = report["totals"]
+    click.echo(f"unit {report['unit']}: " + ", ".join(f"{status} {n}" for status, n in totals.items()))
+    for row in report["open_by_rule"]:
+        click.echo(f"  {row['rule']:<22} {row['open']:>5} open  {row['title']}")
+    click.echo(f"target {report['target']:.0%} (AUDIT_TARGET_RATE)")
+    if report["units"] is None:
+        click.echo("no filing rates: the archive is not installed")
+        return
+
+    def rate(r: dict[str, object]) -> str:
+        return f"{float(r['value']):7.1%} {'met' if r['met'] else 'BELOW TARGET'}"  # type: ignore[arg-type]
+
+    click.echo(f"{'unit':<14} {'accounts':>8}  {'filing rate':<21} {'completeness':<21}")
+    for row in [{"unit": "(all)", **report["overall"]}, *report["units"]]:
+        line = f"{row['unit']:<14} {row['accounts']:>8}  {rate(row['filing_rate']):<21} {rate(row['completeness']):<21}"
+        click.echo(line)

@@ -117,5 +117,50 @@ def unit_rates(session: Session, unit_path: str, ctx: RuleContext) -> list[UnitR
     return RATES_PROVIDER[0](session, unit_path, ctx)
 
 
+def against_target(value: float, target: float) -> dict[str, Any]:
+    """A rate with the target it is held to and whether it meets it (the dashboard outlines a rate below it)."""
+    return {"value": round(value, 4), "target": target, "met": value >= target}
+
+
+def rates_against_target(session: Session, unit_path: str, ctx: RuleContext, target: float) -> dict[str, Any]:
+    """Filing rate and completeness of the whole scope and of each unit in it, each with the target
+    (``AUDIT_TARGET_RATE``) and whether it is met: what the dashboard, ``GET /api/v1/audit/summary`` and
+    ``griddesk audit report`` show. ``units`` is None while the archive's models are not there."""
+    rates = unit_rates(session, unit_path, ctx)
+    if rates is None:
+        return {"target": target, "overall": None, "units": None}
+    required, filed = sum(r.required for r in rates), sum(r.filed for r in rates)
+    accounts, complete = sum(r.accounts for r in rates), sum(r.complete for r in rates)
+    overall = UnitRate("", "", accounts, required, filed, complete)
+    return {
+        "target": target,
+        "overall": {
+            "accounts": accounts,
+            "filing_rate": against_target(overall.filing_rate, target),
+            "completeness": against_target(overall.completeness, target),
+        },
+        "units": [
+            {
+                "unit": r.unit_code,
+                "name": r.unit_name,
+                "accounts": r.accounts,
+                "filing_rate": against_target(r.filing_rate, target),
+                "completeness": against_target(r.completeness, target),
+            }
+            for r in rates
+        ],
+    }
+
+
 def severity_rank() -> Any:
     return case({"high": 0, "medium": 1, "low": 2}, value=Finding.severity, else_=3)
+
+
+def summary(session: Session, unit: Unit, ctx: RuleContext, target: float) -> dict[str, Any]:
+    """The dashboard's figures for ``unit``'s subtree as plain data (the API's summary and the CLI's report)."""
+    return {
+        "unit": unit.code,
+        "totals": status_totals(session, unit.path),
+        "open_by_rule": open_by_rule(session, unit.path),
+        **rates_against_target(session, unit.path, ctx, target),
+    }

@@ -39,6 +39,12 @@ def get(key: str) -> Any:
     return _current[key]
 
 
+def target() -> float:
+    """The filing rate and completeness target (``AUDIT_TARGET_RATE``, 0.98): the one setting the dashboard,
+    the API's summary and the CLI's report compare against."""
+    return float(_current["AUDIT_TARGET_RATE"])
+
+
 def today() -> dt.date:
     return clock.today_local()
 

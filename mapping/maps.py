@@ -10,6 +10,7 @@ right street.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ import folium
 
 from .geo import wgs84_to_gcj02
 
+_FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>\s*')
 KIND_COLOURS = {"business_hall": "#0b5cad", "self_service": "#1a7f37", "charging_station": "#b35c00"}
 
 
@@ -142,7 +144,8 @@ def render(
         )
     root: Any = fmap.get_root()
     root.render()
-    header = root.header.render()
+    # folium's viewport tag forbids zooming the page (maximum-scale=1, user-scalable=no); the page has its own
+    header = _FOLIUM_VIEWPORT.sub("", root.header.render())
     if script_nonce:
         header = header.replace("<script>", f'<script nonce="{script_nonce}">')
     return RenderedMap(

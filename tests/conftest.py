@@ -183,3 +183,22 @@ def live_worker(app, celery_worker_process):  # type: ignore[no-untyped-def]
     celery.conf.task_always_eager = False
     yield celery_worker_process
     celery.conf.task_always_eager = True
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-API server (moto) on a free port of 127.0.0.1 for the whole session, with the test bucket."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from tests.support import S3_BUCKET
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    ).create_bucket(Bucket=S3_BUCKET)
+    yield endpoint
+    server.stop()

@@ -22,6 +22,8 @@ PROJECT_PACKAGES = ("core", *DOMAINS, "webapp")
 
 ROLES = [Role.CUSTOMER, Role.ARCHIVIST, Role.CLERK, Role.SUPERVISOR, Role.ADMIN]
 PASSWORD = "correct-horse-battery"
+# the bucket of the S3-API server the tests start (the s3_endpoint fixture)
+S3_BUCKET = "griddesk-test"
 
 
 def reset_database(app: Flask) -> None:
@@ -194,3 +196,80 @@ def sign_up_code(client: Any, phone: str) -> str:
     code = runtime.current().sms.last_code(phone)
     assert code is not None
     return str(code)
+
+
+# --- the demo, seeded once per test process --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What ``griddesk seed-demo`` answered (the first seeding's answer when the copy was put back)."""
+
+    exit_code: int
+    output: str
+
+
+_demo_copy: dict[str, Any] = {}
+
+
+def seed_demo(app: Flask) -> Seeded:
+    """``griddesk seed-demo`` into the test's empty database.
+
+    Seeding costs about half a CPU-minute and six tests need the demo, so a test process seeds once and keeps a copy
+    of every table; later calls put the copy back instead. What the copy leaves out: the search index starts empty
+    (none of these tests searches), and document files need no copy (they are content-addressed and stay in the
+    session's BLOB_DIR). The demo goes into emptied tables: whatever the test's fixtures made before is gone.
+    """
+    reset_database(app)
+    if _demo_copy:
+        _put_back(_demo_copy["tables"])
+        return Seeded(0, str(_demo_copy["output"]))
+    result = app.test_cli_runner().invoke(args=["griddesk", "seed-demo"])
+    if result.exit_code == 0:
+        _demo_copy.update(output=result.output, tables=_copy_tables())
+    return Seeded(result.exit_code, result.output)
+
+
+def _copy_tables() -> Any:
+    db.remove_session()
+    assert db.engine is not None
+    if db.engine.dialect.name == "sqlite":
+        import sqlite3
+
+        copy = sqlite3.connect(":memory:")
+        with sqlite3.connect(str(db.engine.url.database)) as live:
+            live.backup(copy)
+        return copy
+    tables: dict[str, bytes] = {}
+    sequences: list[tuple[str, int, bool]] = []
+    with db.engine.connect() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        for table in Base.metadata.sorted_tables:
+            with cursor.copy(f'COPY "{table.name}" TO STDOUT (FORMAT binary)') as copy:
+                tables[table.name] = b"".join(bytes(chunk) for chunk in copy)
+        names = conn.scalars(text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")).all()
+        for name in names:
+            last, called = conn.execute(text(f'SELECT last_value, is_called FROM "{name}"')).one()
+            sequences.append((name, last, called))
+    return tables, sequences
+
+
+def _put_back(copy: Any) -> None:
+    db.remove_session()
+    assert db.engine is not None
+    db.engine.dispose()
+    if db.engine.dialect.name == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(str(db.engine.url.database)) as live:
+            copy.backup(live)
+        return
+    tables, sequences = copy
+    with db.engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        for name, data in tables.items():
+            with cursor.copy(f'COPY "{name}" FROM STDIN (FORMAT binary)') as load:
+                load.write(data)
+        for name, last, called in sequences:
+            conn.execute(text("SELECT setval(:name, :last, :called)"), {"name": name, "last": last, "called": called})

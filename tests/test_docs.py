@@ -20,7 +20,7 @@ def test_readme_is_short() -> None:
 @pytest.mark.parametrize(
     "page",
     ["architecture", "api", "billing", "archive", "audit", "portal", "mapping", "notifications", "operations"]
-    + ["benchmarks", "development", "glossary", "payments"],
+    + ["benchmarks", "development", "glossary", "payments", "scaling"],
 )
 def test_docs_page_exists(page: str) -> None:
     assert (ROOT / "docs" / f"{page}.md").is_file()

@@ -99,8 +99,9 @@ def _stop(signum: int, _frame: object) -> None:
 
 def _payment_simulator(app: object) -> list[str] | None:
     """Unless real Alipay credentials are configured (or ``PAYMENT_SIMULATOR=0``), online payment goes to the
-    provider simulator on 127.0.0.1 (``PAYMENT_SIMULATOR_PORT``, default 8765): the app, the worker and beat are
-    pointed at it, and it is supervised like them. Returns its command, or None."""
+    provider simulator on 127.0.0.1 (``PAYMENT_SIMULATOR_PORT``, default 8765), which speaks both Alipay's and
+    WeChat Pay's protocols: the app, the worker and beat are pointed at it (both providers offered unless
+    ``ONLINE_PAY_PROVIDERS`` says otherwise), and it is supervised like them. Returns its command, or None."""
     from billing import online
 
     config = app.config  # type: ignore[attr-defined]
@@ -110,9 +111,12 @@ def _payment_simulator(app: object) -> list[str] | None:
     url = f"http://127.0.0.1:{sim_port}/gateway.do"
     os.environ["PAYMENT_SIMULATOR_URL"] = url  # the worker and beat read it too
     config["PAYMENT_SIMULATOR_URL"] = url
+    if not os.environ.get("ONLINE_PAY_PROVIDERS"):  # the demo offers both: the customer chooses
+        os.environ["ONLINE_PAY_PROVIDERS"] = "alipay,wechat"
+        config["ONLINE_PAY_PROVIDERS"] = "alipay,wechat"
     online.configure(config)
     keys = str(online.simulator_keys())
-    print(f"GridDesk: online payment goes to the simulated Alipay at {url}", flush=True)
+    print(f"GridDesk: online payment goes to the simulated Alipay and WeChat Pay at {url}", flush=True)
     return ["-m", "billing.online.simulator", "--keys", keys, "--port", str(sim_port)]
 
 

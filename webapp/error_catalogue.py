@@ -51,6 +51,7 @@ ERRORS = {
     "nothing_owed": _l("Nothing is owed on this account: enter the amount to pay ahead."),
     "payment_provider_unavailable": _l("Paying through %(provider)s is not offered."),
     "payment_provider_not_found": _l("No such payment provider."),
+    "payment_provider_unreachable": _l("The payment provider did not answer: try again in a moment."),
     "payment_order_not_found": _l("No such payment order."),
     "reconciliation_not_found": _l("That day's statement has not been reconciled."),
     "idempotency_key_required": _l("An Idempotency-Key header (1 to 128 characters) is required."),
@@ -92,6 +93,7 @@ ERRORS = {
     "already_withdrawn": _l("The document is already withdrawn."),
     "archive_import_not_found": _l("No such batch import."),
     "saved_search_not_found": _l("No such saved search of yours."),
+    "saved_search_name_taken": _l("You already have a saved search named %(name)s."),
     "reference_sheet_incomplete": _l(
         "Record the name first: the filer signs a sheet naming the filer, the checker one naming the checker and "
         "the check date."

@@ -62,7 +62,9 @@ def _group(n: int) -> str:
 
 
 def amount_in_words(amount: Decimal) -> str:
-    """价税合计（大写）: 1234.50 -> 壹仟贰佰叁拾肆元伍角整, 0.05 -> 伍分."""
+    """价税合计（大写）: 1234.50 -> 壹仟贰佰叁拾肆元伍角整, 0.05 -> 伍分, -300 (a red invoice) -> 负叁佰元整."""
+    if amount < 0:
+        return "负" + amount_in_words(-amount)
     cents = int((amount * 100).to_integral_value())
     yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
     words, groups, index, need_zero = "", [], 0, False
@@ -123,14 +125,17 @@ def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def invoice_pdf(invoice: Invoice, account_no: str, base_url: str) -> bytes:
-    """The e-invoice as PDF bytes (its QR code leads to ``<base_url>/invoices/verify``)."""
+def invoice_pdf(invoice: Invoice, account_no: str, base_url: str, original_no: str = "") -> bytes:
+    """The e-invoice as PDF bytes (its QR code leads to ``<base_url>/invoices/verify``); a red invoice says so in
+    its title and names the invoice it cancels (``original_no``)."""
     s = _styles()
     font = s["body"].fontName
     buffer = io.BytesIO()
     doc = a4_document(buffer, title=f"电子发票 {invoice.invoice_no}", author=invoice.seller_name)
     issued = clock.local(invoice.issued_at)
     title = "电子发票（普通发票）" if invoice.tax_document else "电子发票（缴费凭证）"
+    if invoice.original_id is not None:
+        title = "电子发票（红字）" if invoice.tax_document else "电子发票（红字缴费凭证）"
     head = Table(
         [
             [
@@ -189,7 +194,11 @@ def invoice_pdf(invoice: Invoice, account_no: str, base_url: str) -> bytes:
         [
             [
                 literal("备注", s["body"]),
-                literal(f"缴费记录 {len(invoice.payment_ids)} 笔；开票方 {invoice.issuer}", s["small"]),
+                literal(
+                    (f"被红冲蓝字发票号码：{original_no}；退款冲红。" if invoice.original_id is not None else "")
+                    + f"缴费记录 {len(invoice.payment_ids)} 笔；开票方 {invoice.issuer}",
+                    s["small"],
+                ),
             ]
         ],
         colWidths=[12 * mm, 158 * mm],
@@ -285,11 +294,13 @@ def ebill_pdf(data: dict[str, Any]) -> bytes:
 
 def document_pdf(session: Session, document: dict[str, Any], base_url: str) -> tuple[str, bytes]:
     """(file name, PDF) of an announced document (``billing.documents_issued``'s payload), for e-mailing."""
-    from .services import ebill, find_invoice
+    from .services import ebill, find_invoice, original_invoice_no
 
     account = session.scalars(select(Account).where(Account.account_no == str(document["account_no"]))).one()
     if document["kind"] == "invoice":
         invoice = find_invoice(session, str(document["ref"]))
-        return f"einvoice-{invoice.invoice_no}.pdf", invoice_pdf(invoice, account.account_no, base_url)
+        return f"einvoice-{invoice.invoice_no}.pdf", invoice_pdf(
+            invoice, account.account_no, base_url, original_invoice_no(session, invoice)
+        )
     period = str(document["ref"])
     return f"ebill-{account.account_no}-{period}.pdf", ebill_pdf(ebill(session, account, period))

@@ -25,6 +25,7 @@ class InvoiceDraft:
     net_amount: Decimal
     tax_amount: Decimal
     tax_rate: Decimal
+    original_invoice_no: str = ""  # a red invoice: the number of the invoice it cancels (amounts negative)
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,22 @@ class InvoiceMode(enum.StrEnum):
 
 
 INVOICE_MODES = tuple(m.value for m in InvoiceMode)
+RED = "red"  # the kind of a red-letter invoice (红字发票), which cancels all or part of an issued one
 
 
 class Invoice(Base):
-    """One issued e-invoice. ``source`` makes issuing idempotent (``payment:<id>`` or ``month:<account>:<YYYY-MM>``);
-    ``tax_document`` is true only when a real invoicing service issued it (``billing.invoicing.issuers``)."""
+    """One issued e-invoice. ``source`` makes issuing idempotent (``payment:<id>``, ``month:<account>:<YYYY-MM>``,
+    ``refund:<payment refund id>``); ``tax_document`` is true only when a real invoicing service issued it
+    (``billing.invoicing.issuers``). A red invoice (kind ``red``) has negative amounts and names the invoice it
+    cancels (``original_id``)."""
 
     __tablename__ = "invoices"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("kind IN ('per_payment', 'monthly')", name="kind_known"),
+        CheckConstraint("(kind = 'red' AND amount < 0) OR (kind <> 'red' AND amount > 0)", name="amount_signed"),
+        CheckConstraint("kind IN ('per_payment', 'monthly', 'red')", name="kind_known"),
+        CheckConstraint("(kind = 'red') = (original_id IS NOT NULL)", name="red_has_original"),
         Index("ix_invoices_account_id", "account_id"),
+        Index("ix_invoices_original_id", "original_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +53,7 @@ class Invoice(Base):
     issuer: Mapped[str] = mapped_column(String(32))  # "local" (not a tax document) or the service's name
     tax_document: Mapped[bool] = mapped_column(default=False)
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    original_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))  # red: the invoice it cancels
 
 
 class InvoicePreference(Base):

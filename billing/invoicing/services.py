@@ -11,6 +11,12 @@ Rules:
   the account holder, the seller the account's supply unit.
 - Verifying needs the invoice number and its check code (both printed, both in the QR code); a wrong pair says
   only "not valid".
+- A payment refunded through its provider (``billing.online.refunds``, confirmed by the provider) that was
+  invoiced gets a red-letter invoice (红字发票, kind ``red``) for the amount refunded: negative amounts, the same
+  split of tax, ``original_id`` naming the invoice it cancels (per payment, or the month's that covers the
+  payment), at most what is left of that invoice after earlier red ones; ``source`` ``refund:<refund id>`` makes
+  it once. A payment not invoiced yet (a monthly account before the 1st) gets none: the month's invoice is for
+  what was paid.
 - An issued invoice or a bill of a subscribed account is announced (``billing.documents_issued``) in the same
   transaction; notifications e-mails it with the PDF attached.
 """
@@ -36,7 +42,7 @@ from core.errors import NotFound
 
 from . import issuer_name, tax_rate
 from .issuers import InvoiceDraft, issuer
-from .models import Invoice, InvoiceMode, InvoicePreference
+from .models import RED, Invoice, InvoiceMode, InvoicePreference
 
 CENT = Decimal("0.01")
 
@@ -74,15 +80,29 @@ def _issue(
     kind: str,
     payment_ids: list[int],
     period: str | None = None,
+    original: Invoice | None = None,
 ) -> Invoice | None:
-    """Issue one invoice for ``source`` unless it exists (None then)."""
+    """Issue one invoice for ``source`` unless it exists (None then); a red one (``original`` given) for
+    ``-amount``."""
     if session.scalar(select(exists().where(Invoice.source == source))):
         return None
-    rate = tax_rate()
+    rate = original.tax_rate if original is not None else tax_rate()
     net, tax = split_tax(amount, rate)
+    if original is not None:
+        amount, net, tax = -amount, -net, -tax
     chosen = issuer(issuer_name())
     seller = account.unit.name if account.unit is not None else ""
-    numbers = chosen.issue(InvoiceDraft(account.account_no, account.holder_name, seller, amount, net, tax, rate))
+    draft = InvoiceDraft(
+        account.account_no,
+        account.holder_name,
+        seller,
+        amount,
+        net,
+        tax,
+        rate,
+        original_invoice_no=original.invoice_no if original is not None else "",
+    )
+    numbers = chosen.issue(draft)
     invoice = Invoice(
         invoice_no=numbers.invoice_no,
         check_code=numbers.check_code,
@@ -100,6 +120,7 @@ def _issue(
         issuer=chosen.name,
         tax_document=chosen.tax_document,
         issued_at=utcnow(),
+        original_id=original.id if original is not None else None,
     )
     try:
         with session.begin_nested():
@@ -140,6 +161,54 @@ def issue_for_payments(session: Session, payment_ids: list[int]) -> list[Invoice
         if invoice is not None:
             issued.append(invoice)
     return issued
+
+
+def invoice_of_payment(session: Session, payment: Payment) -> Invoice | None:
+    """The invoice (not a red one) that covers the payment: its own, or its month's."""
+    own = session.scalar(select(Invoice).where(Invoice.source == f"payment:{payment.id}"))
+    if own is not None:
+        return own
+    monthly = session.scalars(
+        select(Invoice).where(Invoice.account_id == payment.account_id, Invoice.kind == InvoiceMode.MONTHLY.value)
+    )
+    return next((i for i in monthly if payment.id in (i.payment_ids or [])), None)
+
+
+def issue_red_invoice(session: Session, payment_id: int, amount: Decimal, *, source: str) -> Invoice | None:
+    """The red invoice for ``amount`` of the payment refunded (``source``: what refunded it), cancelling its
+    invoice as far as that invoice is not cancelled yet; None when the payment has no invoice, nothing of it is
+    left, or ``source`` was issued already."""
+    payment = session.get(Payment, payment_id)
+    if payment is None or amount <= 0:
+        return None
+    original = invoice_of_payment(session, payment)
+    if original is None:
+        return None
+    cancelled = session.scalar(
+        select(func.coalesce(func.sum(Invoice.amount), 0)).where(Invoice.original_id == original.id)
+    )
+    part = min(amount, original.amount + Decimal(cancelled or 0))
+    if part <= 0:
+        return None
+    account = session.get(Account, payment.account_id)
+    assert account is not None
+    return _issue(
+        session,
+        account,
+        part,
+        source=source,
+        kind=RED,
+        payment_ids=[payment.id],
+        period=original.period,
+        original=original,
+    )
+
+
+def original_invoice_no(session: Session, invoice: Invoice) -> str:
+    """The number of the invoice a red one cancels ("" for others)."""
+    if invoice.original_id is None:
+        return ""
+    return str(session.scalar(select(Invoice.invoice_no).where(Invoice.id == invoice.original_id)) or "")
 
 
 def month_bounds(period: str) -> tuple[dt.datetime, dt.datetime]:

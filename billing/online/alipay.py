@@ -19,7 +19,7 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from core import clock
 
 from .alipay_bill import StatementFormatError, parse_trade_bill
-from .providers import ProviderUnavailable, RefundResult, StatementRow, TradeState
+from .providers import Notice, ProviderUnavailable, RefundResult, StatementRow, TradeState
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,9 @@ class AlipayProvider:
         self.client._gateway = self.gateway  # the SDK knows only production and sandbox; ours may be the simulator
 
     # --- the cashier ---------------------------------------------------------------------------------
-    def pay_url(self, order_no: str, amount: Decimal, subject: str, *, return_url: str, notify_url: str) -> str:
+    def pay_url(
+        self, order_no: str, amount: Decimal, subject: str, *, return_url: str, notify_url: str, client_ip: str = ""
+    ) -> str:
         query = self.client.api_alipay_trade_page_pay(
             subject=subject,
             out_trade_no=order_no,
@@ -66,7 +68,8 @@ class AlipayProvider:
         return f"{self.gateway}?{query}"
 
     # --- notices -------------------------------------------------------------------------------------
-    def read_notice(self, form: dict[str, str]) -> TradeState | None:
+    def read_notice(self, notice: Notice) -> TradeState | None:
+        form = dict(notice.form)  # Alipay posts its notices form-encoded and signs the fields
         data = dict(form)
         signature = data.pop("sign", "")
         if not signature or data.get("sign_type", "RSA2") != "RSA2":

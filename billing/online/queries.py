@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from billing.models import Account
 from core.errors import NotFound
 from core.identity import User
-from core.scope import account_in_scope
+from core.scope import account_in_scope, sees_everything
 
 from .models import PaymentOrder, PaymentReconciliation, StatementItem
 
@@ -70,13 +70,18 @@ def _money(value: Any) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def reconciliation_items(session: Session, report: PaymentReconciliation) -> list[dict[str, Any]]:
-    """The trades of a reconciliation that did not match, in the order they were found, with the account
-    number where the order is ours: ``{kind, order_no, trade_no, ours, theirs, recorded, account_no}``."""
+def reconciliation_items(session: Session, report: PaymentReconciliation, user: User) -> list[dict[str, Any]]:
+    """The trades of a reconciliation that did not match and that the user may see, in the order they were found,
+    with the account number where the order is ours: ``{kind, order_no, trade_no, ours, theirs, recorded,
+    account_no}``. An item of an account is seen by the staff whose unit subtree holds the account; an item of no
+    order of ours (no account, so no unit) only by staff of the root unit."""
+    visible = account_in_scope(user, StatementItem.account_id)
+    if sees_everything(user):
+        visible = or_(visible, StatementItem.account_id.is_(None))
     rows = session.execute(
         select(StatementItem, Account.account_no)
         .outerjoin(Account, Account.id == StatementItem.account_id)
-        .where(StatementItem.reconciliation_id == report.id)
+        .where(StatementItem.reconciliation_id == report.id, visible)
         .order_by(StatementItem.id)
     ).all()
     return [

@@ -6,8 +6,10 @@ refundable amounts cover it (what was paid less what was already refunded or is 
 do not cover is paid out at the counter as before. The provider calls happen after the approval commits (outbox
 topic ``billing.online_refunds_approved``, task ``billing.send_online_refunds``); a refund counts as done only when
 the provider confirms it (``confirmed``); one the provider refuses is ``failed`` and left to a clerk, one it could
-not be asked about is asked again by the periodic settle task. The provider's refund number (``refund_no``) makes
-a repeated request refund once.
+not be asked about, or that it is still processing (WeChat Pay answers ``PROCESSING`` first), is asked again by
+the periodic settle task. The provider's refund number (``refund_no``) makes
+a repeated request refund once. A confirmed refund of an invoiced payment issues its red invoice
+(``billing.invoicing.services.issue_red_invoice``).
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ def send_refund(session: Session, provider: Provider, refund: PaymentRefund) -> 
         refund.message = str(exc)[:255]
         log.warning("online refund %s: provider unreachable: %s", refund.refund_no, exc)
         return refund.status
+    if result.pending:  # accepted, still being processed (WeChat Pay): the minute task asks again
+        refund.message = result.message[:255]
+        log.info("online refund %s: %s is processing it", refund.refund_no, provider.name)
+        return refund.status
     if not result.ok:
         refund.status = "failed"
         refund.message = result.message[:255]
@@ -91,6 +97,10 @@ def send_refund(session: Session, provider: Provider, refund: PaymentRefund) -> 
         return refund.status
     refund.status = "confirmed"
     refund.confirmed_at = utcnow()
+    if order.payment_id is not None:  # an invoiced payment refunded: its red invoice, in the same transaction
+        from billing.invoicing.services import issue_red_invoice
+
+        issue_red_invoice(session, order.payment_id, refund.amount, source=f"refund:{refund.id}")
     order.refunded_amount += refund.amount
     order.status = (
         OrderStatus.REFUNDED if order.refunded_amount >= (order.paid_amount or 0) else OrderStatus.PARTLY_REFUNDED

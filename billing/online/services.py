@@ -34,16 +34,15 @@ from billing.models import Account, Channel
 from billing.payments import record_payment, request_hash
 from core import clock, trail
 from core.db import utcnow
-from core.errors import Conflict, InvalidInput, Problem
+from core.errors import Conflict, InvalidInput, Problem, Unavailable
 
 from .models import NoticeOutcome, OrderStatus, PaymentNotice, PaymentOrder, PaymentReconciliation, StatementItem
-from .providers import Provider, ProviderUnavailable, TradeState
+from .providers import Notice, Provider, ProviderUnavailable, TradeState
 
 log = logging.getLogger(__name__)
 
 OPEN = (OrderStatus.CREATED, OrderStatus.PAYING)
 SUBJECT = "电费 {account_no}"
-NOTICE_BODY_MAX = 64  # fields kept of a notice's body in the log
 
 
 def owed(session: Session, account: Account) -> Decimal:
@@ -69,8 +68,10 @@ def create_order(
     ttl: dt.timedelta,
     return_url: Callable[[str], str],
     notify_url: str,
+    client_ip: str = "",
 ) -> tuple[PaymentOrder, str]:
-    """Create the order and the cashier address (the order, the pay_url)."""
+    """Create the order and the cashier address (the order, the pay_url). A provider that must be asked for its
+    cashier address (WeChat Pay's H5 order) and cannot be reached makes it a 503, nothing written."""
     due = owed(session, account)
     if amount is None:
         if due <= 0:
@@ -92,13 +93,18 @@ def create_order(
     )
     session.add(order)
     session.flush()
-    url = provider.pay_url(
-        order.order_no,
-        amount,
-        SUBJECT.format(account_no=account.account_no),
-        return_url=return_url(order.order_no),
-        notify_url=notify_url,
-    )
+    try:
+        url = provider.pay_url(
+            order.order_no,
+            amount,
+            SUBJECT.format(account_no=account.account_no),
+            return_url=return_url(order.order_no),
+            notify_url=notify_url,
+            client_ip=client_ip,
+        )
+    except ProviderUnavailable as exc:
+        log.warning("online payment: %s refused or did not answer order %s: %s", provider.name, order.order_no, exc)
+        raise Unavailable("payment_provider_unreachable", provider=provider.name) from exc
     trail.record(
         session,
         actor_id=actor_id,
@@ -172,13 +178,14 @@ def apply_state(session: Session, order: PaymentOrder, state: TradeState, source
     return NoticeOutcome.SETTLED
 
 
-def handle_notice(session: Session, provider: Provider, app_id: str, form: dict[str, str]) -> tuple[bool, str]:
+def handle_notice(session: Session, provider: Provider, app_id: str, notice: Notice) -> tuple[bool, str]:
     """Process one notice in the session's transaction: (acknowledge it, the outcome). Forged notices are logged
     and answered as failures; the caller commits."""
-    state = provider.read_notice(form)
+    state = provider.read_notice(notice)
+    logged = notice.logged()
     if state is None:
         outcome: str = NoticeOutcome.FORGED
-        log.warning("online payment: %s notice for %r failed its signature", provider.name, form.get("out_trade_no"))
+        log.warning("online payment: %s notice for %r failed its signature", provider.name, logged.get("out_trade_no"))
     else:
         order = _locked_order(session, state.order_no) if (not app_id or state.app_id == app_id) else None
         if order is None or order.provider != provider.name:
@@ -193,11 +200,11 @@ def handle_notice(session: Session, provider: Provider, app_id: str, form: dict[
     session.add(
         PaymentNotice(
             provider=provider.name,
-            order_no=str(form.get("out_trade_no", ""))[:64],
-            trade_no=str(form.get("trade_no", ""))[:64],
+            order_no=(state.order_no if state is not None else logged.get("out_trade_no", ""))[:64],
+            trade_no=(state.trade_no if state is not None else logged.get("trade_no", ""))[:64],
             verified=state is not None,
             outcome=outcome,
-            body={str(k)[:64]: str(v)[:512] for k, v in list(form.items())[:NOTICE_BODY_MAX]},
+            body=logged,
         )
     )
     return state is not None, outcome

@@ -1,4 +1,5 @@
-"""A payment provider simulator: a real HTTP server on 127.0.0.1 speaking Alipay's open API protocol.
+"""A payment provider simulator: a real HTTP server on 127.0.0.1 speaking Alipay's open API protocol and WeChat
+Pay's API v3 (``/v3/`` and the H5 cashier ``/wechat/h5``, in ``wechat_simulator``; ``AlipaySimulator.wechat``).
 
 It holds two RSA key pairs under its folder (made at first start): "app" (GridDesk's, which signs requests) and
 "alipay" (the provider's, which signs notices and answers). GridDesk is configured with the app's private key
@@ -126,6 +127,9 @@ class AlipaySimulator:
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        from .wechat_simulator import WechatSimulator
+
+        self.wechat = WechatSimulator(key_folder, lambda: self.origin, delays, self._stopping)
 
     @property
     def origin(self) -> str:
@@ -137,7 +141,9 @@ class AlipaySimulator:
         return f"{self.origin}/gateway.do"
 
     def start(self) -> AlipaySimulator:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="alipay-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="payment-simulator", daemon=True
+        )  # a short poll: stopping it (every test that pays) waits for one poll
         self._thread.start()
         return self
 
@@ -418,7 +424,20 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
         def _params(self, query: str) -> dict[str, str]:
             return {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
 
+        def _wechat(self, method: str) -> bool:
+            """WeChat Pay's paths go to its side of the simulator."""
+            if not self.path.startswith(("/v3/", "/wechat/")):
+                return False
+            length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
+            body = self.rfile.read(length) if method == "POST" else b""
+            status, headers, data = sim.wechat.handle(method, self.path, dict(self.headers.items()), body)
+            content_type = headers.pop("Content-Type", "application/json")
+            self._send(status, content_type, data, headers)
+            return True
+
         def do_GET(self) -> None:
+            if self._wechat("GET"):
+                return
             address = urllib.parse.urlsplit(self.path)
             where = address.path
             if where == "/gateway.do":
@@ -433,6 +452,8 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
                 self._send(404, "text/plain", "not found")
 
         def do_POST(self) -> None:
+            if self._wechat("POST"):
+                return
             parts = urllib.parse.urlsplit(self.path)
             length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
             form = self._params(self.rfile.read(length).decode("utf-8", "replace"))
@@ -464,7 +485,7 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="GridDesk's payment provider simulator (Alipay protocol)")
+    parser = argparse.ArgumentParser(description="GridDesk's payment provider simulator (Alipay and WeChat Pay)")
     parser.add_argument("--keys", required=True, help="folder of the simulator's key pairs (made when missing)")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()

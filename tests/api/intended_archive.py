@@ -15,4 +15,12 @@ INTENDED = {
     ("POST", "/api/v1/archive/handovers"): WRITERS,
     ("GET", "/api/v1/archive/dossiers/<account_no>/catalog.pdf"): READERS,
     ("GET", "/api/v1/archive/search"): READERS,
+    ("GET", "/api/v1/archive/search.csv"): READERS,
+    ("POST", "/api/v1/archive/imports"): WRITERS,
+    ("GET", "/api/v1/archive/imports"): READERS,
+    ("GET", "/api/v1/archive/imports/<int:import_id>"): READERS,
+    ("GET", "/api/v1/archive/saved-searches"): READERS,
+    ("POST", "/api/v1/archive/saved-searches"): READERS,
+    ("PUT", "/api/v1/archive/saved-searches/<int:saved_id>"): READERS,
+    ("DELETE", "/api/v1/archive/saved-searches/<int:saved_id>"): READERS,
 }

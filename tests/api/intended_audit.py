@@ -13,4 +13,5 @@ INTENDED = {
     ("POST", "/api/v1/audit/violations/<int:finding_id>/transitions"): {"supervisor", "archivist", "clerk"},
     ("GET", "/api/v1/audit/trail"): SUPERVISION,
     ("GET", "/api/v1/audit/trail/verify"): SUPERVISION,
+    ("GET", "/api/v1/audit/summary"): SUPERVISION,
 }

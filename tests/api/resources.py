@@ -15,6 +15,9 @@ from tests.support import World
 
 Params = dict[str, Any]
 PROVIDERS: dict[str, Callable[[World, Any], tuple[Params, Params]]] = {}
+# Kinds whose provider takes the role too, (world, session, role): a resource that belongs to one user (a saved
+# search), so that each role acts on its own.
+PER_ROLE: set[str] = set()
 # Path parameters of endpoints without a scoped resource (e.g. a billing period), by parameter name.
 DEFAULT_PARAMS: Params = {"period": "2026-01"}
 

@@ -14,7 +14,7 @@ import re
 import pytest
 
 import tests.api
-from tests.api.resources import DEFAULT_PARAMS, PROVIDERS, load_providers
+from tests.api.resources import DEFAULT_PARAMS, PER_ROLE, PROVIDERS, load_providers
 from tests.support import ROLES
 from webapp import create_app  # noqa: F401  (import keeps the app modules loaded for collection)
 from webapp.api import load_modules
@@ -113,6 +113,8 @@ def test_role_and_scope_matrix(case, client, world, session) -> None:
             response = _call(client, method, _url(spec.rule, own), token)
             assert response.status_code == 403, (role, response.get_data(as_text=True))
             continue
+        if access.resource in PER_ROLE:  # a resource of one user (a saved search): each role its own
+            own, foreign = PROVIDERS[access.resource](world, session, role)
         if access.resource:
             response = _call(client, method, _url(spec.rule, foreign), token)
             assert response.status_code == 404, (role, "foreign", response.get_data(as_text=True))

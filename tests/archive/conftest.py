@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from archive.interfaces import BlobStore, SearchBackend
+from tests.support import S3_BUCKET
 
 # --- search backends -------------------------------------------------------------------------------------------
 
@@ -74,25 +75,6 @@ def app_search(app, search_kind, monkeypatch) -> SearchBackend:  # type: ignore[
 
 
 # --- blob stores -----------------------------------------------------------------------------------------------
-
-S3_BUCKET = "griddesk-test"
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """An S3-API server (moto) on a free port of 127.0.0.1 for the whole session, with the test bucket."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    ).create_bucket(Bucket=S3_BUCKET)
-    yield endpoint
-    server.stop()
 
 
 def make_blob_store(kind: str, root: Path, request: pytest.FixtureRequest) -> BlobStore:

@@ -21,7 +21,7 @@ from connections.models import Application, ApplicationStep
 from connections.services import apply, complete_step, resume
 from core import clock, trail, workdays
 from tests.billing.support import add_tariffs
-from tests.support import make_account
+from tests.support import make_account, seed_demo
 
 KEY = "test-id-hash-key"
 CONNECTIONS = [r for r in all_rules() if r.area == "connections"]
@@ -435,7 +435,7 @@ def test_the_archiving_steps_handover_date_is_judged(session, world) -> None:
 
 
 def test_the_demos_planted_splits_off_system_connections_and_swapped_steps_are_one_finding_each(app, session) -> None:
-    result = app.test_cli_runner().invoke(args=["griddesk", "seed-demo"])
+    result = seed_demo(app)
     assert result.exit_code == 0, result.output
     session.rollback()
     found = findings(session)

@@ -3,20 +3,29 @@ one unit visibly behind, and a handful of findings of every rule."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
+import re
+from typing import Any
+
 from sqlalchemy import func, select
 
 from audit import dashboard
 from audit.demo import BEHIND_UNIT
-from audit.models import Finding
+from audit.models import ACTIVE_STATUSES, Finding
 from audit.rules import all_rules
 from audit.settings import context
 from billing.models import Account
+from core import clock
 from core.identity import Unit
+from tests.support import seed_demo, staff_sign_in
 
 
-def test_the_demo_audit_shows_a_decent_archive_with_one_unit_behind_and_a_few_of_each_violation(app, session) -> None:
+def test_the_demo_audit_shows_a_decent_archive_with_one_unit_behind_and_a_few_of_each_violation_told_in_sentences(
+    app, client, session
+) -> None:
     runner = app.test_cli_runner()
-    seeded = runner.invoke(args=["griddesk", "seed-demo"])
+    seeded = seed_demo(app)
     assert seeded.exit_code == 0, seeded.output
 
     rates = {r.unit_code: r for r in dashboard.unit_rates(session, "/", context()) or []}
@@ -48,3 +57,58 @@ def test_the_demo_audit_shows_a_decent_archive_with_one_unit_behind_and_a_few_of
     again = runner.invoke(args=["griddesk", "seed-demo"])
     assert again.exit_code == 0, again.output
     assert "0 new findings" in again.output and "catalogued" not in again.output
+
+    _every_rules_finding_reads_as_a_sentence_with_links_that_open(client, session)
+
+
+def _sentence(client: Any, finding_id: int, lang: str) -> str:
+    page = client.get(f"/staff/audit/findings/{finding_id}?lang={lang}")
+    assert page.status_code == 200
+    shown = page.get_data(as_text=True)
+    found = re.search(r'<p class="card evidence-sentence">(.*?)</p>', shown, re.S)
+    assert found, finding_id
+    facts = shown[shown.index('class="facts card evidence"') : shown.index("</dl>", shown.index("card evidence"))]
+    assert not re.search(r"<dt>[a-z_]+</dt>|<dd>[a-z]+_[a-z_]+</dd>", facts), facts  # labelled, codes named
+    return found.group(1)
+
+
+def _every_rules_finding_reads_as_a_sentence_with_links_that_open(client: Any, session: Any) -> None:
+    """For every rule of the registry, its first demo finding's evidence reads (as the supervisor sees it) as a
+    sentence: no internal key or code, no UTC time, every kept time in Beijing time, links that open (200) at an
+    anchor that is on the page; in English mode no Chinese beyond the kept values."""
+    staff_sign_in(client, "supervisor", "supervisor-demo-2026")
+    for rule in all_rules():
+        finding = session.scalar(
+            select(Finding)
+            .where(Finding.rule == rule.code, Finding.status.in_(ACTIVE_STATUSES))
+            .order_by(Finding.id)
+            .limit(1)
+        )
+        assert finding is not None, rule.code
+        evidence = finding.evidence or {}
+        shown = _sentence(client, finding.id, "zh_CN")
+        text = html.unescape(re.sub(r"<[^>]+>", "", shown))
+        kept = [str(v) for v in evidence.values() if isinstance(v, str) and not re.fullmatch(r"[a-z][a-z_]*", v)]
+        words = text
+        for value in sorted(kept, key=len, reverse=True):
+            words = words.replace(value, "")
+        assert not re.search(r"[A-Za-z]{3,}", words), (rule.code, text)  # no key, code or English word
+        assert not re.search(r"\d{4}-\d\d-\d\dT|\+00:00|UTC", text), (rule.code, text)
+        for name, value in evidence.items():
+            if name.endswith("_at") and value:
+                moment = dt.datetime.fromisoformat(str(value))
+                assert f"{clock.local(moment):%Y-%m-%d %H:%M}" in text, (rule.code, name, text)
+        links = re.findall(r'href="([^"]+)"', shown)
+        assert links, (rule.code, shown)
+        for link in links:
+            path, _sep, anchor = html.unescape(link).partition("#")
+            opened = client.get(path)
+            assert opened.status_code == 200, (rule.code, link)
+            if anchor:
+                assert f'id="{anchor}"' in opened.get_data(as_text=True), (rule.code, link)
+        english = html.unescape(re.sub(r"<[^>]+>", "", _sentence(client, finding.id, "en")))
+        for value in sorted((str(v) for v in evidence.values() if isinstance(v, str)), key=len, reverse=True):
+            english = english.replace(value, "")
+        assert not re.search(r"[\u4e00-\u9fff]", english), (rule.code, english)
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", english), (rule.code, english)
+    client.get("/staff/?lang=zh_CN")

@@ -119,7 +119,7 @@ def test_csv_export_has_the_findings_in_scope(client, world, session) -> None:
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:5] == ["id", "rule", "title", "severity", "account_no"]
     assert [r[4] for r in rows[1:]] == ["1000000001"]
-    assert '"页": 3' in rows[1][-1]
+    assert '"页": 3' in rows[1][rows[0].index("evidence")]
 
 
 def test_starting_a_run_from_the_dashboard_shows_its_progress(client, world, session) -> None:
@@ -268,6 +268,25 @@ def test_dashboard_bar_labels_fit_before_their_bars_and_keep_the_full_name(clien
     )
     labels = dict(re.findall(r'<text x="0"[^>]*><title>([^<]+)</title>([^<]+)</text>', charts))
     assert labels["湖滨供电所营业及客户服务中心第一班组"] == "湖滨供电所营业及…"
-    assert labels["FL-COMPLAINT-UNFILED"] == "FL-COMPLAINT-UN…"
+    assert labels["已办结投诉未归入客户投诉档案"] == "已办结投诉未归入…"  # the rule's Chinese name, not its code
     for shown in labels.values():  # 13 px a Chinese character, about 7.5 px a Latin one: before the bar at 130 px
         assert sum(13 if ord(c) > 0x2E7F else 7.5 for c in shown) <= 124
+
+
+def test_csv_export_names_each_rule_in_chinese_and_tells_what_was_found(client, world, session) -> None:
+    session.add(
+        Finding(
+            rule="FL-MATERIAL",
+            severity="medium",
+            subject="document:42",
+            account_id=world.own_account.id,
+            evidence={"document_id": 42, "doc_type": "power_supply_contract", "writing_material": "ballpoint"},
+        )
+    )
+    session.commit()
+    staff_sign_in(client, "supervisor-a")
+    exported = client.get("/staff/audit/findings.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert [(r["rule"], r["title"]) for r in rows] == [("FL-MATERIAL", "使用禁用的书写材料或载体")]
+    assert rows[0]["what_was_found"].startswith("供用电合同（第42号文件）")
+    assert "圆珠笔" in rows[0]["what_was_found"] and "<a" not in rows[0]["what_was_found"]

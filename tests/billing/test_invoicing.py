@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import urllib.request
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from billing.invoicing.documents import amount_in_words, verify_url
 from billing.invoicing.models import Invoice
-from billing.invoicing.services import _issue, issue_monthly, split_tax
+from billing.invoicing.services import _issue, issue_monthly, issue_red_invoice, split_tax
 from billing.invoicing.tasks import issue_monthly_invoices
 from tests.billing.support import add_tariffs, bill_with
 from tests.notifications.smtp_server import channels_with_smtp, smtp_server
@@ -56,6 +57,7 @@ def test_amounts_in_capital_digits() -> None:
     assert amount_in_words(Decimal("1001.01")) == "壹仟零壹元零壹分"
     assert amount_in_words(Decimal("100010.20")) == "壹拾万零壹拾元贰角整"
     assert amount_in_words(Decimal("0.05")) == "伍分"
+    assert amount_in_words(Decimal("-120.00")) == "负壹佰贰拾元整"  # a red invoice
 
 
 def test_the_tax_split_adds_up_to_what_was_paid() -> None:
@@ -202,3 +204,60 @@ def test_only_the_customer_chooses_and_the_choice_is_checked(world, session, api
         "mode": "per_payment",
         "email": False,
     }
+
+
+def test_a_refund_through_the_provider_issues_red_invoices_against_the_original(
+    world, session, api, client, alipay
+) -> None:
+    customer = api.as_token(world.token("customer"))
+    order = customer.post("/api/v1/payment-orders", {"account_no": ACCOUNT, "provider": "alipay", "amount": "300.00"})
+    assert order.status_code == 201, order.get_json()
+    order_no = order.get_json()["order_no"]
+    with urllib.request.urlopen(order.get_json()["pay_url"], timeout=10):  # noqa: S310 (the local simulator)
+        pass
+    alipay.pay(order_no, notify=False)
+    notice = alipay.notice(order_no)
+    assert client.post("/api/v1/payment-providers/alipay/notify", data=notice).get_data(as_text=True) == "success"
+    [blue] = _invoices(api, world)
+    assert (blue["amount"], blue["kind"], blue["original_invoice_no"]) == ("300.00", "per_payment", None)
+    clerk, admin = api.as_token(world.token("clerk")), api.as_token(world.token("admin"))
+
+    def refund(amount: str) -> None:
+        body = {"kind": "refund", "account_no": ACCOUNT, "amount": amount, "reason": "moving away"}
+        request = clerk.post("/api/v1/billing/adjustments", body)
+        assert request.status_code == 201, request.get_json()
+        decided = admin.post(f"/api/v1/billing/adjustments/{request.get_json()['id']}/decision", {"approve": True})
+        assert decided.status_code == 200, decided.get_json()
+
+    refund("120.00")  # partly: a red invoice for what went back
+    red = _invoices(api, world)[0]
+    assert (red["amount"], red["kind"], red["original_invoice_no"]) == ("-120.00", "red", blue["invoice_no"])
+    session.rollback()
+    stored = session.scalar(select(Invoice).where(Invoice.invoice_no == red["invoice_no"]))
+    assert stored.net_amount + stored.tax_amount == Decimal("-120.00") and stored.tax_amount < 0
+    text = _text(customer.get(red["pdf_url"]).get_data())
+    assert "红字" in text and blue["invoice_no"] in text and "负壹佰贰拾元整" in text
+    verified = api.get(f"/api/v1/invoices/verify?invoice_no={red['invoice_no']}&check_code={red['check_code']}")
+    assert verified.get_json()["valid"] is True and verified.get_json()["amount"] == "-120.00"
+    refund("180.00")  # the rest: the original is cancelled in full
+    assert [(i["amount"], i["kind"]) for i in _invoices(api, world)] == [
+        ("-180.00", "red"),
+        ("-120.00", "red"),
+        ("300.00", "per_payment"),
+    ]
+    # a refund number announced again, or more than is left of the original, issues nothing more
+    session.rollback()
+    payment_id = stored.payment_ids[0]
+    source = session.scalar(select(Invoice.source).where(Invoice.invoice_no == red["invoice_no"]))
+    assert issue_red_invoice(session, payment_id, Decimal("120.00"), source=source) is None
+    assert issue_red_invoice(session, payment_id, Decimal("1.00"), source="refund:999999") is None
+    session.rollback()
+    portal = _portal_page(client)
+    assert "红字发票（退款冲红）" in portal and "-300" not in portal
+
+
+def _portal_page(client: Any) -> str:
+    from tests.webapp.test_portal_pages import _sign_in
+
+    _sign_in(client)
+    return str(client.get("/invoices").get_data(as_text=True))

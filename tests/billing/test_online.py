@@ -10,22 +10,16 @@ import io
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from audit.engine import Scope, run_rules
 from audit.models import Finding
 from audit.rules import RuleContext, all_rules
-from billing import online
 from billing.models import Account, Payment
 from billing.online.models import PaymentNotice, PaymentOrder, PaymentRefund
-from billing.online.simulator import AlipaySimulator
 from billing.online.tasks import reconcile_payment_statements, settle_payment_orders
 from core import clock
 from core.db import db
@@ -33,33 +27,6 @@ from tests.billing.support import add_tariffs
 from tests.support import staff_sign_in
 
 NOTIFY = "/api/v1/payment-providers/alipay/notify"
-
-
-@pytest.fixture
-def alipay(app: Any) -> Iterator[AlipaySimulator]:
-    sim = AlipaySimulator(Path(app.config["INSTANCE_DIR"]) / "payment_simulator", delays=(0.0, 0.2, 0.4, 0.8, 1.6))
-    sim.start()
-    saved = {k: app.config.get(k) for k in ("PAYMENT_SIMULATOR_URL", "ONLINE_PAY_PUBLIC_URL", "ALIPAY_APP_ID")}
-    app.config.update(PAYMENT_SIMULATOR_URL=sim.url, ALIPAY_APP_ID="")
-    online.configure(app.config)
-    yield sim
-    sim.stop()
-    app.config.update(saved)
-    online.configure(app.config)
-
-
-@pytest.fixture
-def served(app: Any) -> Iterator[str]:
-    """The app on a real port, so that the simulator's notices reach it over HTTP."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["ONLINE_PAY_PUBLIC_URL"] = base
-    online.configure(app.config)
-    yield base
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 def _bill(world: Any, session: Any, api: Any) -> None:

@@ -9,11 +9,12 @@ from archive.models import Document
 from billing.models import Account
 from connections import queries
 from connections.models import Application, ApplicationStatus
+from tests.support import seed_demo
 
 
 def test_the_demo_has_applications_in_every_state_and_the_planted_violations(app, session) -> None:
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["griddesk", "seed-demo"])
+    first = seed_demo(app)
     assert first.exit_code == 0, first.output
     session.rollback()
     applications = session.scalars(select(Application)).all()

@@ -61,9 +61,8 @@ def _taps_are_big_enough(phone: Phone) -> None:
     assert small == [], f"{phone.page.url}: tap targets under 44 px: {small}"
 
 
-def test_pay_a_bill_through_the_cashier_then_download_and_verify_its_invoice(
-    payer: Phone, session: Any, world: Any, alipay: AlipaySimulator
-) -> None:
+def _signed_in_with_a_bill(payer: Phone, session: Any, world: Any) -> Any:
+    """The customer with one unpaid bill (January's, 200 kWh), signed in on the phone; its page."""
     add_tariffs(session)
     bill_with(session, world.own_account, "2026-01", 200)
     session.commit()
@@ -73,6 +72,13 @@ def test_pay_a_bill_through_the_cashier_then_download_and_verify_its_invoice(
     page.fill("#password", PASSWORD)
     page.click("form button[type=submit]")
     page.wait_for_url(re.compile(r"/home(\?|$)"))
+    return page
+
+
+def test_pay_a_bill_through_the_cashier_then_download_and_verify_its_invoice(
+    payer: Phone, session: Any, world: Any, alipay: AlipaySimulator
+) -> None:
+    page = _signed_in_with_a_bill(payer, session, world)
 
     page.get_by_role("link", name="缴费", exact=True).first.click()
     page.get_by_role("heading", name=re.compile("^缴费")).wait_for()
@@ -119,3 +125,38 @@ def test_pay_a_bill_through_the_cashier_then_download_and_verify_its_invoice(
     payer.assert_fits()
     _taps_are_big_enough(payer)
     payer.shot("zh-64-verified")
+
+
+@pytest.fixture
+def both_offered(app: Any, alipay: AlipaySimulator) -> Iterator[AlipaySimulator]:
+    saved = app.config.get("ONLINE_PAY_PROVIDERS")
+    app.config["ONLINE_PAY_PROVIDERS"] = "alipay,wechat"
+    online.configure(app.config)
+    yield alipay
+    app.config["ONLINE_PAY_PROVIDERS"] = saved
+    online.configure(app.config)
+
+
+def test_the_customer_chooses_wechat_pay_and_pays_at_its_h5_cashier(
+    both_offered: AlipaySimulator, payer: Phone, session: Any, world: Any
+) -> None:
+    page = _signed_in_with_a_bill(payer, session, world)
+    payer.go("/pay")
+    expect(page.get_by_label("支付宝")).to_be_checked()  # both offered: the customer chooses
+    page.get_by_label("微信支付").check()
+    payer.assert_fits()
+    payer.assert_labelled()
+    _taps_are_big_enough(payer)
+    amount = page.get_by_label("金额（元）").input_value()
+    page.click("#pay")
+
+    page.wait_for_url(re.compile(re.escape(both_offered.origin + "/wechat/h5")))
+    assert page.locator("#amount").inner_text() == amount
+    payer.assert_fits()
+    page.get_by_role("button", name=re.compile("确认支付")).click()
+
+    page.wait_for_url(re.compile(r"/pay/orders/GD\d+"))
+    page.locator("#order-status", has_text="已支付").wait_for()  # the signed, encrypted notice came
+    session.rollback()
+    assert [(p.amount, p.channel) for p in session.scalars(select(Payment))] == [(Decimal(amount), "app")]
+    assert [d.out_trade_no for d in both_offered.wechat.deliveries] == list(both_offered.wechat.trades)

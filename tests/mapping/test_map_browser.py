@@ -27,7 +27,7 @@ def live_url(app) -> Iterator[str]:
 
 
 def test_map_draws_markers_and_opens_a_popup(live_url, session, world) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     seed_service_points(session)
     session.commit()
@@ -53,6 +53,8 @@ def test_map_draws_markers_and_opens_a_popup(live_url, session, world) -> None:
         assert "导航" in page.inner_text(".leaflet-popup-content")
         # the basemap's tiles are drawn (loaded from the app: not broken images)
         page.wait_for_selector("img.leaflet-tile-loaded")
+        # every tile settled (Leaflet marks a tile loaded once its image loads or fails), not just the first one
+        expect(page.locator("img.leaflet-tile:not(.leaflet-tile-loaded)")).to_have_count(0)
         drawn = page.eval_on_selector_all(
             "img.leaflet-tile", "tiles => tiles.map(t => [t.src, t.complete && t.naturalWidth > 0])"
         )

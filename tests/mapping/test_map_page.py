@@ -26,6 +26,14 @@ def test_map_shows_points_and_your_position_with_no_cdn(client, session, world) 
     assert "openstreetmap.org" not in html
 
 
+def test_the_map_page_lets_the_reader_zoom_the_page(client, session, world) -> None:
+    """folium's own viewport tag forbids zooming (maximum-scale=1, user-scalable=no), which people with low vision
+    need; the page keeps the one viewport tag of the site's layout."""
+    html = client.get("/map?lat=30.2600&lon=120.1650").get_data(as_text=True)
+    viewports = re.findall(r'<meta name="viewport"[^>]*>', html)
+    assert viewports == ['<meta name="viewport" content="width=device-width, initial-scale=1">'], viewports
+
+
 def test_chinese_readers_get_no_google_maps_link_and_english_readers_do(client, session, world) -> None:
     seed_service_points(session)
     session.commit()

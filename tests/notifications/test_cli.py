@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.support import seed_demo
+
 
 def test_vapid_key_and_dead_letters_commands(app, session) -> None:
     runner = app.test_cli_runner()
@@ -13,7 +15,7 @@ def test_vapid_key_and_dead_letters_commands(app, session) -> None:
 
 def test_demo_seed_puts_a_notice_in_the_demo_customers_inbox(app, client, session) -> None:
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["griddesk", "seed-demo"])
+    first = seed_demo(app)
     assert first.exit_code == 0, first.output
     again = runner.invoke(args=["griddesk", "seed-demo"])
     assert again.exit_code == 0 and "already there" in again.output

@@ -8,11 +8,12 @@ from sqlalchemy import func, select
 from archive.models import Document
 from servicedesk.models import Incident, Ticket, TicketKind
 from servicedesk.queries import urgency
+from tests.support import seed_demo
 
 
 def test_the_demo_has_every_kind_open_and_closed_an_overdue_complaint_and_a_storm(app, session) -> None:
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["griddesk", "seed-demo"])
+    first = seed_demo(app)
     assert first.exit_code == 0, first.output
     session.rollback()
     tickets = session.scalars(select(Ticket)).all()

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from billing.models import Account
 from core.identity import User
+from tests.support import seed_demo
 
 
 def test_create_user_reads_password_from_stdin_and_defaults_to_root_unit(app, session) -> None:
@@ -18,7 +19,7 @@ def test_create_user_reads_password_from_stdin_and_defaults_to_root_unit(app, se
 
 def test_seed_demo_is_idempotent(app, session) -> None:
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["griddesk", "seed-demo"])
+    first = seed_demo(app)
     assert first.exit_code == 0, first.output
     assert "customer-demo-2026" in first.output
     counts = session.scalar(select(func.count(Account.id))), session.scalar(select(func.count(User.id)))

@@ -174,6 +174,14 @@ def test_make_run_supervises_one_beat_and_leaves_nothing_behind(dev_server, embe
         # the payment simulator runs beside them and answers as Alipay does (a signed refusal of an unsigned call)
         simulator = f"http://127.0.0.1:{embedded_env['PAYMENT_SIMULATOR_PORT']}/gateway.do"
         assert "isv.invalid-signature" in _wait("the payment simulator", lambda: _get_text(simulator))
+        # and as WeChat Pay does on the same port (an unsigned API call: 401 SIGN_ERROR)
+        import urllib.error
+        import urllib.request
+
+        wechat = f"http://127.0.0.1:{embedded_env['PAYMENT_SIMULATOR_PORT']}/v3/certificates"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(wechat, timeout=5)  # noqa: S310 (a local test server)
+        assert refused.value.code == 401 and b"SIGN_ERROR" in refused.value.read()
 
         # beat holds the instance's beat lock (webapp.beat): a second beat would stop at once
         lock = Path(embedded_env["GRIDDESK_INSTANCE"]) / "celery" / "beat-schedule.lock"

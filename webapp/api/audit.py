@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from audit import dashboard, settings
 from audit.commands import RequestRun, TransitionFinding
 from audit.docs import rules_table
 from audit.findings import (
@@ -21,10 +22,12 @@ from audit.runs import request_run, run_summary, visible_run
 from billing.models import Account
 from core import trail
 from core.db import db
-from core.identity import Role, User
+from core.errors import NotFound
+from core.identity import Role, Unit, User
+from core.scope import unit_in_scope
 
 from . import api
-from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource
+from .framework import ApiModel, PageQuery, allow, caller, endpoint, paginate, register_resource
 
 SUPERVISION = allow(Role.SUPERVISOR, Role.ADMIN)
 FINDING_READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK)
@@ -207,3 +210,65 @@ def verify_trail() -> Any:
         "first_bad_id": result.first_bad_id,
         "problem": result.problem,
     }
+
+
+class SummaryQuery(ApiModel):
+    unit: str | None = Field(None, max_length=32, description="a unit in the caller's scope (default: the caller's)")
+
+
+class RateOut(BaseModel):
+    value: float = Field(description="the rate, 0 to 1")
+    target: float = Field(description="AUDIT_TARGET_RATE")
+    met: bool = Field(description="value >= target")
+
+
+class OverallRatesOut(BaseModel):
+    accounts: int
+    filing_rate: RateOut
+    completeness: RateOut
+
+
+class UnitRatesOut(OverallRatesOut):
+    unit: str
+    name: str
+
+
+class RuleCountOut(BaseModel):
+    rule: str
+    title: str
+    severity: str
+    open: int
+
+
+class StatusTotalsOut(BaseModel):
+    open: int
+    assigned: int
+    remediated: int
+    waived: int
+
+
+class SummaryOut(BaseModel):
+    unit: str
+    target: float = Field(description="the filing rate and completeness target (AUDIT_TARGET_RATE)")
+    totals: StatusTotalsOut
+    open_by_rule: list[RuleCountOut]
+    overall: OverallRatesOut | None = Field(description="null while the archive is not installed")
+    units: list[UnitRatesOut] | None
+
+
+@endpoint(
+    api,
+    "/audit/summary",
+    access=SUPERVISION,
+    query=SummaryQuery,
+    response=SummaryOut,
+    summary="The dashboard's figures: findings by status and rule, and the filing rate and completeness of the "
+    "scope and of each unit, each with the target (AUDIT_TARGET_RATE) and whether it is met",
+    extra_responses={404: "no such unit in the caller's scope"},
+)
+def get_audit_summary(query: SummaryQuery) -> Any:
+    user, session = caller(), db.session
+    unit = unit_in_scope(session, user, query.unit, "unit") or session.get(Unit, user.unit_id)
+    if unit is None:
+        raise NotFound("unit_not_found")
+    return dashboard.summary(session, unit, settings.context(), settings.target())

@@ -17,6 +17,7 @@ from billing.invoicing.services import (
     ebill,
     ebill_periods,
     find_account_invoice,
+    original_invoice_no,
     preference,
     set_preference,
     verify,
@@ -47,6 +48,7 @@ def invoice_dict(invoice: Invoice, account_no: str) -> dict[str, Any]:
         "kind": invoice.kind,
         "period": invoice.period,
         "tax_document": invoice.tax_document,
+        "original_invoice_no": original_invoice_no(db.session, invoice) or None,  # a red invoice: what it cancels
         "pdf_url": url_for("api.get_invoice_pdf", account_no=account_no, invoice_no=invoice.invoice_no),
     }
 
@@ -84,7 +86,10 @@ def list_invoices(account_no: str) -> Any:
 )
 def get_invoice_pdf(account_no: str, invoice_no: str) -> Any:
     account, invoice = resolved()
-    return pdf_response(invoice_pdf(invoice, account.account_no, verify_base()), f"einvoice-{invoice.invoice_no}.pdf")
+    return pdf_response(
+        invoice_pdf(invoice, account.account_no, verify_base(), original_invoice_no(db.session, invoice)),
+        f"einvoice-{invoice.invoice_no}.pdf",
+    )
 
 
 @endpoint(api, "/accounts/<account_no>/ebills", access=ACCOUNT_READER, summary="The account's monthly e-bills")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from billing import online
 from billing.accounts import get_visible_account
 from billing.commands import CreatePaymentOrder
+from billing.online.providers import Notice
 from billing.online.queries import find_reconciliation, order_dict, reconciliation_items, visible_order
 from billing.online.services import create_order, handle_notice
 from core.db import db
@@ -47,7 +48,8 @@ def start_order(user: User, command: CreatePaymentOrder) -> tuple[Any, str]:
         cap=online.prepay_cap(),
         ttl=dt.timedelta(minutes=online.order_minutes()),
         return_url=lambda no: base + url_for("portal.payment_order", order_no=no),
-        notify_url=base + url_for("api.provider_notify", provider=provider.name),
+        notify_url=online.notify_url(provider.name) or base + url_for("api.provider_notify", provider=provider.name),
+        client_ip=request.remote_addr or "",
     )
     return order, pay_url
 
@@ -93,12 +95,18 @@ def get_payment_order(order_no: str) -> Any:
     access=PUBLIC,
     summary="A provider's asynchronous payment notice, in its own format; trusted only when its signature verifies",
     content_type="text/plain",
-    extra_responses={404: "no such provider here"},
+    extra_responses={
+        400: "WeChat Pay's notice refused (its signature did not verify): the error and WeChat's code and message",
+        404: "no such provider here",
+    },
 )
 def provider_notify(provider: str) -> Any:
     chosen = online.provider(provider)
-    form = {k: v for k, v in request.form.items()}
-    accepted, _outcome = handle_notice(db.session, chosen, online.expected_app_id(provider), form)
+    if request.mimetype == "application/x-www-form-urlencoded":  # Alipay: signed form fields
+        notice = Notice(headers=dict(request.headers), form={k: v for k, v in request.form.items()})
+    else:  # WeChat Pay: a signed JSON body, the signature in the Wechatpay-* headers
+        notice = Notice(body=request.get_data(cache=False), headers=dict(request.headers))
+    accepted, _outcome = handle_notice(db.session, chosen, online.expected_app_id(provider), notice)
     db.session.commit()
     body, status, content_type = chosen.acknowledge(accepted)
     return Response(body, status=status, content_type=content_type)
@@ -127,5 +135,5 @@ def get_reconciliation(query: ReconciliationQuery) -> Any:
         "missing_here": report.missing_here,
         "missing_there": report.missing_there,
         "amount_differs": report.amount_differs,
-        "items": reconciliation_items(db.session, report),
+        "items": reconciliation_items(db.session, report, caller()),
     }

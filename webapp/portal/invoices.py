@@ -16,6 +16,7 @@ from billing.invoicing.services import (
     ebill,
     ebill_periods,
     find_account_invoice,
+    original_invoice_no,
     preference,
     set_preference,
     verify,
@@ -93,7 +94,10 @@ def invoice_download(account_no: str, invoice_no: str) -> Any:
     if invoice is None:
         abort(404)
     return _pdf(
-        invoice_pdf(invoice, account.account_no, public_url(request.host_url)), f"einvoice-{invoice.invoice_no}.pdf"
+        invoice_pdf(
+            invoice, account.account_no, public_url(request.host_url), original_invoice_no(db.session, invoice)
+        ),
+        f"einvoice-{invoice.invoice_no}.pdf",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -211,13 +212,19 @@ def archive_search_csv() -> Any:
     """The results of the search the arguments ask for, every page of them (at most ``EXPORT_LIMIT``), as CSV."""
     if not searched(request.args):
         abort(400)
+    try:
+        return search_results_csv(lambda page: run_search(request.args, page=page, per_page=200))
+    except DomainError:
+        abort(400)
+
+
+def search_results_csv(search: Callable[[int], dict[str, Any]]) -> Any:
+    """Every page of a search's results (``search(page)``, 200 a page; at most ``EXPORT_LIMIT``) as a CSV file:
+    the staff page's export and ``GET /api/v1/archive/search.csv`` alike."""
     rows: list[list[Any]] = []
     page = 1
     while len(rows) < EXPORT_LIMIT:
-        try:
-            result = run_search(request.args, page=page, per_page=200)
-        except DomainError:
-            abort(400)
+        result = search(page)
         rows += [
             [
                 hit["document_id"],

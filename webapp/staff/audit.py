@@ -36,7 +36,7 @@ from ..inputs import page_arg
 from . import staff
 from .access import staff_required, staff_user
 from .archive import READERS as ARCHIVE_READERS
-from .audit_evidence import evidence_rows
+from .audit_evidence import evidence_rows, plain_sentence, render_sentence, rule_name
 
 SUPERVISION = (Role.SUPERVISOR, Role.ADMIN)
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ARCHIVIST, Role.CLERK)
@@ -64,11 +64,11 @@ def audit_dashboard() -> Any:
     return render_template(
         "audit/dashboard.html",
         totals=dashboard.status_totals(session, path),
-        by_rule=dashboard.open_by_rule(session, path),
+        by_rule=[{**row, "name": rule_name(row["rule"])} for row in dashboard.open_by_rule(session, path)],
         by_unit=dashboard.open_by_unit(session, path),
         by_age=dashboard.open_by_age(session, path),
         rates=rates,
-        target=float(settings.get("AUDIT_TARGET_RATE")),
+        target=settings.target(),
         last_run=last_run,
         units=session.scalars(visible_units(user)).all(),
     )
@@ -179,6 +179,7 @@ def audit_findings_csv() -> Any:
                 "resolution",
                 "reason",
                 "evidence",
+                "what_was_found",
             ]
         )
         for finding, account_no, unit_code in db.session.execute(stmt).yield_per(1000):
@@ -186,7 +187,7 @@ def audit_findings_csv() -> Any:
                 [
                     finding.id,
                     finding.rule,
-                    titles.get(finding.rule, finding.rule),
+                    rule_name(finding.rule, titles),
                     finding.severity,
                     account_no,
                     unit_code,
@@ -198,6 +199,7 @@ def audit_findings_csv() -> Any:
                     finding.resolution or "",
                     finding.reason,
                     json.dumps(finding.evidence, ensure_ascii=False, sort_keys=True),
+                    plain_sentence(finding.rule, finding.evidence or {}, account_no, user.role),
                 ]
             )
             if buffer.tell() > 65536:
@@ -236,6 +238,7 @@ def audit_finding(finding_id: int) -> Any:
         assignees=assignees,
         can_decide=user.role == Role.SUPERVISOR,
         can_remediate=user.role in FIXERS and finding.assignee_id == user.id and finding.status == "assigned",
+        sentence=render_sentence(finding.rule, finding.evidence or {}, account.account_no, user.role),
         evidence_json=json.dumps(finding.evidence, ensure_ascii=False, indent=2, sort_keys=True),
         document_id=_evidence_document(finding),
         can_open_archive=user.role in ARCHIVE_READERS,

@@ -16,7 +16,7 @@ from webapp.templating import STAFF_NAV
 
 from ..exports import csv_response
 from . import staff
-from .access import staff_required
+from .access import staff_required, staff_user
 
 READERS = (Role.CLERK, Role.SUPERVISOR, Role.ADMIN)
 PROVIDERS = ("alipay", "wechat")
@@ -54,7 +54,9 @@ def billing_reconciliations() -> Any:
 @staff_required(*READERS)
 def billing_reconciliation(provider: str, day: str) -> Any:
     report = _report(provider, day)
-    return render_template("billing/reconciliation.html", report=report, items=reconciliation_items(db.session, report))
+    return render_template(
+        "billing/reconciliation.html", report=report, items=reconciliation_items(db.session, report, staff_user())
+    )
 
 
 @staff.get("/billing/reconciliations/<provider>/<day>.csv")
@@ -64,6 +66,6 @@ def billing_reconciliation_csv(provider: str, day: str) -> Any:
     rows = [
         (report.provider, report.day.isoformat(), i["kind"], i["account_no"], i["order_no"], i["trade_no"],
          i["ours"], i["theirs"], i["recorded"])
-        for i in reconciliation_items(db.session, report)
+        for i in reconciliation_items(db.session, report, staff_user())
     ]  # fmt: skip
     return csv_response(CSV_COLUMNS, rows, f"reconciliation-{report.provider}-{report.day.isoformat()}.csv")

@@ -1,8 +1,8 @@
 """archive: who builds the dossier (建档单位), by capacity tier
 
-Revision ID: 0016_builder
-Revises: 0015_desk
-Create Date: 2026-12-08 11:00:00
+Revision ID: 0017_builder
+Revises: 0016_red_invoices
+Create Date: 2026-12-08 11:10:00
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_builder"
-down_revision = "0015_desk"
+revision = "0017_builder"
+down_revision = "0016_red_invoices"
 branch_labels = None
 depends_on = None
 
