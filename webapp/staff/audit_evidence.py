@@ -48,7 +48,6 @@ LABELS = {
     "document_id": _l("Document"),
     "document_no": _l("Document no."),
     "documents_after": _l("Documents after it"),
-    "done_on": _l("Work done on"),
     "expected_builder": _l("Builder its capacity tier names"),
     "filed_at": _l("Filed at"),
     "filer_name": _l("Filer"),
@@ -104,13 +103,9 @@ LABELS = {
     "type": _l("Application type"),
     "working_days": _l("Working days taken"),
 }
-<<<<<<< HEAD
-CODES = {"doc_type", "writing_material", "paper_size", "kind", "channel", "source", "problem"}
-CODES |= {"builder", "expected_builder", "tier"}  # the dossier's builder and capacity tier (archive.checklists)
-=======
 CODES = {"doc_type", "writing_material", "paper_size", "kind", "channel", "source", "problem", "provider", "changed"}
+CODES |= {"builder", "expected_builder", "tier"}  # the dossier's builder and capacity tier (archive.checklists)
 AMOUNTS = {"amount", "ours", "theirs"}
->>>>>>> main
 PEOPLE = {"actor_id", "requested_by", "decided_by"}
 
 
