@@ -9,8 +9,8 @@ def init_app(app: Any) -> None:
     """Register archive's CLI commands, demo data, health checks and periodic tasks."""
     from core import outbox
 
-    from . import cli, complaints, importer, registry, tasks
-    from .topics import DOCUMENT_FILED, IMPORT_REQUESTED, TICKET_CLOSED
+    from . import cli, complaints, importer, registry, sheets, tasks
+    from .topics import DOCUMENT_FILED, IMPORT_REQUESTED, OUTAGE_SHEETS_DUE, TICKET_CLOSED, WAIVER_APPROVED
 
     app.config.setdefault("ARCHIVE_MAX_UPLOAD_BYTES", app.config.get("MAX_CONTENT_LENGTH", 50 * 1024 * 1024))
     registry.configure(app)
@@ -18,6 +18,8 @@ def init_app(app: Any) -> None:
     outbox.subscribe(DOCUMENT_FILED, tasks.index_filed_documents)
     outbox.subscribe(TICKET_CLOSED, complaints.file_closed_tickets)
     outbox.subscribe(IMPORT_REQUESTED, importer.queue_imports)
+    outbox.subscribe(WAIVER_APPROVED, sheets.waivers_approved)
+    outbox.subscribe(OUTAGE_SHEETS_DUE, sheets.outage_sheets_due)
     app.extensions["griddesk_health"]["search"] = lambda: app.extensions[registry._KEY]["search"].health()
     app.extensions["griddesk_health"]["blobs"] = lambda: app.extensions[registry._KEY]["blobs"].health()
     app.extensions["griddesk_beat"]["archive-requeue-stale"] = {

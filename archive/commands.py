@@ -98,6 +98,17 @@ class RecordReferenceSheet(Command):
     checker_name: str = Field("", max_length=PERSON_MAX)
     checked_on: dt.date | None = None
     notes: str = Field("", max_length=REASON_MAX)
+    # who built the dossier (archive.checklists.BUILDERS); empty keeps what is recorded
+    builder: str = Field("", max_length=24)
+
+    @field_validator("builder")
+    @classmethod
+    def _builder_known(cls, value: str) -> str:
+        from .checklists import BUILDERS
+
+        if value and value not in BUILDERS:
+            raise refuse("not_a_choice", allowed=list(BUILDERS))
+        return value
 
     @field_validator("checked_on")
     @classmethod

@@ -73,6 +73,9 @@ class Dossier(Base):
     filer_signed_at: Mapped[dt.datetime | None]
     checker_signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     checker_signed_at: Mapped[dt.datetime | None]
+    # who builds the dossier (建档单位, archive.checklists.Builder): set from the account's capacity tier when the
+    # dossier is opened, recorded again with the reference sheet; the audit checks it against the tier
+    builder: Mapped[str] = mapped_column(String(24), default="", server_default="")
 
     account: Mapped[Account] = relationship(foreign_keys=[account_no])
     filing_unit: Mapped[Unit] = relationship()

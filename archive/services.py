@@ -9,6 +9,7 @@ document again if that task is lost).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import IO, Any
 
@@ -22,6 +23,7 @@ from core.db import on_commit, utcnow
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from core.identity import User
 
+from .checklists import builder_for
 from .commands import (
     CorrectDocument,
     DocumentMetadata,
@@ -86,6 +88,7 @@ def create_dossier(session: Session, account: Account, actor: User | None, *, so
         retention=Retention.PERMANENT,
         created_by_id=actor.id if actor else None,
         filer_name=(actor.name if actor else "")[:64],  # the column is shorter than a user's name
+        builder=builder_for(Decimal(account.capacity_kva), str(account.category)),
     )
     session.add(dossier)
     try:
@@ -98,7 +101,7 @@ def create_dossier(session: Session, account: Account, actor: User | None, *, so
         action="dossier.created",
         entity="dossier",
         entity_id=account_no,
-        after={"archive_code": dossier.archive_code, "title": dossier.title},
+        after={"archive_code": dossier.archive_code, "title": dossier.title, "builder": dossier.builder},
     )
     return dossier
 
@@ -112,6 +115,7 @@ def _sheet(dossier: Dossier) -> dict[str, Any]:
         "checker_name": dossier.checker_name,
         "checked_on": dossier.checked_on.isoformat() if dossier.checked_on else None,
         "notes": dossier.notes,
+        "builder": dossier.builder,
     }
 
 
@@ -127,6 +131,8 @@ def record_reference_sheet(
         dossier.checker_signed_by_id = dossier.checker_signed_at = None
     dossier.filer_name, dossier.checker_name = command.filer_name, command.checker_name
     dossier.checked_on, dossier.notes = command.checked_on, command.notes
+    if command.builder:
+        dossier.builder = command.builder
     session.flush()
     trail.record(
         session,

@@ -12,3 +12,7 @@ TICKET_CLOSED = "servicedesk.ticket_closed"
 # {"import_id": int}: a batch (zip with manifest.csv) uploaded from the web and stored (committed). The archive itself
 # subscribes: the import's rows are filed by a task from it.
 IMPORT_REQUESTED = "archive.import_requested"
+
+# read (billing/topics.py, notifications/topics.py): processed sheets to file (archive.sheets)
+WAIVER_APPROVED = "billing.waiver_approved"
+OUTAGE_SHEETS_DUE = "notifications.outage_sheets_due"

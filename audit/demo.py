@@ -45,6 +45,7 @@ PLANTS = {
     "FL-SECOND-DOSSIER": 2,
     "FL-COMPLAINT-UNFILED": 2,
     "FL-DOSSIER-UNCHECKED": 2,
+    "FL-BUILDER-MISMATCH": 2,
 }
 
 
@@ -111,13 +112,20 @@ def complete_dossiers(session: Session) -> str:
     units = {code: (uid, name) for uid, code, name in session.execute(select(Unit.id, Unit.code, Unit.name))}
     have = set(session.scalars(select(Dossier.account_no)))
     rows = session.execute(
-        select(Account.account_no, Account.capacity_kva, Account.connected_on, Account.status, Account.holder_name)
+        select(
+            Account.account_no,
+            Account.capacity_kva,
+            Account.connected_on,
+            Account.status,
+            Account.holder_name,
+            Account.category,
+        )
         .add_columns(Unit.code)
         .join(Unit, Unit.id == Account.unit_id)
         .order_by(Account.account_no)
     ).all()
     accounts, holders = [], {}
-    for index, (no, kva, connected, status, holder, unit_code) in enumerate(rows):
+    for index, (no, kva, connected, status, holder, category, unit_code) in enumerate(rows):
         holders[no] = holder
         if no in have:
             continue
@@ -128,6 +136,7 @@ def complete_dossiers(session: Session) -> str:
             capacity_kva=Decimal(kva),
             connected_on=connected or ctx.today - dt.timedelta(days=400),
             status=str(status),
+            category=str(category),
         )
         account.docs = samples.clean_documents(account, ctx.today, rng)
         accounts.append(account)
@@ -151,6 +160,7 @@ def complete_dossiers(session: Session) -> str:
             )
     topped = _top_up(session, have, holders, units, ctx, rng)
     planted = sum(1 for a in accounts if a.violation) + _business_slips(session, ctx, rng)
+    planted += _unfiled_waivers(session, ctx, rng)
     return (
         f"{len(accounts)} dossiers catalogued ({lacking} in {BEHIND_UNIT} lacking sheets), {topped} sheets added "
         f"to the archive demo's dossiers, {planted} violations planted; "
@@ -214,6 +224,52 @@ def _business_slips(session: Session, ctx: Any, rng: random.Random) -> int:
     return planted
 
 
+UNFILED_WAIVERS = 3
+
+
+def _unfiled_waivers(session: Session, ctx: Any, rng: random.Random) -> int:
+    """Late-fee waivers requested by the clerk and approved by the supervisor six weeks ago whose approval sheets
+    never reached the dossier (``FL-SHEET-UNFILED``): approved before the archive filed such sheets."""
+    from billing.models import Account, Adjustment, Bill
+    from core.identity import Unit, User
+
+    clerk = session.scalar(select(User).where(User.username == "clerk"))
+    supervisor = session.scalar(select(User).where(User.username == "supervisor"))
+    if clerk is None or supervisor is None:
+        return 0
+    bills = list(
+        session.scalars(
+            select(Bill)
+            .join(Account, Account.id == Bill.account_id)
+            .join(Unit, Unit.id == Account.unit_id)
+            .where(Unit.code != BEHIND_UNIT, Account.account_no.not_in({"3301000001", "3301000002"}))
+            .order_by(Bill.id)
+        )
+    )
+    by_account: dict[int, Any] = {}
+    for bill in bills:
+        by_account.setdefault(bill.account_id, bill)
+    decided = utcnow() - dt.timedelta(days=ctx.filing_deadline_days + 12)
+    chosen = rng.sample(sorted(by_account), k=min(len(by_account), UNFILED_WAIVERS))
+    for account_id in chosen:
+        session.add(
+            Adjustment(
+                kind="waiver",
+                account_id=account_id,
+                bill_id=by_account[account_id].id,
+                amount=Decimal("2.00"),
+                reason="客户因住院未能按期缴费，申请减免违约金",
+                status="approved",
+                requested_by=clerk.id,
+                requested_at=decided - dt.timedelta(days=1),
+                decided_by=supervisor.id,
+                decided_at=decided,
+                decision_note="同意减免",
+            )
+        )
+    return len(chosen)
+
+
 def _statement_differences(session: Session, ctx: Any, account_ids: list[int]) -> int:
     """Two trades on an Alipay statement of three days ago for a yuan less than the orders they paid (the daily
     reconciliation's report and audit show them)."""
@@ -263,7 +319,9 @@ def _top_up(
         held = list(session.scalars(select(Document).where(Document.dossier_id == dossier.id)))
         present = {d.doc_type for d in held if d.withdrawn_at is None}
         missing = [
-            t for t in samples.required_for(Decimal(account.capacity_kva), str(account.status)) if t not in present
+            t
+            for t in samples.required_for(Decimal(account.capacity_kva), str(account.status), str(account.category))
+            if t not in present
         ]
         formed = max((d.formed_on for d in held), default=ctx.today - dt.timedelta(days=400))
         filed = max((d.filed_at for d in held), default=utcnow() - dt.timedelta(days=400))

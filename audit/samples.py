@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .rules.requirements import EVENTS, LARGE_KVA, TIERS
+from archive.checklists import Builder, builder_for
+from archive.checklists import required_for as _checklist
+
+from .rules.requirements import LARGE_KVA
 
 CAPACITIES = (Decimal(8), Decimal(30), Decimal(100), Decimal(200), Decimal(400), Decimal(630))
 
@@ -28,6 +31,7 @@ class SampleAccount:
     capacity_kva: Decimal
     connected_on: dt.date
     status: str = "active"
+    category: str = ""  # empty: residential below 50 kVA, general from 50 kVA
     violation: str | None = None
     docs: list[dict[str, Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -41,12 +45,22 @@ class Plan:
     expected: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = field(default_factory=list)
 
 
-def required_for(capacity: Decimal, status: str) -> tuple[str, ...]:
-    docs: tuple[str, ...] = ()
-    for lo, hi, tier_docs in TIERS:
-        if capacity >= lo and (hi is None or capacity < hi):
-            docs = tier_docs
-    return docs + EVENTS.get(status, ())
+def category_of(account: SampleAccount) -> str:
+    return account.category or ("residential" if account.capacity_kva < 50 else "general")
+
+
+def required_for(capacity: Decimal, status: str, category: str = "general") -> tuple[str, ...]:
+    """The checklist of such an account (``archive.checklists``)."""
+    return _checklist(capacity, category, status)
+
+
+def builder_of(account: SampleAccount) -> str:
+    """The builder recorded on the account's dossier: its tier's, or a wrong one when that is the planted
+    violation."""
+    right = builder_for(account.capacity_kva, category_of(account))
+    if account.extras.get("wrong_builder"):
+        return Builder.MARKETING_UNIT if right != Builder.MARKETING_UNIT else Builder.MARKETING_DEPARTMENT
+    return right
 
 
 def clean_documents(account: SampleAccount, today: dt.date, rng: random.Random) -> list[dict[str, Any]]:
@@ -58,7 +72,8 @@ def clean_documents(account: SampleAccount, today: dt.date, rng: random.Random) 
     # small accounts: the unit's own archivist writes the documents (no hand-over); others come from the
     # market development side with a hand-over record
     own = account.capacity_kva < 50
-    for item_no, doc_type in enumerate(required_for(account.capacity_kva, account.status), start=1):
+    required = required_for(account.capacity_kva, account.status, category_of(account))
+    for item_no, doc_type in enumerate(required, start=1):
         pages = rng.randint(1, 4)
         formed += dt.timedelta(days=rng.randint(0, 3))
         filed = max(filed, min(formed + dt.timedelta(days=rng.randint(1, 10)), today))
@@ -95,6 +110,8 @@ FILING_PLANTS = (
     "FL-SECOND-DOSSIER",
     "FL-COMPLAINT-UNFILED",
     "FL-DOSSIER-UNCHECKED",
+    "FL-BUILDER-MISMATCH",
+    "FL-SHEET-UNFILED",
 )
 BUSINESS_PLANTS = ("BZ-UNAPPROVED", "BZ-PAYMENT-UNMATCHED", "BZ-PAYMENT-DUPLICATE", "BZ-STATEMENT-MISMATCH")
 
@@ -186,6 +203,10 @@ def _plant(account: SampleAccount, today: dt.date) -> None:
         account.extras["unfiled_complaint"] = True
     elif v == "FL-DOSSIER-UNCHECKED":
         account.extras["unchecked_dossier"] = True
+    elif v == "FL-BUILDER-MISMATCH":
+        account.extras["wrong_builder"] = True
+    elif v == "FL-SHEET-UNFILED":
+        account.extras["unfiled_outage_sheet"] = True
     elif v == "BZ-UNAPPROVED":
         account.extras["unapproved_waiver"] = True
     elif v == "BZ-PAYMENT-UNMATCHED":
@@ -253,7 +274,7 @@ def write_accounts(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) 
                 "holder_name": f"样例用户{a.index}",
                 "id_last4_hash": "0" * 64,
                 "address": "",
-                "category": "residential" if a.capacity_kva < 50 else "general",
+                "category": category_of(a),
                 "capacity_kva": a.capacity_kva,
                 "tariff_code": "SAMPLE",
                 "unit_id": units[a.unit_code][0],
@@ -293,6 +314,7 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
                 "filer_name": "样例立卷人",
                 "checker_name": "" if a.extras.get("unchecked_dossier") else "样例检查人",
                 "checked_on": None if a.extras.get("unchecked_dossier") else plan.today,
+                "builder": builder_of(a),
             }
             for a in plan.accounts
         ],
@@ -366,6 +388,7 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
         )
     )
     complaints = _write_unfiled_complaints(session, plan, units)
+    outages = _write_unfiled_outage_sheets(session, plan)
     expected: set[tuple[str, str]] = set()
     for a in plan.accounts:
         v, no = a.violation, a.account_no
@@ -373,6 +396,10 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
             expected.add((v, f"ticket:{complaints[no]}"))
         elif v == "FL-DOSSIER-UNCHECKED":
             expected.add((v, f"dossier:{no}"))
+        elif v == "FL-BUILDER-MISMATCH":
+            expected.add((v, f"dossier:{no}:builder"))
+        elif v == "FL-SHEET-UNFILED":
+            expected.add((v, f"sheet:{no}:TD-{outages[no]}"))
         elif v == "FL-REQUIRED-DOC":
             expected.add((v, f"account:{no}:power_supply_contract"))
         elif v == "FL-LARGE-INCOMPLETE":
@@ -386,6 +413,24 @@ def write_archive(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -
         elif v == "FL-SECOND-DOSSIER":
             expected.add((v, f"attempt:{attempt_ids[no]}"))
     return expected
+
+
+def _write_unfiled_outage_sheets(session: Any, plan: Plan) -> dict[str, int]:
+    """An outage notice served on the account that ended 45 days before ``plan.today`` and whose sheet (停电通知单)
+    never reached the dossier, for each account planted with it; account number -> notice id."""
+    from notifications.models import Notice
+
+    planted = [a for a in plan.accounts if a.extras.get("unfiled_outage_sheet")]
+    if not planted:
+        return {}
+    ends = dt.datetime.combine(plan.today - dt.timedelta(days=45), dt.time(9, 30), tzinfo=dt.UTC)
+    rows = [
+        {"kind": "outage", "title": "计划停电通知", "body": "线路检修", "data": {}, "account_nos": [a.account_no],
+         "starts_at": ends - dt.timedelta(hours=8), "ends_at": ends, "created_at": ends - dt.timedelta(days=3),
+         "accounts": 1, "recipients": 0}
+        for a in planted
+    ]  # fmt: skip
+    return dict(zip([a.account_no for a in planted], _bulk(session, Notice, rows), strict=True))
 
 
 def _write_unfiled_complaints(session: Any, plan: Plan, units: dict[str, tuple[int, str]]) -> dict[str, str]:

@@ -19,7 +19,8 @@ from billing.ledger import ZERO, apply_balance, bill_states
 from billing.models import Account, Adjustment, AdjustmentKind, AdjustmentStatus, Bill
 from billing.online.refunds import refund_through_providers
 from billing.rules import Rules, current_rules
-from core import trail
+from billing.topics import WAIVER_APPROVED
+from core import clock, outbox, trail
 from core.db import utcnow
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import User
@@ -118,6 +119,8 @@ def decide_adjustment(
     session.flush()
     if approve:
         _take_effect(session, account, adj, on, rules)
+        if adj.kind == AdjustmentKind.WAIVER:
+            outbox.put(session, WAIVER_APPROVED, waiver_sheet(session, adj))
     trail.record(
         session,
         actor_id=actor.id,
@@ -128,6 +131,31 @@ def decide_adjustment(
         after={**adjustment_dict(adj), "balance": account.balance},
     )
     return adj
+
+
+def waiver_sheet(session: Session, adj: Adjustment) -> dict[str, Any]:
+    """The approved waiver's sheet (违约金减免申请及审批) as the archive files it: number ``JM-<id>``."""
+    requester, decider = session.get(User, adj.requested_by), session.get(User, adj.decided_by)
+    decided = clock.local(adj.decided_at) if adj.decided_at else clock.now_local()
+    account = adj.account
+    return {
+        "account_no": account.account_no,
+        "document_no": f"JM-{adj.id}",
+        "title": f"{account.holder_name}电费违约金减免审批单",
+        "formed_on": decided.date().isoformat(),
+        "unit": account.unit.name if account.unit else "",
+        "facts": [
+            ["户名", account.holder_name],
+            ["电费年月", adj.bill.period if adj.bill else ""],
+            ["减免金额", f"{adj.amount:.2f} 元"],
+            ["申请理由", adj.reason],
+            ["申请人", (requester.name or requester.username) if requester else ""],
+            ["申请时间", clock.local(adj.requested_at).strftime("%Y-%m-%d %H:%M") if adj.requested_at else ""],
+            ["审批人", (decider.name or decider.username) if decider else ""],
+            ["审批时间", decided.strftime("%Y-%m-%d %H:%M")],
+            ["审批意见", adj.decision_note or "同意"],
+        ],
+    }
 
 
 def _take_effect(session: Session, account: Account, adj: Adjustment, on: dt.date, rules: Rules) -> None:

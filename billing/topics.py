@@ -23,3 +23,7 @@ ONLINE_REFUNDS_APPROVED = "billing.online_refunds_approved"
 # an e-invoice issued or a bill made for an account that subscribed to e-mailed documents (billing.invoicing);
 # notifications e-mails it with its PDF.
 DOCUMENTS_ISSUED = "billing.documents_issued"
+# {"account_no", "document_no" ("JM-<adjustment id>"), "title", "formed_on" (YYYY-MM-DD, local), "unit",
+#  "facts": [[label, value], ...]}: a late-fee waiver approved by a second person (billing.adjustments), committed.
+# The archive files its approval sheet (违约金减免申请及审批) into the account's dossier.
+WAIVER_APPROVED = "billing.waiver_approved"

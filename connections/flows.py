@@ -47,6 +47,8 @@ STEP_FIELDS: dict[str, tuple[str, ...]] = {
 CHECKS = frozenset({S.DESIGN_REVIEW, S.INTERIM_CHECK, S.COMPLETION_CHECK})
 
 _ACCEPT = Step(S.ACCEPTANCE, 1, "customer_application")
+# a connection or a capacity increase is accepted on the application form (用电申请报装单), which every dossier holds
+_ACCEPT_FORM = Step(S.ACCEPTANCE, 1, "application_form")
 _LV_SURVEY = Step(S.SITE_SURVEY, 2, "business_survey")
 _HV_SURVEY = Step(S.SITE_SURVEY, 3, "engineering_survey")
 _DESIGN = Step(S.DESIGN_REVIEW, 5, "design_review_opinion")
@@ -59,7 +61,7 @@ _ARCHIVE = Step(S.ARCHIVING, 22, "handover_record")  # the dossier handed over w
 
 def _hv_new(plan_days: int) -> tuple[Step, ...]:
     return (
-        _ACCEPT,
+        _ACCEPT_FORM,
         _HV_SURVEY,
         Step(S.SUPPLY_PLAN, plan_days, "supply_plan_reply"),
         _DESIGN,
@@ -78,16 +80,16 @@ def _change(paper: str) -> tuple[Step, ...]:
 
 FLOWS: dict[str, tuple[Step, ...]] = {
     # low voltage: 1 + 2 + 2 = 5 working days in total (residential), 1 + 4 + 10 = 15 (non-residential)
-    T.NEW_LV_RESIDENTIAL: (_ACCEPT, _LV_SURVEY, Step(S.CONNECTION, 2, "installation_record", applies=True)),
+    T.NEW_LV_RESIDENTIAL: (_ACCEPT_FORM, _LV_SURVEY, Step(S.CONNECTION, 2, "installation_record", applies=True)),
     T.NEW_LV_BUSINESS: (
-        _ACCEPT,
+        _ACCEPT_FORM,
         Step(S.SITE_SURVEY, 4, "business_survey"),
         Step(S.CONNECTION, 10, "installation_record", applies=True),
     ),
     T.NEW_HV_SINGLE: _hv_new(15),
     T.NEW_HV_DUAL: _hv_new(30),
     T.CAPACITY_INCREASE: (
-        _ACCEPT,
+        _ACCEPT_FORM,
         _HV_SURVEY,
         Step(S.SUPPLY_PLAN, 15, "supply_plan_reply"),
         _COMPLETION,

@@ -98,6 +98,51 @@ def sheet_number(application: Application, step: ApplicationStep) -> str:
     return f"{application.application_no}-{step.position + 1:02d}"
 
 
+_RECORD_SHEET = "usage_record_sheet"  # 用户用电档案单: the new account's record card, in every dossier
+
+
+def record_sheet_number(application: Application) -> str:
+    return f"{application.application_no}-A"
+
+
+def _opening_step(application: Application) -> str | None:
+    return next((s.name for s in flows.steps_of(application.type) if s.applies), None)
+
+
+def record_sheet_pdf(account: Account, unit_name: str, application: Application) -> bytes:
+    """The customer record sheet (用户用电档案单) of the account a new connection opened."""
+    font = register_font()
+    heading = ParagraphStyle("heading", fontName=font, fontSize=16, leading=22, alignment=1, spaceAfter=8)
+    body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
+    buffer = io.BytesIO()
+    doc = a4_document(buffer, title=f"用户用电档案单 {account.account_no}", author=unit_name)
+    rows = [
+        ["户号", account.account_no],
+        ["户名", account.holder_name],
+        ["用电地址", account.address],
+        ["用电类别", labels.CATEGORY_ZH.get(account.category, account.category)],
+        ["合同容量", f"{account.capacity_kva} kVA"],
+        ["电价", account.tariff_code],
+        ["接电日期", account.connected_on.isoformat() if account.connected_on else ""],
+        ["供电单位", unit_name],
+        ["报装申请", application.application_no],
+    ]
+    table = Table([[k, literal(str(v or ""), body)] for k, v in rows], colWidths=[34 * mm, 136 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), font),
+                ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("FONTSIZE", (0, 0), (-1, -1), 10),
+            ]
+        )
+    )
+    signatures = Paragraph("建档人签字：______________　　日期：______________", body)
+    doc.build([Paragraph("用户用电档案单", heading), table, Spacer(1, 12 * mm), signatures])
+    return buffer.getvalue()
+
+
 def _filed_numbers(session: Session, account_no: str, prefix: str) -> set[str]:
     return set(
         session.scalars(
@@ -138,25 +183,38 @@ def file_papers(session: Session, application: Application) -> int:
     filed = _filed_numbers(session, account.account_no, application.application_no)
     count = 0
     papers = {s.name: s.paper for s in flows.steps_of(application.type)}
+    record_no = record_sheet_number(application)
+    opening = _opening_step(application) if application.type in flows.NEW_CONNECTIONS else None
     for step in application.steps:
         number = sheet_number(application, step)
-        if step.done_on is None or number in filed or papers.get(step.step) is None:
-            continue
-        handler = session.get(User, step.done_by_id) if step.done_by_id else None
-        content = sheet_pdf(
-            application,
-            step,
-            handler=(handler.name or handler.username) if handler else "",
-            account_no=account.account_no,
-        )
-        data = {
-            "doc_type": papers[step.step],
-            "title": paper_title(application, step.step),
-            "formed_on": step.done_on,
-            "document_no": number,
-        }
-        _file(session, dossier, unit_name, data, content, f"{number}.pdf")
-        count += 1
+        if step.done_on is not None and number not in filed and papers.get(step.step) is not None:
+            handler = session.get(User, step.done_by_id) if step.done_by_id else None
+            content = sheet_pdf(
+                application,
+                step,
+                handler=(handler.name or handler.username) if handler else "",
+                account_no=account.account_no,
+            )
+            data = {
+                "doc_type": papers[step.step],
+                "title": paper_title(application, step.step),
+                "formed_on": step.done_on,
+                "document_no": number,
+            }
+            _file(session, dossier, unit_name, data, content, f"{number}.pdf")
+            count += 1
+        if step.step == opening and step.done_on is not None and record_no not in filed:
+            # the new account's record sheet, filed right after the connection's sheet (dates stay in order)
+            data = {
+                "doc_type": _RECORD_SHEET,
+                "title": DOC_TYPE_LABELS_ZH[_RECORD_SHEET],
+                "formed_on": step.done_on,
+                "document_no": record_no,
+            }
+            _file(
+                session, dossier, unit_name, data, record_sheet_pdf(account, unit_name, application), f"{record_no}.pdf"
+            )
+            count += 1
     uploads = session.scalars(select(ApplicationUpload).where(ApplicationUpload.application_id == application.id))
     for upload in uploads:
         number = f"{application.application_no}-U{upload.id}"

@@ -21,7 +21,7 @@ from .areas import accounts_by_number, accounts_in_area, users_of_accounts
 from .commands import AnnounceOutage
 from .models import Message, Notice, NoticeKind, Preference, PushSubscription
 from .push_targets import PushTargetRefused, check_endpoint
-from .topics import NOTICE_PUBLISHED
+from .topics import NOTICE_PUBLISHED, OUTAGE_SHEETS_DUE
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,32 @@ def create_outage_notice(session: Session, actor: User, command: AnnounceOutage)
         },
     )
     outbox.put(session, NOTICE_PUBLISHED, {"notice_id": notice.id})
+    if command.account_nos:
+        outbox.put(session, OUTAGE_SHEETS_DUE, outage_sheet(notice, scope, sorted(set(command.account_nos))))
     return notice, recipients
+
+
+def outage_sheet(notice: Notice, unit: Unit | None, account_nos: list[str]) -> dict[str, Any]:
+    """The outage notice sheet (停电通知单) served on each named account, as the archive files it: number
+    ``TD-<notice id>``. An area announcement is a public notice (停电公告), not filed per account."""
+
+    def when(value: dt.datetime | None) -> str:
+        return clock.local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    return {
+        "document_no": f"TD-{notice.id}",
+        "title": f"停电通知单：{notice.title}"[:200],
+        "formed_on": clock.local(notice.created_at or utcnow()).date().isoformat(),
+        "unit": unit.name if unit else "",
+        "facts": [
+            ["通知", notice.title],
+            ["内容", notice.body],
+            ["停电开始", when(notice.starts_at)],
+            ["停电结束", when(notice.ends_at)],
+            ["发布单位", unit.name if unit else ""],
+        ],
+        "account_nos": account_nos,
+    }
 
 
 def create_event_notice(

@@ -10,6 +10,11 @@ from __future__ import annotations
 # it out to its recipients.
 NOTICE_PUBLISHED = "notifications.notice_published"
 
+# {"document_no": "TD-<notice id>", "title", "formed_on" (YYYY-MM-DD, local), "unit", "facts": [[label, value], ...],
+#  "account_nos": [str, ...]}: an outage notice served on named accounts (not an area announcement), committed. The
+# archive files its outage notice sheet (停电通知单) into each account's dossier.
+OUTAGE_SHEETS_DUE = "notifications.outage_sheets_due"
+
 # read (billing/topics.py, archive/topics.py, audit/topics.py, servicedesk/topics.py)
 BILLS_ISSUED = "billing.bills_issued"
 PAYMENT_RECORDED = "billing.payment_recorded"

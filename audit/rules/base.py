@@ -62,6 +62,8 @@ def rule(
 # engine keeps working while a domain's models are still being built.
 _RULE_MODULES = {
     "audit.rules.filing": "archive.models",
+    "audit.rules.checklists": "archive.models",
+    "audit.rules.sheets": "archive.models",
     "audit.rules.business": "billing.models",
     "audit.rules.complaints": "servicedesk.models",
     "audit.rules.connections": "connections.models",

@@ -20,29 +20,28 @@ from .requirements import (
     FORBIDDEN_MATERIALS,
     LARGE_KVA,
     PROCESSED_SHEETS,
-    event_table,
-    tier_table,
+    account_tier,
+    checklist_rows,
+    event_rows,
 )
 from .sql import days_between
 
 
 def required_documents() -> Any:
-    """(account_id, account_no, capacity_kva, connected_on, doc_type): every document each account needs."""
-    tiers, events = tier_table(), event_table()
-    by_tier = select(
-        Account.id.label("account_id"),
-        Account.account_no,
-        Account.capacity_kva,
-        Account.connected_on,
-        tiers.c.doc_type,
-    ).join(tiers, and_(Account.capacity_kva >= tiers.c.min_kva, Account.capacity_kva < tiers.c.max_kva))
-    by_event = select(
-        Account.id.label("account_id"),
-        Account.account_no,
-        Account.capacity_kva,
-        Account.connected_on,
-        events.c.doc_type,
-    ).join(events, Account.status == events.c.status)
+    """(account_id, account_no, capacity_kva, connected_on, doc_type): every document each account needs, from the
+    checklist of its tier (capacity and category) and of its status (``archive.checklists``)."""
+    tiers, on_tier = account_tier(Account)
+    checklist, events = checklist_rows(), event_rows()
+    columns = (Account.id.label("account_id"), Account.account_no, Account.capacity_kva, Account.connected_on)
+    by_tier = (
+        select(*columns, checklist.c.doc_type).join(tiers, on_tier).join(checklist, checklist.c.list == tiers.c.tier)
+    )
+    checklist_e = checklist_rows()
+    by_event = (
+        select(*columns, checklist_e.c.doc_type)
+        .join(events, Account.status == events.c.status)
+        .join(checklist_e, checklist_e.c.list == events.c.list)
+    )
     return union_all(by_tier, by_event).subquery("required")
 
 

@@ -1,8 +1,10 @@
-"""Which documents a dossier must hold: by contracted capacity tier and by lifecycle events (configuration).
+"""Which documents a dossier must hold and who builds it, as SQL rows: the archive's checklists
+(``archive.checklists``, one table of (list, document type) rows, with the capacity tiers and their builders).
 
-Tiers follow chapter 6: below 50 kVA the marketing department builds the dossier, below 315 kVA the marketing
-unit's archivist, from 315 kVA the market development side hands a complete dossier over within one month of
-connection, with the engineering documents of a larger installation.
+Tiers follow chapter 6: below 50 kVA the marketing department builds the dossier (residential low-voltage
+accounts have their own short list), below 315 kVA the marketing unit's archivist, from 315 kVA the market
+development side hands a complete dossier over within one month of connection, with the engineering documents and
+the box-substation record of a larger installation.
 """
 
 from __future__ import annotations
@@ -10,66 +12,67 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import and_, case, literal, or_, select, union_all
 
-BASIC = ("customer_application", "power_supply_contract", "new_install_work_order")
-MEDIUM = (*BASIC, "business_survey", "installation_record", "fee_payment_agreement")
-LARGE = (
-    *MEDIUM,
-    "engineering_survey",
-    "test_report",
-    "construction_registration",
-    "completion_acceptance_report",
-    "acceptance_work_order",
-)
-LARGE_KVA = Decimal(315)
-# (from kVA inclusive, to kVA exclusive or None, required document types)
-TIERS: tuple[tuple[Decimal, Decimal | None, tuple[str, ...]], ...] = (
-    (Decimal(0), Decimal(50), BASIC),
-    (Decimal(50), LARGE_KVA, MEDIUM),
-    (LARGE_KVA, None, LARGE),
-)
-# account status -> documents the event leaves behind
-EVENTS: dict[str, tuple[str, ...]] = {
-    "suspended": ("service_change_sheet",),
-    "closed": ("service_change_sheet",),
-}
+from archive.checklists import CHECKLIST, EVENT_LISTS, LARGE_KVA, TIERS
+
 # processed sheets that must be filed within the filing deadline
 PROCESSED_SHEETS = ("inspection_sheet", "outage_notice", "late_fee_waiver")
 FORBIDDEN_MATERIALS = ("ballpoint", "pure_blue_ink", "carbon_copy", "pencil", "thermal_paper")
 # A3 is allowed for drawings only
 DRAWING_TYPES = ("engineering_survey", "box_substation_record", "construction_registration", "installation_record")
 _NO_UPPER = Decimal(10**9)
+_ANY, _NOT_RESIDENTIAL, _RESIDENTIAL = -1, 0, 1
+
+__all__ = ["DRAWING_TYPES", "FORBIDDEN_MATERIALS", "LARGE_KVA", "PROCESSED_SHEETS"]
 
 
-def tier_table() -> Any:
-    """The capacity requirements as rows (min_kva, max_kva, doc_type), portable across SQLite and PostgreSQL."""
+def tier_rows() -> Any:
+    """The tiers as rows (tier, min_kva, max_kva, residential, builder), portable across SQLite and PostgreSQL."""
     rows = [
         select(
-            literal(lo).label("min_kva"), literal(hi if hi is not None else _NO_UPPER).label("max_kva"),
-            literal(doc).label("doc_type"),
+            literal(t.code).label("tier"),
+            literal(t.min_kva).label("min_kva"),
+            literal(t.max_kva if t.max_kva is not None else _NO_UPPER).label("max_kva"),
+            literal(_ANY if t.residential is None else int(t.residential)).label("residential"),
+            literal(t.builder).label("builder"),
         )
-        for lo, hi, docs in TIERS
-        for doc in docs
-    ]  # fmt: skip
-    return union_all(*rows).subquery("required_by_tier")
-
-
-def event_table() -> Any:
-    rows = [
-        select(literal(status).label("status"), literal(doc).label("doc_type"))
-        for status, docs in EVENTS.items()
-        for doc in docs
+        for t in TIERS
     ]
-    return union_all(*rows).subquery("required_by_event")
+    return union_all(*rows).subquery("tiers")
+
+
+def account_tier(account: Any) -> tuple[Any, Any]:
+    """(tiers subquery, join condition): each account joins the one tier of its capacity and category."""
+    tiers = tier_rows()
+    is_residential = case((account.category == "residential", _RESIDENTIAL), else_=_NOT_RESIDENTIAL)
+    on = and_(
+        account.capacity_kva >= tiers.c.min_kva,
+        account.capacity_kva < tiers.c.max_kva,
+        or_(tiers.c.residential == _ANY, tiers.c.residential == is_residential),
+    )
+    return tiers, on
+
+
+def checklist_rows() -> Any:
+    """The checklists as rows (list, doc_type)."""
+    rows = [select(literal(name).label("list"), literal(doc).label("doc_type")) for name, doc in CHECKLIST]
+    return union_all(*rows).subquery("checklist")
+
+
+def event_rows() -> Any:
+    """(status, list): the list an account's status adds."""
+    rows = [
+        select(literal(status).label("status"), literal(name).label("list")) for status, name in EVENT_LISTS.items()
+    ]
+    return union_all(*rows).subquery("event_lists")
 
 
 def describe() -> list[tuple[str, str]]:
-    """Human-readable requirements for docs/audit.md and the rules page."""
+    """Human-readable requirements: each list with its documents."""
     lines = []
-    for lo, hi, docs in TIERS:
-        span = f">= {lo} kVA" if hi is None else f"{lo}-{hi} kVA"
-        lines.append((span, ", ".join(docs)))
-    for status, docs in EVENTS.items():
-        lines.append((f"status {status}", ", ".join(docs)))
+    for t in TIERS:
+        lines.append((f"{t.code} ({t.label_zh}, {t.builder})", ", ".join(d for n, d in CHECKLIST if n == t.code)))
+    for status, name in EVENT_LISTS.items():
+        lines.append((f"status {status}", ", ".join(d for n, d in CHECKLIST if n == name)))
     return lines

@@ -63,3 +63,25 @@ date_of = _portable("date_of", Date(), "CAST({0} AS DATE)", "date({0})")
 joined_in_order = _portable(
     "joined_in_order", String(), "string_agg(CAST({0} AS TEXT), ',' ORDER BY {1})", "group_concat({0}, ',')"
 )
+# a number written with at least two digits (01, 02, ..., 12)
+two_digits = _portable("two_digits", String(), "lpad(CAST({0} AS TEXT), 2, '0')", "printf('%02d', {0})")
+
+
+class json_items(FunctionElement[Any]):
+    """The elements of a JSON array as rows with a text column ``value`` (use ``.table_valued("value")``); anything
+    but an array (SQL NULL, JSON null, an object) gives no rows."""
+
+    inherit_cache = True
+    name = "json_items"
+
+
+@compiles(json_items)
+def _json_items_default(element: Any, compiler: Any, **kw: Any) -> str:
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    return f"json_array_elements_text(CASE WHEN json_typeof({value}) = 'array' THEN {value} ELSE '[]'::json END)"
+
+
+@compiles(json_items, "sqlite")
+def _json_items_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    return f"json_each(CASE WHEN json_type({value}) = 'array' THEN {value} ELSE '[]' END)"

@@ -178,10 +178,13 @@ def test_a_new_connection_opens_an_account_bound_to_its_applicant_with_a_dossier
     dossier = dossier_for(session, account_no)
     assert dossier is not None
     documents = session.scalars(select(Document).where(Document.account_no == account_no)).all()
+    by_number = {d.document_no: d.doc_type for d in documents}
+    assert (by_number[f"{number}-01"], by_number[f"{number}-A"]) == ("application_form", "usage_record_sheet")
     assert {d.document_no for d in documents} == {
         f"{number}-01",  # acceptance
         f"{number}-02",  # site survey
         f"{number}-03",  # connection
+        f"{number}-A",  # the customer record sheet (用户用电档案单) of the account it opened
         *(f"{number}-U{u}" for u in session.scalars(select(ApplicationUpload.id))),
     }
     entries = catalog(dossier)

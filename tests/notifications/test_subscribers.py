@@ -69,9 +69,13 @@ def test_an_outage_is_published_with_its_notice_and_fanned_out_once(client, worl
     notice_id = reply.get_json()["notice_id"]
     assert held_outbox.messages(NOTICE_PUBLISHED) == [{"notice_id": notice_id}]
     assert _inbox(client, world)["total"] == 0  # stored, not yet fanned out: the relay does that
-    assert held_outbox.relay() == 1
+    # the notice is served on a list of accounts: its sheet (停电通知单) is announced for their dossiers too
+    [sheet] = held_outbox.messages("notifications.outage_sheets_due")
+    assert sheet["document_no"] == f"TD-{notice_id}" and sheet["account_nos"] == [world.own_account.account_no]
+    session.rollback()  # SQLite: the archive's filing must not wait for this transaction
+    assert held_outbox.relay() == 2
     _announce_again(NOTICE_PUBLISHED, {"notice_id": notice_id})
-    assert held_outbox.relay() == 1
+    assert held_outbox.relay() == 2  # the notice again, and the filed sheet's own announcement (archive.document_filed)
     messages = select(func.count()).select_from(Message).where(Message.notice_id == notice_id)
     assert session.scalar(messages) == 1
     session.rollback()

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from archive import services
+from archive.checklists import dossier_checklist
 from archive.commands import CorrectDocument, FileDocument, WithdrawDocument
 from archive.interfaces import BlobCorrupt
 from archive.models import CORRECTABLE, Document, Dossier
@@ -26,6 +27,7 @@ from webapp.templating import STAFF_NAV
 from ..errors import FormErrors, form_errors
 from . import staff
 from .access import staff_required, staff_user
+from .archive_checklists import BUILDER_LABELS, TIER_LABELS
 
 WRITERS = (Role.ARCHIVIST, Role.ADMIN)
 READERS = (Role.ARCHIVIST, Role.SUPERVISOR, Role.ADMIN)
@@ -124,11 +126,15 @@ def archive_dossier(
         abort(404)
     view = dossier_view(dossier) if dossier else None
     pending = sum(1 for d in view["documents"] if d["index_status"] == "pending") if view else 0
+    checklist = dossier_checklist(dossier, {d["doc_type"] for d in view["documents"]}) if dossier and view else None
     return render_template(
         "archive/dossier.html",
         account_no=account_no,
         dossier=view,
         pending=pending,
+        checklist=checklist,
+        tier_labels=TIER_LABELS,
+        builder_labels=BUILDER_LABELS,
         can_file=user.role in WRITERS,
         errors=FormErrors() if batch_form or sheet_form is not None else errors or FormErrors(),
         batch_errors=(errors or FormErrors()) if batch_form else FormErrors(),

@@ -267,6 +267,7 @@ def _sheet_labels() -> dict[str, str]:
         "checker_name": _("Checker"),
         "checked_on": _("Check date"),
         "notes": _("Notes"),
+        "builder": _("Dossier built by"),
         "role": _("Sign as"),
     }
 
@@ -283,7 +284,8 @@ def _writable_dossier(account_no: str) -> Any:
 @staff_required(*WRITERS)
 def archive_reference_sheet(account_no: str) -> Any:
     dossier = _writable_dossier(account_no)
-    data = {key: request.form.get(key, "") for key in ("filer_name", "checker_name", "checked_on", "notes")}
+    fields = ("filer_name", "checker_name", "checked_on", "notes", "builder")
+    data = {key: request.form.get(key, "") for key in fields}
     try:
         services.record_reference_sheet(db.session, dossier, RecordReferenceSheet.parse(data), staff_user())
         db.session.commit()

@@ -34,6 +34,7 @@ LABELS = {
     "attempt_id": _l("Attempt no."),
     "attempted_at": _l("Attempted at"),
     "bill_id": _l("Bill no."),
+    "builder": _l("Dossier built by"),
     "capacity_kva": _l("Contracted capacity (kVA)"),
     "channel": _l("Channel"),
     "checker_name": _l("Checker"),
@@ -45,7 +46,9 @@ LABELS = {
     "decided_by": _l("Decided by"),
     "doc_type": _l("Document type"),
     "document_id": _l("Document"),
+    "document_no": _l("Document no."),
     "documents_after": _l("Documents after it"),
+    "expected_builder": _l("Builder its capacity tier names"),
     "filed_at": _l("Filed at"),
     "filer_name": _l("Filer"),
     "filing_unit": _l("Filing unit"),
@@ -67,6 +70,7 @@ LABELS = {
     "responsible_unit": _l("Responsible party"),
     "source": _l("Source"),
     "ticket_no": _l("Ticket"),
+    "tier": _l("Capacity tier"),
     "withdrawn_at": _l("Withdrawn at"),
     "writing_material": _l("Writing material"),
     "allowed_days": _l("Allowed working days"),
@@ -100,6 +104,7 @@ LABELS = {
     "working_days": _l("Working days taken"),
 }
 CODES = {"doc_type", "writing_material", "paper_size", "kind", "channel", "source", "problem", "provider", "changed"}
+CODES |= {"builder", "expected_builder", "tier"}  # the dossier's builder and capacity tier (archive.checklists)
 AMOUNTS = {"amount", "ours", "theirs"}
 PEOPLE = {"actor_id", "requested_by", "decided_by"}
 
