@@ -161,17 +161,10 @@ def file_record(session: Session, record: dict[str, Any]) -> Document | None:
 def file_complaint_record(record: dict[str, Any]) -> int | None:
     """File a closed ticket's record into its account's dossier; the document's id, or None when it was filed
     before. Idempotent: the ticket number is the record's document number."""
-    session = db.new_session()
-    try:
+    with db.transaction() as session:
         document = file_record(session, record)
         document_id = document.id if document is not None else None
-        session.commit()
-        return document_id
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return document_id
 
 
 def file_closed_tickets(payloads: list[dict[str, Any]]) -> None:

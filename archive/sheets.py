@@ -117,17 +117,10 @@ def file_sheet(session: Session, record: dict[str, Any]) -> Document | None:
 @shared_task(name="archive.file_processed_sheet", acks_late=True, autoretry_for=(OperationalError,), max_retries=5)
 def file_processed_sheet(record: dict[str, Any]) -> int | None:
     """File one processed sheet; the document's id, or None when it was filed before (idempotent)."""
-    session = db.new_session()
-    try:
+    with db.transaction() as session:
         document = file_sheet(session, record)
         document_id = document.id if document is not None else None
-        session.commit()
-        return document_id
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return document_id
 
 
 def waivers_approved(payloads: list[dict[str, Any]]) -> None:
