@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.postgres import fresh_database
+
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gd_import_bench"
 CATEGORY_TARIFFS = {"residential": "ZJ-RES-TIER", "general": "ZJ-GEN-FLAT", "large_industrial": "ZJ-LI-TOU"}
 
@@ -59,6 +61,7 @@ def main() -> None:
 
     workdir = tempfile.mkdtemp(prefix="griddesk-bench-import-")
     os.environ.setdefault("GRIDDESK_INSTANCE", workdir)
+    fresh_database(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
 

@@ -37,6 +37,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.postgres import fresh_database
+
 
 def python_loop_ms() -> float:
     """A fixed pure-Python workload, best of five (ms): how fast this machine runs the payment clients."""
@@ -78,14 +80,10 @@ def main() -> None:
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/gd_billing_bench")
     args = parser.parse_args()
 
-    from sqlalchemy import create_engine, insert, select, text
+    from sqlalchemy import insert, select, text
 
-    admin_url, name = args.url.rsplit("/", 1)
-    admin = create_engine(f"{admin_url}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    name = args.url.rsplit("/", 1)[1]
+    fresh_database(args.url)
     os.environ["DATABASE_URL"] = args.url
     os.environ.setdefault("GRIDDESK_INSTANCE", f"/tmp/{name}-instance")
     # the filesystem task queue of earlier runs (relay requests no worker took): a long queue slows every publish

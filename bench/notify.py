@@ -24,6 +24,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench.postgres import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "griddesk-bench-notify:"
 WORKER = f"""
@@ -64,18 +66,6 @@ def _start_receiver() -> tuple[ThreadingHTTPServer, str]:
     raise SystemExit("no free port in 5300-5399")
 
 
-def _fresh_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=10_000)
@@ -89,7 +79,7 @@ def main() -> None:
     n = 100_000 if args.full else args.accounts
 
     workdir = tempfile.mkdtemp(prefix="griddesk-bench-notify-")
-    _fresh_database(args.database_url)
+    fresh_database(args.database_url)
     env = {
         "GRIDDESK_INSTANCE": workdir,
         "DATABASE_URL": args.database_url,

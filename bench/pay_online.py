@@ -34,6 +34,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.postgres import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,12 +92,8 @@ def main() -> None:
     import requests
     from sqlalchemy import create_engine, func, insert, select, text
 
-    admin_url, name = args.url.rsplit("/", 1)
-    admin = create_engine(f"{admin_url}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    name = args.url.rsplit("/", 1)[1]
+    fresh_database(args.url)
     instance = Path(os.environ.get("GRIDDESK_INSTANCE", f"/tmp/{name}-instance"))
     shutil.rmtree(instance / "celery", ignore_errors=True)  # the task queue of earlier runs
     os.environ.update(DATABASE_URL=args.url, GRIDDESK_INSTANCE=str(instance), ALIPAY_APP_ID="")
