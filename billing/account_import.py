@@ -29,7 +29,7 @@ from billing.commands import OpenAccount
 from billing.models import Account, AccountStatus, MeterReading, ReadingStatus, Tariff
 from billing.rules import parse_period
 from core import trail
-from core.db import copy_rows, reserve_ids, utcnow
+from core.db import copy_rows, refresh_statistics, reserve_ids, utcnow
 from core.errors import InvalidInput, Problem
 from core.identity import Unit
 from core.security import keyed_hash
@@ -247,6 +247,9 @@ def write(
         written += len(rows)
         if progress is not None:
             progress(len(rows))
+    if written:
+        with session_factory() as session:
+            refresh_statistics(session, Account, MeterReading)
     return written
 
 
