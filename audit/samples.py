@@ -21,6 +21,8 @@ from archive.checklists import required_for as _checklist
 from .rules.requirements import LARGE_KVA
 
 CAPACITIES = (Decimal(8), Decimal(30), Decimal(100), Decimal(200), Decimal(400), Decimal(630))
+# a prefecture's mix: three accounts in four are households on 8 kVA, the rest spread over the larger tiers
+PREFECTURE_CAPACITIES = (Decimal(8),) * 15 + CAPACITIES[1:]
 
 
 @dataclass
@@ -125,6 +127,7 @@ def plan(
     rules: tuple[str, ...] = FILING_PLANTS + BUSINESS_PLANTS,
     seed: int = 7,
     prefix: str = "77",
+    capacities: tuple[Decimal, ...] = CAPACITIES,
 ) -> Plan:
     """N accounts spread over ``units``; about ``violation_rate`` of them carry one planted violation each,
     cycling through ``rules`` so that every rule is planted (the first ``len(rules)`` accounts always are)."""
@@ -136,7 +139,7 @@ def plan(
             index=i,
             account_no=f"{prefix}{i:08d}",
             unit_code=units[i % len(units)],
-            capacity_kva=CAPACITIES[i % len(CAPACITIES)],
+            capacity_kva=capacities[i % len(capacities)],
             connected_on=today - dt.timedelta(days=120 + (i * 37) % 2000),
         )
         if rules and (i < len(rules) or rng.random() < violation_rate):
