@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from bench.postgres import fresh_database
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,12 +36,14 @@ def main() -> None:
     )
     parser.add_argument("--violation-rate", type=float, default=0.1)
     parser.add_argument(
-        "--database-url", default=None, help="default: a fresh SQLite file (PostgreSQL: drops and recreates its tables)"
+        "--database-url", default=None, help="default: a fresh SQLite file (PostgreSQL: dropped and created anew)"
     )
     args = parser.parse_args()
     n = 1_000_000 if args.prefecture else 100_000 if args.full else args.accounts
 
     workdir = tempfile.mkdtemp(prefix="griddesk-bench-audit-")
+    if args.database_url and args.database_url.startswith("postgresql"):
+        fresh_database(args.database_url)
     os.environ.setdefault("GRIDDESK_INSTANCE", workdir)
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir}/bench.db"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
