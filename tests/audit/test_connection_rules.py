@@ -313,6 +313,23 @@ def test_an_overdue_new_connection_without_an_account_is_one_finding_of_each_rul
         get_scoped_finding(session, supervisor_b, rows[0].id)
 
 
+def test_a_unit_run_judges_the_new_connections_of_its_units_and_an_account_run_none(session, world) -> None:
+    application = new_application(session, world, workdays.add(days_ago(40), 0))
+    work(session, world, application, [1])
+    session.commit()
+    for scope in (Scope(unit_path=world.unit_b.path), Scope(account_nos=(world.own_account.account_no,))):
+        run_rules(session, scope, ctx(), rules=CONNECTIONS)
+        assert findings(session) == set()
+    run_rules(session, Scope(unit_path=world.unit_a.path), ctx(), rules=CONNECTIONS)
+    assert {f.rule for f in session.scalars(select(Finding))} == {"YK-STEP-LATE", "YK-APPLICATION-LATE"}
+    application.status, application.withdrawn_on = "withdrawn", TODAY
+    session.commit()
+    run_rules(session, Scope(unit_path=world.unit_b.path), ctx(), rules=CONNECTIONS)
+    assert {f.status for f in session.scalars(select(Finding))} == {"open"}  # another unit's run leaves them be
+    run_rules(session, Scope(unit_path=world.unit_a.path), ctx(), rules=CONNECTIONS)
+    assert {f.status for f in session.scalars(select(Finding))} == {"remediated"}
+
+
 def test_a_new_connection_keeps_its_findings_when_its_account_is_opened(session, world) -> None:
     application = new_application(session, world, workdays.add(days_ago(40), 0))
     work(session, world, application, [1, 2])
