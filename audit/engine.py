@@ -59,7 +59,7 @@ class Scope:
 _NOT_EVIDENCE = frozenset({"account_id", "unit_id", "subject", "_account_no", "_unit_id"})
 
 
-class Problem(NamedTuple):
+class Found(NamedTuple):
     """One problem a rule found: its account (None for an application without one), that account's number, the
     unit it belongs to (the account's, else the application's) and the evidence."""
 
@@ -97,7 +97,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def problems(session: Session, rule: Rule, ctx: RuleContext, scope: Scope) -> dict[str, Problem]:
+def problems(session: Session, rule: Rule, ctx: RuleContext, scope: Scope) -> dict[str, Found]:
     """What the rule finds in the scope, by subject.
 
     A rule's row names its account (``account_id``); a row without one (an application that has no account yet)
@@ -111,14 +111,14 @@ def problems(session: Session, rule: Rule, ctx: RuleContext, scope: Scope) -> di
         .where(unit_id.is_not(None))
     )
     stmt = scope.restrict(stmt, found.c.account_id, unit_id)
-    result: dict[str, Problem] = {}
+    result: dict[str, Found] = {}
     for row in session.execute(stmt).mappings():
         evidence = {k: jsonable(v) for k, v in row.items() if k not in _NOT_EVIDENCE}
         account_no = row["_account_no"]
         if account_no is not None:
             evidence.setdefault("account_no", account_no)
         account_id = row["account_id"]
-        result[str(row["subject"])] = Problem(
+        result[str(row["subject"])] = Found(
             None if account_id is None or account_no is None else int(account_id),
             None if account_no is None else str(account_no),
             int(row["_unit_id"]),
@@ -209,7 +209,7 @@ def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, 
             counts.reopened += 1
             continue
         # the application got its account (or the account moved): the same finding, its owner follows
-        moved = row.account_id != account_id or row.unit_id != unit_id
+        moved = (row.account_id, row.unit_id) != (account_id, unit_id)
         if row.evidence != evidence or moved:
             update_row = {"id": row.id, "evidence": evidence, "last_seen_at": now, "last_run_id": run_id}
             if moved:

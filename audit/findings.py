@@ -30,7 +30,7 @@ def finding_unit_id() -> Any:
     return func.coalesce(Account.unit_id, Finding.unit_id)
 
 
-def with_owner(stmt: Select[Any]) -> Select[Any]:
+def with_owner(stmt: Any) -> Any:
     """A statement over findings joined to their account (if any) and their unit (``finding_unit_id``)."""
     return stmt.outerjoin(Account, Account.id == Finding.account_id).join(Unit, Unit.id == finding_unit_id())
 
