@@ -15,6 +15,7 @@ from core.db import utcnow
 from core.identity import Unit
 from core.scope import under
 
+from .findings import finding_unit_id, with_owner
 from .models import ACTIVE_STATUSES, Finding
 from .rules import RuleContext, all_rules
 
@@ -44,11 +45,7 @@ RATES_PROVIDER: list[Callable[[Session, str, RuleContext], list[UnitRate]]] = []
 
 
 def _open_in_scope(unit_path: str) -> Any:
-    return (
-        select(Finding)
-        .join(Account, Account.id == Finding.account_id)
-        .where(under(unit_path, Account.unit_id), Finding.status.in_(ACTIVE_STATUSES))
-    )
+    return with_owner(select(Finding)).where(under(unit_path, finding_unit_id()), Finding.status.in_(ACTIVE_STATUSES))
 
 
 def open_by_rule(session: Session, unit_path: str) -> list[dict[str, Any]]:
@@ -68,11 +65,8 @@ def open_by_rule(session: Session, unit_path: str) -> list[dict[str, Any]]:
 
 def open_by_unit(session: Session, unit_path: str) -> list[dict[str, Any]]:
     stmt = (
-        select(Unit.code, Unit.name, func.count(Finding.id))
-        .select_from(Finding)
-        .join(Account, Account.id == Finding.account_id)
-        .join(Unit, Unit.id == Account.unit_id)
-        .where(under(unit_path, Account.unit_id), Finding.status.in_(ACTIVE_STATUSES))
+        with_owner(select(Unit.code, Unit.name, func.count(Finding.id)).select_from(Finding))
+        .where(under(unit_path, finding_unit_id()), Finding.status.in_(ACTIVE_STATUSES))
         .group_by(Unit.code, Unit.name)
         .order_by(func.count(Finding.id).desc(), Unit.code)
     )
@@ -98,8 +92,9 @@ def open_by_age(session: Session, unit_path: str, now: dt.datetime | None = None
 def status_totals(session: Session, unit_path: str) -> dict[str, int]:
     stmt = (
         select(Finding.status, func.count())
-        .join(Account, Account.id == Finding.account_id)
-        .where(under(unit_path, Account.unit_id))
+        .select_from(Finding)
+        .outerjoin(Account, Account.id == Finding.account_id)
+        .where(under(unit_path, finding_unit_id()))
         .group_by(Finding.status)
     )
     totals = {"open": 0, "assigned": 0, "remediated": 0, "waived": 0}

@@ -12,9 +12,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, func, insert, null, select, update
 from sqlalchemy.orm import Session
 
 from billing.models import Account
@@ -22,6 +22,7 @@ from core import trail
 from core.db import utcnow
 from core.scope import under
 
+from .findings import finding_unit_id
 from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus
 from .rules import Rule, RuleContext, all_rules
 
@@ -35,19 +36,37 @@ class Scope:
     unit_path: str | None = None
     account_nos: tuple[str, ...] | None = None
 
-    def restrict(self, stmt: Select[Any], account_id_column: Any) -> Select[Any]:
-        """Limit a statement to the scope's accounts through its ``account_id`` column."""
+    def restrict(self, stmt: Select[Any], account_id_column: Any, unit_id_column: Any = None) -> Select[Any]:
+        """Limit a statement to the scope through its ``account_id`` column, or, given a ``unit_id`` column (the
+        unit of a row that may have no account), a unit subtree through that. Given accounts keep rows of those
+        accounts only: a row without an account belongs to no account's run."""
         if self.unit_path is None and self.account_nos is None:
             return stmt
-        ids = select(Account.id)
-        if self.unit_path is not None:
-            ids = ids.where(under(self.unit_path, Account.unit_id))
-        if self.account_nos is not None:
-            ids = ids.where(Account.account_no.in_(self.account_nos))
-        return stmt.where(account_id_column.in_(ids))
+        if self.account_nos is not None or unit_id_column is None:
+            ids = select(Account.id)
+            if self.unit_path is not None:
+                ids = ids.where(under(self.unit_path, Account.unit_id))
+            if self.account_nos is not None:
+                ids = ids.where(Account.account_no.in_(self.account_nos))
+            return stmt.where(account_id_column.in_(ids))
+        assert self.unit_path is not None
+        return stmt.where(under(self.unit_path, unit_id_column))
 
     def describe(self) -> dict[str, Any]:
         return {"unit_path": self.unit_path, "account_nos": list(self.account_nos or []) or None}
+
+
+_NOT_EVIDENCE = frozenset({"account_id", "unit_id", "subject", "_account_no", "_unit_id"})
+
+
+class Found(NamedTuple):
+    """One problem a rule found: its account (None for an application without one), that account's number, the
+    unit it belongs to (the account's, else the application's) and the evidence."""
+
+    account_id: int | None
+    account_no: str | None
+    unit_id: int
+    evidence: dict[str, Any]
 
 
 @dataclass
@@ -78,18 +97,33 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def problems(
-    session: Session, rule: Rule, ctx: RuleContext, scope: Scope
-) -> dict[str, tuple[int, str, dict[str, Any]]]:
-    """What the rule finds in the scope: subject -> (account id, account number, evidence)."""
+def problems(session: Session, rule: Rule, ctx: RuleContext, scope: Scope) -> dict[str, Found]:
+    """What the rule finds in the scope, by subject.
+
+    A rule's row names its account (``account_id``); a row without one (an application that has no account yet)
+    names its unit in a ``unit_id`` column, and rows with neither are left out."""
     found = rule.query(ctx).subquery()
-    stmt = select(found, Account.account_no.label("_account_no")).join(Account, Account.id == found.c.account_id)
-    stmt = scope.restrict(stmt, found.c.account_id)
-    result: dict[str, tuple[int, str, dict[str, Any]]] = {}
+    own_unit = found.c.unit_id if "unit_id" in found.c else null()
+    unit_id = func.coalesce(Account.unit_id, own_unit)
+    stmt = (
+        select(found, Account.account_no.label("_account_no"), unit_id.label("_unit_id"))
+        .outerjoin(Account, Account.id == found.c.account_id)
+        .where(unit_id.is_not(None))
+    )
+    stmt = scope.restrict(stmt, found.c.account_id, unit_id)
+    result: dict[str, Found] = {}
     for row in session.execute(stmt).mappings():
-        evidence = {k: jsonable(v) for k, v in row.items() if k not in {"account_id", "subject", "_account_no"}}
-        evidence.setdefault("account_no", row["_account_no"])
-        result[str(row["subject"])] = (int(row["account_id"]), str(row["_account_no"]), evidence)
+        evidence = {k: jsonable(v) for k, v in row.items() if k not in _NOT_EVIDENCE}
+        account_no = row["_account_no"]
+        if account_no is not None:
+            evidence.setdefault("account_no", account_no)
+        account_id = row["account_id"]
+        result[str(row["subject"])] = Found(
+            None if account_id is None or account_no is None else int(account_id),
+            None if account_no is None else str(account_no),
+            int(row["_unit_id"]),
+            evidence,
+        )
     return result
 
 
@@ -102,20 +136,19 @@ def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, 
     """Run one rule over the scope and reconcile the findings; the caller commits."""
     now = utcnow()
     found = problems(session, rule, ctx, scope)
+    columns = (Finding.id, Finding.subject, Finding.status, Finding.evidence, Finding.account_id, Finding.unit_id)
     existing_stmt = scope.restrict(
-        select(Finding.id, Finding.subject, Finding.status, Finding.evidence, Finding.account_id).where(
-            Finding.rule == rule.code
-        ),
+        select(*columns).outerjoin(Account, Account.id == Finding.account_id).where(Finding.rule == rule.code),
         Finding.account_id,
+        finding_unit_id(),
     )
     existing = {row.subject: row for row in session.execute(existing_stmt)}
-    # findings on accounts that left the scope are not this run's business, but a subject seen now
-    # may have a finding stored under the same key whatever its account: look those up too
+    # findings on accounts that left the scope are not this run's business, but a subject seen now may have a
+    # finding stored under the same key whatever its account (or none: an application that has got its account
+    # since): look those up too
     missing = [s for s in found if s not in existing]
     for chunk in _chunks(missing):
-        stmt = select(Finding.id, Finding.subject, Finding.status, Finding.evidence, Finding.account_id).where(
-            Finding.rule == rule.code, Finding.subject.in_(chunk)
-        )
+        stmt = select(*columns).where(Finding.rule == rule.code, Finding.subject.in_(chunk))
         existing.update({row.subject: row for row in session.execute(stmt)})
 
     counts = Counts(problems=len(found), per_rule={rule.code: len(found)})
@@ -124,8 +157,9 @@ def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, 
     new_rows: list[dict[str, Any]] = []
     seen_ids: list[int] = []
     changed: list[dict[str, Any]] = []
+    owners: list[dict[str, Any]] = []
 
-    for subject, (account_id, account_no, evidence) in found.items():
+    for subject, (account_id, account_no, unit_id, evidence) in found.items():
         row = existing.get(subject)
         if row is None:
             new_rows.append(
@@ -134,6 +168,7 @@ def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, 
                     "severity": rule.severity,
                     "subject": subject,
                     "account_id": account_id,
+                    "unit_id": unit_id,
                     "status": FindingStatus.OPEN.value,
                     "evidence": evidence,
                     "found_at": now,
@@ -158,6 +193,7 @@ def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, 
                     reopen_count=Finding.reopen_count + 1,
                     last_run_id=run_id,
                     account_id=account_id,
+                    unit_id=unit_id,
                 )
             )
             events.append(_event(row.id, "reopened", row.status, FindingStatus.OPEN, run_id, evidence))
@@ -172,8 +208,17 @@ def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, 
             )
             counts.reopened += 1
             continue
+        # the application got its account (or the account moved): the same finding, its owner follows
+        moved = (row.account_id, row.unit_id) != (account_id, unit_id)
+        if row.evidence != evidence or moved:
+            update_row = {"id": row.id, "evidence": evidence, "last_seen_at": now, "last_run_id": run_id}
+            if moved:
+                owners.append({**update_row, "account_id": account_id, "unit_id": unit_id})
+            else:
+                changed.append(update_row)
+        else:
+            seen_ids.append(row.id)
         if row.evidence != evidence:
-            changed.append({"id": row.id, "evidence": evidence, "last_seen_at": now, "last_run_id": run_id})
             trail_events.append(
                 _trail(
                     "finding.evidence_changed",
@@ -183,8 +228,6 @@ def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, 
                     {"evidence": evidence},
                 )
             )
-        else:
-            seen_ids.append(row.id)
 
     resolved_ids: list[int] = []
     for subject, row in existing.items():
@@ -215,7 +258,7 @@ def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, 
                 _trail(
                     "finding.opened",
                     finding_id,
-                    found[subject][1],
+                    found[subject].account_no,
                     None,
                     {"rule": rule.code, "subject": subject, "status": "open", "evidence": data["evidence"]},
                 )
@@ -233,8 +276,9 @@ def apply_rule(session: Session, rule: Rule, ctx: RuleContext, scope: Scope, *, 
                 last_run_id=run_id,
             )
         )
-    if changed:
-        session.execute(update(Finding), changed)
+    for rows in (changed, owners):
+        if rows:
+            session.execute(update(Finding), rows)
     for chunk in _chunks(seen_ids):
         session.execute(update(Finding).where(Finding.id.in_(chunk)).values(last_seen_at=now, last_run_id=run_id))
     for chunk in _chunks(events):

@@ -6,7 +6,20 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    column,
+    event,
+    select,
+    table,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -39,7 +52,10 @@ class RunStatus(enum.StrEnum):
 class Finding(Base):
     """One problem on one record: ``(rule, subject)`` is unique, so a rerun never doubles a finding.
 
-    ``subject`` names the record the problem sits on (``document:17``, ``account:1000000001:power_supply_contract``).
+    ``subject`` names the record the problem sits on (``document:17``, ``account:1000000001:power_supply_contract``,
+    ``application:YK2026000001:site_survey``). A finding belongs to an account, or, for an application that has
+    none yet (a new connection before its connection step), to no account: ``unit_id`` is the account's unit, else
+    the application's, and scope goes through it when there is no account.
     ``evidence`` is what the rule saw the last time it found the problem; every earlier state stays in
     ``FindingEvent`` rows and in the trail.
     """
@@ -52,6 +68,7 @@ class Finding(Base):
         CheckConstraint("status <> 'assigned' OR assignee_id IS NOT NULL", name="assigned_has_assignee"),
         Index("ix_findings_status_rule", "status", "rule"),
         Index("ix_findings_account_id", "account_id"),
+        Index("ix_findings_unit_id", "unit_id"),
         Index("ix_findings_assignee_id", "assignee_id"),
     )
 
@@ -59,7 +76,8 @@ class Finding(Base):
     rule: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(8))
     subject: Mapped[str] = mapped_column(String(160))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     status: Mapped[str] = mapped_column(String(16), default=FindingStatus.OPEN)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -73,6 +91,16 @@ class Finding(Base):
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("audit_runs.id", ondelete="SET NULL"))
 
     assignee: Mapped[User | None] = relationship()
+
+
+_accounts = table("accounts", column("id"), column("unit_id"))
+
+
+@event.listens_for(Finding, "before_insert")
+def _unit_of_the_account(_mapper: Any, connection: Connection, finding: Finding) -> None:
+    """A finding made on an account without naming its unit gets the account's (the engine names it itself)."""
+    if finding.unit_id is None and finding.account_id is not None:
+        finding.unit_id = connection.scalar(select(_accounts.c.unit_id).where(_accounts.c.id == finding.account_id))
 
 
 class FindingEvent(Base):

@@ -13,7 +13,7 @@ from core.identity import Unit, User, unit_by_code
 from core.scope import can_see_unit, in_scope, sees_everything, under
 from core.trail import TrailEvent
 
-from .findings import FIXERS, visible_findings
+from .findings import FIXERS, finding_unit_id, visible_findings
 from .models import AuditRun, Finding
 
 
@@ -29,7 +29,7 @@ def filtered_findings(
     assignee_id: int | None = None,
 ) -> Select[Any]:
     """The findings the user may see (``visible_findings``), narrowed by each filter given; ``unit_code`` keeps
-    the accounts of that unit's subtree (an unknown unit: none)."""
+    the findings of that unit's subtree (an unknown unit: none)."""
     stmt = visible_findings(user)
     if statuses is not None:
         stmt = stmt.where(Finding.status.in_(statuses))
@@ -43,16 +43,16 @@ def filtered_findings(
         stmt = stmt.where(Finding.assignee_id == assignee_id)
     if unit_code:
         unit = unit_by_code(session, unit_code)
-        stmt = stmt.where(under(unit.path, Account.unit_id) if unit is not None else Finding.id.is_(None))
+        stmt = stmt.where(under(unit.path, finding_unit_id()) if unit is not None else Finding.id.is_(None))
     return stmt
 
 
-def assignee_candidates(session: Session, account: Account) -> list[User]:
-    """The active archivists and clerks whose unit covers the account: whom a finding on it may go to."""
+def assignee_candidates(session: Session, unit: Unit) -> list[User]:
+    """The active archivists and clerks whose unit covers the finding's unit: whom the finding may go to."""
     candidates = session.scalars(
         select(User).join(Unit, Unit.id == User.unit_id).where(User.role.in_(FIXERS), User.active.is_(True))
     ).all()
-    return [user for user in candidates if can_see_unit(user, account.unit)]
+    return [user for user in candidates if can_see_unit(user, unit)]
 
 
 def visible_runs(user: User) -> Select[Any]:

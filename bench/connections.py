@@ -5,7 +5,8 @@ violations; timed in the same run against a plain scan of the same tables.
 Generates N accounts over 10 units, each opened by a new connection worked in order and on time (low voltage
 residential or business, or high voltage with its nine steps) and changed once since (a name change or a capacity
 reduction, some still open); about --violation-rate of the accounts carry one planted violation: a step left out
-(不走流程), an account switched on with no application (体外循环) or one holder's two 40 kVA connections a month
+(不走流程; half of them on a high-voltage connection still under way that has no account yet, in place of that
+account), an account switched on with no application (体外循环) or one holder's two 40 kVA connections a month
 apart (拆分容量). Then times:
   reference  a plain full scan of every table the rules read (the least any audit could cost),
   full run   the three rules over everything, creating the findings,
@@ -68,8 +69,8 @@ def generate(n: int, today: dt.date, unit_ids: list[int], violation_rate: float)
     kinds = ("new_lv_residential", "new_lv_business", "new_hv_single")
     capacities = {"new_lv_residential": (8, 16), "new_lv_business": (30, 100, 200), "new_hv_single": (400, 630)}
 
-    def application(kind: str, account_id: int, received: dt.date, holder: str, place: dict[str, Any],
-                    capacity: int, *, done: int | None = None) -> dict[str, Any]:  # fmt: skip
+    def application(kind: str, account_id: int | None, received: dt.date, holder: str, place: dict[str, Any],
+                    capacity: int, *, done: int | None = None, unit: int = 0) -> dict[str, Any]:  # fmt: skip
         app_id = len(applications) + 1
         rows = _steps(flows, kind, received, workdays, done=done)
         finished = all(r["done_on"] for r in rows)
@@ -78,7 +79,7 @@ def generate(n: int, today: dt.date, unit_ids: list[int], violation_rate: float)
             "application_no": f"YK{app_id:012d}",
             "type": kind,
             "status": "completed" if finished else "in_progress",
-            "unit_id": unit_ids[account_id % len(unit_ids)],
+            "unit_id": unit_ids[(account_id or unit) % len(unit_ids)],
             "account_id": account_id,
             "applicant_name": holder,
             "applicant_phone": "13900000000",
@@ -135,6 +136,15 @@ def generate(n: int, today: dt.date, unit_ids: list[int], violation_rate: float)
             next_door = {**place, "address": f"拆分路 {i} 号之一", "lon": lon + 0.0002}
             second = application("new_lv_business", second_id, first_on + dt.timedelta(days=30), holder, next_door, 40)
             account(second_id, holder, next_door, 40, second["completed_on"])
+            continue
+        if plant == "YK-PROCESS" and rng.random() < 0.5:
+            # a high-voltage connection under way, no account yet, its survey left out before the supply plan
+            place["category"] = "large_industrial"
+            opened = application("new_hv_single", None, today - dt.timedelta(days=rng.randint(60, 120)), holder,
+                                 place, 630, done=4, unit=i)  # fmt: skip
+            survey = next(s for s in steps if s["application_id"] == opened["id"] and s["step"] == "site_survey")
+            survey["done_on"] = None
+            expected.add(("YK-PROCESS", f"application:{opened['application_no']}:site_survey"))
             continue
         kind = rng.choice(kinds)
         place["category"] = {"new_lv_residential": "residential", "new_hv_single": "large_industrial"}.get(

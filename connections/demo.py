@@ -1,5 +1,6 @@
 """Demo applications: the demo customer's capacity increase under way, a completed new connection and a
-suspension waiting for the customer; the clerk's queue with applications in every state, a few overdue; one
+suspension waiting for the customer; the clerk's queue with applications in every state, a few overdue (one a new
+connection that has no account yet, which the audit finds late all the same); one
 capacity-split pair (two 40 kVA connections of one holder a month apart) and one off-system connection (an account
 connected last month with no application behind it)."""
 
@@ -124,7 +125,8 @@ def seed_applications(session: Session) -> str:
     withdrawn = _apply(session, customer, {**home, "site": {**site, "address": "西湖区文三路 90 号"}}, today)
     withdraw(session, customer, withdrawn)
     made += 3
-    # the clerk's queue: a high-voltage connection overdue at its supply plan, one due soon, one waiting
+    # the clerk's queue: a high-voltage connection overdue at its supply plan (it has no account yet: the audit
+    # finds it late all the same), a shop's connection due soon, one waiting
     unit = session.get(Unit, account.unit_id)  # the demo account's station: it has reading books
     unit_code = unit.code if unit else None
     hv = _apply(
@@ -156,7 +158,7 @@ def seed_applications(session: Session) -> str:
             "category": "general",
             "unit_code": unit_code,
         },
-        workdays.add(today, 0) - dt.timedelta(days=14),
+        workdays.add(today, 0) - dt.timedelta(days=3),
     )
     _work(session, clerk, shop, 1, shop.received_on, 4)
     # the new home's holder asks to suspend it; the clerk wants the property proof first (the clock stops)
@@ -260,8 +262,8 @@ def _late_handover(session: Session, clerk: User, unit_code: str | None, lat: fl
 
 
 def _late_and_out_of_order(session: Session, clerk: User, unit: Unit | None, today: dt.date) -> int:
-    """Two capacity reductions of the unit's accounts accepted days late and now overdue at their survey; two name
-    changes taken over from the old system with their steps' dates the wrong way round (不走流程)."""
+    """Two capacity reductions of the unit's accounts, one accepted days late, both now overdue at their survey; two
+    name changes taken over from the old system with their steps' dates the wrong way round (不走流程)."""
     if unit is None:
         return 0
     accounts = session.scalars(
@@ -281,7 +283,8 @@ def _late_and_out_of_order(session: Session, clerk: User, unit: Unit | None, tod
         received = today - dt.timedelta(days=30)
         if n < 2:
             late = _apply(session, clerk, {**body, "type": "capacity_reduction", "capacity_kva": "4"}, received)
-            done = clock.at_local(workdays.add(received, 6), dt.time(10, 0))  # five working days past its limit
+            # the first accepted five working days past its limit, the second on its day
+            done = clock.at_local(workdays.add(received, 6 if n == 0 else 0), dt.time(10, 0))
             complete_step(session, clerk, late, "acceptance", DoStep.parse({"outcome": "done"}), at=done)
         else:
             renamed = _apply(

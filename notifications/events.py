@@ -69,13 +69,20 @@ def document_notice(kw: dict[str, Any]) -> dict[str, Any]:
 
 def finding_notice(kw: dict[str, Any]) -> dict[str, Any]:
     """``notify_event``'s arguments for a finding assigned (the audit's payload): the assignee is told."""
+    account_no, application_no = kw.get("account_no"), kw.get("application_no")
+    on = f"户号 {account_no}" if account_no else f"申请 {application_no}"
     return {
         "kind": NoticeKind.FINDING_ASSIGNED.value,
         "dedupe_key": f"finding:{kw['finding_id']}:{kw['assignee_id']}",
         "title": "新的稽查发现待处理",
-        "body": f"户号 {kw['account_no']} 的稽查发现（规则 {kw['rule']}）已分派给您。",
+        "body": f"{on} 的稽查发现（规则 {kw['rule']}）已分派给您。",
         "user_ids": [int(kw["assignee_id"])],
-        "data": {"finding_id": kw["finding_id"], "account_no": str(kw["account_no"]), "rule": kw["rule"]},
+        "data": {
+            "finding_id": kw["finding_id"],
+            "account_no": str(account_no) if account_no else None,
+            "application_no": application_no,
+            "rule": kw["rule"],
+        },
     }
 
 

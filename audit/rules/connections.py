@@ -4,8 +4,10 @@ and per application in working days, and the late hand-over of a large dossier.
 
 Each rule is one set-based query like the others. Working days come from ``core.workdays`` as a calendar table the
 query builds for itself (a recursive day list marked with the holidays and shifted working weekends of the years
-it spans), so the same count runs on SQLite and PostgreSQL. A finding sits on an account: applications that have
-none yet (a new connection before its connection step) are judged once their account exists.
+it spans), so the same count runs on SQLite and PostgreSQL. A finding sits on an account, or on no account for an
+open application that has none yet (a new connection before its connection step 装表接电 opens it): such rows carry
+the application's ``unit_id`` and a subject of the application alone (``application:<no>[:<step>]``), so the finding
+stays the same one when the connection later opens the account.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from archive.models import Document, Handover
 from billing.models import Account, MeterReading
 from connections import flows
 from connections import settings as connection_settings
-from connections.models import Application, ApplicationStep, StepName
+from connections.models import OPEN_STATUSES, Application, ApplicationStep, StepName
 from core import workdays
 from core.trail import TrailEvent
 
@@ -105,8 +107,14 @@ def _late(start_n: Any, end_n: Any, end_working: Any, allowed: Any) -> Any:
 # --- 不走流程 -------------------------------------------------------------------------------------------------------
 
 
+def judged_application() -> Any:
+    """The applications the process and time-limit rules judge: those with an account, and the open ones that have
+    none yet (a new connection before its connection step)."""
+    return or_(Application.account_id.is_not(None), Application.status.in_(OPEN_STATUSES))
+
+
 def _step_facts() -> Any:
-    """Each step of an application with an account, with what its neighbours in the type's order did."""
+    """Each judged application's steps, with what their neighbours in the type's order did."""
     whole_app = ApplicationStep.application_id
     done_position = case((ApplicationStep.done_on.is_not(None), ApplicationStep.position), else_=-1)
     connected = case(
@@ -115,6 +123,7 @@ def _step_facts() -> Any:
     return (
         select(
             Application.account_id,
+            Application.unit_id,
             Application.application_no,
             Application.type,
             Application.received_on,
@@ -137,7 +146,7 @@ def _step_facts() -> Any:
             func.max(connected).over(partition_by=whole_app).label("connected"),
         )
         .join(Application, Application.id == ApplicationStep.application_id)
-        .where(Application.account_id.is_not(None))
+        .where(judged_application())
         .subquery("step_facts")
     )
 
@@ -172,6 +181,7 @@ def skipped_process(ctx: RuleContext) -> Select[Any]:
     )
     steps = select(
         s.c.account_id,
+        s.c.unit_id,
         (literal("application:") + s.c.application_no + ":" + s.c.step).label("subject"),
         s.c.application_no,
         s.c.type,
@@ -185,6 +195,7 @@ def skipped_process(ctx: RuleContext) -> Select[Any]:
     papers = (
         select(
             Application.account_id,
+            Application.unit_id,
             _text("document:", Document.id).label("subject"),
             Application.application_no,
             Application.type,
@@ -240,6 +251,7 @@ def step_late(ctx: RuleContext) -> Select[Any]:
     judged = (
         select(
             s.c.account_id,
+            s.c.unit_id,
             s.c.application_no,
             s.c.type,
             s.c.step,
@@ -254,6 +266,7 @@ def step_late(ctx: RuleContext) -> Select[Any]:
     return (
         select(
             judged.c.account_id,
+            judged.c.unit_id,
             (literal("application:") + judged.c.application_no + ":" + judged.c.step).label("subject"),
             judged.c.application_no,
             judged.c.type,
@@ -296,6 +309,7 @@ def application_late(ctx: RuleContext) -> Select[Any]:
     judged = (
         select(
             Application.account_id,
+            Application.unit_id,
             Application.application_no,
             Application.type,
             Application.received_on,
@@ -304,10 +318,11 @@ def application_late(ctx: RuleContext) -> Select[Any]:
             Application.completed_on.is_(None).label("open"),
         )
         .join(ApplicationStep, ApplicationStep.application_id == Application.id)
-        .where(Application.account_id.is_not(None), Application.status != "withdrawn")
+        .where(judged_application(), Application.status != "withdrawn")
         .group_by(
             Application.id,
             Application.account_id,
+            Application.unit_id,
             Application.application_no,
             Application.type,
             Application.received_on,
@@ -322,6 +337,7 @@ def application_late(ctx: RuleContext) -> Select[Any]:
     return (
         select(
             judged.c.account_id,
+            judged.c.unit_id,
             (literal("application:") + judged.c.application_no).label("subject"),
             judged.c.application_no,
             judged.c.type,

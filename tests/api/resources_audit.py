@@ -1,4 +1,5 @@
-"""Own and foreign findings and audit runs: on the own account (unit A) and the foreign one (unit B)."""
+"""Own and foreign findings and audit runs: the own finding on the own account (unit A), the foreign one on an
+application of unit B that has no account yet (scoped by its unit alone); runs over unit A and unit B."""
 
 from __future__ import annotations
 
@@ -8,18 +9,14 @@ from tests.api.resources import Params, provider
 from tests.support import World
 
 
-def _finding(session: Any, account_id: int, subject: str) -> Any:
-    from audit.models import Finding
-
-    finding = Finding(rule="T-TEST", severity="low", subject=subject, account_id=account_id, evidence={})
-    session.add(finding)
-    return finding
-
-
 @provider("finding")
 def _findings(world: World, session: Any) -> tuple[Params, Params]:
-    own = _finding(session, world.own_account.id, "account:own")
-    foreign = _finding(session, world.foreign_account.id, "account:foreign")
+    from audit.models import Finding
+
+    own = Finding(rule="T-TEST", severity="low", subject="account:own", account_id=world.own_account.id, evidence={})
+    foreign = Finding(rule="T-TEST", severity="low", subject="application:YK20260101000001", account_id=None,
+                      unit_id=world.unit_b.id, evidence={"application_no": "YK20260101000001"})  # fmt: skip
+    session.add_all([own, foreign])
     session.commit()
     return {"finding_id": own.id}, {"finding_id": foreign.id}
 

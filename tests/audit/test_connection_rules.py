@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from archive.models import Handover
 from audit.engine import Scope, run_rules
+from audit.findings import get_scoped_finding, visible_findings
 from audit.models import Finding
 from audit.rules import RuleContext, all_rules
 from billing.models import Account, MeterReading
@@ -20,8 +21,10 @@ from connections.commands import Apply, DoStep
 from connections.models import Application, ApplicationStep
 from connections.services import apply, complete_step, resume
 from core import clock, trail, workdays
+from core.errors import NotFound
+from core.identity import Role, create_user
 from tests.billing.support import add_tariffs
-from tests.support import make_account, seed_demo
+from tests.support import PASSWORD, make_account, seed_demo
 
 KEY = "test-id-hash-key"
 CONNECTIONS = [r for r in all_rules() if r.area == "connections"]
@@ -253,7 +256,12 @@ def test_the_clock_stops_while_the_customer_owes_papers(session, world) -> None:
         DoStep.parse({"outcome": "done", "fields": FIELDS["site_survey"]}),
         at=clock.at_local(day, dt.time(10, 0)),
     )
-    assert audit(session) == set()
+    # the survey took 7 working days with 6 waited: on time; the connection step still open since is not
+    no = application.application_no
+    assert audit(session) == {
+        ("YK-STEP-LATE", f"application:{no}:connection"),
+        ("YK-APPLICATION-LATE", f"application:{no}"),
+    }
 
 
 def test_an_open_step_past_its_due_date_and_the_application_are_late(session, world) -> None:
@@ -274,6 +282,88 @@ def test_a_low_voltage_connection_over_its_published_total_is_late(session, worl
     no = application.application_no
     late = {("YK-APPLICATION-LATE", f"application:{no}"), ("YK-STEP-LATE", f"application:{no}:connection")}
     assert audit(session) == late
+
+
+# --- a new connection before its account exists ------------------------------------------------------------------
+
+
+def test_an_overdue_new_connection_without_an_account_is_one_finding_of_each_rule_in_its_unit(session, world) -> None:
+    application = new_application(session, world, workdays.add(days_ago(40), 0))
+    work(session, world, application, [1, 2])
+    step_row(application, "site_survey").done_on = application.received_on  # before the acceptance
+    assert application.account_id is None and application.current_step == "connection"
+    no = application.application_no
+    planted = {
+        ("YK-PROCESS", f"application:{no}:site_survey"),
+        ("YK-STEP-LATE", f"application:{no}:connection"),
+        ("YK-APPLICATION-LATE", f"application:{no}"),
+    }
+    assert audit(session) == planted
+    rows = session.scalars(select(Finding)).all()
+    assert {(f.account_id, f.unit_id) for f in rows} == {(None, world.unit_a.id)}
+    assert all(f.evidence["application_no"] == no and "account_no" not in f.evidence for f in rows)
+
+    supervisor_b = create_user(session, "supervisor-b", PASSWORD, Role.SUPERVISOR, world.unit_b)
+    session.commit()
+    seen = {f.id for f in session.scalars(visible_findings(world.users["supervisor"]))}
+    assert seen == {f.id for f in rows}
+    assert list(session.scalars(visible_findings(supervisor_b))) == []
+    assert list(session.scalars(visible_findings(world.users["customer"]))) == []
+    with pytest.raises(NotFound):
+        get_scoped_finding(session, supervisor_b, rows[0].id)
+
+
+def test_a_unit_run_judges_the_new_connections_of_its_units_and_an_account_run_none(session, world) -> None:
+    application = new_application(session, world, workdays.add(days_ago(40), 0))
+    work(session, world, application, [1])
+    session.commit()
+    for scope in (Scope(unit_path=world.unit_b.path), Scope(account_nos=(world.own_account.account_no,))):
+        run_rules(session, scope, ctx(), rules=CONNECTIONS)
+        assert findings(session) == set()
+    run_rules(session, Scope(unit_path=world.unit_a.path), ctx(), rules=CONNECTIONS)
+    assert {f.rule for f in session.scalars(select(Finding))} == {"YK-STEP-LATE", "YK-APPLICATION-LATE"}
+    application.status, application.withdrawn_on = "withdrawn", TODAY
+    session.commit()
+    run_rules(session, Scope(unit_path=world.unit_b.path), ctx(), rules=CONNECTIONS)
+    assert {f.status for f in session.scalars(select(Finding))} == {"open"}  # another unit's run leaves them be
+    run_rules(session, Scope(unit_path=world.unit_a.path), ctx(), rules=CONNECTIONS)
+    assert {f.status for f in session.scalars(select(Finding))} == {"remediated"}
+
+
+def test_a_new_connection_keeps_its_findings_when_its_account_is_opened(session, world) -> None:
+    application = new_application(session, world, workdays.add(days_ago(40), 0))
+    work(session, world, application, [1, 2])
+    step_row(application, "site_survey").done_on = application.received_on
+    before = audit(session)
+    ids = {(f.rule, f.subject): f.id for f in session.scalars(select(Finding))}
+    complete_step(  # the connection opens the account, today: late
+        session,
+        world.users["clerk"],
+        application,
+        "connection",
+        DoStep.parse({"outcome": "done", "fields": FIELDS["connection"]}),
+        at=clock.now_local(),
+    )
+    assert application.account_id is not None and application.status == "completed"
+    assert audit(session) == before
+    after = session.scalars(select(Finding)).all()
+    assert {(f.rule, f.subject): f.id for f in after} == ids
+    account = session.get(Account, application.account_id)
+    assert {(f.account_id, f.unit_id, f.status) for f in after} == {(account.id, account.unit_id, "open")}
+    assert {f.evidence["account_no"] for f in after} == {account.account_no}
+
+
+def test_a_withdrawn_new_connection_without_an_account_is_not_judged(session, world) -> None:
+    application = new_application(session, world, workdays.add(days_ago(40), 0))
+    work(session, world, application, [1])
+    no = application.application_no
+    assert audit(session) == {
+        ("YK-STEP-LATE", f"application:{no}:site_survey"),
+        ("YK-APPLICATION-LATE", f"application:{no}"),
+    }
+    application.status, application.withdrawn_on = "withdrawn", TODAY  # the applicant withdrew it
+    audit(session)
+    assert {f.status for f in session.scalars(select(Finding))} == {"remediated"}
 
 
 # --- 体外循环 -------------------------------------------------------------------------------------------------------

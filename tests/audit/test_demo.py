@@ -59,6 +59,7 @@ def test_the_demo_audit_shows_a_decent_archive_with_one_unit_behind_and_a_few_of
     assert "0 new findings" in again.output and "catalogued" not in again.output
 
     _every_rules_finding_reads_as_a_sentence_with_links_that_open(client, session)
+    _a_new_connection_without_an_account_reads_like_the_others(client, session)
 
 
 def _sentence(client: Any, finding_id: int, lang: str) -> str:
@@ -85,30 +86,56 @@ def _every_rules_finding_reads_as_a_sentence_with_links_that_open(client: Any, s
             .limit(1)
         )
         assert finding is not None, rule.code
-        evidence = finding.evidence or {}
-        shown = _sentence(client, finding.id, "zh_CN")
-        text = html.unescape(re.sub(r"<[^>]+>", "", shown))
-        kept = [str(v) for v in evidence.values() if isinstance(v, str) and not re.fullmatch(r"[a-z][a-z_]*", v)]
-        words = text
-        for value in sorted(kept, key=len, reverse=True):
-            words = words.replace(value, "")
-        assert not re.search(r"[A-Za-z]{3,}", words), (rule.code, text)  # no key, code or English word
-        assert not re.search(r"\d{4}-\d\d-\d\dT|\+00:00|UTC", text), (rule.code, text)
-        for name, value in evidence.items():
-            if name.endswith("_at") and value:
-                moment = dt.datetime.fromisoformat(str(value))
-                assert f"{clock.local(moment):%Y-%m-%d %H:%M}" in text, (rule.code, name, text)
-        links = re.findall(r'href="([^"]+)"', shown)
-        assert links, (rule.code, shown)
-        for link in links:
-            path, _sep, anchor = html.unescape(link).partition("#")
-            opened = client.get(path)
-            assert opened.status_code == 200, (rule.code, link)
-            if anchor:
-                assert f'id="{anchor}"' in opened.get_data(as_text=True), (rule.code, link)
-        english = html.unescape(re.sub(r"<[^>]+>", "", _sentence(client, finding.id, "en")))
-        for value in sorted((str(v) for v in evidence.values() if isinstance(v, str)), key=len, reverse=True):
-            english = english.replace(value, "")
-        assert not re.search(r"[\u4e00-\u9fff]", english), (rule.code, english)
-        assert not re.search(r"\b[a-z]+_[a-z_]+\b", english), (rule.code, english)
+        _reads_as_a_sentence_with_links_that_open(client, finding)
+    client.get("/staff/?lang=zh_CN")
+
+
+def _reads_as_a_sentence_with_links_that_open(client: Any, finding: Finding) -> None:
+    rule = finding.rule
+    evidence = finding.evidence or {}
+    shown = _sentence(client, finding.id, "zh_CN")
+    text = html.unescape(re.sub(r"<[^>]+>", "", shown))
+    kept = [str(v) for v in evidence.values() if isinstance(v, str) and not re.fullmatch(r"[a-z][a-z_]*", v)]
+    words = text
+    for value in sorted(kept, key=len, reverse=True):
+        words = words.replace(value, "")
+    assert not re.search(r"[A-Za-z]{3,}", words), (rule, text)  # no key, code or English word
+    assert not re.search(r"\d{4}-\d\d-\d\dT|\+00:00|UTC", text), (rule, text)
+    for name, value in evidence.items():
+        if name.endswith("_at") and value:
+            moment = dt.datetime.fromisoformat(str(value))
+            assert f"{clock.local(moment):%Y-%m-%d %H:%M}" in text, (rule, name, text)
+    links = re.findall(r'href="([^"]+)"', shown)
+    assert links, (rule, shown)
+    for link in links:
+        path, _sep, anchor = html.unescape(link).partition("#")
+        opened = client.get(path)
+        assert opened.status_code == 200, (rule, link)
+        if anchor:
+            assert f'id="{anchor}"' in opened.get_data(as_text=True), (rule, link)
+    english = html.unescape(re.sub(r"<[^>]+>", "", _sentence(client, finding.id, "en")))
+    for value in sorted((str(v) for v in evidence.values() if isinstance(v, str)), key=len, reverse=True):
+        english = english.replace(value, "")
+    assert not re.search(r"[\u4e00-\u9fff]", english), (rule, english)
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", english), (rule, english)
+
+
+def _a_new_connection_without_an_account_reads_like_the_others(client: Any, session: Any) -> None:
+    """The demo's overdue new connection that has no account yet: its finding names the application and its unit,
+    in both languages, and links to the application."""
+    finding = session.scalar(
+        select(Finding)
+        .where(Finding.account_id.is_(None), Finding.status.in_(ACTIVE_STATUSES))
+        .order_by(Finding.id)
+        .limit(1)
+    )
+    assert finding is not None and finding.rule == "YK-STEP-LATE"
+    _reads_as_a_sentence_with_links_that_open(client, finding)
+    number = finding.evidence["application_no"]
+    unit = session.get(Unit, finding.unit_id)
+    page = client.get(f"/staff/audit/findings/{finding.id}?lang=zh_CN").get_data(as_text=True)
+    assert f'href="/staff/applications/{number}"' in page and unit.name in page and "尚未立户" in page
+    listed = client.get("/staff/audit/findings?rule=YK-STEP-LATE").get_data(as_text=True)
+    assert f'href="/staff/applications/{number}"' in listed
+    assert client.get(f"/staff/applications/{number}").status_code == 200
     client.get("/staff/?lang=zh_CN")

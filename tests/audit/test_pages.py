@@ -122,6 +122,30 @@ def test_csv_export_has_the_findings_in_scope(client, world, session) -> None:
     assert '"页": 3' in rows[1][rows[0].index("evidence")]
 
 
+def test_a_finding_without_an_account_is_listed_shown_and_exported_by_its_application_in_its_unit(
+    client, world, session
+) -> None:
+    evidence = {"application_no": "YK20261001000001", "type": "new_lv_business", "received_on": "2026-10-01",
+                "end_on": "2026-11-02", "working_days": 22, "allowed_days": 15, "open": True}  # fmt: skip
+    for unit, no in ((world.unit_a, "YK20261001000001"), (world.unit_b, "YK20261001000002")):
+        session.add(Finding(rule="YK-APPLICATION-LATE", severity="medium", subject=f"application:{no}",
+                            unit_id=unit.id, evidence={**evidence, "application_no": no}))  # fmt: skip
+    session.commit()
+    own, foreign = session.scalars(select(Finding.id).order_by(Finding.id)).all()
+    staff_sign_in(client, "supervisor-a")
+    listed = client.get("/staff/audit/findings").get_data(as_text=True)
+    assert 'href="/staff/applications/YK20261001000001"' in listed and "YK20261001000002" not in listed
+    page = client.get(f"/staff/audit/findings/{own}").get_data(as_text=True)
+    assert 'href="/staff/applications/YK20261001000001"' in page and "单位甲" in page and "尚未立户" in page
+    assert client.get(f"/staff/audit/findings/{foreign}").status_code == 404
+    dashboard = client.get("/staff/audit").get_data(as_text=True)
+    assert _bars(dashboard, "unit-title") == [("单位甲", "1")]
+    exported = client.get("/staff/audit/findings.csv?status=all").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert [(r["account_no"], r["application_no"], r["unit"]) for r in rows] == [("", "YK20261001000001", "UA")]
+    assert "YK20261001000001" in rows[0]["what_was_found"]
+
+
 def test_starting_a_run_from_the_dashboard_shows_its_progress(client, world, session) -> None:
     token = staff_sign_in(client, "supervisor-a")
     response = client.post("/staff/audit/runs", data={"unit": "UA", "csrf_token": token})

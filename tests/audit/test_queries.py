@@ -28,13 +28,13 @@ def test_findings_of_a_unit_outside_the_scope_are_not_listed(world, session) -> 
     assert [f.id for f in everything] == [own]
 
 
-def test_assignees_offered_are_the_fixers_whose_unit_covers_the_account(world, session) -> None:
+def test_assignees_offered_are_the_fixers_whose_unit_covers_the_findings_unit(world, session) -> None:
     create_user(session, "clerk-b", PASSWORD, Role.CLERK, world.unit_b)
     create_user(session, "archivist-root", PASSWORD, Role.ARCHIVIST, world.root)
     session.commit()
-    own = {u.username for u in assignee_candidates(session, world.own_account)}
+    own = {u.username for u in assignee_candidates(session, world.own_account.unit)}
     assert own == {"archivist-a", "clerk-a", "archivist-root"}
-    foreign = {u.username for u in assignee_candidates(session, world.foreign_account)}
+    foreign = {u.username for u in assignee_candidates(session, world.foreign_account.unit)}
     assert foreign == {"clerk-b", "archivist-root"}
 
 

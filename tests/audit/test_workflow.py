@@ -41,6 +41,35 @@ def test_supervisor_assigns_and_the_assignment_is_announced_with_it(client, worl
     assert event.before["status"] == "open" and event.after["assignee_id"] == archivist.id
 
 
+def test_a_finding_without_an_account_is_worked_in_its_units_scope_and_named_by_its_application(
+    client, world, session, held_outbox
+) -> None:
+    evidence = {"application_no": "YK20261001000001", "type": "new_lv_business"}
+    finding = Finding(rule="YK-APPLICATION-LATE", severity="medium", subject="application:YK20261001000001",
+                      account_id=None, unit_id=world.unit_a.id, evidence=evidence)  # fmt: skip
+    session.add(finding)
+    session.commit()
+    clerk_b = create_user(session, "clerk-b", PASSWORD, "clerk", world.unit_b)
+    session.commit()
+    refused = _move(client, world, "supervisor", finding.id, to="assigned", assignee=clerk_b.id)
+    assert refused.status_code == 422  # the finding's unit is not the assignee's
+    clerk = world.users["clerk"]
+    response = _move(client, world, "supervisor", finding.id, to="assigned", assignee=clerk.id)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["account_no"], body["application_no"], body["unit"]) == (None, "YK20261001000001", "UA")
+    assert held_outbox.messages(FINDING_ASSIGNED) == [
+        {"finding_id": finding.id, "assignee_id": clerk.id, "account_no": None,
+         "application_no": "YK20261001000001", "rule": "YK-APPLICATION-LATE"}
+    ]  # fmt: skip
+    event = session.scalar(select(TrailEvent).where(TrailEvent.action == "finding.assigned"))
+    assert event.account_no is None and event.after["application_no"] == "YK20261001000001"
+    assert _move(client, world, "clerk", finding.id, to="remediated").status_code == 200
+    shown = client.get(f"/api/v1/audit/violations/{finding.id}", headers=world.headers("supervisor")).get_json()
+    assert shown["status"] == "remediated" and [h["kind"] for h in shown["history"]] == ["assigned", "remediated"]
+    assert client.get("/api/v1/audit/violations", headers=world.headers("customer")).status_code == 403
+
+
 def test_an_assignment_rolled_back_announces_nothing(world, session, held_outbox) -> None:
     fid = _finding(session, world.own_account)
     finding = session.get(Finding, fid)

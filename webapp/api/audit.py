@@ -12,6 +12,7 @@ from audit.commands import RequestRun, TransitionFinding
 from audit.docs import rules_table
 from audit.findings import (
     finding_history,
+    finding_owner,
     finding_summary,
     get_scoped_finding,
     transition,
@@ -19,7 +20,6 @@ from audit.findings import (
 from audit.models import AuditRun, Finding
 from audit.queries import filtered_findings, trail_scope, visible_runs, visible_trail
 from audit.runs import request_run, run_summary, visible_run
-from billing.models import Account
 from core import trail
 from core.db import db
 from core.errors import NotFound
@@ -61,8 +61,8 @@ class TrailQuery(PageQuery):
 
 
 def _serialize(finding: Finding) -> dict[str, Any]:
-    account = db.session.get(Account, finding.account_id)
-    return finding_summary(finding, account.account_no if account else "", finding.assignee)
+    account, unit = finding_owner(db.session, finding)
+    return finding_summary(finding, account.account_no if account else None, unit.code, finding.assignee)
 
 
 @endpoint(

@@ -16,7 +16,9 @@ from audit.commands import RequestRun, TransitionFinding
 from audit.docs import rules_table
 from audit.findings import (
     FIXERS,
+    finding_application_no,
     finding_history,
+    finding_owner,
     get_scoped_finding,
     transition,
 )
@@ -124,7 +126,7 @@ def audit_findings() -> Any:
     user = staff_user()
     page = page_arg()
     per_page = 50
-    stmt = _filtered(user).add_columns(Account.account_no, Unit.name)
+    stmt = _filtered(user).add_columns(Account.account_no, Unit.name)  # no account: the application's number
     rows = db.session.execute(stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()
     candidates: list[User] = []
     if user.role == Role.SUPERVISOR:
@@ -170,6 +172,7 @@ def audit_findings_csv() -> Any:
                 "title",
                 "severity",
                 "account_no",
+                "application_no",
                 "unit",
                 "status",
                 "assignee",
@@ -189,7 +192,8 @@ def audit_findings_csv() -> Any:
                     finding.rule,
                     rule_name(finding.rule, titles),
                     finding.severity,
-                    account_no,
+                    account_no or "",
+                    finding_application_no(finding) or "",
                     unit_code,
                     finding.status,
                     finding.assignee.username if finding.assignee else "",
@@ -220,16 +224,17 @@ def audit_findings_csv() -> Any:
 def audit_finding(finding_id: int) -> Any:
     user = staff_user()
     finding = _finding_or_404(user, finding_id)
-    account = db.session.get(Account, finding.account_id)
-    assert account is not None
+    account, unit = finding_owner(db.session, finding)
     assignees: list[User] = []
     if user.role == Role.SUPERVISOR:
-        assignees = assignee_candidates(db.session, account)
+        assignees = assignee_candidates(db.session, unit)
     rule = next((r for r in rules_table() if r["code"] == finding.rule), None)
     return render_template(
         "audit/finding.html",
         finding=finding,
         account=account,
+        unit=unit,
+        application_no=finding_application_no(finding),
         rule=rule,
         evidence=evidence_rows(
             finding.evidence or {}, tuple(rule["evidence"]) if rule else (), archive=user.role in ARCHIVE_READERS
@@ -238,7 +243,9 @@ def audit_finding(finding_id: int) -> Any:
         assignees=assignees,
         can_decide=user.role == Role.SUPERVISOR,
         can_remediate=user.role in FIXERS and finding.assignee_id == user.id and finding.status == "assigned",
-        sentence=render_sentence(finding.rule, finding.evidence or {}, account.account_no, user.role),
+        sentence=render_sentence(
+            finding.rule, finding.evidence or {}, account.account_no if account else None, user.role
+        ),
         evidence_json=json.dumps(finding.evidence, ensure_ascii=False, indent=2, sort_keys=True),
         document_id=_evidence_document(finding),
         can_open_archive=user.role in ARCHIVE_READERS,

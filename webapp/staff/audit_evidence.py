@@ -199,9 +199,10 @@ def say(message: str, **params: Any) -> Markup:
 class Evidence:
     """One finding's kept values, formatted for the reader: each accessor returns escaped text or a link."""
 
-    def __init__(self, evidence: dict[str, Any], account_no: str, role: str) -> None:
+    def __init__(self, evidence: dict[str, Any], account_no: str | None, role: str) -> None:
         self.values = evidence
-        self.account_no = account_no
+        # "" for a finding without an account (an application that has none yet): its sentence names the application
+        self.account_no = account_no or ""
         self.role = role
 
     def raw(self, name: str) -> Any:
@@ -338,13 +339,13 @@ def rule_name(code: str, titles: dict[str, str] | None = None) -> str:
     return _(titles[code]) if code in titles else code
 
 
-def plain_sentence(rule: str, evidence: dict[str, Any], account_no: str, role: str) -> str:
+def plain_sentence(rule: str, evidence: dict[str, Any], account_no: str | None, role: str) -> str:
     """The rule's sentence as plain text (for CSV): the links' words without the links."""
     said = render_sentence(rule, evidence, account_no, role)
     return said.striptags() if said is not None else ""
 
 
-def render_sentence(rule: str, evidence: dict[str, Any], account_no: str, role: str) -> Markup | None:
+def render_sentence(rule: str, evidence: dict[str, Any], account_no: str | None, role: str) -> Markup | None:
     """The finding's evidence as the rule's sentence in the reader's language, or None for a rule without one
     (a test fails for such a rule)."""
     fn = SENTENCES.get(rule)
