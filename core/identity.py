@@ -10,6 +10,7 @@ import enum
 import secrets
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -67,6 +68,38 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit | None] = relationship()
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def roles(self) -> list[str]:
+        return [self.role]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRef:
+    """What the scope rule reads of a unit: its id, its path and whether it has a parent (the root has none)."""
+
+    id: int
+    path: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking, as a read path needs it: no ORM object, no session. ``core.scope`` takes it as it takes a
+    ``User`` (both are its ``Viewer``); the API builds one per request from the token's user row."""
+
+    id: int
+    role: str
+    unit: UnitRef | None
+    locale: str | None = None
+
+    @property
+    def unit_id(self) -> int | None:
+        return None if self.unit is None else self.unit.id
 
     @property
     def is_staff(self) -> bool:
