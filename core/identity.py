@@ -51,7 +51,22 @@ class Unit(Base):
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
 
-class User(Base):
+class HasRole:
+    """``is_staff`` and ``roles`` of anything with a ``role`` (a ``User``, a ``Principal``)."""
+
+    __slots__ = ()
+    role: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def roles(self) -> list[str]:
+        return [self.role]
+
+
+class User(HasRole, Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,14 +84,6 @@ class User(Base):
 
     unit: Mapped[Unit | None] = relationship()
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
-
-    @property
-    def roles(self) -> list[str]:
-        return [self.role]
-
 
 @dataclass(frozen=True, slots=True)
 class UnitRef:
@@ -88,7 +95,7 @@ class UnitRef:
 
 
 @dataclass(frozen=True, slots=True)
-class Principal:
+class Principal(HasRole):
     """Who is asking, as a read path needs it: no ORM object, no session. ``core.scope`` takes it as it takes a
     ``User`` (both are its ``Viewer``); the API builds one per request from the token's user row."""
 
@@ -100,14 +107,6 @@ class Principal:
     @property
     def unit_id(self) -> int | None:
         return None if self.unit is None else self.unit.id
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
-
-    @property
-    def roles(self) -> list[str]:
-        return [self.role]
 
 
 class AccountBinding(Base):
