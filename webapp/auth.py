@@ -6,13 +6,13 @@ revokes every older token and session at once. Sessions store ``id:version`` thr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, request
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, inspect, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -35,6 +35,7 @@ from .extensions import login_manager
 from .throttle import guard
 
 _TOKEN_SALT = "griddesk.api-token"
+_Model = TypeVar("_Model", User, Unit)
 # Verified against when the username is unknown, so both paths cost one argon2 check.
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$5JZDEVz3QAyyLqfTaxWoLQ$QRA5Va2re1usrh00hACP4D53ksYa/xHqwAA7lCLl5DE"
 
@@ -106,24 +107,29 @@ _USER_ROW = (
 
 def _user_of_row(row: Row[Any]) -> User:
     """The ORM user (and unit) of a ``_USER_ROW`` row, made part of the session as if loaded by a query: no
-    statement. The session's own instance when it holds the user already."""
-    session = db.session
-    held = session.identity_map.get(identity_key(User, row.id))
-    if held is not None:
-        return held  # type: ignore[no-any-return]
+    statement. The session's own instances when it holds them already (their attributes that a commit or a
+    rollback expired filled in from the row, as a query would refresh them)."""
     values = row._mapping
-    unit: Unit | None = None
+    unit = None
     if row.unit_id is not None:
-        unit = session.identity_map.get(identity_key(Unit, row.unit_id))
-        if unit is None:
-            unit = Unit(**{name: values[f"unit__{name}"] for name in _UNIT_COLUMNS})
-            make_transient_to_detached(unit)
-            session.add(unit)
-    user = User(**{name: values[name] for name in _USER_COLUMNS})
-    make_transient_to_detached(user)
-    set_committed_value(user, "unit", unit)
-    session.add(user)
+        unit = _persistent(Unit, {name: values[f"unit__{name}"] for name in _UNIT_COLUMNS})
+    user = _persistent(User, {name: values[name] for name in _USER_COLUMNS})
+    if "unit" in inspect(user).unloaded:
+        set_committed_value(user, "unit", unit)
     return user
+
+
+def _persistent(model: type[_Model], values: dict[str, Any]) -> _Model:
+    session = db.session
+    held = session.identity_map.get(identity_key(model, values["id"]))
+    if held is None:
+        instance = model(**values)
+        make_transient_to_detached(instance)
+        session.add(instance)
+        return instance
+    for name in inspect(held).unloaded & values.keys():
+        set_committed_value(held, name, values[name])
+    return held  # type: ignore[no-any-return]
 
 
 class ApiIdentity:
