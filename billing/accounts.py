@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
@@ -13,8 +15,8 @@ from billing.commands import OpenAccount
 from billing.models import Account, AccountStatus
 from core import trail
 from core.errors import Conflict, InvalidInput, NotFound, Problem
-from core.identity import AccountBinding, User, unit_by_code
-from core.scope import account_in_scope, account_in_scope_of, account_scope
+from core.identity import AccountBinding, Unit, User, unit_by_code
+from core.scope import Viewer, account_in_scope, account_in_scope_of, account_scope
 from core.security import constant_time_equal, keyed_hash
 
 
@@ -72,12 +74,12 @@ def account_snapshot(account: Account) -> dict[str, Any]:
     }
 
 
-def visible_accounts(user: User) -> Select[Any]:
+def visible_accounts(user: Viewer) -> Select[Any]:
     """Accounts the user may see: staff their unit subtree, customers their bindings."""
     return select(Account).where(account_in_scope(user, Account.id))
 
 
-def get_visible_account(session: Session, user: User, account_no: str) -> Account:
+def get_visible_account(session: Session, user: Viewer, account_no: str) -> Account:
     """The account if the user may see it; NotFound otherwise (never reveal that it exists)."""
     scope = account_scope(user)
     if scope is None:
@@ -95,6 +97,64 @@ def _visible_account_query(scope_kind: str) -> Select[Any]:
     return (
         select(Account)
         .options(joinedload(Account.unit))
+        .where(Account.account_no == bindparam("account_no"), account_in_scope_of(scope_kind, Account.id))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CardUnit:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCard:
+    """What the account summary shows of one account, read as one plain row: the read path builds no ORM
+    object. ``id`` and ``balance`` are what ``account_position`` reads."""
+
+    id: int
+    account_no: str
+    holder_name: str
+    address: str
+    category: str
+    capacity_kva: Decimal
+    status: str
+    balance: Decimal
+    unit: CardUnit
+
+
+def visible_account_card(session: Session, user: Viewer, account_no: str) -> AccountCard:
+    """``get_visible_account`` as an ``AccountCard``: the same scope, the same NotFound, one plain row."""
+    scope = account_scope(user)
+    if scope is None:
+        raise NotFound("account_not_found")
+    kind, params = scope
+    row = session.execute(_visible_card_query(kind), {**params, "account_no": account_no}).first()
+    if row is None:
+        raise NotFound("account_not_found")
+    id_, number, holder, address, category, capacity, status, balance, unit_code, unit_name = row
+    return AccountCard(
+        id_, number, holder, address, category, capacity, status, balance, CardUnit(unit_code, unit_name)
+    )
+
+
+@functools.cache
+def _visible_card_query(scope_kind: str) -> Any:
+    """The card's columns of the account by number and its unit's code and name, within a scope of this kind."""
+    return (
+        select(
+            Account.id,
+            Account.account_no,
+            Account.holder_name,
+            Account.address,
+            Account.category,
+            Account.capacity_kva,
+            Account.status,
+            Account.balance,
+            Unit.code,
+            Unit.name,
+        )
+        .join(Unit, Unit.id == Account.unit_id)
         .where(Account.account_no == bindparam("account_no"), account_in_scope_of(scope_kind, Account.id))
     )
 

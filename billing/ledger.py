@@ -17,7 +17,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import String, bindparam, literal, null, select, union_all
 from sqlalchemy.orm import Session
@@ -263,6 +263,16 @@ def open_bill_states(session: Session, account_id: int, on: dt.date) -> list[Bil
     )
 
 
+class Funded(Protocol):
+    """What ``account_position`` reads of an account: an ORM ``Account`` or a read path's plain card."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def balance(self) -> Decimal: ...
+
+
 @dataclass(frozen=True)
 class Position:
     balance: Decimal
@@ -270,7 +280,7 @@ class Position:
     late_fee_today: Decimal
 
 
-def account_position(session: Session, account: Account, on: dt.date, rules: Rules | None = None) -> Position:
+def account_position(session: Session, account: Funded, on: dt.date, rules: Rules | None = None) -> Position:
     """Balance (预存), unpaid principal and the late fee owed if paid on ``on`` (one query)."""
     rules = rules or current_rules()
     states = account_bill_states(session, account.id)

@@ -10,6 +10,7 @@ import enum
 import secrets
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -50,7 +51,22 @@ class Unit(Base):
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
 
-class User(Base):
+class HasRole:
+    """``is_staff`` and ``roles`` of anything with a ``role`` (a ``User``, a ``Principal``)."""
+
+    __slots__ = ()
+    role: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def roles(self) -> list[str]:
+        return [self.role]
+
+
+class User(HasRole, Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,13 +84,29 @@ class User(Base):
 
     unit: Mapped[Unit | None] = relationship()
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
+
+@dataclass(frozen=True, slots=True)
+class UnitRef:
+    """What the scope rule reads of a unit: its id, its path and whether it has a parent (the root has none)."""
+
+    id: int
+    path: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal(HasRole):
+    """Who is asking, as a read path needs it: no ORM object, no session. ``core.scope`` takes it as it takes a
+    ``User`` (both are its ``Viewer``); the API builds one per request from the token's user row."""
+
+    id: int
+    role: str
+    unit: UnitRef | None
+    locale: str | None = None
 
     @property
-    def roles(self) -> list[str]:
-        return [self.role]
+    def unit_id(self) -> int | None:
+        return None if self.unit is None else self.unit.id
 
 
 class AccountBinding(Base):

@@ -8,7 +8,7 @@ id column); one loaded unit is checked with ``can_see_unit``. Nothing outside th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, bindparam, column, false, select, table
 from sqlalchemy.orm import Session, aliased
@@ -16,20 +16,45 @@ from sqlalchemy.orm import Session, aliased
 from core.errors import NotFound, Problem
 from core.identity import AccountBinding, Role, Unit, User
 
+
+class ViewerUnit(Protocol):
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def parent_id(self) -> int | None: ...
+
+
+class Viewer(Protocol):
+    """What the rule reads of whoever is asking: a ``User`` or the API's lightweight ``Principal`` alike."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def is_staff(self) -> bool: ...
+
+    @property
+    def unit(self) -> ViewerUnit | None: ...
+
+
 # The account is every domain's join key; its model is billing's. The rule reads two columns of its table.
 _accounts = table("accounts", column("id"), column("unit_id"))
 # The units of a subtree, as a subquery of their own (made once: building an alias costs more than the query).
 _SUBTREE_UNITS = aliased(Unit)
 
 
-def scope_path(user: User) -> str | None:
+def scope_path(user: Viewer) -> str | None:
     """The unit path prefix the user sees (staff with a unit); None when the user sees no unit (customers)."""
     if not user.is_staff or user.unit is None:
         return None
     return user.unit.path
 
 
-def sees_everything(user: User) -> bool:
+def sees_everything(user: Viewer) -> bool:
     """Staff of the root unit: every unit is in their scope, and so are records tied to no unit at all."""
     return user.is_staff and user.unit is not None and user.unit.parent_id is None
 
@@ -47,13 +72,13 @@ def of_unit(unit_id: int | None, unit_id_column: Any) -> ColumnElement[bool]:
     return unit_id_column == unit_id  # type: ignore[no-any-return]
 
 
-def in_scope(user: User, unit_id_column: Any) -> ColumnElement[bool]:
+def in_scope(user: Viewer, unit_id_column: Any) -> ColumnElement[bool]:
     """Rows whose unit the user may see: for staff their unit subtree, for anyone else none."""
     path = scope_path(user)
     return false() if path is None else under(path, unit_id_column)
 
 
-def account_in_scope(user: User, account_id_column: Any) -> ColumnElement[bool]:
+def account_in_scope(user: Viewer, account_id_column: Any) -> ColumnElement[bool]:
     """Rows whose account the user may see: customers the accounts bound to them, staff the accounts of their
     unit subtree, anyone else none."""
     if user.role == Role.CUSTOMER:
@@ -64,7 +89,7 @@ def account_in_scope(user: User, account_id_column: Any) -> ColumnElement[bool]:
     return _in_subtree(path, account_id_column)
 
 
-def account_scope(user: User) -> tuple[str, dict[str, Any]] | None:
+def account_scope(user: Viewer) -> tuple[str, dict[str, Any]] | None:
     """The kind of the user's account scope (``customer`` or ``staff``) and the values a statement built once with
     ``account_in_scope_of(kind, column)`` is executed with; None for a user who sees no account."""
     if user.role == Role.CUSTOMER:
@@ -120,24 +145,24 @@ def unit_path_covers(ancestor_path: Any, unit_path: Any) -> ColumnElement[bool]:
     return result
 
 
-def can_see_unit(user: User, unit: Unit | None) -> bool:
+def can_see_unit(user: Viewer, unit: Unit | None) -> bool:
     """Whether the user may see this (loaded) unit and what belongs to it."""
     path = scope_path(user)
     return path is not None and unit is not None and unit.path.startswith(path)
 
 
-def visible_units(user: User) -> Select[Any]:
+def visible_units(user: Viewer) -> Select[Any]:
     """The units the user may see, the tree in path order."""
     return select(Unit).where(in_scope(user, Unit.id)).order_by(Unit.path)
 
 
-def visible_unit(session: Session, user: User, code: str) -> Unit | None:
+def visible_unit(session: Session, user: Viewer, code: str) -> Unit | None:
     """The unit with this code if the user may see it; None for an unknown unit and one outside the scope alike."""
     unit: Unit | None = session.scalar(select(Unit).where(Unit.code == code, in_scope(user, Unit.id)))
     return unit
 
 
-def unit_in_scope(session: Session, user: User, code: str | None, field: str) -> Unit | None:
+def unit_in_scope(session: Session, user: Viewer, code: str | None, field: str) -> Unit | None:
     """``visible_unit`` for an input field: None for no code; an unknown unit and one outside the scope are the
     same 404 ``unit_not_found``, naming ``field`` as the problem."""
     if code is None:
@@ -148,6 +173,6 @@ def unit_in_scope(session: Session, user: User, code: str | None, field: str) ->
     return unit
 
 
-def visible_users(user: User) -> Select[Any]:
+def visible_users(user: Viewer) -> Select[Any]:
     """The users of the units the user may see (customers belong to no unit), by username."""
     return select(User).where(in_scope(user, User.unit_id)).order_by(User.username)

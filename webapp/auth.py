@@ -6,25 +6,36 @@ revokes every older token and session at once. Sessions store ``id:version`` thr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, request
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Row, bindparam, inspect, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from wtforms import ValidationError
 
 from core.db import db
-from core.identity import User, canonical_username, end_sign_in, open_sign_in, signed_in_user
+from core.identity import (
+    Principal,
+    Unit,
+    UnitRef,
+    User,
+    canonical_username,
+    end_sign_in,
+    open_sign_in,
+    signed_in_user,
+)
 from core.security import verify_password
 
 from .extensions import login_manager
 from .throttle import guard
 
 _TOKEN_SALT = "griddesk.api-token"
+_Model = TypeVar("_Model", User, Unit)
 # Verified against when the username is unknown, so both paths cost one argon2 check.
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$5JZDEVz3QAyyLqfTaxWoLQ$QRA5Va2re1usrh00hACP4D53ksYa/xHqwAA7lCLl5DE"
 
@@ -38,7 +49,8 @@ def issue_token(user: User) -> tuple[str, int]:
     return _serializer().dumps({"uid": user.id, "v": user.token_version}), ttl
 
 
-def user_from_token(token: str) -> User | None:
+def _token_claims(token: str) -> tuple[int, Any] | None:
+    """The user id and token version a valid, unexpired token carries (no database work)."""
     try:
         data = _serializer().loads(token, max_age=int(current_app.config["API_TOKEN_TTL"]))
     except BadSignature:
@@ -48,10 +60,21 @@ def user_from_token(token: str) -> User | None:
     uid = data.get("uid")
     if not isinstance(uid, int):
         return None
-    user = user_with_unit(uid)
-    if user is None or not user.active or user.token_version != data.get("v"):
+    return uid, data.get("v")
+
+
+def identity_from_token(token: str) -> ApiIdentity | None:
+    """The caller a bearer token names, if the token is valid and its user active at the token's version: one
+    plain statement (the user row with its unit), no ORM object."""
+    claims = _token_claims(token)
+    if claims is None:
         return None
-    return user
+    uid, version = claims
+    row = db.session.execute(_USER_ROW, {"uid": uid}).first()
+    if row is None or not row.active or row.token_version != version:
+        return None
+    unit = None if row.unit_id is None else UnitRef(row.unit_id, row.unit__path, row.unit__parent_id)
+    return ApiIdentity(Principal(row.id, row.role, unit, row.locale), row=row)
 
 
 def sign_in_attempt(username: str, password: str, roles: Any = None) -> User | None:
@@ -69,17 +92,63 @@ def sign_in_attempt(username: str, password: str, roles: Any = None) -> User | N
     return user
 
 
-# built once: every API request with a token runs it
-_USER_WITH_UNIT = select(User).options(joinedload(User.unit)).where(User.id == bindparam("uid"))
+# built once: every API request with a token runs it. The user's columns and their unit's, as a plain row.
+_USER_COLUMNS = tuple(User.__table__.c.keys())
+_UNIT_COLUMNS = tuple(Unit.__table__.c.keys())
+_USER_ROW = (
+    select(
+        *User.__table__.c,
+        *(Unit.__table__.c[name].label(f"unit__{name}") for name in _UNIT_COLUMNS),
+    )
+    .outerjoin(Unit.__table__, Unit.__table__.c.id == User.__table__.c.unit_id)
+    .where(User.__table__.c.id == bindparam("uid"))
+)
 
 
-def user_with_unit(uid: int) -> User | None:
-    """The user and their unit in one query (the scope rule reads the unit's path on every request); no query at
-    all when the session holds the user already."""
-    held = db.session.identity_map.get(identity_key(User, uid))
-    if held is not None:
-        return held  # type: ignore[no-any-return]
-    return db.session.execute(_USER_WITH_UNIT, {"uid": uid}).unique().scalar_one_or_none()
+def _user_of_row(row: Row[Any]) -> User:
+    """The ORM user (and unit) of a ``_USER_ROW`` row, made part of the session as if loaded by a query: no
+    statement. The session's own instances when it holds them already (their attributes that a commit or a
+    rollback expired filled in from the row, as a query would refresh them)."""
+    values = row._mapping
+    unit = None
+    if row.unit_id is not None:
+        unit = _persistent(Unit, {name: values[f"unit__{name}"] for name in _UNIT_COLUMNS})
+    user = _persistent(User, {name: values[name] for name in _USER_COLUMNS})
+    if "unit" in inspect(user).unloaded:
+        set_committed_value(user, "unit", unit)
+    return user
+
+
+def _persistent(model: type[_Model], values: dict[str, Any]) -> _Model:
+    session = db.session
+    held = session.identity_map.get(identity_key(model, values["id"]))
+    if held is None:
+        instance = model(**values)
+        make_transient_to_detached(instance)
+        session.add(instance)
+        return instance
+    for name in inspect(held).unloaded & values.keys():
+        set_committed_value(held, name, values[name])
+    return held  # type: ignore[no-any-return]
+
+
+class ApiIdentity:
+    """The caller of one API request: ``viewer``, what the scope rule and the role check read (a ``Principal``
+    for a bearer token: no ORM object on the read path), and ``user()``, the ORM user for whatever needs one,
+    made from the same row on first use (no second look-up)."""
+
+    __slots__ = ("_row", "_user", "viewer")
+
+    def __init__(self, viewer: Principal | User, *, row: Row[Any] | None = None, user: User | None = None):
+        self.viewer = viewer
+        self._row = row
+        self._user = user
+
+    def user(self) -> User:
+        if self._user is None:
+            assert self._row is not None
+            self._user = _user_of_row(self._row)
+        return self._user
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -92,21 +161,22 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def current_api_user() -> User | None:
+def current_api_identity() -> ApiIdentity | None:
     """Bearer token first; else the signed-in session, which must then prove CSRF on unsafe methods."""
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
-        return user_from_token(token.strip())
+        return identity_from_token(token.strip())
     if current_user.is_authenticated:
         if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
             try:
                 validate_csrf(request.headers.get("X-CSRFToken", ""))
             except ValidationError:
                 return None
-        return current_user.user  # type: ignore[no-any-return]
+        user: User = current_user.user
+        return ApiIdentity(user, user=user)
     return None
 
 

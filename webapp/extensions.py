@@ -30,7 +30,8 @@ def _language(value: object) -> str | None:
 def _saved_locale() -> str | None:
     from flask_login import current_user
 
-    user = g.get("api_user")
+    identity = g.get("api_identity")
+    user = None if identity is None else identity.viewer
     if user is None and current_user and current_user.is_authenticated:
         user = current_user.user
     return _language(getattr(user, "locale", None))

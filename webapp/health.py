@@ -13,7 +13,7 @@ from core.db import db
 from core.identity import STAFF_ROLES
 
 from .api.framework import json_response
-from .auth import current_api_user
+from .auth import current_api_identity
 
 HealthCheck = Callable[[], dict[str, Any]]
 
@@ -51,8 +51,8 @@ def register(app: Flask) -> None:
                 report[name] = {"ok": False, "error": type(exc).__name__, "message": str(exc)[:200]}
         healthy = all(part.get("ok") for part in report.values())
         answer: dict[str, Any] = {"status": "ok" if healthy else "degraded"}
-        viewer = current_api_user()
-        if viewer is not None and viewer.role in STAFF_ROLES:
+        identity = current_api_identity()
+        if identity is not None and identity.viewer.role in STAFF_ROLES:
             answer.update(report)
         response = json_response(answer, 200 if healthy else 503)
         response.headers["Cache-Control"] = "no-store"

@@ -35,6 +35,7 @@ def provider(
 
 
 @provider("account")
+@provider("account_card")
 def _accounts(world: World, session: Any) -> tuple[Params, Params]:
     return {"account_no": world.own_account.account_no}, {"account_no": world.foreign_account.account_no}
 

@@ -19,11 +19,11 @@ from sqlalchemy.exc import DBAPIError
 from billing.models import Adjustment, AdjustmentKind, AdjustmentStatus
 from billing.payments import record_payment
 from billing.rules import Rules
-from core.db import db
+from core.db import Base, db
 from core.identity import Role
 from tests.billing.support import add_tariffs, bill_with
 
-# user and unit (one joined query), the account with its unit within the caller's scope, the ledger rows
+# the token's user with their unit (one joined row), the account's card within the caller's scope, the ledger rows
 STATEMENTS_PER_READ = 3
 
 
@@ -84,14 +84,22 @@ def test_an_account_summary_costs_three_statements_and_no_transaction(app, clien
     def checked_out(*args: object) -> None:
         writer_checkouts.append(args)
 
+    loaded: list[str] = []
+
+    def orm_load(target: object, _context: object) -> None:
+        loaded.append(type(target).__name__)
+
     event.listen(db.engine, "checkout", checked_out)
+    event.listen(Base, "load", orm_load, propagate=True)
     try:
         with statements() as sent:
             response = client.get(path, headers=world.headers(role))
     finally:
         event.remove(db.engine, "checkout", checked_out)
+        event.remove(Base, "load", orm_load)
     assert response.status_code == 200
     assert writer_checkouts == [], "a read took a connection of the read-write engine (a transaction)"
+    assert loaded == [], "the read path built ORM objects (the token's user, the account): plain rows suffice"
     assert response.get_json() == expected
     assert len(sent) == STATEMENTS_PER_READ, "\n\n".join(sent)
     assert not [s for s in sent if s.lstrip().upper().startswith(("BEGIN", "ROLLBACK", "COMMIT"))]

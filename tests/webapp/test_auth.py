@@ -33,6 +33,29 @@ def test_password_change_revokes_older_tokens(api, world, session) -> None:
     assert api.as_token(token).get("/api/v1/me").status_code == 401
 
 
+def test_the_account_read_path_refuses_revoked_tokens_and_inactive_users_and_reads_the_role_anew(
+    api, world, session
+) -> None:
+    """The read path checks the token against a plain row of the user (no ORM user): every check still holds."""
+    path = f"/api/v1/accounts/{world.own_account.account_no}"
+    clerk = world.users["clerk"]
+    token = world.token("clerk")
+    assert api.as_token(token).get(path).status_code == 200
+    clerk.role = "nobody"  # a role no endpoint allows
+    session.commit()
+    assert api.as_token(token).get(path).status_code == 403
+    clerk.role = "clerk"
+    clerk.active = False
+    session.commit()
+    assert api.as_token(token).get(path).status_code == 401
+    clerk.active = True
+    session.commit()
+    assert api.as_token(token).get(path).status_code == 200
+    change_password(session, clerk, "a-brand-new-password")
+    session.commit()
+    assert api.as_token(token).get(path).status_code == 401
+
+
 def test_expired_and_forged_tokens_are_refused(app, api, world, monkeypatch) -> None:
     forged = URLSafeTimedSerializer("not-the-secret", salt="griddesk.api-token").dumps({"uid": 1, "v": 1})
     assert api.as_token(forged).get("/api/v1/me").status_code == 401

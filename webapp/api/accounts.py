@@ -6,31 +6,45 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from billing.accounts import bind_account, get_visible_account, unbind_account, visible_accounts
+from billing.accounts import (
+    AccountCard,
+    bind_account,
+    get_visible_account,
+    unbind_account,
+    visible_account_card,
+    visible_accounts,
+)
 from billing.commands import BindAccount
 from billing.ledger import account_position
 from billing.models import Account
 from core import clock
 from core.db import db
-from core.identity import ALL_ROLES, Role, User
+from core.identity import ALL_ROLES, Role
+from core.scope import Viewer
 
 from ..config_access import id_hash_key
 from ..throttle import binding_keys, guard
 from . import api
-from .framework import PageQuery, allow, caller, endpoint, paginate, register_resource, resolved
+from .framework import PageQuery, allow, caller, endpoint, paginate, register_viewer_resource, resolved
 
 CUSTOMER = allow(Role.CUSTOMER)
-ANY_ACCOUNT_READER = allow(*ALL_ROLES, resource="account")
+ANY_ACCOUNT_READER = allow(*ALL_ROLES, resource="account_card")
 
 
-def _resolve_account(session: Session, user: User, path: dict[str, Any]) -> Account:
+def _resolve_account(session: Session, user: Viewer, path: dict[str, Any]) -> Account:
     return get_visible_account(session, user, str(path["account_no"]))
 
 
-register_resource("account", _resolve_account)
+def _resolve_account_card(session: Session, user: Viewer, path: dict[str, Any]) -> AccountCard:
+    return visible_account_card(session, user, str(path["account_no"]))
 
 
-def account_summary(account: Account) -> dict[str, Any]:
+register_viewer_resource("account", _resolve_account)
+# the same account and scope for the summary, read as a plain row (the hot read path makes no ORM object)
+register_viewer_resource("account_card", _resolve_account_card)
+
+
+def account_summary(account: Account | AccountCard) -> dict[str, Any]:
     position = account_position(db.session, account, clock.today_local())
     return {
         "account_no": account.account_no,

@@ -25,8 +25,9 @@ from core.commands import Command, problems_of
 from core.db import db
 from core.errors import DomainError, Forbidden, InvalidInput, Problem
 from core.identity import User
+from core.scope import Viewer
 
-from ..auth import current_api_user
+from ..auth import ApiIdentity, current_api_identity
 from ..inputs import MAX_PAGE
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -81,11 +82,19 @@ SPECS: list[EndpointSpec] = []
 
 # kind -> function(session, user, path_params) returning the object or raising NotFound
 ResourceResolver = Callable[[Session, User, dict[str, Any]], Any]
-RESOURCES: dict[str, ResourceResolver] = {}
+# the same, for a resolver that needs only what the scope rule reads of the caller (a ``Viewer``)
+ViewerResolver = Callable[[Session, Viewer, dict[str, Any]], Any]
+RESOURCES: dict[str, Callable[[Session, ApiIdentity, dict[str, Any]], Any]] = {}
 
 
 def register_resource(kind: str, resolver: ResourceResolver) -> None:
-    RESOURCES[kind] = resolver
+    RESOURCES[kind] = lambda session, identity, path: resolver(session, identity.user(), path)
+
+
+def register_viewer_resource(kind: str, resolver: ViewerResolver) -> None:
+    """``register_resource`` for a resolver that reads the caller only through the scope rule: it gets the
+    request's lightweight principal, so a read path that never calls ``caller()`` builds no ORM user."""
+    RESOURCES[kind] = lambda session, identity, path: resolver(session, identity.viewer, path)
 
 
 class ApiModel(BaseModel):
@@ -159,11 +168,25 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
 
 
 def caller() -> User:
-    """The authenticated caller of the current API request (endpoints with roles only)."""
-    user = g.get("api_user")
-    if user is None:
+    """The authenticated caller of the current API request (endpoints with roles only), as an ORM user."""
+    identity: ApiIdentity | None = g.get("api_identity")
+    if identity is None:
         raise Unauthorized()
-    return user
+    return identity.user()
+
+
+def caller_or_none() -> User | None:
+    """The caller of a public endpoint if one signed in, else None."""
+    identity: ApiIdentity | None = g.get("api_identity")
+    return None if identity is None else identity.user()
+
+
+def viewer() -> Viewer:
+    """What the scope rule reads of the caller (no ORM user is made for it; endpoints with roles only)."""
+    identity: ApiIdentity | None = g.get("api_identity")
+    if identity is None:
+        raise Unauthorized()
+    return identity.viewer
 
 
 def resolved() -> Any:
@@ -225,16 +248,16 @@ def endpoint(
                     db.remove_session()
 
         def answer(path: dict[str, Any]) -> Any:
-            user = current_api_user()
-            g.api_user = user
+            identity = current_api_identity()
+            g.api_identity = identity
             if not access.public:
-                if user is None:
+                if identity is None:
                     raise Unauthorized()
                 assert access.roles is not None
-                if user.role not in access.roles:
+                if identity.viewer.role not in access.roles:
                     raise Forbidden()
                 if access.resource:
-                    g.resource = RESOURCES[access.resource](db.session, user, path)
+                    g.resource = RESOURCES[access.resource](db.session, identity, path)
             kwargs: dict[str, Any] = dict(path)
             if body is not None:
                 kwargs["body"] = _parse_body(body)

@@ -40,7 +40,17 @@ from servicedesk.queries import (
 from ..exports import kept_file_response
 from ..throttle import guard
 from . import api
-from .framework import PUBLIC, PageQuery, allow, caller, endpoint, paginate, register_resource, resolved
+from .framework import (
+    PUBLIC,
+    PageQuery,
+    allow,
+    caller,
+    caller_or_none,
+    endpoint,
+    paginate,
+    register_resource,
+    resolved,
+)
 
 ANYONE_SIGNED_IN = allow(*ALL_ROLES)
 TICKET = allow(*ALL_ROLES, resource="ticket")
@@ -122,12 +132,6 @@ def open_ticket(body: OpenTicket) -> Any:
     if user is None:  # the passer-by's follow-up link, shown this once (only its hash is kept)
         result["follow_url"] = url_for("portal.follow_ticket", token=ticket.follow_token)  # type: ignore[attr-defined]
     return result, 201
-
-
-def caller_or_none() -> User | None:
-    from flask import g
-
-    return g.get("api_user")
 
 
 class TicketQuery(PageQuery):
