@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, SmallInteger, String, Table, Text, bindparam, cast, func, insert, select, true
+from sqlalchemy import JSON, DateTime, SmallInteger, String, Table, Text, bindparam, cast, func, insert, literal_column, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
@@ -130,7 +130,7 @@ def _report_postgresql() -> Any:
         bindparam("trail_action", type_=Text),
         "ticket",
         ticket.c.ticket_no,
-        cast("null", JSON),
+        literal_column("CAST('null' AS json)"),  # no before snapshot, stored as trail.record stores it
         cast(bindparam("trail_after", type_=Text), JSON),
         bindparam("trail_account_no", type_=Text),
         cast(bindparam("trail_chain"), SmallInteger),

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from core import clock
+from core import clock, outbox, trail
 from core.trail import TrailEvent
 from servicedesk.models import Incident, Ticket, TicketEvent, TicketStep
+from servicedesk.topics import TICKET_CHANGED
 from tests.servicedesk.helpers import STREET, fault
 
 # SQLite: BEGIN IMMEDIATE, the user with their unit, the active incidents near the pin, then either the incident
@@ -106,3 +107,48 @@ def test_reports_taken_in_one_session_see_the_incident_they_make_together(sessio
     assert incident_id is not None and [t.incident_id for t in tickets] == [incident_id] * 3
     session.commit()
     assert session.get(Incident, incident_id).ticket_count == 3
+
+
+@contextmanager
+def messages() -> Iterator[list[dict[str, object]]]:
+    """The ``servicedesk.ticket_changed`` messages relayed meanwhile."""
+    taken: list[dict[str, object]] = []
+
+    def take(payloads: list[dict[str, object]]) -> None:
+        taken.extend(payloads)
+
+    outbox.subscribe(TICKET_CHANGED, take)
+    try:
+        yield taken
+    finally:
+        outbox.unsubscribe(TICKET_CHANGED, take)
+
+
+@pytest.mark.parametrize("role", ["customer", None], ids=["a customer", "a passer-by"])
+def test_a_report_announces_itself_and_appends_its_trail_event(client, world, session, role) -> None:  # type: ignore[no-untyped-def]
+    """The message and the trail event are the same whether one statement (PostgreSQL) or one each wrote them."""
+    with messages() as taken:
+        response = fault(client, world, *STREET[0], role=role, contact_email="walker@example.cn" if not role else None)
+    assert response.status_code == 201, response.get_json()
+    ticket = session.scalar(select(Ticket).where(Ticket.ticket_no == response.get_json()["ticket_no"]))
+    event = session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))
+    customer = world.users["customer"].id
+    assert taken == [
+        {
+            "ticket_id": ticket.id,
+            "ticket_no": ticket.ticket_no,
+            "event_id": event.id,
+            "action": "received",
+            "status": "received",
+            "kind": "fault_repair",
+            "account_no": None,
+            "user_ids": [customer] if role else [],
+            "contact_email": None if role else "walker@example.cn",
+            "follow_token": None if role else response.get_json()["follow_url"].rsplit("/", 1)[1],
+        }
+    ]
+    assert (event.action, event.at, event.actor_id) == ("received", ticket.received_at, customer if role else None)
+    appended = session.scalar(select(TrailEvent).where(TrailEvent.entity_id == ticket.ticket_no))
+    assert (appended.action, appended.entity, appended.after) == ("ticket.received", "ticket", {"status": "received", "note": None})
+    assert appended.actor_id == (customer if role else None) and appended.before is None
+    assert trail.verify(session).ok
