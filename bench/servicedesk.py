@@ -16,8 +16,8 @@ Usage: python -m bench.servicedesk [--reports N | --full] [--database-url URL] [
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import cProfile
+import datetime as dt
 import os
 import pstats
 import random

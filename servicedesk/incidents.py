@@ -83,9 +83,7 @@ class Grouping:
     joins: bool = False
 
 
-def incident_for_report(
-    session: Session, unit_id: int, lat: float, lon: float, received: dt.datetime
-) -> Grouping:
+def incident_for_report(session: Session, unit_id: int, lat: float, lon: float, received: dt.datetime) -> Grouping:
     """The incident a new fault report at (lat, lon) belongs to: the nearest active incident whose centre is within
     ``SERVICEDESK_INCIDENT_RADIUS_M`` and whose last report is within ``SERVICEDESK_INCIDENT_MINUTES`` (joined:
     the caller runs ``JOIN``, see ``join``); else, once the report and the ungrouped open reports near it number

@@ -13,10 +13,24 @@ with the ticket number left for the database to fill in). One round trip instead
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, SmallInteger, String, Table, Text, bindparam, cast, func, insert, literal_column, select, true
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
@@ -58,12 +72,10 @@ def _numbered_ticket(dialect: str, prefix: str = "") -> Any:
     )
 
 
-def _statement(session: Session, name: str) -> Any:
-    dialect = session.get_bind().dialect.name
-    key = f"{name}:{dialect}"
+def _cached(key: str, build: Callable[[], Any]) -> Any:
     statement = _STATEMENTS.get(key)
     if statement is None:
-        statement = _STATEMENTS[key] = _numbered_ticket(dialect) if name == "ticket" else _report_postgresql()
+        statement = _STATEMENTS[key] = build()
     return statement
 
 
@@ -73,7 +85,9 @@ def _day(values: Mapping[str, Any]) -> str:
 
 def insert_ticket(session: Session, values: Mapping[str, Any]) -> tuple[int, str]:
     """Write the ticket's row with its number (day received + id) in one INSERT; its (id, ticket_no)."""
-    row = session.connection().execute(_statement(session, "ticket"), {**values, "day": _day(values)}).one()
+    dialect = session.get_bind().dialect.name
+    statement = _cached(f"ticket:{dialect}", lambda: _numbered_ticket(dialect))
+    row = session.connection().execute(statement, {**values, "day": _day(values)}).one()
     return int(row.id), str(row.ticket_no)
 
 
@@ -185,6 +199,6 @@ def write_postgresql(
         "trail_head": head,
         "trail_tail": tail,
     }
-    row = session.connection().execute(_statement(session, "report"), parameters).one()
+    row = session.connection().execute(_cached("report", _report_postgresql), parameters).one()
     outbox.queued_in_database(session)  # the statement put the message: a relay after the commit
     return int(row.id), str(row.ticket_no)

@@ -14,11 +14,11 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, cast, exists, func, insert, inspect, select
+from sqlalchemy import Table, exists, insert, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from billing.models import Account
-from core import clock, outbox, trail
+from core import outbox, trail
 from core.db import is_postgresql, utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User, ensure_root_unit

@@ -149,6 +149,7 @@ def test_a_report_announces_itself_and_appends_its_trail_event(client, world, se
     ]
     assert (event.action, event.at, event.actor_id) == ("received", ticket.received_at, customer if role else None)
     appended = session.scalar(select(TrailEvent).where(TrailEvent.entity_id == ticket.ticket_no))
-    assert (appended.action, appended.entity, appended.after) == ("ticket.received", "ticket", {"status": "received", "note": None})
+    assert (appended.action, appended.entity) == ("ticket.received", "ticket")
+    assert appended.after == {"status": "received", "note": None}
     assert appended.actor_id == (customer if role else None) and appended.before is None
     assert trail.verify(session).ok
