@@ -222,9 +222,10 @@ def open_ticket(
     A pin outside the service area is refused (422 ``outside_service_area``); ``photos`` are (bytes, content
     type) already checked by ``photos.checked_image``.
 
-    Intake is the hot path of a storm: the ticket, its steps, its timeline event, its photos, the outbox message
-    and the trail event are written with one statement each, in the caller's transaction, and the service area
-    and the units' places come from the per-process look-ups (``places``). The ticket returned is persistent in
+    Intake is the hot path of a storm: the ticket, its steps, its timeline event, the outbox message, the incident
+    it joins and the trail event are written in one statement on PostgreSQL and one each elsewhere (``intake``),
+    in the caller's transaction, and the service area and the units' places come from the per-process look-ups
+    (``places``). The ticket returned is persistent in
     the session (its steps and events load when read)."""
     lat, lon = command.lat, command.lon
     if lat is not None and lon is not None and not in_service_area(session, lat, lon):
