@@ -10,14 +10,16 @@ centres inside the demo company's service area, then in one run:
 3. grouping: the same N rows (bare-inserted, ungrouped, with their simulated times) grouped into incidents at once
    by ``servicedesk.incidents.group_reports``, seconds, target at most 5 s for 20,000.
 
-Usage: python -m bench.servicedesk [--reports N | --full] [--database-url URL]
+Usage: python -m bench.servicedesk [--reports N | --full] [--database-url URL] [--profile N]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import os
+import pstats
 import random
 import tempfile
 import time
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=2000)
     parser.add_argument("--full", action="store_true", help="20,000 reports")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the intake's N costliest calls")
     args = parser.parse_args()
     n = 20_000 if args.full else args.reports
 
@@ -99,12 +102,18 @@ def main() -> None:
     sum(i * i for i in range(1_000_000))
     print(f"machine: a fixed Python loop took {1000 * (time.perf_counter() - loop):.0f} ms")
 
+    profiler = cProfile.Profile() if args.profile else None
     t0 = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     for report in reports:
         body = {k: report[k] for k in ("kind", "description", "lat", "lon")}
         response = client.post("/api/v1/tickets", json=body, headers=headers)
         assert response.status_code == 201, response.get_data(as_text=True)
     intake = n / (time.perf_counter() - t0)
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
     with app.app_context():
         grouped_on_intake = db.session.scalar(select(func.count()).select_from(Incident))
         db.session.execute(delete(Incident))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, case, insert, select, update
@@ -57,9 +58,11 @@ _UNGROUPED_NEAR = select(_t.id, _t.lat, _t.lon, _t.received_at).where(
     _t.lon.between(bindparam("west"), bindparam("east")),
 )
 _n = _i.ticket_count
-_JOIN = (
+# a report joining an incident: its centre, count and times moved on the row itself (concurrent reports joining
+# one incident each count); PostgreSQL's intake runs it inside its one statement (``intake``)
+JOIN = (
     update(_INCIDENTS)
-    .where(_i.id == bindparam("incident_id"))
+    .where(_i.id == bindparam("joined_incident_id"))
     .values(
         lat=(_i.lat * _n + bindparam("lat")) / (_n + 1),
         lon=(_i.lon * _n + bindparam("lon")) / (_n + 1),
@@ -70,14 +73,22 @@ _JOIN = (
 )
 
 
-def incident_for_report(session: Session, unit_id: int, lat: float, lon: float, received: dt.datetime) -> int | None:
-    """The incident a new fault report at (lat, lon) belongs to, decided before the report's row is written (the
-    caller writes it with this incident id): the nearest active incident whose centre is within
-    ``SERVICEDESK_INCIDENT_RADIUS_M`` and whose last report is within ``SERVICEDESK_INCIDENT_MINUTES``, its
-    centre, count and times moved by one UPDATE computed on the row itself (concurrent reports joining one
-    incident each count); else, once the report and the ungrouped open reports near it number
-    ``SERVICEDESK_INCIDENT_MIN_REPORTS``, a new incident holding them; else None. One look-up and one UPDATE
-    for a report joining an incident, two look-ups for a lone report."""
+@dataclass(frozen=True)
+class Grouping:
+    """The incident a new fault report belongs to, decided before its row is written: ``joins`` when it joins an
+    active incident (the caller moves it with ``JOIN``: ``join``), not when it formed a new one (which counts it
+    already) or has none."""
+
+    incident_id: int | None = None
+    joins: bool = False
+
+
+def incident_for_report(session: Session, unit_id: int, lat: float, lon: float, received: dt.datetime) -> Grouping:
+    """The incident a new fault report at (lat, lon) belongs to: the nearest active incident whose centre is within
+    ``SERVICEDESK_INCIDENT_RADIUS_M`` and whose last report is within ``SERVICEDESK_INCIDENT_MINUTES`` (joined:
+    the caller runs ``JOIN``, see ``join``); else, once the report and the ungrouped open reports near it number
+    ``SERVICEDESK_INCIDENT_MIN_REPORTS``, a new incident holding them; else none. One look-up for a report joining
+    an incident, two for a lone report."""
     radius = float(settings.get("SERVICEDESK_INCIDENT_RADIUS_M"))
     since = received - dt.timedelta(minutes=int(settings.get("SERVICEDESK_INCIDENT_MINUTES")))
     south, north, west, east = _box(lat, lon, radius)
@@ -86,15 +97,37 @@ def incident_for_report(session: Session, unit_id: int, lat: float, lon: float, 
     near = [(distance_m(lat, lon, c.lat, c.lon), c.id) for c in connection.execute(_ACTIVE_NEAR, box)]
     near = [c for c in near if c[0] <= radius]
     if near:
-        incident_id = int(min(near)[1])
-        connection.execute(_JOIN, {"incident_id": incident_id, "lat": lat, "lon": lon, "at": received})
-        held = session.identity_map.get(identity_key(Incident, incident_id))
-        if held is not None:  # the session holds the incident: read it again when next asked for
-            session.expire(held)
-        return incident_id
+        return Grouping(int(min(near)[1]), joins=True)
     neighbours = [r for r in connection.execute(_UNGROUPED_NEAR, box) if distance_m(lat, lon, r.lat, r.lon) <= radius]
     if len(neighbours) + 1 < int(settings.get("SERVICEDESK_INCIDENT_MIN_REPORTS")):
-        return None
+        return Grouping()
+    return Grouping(_form_incident(session, unit_id, lat, lon, received, neighbours))
+
+
+def join_parameters(grouping: Grouping, lat: float, lon: float, received: dt.datetime) -> dict[str, Any]:
+    """``JOIN``'s parameters for the report (``joined_incident_id`` None, matching no row, when it joins none)."""
+    return {"joined_incident_id": grouping.incident_id if grouping.joins else None, "lat": lat, "lon": lon,
+            "at": received}  # fmt: skip
+
+
+def join(session: Session, grouping: Grouping, lat: float, lon: float, received: dt.datetime) -> None:
+    """Move the incident the report joins (one UPDATE); nothing when it joins none."""
+    if grouping.joins:
+        session.connection().execute(JOIN, join_parameters(grouping, lat, lon, received))
+        joined(session, grouping)
+
+
+def joined(session: Session, grouping: Grouping) -> None:
+    """After ``JOIN`` ran: an incident the session holds is read again when next asked for."""
+    held = session.identity_map.get(identity_key(Incident, grouping.incident_id)) if grouping.joins else None
+    if held is not None:
+        session.expire(held)
+
+
+def _form_incident(
+    session: Session, unit_id: int, lat: float, lon: float, received: dt.datetime, neighbours: list[Any]
+) -> int:
+    """A new incident of the report and its ungrouped neighbours (which join it now); its id."""
     count = len(neighbours) + 1
     incident_id = session.execute(
         insert(_INCIDENTS)

@@ -14,17 +14,17 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, cast, exists, func, insert, inspect, select
+from sqlalchemy import Table, exists, insert, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from billing.models import Account
-from core import clock, outbox, trail
-from core.db import utcnow
+from core import outbox, trail
+from core.db import is_postgresql, utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from core.identity import Role, Unit, User, ensure_root_unit
 from core.scope import account_in_scope, unit_covers
 
-from . import flows, incidents, settings
+from . import flows, incidents, intake, settings
 from .commands import MoveTicket, OpenTicket, RateTicket, ReopenTicket
 from .models import Incident, IncidentStatus, Ticket, TicketEvent, TicketKind, TicketPhoto, TicketStatus, TicketStep
 from .places import in_service_area, unit_near
@@ -149,32 +149,45 @@ def _announce(
     )
     if "events" not in inspect(ticket).unloaded:
         session.expire(ticket, ["events"])  # loaded before this event: read again when next asked for
-    outbox.put(
-        session,
-        TICKET_CHANGED,
-        {
-            "ticket_id": ticket.id,
-            "ticket_no": ticket.ticket_no,
-            "event_id": event_id,
-            "action": action,
-            "status": ticket.status,
-            "kind": ticket.kind,
-            "account_no": account_no,
-            "user_ids": list(notify if notify is not None else _notify_ids(ticket, actor)),
-            # a passer-by's address (no account to notify): told of each step by e-mail; the link once
-            "contact_email": ticket.contact_email if ticket.reporter_id is None else None,
-            "follow_token": follow_token,
-        },
-    )
+    message = _message(ticket, action, actor, notify=notify, account_no=account_no, follow_token=follow_token)
+    outbox.put(session, TICKET_CHANGED, {**message, "event_id": event_id})
     trail.record(
         session,
         actor_id=actor.id if actor else None,
         action=f"ticket.{action}",
         entity="ticket",
         entity_id=ticket.ticket_no,
-        after={"status": ticket.status, "note": note},
+        after=_trail_after(ticket, note),
     )
     return int(event_id)
+
+
+def _message(
+    ticket: Ticket,
+    action: str,
+    actor: User | None,
+    *,
+    notify: Sequence[int] | None,
+    account_no: str | None,
+    follow_token: str | None,
+) -> dict[str, Any]:
+    """The ``servicedesk.ticket_changed`` message of a timeline event, less the event's id."""
+    return {
+        "ticket_id": ticket.id,
+        "ticket_no": ticket.ticket_no,
+        "action": action,
+        "status": ticket.status,
+        "kind": ticket.kind,
+        "account_no": account_no,
+        "user_ids": list(notify if notify is not None else _notify_ids(ticket, actor)),
+        # a passer-by's address (no account to notify): told of each step by e-mail; the link once
+        "contact_email": ticket.contact_email if ticket.reporter_id is None else None,
+        "follow_token": follow_token,
+    }
+
+
+def _trail_after(ticket: Ticket, note: str | None) -> dict[str, Any]:
+    return {"status": ticket.status, "note": note}
 
 
 def _is_repeat(session: Session, kind: str, account_id: int | None, received: dt.datetime) -> bool:
@@ -191,45 +204,8 @@ def _is_repeat(session: Session, kind: str, account_id: int | None, received: dt
     return bool(session.scalar(select(earlier)))
 
 
-_TICKETS: Table = Ticket.__table__  # type: ignore[assignment]
-_STEPS: Table = TicketStep.__table__  # type: ignore[assignment]
 _EVENTS: Table = TicketEvent.__table__  # type: ignore[assignment]
 _PHOTOS: Table = TicketPhoto.__table__  # type: ignore[assignment]
-
-
-_TICKET_COLUMNS = tuple(c.key for c in _TICKETS.columns if c.key not in ("id", "ticket_no"))
-_INSERT_TICKET: dict[str, Any] = {}  # by dialect, built once: a storm's intake must not rebuild it per report
-
-
-def _insert_ticket_statement(dialect: str) -> Any:
-    """INSERT ... SELECT of the ticket's row with its number (the day received, :day, + the id zero-padded)."""
-    if dialect == "postgresql":
-        new = select(func.nextval(func.pg_get_serial_sequence("tickets", "id")).label("id")).subquery("new")
-        digits = cast(new.c.id, Text)
-        number = bindparam("day", type_=Text) + func.lpad(digits, func.greatest(8, func.length(digits)), "0")
-    else:
-        new = select((func.coalesce(func.max(_TICKETS.c.id), 0) + 1).label("id")).subquery("new")
-        number = bindparam("day", type_=Text) + func.printf("%08d", new.c.id)
-    values = (bindparam(c, type_=_TICKETS.c[c].type) for c in _TICKET_COLUMNS)
-    return (
-        insert(_TICKETS)
-        .from_select(["id", "ticket_no", *_TICKET_COLUMNS], select(new.c.id, number, *values))
-        .returning(_TICKETS.c.id, _TICKETS.c.ticket_no)
-    )
-
-
-def _insert_ticket(session: Session, values: dict[str, Any]) -> tuple[int, str]:
-    """Write the ticket's row with its number (day received + id) in one INSERT; its (id, ticket_no).
-
-    The id comes from the table's sequence (PostgreSQL) or is the next rowid (SQLite, where the INSERT holds the
-    only write lock from its first step, as any INSERT of a rowid does)."""
-    dialect = session.get_bind().dialect.name
-    statement = _INSERT_TICKET.get(dialect)
-    if statement is None:
-        statement = _INSERT_TICKET[dialect] = _insert_ticket_statement(dialect)
-    day = f"{clock.local(values['received_at']):%Y%m%d}"
-    row = session.connection().execute(statement, {**values, "day": day}).one()
-    return int(row.id), str(row.ticket_no)
 
 
 def open_ticket(
@@ -246,9 +222,10 @@ def open_ticket(
     A pin outside the service area is refused (422 ``outside_service_area``); ``photos`` are (bytes, content
     type) already checked by ``photos.checked_image``.
 
-    Intake is the hot path of a storm: the ticket, its steps, its timeline event, its photos, the outbox message
-    and the trail event are written with one statement each, in the caller's transaction, and the service area
-    and the units' places come from the per-process look-ups (``places``). The ticket returned is persistent in
+    Intake is the hot path of a storm: the ticket, its steps, its timeline event, the outbox message, the incident
+    it joins and the trail event are written in one statement on PostgreSQL and one each elsewhere (``intake``),
+    in the caller's transaction, and the service area and the units' places come from the per-process look-ups
+    (``places``). The ticket returned is persistent in
     the session (its steps and events load when read)."""
     lat, lon = command.lat, command.lon
     if lat is not None and lon is not None and not in_service_area(session, lat, lon):
@@ -261,10 +238,10 @@ def open_ticket(
     area_class = _area_class(session, unit_id)
     due = flows.due_times(command.kind, area_class, received)
     reporter_id = actor.id if actor is not None and actor.role == Role.CUSTOMER else None
-    incident_id = None
+    grouping = incidents.Grouping()
     if command.kind == TicketKind.FAULT_REPAIR and lat is not None and lon is not None:
-        incident_id = incidents.incident_for_report(session, unit_id, lat, lon, received)
-    values: dict[str, Any] = dict.fromkeys(_TICKET_COLUMNS)
+        grouping = incidents.incident_for_report(session, unit_id, lat, lon, received)
+    values: dict[str, Any] = dict.fromkeys(intake.TICKET_COLUMNS)
     follow_token = None
     if actor is None:  # a passer-by: a follow-up link only they hold (its hash kept), and their address if given
         follow_token = secrets.token_urlsafe(FOLLOW_TOKEN_BYTES)
@@ -285,35 +262,62 @@ def open_ticket(
         due_at=next((when for _, when in due), None),
         reopened=0,
         repeated=_is_repeat(session, command.kind, account.id if account else None, received),
-        incident_id=incident_id,
+        incident_id=grouping.incident_id,
     )
-    ticket_id, ticket_no = _insert_ticket(session, values)
-    session.connection().execute(
-        insert(_STEPS),
-        [
-            {"ticket_id": ticket_id, "step": step, "position": n, "due_at": when, "done_at": None}
-            for n, (step, when) in enumerate(due)
-        ],
-    )
-    photo_rows = [{"ticket_id": ticket_id, "content": c, "content_type": t, "created_at": received} for c, t in photos]
-    if photo_rows:
-        session.connection().execute(insert(_PHOTOS), photo_rows)
-    ticket = Ticket(id=ticket_id, ticket_no=ticket_no, **values)
+    account_no = account.account_no if account else None
+    ticket = Ticket(**values)
+    ticket.id, ticket.ticket_no = _write(session, ticket, values, due, grouping, actor, account_no, follow_token)
     make_transient_to_detached(ticket)
     session.add(ticket)
     ticket.follow_token = follow_token  # type: ignore[attr-defined]  # shown once, never stored
+    photo_rows = [{"ticket_id": ticket.id, "content": c, "content_type": t, "created_at": received} for c, t in photos]
+    if photo_rows:
+        session.connection().execute(insert(_PHOTOS), photo_rows)
+    return ticket
+
+
+def _write(
+    session: Session,
+    ticket: Ticket,
+    values: dict[str, Any],
+    due: list[tuple[str, dt.datetime | None]],
+    grouping: incidents.Grouping,
+    actor: User | None,
+    account_no: str | None,
+    follow_token: str | None,
+) -> tuple[int, str]:
+    """Write the received ticket (not yet in the session) with its steps, its timeline event, its outbox message,
+    its trail event and the incident it joins: one statement on PostgreSQL, one each elsewhere; its (id, number)."""
+    lat, lon, received = values["lat"], values["lon"], values["received_at"]
+    notify = [ticket.reporter_id] if ticket.reporter_id else []
+    if is_postgresql(session):
+        message = _message(ticket, S.RECEIVED, actor, notify=notify, account_no=account_no, follow_token=follow_token)
+        written = intake.write_postgresql(
+            session,
+            values,
+            due,
+            join=incidents.join_parameters(grouping, lat, lon, received),
+            actor_id=actor.id if actor else None,
+            message={"topic": TICKET_CHANGED, "payload": message},
+            trail_after=_trail_after(ticket, None),
+        )
+        incidents.joined(session, grouping)
+        return written
+    incidents.join(session, grouping, lat, lon, received)
+    ticket.id, ticket.ticket_no = intake.insert_ticket(session, values)
+    intake.insert_steps(session, ticket.id, due)
     _announce(
         session,
         ticket,
         S.RECEIVED,
         actor,
         None,
-        notify=[reporter_id] if reporter_id else [],
+        notify=notify,
         at=received,
-        account_no=account.account_no if account else None,
+        account_no=account_no,
         follow_token=follow_token,
     )
-    return ticket
+    return ticket.id, ticket.ticket_no
 
 
 def _token_hash(token: str) -> str:

@@ -14,16 +14,23 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from core import clock
+from core import clock, outbox, trail
 from core.trail import TrailEvent
 from servicedesk.models import Incident, Ticket, TicketEvent, TicketStep
+from servicedesk.topics import TICKET_CHANGED
 from tests.servicedesk.helpers import STREET, fault
 
 # SQLite: BEGIN IMMEDIATE, the user with their unit, the active incidents near the pin, then either the incident
 # joined (UPDATE) or the ungrouped reports near it; the ticket with its number, its steps (one executemany), its
-# timeline event, its outbox message, the trail chain's end and the trail event. PostgreSQL: no BEGIN statement,
-# and the trail's end and event are one call (trail_append).
-STATEMENTS = {"sqlite": 10, "postgresql": 8}
+# timeline event, its outbox message, the trail chain's end and the trail event. PostgreSQL: no BEGIN statement;
+# the user, the active incidents near the pin (a lone report: and the ungrouped reports near it), then one
+# statement writing the ticket, its steps, its event, its outbox message, the incident joined and the trail event.
+STATEMENTS = {
+    ("sqlite", True): 10,
+    ("sqlite", False): 10,
+    ("postgresql", True): 3,
+    ("postgresql", False): 4,
+}
 
 
 @contextmanager
@@ -70,12 +77,12 @@ def test_a_fault_report_costs_a_pinned_number_of_statements(client, world, sessi
         response = fault(client, world, *place, role="customer")
     assert response.status_code == 201, response.get_json()
     dialect = session.get_bind().dialect.name
-    assert len(sent) == STATEMENTS[dialect], "\n".join(s.split("\n")[0] for s in sent)
+    assert len(sent) == STATEMENTS[dialect, joins_incident], "\n".join(s.split("\n")[0] for s in sent)
     after = _counts(session)
     written = {name: after[name] - before[name] for name in after}
     assert written == {"tickets": 1, "steps": 4, "events": 1, "trail": 1}
     # the message is relayed (and deleted) once the request commits: it was written in the request's transaction
-    assert sum(s.startswith("INSERT INTO outbox") for s in sent) == 1
+    assert sum("INSERT INTO outbox" in s for s in sent) == 1
     body = response.get_json()
     ticket = session.scalar(select(Ticket).where(Ticket.ticket_no == body["ticket_no"]))
     assert ticket is not None and ticket.ticket_no == f"{clock.local(ticket.received_at):%Y%m%d}{ticket.id:08d}"
@@ -100,3 +107,49 @@ def test_reports_taken_in_one_session_see_the_incident_they_make_together(sessio
     assert incident_id is not None and [t.incident_id for t in tickets] == [incident_id] * 3
     session.commit()
     assert session.get(Incident, incident_id).ticket_count == 3
+
+
+@contextmanager
+def messages() -> Iterator[list[dict[str, object]]]:
+    """The ``servicedesk.ticket_changed`` messages relayed meanwhile."""
+    taken: list[dict[str, object]] = []
+
+    def take(payloads: list[dict[str, object]]) -> None:
+        taken.extend(payloads)
+
+    outbox.subscribe(TICKET_CHANGED, take)
+    try:
+        yield taken
+    finally:
+        outbox.unsubscribe(TICKET_CHANGED, take)
+
+
+@pytest.mark.parametrize("role", ["customer", None], ids=["a customer", "a passer-by"])
+def test_a_report_announces_itself_and_appends_its_trail_event(client, world, session, role) -> None:  # type: ignore[no-untyped-def]
+    """The message and the trail event are the same whether one statement (PostgreSQL) or one each wrote them."""
+    with messages() as taken:
+        response = fault(client, world, *STREET[0], role=role, contact_email="walker@example.cn" if not role else None)
+    assert response.status_code == 201, response.get_json()
+    ticket = session.scalar(select(Ticket).where(Ticket.ticket_no == response.get_json()["ticket_no"]))
+    event = session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))
+    customer = world.users["customer"].id
+    assert taken == [
+        {
+            "ticket_id": ticket.id,
+            "ticket_no": ticket.ticket_no,
+            "event_id": event.id,
+            "action": "received",
+            "status": "received",
+            "kind": "fault_repair",
+            "account_no": None,
+            "user_ids": [customer] if role else [],
+            "contact_email": None if role else "walker@example.cn",
+            "follow_token": None if role else response.get_json()["follow_url"].rsplit("/", 1)[1],
+        }
+    ]
+    assert (event.action, event.at, event.actor_id) == ("received", ticket.received_at, customer if role else None)
+    appended = session.scalar(select(TrailEvent).where(TrailEvent.entity_id == ticket.ticket_no))
+    assert (appended.action, appended.entity) == ("ticket.received", "ticket")
+    assert appended.after == {"status": "received", "note": None}
+    assert appended.actor_id == (customer if role else None) and appended.before is None
+    assert trail.verify(session).ok
