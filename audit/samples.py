@@ -237,14 +237,48 @@ def _drop(docs: list[dict[str, Any]], doc_type: str) -> None:
 
 
 def _bulk(session: Any, model: Any, rows: list[dict[str, Any]], chunk: int = 5000) -> list[int]:
+    """Insert ``rows`` and return their ids in order. PostgreSQL: ids from the sequence and the rows by ``COPY``
+    (a prefecture's millions of documents in minutes, not the hours of ``INSERT ... RETURNING``)."""
     from sqlalchemy import insert
+
+    from core.db import copy_rows, is_postgresql, reserve_ids
 
     ids: list[int] = []
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
+        if is_postgresql(session):
+            fresh = reserve_ids(session, model, len(part))
+            assert fresh is not None
+            columns, values = _with_defaults(model, part)
+            copy_rows(session, model, ("id", *columns), [(i, *v) for i, v in zip(fresh, values, strict=True)])
+            ids.extend(fresh)
+            continue
         result = session.execute(insert(model).returning(model.id, sort_by_parameter_order=True), part)
         ids.extend(r[0] for r in result)
     return ids
+
+
+def _with_defaults(model: Any, rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The rows as tuples of every column they name or that has a Python default (``COPY`` applies none)."""
+    table = model.__table__
+    defaults = {
+        c.key: c.default.arg
+        for c in table.columns
+        if c.key != "id" and c.default is not None and not c.default.is_sequence and not c.default.is_clause_element
+    }
+    columns = sorted({key for row in rows for key in row} | set(defaults))
+    values = [
+        tuple(
+            row[name]
+            if name in row
+            else (defaults[name](None) if callable(defaults[name]) else defaults[name])
+            if name in defaults
+            else None
+            for name in columns
+        )
+        for row in rows
+    ]
+    return columns, values
 
 
 def write(session: Any, plan: Plan, *, archive: bool = True, business: bool = True) -> set[tuple[str, str]]:
