@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.postgres import fresh_database
+from bench._postgres import fresh_database
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gd_import_bench"
 CATEGORY_TARIFFS = {"residential": "ZJ-RES-TIER", "general": "ZJ-GEN-FLAT", "large_industrial": "ZJ-LI-TOU"}

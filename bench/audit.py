@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from bench.postgres import fresh_database
+from bench._postgres import fresh_database
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.postgres import fresh_database
+from bench._postgres import fresh_database
 
 
 def python_loop_ms() -> float:

@@ -24,7 +24,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench.postgres import fresh_database
+from bench._postgres import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "griddesk-bench-notify:"

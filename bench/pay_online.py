@@ -34,7 +34,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.postgres import fresh_database
+from bench._postgres import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 

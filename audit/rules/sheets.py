@@ -32,7 +32,7 @@ from connections.models import Application, ApplicationStep
 from notifications.models import Notice
 
 from .base import RuleContext, rule
-from .sql import date_of, json_items, two_digits
+from .sql import json_items, local_date_of, two_digits
 
 # the business-handling sheets of work done on an existing account
 CHANGE_SHEETS = ("misc_work_order", "service_change_sheet")
@@ -61,7 +61,7 @@ def work_done() -> Any:
             literal("waiver").label("source"),
             literal("late_fee_waiver").label("doc_type"),
             (literal("JM-") + cast(Adjustment.id, String)).label("document_no"),
-            date_of(Adjustment.decided_at).label("done_on"),
+            local_date_of(Adjustment.decided_at).label("done_on"),
         )
         .join(Account, Account.id == Adjustment.account_id)
         .where(Adjustment.kind == "waiver", Adjustment.status == "approved")
@@ -74,7 +74,7 @@ def work_done() -> Any:
             literal("outage").label("source"),
             literal("outage_notice").label("doc_type"),
             (literal("TD-") + cast(Notice.id, String)).label("document_no"),
-            date_of(Notice.ends_at).label("done_on"),
+            local_date_of(Notice.ends_at).label("done_on"),
         )
         .select_from(Notice)
         .join(served, true())

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, String
+from sqlalchemy import Boolean, Date, Integer, String, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
+
+from core import clock
 
 
 class days_between(FunctionElement[int]):
@@ -58,6 +60,24 @@ is_weekend = _portable(
 whole = _portable("whole", Integer(), "CAST(FLOOR({0}) AS INTEGER)", "CAST({0} AS INTEGER)")
 # the calendar date of a timestamp or of an ISO date string
 date_of = _portable("date_of", Date(), "CAST({0} AS DATE)", "date({0})")
+# the calendar day a UTC timestamp falls on where the company is: local_date_of(moment, offset_minutes)
+_local_date_of = _portable(
+    "local_date_of",
+    Date(),
+    "CAST(({0} AT TIME ZONE 'UTC') + make_interval(mins => {1}) AS DATE)",
+    "date({0}, printf('%+d minutes', {1}))",
+)
+
+
+def local_date_of(moment: Any) -> Any:
+    """The local day of a stored (UTC) moment, as ``clock.local(moment).date()`` gives it in Python: a waiver
+    approved at 01:00 Beijing time belongs to that day, not to the UTC day before. The zone's offset is taken now
+    (China keeps one offset all year)."""
+    offset = clock.now_local().utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    return _local_date_of(moment, literal_column(str(minutes), Integer()))
+
+
 # joined_in_order(value, order): the group's values joined by commas in ``order`` (an aggregate); SQLite before
 # 3.44 has no ORDER BY inside an aggregate, so callers feed the rows in order
 joined_in_order = _portable(

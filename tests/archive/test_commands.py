@@ -9,6 +9,7 @@ import io
 import pytest
 
 from archive.commands import CorrectDocument, FileDocument, RecordHandover, WithdrawDocument
+from core import clock
 from core.errors import InvalidInput
 from tests.archive.helpers import FIELDS, file_via_api, open_dossier, pdf_bytes
 from tests.support import csrf_token, staff_sign_in
@@ -27,7 +28,7 @@ def _shown(app, label: str, code: str, **params: object) -> str:  # type: ignore
 
 
 def test_filing_reports_every_problem_at_once_with_the_file() -> None:
-    tomorrow_but_one = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    tomorrow_but_one = (clock.today_local() + dt.timedelta(days=2)).isoformat()  # the company's day, not UTC's
     with pytest.raises(InvalidInput) as caught:
         FileDocument.parse({**FIELDS, "doc_type": "letter", "title": " ", "formed_on": tomorrow_but_one, "pages": "0"})
     assert _codes(caught.value) == {

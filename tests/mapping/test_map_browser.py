@@ -48,16 +48,17 @@ def test_map_draws_markers_and_opens_a_popup(live_url, session, world) -> None:
         page.goto(f"{live_url}/map?lat=30.2600&lon=120.1650")
         page.wait_for_selector("path.leaflet-interactive")
         assert page.locator("path.leaflet-interactive").count() >= 5
-        page.locator("path.leaflet-interactive").first.dispatch_event("click")
-        page.wait_for_selector(".leaflet-popup-content .sp-popup")
-        assert "导航" in page.inner_text(".leaflet-popup-content")
-        # the basemap's tiles are drawn (loaded from the app: not broken images)
+        # the basemap's tiles are drawn (loaded from the app: not broken images); looked at before a popup opens,
+        # since opening one pans the map and starts new tiles
         page.wait_for_selector("img.leaflet-tile-loaded")
         # every tile settled (Leaflet marks a tile loaded once its image loads or fails), not just the first one
         expect(page.locator("img.leaflet-tile:not(.leaflet-tile-loaded)")).to_have_count(0)
         drawn = page.eval_on_selector_all(
             "img.leaflet-tile", "tiles => tiles.map(t => [t.src, t.complete && t.naturalWidth > 0])"
         )
+        page.locator("path.leaflet-interactive").first.dispatch_event("click")
+        page.wait_for_selector(".leaflet-popup-content .sp-popup")
+        assert "导航" in page.inner_text(".leaflet-popup-content")
         browser.close()
     assert errors == []
     assert outside == []
