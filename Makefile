@@ -7,6 +7,9 @@ PYTEST_WORKERS ?= 2
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/griddesk_test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379
 SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-zenhei poppler-utils
+# Python keeps its bytecode caches even where the shell says not to (PYTHONDONTWRITEBYTECODE): the suite starts dozens
+# of Python processes (workers, servers, probes), and each would otherwise compile a thousand modules anew (2-3 s).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test setup system-deps lint typecheck test-sqlite test-postgres translations migrate demo bench fuzz clean
 
