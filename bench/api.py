@@ -16,6 +16,8 @@ import time
 
 from flask import jsonify
 
+from bench._postgres import fresh_database
+
 
 def _timed(fn, n: int) -> tuple[float, list[float]]:
     latencies = []
@@ -35,6 +37,8 @@ def main() -> None:
 
     workdir = tempfile.mkdtemp(prefix="griddesk-bench-api-")
     os.environ.setdefault("GRIDDESK_INSTANCE", workdir)
+    if args.database_url and args.database_url.startswith("postgresql"):
+        fresh_database(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir}/bench.db"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
 

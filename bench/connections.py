@@ -29,6 +29,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from bench._postgres import fresh_database
+
 PROCESS_RULES = ("YK-PROCESS", "YK-OFF-SYSTEM", "YK-SPLIT")
 TABLES = ("accounts", "applications", "application_steps", "trail_events", "meter_readings", "documents", "units")
 _CHUNK = 20_000
@@ -177,6 +179,8 @@ def main() -> None:
 
     workdir = tempfile.mkdtemp(prefix="griddesk-bench-connections-")
     os.environ.setdefault("GRIDDESK_INSTANCE", workdir)
+    if args.database_url and args.database_url.startswith("postgresql"):
+        fresh_database(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir}/bench.db"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
 

@@ -24,6 +24,8 @@ import random
 import tempfile
 import time
 
+from bench._postgres import fresh_database
+
 
 def _reports(n: int, centre: tuple[float, float], start: dt.datetime, seed: int = 16) -> list[dict[str, object]]:
     """N reports over 10 minutes: 80 % around 150 storm centres (a street each), 20 % scattered."""
@@ -59,6 +61,8 @@ def main() -> None:
 
     workdir = tempfile.mkdtemp(prefix="griddesk-bench-servicedesk-")
     os.environ.setdefault("GRIDDESK_INSTANCE", workdir)
+    if args.database_url and args.database_url.startswith("postgresql"):
+        fresh_database(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir}/bench.db"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
     os.environ["RATELIMIT_ENABLED"] = "0"
