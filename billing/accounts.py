@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select
+from sqlalchemy.orm import Session, aliased, join, joinedload
 
 from billing.commands import OpenAccount
 from billing.models import Account, AccountStatus
 from core import trail
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 from core.identity import AccountBinding, Unit, User, unit_by_code
-from core.scope import Viewer, account_in_scope, account_in_scope_of, account_scope
+from core.scope import Viewer, account_in_scope, account_in_scope_of, account_in_scope_of_columns, account_scope
 from core.security import constant_time_equal, keyed_hash
 
 
@@ -132,15 +132,22 @@ def visible_account_card(session: Session, user: Viewer, account_no: str) -> Acc
     row = session.execute(_visible_card_query(kind), {**params, "account_no": account_no}).first()
     if row is None:
         raise NotFound("account_not_found")
-    id_, number, holder, address, category, capacity, status, balance, unit_code, unit_name = row
+    return account_card_of(row)
+
+
+def account_card_of(values: Any) -> AccountCard:
+    """The card of a row of the card's columns (``_card_columns`` order)."""
+    id_, number, holder, address, category, capacity, status, balance, unit_code, unit_name = values
     return AccountCard(
         id_, number, holder, address, category, capacity, status, balance, CardUnit(unit_code, unit_name)
     )
 
 
-@functools.cache
-def _visible_card_query(scope_kind: str) -> Any:
-    """The card's columns of the account by number and its unit's code and name, within a scope of this kind."""
+_CARD_UNIT = aliased(Unit, name="card_unit")
+
+
+def _card_columns() -> Any:
+    """The card's columns of the account numbered ``:account_no`` and its unit's code and name."""
     return (
         select(
             Account.id,
@@ -151,11 +158,39 @@ def _visible_card_query(scope_kind: str) -> Any:
             Account.capacity_kva,
             Account.status,
             Account.balance,
-            Unit.code,
-            Unit.name,
+            _CARD_UNIT.code,
+            _CARD_UNIT.name,
         )
-        .join(Unit, Unit.id == Account.unit_id)
-        .where(Account.account_no == bindparam("account_no"), account_in_scope_of(scope_kind, Account.id))
+        .join(_CARD_UNIT, _CARD_UNIT.id == Account.unit_id)
+        .where(Account.account_no == bindparam("account_no"))
+    )
+
+
+# how many columns a card is (``account_card_of`` reads them in this order)
+ACCOUNT_CARD_WIDTH = len(_card_columns().selected_columns)
+
+
+@functools.cache
+def _visible_card_query(scope_kind: str) -> Any:
+    """The card of the account by number within a scope of this kind."""
+    return _card_columns().where(account_in_scope_of(scope_kind, Account.id))
+
+
+def account_seen_by(viewer_id: Any, viewer_role: Any, viewer_unit_path: Any) -> tuple[Any, ColumnElement[bool]]:
+    """The account joined with its unit, and the condition that it is the one numbered ``:account_no`` and that a
+    viewer who is columns of an enclosing statement may see it: to outer-join from the viewer's row (the caller and
+    the ORM account in one statement)."""
+    account_unit = aliased(Unit, name="account_unit")
+    seen = account_in_scope_of_columns(viewer_id, viewer_role, viewer_unit_path, Account.id, account_unit.path)
+    account = join(Account, account_unit, account_unit.id == Account.unit_id)
+    return account, and_(Account.account_no == bindparam("account_no"), seen)
+
+
+def account_card_seen_by(viewer_id: Any, viewer_role: Any, viewer_unit_path: Any) -> Select[Any]:
+    """The card of the account numbered ``:account_no`` if a viewer who is columns of an enclosing statement (a
+    user row and its unit) may see it: the caller and the card in one round trip."""
+    return _card_columns().where(
+        account_in_scope_of_columns(viewer_id, viewer_role, viewer_unit_path, Account.id, _CARD_UNIT.path)
     )
 
 

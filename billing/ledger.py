@@ -87,6 +87,8 @@ class BillState:
             return ZERO
         residential = self.bill.category == Category.RESIDENTIAL
         outstanding = self.charged - sum((p for day, p, _f in self.applications if day <= due), ZERO)
+        if outstanding <= 0 and all(p >= 0 for _d, p, _f in self.applications):
+            return ZERO  # paid in full by the due date (most bills): nothing accrues
         fee = Decimal(0)
         start = due + dt.timedelta(days=1)
         for day, principal, _fee in sorted(self.applications, key=lambda a: a[0]):
@@ -161,6 +163,13 @@ class _BillSnapshot:
 @functools.cache
 def _open_bills_query() -> Any:
     """The account's bills with their applications, and its approved adjustments (built once: payments are hot)."""
+    return ledger_rows_of(bindparam("account_id")).order_by("seq")
+
+
+def ledger_rows_of(account_id: Any) -> Any:
+    """The rows ``account_bill_states`` reads for the account ``account_id`` (a parameter, or a column of an
+    enclosing statement that reads the account too): its bills with their applications and its approved
+    adjustments, as one UNION ALL ordered by nothing (``seq`` gives the applications' order)."""
     money_cols = (
         Bill.amount,
         PaymentApplication.applied_on,
@@ -182,7 +191,7 @@ def _open_bills_query() -> Any:
             PaymentApplication.id.label("seq"),
         )
         .outerjoin(PaymentApplication, PaymentApplication.bill_id == Bill.id)
-        .where(Bill.account_id == bindparam("account_id"))
+        .where(Bill.account_id == account_id)
     )
     adjustments = select(
         Adjustment.kind,
@@ -200,11 +209,11 @@ def _open_bills_query() -> Any:
         null().cast(Bill.multiplier.type),
         Adjustment.id,
     ).where(
-        Adjustment.account_id == bindparam("account_id"),
+        Adjustment.account_id == account_id,
         Adjustment.status == AdjustmentStatus.APPROVED,
         Adjustment.bill_id.is_not(None),
     )
-    return union_all(bills, adjustments).order_by("seq")
+    return union_all(bills, adjustments)
 
 
 def account_bill_states(session: Session, account_id: int) -> list[BillState]:
@@ -214,7 +223,12 @@ def account_bill_states(session: Session, account_id: int) -> list[BillState]:
     UNION ALL driven by the account's indexes); the states' ``bill`` objects are plain snapshots (not ORM
     objects) with the bill's id, account_id, period, category, due date, amount and kWh.
     """
-    states, _adjusted = _states_of_rows(account_id, session.execute(_open_bills_query(), {"account_id": account_id}))
+    return bill_states_of_rows(account_id, session.execute(_open_bills_query(), {"account_id": account_id}))
+
+
+def bill_states_of_rows(account_id: int, rows: Any) -> list[BillState]:
+    """``account_bill_states`` of rows read by ``ledger_rows_of`` (in ``seq`` order), oldest period first."""
+    states, _adjusted = _states_of_rows(account_id, rows)
     return sorted(states.values(), key=lambda s: s.bill.period)
 
 
@@ -280,10 +294,14 @@ class Position:
     late_fee_today: Decimal
 
 
-def account_position(session: Session, account: Funded, on: dt.date, rules: Rules | None = None) -> Position:
-    """Balance (预存), unpaid principal and the late fee owed if paid on ``on`` (one query)."""
+def account_position(
+    session: Session, account: Funded, on: dt.date, rules: Rules | None = None, states: list[BillState] | None = None
+) -> Position:
+    """Balance (预存), unpaid principal and the late fee owed if paid on ``on`` (one query; none when the caller
+    read the account's ``states`` already)."""
     rules = rules or current_rules()
-    states = account_bill_states(session, account.id)
+    if states is None:
+        states = account_bill_states(session, account.id)
     arrears = sum((s.outstanding(on) for s in states), ZERO)
     fee = sum((s.late_fee_owed(on, rules) for s in states), ZERO)
     return Position(balance=account.balance, arrears=arrears, late_fee_today=fee)

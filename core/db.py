@@ -176,6 +176,11 @@ class Database:
         self._reader: Engine | None = None  # made on first use (read_only_session)
         self._read_factory = sessionmaker(expire_on_commit=False, autoflush=False)
 
+    @property
+    def dialect_name(self) -> str | None:
+        """``postgresql`` or ``sqlite``: the database this app runs on (None before ``init``)."""
+        return None if self.engine is None else self.engine.dialect.name
+
     def remove_session(self) -> None:
         """Close this thread's session and forget it (end of a request, a task, a test)."""
         self._registry.remove()
@@ -244,6 +249,55 @@ class Database:
 
 
 db = Database()
+
+
+class DriverStatement:
+    """A read statement run straight on the DBAPI cursor of the session's connection, compiled once per dialect:
+    for the hottest read path, where SQLAlchemy's work per execution (cache key, execution context, result rows)
+    costs more than the database does. Only a statement whose parameters and result columns need no conversion
+    by SQLAlchemy qualifies (checked on its first run on a dialect: no expanding parameters, no type that
+    processes what the driver sends or returns); its rows are the driver's tuples. The engine's
+    ``before_cursor_execute`` listeners still see the statement."""
+
+    def __init__(self, statement: Any):
+        self._statement = statement
+        self._compiled: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        connection = session.connection()
+        dialect = connection.dialect
+        compiled = None
+        known = self._compiled.get(dialect.name)
+        if known is None:
+            compiled = self._compile(dialect)
+            known = (str(compiled), dict(compiled.params))
+        sql, defaults = known
+        values = {**defaults, **params}
+        cursor = connection.connection.cursor()
+        try:
+            if connection._has_events or connection.engine._has_events:
+                connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, False)
+            cursor.execute(sql, values)
+            if compiled is not None:
+                self._check(compiled, dialect, cursor.description)
+            return cast(list[tuple[Any, ...]], cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _compile(self, dialect: Any) -> Any:
+        compiled = self._statement.compile(dialect=dialect)
+        if compiled.positional or compiled.post_compile_params or compiled.literal_execute_params:
+            raise TypeError("a driver statement takes named, non-expanding parameters")
+        for name, bind in compiled.binds.items():
+            if bind.type._cached_bind_processor(dialect) is not None:
+                raise TypeError(f"parameter {name} needs SQLAlchemy's conversion")
+        return compiled
+
+    def _check(self, compiled: Any, dialect: Any, description: Any) -> None:
+        for column, described in zip(compiled._result_columns, description, strict=True):
+            if column[3]._cached_result_processor(dialect, described[1]) is not None:
+                raise TypeError(f"column {column[0]} needs SQLAlchemy's conversion")
+        self._compiled[dialect.name] = (str(compiled), dict(compiled.params))
 
 
 # --- bulk writes for batch jobs -----------------------------------------------------------------

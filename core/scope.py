@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, bindparam, column, false, select, table
+from sqlalchemy import ColumnElement, Select, and_, bindparam, column, false, or_, select, table
 from sqlalchemy.orm import Session, aliased
 
 from core.errors import NotFound, Problem
-from core.identity import AccountBinding, Role, Unit, User
+from core.identity import STAFF_ROLES, AccountBinding, Role, Unit, User
 
 
 class ViewerUnit(Protocol):
@@ -106,8 +106,24 @@ def account_in_scope_of(kind: str, account_id_column: Any) -> ColumnElement[bool
     return _in_subtree(bindparam("scope_path"), account_id_column)
 
 
-def _bound_to(user_id: Any, account_id_column: Any) -> ColumnElement[bool]:
-    bound = select(AccountBinding.account_id).where(AccountBinding.user_id == user_id).correlate(None)
+def account_in_scope_of_columns(
+    viewer_id: Any, viewer_role: Any, viewer_unit_path: Any, account_id_column: Any, account_unit_path: Any
+) -> ColumnElement[bool]:
+    """``account_in_scope`` for a viewer who is columns of the same statement (a user row joined with its unit),
+    not values: one statement can then read the caller and what the caller may see. ``account_unit_path`` is
+    the path of the account's unit, joined by the statement."""
+    customer = and_(viewer_role == Role.CUSTOMER.value, _bound_to(viewer_id, account_id_column, correlated=True))
+    staff = and_(
+        or_(*(viewer_role == role.value for role in sorted(STAFF_ROLES))),
+        viewer_unit_path.is_not(None),
+        unit_path_covers(viewer_unit_path, account_unit_path),
+    )
+    return or_(customer, staff)
+
+
+def _bound_to(user_id: Any, account_id_column: Any, *, correlated: bool = False) -> ColumnElement[bool]:
+    bound = select(AccountBinding.account_id).where(AccountBinding.user_id == user_id)
+    bound = bound.correlate_except(AccountBinding) if correlated else bound.correlate(None)
     result: ColumnElement[bool] = account_id_column.in_(bound)
     return result
 

@@ -6,6 +6,7 @@ revokes every older token and session at once. Sessions store ``id:version`` thr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from flask import current_app, request
@@ -19,6 +20,7 @@ from sqlalchemy.orm.util import identity_key
 from wtforms import ValidationError
 
 from core.db import db
+from core.errors import DomainError
 from core.identity import (
     Principal,
     Unit,
@@ -41,7 +43,15 @@ _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$5JZDEVz3QAyyLqfTaxWoLQ$QRA5Va2re1u
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
+    """The app's token serializer, made once per secret key (every API request checks a token)."""
+    secret = current_app.config["SECRET_KEY"]
+    made = current_app.extensions.get("griddesk_token_serializer")
+    if made is None or made[0] != secret:
+        made = current_app.extensions["griddesk_token_serializer"] = (
+            secret,
+            URLSafeTimedSerializer(secret, salt=_TOKEN_SALT),
+        )
+    return made[1]
 
 
 def issue_token(user: User) -> tuple[str, int]:
@@ -49,7 +59,7 @@ def issue_token(user: User) -> tuple[str, int]:
     return _serializer().dumps({"uid": user.id, "v": user.token_version}), ttl
 
 
-def _token_claims(token: str) -> tuple[int, Any] | None:
+def token_claims(token: str) -> tuple[int, Any] | None:
     """The user id and token version a valid, unexpired token carries (no database work)."""
     try:
         data = _serializer().loads(token, max_age=int(current_app.config["API_TOKEN_TTL"]))
@@ -66,15 +76,30 @@ def _token_claims(token: str) -> tuple[int, Any] | None:
 def identity_from_token(token: str) -> ApiIdentity | None:
     """The caller a bearer token names, if the token is valid and its user active at the token's version: one
     plain statement (the user row with its unit), no ORM object."""
-    claims = _token_claims(token)
+    claims = token_claims(token)
     if claims is None:
         return None
     uid, version = claims
-    row = db.session.execute(_USER_ROW, {"uid": uid}).first()
+    return identity_of_row(db.session.execute(USER_ROW, {"uid": uid}).first(), version)
+
+
+def identity_of_row(row: Row[Any] | None, version: Any) -> ApiIdentity | None:
+    """The caller of a ``USER_ROW`` row read for a token of ``version``: None for no row, an inactive user or a
+    token an older version signed."""
     if row is None or not row.active or row.token_version != version:
         return None
     unit = None if row.unit_id is None else UnitRef(row.unit_id, row.unit__path, row.unit__parent_id)
     return ApiIdentity(Principal(row.id, row.role, unit, row.locale), row=row)
+
+
+def identity_of_columns(values: Sequence[Any], version: Any) -> ApiIdentity | None:
+    """``identity_of_row`` for the values of ``IDENTITY_COLUMNS`` (a read path that read its caller in its own
+    statement); the ORM user, if anything asks for it, is loaded then."""
+    id_, role, unit_id, token_version, active, locale, unit_path, unit_parent_id = values
+    if id_ is None or not active or token_version != version:
+        return None
+    unit = None if unit_id is None else UnitRef(unit_id, unit_path, unit_parent_id)
+    return ApiIdentity(Principal(id_, role, unit, locale))
 
 
 def sign_in_attempt(username: str, password: str, roles: Any = None) -> User | None:
@@ -92,10 +117,11 @@ def sign_in_attempt(username: str, password: str, roles: Any = None) -> User | N
     return user
 
 
-# built once: every API request with a token runs it. The user's columns and their unit's, as a plain row.
+# built once: every API request with a token runs it. The user's columns and their unit's, as a plain row (a read
+# path may extend it with what the caller asks for: one statement for both).
 _USER_COLUMNS = tuple(User.__table__.c.keys())
 _UNIT_COLUMNS = tuple(Unit.__table__.c.keys())
-_USER_ROW = (
+USER_ROW = (
     select(
         *User.__table__.c,
         *(Unit.__table__.c[name].label(f"unit__{name}") for name in _UNIT_COLUMNS),
@@ -105,8 +131,17 @@ _USER_ROW = (
 )
 
 
+# What the API's role and scope checks read of the caller, as columns of ``IDENTITY_FROM`` (the user and their
+# unit): a read path selects them in the statement that reads its resource (``identity_of_columns``).
+IDENTITY_FROM = User.__table__.outerjoin(Unit.__table__, Unit.__table__.c.id == User.__table__.c.unit_id)
+IDENTITY_COLUMNS = (
+    *(User.__table__.c[name] for name in ("id", "role", "unit_id", "token_version", "active", "locale")),
+    *(Unit.__table__.c[name].label(f"unit__{name}") for name in ("path", "parent_id")),
+)
+
+
 def _user_of_row(row: Row[Any]) -> User:
-    """The ORM user (and unit) of a ``_USER_ROW`` row, made part of the session as if loaded by a query: no
+    """The ORM user (and unit) of a ``USER_ROW`` row, made part of the session as if loaded by a query: no
     statement. The session's own instances when it holds them already (their attributes that a commit or a
     rollback expired filled in from the row, as a query would refresh them)."""
     values = row._mapping
@@ -132,6 +167,13 @@ def _persistent(model: type[_Model], values: dict[str, Any]) -> _Model:
     return held  # type: ignore[no-any-return]
 
 
+class Unauthorized(DomainError):
+    """401: no valid token or signed-in session (the API answers it before any role or scope check)."""
+
+    status = 401
+    code = "unauthorized"
+
+
 class ApiIdentity:
     """The caller of one API request: ``viewer``, what the scope rule and the role check read (a ``Principal``
     for a bearer token: no ORM object on the read path), and ``user()``, the ORM user for whatever needs one,
@@ -146,8 +188,10 @@ class ApiIdentity:
 
     def user(self) -> User:
         if self._user is None:
-            assert self._row is not None
-            self._user = _user_of_row(self._row)
+            row = self._row or db.session.execute(USER_ROW, {"uid": self.viewer.id}).first()
+            if row is None:  # the user was deleted since the request's first statement
+                raise Unauthorized()
+            self._user = _user_of_row(row)
         return self._user
 
 
@@ -161,14 +205,18 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def bearer_token() -> str | None:
+    """The token of the request's ``Authorization: Bearer`` header; None for no header or another scheme."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def current_api_identity() -> ApiIdentity | None:
     """Bearer token first; else the signed-in session, which must then prove CSRF on unsafe methods."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
-        return identity_from_token(token.strip())
+    if request.headers.get("Authorization"):
+        token = bearer_token()
+        return None if token is None else identity_from_token(token)
     if current_user.is_authenticated:
         if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
             try:

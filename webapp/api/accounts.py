@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, true
+from sqlalchemy.orm import Session, joinedload
 
 from billing.accounts import (
+    ACCOUNT_CARD_WIDTH,
     AccountCard,
+    account_card_of,
+    account_card_seen_by,
+    account_seen_by,
     bind_account,
     get_visible_account,
     unbind_account,
@@ -15,17 +21,28 @@ from billing.accounts import (
     visible_accounts,
 )
 from billing.commands import BindAccount
-from billing.ledger import account_position
+from billing.ledger import BillState, account_position, bill_states_of_rows, ledger_rows_of
 from billing.models import Account
 from core import clock
-from core.db import db
-from core.identity import ALL_ROLES, Role
+from core.db import DriverStatement, db
+from core.errors import NotFound
+from core.identity import ALL_ROLES, Role, Unit, User
 from core.scope import Viewer
 
+from ..auth import IDENTITY_COLUMNS, IDENTITY_FROM, identity_of_columns, token_claims
 from ..config_access import id_hash_key
 from ..throttle import binding_keys, guard
 from . import api
-from .framework import PageQuery, allow, caller, endpoint, paginate, register_viewer_resource, resolved
+from .framework import (
+    PageQuery,
+    allow,
+    caller,
+    endpoint,
+    paginate,
+    register_token_resource,
+    register_viewer_resource,
+    resolved,
+)
 
 CUSTOMER = allow(Role.CUSTOMER)
 ANY_ACCOUNT_READER = allow(*ALL_ROLES, resource="account_card")
@@ -39,13 +56,110 @@ def _resolve_account_card(session: Session, user: Viewer, path: dict[str, Any]) 
     return visible_account_card(session, user, str(path["account_no"]))
 
 
+@dataclass(frozen=True, slots=True)
+class CardWithLedger:
+    """The summary's account read with its ledger in the statement that read the caller."""
+
+    card: AccountCard
+    states: list[BillState]
+
+
+def _caller_card_and_ledger() -> Any:
+    """The token's user (``IDENTITY_COLUMNS``), the card of the account numbered ``:account_no`` if that user may
+    see it, and the account's ledger rows: one row per ledger row, or one row with nulls where there is no card
+    or no ledger."""
+    users, units = User.__table__, Unit.__table__
+    card = account_card_seen_by(users.c.id, users.c.role, units.c.path).lateral("card")
+    ledger = ledger_rows_of(card.c.id).lateral("ledger")
+    return (
+        select(
+            *IDENTITY_COLUMNS,
+            *(column.label(f"card__{column.key}") for column in card.c),
+            *(column.label(f"ledger__{column.key}") for column in ledger.c),
+        )
+        .select_from(IDENTITY_FROM.outerjoin(card, true()).outerjoin(ledger, true()))
+        .where(users.c.id == bindparam("uid"))
+        .order_by(ledger.c.seq)
+    )
+
+
+_CALLER_CARD_AND_LEDGER = DriverStatement(_caller_card_and_ledger())
+_IDENTITY_WIDTH = len(IDENTITY_COLUMNS)
+_CARD_AT = _IDENTITY_WIDTH
+_LEDGER_AT = _CARD_AT + ACCOUNT_CARD_WIDTH
+
+
+def _account_card_by_token(session: Session, token: str, path: dict[str, Any]) -> tuple[Any, Any]:
+    claims = token_claims(token)
+    if claims is None:
+        return None, None
+    uid, version = claims
+    rows = _CALLER_CARD_AND_LEDGER.rows(session, {"uid": uid, "account_no": str(path["account_no"])})
+    identity = identity_of_columns(rows[0][:_CARD_AT], version) if rows else None
+    if identity is None:
+        return None, None
+
+    def found() -> CardWithLedger:
+        if rows[0][_CARD_AT] is None:
+            raise NotFound("account_not_found")
+        card = account_card_of(rows[0][_CARD_AT:_LEDGER_AT])
+        ledger = [row[_LEDGER_AT:] for row in rows if row[_LEDGER_AT] is not None]
+        return CardWithLedger(card, bill_states_of_rows(card.id, ledger))
+
+    return identity, found
+
+
+def _caller_and_account() -> Any:
+    """The token's user (``IDENTITY_COLUMNS``) and the account numbered ``:account_no`` with its unit, if that user
+    may see it (else None): one statement, on every database."""
+    users, units = User.__table__, Unit.__table__
+    account, seen = account_seen_by(users.c.id, users.c.role, units.c.path)
+    return (
+        select(*IDENTITY_COLUMNS, Account)
+        .select_from(IDENTITY_FROM.outerjoin(account, seen))
+        .options(joinedload(Account.unit))
+        .where(users.c.id == bindparam("uid"))
+    )
+
+
+_CALLER_AND_ACCOUNT = _caller_and_account()
+
+
+def _account_by_token(session: Session, token: str, path: dict[str, Any]) -> tuple[Any, Any]:
+    claims = token_claims(token)
+    if claims is None:
+        return None, None
+    uid, version = claims
+    row = session.execute(_CALLER_AND_ACCOUNT, {"uid": uid, "account_no": str(path["account_no"])}).first()
+    if row is None:
+        return None, None
+    identity = identity_of_columns(row[:_IDENTITY_WIDTH], version)
+    if identity is None:
+        return None, None
+    account = row[_IDENTITY_WIDTH]
+
+    def found() -> Account:
+        if account is None:
+            raise NotFound("account_not_found")
+        return account  # type: ignore[no-any-return]
+
+    return identity, found
+
+
 register_viewer_resource("account", _resolve_account)
-# the same account and scope for the summary, read as a plain row (the hot read path makes no ORM object)
+for _dialect in ("postgresql", "sqlite"):
+    register_token_resource("account", _account_by_token, dialect=_dialect)
+# the same account and scope for the summary, read as a plain row (the hot read path makes no ORM object); with a
+# bearer token, the caller, the card and its ledger are one statement
 register_viewer_resource("account_card", _resolve_account_card)
+register_token_resource("account_card", _account_card_by_token, dialect="postgresql")  # LATERAL
 
 
-def account_summary(account: Account | AccountCard) -> dict[str, Any]:
-    position = account_position(db.session, account, clock.today_local())
+def account_summary(account: Account | AccountCard | CardWithLedger) -> dict[str, Any]:
+    states = account.states if isinstance(account, CardWithLedger) else None
+    if isinstance(account, CardWithLedger):
+        account = account.card
+    position = account_position(db.session, account, clock.today_local(), states=states)
     return {
         "account_no": account.account_no,
         "holder_name": account.holder_name,
