@@ -106,6 +106,16 @@ class BillState:
     def late_fee_owed(self, on: dt.date, rules: Rules) -> Decimal:
         return max(self.accrued_late_fee(on, rules) - self.paid_late_fee(on) - self.waived, ZERO)
 
+    def owed_on(self, on: dt.date, rules: Rules) -> tuple[Decimal, Decimal]:
+        """``(outstanding(on), late_fee_owed(on, rules))`` in one pass over the applications (the summary's)."""
+        paid_principal = paid_fee = ZERO
+        for day, principal, fee in self.applications:
+            if day <= on:
+                paid_principal += principal
+                paid_fee += fee
+        accrued = self.accrued_late_fee(on, rules)
+        return max(self.charged - paid_principal, ZERO), max(accrued - paid_fee - self.waived, ZERO)
+
     def status(self, on: dt.date | None = None) -> str:
         paid = self.paid_principal(on)
         if paid >= self.charged:
@@ -302,8 +312,11 @@ def account_position(
     rules = rules or current_rules()
     if states is None:
         states = account_bill_states(session, account.id)
-    arrears = sum((s.outstanding(on) for s in states), ZERO)
-    fee = sum((s.late_fee_owed(on, rules) for s in states), ZERO)
+    arrears = fee = ZERO
+    for state in states:
+        outstanding, late_fee = state.owed_on(on, rules)
+        arrears += outstanding
+        fee += late_fee
     return Position(balance=account.balance, arrears=arrears, late_fee_today=fee)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ARRAY,
     JSON,
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     MetaData,
@@ -264,7 +265,16 @@ class DriverStatement:
         self._compiled: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        connection = session.connection()
+        """The statement's rows, read in the session's transaction if it has one (it sees what the session
+        wrote), else on a connection of the session's engine taken for this statement alone."""
+        own = session.registry() if isinstance(session, scoped_session) else session
+        bind = own.get_bind()
+        if own.in_transaction() or not isinstance(bind, Engine):
+            return self._rows_on(own.connection(), params)
+        with bind.connect() as connection:
+            return self._rows_on(connection, params)
+
+    def _rows_on(self, connection: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         dialect = connection.dialect
         compiled = None
         known = self._compiled.get(dialect.name)

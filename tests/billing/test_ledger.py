@@ -191,3 +191,24 @@ def test_payments_skip_settled_bills_exactly_as_if_every_bill_were_read(world, s
     ]
     # a payment dated before a settled bill's last application sees that bill again
     assert "2026-02" in [s.bill.period for s in open_bill_states(session, account.id, dt.date(2026, 4, 25))]
+
+
+def test_the_summary_pass_owes_what_the_separate_questions_owe() -> None:
+    """``owed_on`` (one pass, used by the account summary) against ``outstanding`` and ``late_fee_owed`` on many
+    generated bills: paid early, late, in parts, with fee payments and waivers, asked before and after the due date."""
+    import random
+
+    from billing.ledger import BillState, _BillSnapshot
+
+    rng = random.Random(20261207)
+    for n in range(400):
+        due = dt.date(2025, 1, 15) + dt.timedelta(days=rng.randrange(400))
+        category = rng.choice(["residential", "general"])
+        amount = D(rng.randrange(1, 50000)) / 100
+        bill = _BillSnapshot(n, 1, "2025-01", category, due, amount, D(0))
+        state = BillState(bill=bill, charged=amount, waived=D(rng.choice([0, 0, 1, 3])))  # type: ignore[arg-type]
+        for _ in range(rng.randrange(4)):
+            day = due + dt.timedelta(days=rng.randrange(-20, 120))
+            state.applications.append((day, D(rng.randrange(0, 30000)) / 100, D(rng.randrange(0, 300)) / 100))
+        for on in (due - dt.timedelta(days=3), due, due + dt.timedelta(days=rng.randrange(1, 500))):
+            assert state.owed_on(on, RULES) == (state.outstanding(on), state.late_fee_owed(on, RULES)), (n, on)
