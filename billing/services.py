@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -98,17 +99,27 @@ def bill_readings(session: Session, bill: Bill) -> dict[str, Any]:
     }
 
 
-def tier_progress(session: Session, account: Account, year: int, through: str | None = None) -> dict[str, Any]:
+def tier_progress(
+    session: Session,
+    account: Account,
+    year: int,
+    through: str | None = None,
+    billed: dict[str, tuple[Decimal, Decimal]] | None = None,
+) -> dict[str, Any]:
     """How far the account is into each annual tier of its tiered tariff in ``year`` (up to and including
-    the period ``through`` when given, e.g. as of one bill).
+    the period ``through`` when given, e.g. as of one bill). ``billed``: the account's ``billed_periods``, when
+    the caller read them already.
 
     ``{"year", "kwh", "tiers": [{"tier", "from_kwh", "up_to_kwh", "price", "used_kwh", "remaining_kwh"}]}``;
     ``tiers`` is empty for TOU and flat tariffs. ``remaining_kwh`` is null for the open last tier.
     """
     last = min(f"{year}-12", through or f"{year}-12")
-    used = sum(
-        session.scalars(_kwh_query(), {"account_id": account.id, "first": f"{year}-01", "last": last}), Decimal(0)
+    kwh: Iterable[Decimal] = (
+        session.scalars(_kwh_query(), {"account_id": account.id, "first": f"{year}-01", "last": last})
+        if billed is None
+        else (kwh for period, (kwh, _amount) in billed.items() if f"{year}-01" <= period <= last)
     )
+    used = sum(kwh, Decimal(0))
     try:
         tariff = tariff_for(session, account.tariff_code, dt.date(year, 1, 1))
     except NotFound:
@@ -134,18 +145,29 @@ def tier_progress(session: Session, account: Account, year: int, through: str | 
     return {"year": year, "kwh": used, "tiers": tiers}
 
 
-def usage_series(
-    session: Session, account: Account, months: int, today: dt.date, *, through: str | None = None
-) -> list[dict[str, Any]]:
-    """The last ``months`` periods up to the current one (or up to the period ``through``, ``YYYY-MM``), oldest
-    first; kWh and amount 0 where no bill."""
-    months = max(1, min(months, 120))
-    rows = {
+def billed_periods(session: Session, account: Account) -> dict[str, tuple[Decimal, Decimal]]:
+    """The kWh and amount of each billed period of the account (one query)."""
+    return {
         period: (kwh, amount)
         for period, kwh, amount in session.execute(
             select(Bill.period, Bill.kwh, Bill.amount).where(Bill.account_id == account.id)
         )
     }
+
+
+def usage_series(
+    session: Session,
+    account: Account,
+    months: int,
+    today: dt.date,
+    *,
+    through: str | None = None,
+    billed: dict[str, tuple[Decimal, Decimal]] | None = None,
+) -> list[dict[str, Any]]:
+    """The last ``months`` periods up to the current one (or up to the period ``through``, ``YYYY-MM``), oldest
+    first; kWh and amount 0 where no bill. ``billed``: the account's ``billed_periods``, if read already."""
+    months = max(1, min(months, 120))
+    rows = billed_periods(session, account) if billed is None else billed
     year, month = (int(through[:4]), int(through[5:7])) if through else (today.year, today.month)
     for _ in range(months - 1):
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)

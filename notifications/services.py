@@ -168,9 +168,21 @@ def create_event_notice(
 
 
 def inbox_query(user: User, *, unread_only: bool = False) -> Any:
-    """(Message, Notice) rows of the user's inbox, newest first."""
+    """Rows of the user's inbox, newest first: each message's columns with its notice's (plain rows, no ORM
+    objects: ``inbox_item`` reads them)."""
     stmt: Any = (
-        select(Message, Notice)
+        select(
+            Message.id,
+            Notice.id.label("notice_id"),
+            Notice.kind,
+            Notice.title,
+            Notice.body,
+            Notice.data,
+            Notice.starts_at,
+            Notice.ends_at,
+            Message.created_at,
+            Message.read_at,
+        )
         .join(Notice, Notice.id == Message.notice_id)
         .where(Message.user_id == user.id)
         .order_by(Message.id.desc())
@@ -180,19 +192,20 @@ def inbox_query(user: User, *, unread_only: bool = False) -> Any:
     return stmt
 
 
-def inbox_item(message: Message, notice: Notice) -> dict[str, Any]:
+def inbox_item(row: Any) -> dict[str, Any]:
+    """One message of an ``inbox_query`` row as the inbox shows it."""
     return {
-        "id": message.id,
-        "notice_id": notice.id,
-        "kind": notice.kind,
-        "title": notice.title,
-        "body": notice.body,
-        "data": notice.data or {},
-        "starts_at": notice.starts_at,
-        "ends_at": notice.ends_at,
-        "created_at": message.created_at,
-        "read": message.read_at is not None,
-        "read_at": message.read_at,
+        "id": row.id,
+        "notice_id": row.notice_id,
+        "kind": row.kind,
+        "title": row.title,
+        "body": row.body,
+        "data": row.data or {},
+        "starts_at": row.starts_at,
+        "ends_at": row.ends_at,
+        "created_at": row.created_at,
+        "read": row.read_at is not None,
+        "read_at": row.read_at,
     }
 
 
@@ -200,7 +213,7 @@ def inbox(
     session: Session, user: User, *, limit: int = 50, offset: int = 0, unread_only: bool = False
 ) -> list[dict[str, Any]]:
     rows = session.execute(inbox_query(user, unread_only=unread_only).limit(limit).offset(offset)).all()
-    return [inbox_item(m, n) for m, n in rows]
+    return [inbox_item(row) for row in rows]
 
 
 def inbox_counts(session: Session, user: User) -> tuple[int, int]:

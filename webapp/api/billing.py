@@ -16,6 +16,7 @@ from billing.models import Account, Bill, MeterReading, ReadingStatus
 from billing.payments import request_hash
 from billing.services import (
     bill_detail,
+    billed_periods,
     bills_for_year,
     payment_count,
     payment_dict,
@@ -159,9 +160,10 @@ class UsageQuery(ApiModel):
 def get_usage(account_no: str, query: UsageQuery) -> Any:
     account = _account(account_no)
     today = clock.today_local()
+    billed = billed_periods(db.session, account)  # both read the same bills
     return {
-        "series": usage_series(db.session, account, query.months, today),
-        "tier_progress": tier_progress(db.session, account, today.year),
+        "series": usage_series(db.session, account, query.months, today, billed=billed),
+        "tier_progress": tier_progress(db.session, account, today.year, billed=billed),
     }
 
 

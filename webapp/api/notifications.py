@@ -59,7 +59,7 @@ def my_notifications(query: InboxQuery) -> Any:
     count, unread = inbox_counts(db.session, user)  # every message is of a notice: the join drops none
     rows = db.session.execute(stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
     return {
-        "items": [inbox_item(m, n) for m, n in rows],
+        "items": [inbox_item(row) for row in rows],
         "page": query.page,
         "per_page": query.per_page,
         "total": unread if query.unread else count,

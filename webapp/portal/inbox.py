@@ -45,7 +45,7 @@ def message(message_id: int) -> Any:
         abort(404)
     mark_read(db.session, customer(), message_id)
     db.session.commit()
-    return render_template("portal/message.html", item=for_reader(inbox_item(*row)), kind_labels=KIND_LABELS)
+    return render_template("portal/message.html", item=for_reader(inbox_item(row)), kind_labels=KIND_LABELS)
 
 
 @portal.post("/inbox/read-all")
