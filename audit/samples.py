@@ -120,24 +120,11 @@ _TARIFF_FROM = dt.date(2000, 1, 1)
 BUSINESS_PLANTS = ("BZ-UNAPPROVED", "BZ-PAYMENT-UNMATCHED", "BZ-PAYMENT-DUPLICATE", "BZ-STATEMENT-MISMATCH")
 
 
-def plan(
-    n: int,
-    *,
-    today: dt.date,
-    units: list[str],
-    violation_rate: float = 0.1,
-    rules: tuple[str, ...] = FILING_PLANTS + BUSINESS_PLANTS,
-    seed: int = 7,
-    prefix: str = "77",
-    capacities: tuple[Decimal, ...] = CAPACITIES,
-) -> Plan:
+def plan(n: int, *, today: dt.date, **options: Any) -> Plan:
     """N accounts spread over ``units``; about ``violation_rate`` of them carry one planted violation each,
-    cycling through ``rules`` so that every rule is planted (the first ``len(rules)`` accounts always are)."""
-    accounts = _accounts(
-        n, today=today, units=units, violation_rate=violation_rate, rules=rules, seed=seed, prefix=prefix,
-        capacities=capacities,
-    )  # fmt: skip
-    return Plan(today=today, accounts=list(accounts))
+    cycling through ``rules`` so that every rule is planted (the first ``len(rules)`` accounts always are). The
+    options are ``_accounts``'s."""
+    return Plan(today=today, accounts=list(_accounts(n, today=today, **options)))
 
 
 def plans(n: int, *, chunk: int, today: dt.date, **options: Any) -> Iterator[Plan]:
