@@ -12,8 +12,8 @@ Customers read their home (the account summary), bills, usage and inbox; staff s
 While they run it samples the resident memory (VmRSS) of each gunicorn master and worker (and, with
 ``--celery-broker``, of a Celery worker it starts) and prints each one's peak.
 
-The database named by ``--database-url`` is dropped, created and loaded with the demo data plus one customer per user, each
-bound to a demo account. Usage: python -m bench.load [--users 100] [--paced-users 200] [--seconds 30]
+The database named by ``--database-url`` is dropped, created and loaded with the demo data plus one customer per
+user, each bound to a demo account. Usage: python -m bench.load [--users 100] [--paced-users 200] [--seconds 30]
 [--workers 2] [--database-url URL]
 """
 
@@ -239,7 +239,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30, help="length of each locust run")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both servers)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (both servers)")
-    parser.add_argument("--database-url", default=DEFAULT_URL, help=f"dropped, created and loaded (default {DEFAULT_URL})")
+    parser.add_argument(
+        "--database-url", default=DEFAULT_URL, help=f"dropped, created and loaded (default {DEFAULT_URL})"
+    )
     parser.add_argument(
         "--celery-broker",
         default=None,
