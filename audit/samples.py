@@ -9,8 +9,9 @@ inserts the plan with set-based inserts (no per-row ORM work), so 100,000 accoun
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -115,10 +116,26 @@ FILING_PLANTS = (
     "FL-BUILDER-MISMATCH",
     "FL-SHEET-UNFILED",
 )
+_TARIFF_FROM = dt.date(2000, 1, 1)
 BUSINESS_PLANTS = ("BZ-UNAPPROVED", "BZ-PAYMENT-UNMATCHED", "BZ-PAYMENT-DUPLICATE", "BZ-STATEMENT-MISMATCH")
 
 
-def plan(
+def plan(n: int, *, today: dt.date, **options: Any) -> Plan:
+    """N accounts spread over ``units``; about ``violation_rate`` of them carry one planted violation each,
+    cycling through ``rules`` so that every rule is planted (the first ``len(rules)`` accounts always are). The
+    options are ``_accounts``'s."""
+    return Plan(today=today, accounts=list(_accounts(n, today=today, **options)))
+
+
+def plans(n: int, *, chunk: int, today: dt.date, **options: Any) -> Iterator[Plan]:
+    """The accounts of ``plan(n, ...)`` (the same ones), ``chunk`` at a time: a prefecture's million accounts and
+    their millions of documents are generated and written a slice at a time instead of held in memory at once."""
+    accounts = _accounts(n, today=today, **options)
+    while part := list(itertools.islice(accounts, chunk)):
+        yield Plan(today=today, accounts=part)
+
+
+def _accounts(
     n: int,
     *,
     today: dt.date,
@@ -128,11 +145,8 @@ def plan(
     seed: int = 7,
     prefix: str = "77",
     capacities: tuple[Decimal, ...] = CAPACITIES,
-) -> Plan:
-    """N accounts spread over ``units``; about ``violation_rate`` of them carry one planted violation each,
-    cycling through ``rules`` so that every rule is planted (the first ``len(rules)`` accounts always are)."""
+) -> Iterator[SampleAccount]:
     rng = random.Random(seed)
-    accounts = []
     planted = 0
     for i in range(n):
         account = SampleAccount(
@@ -149,8 +163,7 @@ def plan(
         account.docs = clean_documents(account, today, rng)
         if account.violation is not None:
             _plant(account, today)
-        accounts.append(account)
-    return Plan(today=today, accounts=accounts)
+        yield account
 
 
 def _prepare(account: SampleAccount, today: dt.date) -> None:
@@ -500,16 +513,21 @@ def _write_unfiled_complaints(session: Any, plan: Plan, units: dict[str, tuple[i
 def write_business(session: Any, plan: Plan, account_ids: list[int]) -> set[tuple[str, str]]:
     """One bill per account paid by one referenced payment; planted: an unapproved credit, a payment without
     reference, a payment recorded twice, an online payment whose provider's statement says another amount."""
+    from sqlalchemy import select
+
     from billing.models import Bill, Payment, PaymentApplication, Tariff
     from core.db import utcnow
 
     now = utcnow()
-    (tariff_id,) = _bulk(
-        session,
-        Tariff,
-        [{"code": "SAMPLE", "category": "residential", "kind": "flat", "valid_from": dt.date(2000, 1, 1),
-          "price": Decimal("0.5800"), "created_at": now}],
-    )  # fmt: skip
+    # one sample tariff and one statement a day however many slices of a plan are written (``plans``)
+    tariff_id = session.scalar(select(Tariff.id).where(Tariff.code == "SAMPLE", Tariff.valid_from == _TARIFF_FROM))
+    if tariff_id is None:
+        (tariff_id,) = _bulk(
+            session,
+            Tariff,
+            [{"code": "SAMPLE", "category": "residential", "kind": "flat", "valid_from": _TARIFF_FROM,
+              "price": Decimal("0.5800"), "created_at": now}],
+        )  # fmt: skip
     period_day = plan.today.replace(day=1) - dt.timedelta(days=1)
     period = period_day.strftime("%Y-%m")
     bills = _bulk(
@@ -572,11 +590,20 @@ def write_business(session: Any, plan: Plan, account_ids: list[int]) -> set[tupl
     if differs:
         from billing.online.models import PaymentReconciliation, StatementItem
 
-        (reconciliation_id,) = _bulk(
-            session,
-            PaymentReconciliation,
-            [{"provider": "alipay", "day": day, "made_at": now, "amount_differs": len(differs)}],
+        reconciliation = session.scalar(
+            select(PaymentReconciliation).where(
+                PaymentReconciliation.provider == "alipay", PaymentReconciliation.day == day
+            )
         )
+        if reconciliation is None:
+            (reconciliation_id,) = _bulk(
+                session,
+                PaymentReconciliation,
+                [{"provider": "alipay", "day": day, "made_at": now, "amount_differs": len(differs)}],
+            )
+        else:
+            reconciliation.amount_differs += len(differs)
+            reconciliation_id = reconciliation.id
         account_of = {a.account_no: account_id for a, account_id in zip(plan.accounts, account_ids, strict=True)}
         _bulk(
             session,
@@ -601,4 +628,4 @@ def write_business(session: Any, plan: Plan, account_ids: list[int]) -> set[tupl
     return expected
 
 
-__all__ = ["BUSINESS_PLANTS", "FILING_PLANTS", "LARGE_KVA", "Plan", "SampleAccount", "plan", "required_for"]
+__all__ = ["BUSINESS_PLANTS", "FILING_PLANTS", "LARGE_KVA", "Plan", "SampleAccount", "plan", "plans", "required_for"]

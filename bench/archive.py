@@ -7,8 +7,8 @@ SQLite FTS5 (unicode61) over the same documents pre-segmented by the same segmen
 
 Prints indexing docs/s, search p50/p95 over fixed 1-3 word queries and quoted phrases, the ratios to FTS5,
 and the peak memory of the indexing process (the bound the reindex command keeps). The PostgreSQL run needs a
-database of its own: it creates the search tables there if they are missing, refuses one whose index holds
-documents, and empties the index when it ends; it also says which queries PostgreSQL answers through the GIN index.
+database of its own: it drops and creates that database, creates the search tables there, and empties the index
+when it ends; it also says which queries PostgreSQL answers through the GIN index.
 """
 
 from __future__ import annotations
@@ -114,8 +114,11 @@ def bench_postgres(n: int, database_url: str, batch: int, rebuild: bool) -> dict
 
     from archive.models import SearchEntry, SearchIndexState
     from archive.search.postgres_backend import PostgresBackend
+    from bench._postgres import fresh_database
     from core.db import Base, make_engine
 
+    if database_url.startswith("postgresql"):
+        fresh_database(database_url)
     engine = make_engine(database_url)
     if engine.dialect.name != "postgresql":
         raise SystemExit("--database-url must name a PostgreSQL database")

@@ -9,8 +9,11 @@ Customers read their home (the account summary), bills, usage and inbox; staff s
 (b) the day bills go out: ``--paced-users`` users (default 200) pausing 1-3 s between pages (target p95 <= 100 ms,
     zero errors).
 
-The database named by ``--database-url`` is emptied and loaded with the demo data plus one customer per user, each
-bound to a demo account. Usage: python -m bench.load [--users 100] [--paced-users 200] [--seconds 30]
+While they run it samples the resident memory (VmRSS) of each gunicorn master and worker (and, with
+``--celery-broker``, of a Celery worker it starts) and prints each one's peak.
+
+The database named by ``--database-url`` is dropped, created and loaded with the demo data plus one customer per
+user, each bound to a demo account. Usage: python -m bench.load [--users 100] [--paced-users 200] [--seconds 30]
 [--workers 2] [--database-url URL]
 """
 
@@ -25,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -129,6 +133,59 @@ def _serve(
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
+def _rss_mib(pid: int) -> float:
+    """The process's resident memory (VmRSS) now; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return sorted(found)
+
+
+class MemorySampler(threading.Thread):
+    """Samples the resident memory of the named processes and their children every ``every`` seconds while the
+    load runs; ``peaks`` holds each process's highest figure (Linux: /proc)."""
+
+    def __init__(self, roots: dict[str, int], every: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.roots, self.every = roots, every
+        self.peaks: dict[str, float] = {}
+        self._stop_event = threading.Event()
+
+    def sample(self) -> None:
+        for label, pid in self.roots.items():
+            processes = {f"{label} (main, pid {pid})": pid}
+            processes.update({f"{label} child (pid {child})": child for child in _children(pid)})
+            for name, process in processes.items():
+                self.peaks[name] = max(self.peaks.get(name, 0.0), _rss_mib(process))
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.every):
+            self.sample()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
 def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -182,7 +239,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30, help="length of each locust run")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both servers)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (both servers)")
-    parser.add_argument("--database-url", default=DEFAULT_URL, help=f"emptied and loaded (default {DEFAULT_URL})")
+    parser.add_argument(
+        "--database-url", default=DEFAULT_URL, help=f"dropped, created and loaded (default {DEFAULT_URL})"
+    )
+    parser.add_argument(
+        "--celery-broker",
+        default=None,
+        help="also start a Celery worker on this broker (e.g. redis://127.0.0.1:6379/9) and sample its memory",
+    )
     args = parser.parse_args()
 
     from bench.billing import python_loop_ms
@@ -197,6 +261,10 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}",
         flush=True,
     )
+    if args.database_url.startswith("postgresql"):
+        from bench._postgres import fresh_database
+
+        fresh_database(args.database_url)
     plan, payloads = _prepare(args.database_url, max(args.users, args.paced_users), workdir)
     plan_file = Path(workdir, "plan.json")
     plan_file.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
@@ -209,9 +277,22 @@ def main() -> None:
         _serve("webapp:create_app()", app_port, args.workers, args.threads, env, Path(workdir, "app.log")),
         _serve("bench.load:bare_app()", bare_port, args.workers, args.threads, env, Path(workdir, "bare.log")),
     ]
+    roots = {"gunicorn GridDesk": servers[0].pid, "gunicorn bare": servers[1].pid}
+    if args.celery_broker:
+        worker_env = dict(env, CELERY_BROKER_URL=args.celery_broker)
+        worker_env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+        command = [sys.executable, "-m", "celery", "-A", "webapp.worker:celery", "worker", "--loglevel", "WARNING"]
+        command += ["--concurrency", str(args.workers)]
+        log = Path(workdir, "worker.log")
+        servers.append(
+            subprocess.Popen(command, cwd=ROOT, env=worker_env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        )
+        roots["celery worker"] = servers[-1].pid
+    sampler = MemorySampler(roots)
     try:
         _wait_until_up(app_port, servers[0])
         _wait_until_up(bare_port, servers[1])
+        sampler.start()
         kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
         print(f"gunicorn: {args.workers} {kind} workers each, 127.0.0.1; locust runs of {args.seconds} s", flush=True)
         app_stats = _locust(app_port, args.users, args.seconds, False, env, workdir, "capacity_app")
@@ -223,7 +304,12 @@ def main() -> None:
         paced = _locust(app_port, args.paced_users, args.seconds, True, env, workdir, "paced_app")
         print(f"(b) bills out, {args.paced_users} users pausing 1-3 s (target p95 <= 100 ms, zero errors):")
         print(_line("  GridDesk:", paced), flush=True)
+        sampler.stop()
+        print("peak resident memory (VmRSS) of each process during the runs:")
+        for name, mib in sorted(sampler.peaks.items()):
+            print(f"  {name:<44} {mib:7.0f} MiB")
     finally:
+        sampler.stop()
         for server in servers:
             server.terminate()
         for server in servers:

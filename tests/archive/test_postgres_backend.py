@@ -211,6 +211,19 @@ def test_results_are_ranked_with_title_words_first_and_paged_stably(postgres):
     assert postgres.search(SearchQuery(q="停电", page=9, per_page=3)).total == 7
 
 
+def test_beyond_the_ranked_candidates_the_total_is_the_planners_estimate(postgres):
+    postgres.upsert([_entry(i, "停电检修安排如下。", title="检修计划") for i in range(1, 41)])
+    postgres.upsert([_entry(41, "线路检修，计划停电。", title="停电通知单")])
+    postgres.tidy()  # analysed: the planner knows how often the word occurs
+    exact = postgres.search(SearchQuery(q="停电", per_page=3))
+    assert exact.total == 41 and exact.items[0].document_id == 41
+    postgres.rank_candidates = 10
+    capped = postgres.search(SearchQuery(q="停电", per_page=3))
+    assert len(capped.items) == 3 and 10 <= capped.total <= 60  # ten ranked; the total estimated, not counted
+    assert postgres.search(SearchQuery(q="停电", page=5, per_page=3)).items == []  # pages end with the candidates
+    assert postgres.search(SearchQuery(q="安排 停电", per_page=50)).total >= 10
+
+
 def test_searches_use_the_gin_index(postgres):
     corpus = _corpus(3000, seed=11)
     rare = [_entry(i, "配电变压器烧毁，更换变压器后恢复供电。", title="事故处理工作单") for i in range(3001, 3006)]
