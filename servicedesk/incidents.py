@@ -76,10 +76,10 @@ def _distance_sql(lat: Any, lon: Any) -> Any:
     same order of operations in double precision, as Python's floats (the report's own terms from Python,
     ``nearest_parameters``)."""
     p2 = func.radians(lat)
-    two = literal_column("2")
-    a = func.power(func.sin((p2 - bindparam("p1")).self_group().op("/")(two)), two) + bindparam("cos_p1") * func.cos(
-        p2
-    ) * func.power(func.sin(func.radians(lon - bindparam("lon")).op("/")(two)), two)
+    two: Any = literal_column("2")
+    half_dlat = func.sin((p2 - bindparam("p1")).self_group().op("/")(two))
+    half_dlon = func.sin(func.radians(lon - bindparam("lon")).op("/")(two))
+    a = func.power(half_dlat, two) + bindparam("cos_p1") * func.cos(p2) * func.power(half_dlon, two)
     return literal_column(repr(2 * EARTH_M)) * func.asin(func.least(literal_column("1.0"), func.sqrt(a)))
 
 

@@ -181,9 +181,7 @@ def _report_postgresql() -> Any:
     payload = cast(bindparam("payload", type_=JSONB).op("||")(ids), JSON)
     message = insert(_OUTBOX).from_select(
         ["topic", "payload", "created_at"],
-        select(_text("topic"), payload, bindparam("now"))
-        .select_from(ticket)
-        .join(event, true()),
+        select(_text("topic"), payload, bindparam("now")).select_from(ticket).join(event, true()),
     )
     number_json = cast(func.to_json(ticket.c.ticket_no), Text)
     appended = func.trail_append(
