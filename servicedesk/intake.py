@@ -3,11 +3,14 @@ trail event and the incident it joins.
 
 Intake is the hot path of a storm. On SQLite each is one statement (``insert_ticket``, ``insert_steps``, then the
 service's timeline event, ``outbox.put`` and ``trail.record``). On PostgreSQL all of them are one statement
-(``write_postgresql``): a chain of data-modifying CTEs that takes the id from the sequence, inserts the ticket,
-its steps (one ``unnest`` of the due times), its timeline event and its outbox message (the payload completed with
-the ids only the database knows), runs the incident's ``JOIN``, and appends the trail event with ``trail_append``
-(the chain's lock, end and hash, as ``trail.record`` does; ``trail.prepare_for_database`` serialises the event
-with the ticket number left for the database to fill in). One round trip instead of six.
+(``write_postgresql``): a chain of data-modifying CTEs that finds the nearest active incident, takes the id from
+the sequence, inserts the ticket (with that incident), its steps (one ``unnest`` of the due times), its timeline
+event and its outbox message (the payload completed with the ids only the database knows), moves the incident
+(``incidents.nearest_statements``; a report near none gets the count of the ungrouped reports near it), and
+appends the trail event with ``trail_append`` (the chain's lock, end and hash, as ``trail.record`` does;
+``trail.prepare_for_database`` serialises the event with the ticket number left for the database to fill in).
+One round trip instead of eight. The statement must stay within what psycopg keeps parsed (4,096 characters, 50
+parameters; ``tests/servicedesk/test_intake.py``): constants are written into it and string parameters go uncast.
 """
 
 from __future__ import annotations
