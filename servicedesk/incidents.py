@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, insert, select, update
+from sqlalchemy import Table, bindparam, case, exists, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -25,7 +25,7 @@ from core.identity import User
 
 from . import settings
 from .models import Incident, IncidentStatus, Ticket, TicketKind, TicketStatus
-from .places import area_around, distance_m
+from .places import EARTH_M, area_around, distance_m
 
 ACTIVE = (IncidentStatus.OPEN.value, IncidentStatus.ANNOUNCED.value)
 
@@ -59,18 +59,88 @@ _UNGROUPED_NEAR = select(_t.id, _t.lat, _t.lon, _t.received_at).where(
 )
 _n = _i.ticket_count
 # a report joining an incident: its centre, count and times moved on the row itself (concurrent reports joining
-# one incident each count); PostgreSQL's intake runs it inside its one statement (``intake``)
-JOIN = (
-    update(_INCIDENTS)
-    .where(_i.id == bindparam("joined_incident_id"))
-    .values(
-        lat=(_i.lat * _n + bindparam("lat")) / (_n + 1),
-        lon=(_i.lon * _n + bindparam("lon")) / (_n + 1),
-        ticket_count=_n + 1,
-        last_reported_at=case((_i.last_reported_at < bindparam("at"), bindparam("at")), else_=_i.last_reported_at),
-        first_reported_at=case((_i.first_reported_at > bindparam("at"), bindparam("at")), else_=_i.first_reported_at),
+# one incident each count)
+_MOVED = {
+    # of floats: a plain division (SQLAlchemy's would cast the count to NUMERIC, in a statement kept short)
+    "lat": (_i.lat * _n + bindparam("lat")).self_group().op("/")((_n + literal_column("1")).self_group()),
+    "lon": (_i.lon * _n + bindparam("lon")).self_group().op("/")((_n + literal_column("1")).self_group()),
+    "ticket_count": _n + literal_column("1"),
+    "last_reported_at": case((_i.last_reported_at < bindparam("at"), bindparam("at")), else_=_i.last_reported_at),
+    "first_reported_at": case((_i.first_reported_at > bindparam("at"), bindparam("at")), else_=_i.first_reported_at),
+}
+JOIN = update(_INCIDENTS).where(_i.id == bindparam("joined_incident_id")).values(_MOVED)
+
+
+def _distance_sql(lat: Any, lon: Any) -> Any:
+    """``distance_m`` from the report (:lat, :lon) to (lat, lon) in SQL (PostgreSQL), the same haversine in the
+    same order of operations in double precision, as Python's floats (the report's own terms from Python,
+    ``nearest_parameters``)."""
+    p2 = func.radians(lat)
+    two: Any = literal_column("2")
+    half_dlat = func.sin((p2 - bindparam("p1")).self_group().op("/")(two))
+    half_dlon = func.sin(func.radians(lon - bindparam("lon")).op("/")(two))
+    a = func.power(half_dlat, two) + bindparam("cos_p1") * func.cos(p2) * func.power(half_dlon, two)
+    return literal_column(repr(2 * EARTH_M)) * func.asin(func.least(literal_column("1.0"), func.sqrt(a)))
+
+
+def _box_sql(table: Any) -> list[Any]:
+    """A row of ``table`` inside the box around the report."""
+    c = table.c
+    return [c.lat.between(bindparam("south"), bindparam("north")), c.lon.between(bindparam("west"), bindparam("east"))]
+
+
+def _quoted(*values: str) -> list[Any]:
+    return [literal_column(f"'{v}'") for v in values]
+
+
+def nearest_statements() -> tuple[Any, Any, Any]:
+    """PostgreSQL's grouping inside intake's one statement (``intake``): the nearest active incident (a CTE of its
+    id: centre within the radius, last report within the window, the lower id on a tie, as
+    ``incident_for_report``), ``JOIN`` moving it, and, when there is none, the count of the ungrouped open fault
+    reports near the report (a scalar; 0 without looking when an incident is near). Parameters:
+    ``nearest_parameters``."""
+    i, t = _INCIDENTS.alias("i"), _TICKETS.alias("t")  # short names: the statement stays short (``intake``)
+    active = (
+        select(i.c.id, _distance_sql(i.c.lat, i.c.lon).label("distance"))
+        .where(i.c.status.in_(_quoted(*ACTIVE)), i.c.last_reported_at >= bindparam("since"), *_box_sql(i))
+        .subquery("active")
     )
-)
+    nearest = (
+        select(active.c.id)
+        .where(active.c.distance <= bindparam("radius"))
+        .order_by(active.c.distance, active.c.id)
+        .limit(literal_column("1"))
+        .cte("nearest")
+    )
+    joined = update(_INCIDENTS).where(_i.id.in_(select(nearest.c.id))).values(_MOVED)
+    neighbours = (
+        select(func.count())
+        .where(
+            ~exists(select(nearest.c.id)),
+            t.c.kind == literal_column(f"'{TicketKind.FAULT_REPAIR.value}'"),
+            t.c.incident_id.is_(None),
+            t.c.status.not_in(_quoted(TicketStatus.CLOSED.value, TicketStatus.MERGED.value)),
+            t.c.received_at >= bindparam("since"),
+            *_box_sql(t),
+            _distance_sql(t.c.lat, t.c.lon) <= bindparam("radius"),
+        )
+        .scalar_subquery()
+    )
+    return nearest, joined, neighbours
+
+
+def nearest_parameters(groups: bool, lat: float | None, lon: float | None, received: dt.datetime) -> dict[str, Any]:
+    """``nearest_statements``' parameters for a report at (lat, lon) received then; ``groups``: whether it is a
+    fault report with a place (else the box is empty: no incident, no neighbours)."""
+    if not groups or lat is None or lon is None:
+        return {"lat": lat, "lon": lon, "at": received, "p1": None, "cos_p1": None, "since": None, "south": None,
+                "north": None, "west": None, "east": None, "radius": None}  # fmt: skip
+    radius = float(settings.get("SERVICEDESK_INCIDENT_RADIUS_M"))
+    since = received - dt.timedelta(minutes=int(settings.get("SERVICEDESK_INCIDENT_MINUTES")))
+    south, north, west, east = _box(lat, lon, radius)
+    p1 = math.radians(lat)
+    return {"lat": lat, "lon": lon, "at": received, "p1": p1, "cos_p1": math.cos(p1), "since": since,
+            "south": south, "north": north, "west": west, "east": east, "radius": radius}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -104,6 +174,29 @@ def incident_for_report(session: Session, unit_id: int, lat: float, lon: float, 
     return Grouping(_form_incident(session, unit_id, lat, lon, received, neighbours))
 
 
+def enough_neighbours(neighbours: int) -> bool:
+    """Whether a report with this many ungrouped open reports near it makes a new incident with them."""
+    return neighbours + 1 >= int(settings.get("SERVICEDESK_INCIDENT_MIN_REPORTS"))
+
+
+def group_written_report(
+    session: Session, ticket_id: int, unit_id: int, lat: float, lon: float, received: dt.datetime
+) -> int | None:
+    """A report already written ungrouped (PostgreSQL's intake, which found no incident near it and enough
+    neighbours, ``nearest_statements``) and the ungrouped reports near it made a new incident, by the rule of
+    ``incident_for_report``; its id, or None when the neighbours are too few after all."""
+    box = nearest_parameters(True, lat, lon, received)
+    radius = box["radius"]
+    neighbours = [
+        r
+        for r in session.connection().execute(_UNGROUPED_NEAR, box)
+        if r.id != ticket_id and distance_m(lat, lon, r.lat, r.lon) <= radius
+    ]
+    if not enough_neighbours(len(neighbours)):
+        return None
+    return _form_incident(session, unit_id, lat, lon, received, neighbours, also=ticket_id)
+
+
 def join_parameters(grouping: Grouping, lat: float, lon: float, received: dt.datetime) -> dict[str, Any]:
     """``JOIN``'s parameters for the report (``joined_incident_id`` None, matching no row, when it joins none)."""
     return {"joined_incident_id": grouping.incident_id if grouping.joins else None, "lat": lat, "lon": lon,
@@ -125,9 +218,16 @@ def joined(session: Session, grouping: Grouping) -> None:
 
 
 def _form_incident(
-    session: Session, unit_id: int, lat: float, lon: float, received: dt.datetime, neighbours: list[Any]
+    session: Session,
+    unit_id: int,
+    lat: float,
+    lon: float,
+    received: dt.datetime,
+    neighbours: list[Any],
+    also: int | None = None,
 ) -> int:
-    """A new incident of the report and its ungrouped neighbours (which join it now); its id."""
+    """A new incident of the report and its ungrouped neighbours (which join it now; the report too when it is
+    written already, ``also``: its id); its id."""
     count = len(neighbours) + 1
     incident_id = session.execute(
         insert(_INCIDENTS)
@@ -143,7 +243,8 @@ def _form_incident(
         )
         .returning(_i.id)
     ).scalar_one()
-    session.execute(update(_TICKETS).where(_t.id.in_([r.id for r in neighbours])).values(incident_id=incident_id))
+    joining = [r.id for r in neighbours] + ([] if also is None else [also])
+    session.execute(update(_TICKETS).where(_t.id.in_(joining)).values(incident_id=incident_id))
     for row in neighbours:  # reports the session holds (a caller that took several in) see their incident
         held_ticket = session.identity_map.get(identity_key(Ticket, row.id))
         if held_ticket is not None:

@@ -3,18 +3,21 @@ trail event and the incident it joins.
 
 Intake is the hot path of a storm. On SQLite each is one statement (``insert_ticket``, ``insert_steps``, then the
 service's timeline event, ``outbox.put`` and ``trail.record``). On PostgreSQL all of them are one statement
-(``write_postgresql``): a chain of data-modifying CTEs that takes the id from the sequence, inserts the ticket,
-its steps (one ``unnest`` of the due times), its timeline event and its outbox message (the payload completed with
-the ids only the database knows), runs the incident's ``JOIN``, and appends the trail event with ``trail_append``
-(the chain's lock, end and hash, as ``trail.record`` does; ``trail.prepare_for_database`` serialises the event
-with the ticket number left for the database to fill in). One round trip instead of six.
+(``write_postgresql``): a chain of data-modifying CTEs that finds the nearest active incident, takes the id from
+the sequence, inserts the ticket (with that incident), its steps (one ``unnest`` of the due times), its timeline
+event and its outbox message (the payload completed with the ids only the database knows), moves the incident
+(``incidents.nearest_statements``; a report near none gets the count of the ungrouped reports near it), and
+appends the trail event with ``trail_append`` (the chain's lock, end and hash, as ``trail.record`` does;
+``trail.prepare_for_database`` serialises the event with the ticket number left for the database to fill in).
+One round trip instead of eight. The statement must stay within what psycopg keeps parsed (4,096 characters, 50
+parameters; ``tests/servicedesk/test_intake.py``): constants are written into it and string parameters go uncast.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -37,7 +40,7 @@ from sqlalchemy.orm import Session
 from core import clock, outbox, trail
 from core.outbox import OutboxMessage
 
-from .incidents import JOIN
+from . import incidents
 from .models import Ticket, TicketEvent, TicketStep
 
 _TICKETS: Table = Ticket.__table__  # type: ignore[assignment]
@@ -45,31 +48,68 @@ _STEPS: Table = TicketStep.__table__  # type: ignore[assignment]
 _EVENTS: Table = TicketEvent.__table__  # type: ignore[assignment]
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
-TICKET_COLUMNS = tuple(c.key for c in _TICKETS.columns if c.key not in ("id", "ticket_no"))
+# the columns a received ticket has values for (the others, its handling, rating, merging, start empty)
+TICKET_COLUMNS = (
+    "kind",
+    "status",
+    "unit_id",
+    "account_id",
+    "reporter_id",
+    "contact_phone",
+    "contact_email",
+    "follow_token_hash",
+    "description",
+    "lat",
+    "lon",
+    "area_class",
+    "received_at",
+    "due_at",
+    "reopened",
+    "repeated",
+    "incident_id",
+)
+# the others, empty when it is received (the ticket object is made with them: none is read back)
+EMPTY_COLUMNS = tuple(c.key for c in _TICKETS.columns if c.key not in ("id", "ticket_no", *TICKET_COLUMNS))
 # keys of the outbox message only the database knows on PostgreSQL (it fills them in)
 MESSAGE_IDS = ("ticket_id", "ticket_no", "event_id")
+
 # built once per dialect: a storm's intake must not rebuild them per report
 _STATEMENTS: dict[str, Any] = {}
-_TICKET = "ticket_"  # the prefix of the ticket's values in PostgreSQL's statement
+_TICKET = "t_"  # the prefix of the ticket's values in PostgreSQL's statement
 
 
-def _numbered_ticket(dialect: str, prefix: str = "") -> Any:
+def _numbered_ticket(dialect: str, prefix: str = "", computed: Mapping[str, Any] | None = None) -> Any:
     """INSERT ... SELECT of the ticket's row with its number (the day received, :day, + the id zero-padded),
-    returning (id, ticket_no). The id comes from the table's sequence (PostgreSQL) or is the next rowid (SQLite,
-    where the INSERT holds the only write lock from its first step, as any INSERT of a rowid does)."""
+    returning (id, ticket_no, incident_id). The id comes from the table's sequence (PostgreSQL) or is the next
+    rowid (SQLite, where the INSERT holds the only write lock from its first step, as any INSERT of a rowid does).
+    ``computed``: SQL for some columns instead of their parameters. Constants are written into the statement: on
+    PostgreSQL the whole report must stay within what psycopg keeps parsed (``_report_postgresql``)."""
     if dialect == "postgresql":
-        new = select(func.nextval(func.pg_get_serial_sequence("tickets", "id")).label("id")).subquery("new")
+        sequence = func.pg_get_serial_sequence(literal_column("'tickets'"), literal_column("'id'"))
+        new = select(func.nextval(sequence).label("id")).subquery("new")
         digits = cast(new.c.id, Text)
-        number = bindparam("day", type_=Text) + func.lpad(digits, func.greatest(8, func.length(digits)), "0")
+        padded = func.lpad(digits, func.greatest(literal_column("8"), func.length(digits)), literal_column("'0'"))
+        number = _text("day").op("||")(padded)
     else:
         new = select((func.coalesce(func.max(_TICKETS.c.id), 0) + 1).label("id")).subquery("new")
         number = bindparam("day", type_=Text) + func.printf("%08d", new.c.id)
-    values = (bindparam(prefix + c, type_=_TICKETS.c[c].type) for c in TICKET_COLUMNS)
+    computed = computed or {}
+    values = (computed.get(c, _bind(prefix + c, _TICKETS.c[c].type)) for c in TICKET_COLUMNS)
     return (
         insert(_TICKETS)
         .from_select(["id", "ticket_no", *TICKET_COLUMNS], select(new.c.id, number, *values))
-        .returning(_TICKETS.c.id, _TICKETS.c.ticket_no)
+        .returning(_TICKETS.c.id, _TICKETS.c.ticket_no, _TICKETS.c.incident_id)
     )
+
+
+def _text(name: str) -> Any:
+    """A string parameter left untyped: psycopg sends a str as of unknown type, which PostgreSQL takes as text or
+    as the column's type, and the statement spares the cast (see ``_numbered_ticket``)."""
+    return bindparam(name)
+
+
+def _bind(name: str, type_: Any) -> Any:
+    return _text(name) if isinstance(type_, String) else bindparam(name, type_=type_)
 
 
 def _cached(key: str, build: Callable[[], Any]) -> Any:
@@ -104,7 +144,9 @@ def _report_postgresql() -> Any:
     """The whole report as one statement (PostgreSQL): see the module's docstring. Returns (id, ticket_no)."""
     # the ticket's values are bound as ticket_<column>: an UPDATE (the incident's JOIN) sets every column of its
     # table the statement's parameters name, and incidents have a unit_id and a status too
-    ticket = _numbered_ticket("postgresql", _TICKET).cte("ticket")
+    nearest, joined, neighbours = incidents.nearest_statements()
+    nearest_id = select(nearest.c.id).scalar_subquery()
+    ticket = _numbered_ticket("postgresql", _TICKET, {"incident_id": nearest_id}).cte("ticket")
     plan = (
         func.unnest(bindparam("steps", type_=ARRAY(String)), bindparam("dues", type_=ARRAY(DateTime(timezone=True))))
         .table_valued("step", "due_at", with_ordinality="position")
@@ -112,7 +154,9 @@ def _report_postgresql() -> Any:
     )
     steps = insert(_STEPS).from_select(
         ["ticket_id", "step", "position", "due_at"],
-        select(ticket.c.id, plan.c.step, plan.c.position - 1, plan.c.due_at).select_from(ticket).join(plan, true()),
+        select(ticket.c.id, plan.c.step, plan.c.position - literal_column("1"), plan.c.due_at)
+        .select_from(ticket)
+        .join(plan, true()),
     )
     event = (
         insert(_EVENTS)
@@ -120,43 +164,58 @@ def _report_postgresql() -> Any:
             ["ticket_id", "at", "action", "note", "actor_id"],
             select(
                 ticket.c.id,
-                bindparam(_TICKET + "received_at", type_=_EVENTS.c.at.type),
-                bindparam("action", type_=Text),
-                bindparam("note", type_=Text),
+                bindparam(_TICKET + "received_at"),  # datetimes: psycopg sends their type, no cast
+                _text("action"),
+                _text("note"),
                 bindparam("actor_id", type_=_EVENTS.c.actor_id.type),
             ),
         )
         .returning(_EVENTS.c.id)
         .cte("event")
     )
-    ids = func.jsonb_build_object("ticket_id", ticket.c.id, "ticket_no", ticket.c.ticket_no, "event_id", event.c.id)
+    ids = func.jsonb_build_object(
+        *(literal_column(f"'{key}'") for key in MESSAGE_IDS[:1]),
+        ticket.c.id,
+        *(literal_column(f"'{key}'") for key in MESSAGE_IDS[1:2]),
+        ticket.c.ticket_no,
+        *(literal_column(f"'{key}'") for key in MESSAGE_IDS[2:]),
+        event.c.id,
+    )
     payload = cast(bindparam("payload", type_=JSONB).op("||")(ids), JSON)
     message = insert(_OUTBOX).from_select(
         ["topic", "payload", "created_at"],
-        select(bindparam("topic", type_=Text), payload, bindparam("now", type_=_OUTBOX.c.created_at.type))
-        .select_from(ticket)
-        .join(event, true()),
+        select(_text("topic"), payload, bindparam("now")).select_from(ticket).join(event, true()),
     )
     number_json = cast(func.to_json(ticket.c.ticket_no), Text)
     appended = func.trail_append(
-        bindparam("trail_at", type_=DateTime(timezone=True)),
+        bindparam("trail_at"),
         bindparam("actor_id", type_=_EVENTS.c.actor_id.type),
-        bindparam("trail_action", type_=Text),
-        "ticket",
+        _text("trail_action"),
+        literal_column("'ticket'"),
         ticket.c.ticket_no,
         literal_column("CAST('null' AS json)"),  # no before snapshot, stored as trail.record stores it
-        cast(bindparam("trail_after", type_=Text), JSON),
-        bindparam("trail_account_no", type_=Text),
+        cast(_text("trail_after"), JSON),
+        _text("trail_account_no"),
         cast(bindparam("trail_chain"), SmallInteger),
-        bindparam("trail_head", type_=Text) + number_json + bindparam("trail_tail", type_=Text),
+        _text("trail_head").op("||")(number_json).op("||")(_text("trail_tail")),
     ).table_valued("event_id", "event_prev_hash", "event_hash")
     return (
-        select(ticket.c.id, ticket.c.ticket_no)
+        select(ticket.c.id, ticket.c.ticket_no, ticket.c.incident_id, neighbours.label("neighbours"))
         .select_from(ticket)
         .join(event, true())
         .join(appended, true())
-        .add_cte(steps.cte("steps"), message.cte("message"), JOIN.cte("joined"))
+        .add_cte(steps.cte("steps"), message.cte("message"), joined.cte("joined"))
     )
+
+
+class Written(NamedTuple):
+    """What PostgreSQL's intake statement tells of the report it wrote: its id and number, the incident it joined
+    (None: none near) and, when none, how many ungrouped open fault reports lie near it."""
+
+    id: int
+    ticket_no: str
+    incident_id: int | None
+    neighbours: int
 
 
 def write_postgresql(
@@ -164,15 +223,16 @@ def write_postgresql(
     values: Mapping[str, Any],
     due: Sequence[tuple[str, dt.datetime | None]],
     *,
-    join: Mapping[str, Any],
+    grouping: Mapping[str, Any],
     actor_id: int | None,
     message: Mapping[str, Any],
     trail_after: Mapping[str, Any],
-) -> tuple[int, str]:
-    """The report in one statement (PostgreSQL): the ticket (``values``) and its number, its steps (``due``), its
-    ``received`` timeline event, its outbox message (``message`` less ``MESSAGE_IDS``, which the database fills
-    in), the incident's ``JOIN`` (``join``: its parameters) and the trail event (``ticket.received``, with
-    ``trail_after``); the ticket's (id, ticket_no)."""
+) -> Written:
+    """The report in one statement (PostgreSQL): the ticket (``values``; its ``incident_id`` is the nearest active
+    incident's) and its number, its steps (``due``), its ``received`` timeline event, its outbox message
+    (``message`` less ``MESSAGE_IDS``, which the database fills in), the nearest incident found and moved and its
+    neighbours counted (``incidents.nearest_statements``; ``grouping``: ``incidents.nearest_parameters``) and the
+    trail event (``ticket.received``, with ``trail_after``)."""
     session.flush()  # what the session holds goes first, as before any trail event (``trail.record``)
     action = str(values["status"])
     event = trail.prepare_for_database(
@@ -180,8 +240,8 @@ def write_postgresql(
     )
     head, tail = event.event_parts
     parameters = {
-        **{_TICKET + k: v for k, v in values.items()},
-        **join,
+        **{_TICKET + k: values[k] for k in TICKET_COLUMNS},
+        **grouping,
         "day": _day(values),
         "steps": [step for step, _ in due],
         "dues": [when for _, when in due],
@@ -201,4 +261,4 @@ def write_postgresql(
     }
     row = session.connection().execute(_cached("report", _report_postgresql), parameters).one()
     outbox.queued_in_database(session)  # the statement put the message: a relay after the commit
-    return int(row.id), str(row.ticket_no)
+    return Written(int(row.id), str(row.ticket_no), row.incident_id, int(row.neighbours))

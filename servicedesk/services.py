@@ -238,9 +238,11 @@ def open_ticket(
     area_class = _area_class(session, unit_id)
     due = flows.due_times(command.kind, area_class, received)
     reporter_id = actor.id if actor is not None and actor.role == Role.CUSTOMER else None
+    groups = command.kind == TicketKind.FAULT_REPAIR and lat is not None and lon is not None
+    postgresql = is_postgresql(session)
     grouping = incidents.Grouping()
-    if command.kind == TicketKind.FAULT_REPAIR and lat is not None and lon is not None:
-        grouping = incidents.incident_for_report(session, unit_id, lat, lon, received)
+    if groups and not postgresql:  # PostgreSQL's intake finds the incident inside its one statement (``_write``)
+        grouping = incidents.incident_for_report(session, unit_id, lat, lon, received)  # type: ignore[arg-type]
     values: dict[str, Any] = dict.fromkeys(intake.TICKET_COLUMNS)
     follow_token = None
     if actor is None:  # a passer-by: a follow-up link only they hold (its hash kept), and their address if given
@@ -265,8 +267,13 @@ def open_ticket(
         incident_id=grouping.incident_id,
     )
     account_no = account.account_no if account else None
-    ticket = Ticket(**values)
-    ticket.id, ticket.ticket_no = _write(session, ticket, values, due, grouping, actor, account_no, follow_token)
+    ticket = Ticket(**dict.fromkeys(intake.EMPTY_COLUMNS), **values)
+    if postgresql:
+        ticket.id, ticket.ticket_no, ticket.incident_id = _write_postgresql(
+            session, ticket, values, due, groups, actor, account_no, follow_token
+        )
+    else:
+        ticket.id, ticket.ticket_no = _write(session, ticket, values, due, grouping, actor, account_no, follow_token)
     make_transient_to_detached(ticket)
     session.add(ticket)
     ticket.follow_token = follow_token  # type: ignore[attr-defined]  # shown once, never stored
@@ -274,6 +281,40 @@ def open_ticket(
     if photo_rows:
         session.connection().execute(insert(_PHOTOS), photo_rows)
     return ticket
+
+
+def _write_postgresql(
+    session: Session,
+    ticket: Ticket,
+    values: dict[str, Any],
+    due: list[tuple[str, dt.datetime | None]],
+    groups: bool,
+    actor: User | None,
+    account_no: str | None,
+    follow_token: str | None,
+) -> tuple[int, str, int | None]:
+    """PostgreSQL: the received ticket (not yet in the session) with its steps, its timeline event, its outbox
+    message, its trail event and the nearest incident it joins in one statement (``intake.write_postgresql``); a
+    fault report near no incident but near enough ungrouped reports then makes a new incident with them (the rule
+    of ``incidents.incident_for_report``). Its (id, number, incident)."""
+    lat, lon, received = values["lat"], values["lon"], values["received_at"]
+    notify = [ticket.reporter_id] if ticket.reporter_id else []
+    message = _message(ticket, S.RECEIVED, actor, notify=notify, account_no=account_no, follow_token=follow_token)
+    written = intake.write_postgresql(
+        session,
+        values,
+        due,
+        grouping=incidents.nearest_parameters(groups, lat, lon, received),
+        actor_id=actor.id if actor else None,
+        message={"topic": TICKET_CHANGED, "payload": message},
+        trail_after=_trail_after(ticket, None),
+    )
+    incident_id = written.incident_id
+    if incident_id is not None:
+        incidents.joined(session, incidents.Grouping(incident_id, joins=True))
+    elif groups and incidents.enough_neighbours(written.neighbours):
+        incident_id = incidents.group_written_report(session, written.id, values["unit_id"], lat, lon, received)
+    return written.id, written.ticket_no, incident_id
 
 
 def _write(
@@ -287,22 +328,10 @@ def _write(
     follow_token: str | None,
 ) -> tuple[int, str]:
     """Write the received ticket (not yet in the session) with its steps, its timeline event, its outbox message,
-    its trail event and the incident it joins: one statement on PostgreSQL, one each elsewhere; its (id, number)."""
+    its trail event and the incident it joins, one statement each (SQLite; PostgreSQL: ``_write_postgresql``); its
+    (id, number)."""
     lat, lon, received = values["lat"], values["lon"], values["received_at"]
     notify = [ticket.reporter_id] if ticket.reporter_id else []
-    if is_postgresql(session):
-        message = _message(ticket, S.RECEIVED, actor, notify=notify, account_no=account_no, follow_token=follow_token)
-        written = intake.write_postgresql(
-            session,
-            values,
-            due,
-            join=incidents.join_parameters(grouping, lat, lon, received),
-            actor_id=actor.id if actor else None,
-            message={"topic": TICKET_CHANGED, "payload": message},
-            trail_after=_trail_after(ticket, None),
-        )
-        incidents.joined(session, grouping)
-        return written
     incidents.join(session, grouping, lat, lon, received)
     ticket.id, ticket.ticket_no = intake.insert_ticket(session, values)
     intake.insert_steps(session, ticket.id, due)
