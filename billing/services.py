@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from billing.ledger import ZERO, BillState, account_bill_states, bill_states
+from billing.ledger import ZERO, BillState, Funded, account_bill_states, bill_states
 from billing.models import Account, Bill, MeterChange, Payment, PaymentApplication, Tariff, TariffKind
 from billing.readings import meter_change_dict
 from billing.rules import Rules, current_rules, next_period, period_start
@@ -44,15 +44,19 @@ def bill_summary(state: BillState, on: dt.date, rules: Rules) -> dict[str, Any]:
     }
 
 
-def bills_for_year(session: Session, account: Account, year: int | None, on: dt.date) -> list[dict[str, Any]]:
+def bills_for_year(
+    session: Session, account: Funded, year: int | None, on: dt.date, states: list[BillState] | None = None
+) -> list[dict[str, Any]]:
     """The account's bills (of ``year`` if given), newest period first, each with paid amount and status.
+    ``states``: the account's ``account_bill_states`` when the caller read them already.
 
     Keys: period, kwh, amount, charged (amount plus approved corrections), due_date, paid_amount (principal),
     late_fee_paid, outstanding, late_fee_today (owed if paid on ``on``), status (unpaid/partial/paid), overdue,
     start_reading, end_reading and multiplier (null on bills issued before readings were kept on bills).
     """
     rules = current_rules()
-    states = account_bill_states(session, account.id)
+    if states is None:
+        states = account_bill_states(session, account.id)
     if year is not None:
         states = [s for s in states if s.bill.period.startswith(f"{year:04d}-")]
     return [bill_summary(s, on, rules) for s in reversed(states)]

@@ -30,6 +30,7 @@ from core.db import db
 from core.identity import ALL_ROLES, Role
 
 from . import api
+from .accounts import CardWithLedger
 from .framework import ApiModel, PageQuery, allow, caller, endpoint, register_resource, resolved
 
 ACCOUNT_READER = allow(*ALL_ROLES, resource="account")
@@ -120,9 +121,17 @@ def _account(account_no: str) -> Account:
     return account
 
 
-@endpoint(api, "/accounts/<account_no>/bills", access=ACCOUNT_READER, query=BillsQuery, summary="An account's bills")
+@endpoint(
+    api,
+    "/accounts/<account_no>/bills",
+    access=allow(*ALL_ROLES, resource="account_card"),
+    query=BillsQuery,
+    summary="An account's bills",
+)
 def get_bills(account_no: str, query: BillsQuery) -> Any:
-    items = bills_for_year(db.session, _account(account_no), query.year, clock.today_local())
+    source = resolved()  # the account's card, read with its ledger where the caller's statement could
+    card, states = (source.card, source.states) if isinstance(source, CardWithLedger) else (source, None)
+    items = bills_for_year(db.session, card, query.year, clock.today_local(), states)
     start = (query.page - 1) * query.per_page
     return {
         "items": items[start : start + query.per_page],
