@@ -216,6 +216,21 @@ def inbox(
     return [inbox_item(row) for row in rows]
 
 
+def inbox_page(
+    session: Session, user: User, *, limit: int, offset: int, unread_only: bool = False
+) -> tuple[list[dict[str, Any]], int, int]:
+    """One page of the user's inbox with the number of messages it lists from and of those unread: one query (the
+    counts ride on the page's rows as window counts), a second only for a page with no rows."""
+    listed = func.count().over()
+    unread = func.count().filter(Message.read_at.is_(None)).over()
+    stmt = inbox_query(user, unread_only=unread_only).add_columns(listed.label("listed"), unread.label("unread"))
+    rows = session.execute(stmt.limit(limit).offset(offset)).all()
+    if rows:
+        return [inbox_item(row) for row in rows], int(rows[0].listed), int(rows[0].unread)
+    count, unread_count = inbox_counts(session, user)
+    return [], unread_count if unread_only else count, unread_count
+
+
 def inbox_counts(session: Session, user: User) -> tuple[int, int]:
     """The number of messages in the user's inbox and of those unread, in one query."""
     unread = Message.read_at.is_(None)

@@ -79,6 +79,24 @@ def test_marking_read_and_unread(client, world, session) -> None:
     assert unread["total"] == 0
 
 
+def test_the_inbox_counts_ride_on_its_page_and_hold_past_its_end(client, world, session) -> None:
+    for n in range(3):
+        _announce(client, world, area=SQUARE, title=f"停电{n}")
+    headers = world.headers("customer")
+    newest = client.get("/api/v1/me/notifications?per_page=2", headers=headers).get_json()
+    client.post("/api/v1/me/notifications/read", json={"ids": [newest["items"][0]["id"]]}, headers=headers)
+
+    def inbox(query: str) -> tuple[int, int, int]:
+        body = client.get(f"/api/v1/me/notifications?{query}", headers=headers).get_json()
+        return len(body["items"]), body["total"], body["unread"]
+
+    assert inbox("per_page=2") == (2, 3, 2)
+    assert inbox("per_page=2&page=2") == (1, 3, 2)
+    assert inbox("per_page=2&page=3") == (0, 3, 2)  # past the end: counted on their own
+    assert inbox("unread=true&per_page=1") == (1, 2, 2)
+    assert inbox("unread=true&page=5") == (0, 2, 2)
+
+
 def test_inbox_only_without_any_channel_makes_no_deliveries(client, world, session) -> None:
     _announce(client, world, area=SQUARE)
     assert session.scalar(select(func.count()).select_from(Delivery)) == 0

@@ -19,9 +19,7 @@ from notifications.models import Notice
 from notifications.queries import dead_letters, notice_progress, own_messages, visible_notice, visible_notices
 from notifications.services import (
     create_outage_notice,
-    inbox_counts,
-    inbox_item,
-    inbox_query,
+    inbox_page,
     mark_all_read,
     preference_json,
     preferences,
@@ -54,17 +52,11 @@ class InboxQuery(PageQuery):
     api, "/me/notifications", access=ANYONE_SIGNED_IN, query=InboxQuery, summary="The caller's inbox, newest first"
 )
 def my_notifications(query: InboxQuery) -> Any:
-    user = caller()
-    stmt = inbox_query(user, unread_only=query.unread)
-    count, unread = inbox_counts(db.session, user)  # every message is of a notice: the join drops none
-    rows = db.session.execute(stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
-    return {
-        "items": [inbox_item(row) for row in rows],
-        "page": query.page,
-        "per_page": query.per_page,
-        "total": unread if query.unread else count,
-        "unread": unread,
-    }
+    offset = (query.page - 1) * query.per_page
+    items, total, unread = inbox_page(
+        db.session, caller(), limit=query.per_page, offset=offset, unread_only=query.unread
+    )  # every message is of a notice: the join drops none, so the page's counts are the inbox's
+    return {"items": items, "page": query.page, "per_page": query.per_page, "total": total, "unread": unread}
 
 
 class ReadIn(ApiModel):
