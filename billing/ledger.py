@@ -85,10 +85,21 @@ class BillState:
         due = self.bill.due_date
         if on <= due:
             return ZERO
-        residential = self.bill.category == Category.RESIDENTIAL
-        outstanding = self.charged - sum((p for day, p, _f in self.applications if day <= due), ZERO)
-        if outstanding <= 0 and all(p >= 0 for _d, p, _f in self.applications):
+        paid_by_due = ZERO
+        refunded = False
+        for day, principal, _fee in self.applications:
+            if day <= due:
+                paid_by_due += principal
+            refunded = refunded or principal < 0
+        return self._accrued_after_due(on, rules, self.charged - paid_by_due, refunded)
+
+    def _accrued_after_due(self, on: dt.date, rules: Rules, outstanding: Decimal, refunded: bool) -> Decimal:
+        """``accrued_late_fee`` for ``on`` after the due date, given the principal outstanding at the due date and
+        whether any application took principal back."""
+        if outstanding <= 0 and not refunded:
             return ZERO  # paid in full by the due date (most bills): nothing accrues
+        due = self.bill.due_date
+        residential = self.bill.category == Category.RESIDENTIAL
         fee = Decimal(0)
         start = due + dt.timedelta(days=1)
         for day, principal, _fee in sorted(self.applications, key=lambda a: a[0]):
@@ -108,13 +119,20 @@ class BillState:
 
     def owed_on(self, on: dt.date, rules: Rules) -> tuple[Decimal, Decimal]:
         """``(outstanding(on), late_fee_owed(on, rules))`` in one pass over the applications (the summary's)."""
-        paid_principal = paid_fee = ZERO
+        due = self.bill.due_date
+        paid_principal = paid_fee = paid_by_due = ZERO
+        refunded = False
         for day, principal, fee in self.applications:
             if day <= on:
                 paid_principal += principal
                 paid_fee += fee
-        accrued = self.accrued_late_fee(on, rules)
-        return max(self.charged - paid_principal, ZERO), max(accrued - paid_fee - self.waived, ZERO)
+            if day <= due:
+                paid_by_due += principal
+            refunded = refunded or principal < 0
+        outstanding = self.charged - paid_principal
+        accrued = ZERO if on <= due else self._accrued_after_due(on, rules, self.charged - paid_by_due, refunded)
+        late_fee = accrued - paid_fee - self.waived
+        return (outstanding if outstanding > 0 else ZERO), (late_fee if late_fee > 0 else ZERO)
 
     def status(self, on: dt.date | None = None) -> str:
         paid = self.paid_principal(on)

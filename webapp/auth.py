@@ -6,6 +6,7 @@ revokes every older token and session at once. Sessions store ``id:version`` thr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -42,35 +43,52 @@ _Model = TypeVar("_Model", User, Unit)
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$5JZDEVz3QAyyLqfTaxWoLQ$QRA5Va2re1usrh00hACP4D53ksYa/xHqwAA7lCLl5DE"
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    """The app's token serializer, made once per secret key (every API request checks a token)."""
+class _TokenKeys:
+    """The app's token serializer for one secret key, and the claims of tokens it verified lately: a token seen
+    again costs a dictionary look-up and the age check, not an HMAC, base64 and JSON (every API request
+    carries one). Only tokens whose signature held are kept, at most ``VERIFIED_KEPT`` of them."""
+
+    VERIFIED_KEPT = 4096
+
+    def __init__(self, secret: Any) -> None:
+        self.secret = secret
+        self.serializer = URLSafeTimedSerializer(secret, salt=_TOKEN_SALT)
+        self.verified: dict[str, tuple[tuple[int, Any] | None, int]] = {}  # token -> (claims, signed at)
+
+    def claims(self, token: str, max_age: int) -> tuple[int, Any] | None:
+        known = self.verified.get(token)
+        if known is None:
+            try:
+                data, signed_at = self.serializer.loads(token, max_age=max_age, return_timestamp=True)
+            except BadSignature:
+                return None
+            uid = data.get("uid") if isinstance(data, dict) else None
+            claims = (uid, data.get("v")) if isinstance(uid, int) else None
+            if len(self.verified) >= self.VERIFIED_KEPT:
+                self.verified.clear()
+            self.verified[token] = known = (claims, int(signed_at.timestamp()))
+        claims, signed_at = known
+        age = int(time.time()) - signed_at
+        return claims if 0 <= age <= max_age else None  # itsdangerous's own rule for a timestamp's age
+
+
+def _token_keys() -> _TokenKeys:
+    """The app's ``_TokenKeys``, made anew when the secret key changes."""
     secret = current_app.config["SECRET_KEY"]
-    made = current_app.extensions.get("griddesk_token_serializer")
-    if made is None or made[0] != secret:
-        made = current_app.extensions["griddesk_token_serializer"] = (
-            secret,
-            URLSafeTimedSerializer(secret, salt=_TOKEN_SALT),
-        )
-    return made[1]
+    keys: _TokenKeys | None = current_app.extensions.get("griddesk_token_keys")
+    if keys is None or keys.secret != secret:
+        keys = current_app.extensions["griddesk_token_keys"] = _TokenKeys(secret)
+    return keys
 
 
 def issue_token(user: User) -> tuple[str, int]:
     ttl = int(current_app.config["API_TOKEN_TTL"])
-    return _serializer().dumps({"uid": user.id, "v": user.token_version}), ttl
+    return _token_keys().serializer.dumps({"uid": user.id, "v": user.token_version}), ttl
 
 
 def token_claims(token: str) -> tuple[int, Any] | None:
     """The user id and token version a valid, unexpired token carries (no database work)."""
-    try:
-        data = _serializer().loads(token, max_age=int(current_app.config["API_TOKEN_TTL"]))
-    except BadSignature:
-        return None
-    if not isinstance(data, dict):
-        return None
-    uid = data.get("uid")
-    if not isinstance(uid, int):
-        return None
-    return uid, data.get("v")
+    return _token_keys().claims(token, int(current_app.config["API_TOKEN_TTL"]))
 
 
 def identity_from_token(token: str) -> ApiIdentity | None:

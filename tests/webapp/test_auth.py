@@ -67,6 +67,13 @@ def test_expired_and_forged_tokens_are_refused(app, api, world, monkeypatch) -> 
     assert api.as_token(token).get("/api/v1/me").status_code == 401
 
 
+def test_a_token_checked_before_is_refused_once_the_secret_key_changes(app, api, world, monkeypatch) -> None:
+    token = world.token("clerk")
+    assert api.as_token(token).get("/api/v1/me").status_code == 200  # verified, and remembered as verified
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-rotated-secret-key-for-this-test")
+    assert api.as_token(token).get("/api/v1/me").status_code == 401
+
+
 def test_sign_in_failures_are_rate_limited(app, api, world) -> None:
     app.config["RATELIMIT_SIGNIN"] = "3 per minute"
     try:

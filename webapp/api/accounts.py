@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, true
+from sqlalchemy import bindparam, null, select, true, type_coerce, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from billing.accounts import (
@@ -65,21 +65,24 @@ class CardWithLedger:
 
 
 def _caller_card_and_ledger() -> Any:
-    """The token's user (``IDENTITY_COLUMNS``), the card of the account numbered ``:account_no`` if that user may
-    see it, and the account's ledger rows: one row per ledger row, or one row with nulls where there is no card
-    or no ledger."""
+    """The token's user (``IDENTITY_COLUMNS``) with the card of the account numbered ``:account_no`` if that user
+    may see it (nulls if not): one head row; then the card's ledger rows, one row each, with nulls where the head
+    has its columns (the head's values are sent once, not with every ledger row). The head row is the one with
+    the user's id; no row at all for an unknown user."""
     users, units = User.__table__, Unit.__table__
     card = account_card_seen_by(users.c.id, users.c.role, units.c.path).lateral("card")
-    ledger = ledger_rows_of(card.c.id).lateral("ledger")
-    return (
-        select(
-            *IDENTITY_COLUMNS,
-            *(column.label(f"card__{column.key}") for column in card.c),
-            *(column.label(f"ledger__{column.key}") for column in ledger.c),
-        )
-        .select_from(IDENTITY_FROM.outerjoin(card, true()).outerjoin(ledger, true()))
+    head = (
+        select(*IDENTITY_COLUMNS, *(column.label(f"card__{column.key}") for column in card.c))
+        .select_from(IDENTITY_FROM.outerjoin(card, true()))
         .where(users.c.id == bindparam("uid"))
-        .order_by(ledger.c.seq)
+        .cte("head")
+    )
+    ledger = ledger_rows_of(head.c.card__id).lateral("ledger")
+    # typed for SQLAlchemy's check of the result columns, a bare NULL for PostgreSQL (a cast costs a projection)
+    nulls_for = lambda columns: (type_coerce(null(), column.type).label(column.key) for column in columns)  # noqa: E731
+    return union_all(
+        select(*head.c, *nulls_for(ledger.c)),
+        select(*nulls_for(head.c), *ledger.c).select_from(head.join(ledger, true())),
     )
 
 
@@ -89,21 +92,29 @@ _CARD_AT = _IDENTITY_WIDTH
 _LEDGER_AT = _CARD_AT + ACCOUNT_CARD_WIDTH
 
 
+def _ledger_order(row: tuple[Any, ...]) -> tuple[bool, int]:
+    seq = row[-1]
+    return seq is None, seq or 0  # the order ``ledger_rows_of`` rows were read in: by seq, those without last
+
+
 def _account_card_by_token(session: Session, token: str, path: dict[str, Any]) -> tuple[Any, Any]:
     claims = token_claims(token)
     if claims is None:
         return None, None
     uid, version = claims
     rows = _CALLER_CARD_AND_LEDGER.rows(session, {"uid": uid, "account_no": str(path["account_no"])})
-    identity = identity_of_columns(rows[0][:_CARD_AT], version) if rows else None
+    head = next((row for row in rows if row[0] is not None), None)
+    if head is None:
+        return None, None
+    identity = identity_of_columns(head[:_CARD_AT], version)
     if identity is None:
         return None, None
 
     def found() -> CardWithLedger:
-        if rows[0][_CARD_AT] is None:
+        if head[_CARD_AT] is None:
             raise NotFound("account_not_found")
-        card = account_card_of(rows[0][_CARD_AT:_LEDGER_AT])
-        ledger = [row[_LEDGER_AT:] for row in rows if row[_LEDGER_AT] is not None]
+        card = account_card_of(head[_CARD_AT:_LEDGER_AT])
+        ledger = sorted((row[_LEDGER_AT:] for row in rows if row is not head), key=_ledger_order)
         return CardWithLedger(card, bill_states_of_rows(card.id, ledger))
 
     return identity, found
