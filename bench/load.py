@@ -203,7 +203,7 @@ def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float =
 
 def _locust(
     port: int, users: int, seconds: int, paced: bool, env: dict[str, str], workdir: str, label: str
-) -> dict[str, float]:
+) -> dict[str, Any]:
     prefix = os.path.join(workdir, label)
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "_locustfile.py"), "--headless"]
     command += ["-u", str(users), "-r", str(max(users // 2, 1)), "-t", f"{seconds}s", "--stop-timeout", "5"]
@@ -214,18 +214,31 @@ def _locust(
         raise SystemExit(f"locust failed ({done.returncode}):\n{done.stderr[-2000:]}")
     with open(f"{prefix}_stats.csv", encoding="utf-8") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
-    total = rows["Aggregated"]
+    stats: dict[str, Any] = _stats_of(rows.pop("Aggregated"))
+    stats["pages"] = {name: _stats_of(row) for name, row in rows.items()}
+    return stats
+
+
+def _stats_of(row: dict[str, str]) -> dict[str, float]:
     return {
-        "requests": float(total["Request Count"]),
-        "failures": float(total["Failure Count"]),
-        "rps": float(total["Requests/s"]),
-        "p50": float(total["50%"]),
-        "p95": float(total["95%"]),
-        "p99": float(total["99%"]),
+        "requests": float(row["Request Count"]),
+        "failures": float(row["Failure Count"]),
+        "rps": float(row["Requests/s"]),
+        "p50": float(row["50%"]),
+        "p95": float(row["95%"]),
+        "p99": float(row["99%"]),
     }
 
 
-def _line(label: str, stats: dict[str, float]) -> str:
+def _pages(stats: dict[str, Any]) -> str:
+    """Each page's share of a mixed run: requests/s and p50 (which page the load spends its time on)."""
+    pages = stats.get("pages") or {}
+    return "  by page: " + ", ".join(
+        f"{name} {page['rps']:.0f} req/s p50 {page['p50']:.0f} ms" for name, page in sorted(pages.items())
+    )
+
+
+def _line(label: str, stats: dict[str, Any]) -> str:
     return (
         f"{label:<34} {stats['rps']:7.0f} req/s  p50 {stats['p50']:5.0f} ms  p95 {stats['p95']:5.0f} ms  "
         f"p99 {stats['p99']:5.0f} ms  errors {stats['failures']:.0f} of {stats['requests']:.0f}"
@@ -299,11 +312,13 @@ def main() -> None:
         bare_stats = _locust(bare_port, args.users, args.seconds, False, env, workdir, "capacity_bare")
         print(f"(a) capacity, {args.users} users without pauses:")
         print(_line("  GridDesk:", app_stats))
+        print(_pages(app_stats))
         print(_line("  bare gunicorn route (reference):", bare_stats))
         print(f"  ratio (GridDesk / bare): {app_stats['rps'] / bare_stats['rps']:.2f} (target >= 0.5)")
         paced = _locust(app_port, args.paced_users, args.seconds, True, env, workdir, "paced_app")
         print(f"(b) bills out, {args.paced_users} users pausing 1-3 s (target p95 <= 100 ms, zero errors):")
-        print(_line("  GridDesk:", paced), flush=True)
+        print(_line("  GridDesk:", paced))
+        print(_pages(paced), flush=True)
         sampler.stop()
         print("peak resident memory (VmRSS) of each process during the runs:")
         for name, mib in sorted(sampler.peaks.items()):

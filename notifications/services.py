@@ -7,9 +7,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from core import clock, outbox, trail
 from core.db import utcnow
@@ -167,9 +168,9 @@ def create_event_notice(
 # --- the inbox ------------------------------------------------------------------------------------
 
 
-def inbox_query(user: User, *, unread_only: bool = False) -> Any:
+def inbox_query(user: User | BindParameter[Any], *, unread_only: bool = False) -> Any:
     """Rows of the user's inbox, newest first: each message's columns with its notice's (plain rows, no ORM
-    objects: ``inbox_item`` reads them)."""
+    objects: ``inbox_item`` reads them). ``user``: a user, or a bound parameter for the user's id."""
     stmt: Any = (
         select(
             Message.id,
@@ -184,7 +185,7 @@ def inbox_query(user: User, *, unread_only: bool = False) -> Any:
             Message.read_at,
         )
         .join(Notice, Notice.id == Message.notice_id)
-        .where(Message.user_id == user.id)
+        .where(Message.user_id == (user if isinstance(user, BindParameter) else user.id))
         .order_by(Message.id.desc())
     )
     if unread_only:
@@ -216,19 +217,36 @@ def inbox(
     return [inbox_item(row) for row in rows]
 
 
+def _inbox_page_query(unread_only: bool) -> Any:
+    """``inbox_page``'s statement for the user ``:user_id``, ``:limit`` rows from ``:offset``: the counts joined to
+    the page's rows (one row of counts alone for a page with no rows: an empty inbox, a page past the end)."""
+    user_id: BindParameter[int] = bindparam("user_id")
+    counts = (
+        select(func.count().label("all_count"), func.count().filter(Message.read_at.is_(None)).label("unread_count"))
+        .where(Message.user_id == user_id)
+        .subquery("counts")
+    )
+    rows = inbox_query(user_id, unread_only=unread_only)
+    page = rows.limit(bindparam("limit")).offset(bindparam("offset")).subquery("page")
+    return (
+        select(counts.c.all_count, counts.c.unread_count, *page.c)
+        .select_from(counts.outerjoin(page, true()))
+        .order_by(page.c.id.desc())
+    )
+
+
+_INBOX_PAGE = {unread_only: _inbox_page_query(unread_only) for unread_only in (False, True)}  # built once
+
+
 def inbox_page(
     session: Session, user: User, *, limit: int, offset: int, unread_only: bool = False
 ) -> tuple[list[dict[str, Any]], int, int]:
-    """One page of the user's inbox with the number of messages it lists from and of those unread: one query (the
-    counts ride on the page's rows as window counts), a second only for a page with no rows."""
-    listed = func.count().over()
-    unread = func.count().filter(Message.read_at.is_(None)).over()
-    stmt = inbox_query(user, unread_only=unread_only).add_columns(listed.label("listed"), unread.label("unread"))
-    rows = session.execute(stmt.limit(limit).offset(offset)).all()
-    if rows:
-        return [inbox_item(row) for row in rows], int(rows[0].listed), int(rows[0].unread)
-    count, unread_count = inbox_counts(session, user)
-    return [], unread_count if unread_only else count, unread_count
+    """One page of the user's inbox with the number of messages it lists from and of those unread: one query."""
+    params = {"user_id": user.id, "limit": limit, "offset": offset}
+    rows = session.execute(_INBOX_PAGE[unread_only], params).all()
+    unread = int(rows[0].unread_count)
+    items = [inbox_item(row) for row in rows if row.id is not None]
+    return items, unread if unread_only else int(rows[0].all_count), unread
 
 
 def inbox_counts(session: Session, user: User) -> tuple[int, int]:
