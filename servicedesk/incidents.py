@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import Table, bindparam, case, exists, func, insert, literal_col
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.types import UserDefinedType
 
 from core import trail
 from core.db import utcnow
@@ -57,18 +59,36 @@ _UNGROUPED_NEAR = select(_t.id, _t.lat, _t.lon, _t.received_at).where(
     _t.lat.between(bindparam("south"), bindparam("north")),
     _t.lon.between(bindparam("west"), bindparam("east")),
 )
+# the same, locked in id order (``group_written_report``): two new incidents queue for the reports they share
+_UNGROUPED_NEAR_LOCKED = _UNGROUPED_NEAR.order_by(_t.id).with_for_update()
 _n = _i.ticket_count
-# a report joining an incident: its centre, count and times moved on the row itself (concurrent reports joining
-# one incident each count)
-_MOVED = {
-    # of floats: a plain division (SQLAlchemy's would cast the count to NUMERIC, in a statement kept short)
-    "lat": (_i.lat * _n + bindparam("lat")).self_group().op("/")((_n + literal_column("1")).self_group()),
-    "lon": (_i.lon * _n + bindparam("lon")).self_group().op("/")((_n + literal_column("1")).self_group()),
-    "ticket_count": _n + literal_column("1"),
-    "last_reported_at": case((_i.last_reported_at < bindparam("at"), bindparam("at")), else_=_i.last_reported_at),
-    "first_reported_at": case((_i.first_reported_at > bindparam("at"), bindparam("at")), else_=_i.first_reported_at),
-}
-JOIN = update(_INCIDENTS).where(_i.id == bindparam("joined_incident_id")).values(_MOVED)
+
+
+class AsSent(UserDefinedType[Any]):
+    """A parameter written without a cast: psycopg sends a datetime, an int or a float with its own type, and
+    PostgreSQL's one intake statement must stay short (``intake``). Only for values that are never None (an
+    untyped NULL is text) and need no conversion by SQLAlchemy."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "unknown"
+
+
+def _moved(at: Any) -> dict[str, Any]:
+    """A report joining an incident: its centre, count and times moved on the row itself (concurrent reports
+    joining one incident each count); ``at``: the report's time as a parameter."""
+    return {
+        # of floats: a plain division (SQLAlchemy's would cast the count to NUMERIC, in a statement kept short)
+        "lat": (_i.lat * _n + bindparam("lat")).self_group().op("/")((_n + literal_column("1")).self_group()),
+        "lon": (_i.lon * _n + bindparam("lon")).self_group().op("/")((_n + literal_column("1")).self_group()),
+        "ticket_count": _n + literal_column("1"),
+        "last_reported_at": case((_i.last_reported_at < at, at), else_=_i.last_reported_at),
+        "first_reported_at": case((_i.first_reported_at > at, at), else_=_i.first_reported_at),
+    }
+
+
+JOIN = update(_INCIDENTS).where(_i.id == bindparam("joined_incident_id")).values(_moved(bindparam("at")))
 
 
 def _distance_sql(lat: Any, lon: Any) -> Any:
@@ -93,16 +113,18 @@ def _quoted(*values: str) -> list[Any]:
     return [literal_column(f"'{v}'") for v in values]
 
 
-def nearest_statements() -> tuple[Any, Any, Any]:
+def nearest_statements() -> tuple[Any, Callable[[Any], Any], Any]:
     """PostgreSQL's grouping inside intake's one statement (``intake``): the nearest active incident (a CTE of its
     id: centre within the radius, last report within the window, the lower id on a tie, as
-    ``incident_for_report``), ``JOIN`` moving it, and, when there is none, the count of the ungrouped open fault
-    reports near the report (a scalar; 0 without looking when an incident is near). Parameters:
-    ``nearest_parameters``."""
+    ``incident_for_report``), a function giving ``JOIN`` for the incidents of a selectable of ids (the written
+    report's incident: the nearest, once the report is written), and, when there is none, the count of the
+    ungrouped open fault reports near the report (a scalar; 0 without looking when an incident is near).
+    Parameters: ``nearest_parameters``."""
     i, t = _INCIDENTS.alias("i"), _TICKETS.alias("t")  # short names: the statement stays short (``intake``)
+    since = bindparam("since", type_=AsSent())
     active = (
         select(i.c.id, _distance_sql(i.c.lat, i.c.lon).label("distance"))
-        .where(i.c.status.in_(_quoted(*ACTIVE)), i.c.last_reported_at >= bindparam("since"), *_box_sql(i))
+        .where(i.c.status.in_(_quoted(*ACTIVE)), i.c.last_reported_at >= since, *_box_sql(i))
         .subquery("active")
     )
     nearest = (
@@ -112,7 +134,11 @@ def nearest_statements() -> tuple[Any, Any, Any]:
         .limit(literal_column("1"))
         .cte("nearest")
     )
-    joined = update(_INCIDENTS).where(_i.id.in_(select(nearest.c.id))).values(_MOVED)
+    moved = _moved(bindparam("at", type_=AsSent()))
+
+    def joined(ids: Any) -> Any:
+        return update(_INCIDENTS).where(_i.id.in_(ids)).values(moved)
+
     neighbours = (
         select(func.count())
         .where(
@@ -120,7 +146,7 @@ def nearest_statements() -> tuple[Any, Any, Any]:
             t.c.kind == literal_column(f"'{TicketKind.FAULT_REPAIR.value}'"),
             t.c.incident_id.is_(None),
             t.c.status.not_in(_quoted(TicketStatus.CLOSED.value, TicketStatus.MERGED.value)),
-            t.c.received_at >= bindparam("since"),
+            t.c.received_at >= since,
             *_box_sql(t),
             _distance_sql(t.c.lat, t.c.lon) <= bindparam("radius"),
         )
@@ -184,14 +210,19 @@ def group_written_report(
 ) -> int | None:
     """A report already written ungrouped (PostgreSQL's intake, which found no incident near it and enough
     neighbours, ``nearest_statements``) and the ungrouped reports near it made a new incident, by the rule of
-    ``incident_for_report``; its id, or None when the neighbours are too few after all."""
+    ``incident_for_report``; its id, or None when the neighbours are too few after all.
+
+    The report and its neighbours are locked, in id order, while still ungrouped: another report's new incident
+    (the report may be committed already, ``services.open_signed_in_report``) takes them first or after, never a
+    report twice. A report grouped meanwhile gives the incident it has."""
     box = nearest_parameters(True, lat, lon, received)
     radius = box["radius"]
-    neighbours = [
-        r
-        for r in session.connection().execute(_UNGROUPED_NEAR, box)
-        if r.id != ticket_id and distance_m(lat, lon, r.lat, r.lon) <= radius
-    ]
+    connection = session.connection()
+    near = [r for r in connection.execute(_UNGROUPED_NEAR_LOCKED, box) if distance_m(lat, lon, r.lat, r.lon) <= radius]
+    neighbours = [r for r in near if r.id != ticket_id]
+    if len(neighbours) == len(near):  # not ungrouped any more (or closed): someone else's incident took it
+        incident_id: int | None = session.scalar(select(_t.incident_id).where(_t.id == ticket_id))
+        return incident_id
     if not enough_neighbours(len(neighbours)):
         return None
     return _form_incident(session, unit_id, lat, lon, received, neighbours, also=ticket_id)

@@ -35,9 +35,11 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core import clock, outbox, trail
+from core.identity import Role, User
 from core.outbox import OutboxMessage
 
 from . import incidents
@@ -78,15 +80,18 @@ _STATEMENTS: dict[str, Any] = {}
 _TICKET = "t_"  # the prefix of the ticket's values in PostgreSQL's statement
 
 
-def _numbered_ticket(dialect: str, prefix: str = "", computed: Mapping[str, Any] | None = None) -> Any:
+def _numbered_ticket(
+    dialect: str, prefix: str = "", computed: Mapping[str, Any] | None = None, *, only_if: Sequence[Any] = ()
+) -> Any:
     """INSERT ... SELECT of the ticket's row with its number (the day received, :day, + the id zero-padded),
     returning (id, ticket_no, incident_id). The id comes from the table's sequence (PostgreSQL) or is the next
     rowid (SQLite, where the INSERT holds the only write lock from its first step, as any INSERT of a rowid does).
-    ``computed``: SQL for some columns instead of their parameters. Constants are written into the statement: on
-    PostgreSQL the whole report must stay within what psycopg keeps parsed (``_report_postgresql``)."""
+    ``computed``: SQL for some columns instead of their parameters; ``only_if``: conditions (PostgreSQL) without
+    which no row is written. Constants are written into the statement: on PostgreSQL the whole report must stay
+    within what psycopg keeps parsed (``_report_postgresql``)."""
     if dialect == "postgresql":
         sequence = func.pg_get_serial_sequence(literal_column("'tickets'"), literal_column("'id'"))
-        new = select(func.nextval(sequence).label("id")).subquery("new")
+        new = select(func.nextval(sequence).label("id")).where(*only_if).subquery("new")
         digits = cast(new.c.id, Text)
         padded = func.lpad(digits, func.greatest(literal_column("8"), func.length(digits)), literal_column("'0'"))
         number = _text("day").op("||")(padded)
@@ -94,7 +99,7 @@ def _numbered_ticket(dialect: str, prefix: str = "", computed: Mapping[str, Any]
         new = select((func.coalesce(func.max(_TICKETS.c.id), 0) + 1).label("id")).subquery("new")
         number = bindparam("day", type_=Text) + func.printf("%08d", new.c.id)
     computed = computed or {}
-    values = (computed.get(c, _bind(prefix + c, _TICKETS.c[c].type)) for c in TICKET_COLUMNS)
+    values = (computed.get(c, _bind(prefix + c, _TICKETS.c[c].type, dialect)) for c in TICKET_COLUMNS)
     return (
         insert(_TICKETS)
         .from_select(["id", "ticket_no", *TICKET_COLUMNS], select(new.c.id, number, *values))
@@ -108,8 +113,16 @@ def _text(name: str) -> Any:
     return bindparam(name)
 
 
-def _bind(name: str, type_: Any) -> Any:
-    return _text(name) if isinstance(type_, String) else bindparam(name, type_=type_)
+# columns never None whose values psycopg sends typed (PostgreSQL's statement spares their casts)
+_SENT_TYPED = ("unit_id", "received_at", "reopened")
+
+
+def _bind(name: str, type_: Any, dialect: str = "") -> Any:
+    if isinstance(type_, String):
+        return _text(name)
+    if dialect == "postgresql" and name.removeprefix(_TICKET) in _SENT_TYPED:
+        return bindparam(name, type_=incidents.AsSent())
+    return bindparam(name, type_=type_)
 
 
 def _cached(key: str, build: Callable[[], Any]) -> Any:
@@ -140,13 +153,31 @@ def insert_steps(session: Session, ticket_id: int, due: Sequence[tuple[str, dt.d
     session.connection().execute(insert(_STEPS), rows)
 
 
-def _report_postgresql() -> Any:
-    """The whole report as one statement (PostgreSQL): see the module's docstring. Returns (id, ticket_no)."""
+_USERS: Table = User.__table__  # type: ignore[assignment]
+
+
+def _signed_in_reporter() -> list[Any]:
+    """The report's reporter (``actor_id``) is an active customer still signed in at ``token_version`` (a bearer
+    token's claims, checked as ``webapp.auth`` checks them): else the statement writes nothing."""
+    u = _USERS.alias("u")
+    return [
+        u.c.id == bindparam("actor_id", type_=_EVENTS.c.actor_id.type),
+        u.c.active,
+        u.c.token_version == bindparam("token_version", type_=incidents.AsSent()),
+        u.c.role == literal_column(f"'{Role.CUSTOMER.value}'"),
+    ]
+
+
+def _report_postgresql(signed_in: bool = False) -> Any:
+    """The whole report as one statement (PostgreSQL): see the module's docstring. Returns (id, ticket_no,
+    incident_id, neighbours). ``signed_in``: written only for a reporter signed in by a bearer token
+    (``_signed_in_reporter``), else no row is written and none returned."""
     # the ticket's values are bound as ticket_<column>: an UPDATE (the incident's JOIN) sets every column of its
     # table the statement's parameters name, and incidents have a unit_id and a status too
     nearest, joined, neighbours = incidents.nearest_statements()
     nearest_id = select(nearest.c.id).scalar_subquery()
-    ticket = _numbered_ticket("postgresql", _TICKET, {"incident_id": nearest_id}).cte("ticket")
+    only_if = _signed_in_reporter() if signed_in else ()
+    ticket = _numbered_ticket("postgresql", _TICKET, {"incident_id": nearest_id}, only_if=only_if).cte("ticket")
     plan = (
         func.unnest(bindparam("steps", type_=ARRAY(String)), bindparam("dues", type_=ARRAY(DateTime(timezone=True))))
         .table_valued("step", "due_at", with_ordinality="position")
@@ -204,7 +235,7 @@ def _report_postgresql() -> Any:
         .select_from(ticket)
         .join(event, true())
         .join(appended, true())
-        .add_cte(steps.cte("steps"), message.cte("message"), joined.cte("joined"))
+        .add_cte(steps.cte("steps"), message.cte("message"), joined(select(ticket.c.incident_id)).cte("joined"))
     )
 
 
@@ -218,8 +249,7 @@ class Written(NamedTuple):
     neighbours: int
 
 
-def write_postgresql(
-    session: Session,
+def _parameters(
     values: Mapping[str, Any],
     due: Sequence[tuple[str, dt.datetime | None]],
     *,
@@ -227,19 +257,14 @@ def write_postgresql(
     actor_id: int | None,
     message: Mapping[str, Any],
     trail_after: Mapping[str, Any],
-) -> Written:
-    """The report in one statement (PostgreSQL): the ticket (``values``; its ``incident_id`` is the nearest active
-    incident's) and its number, its steps (``due``), its ``received`` timeline event, its outbox message
-    (``message`` less ``MESSAGE_IDS``, which the database fills in), the nearest incident found and moved and its
-    neighbours counted (``incidents.nearest_statements``; ``grouping``: ``incidents.nearest_parameters``) and the
-    trail event (``ticket.received``, with ``trail_after``)."""
-    session.flush()  # what the session holds goes first, as before any trail event (``trail.record``)
+) -> dict[str, Any]:
+    """The parameters of ``_report_postgresql`` (see ``write_postgresql``)."""
     action = str(values["status"])
     event = trail.prepare_for_database(
         actor_id=actor_id, action=f"ticket.{action}", entity="ticket", after=trail_after, filled=()
     )
     head, tail = event.event_parts
-    parameters = {
+    return {
         **{_TICKET + k: values[k] for k in TICKET_COLUMNS},
         **grouping,
         "day": _day(values),
@@ -259,6 +284,59 @@ def write_postgresql(
         "trail_head": head,
         "trail_tail": tail,
     }
+
+
+def _written(row: Any) -> Written:
+    return Written(int(row.id), str(row.ticket_no), row.incident_id, int(row.neighbours))
+
+
+def write_postgresql(
+    session: Session,
+    values: Mapping[str, Any],
+    due: Sequence[tuple[str, dt.datetime | None]],
+    *,
+    grouping: Mapping[str, Any],
+    actor_id: int | None,
+    message: Mapping[str, Any],
+    trail_after: Mapping[str, Any],
+) -> Written:
+    """The report in one statement (PostgreSQL) in the session's transaction: the ticket (``values``; its
+    ``incident_id`` is the nearest active incident's) and its number, its steps (``due``), its ``received``
+    timeline event, its outbox message (``message`` less ``MESSAGE_IDS``, which the database fills in), the
+    nearest incident found and moved and its neighbours counted (``incidents.nearest_statements``; ``grouping``:
+    ``incidents.nearest_parameters``) and the trail event (``ticket.received``, with ``trail_after``)."""
+    session.flush()  # what the session holds goes first, as before any trail event (``trail.record``)
+    parameters = _parameters(
+        values, due, grouping=grouping, actor_id=actor_id, message=message, trail_after=trail_after
+    )
     row = session.connection().execute(_cached("report", _report_postgresql), parameters).one()
     outbox.queued_in_database(session)  # the statement put the message: a relay after the commit
-    return Written(int(row.id), str(row.ticket_no), row.incident_id, int(row.neighbours))
+    return _written(row)
+
+
+def write_signed_in(
+    engine: Engine,
+    token_version: int,
+    values: Mapping[str, Any],
+    due: Sequence[tuple[str, dt.datetime | None]],
+    *,
+    grouping: Mapping[str, Any],
+    message: Mapping[str, Any],
+    trail_after: Mapping[str, Any],
+) -> Written | None:
+    """``write_postgresql`` for a reporter signed in by a bearer token (``values["reporter_id"]``, its claims'
+    ``token_version``), as its own transaction: the statement runs on a connection of ``engine`` in autocommit,
+    so PostgreSQL commits it when it ends (no BEGIN and no COMMIT round trip; all of it or nothing, as any one
+    statement). It reads the reporter too and writes nothing, returning None, unless they are an active customer
+    at that token version (``_signed_in_reporter``)."""
+    parameters = _parameters(
+        values, due, grouping=grouping, actor_id=values["reporter_id"], message=message, trail_after=trail_after
+    )
+    parameters["token_version"] = token_version
+    statement = _cached("report:signed_in", lambda: _report_postgresql(signed_in=True))
+    with engine.connect() as connection:
+        row = connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement, parameters).first()
+    if row is None:
+        return None
+    outbox.kick()  # the statement put the message and is committed: a relay
+    return _written(row)

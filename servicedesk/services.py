@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, exists, insert, inspect, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 
 from billing.models import Account
 from core import outbox, trail
@@ -34,6 +36,7 @@ from .topics import TICKET_CHANGED, TICKET_CLOSED
 S = TicketStatus
 FOLLOW_TOKEN_BYTES = 24  # a passer-by's follow-up link: 192 random bits, 32 URL-safe characters
 FOLLOW_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
+log = logging.getLogger(__name__)
 OPEN_STATUSES = tuple(s.value for s in TicketStatus if s not in (S.CLOSED, S.MERGED))
 
 
@@ -243,29 +246,17 @@ def open_ticket(
     grouping = incidents.Grouping()
     if groups and not postgresql:  # PostgreSQL's intake finds the incident inside its one statement (``_write``)
         grouping = incidents.incident_for_report(session, unit_id, lat, lon, received)  # type: ignore[arg-type]
-    values: dict[str, Any] = dict.fromkeys(intake.TICKET_COLUMNS)
+    values = _received_values(command, unit_id, area_class, received, due, reporter_id=reporter_id, lat=lat, lon=lon)
+    values.update(
+        account_id=account.id if account else None,
+        repeated=_is_repeat(session, command.kind, account.id if account else None, received),
+        incident_id=grouping.incident_id,
+    )
     follow_token = None
     if actor is None:  # a passer-by: a follow-up link only they hold (its hash kept), and their address if given
         follow_token = secrets.token_urlsafe(FOLLOW_TOKEN_BYTES)
         values["follow_token_hash"] = _token_hash(follow_token)
         values["contact_email"] = command.contact_email
-    values.update(
-        kind=command.kind,
-        status=S.RECEIVED.value,
-        unit_id=unit_id,
-        account_id=account.id if account else None,
-        reporter_id=reporter_id,
-        contact_phone=command.contact_phone,
-        description=command.description,
-        lat=lat,
-        lon=lon,
-        area_class=area_class,
-        received_at=received,
-        due_at=next((when for _, when in due), None),
-        reopened=0,
-        repeated=_is_repeat(session, command.kind, account.id if account else None, received),
-        incident_id=grouping.incident_id,
-    )
     account_no = account.account_no if account else None
     ticket = Ticket(**dict.fromkeys(intake.EMPTY_COLUMNS), **values)
     if postgresql:
@@ -281,6 +272,120 @@ def open_ticket(
     if photo_rows:
         session.connection().execute(insert(_PHOTOS), photo_rows)
     return ticket
+
+
+def _received_values(
+    command: OpenTicket,
+    unit_id: int,
+    area_class: str,
+    received: dt.datetime,
+    due: Sequence[tuple[str, dt.datetime | None]],
+    *,
+    reporter_id: int | None,
+    lat: float | None,
+    lon: float | None,
+) -> dict[str, Any]:
+    """The received ticket's values (``intake.TICKET_COLUMNS``): of no account, not repeated, in no incident
+    until the caller says otherwise."""
+    values: dict[str, Any] = dict.fromkeys(intake.TICKET_COLUMNS)
+    values.update(
+        kind=command.kind,
+        status=S.RECEIVED.value,
+        unit_id=unit_id,
+        reporter_id=reporter_id,
+        contact_phone=command.contact_phone,
+        description=command.description,
+        lat=lat,
+        lon=lon,
+        area_class=area_class,
+        received_at=received,
+        due_at=next((when for _, when in due), None),
+        reopened=0,
+        repeated=False,
+    )
+    return values
+
+
+def open_signed_in_report(
+    session: Session,
+    reporter_id: int,
+    token_version: int,
+    command: OpenTicket,
+    *,
+    received_at: dt.datetime | None = None,
+) -> Ticket | None:
+    """A storm's hot path, ``open_ticket`` for a fault report with a place and no account from a customer signed
+    in by a bearer token (``reporter_id`` and ``token_version``, its claims, not yet checked), on PostgreSQL.
+
+    The report, with everything ``open_ticket`` writes, and the reporter's check (an active customer at that token
+    version) are one statement that is its own transaction (``intake.write_signed_in``): one round trip, no BEGIN
+    and no COMMIT of its own. A report that makes a new incident with the ungrouped reports near it forms it then
+    in a transaction of its own, committed here (``_group_committed_report``).
+
+    None, with nothing written, for anything else: another database or kind of report, a place outside the service
+    area or near no unit, a reporter who is not an active customer at that version, a session already in a
+    transaction (the report would not see what it holds, and could wait for its locks). The caller then takes
+    ``open_ticket``'s way, which answers as ever. The ticket returned is not in the session."""
+    lat, lon = command.lat, command.lon
+    if (
+        lat is None
+        or lon is None
+        or command.kind != TicketKind.FAULT_REPAIR
+        or command.account_no is not None
+        or not is_postgresql(session)
+        or _in_transaction(session)
+    ):
+        return None
+    if not in_service_area(session, lat, lon):
+        return None
+    unit_id = unit_near(session, lat, lon)
+    if unit_id is None:
+        return None
+    received = received_at or utcnow()
+    area_class = _area_class(session, unit_id)
+    due = flows.due_times(command.kind, area_class, received)
+    values = _received_values(command, unit_id, area_class, received, due, reporter_id=reporter_id, lat=lat, lon=lon)
+    ticket = Ticket(**dict.fromkeys(intake.EMPTY_COLUMNS), **values)
+    message = _message(ticket, S.RECEIVED, None, notify=[reporter_id], account_no=None, follow_token=None)
+    written = intake.write_signed_in(
+        session.get_bind(),  # type: ignore[arg-type]
+        token_version,
+        values,
+        due,
+        grouping=incidents.nearest_parameters(True, lat, lon, received),
+        message={"topic": TICKET_CHANGED, "payload": message},
+        trail_after=_trail_after(ticket, None),
+    )
+    if written is None:
+        return None
+    ticket.id, ticket.ticket_no, ticket.incident_id = written.id, written.ticket_no, written.incident_id
+    if written.incident_id is None and incidents.enough_neighbours(written.neighbours):
+        ticket.incident_id = _group_committed_report(session, written.id, unit_id, lat, lon, received)
+    elif _in_transaction(session):  # the look-ups read on the session (a cold cache): their transaction ends here
+        session.commit()
+    return ticket
+
+
+def _in_transaction(session: Session) -> bool:
+    own = session.registry() if isinstance(session, scoped_session) else session
+    return own.in_transaction()
+
+
+def _group_committed_report(
+    session: Session, ticket_id: int, unit_id: int, lat: float, lon: float, received: dt.datetime
+) -> int | None:
+    """``incidents.group_written_report`` for a report committed already, in a transaction of its own. Should
+    that fail (a deadlock with another report's incident, the database gone), the report stays received and
+    ungrouped, an ungrouped neighbour the next report near it groups: answering an error for a report that is
+    kept would ask for a retry, and a second ticket."""
+    try:
+        incident_id = incidents.group_written_report(session, ticket_id, unit_id, lat, lon, received)
+        session.commit()
+    except DBAPIError:
+        session.rollback()
+        log.exception("servicedesk: report %s kept ungrouped: its new incident failed", ticket_id)
+        return None
+    return incident_id
 
 
 def _write_postgresql(

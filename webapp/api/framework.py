@@ -101,6 +101,13 @@ def register_token_resource(kind: str, resolver: TokenResolver, *, dialect: str)
     TOKEN_RESOURCES[kind, dialect] = resolver
 
 
+# A hot write path of one endpoint (``endpoint(..., fast_path=...)``), tried before the endpoint's checks with the
+# path values: it answers only what the endpoint would answer too, and itself commits what it writes; None (having
+# written nothing) sends the request the ordinary way, whose checks answer as ever (401, 403, 404, then 422). It
+# reads the request itself (``bearer_token``, ``webapp.auth.token_claims``, ``parse_body``).
+FastPath = Callable[[dict[str, Any]], Any]
+
+
 def register_viewer_resource(kind: str, resolver: ViewerResolver) -> None:
     """``register_resource`` for a resolver that reads the caller only through the scope rule: it gets the
     request's lightweight principal, so a read path that never calls ``caller()`` builds no ORM user."""
@@ -174,6 +181,11 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
         raise InvalidInput.fields(problems_of(exc)) from exc
 
 
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """The request's JSON body as ``model``, as an endpoint declared with ``body=model`` gets it (400 or 422 else)."""
+    return _parse_body(model)
+
+
 def _parse_body(model: type[BaseModel]) -> BaseModel:
     raw = request.get_data(cache=True)
     if not raw.strip():
@@ -238,6 +250,7 @@ def endpoint(
     content_type: str | tuple[str, ...] | None = None,
     multipart: dict[str, str] | None = None,
     writes: bool = False,
+    fast_path: FastPath | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a JSON endpoint. The view receives path values, then ``body``/``query`` models if declared.
 
@@ -245,6 +258,8 @@ def endpoint(
     400/422 (input). A view returning normally on an unsafe method has its transaction committed. A safe method
     (GET, HEAD) reads on the reader engine, where the database refuses writes; ``writes=True`` gives a safe method
     that commits something of its own (a cache) the read-write session instead.
+
+    ``fast_path``: see ``FastPath``; tried first, and when it answers None the endpoint answers as above.
     """
     methods = tuple(m.upper() for m in methods)
     prefix = bp.url_prefix or ""
@@ -303,19 +318,31 @@ def endpoint(
             result = fn(**kwargs)
             if request.method in UNSAFE:
                 db.session.commit()
-            if isinstance(result, Response):
-                return result
-            if isinstance(result, tuple):
-                data, code = result[0], result[1]
-                headers = result[2] if len(result) > 2 else None
-                return json_response(data, code, headers)
-            return json_response(result, status)
+            return _response(result, status)
 
-        view.spec = spec  # type: ignore[attr-defined]
-        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=list(methods))
-        return view
+        def first_fast(**path: Any) -> Any:
+            assert fast_path is not None
+            result = fast_path(path)
+            return view(**path) if result is None else _response(result, status)
+
+        routed = view if fast_path is None else wraps(fn)(first_fast)
+
+        routed.spec = spec  # type: ignore[attr-defined]
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=routed, methods=list(methods))
+        return routed
 
     return decorate
+
+
+def _response(result: Any, status: int) -> Response:
+    """A view's result as the response: a response as it is, (data, status[, headers]) or data with ``status``."""
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, tuple):
+        data, code = result[0], result[1]
+        headers = result[2] if len(result) > 2 else None
+        return json_response(data, code, headers)
+    return json_response(result, status)
 
 
 def paginate(session: Session, stmt: Select[Any], page: PageQuery, serialize: Callable[[Any], Any]) -> dict[str, Any]:
