@@ -35,7 +35,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from core import clock, outbox, trail
@@ -333,10 +333,51 @@ def write_signed_in(
         values, due, grouping=grouping, actor_id=values["reporter_id"], message=message, trail_after=trail_after
     )
     parameters["token_version"] = token_version
-    statement = _cached("report:signed_in", lambda: _report_postgresql(signed_in=True))
+    sql, processors = _signed_in_sql(engine.dialect)
+    sent = {name: (process(parameters[name]) if process else parameters[name]) for name, process in processors}
     with engine.connect() as connection:
-        row = connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement, parameters).first()
+        row = _run_autocommitted(connection, sql, sent)
     if row is None:
         return None
     outbox.kick()  # the statement put the message and is committed: a relay
-    return _written(row)
+    return Written(int(row[0]), str(row[1]), row[2], int(row[3]))
+
+
+_SIGNED_IN_SQL: dict[str, tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
+
+
+def _signed_in_sql(dialect: Any) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]:
+    """``_report_postgresql(signed_in=True)`` compiled once: its SQL and each parameter with the conversion
+    SQLAlchemy would apply to it (the JSON payload's serialisation; None for most). The hot path then skips
+    SQLAlchemy's work per execution (the statement's cache key alone walks every CTE)."""
+    known = _SIGNED_IN_SQL.get(dialect.name)
+    if known is None:
+        compiled = _report_postgresql(signed_in=True).compile(dialect=dialect)
+        if compiled.positional or compiled.post_compile_params or compiled.literal_execute_params:
+            raise TypeError("the intake statement takes named, non-expanding parameters")
+        processors = [(name, bind.type._cached_bind_processor(dialect)) for name, bind in compiled.binds.items()]
+        known = _SIGNED_IN_SQL[dialect.name] = (str(compiled), processors)
+    return known
+
+
+def _run_autocommitted(connection: Connection, sql: str, parameters: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The statement's first row, run on the connection's driver cursor in autocommit (its own transaction, no
+    BEGIN); the engine's ``before_cursor_execute`` listeners see it. A failed connection is not pooled again."""
+    pooled = connection.connection
+    driver = pooled.dbapi_connection
+    assert driver is not None
+    cursor = pooled.cursor()
+    driver.autocommit = True
+    try:
+        if connection._has_events or connection.engine._has_events:
+            connection.dispatch.before_cursor_execute(connection, cursor, sql, parameters, None, False)
+        cursor.execute(sql, parameters)
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    except BaseException:
+        connection.invalidate()  # whatever the failure, a fresh connection next time
+        raise
+    finally:
+        cursor.close()
+        if not driver.closed:
+            driver.autocommit = False
+    return row

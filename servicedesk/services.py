@@ -345,7 +345,7 @@ def open_signed_in_report(
     area_class = _area_class(session, unit_id)
     due = flows.due_times(command.kind, area_class, received)
     values = _received_values(command, unit_id, area_class, received, due, reporter_id=reporter_id, lat=lat, lon=lon)
-    ticket = Ticket(**dict.fromkeys(intake.EMPTY_COLUMNS), **values)
+    ticket = Ticket(**values)  # transient, never in the session: its empty columns read None unset
     message = _message(ticket, S.RECEIVED, None, notify=[reporter_id], account_no=None, follow_token=None)
     written = intake.write_signed_in(
         session.get_bind(),  # type: ignore[arg-type]
