@@ -137,7 +137,8 @@ def terms_of(entry: IndexEntry) -> str:
     for word, found in positions.items():
         lexeme = _lexeme(word)
         if lexeme is not None:
-            out.append(lexeme + ":" + ",".join(found if len(found) <= MAX_POSITIONS_PER_WORD else found[:MAX_POSITIONS_PER_WORD]))
+            kept = found if len(found) <= MAX_POSITIONS_PER_WORD else found[:MAX_POSITIONS_PER_WORD]
+            out.append(lexeme + ":" + ",".join(kept))
     return " ".join(out)
 
 
