@@ -65,9 +65,6 @@ RANK_WEIGHTS = "{0.1, 0.1, 0.1, 0.2}"
 MAX_POSITION = 16383
 MAX_POSITIONS_PER_WORD = 256
 MAX_LEXEME_BYTES = 2046
-# a rebuild's transactions (``_bulk_settings``): 16 times the default pending list and work_mem of one backend
-REBUILD_PENDING_LIST_KB = 65536
-REBUILD_WORK_MEM_KB = 65536
 
 _COLUMNS = (
     "generation",
@@ -364,16 +361,10 @@ class PostgresBackend:
 
     @staticmethod
     def _bulk_settings(connection: Connection) -> None:
-        """A rebuild's transaction: GIN entries gather in a larger pending list and go into the index in larger,
-        sorted runs (the pending list's clean-up sorts in ``work_mem``), and its commits do not wait for the disk
-        (the swap's commit does, and flushes everything written before it)."""
-        connection.execute(
-            text(
-                "SELECT set_config('gin_pending_list_limit', :pending, true), set_config('work_mem', :memory, true),"
-                " set_config('synchronous_commit', 'off', true)"
-            ),
-            {"pending": f"{REBUILD_PENDING_LIST_KB}kB", "memory": f"{REBUILD_WORK_MEM_KB}kB"},
-        )
+        """A rebuild's transaction does not wait for the disk at its commit: the swap's commit does, and that flushes
+        everything written before it. The GIN pending list keeps its default size: a 64 MB list made each search of
+        the live generation through the index scan it (182 ms instead of 4 ms at 20,000 documents)."""
+        connection.execute(text("SELECT set_config('synchronous_commit', 'off', true)"))
 
     def delete(self, document_ids: Iterable[int], *, session: Session | None = None) -> None:
         """Remove documents from the index (the live generation and one being rebuilt alike)."""
