@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated, Any, cast
@@ -397,16 +397,20 @@ def copy_rows(session: Session, model: type[Base], columns: Sequence[str], rows:
             ]
         session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    raw = session.connection().connection.driver_connection
+    if json_columns:
+        rows = [[_json_text(value) if i in json_columns else value for i, value in enumerate(row)] for row in rows]
+    copy_stream(session.connection(), table.name, columns, rows)
+
+
+def copy_stream(connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """``COPY table (columns) FROM STDIN`` on a PostgreSQL connection, in its transaction. ``rows`` may be a
+    generator: the rows already sent are stored by the server while the next ones are made (two cores busy)."""
+    raw = connection.connection.driver_connection
     assert raw is not None
     names = ", ".join(f'"{name}"' for name in columns)
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        if json_columns:
-            for row in rows:
-                copy.write_row([_json_text(value) if i in json_columns else value for i, value in enumerate(row)])
-        else:
-            for row in rows:
-                copy.write_row(row)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _json_text(value: Any) -> str:

@@ -38,6 +38,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -46,6 +47,7 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import MultifieldParser, QueryParser
 from whoosh.query import And, AndNot, Every, Not, NullQuery, Or, Phrase, Prefix, Query, Term
 
+from core.db import copy_stream
 from core.errors import DomainError
 
 from ..interfaces import IndexEntry, SearchHit, SearchQuery, SearchResult
@@ -86,6 +88,24 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+@lru_cache(maxsize=262144)
+def _lexeme(word: str) -> str | None:
+    """The quoted lexeme of a word, None for one too long to index (a rebuild quotes the same words millions of
+    times)."""
+    return _quote(word) if len(word.encode()) <= MAX_LEXEME_BYTES else None
+
+
+# "1A", "2A", ... for every position and weight (D is written without a letter): a posting is a list look-up
+_LABELS = {weight: [f"{p}{weight}" for p in range(MAX_POSITION + 1)] for weight in ("A", "B", "C", "")}
+
+
+def _labels(weight: str, start: int, count: int) -> list[str]:
+    """The labels of ``count`` positions from ``start`` (positions past the last one stay on it)."""
+    table = _LABELS[weight]
+    labels = table[start : start + count]
+    return labels + [table[MAX_POSITION]] * (count - len(labels))
+
+
 def terms_of(entry: IndexEntry) -> str:
     """The tsvector literal of an entry: title (A), holder's name (B) and text (D) words at their positions, the
     words inside long words (C) at the long word's position."""
@@ -93,17 +113,30 @@ def terms_of(entry: IndexEntry) -> str:
     start = 1
     for value, weight in ((entry.title, "A"), (entry.holder_name, "B"), (entry.text, "")):
         words = words_with_parts(value)
-        for offset, (word, parts) in enumerate(words):
-            position = min(start + offset, MAX_POSITION)
-            positions.setdefault(word, []).append(f"{position}{weight}")
-            for part in parts:
-                positions.setdefault(part, []).append(f"{position}{PART_WEIGHT}")
+        part_labels: list[str] | None = None
+        for offset, ((word, parts), label) in enumerate(zip(words, _labels(weight, start, len(words)), strict=True)):
+            found = positions.get(word)
+            if found is None:
+                positions[word] = [label]
+            else:
+                found.append(label)
+            if parts:
+                if part_labels is None:
+                    part_labels = _labels(PART_WEIGHT, start, len(words))
+                for part in parts:
+                    found = positions.get(part)
+                    if found is None:
+                        positions[part] = [part_labels[offset]]
+                    else:
+                        found.append(part_labels[offset])
         start += len(words) + 1  # a gap: a phrase never joins the end of one field to the start of the next
-    return " ".join(
-        f"{_quote(lexeme)}:{','.join(found[:MAX_POSITIONS_PER_WORD])}"
-        for lexeme, found in positions.items()
-        if len(lexeme.encode()) <= MAX_LEXEME_BYTES
-    )
+    out = []
+    for word, found in positions.items():
+        lexeme = _lexeme(word)
+        if lexeme is not None:
+            kept = found if len(found) <= MAX_POSITIONS_PER_WORD else found[:MAX_POSITIONS_PER_WORD]
+            out.append(lexeme + ":" + ",".join(kept))
+    return " ".join(out)
 
 
 # --- the tsquery -----------------------------------------------------------------------------------------------
@@ -303,37 +336,35 @@ class PostgresBackend:
     # --- SearchBackend: writing ---------------------------------------------------------------------------
 
     def upsert(self, entries: Iterable[IndexEntry], *, replace: bool = True, session: Session | None = None) -> int:
-        """Write entries; given the caller's ``session``, inside its transaction."""
+        """Write entries; given the caller's ``session``, inside its transaction. New entries (``replace=False``)
+        go in by ``COPY``; like the INSERT, it fails on an entry the generation holds already."""
         batch = list(entries)
         if not batch:
             return 0
         with self._writing(session) as connection:
             generation = self._generation if self._generation is not None else self._live_for_writing(connection)
-            rows = [
-                {
-                    "generation": generation,
-                    "document_id": entry.document_id,
-                    "account_no": entry.account_no,
-                    "holder_name": entry.holder_name,
-                    "unit_path": entry.unit_path,
-                    "doc_type": entry.doc_type,
-                    "title": entry.title,
-                    "text": entry.text,
-                    "formed_on": entry.formed_on,
-                    "filed_on": entry.filed_on,
-                    "fingerprint": entry.fingerprint,
-                    "terms": terms_of(entry),
-                }
-                for entry in batch
-            ]
+            if self._generation is not None and session is None:  # a rebuild's own transaction
+                self._bulk_settings(connection)
+            rows = _rows(generation, batch)
+            if not replace:
+                copy_stream(connection, "search_entries", (*_COLUMNS, "terms"), rows)
+                return len(batch)
             names = ", ".join(_COLUMNS)
             values = ", ".join(f":{name}" for name in _COLUMNS)
-            statement = f"INSERT INTO search_entries ({names}, terms) VALUES ({values}, CAST(:terms AS tsvector))"
-            if replace:
-                updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*_COLUMNS[2:], "terms"))
-                statement += f" ON CONFLICT (generation, document_id) DO UPDATE SET {updates}"
-            connection.execute(text(statement), rows)
+            updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*_COLUMNS[2:], "terms"))
+            statement = (
+                f"INSERT INTO search_entries ({names}, terms) VALUES ({values}, CAST(:terms AS tsvector))"
+                f" ON CONFLICT (generation, document_id) DO UPDATE SET {updates}"
+            )
+            connection.execute(text(statement), [dict(zip((*_COLUMNS, "terms"), row, strict=True)) for row in rows])
         return len(batch)
+
+    @staticmethod
+    def _bulk_settings(connection: Connection) -> None:
+        """A rebuild's transaction does not wait for the disk at its commit: the swap's commit does, and that flushes
+        everything written before it. The GIN pending list keeps its default size: a 64 MB list made each search of
+        the live generation through the index scan it (182 ms instead of 4 ms at 20,000 documents)."""
+        connection.execute(text("SELECT set_config('synchronous_commit', 'off', true)"))
 
     def delete(self, document_ids: Iterable[int], *, session: Session | None = None) -> None:
         """Remove documents from the index (the live generation and one being rebuilt alike)."""
@@ -484,6 +515,25 @@ class PostgresBackend:
         with self._engine().connect() as connection:
             prefix = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
             return "\n".join(connection.execute(text(prefix + statement), params).scalars())
+
+
+def _rows(generation: int, entries: list[IndexEntry]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``entries`` in ``_COLUMNS`` order and then ``terms``, each made when it is asked for."""
+    for entry in entries:
+        yield (
+            generation,
+            entry.document_id,
+            entry.account_no,
+            entry.holder_name,
+            entry.unit_path,
+            entry.doc_type,
+            entry.title,
+            entry.text,
+            entry.formed_on,
+            entry.filed_on,
+            entry.fingerprint,
+            terms_of(entry),
+        )
 
 
 def _date(value: Any) -> dt.date:

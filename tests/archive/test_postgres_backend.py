@@ -136,6 +136,65 @@ def test_a_rebuild_swaps_in_only_after_the_writers_in_flight_commit(postgres):
     assert sorted(i for i, _ in postgres.fingerprints()) == [1, 2]
 
 
+def _stored_rows(generation: int) -> list[tuple[object, ...]]:
+    from sqlalchemy import text
+
+    from core.db import db
+
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT document_id, account_no, holder_name, unit_path, doc_type, title, text, formed_on, filed_on,"
+                " fingerprint, terms::text FROM search_entries WHERE generation = :g ORDER BY document_id"
+            ),
+            {"g": generation},
+        )
+        return [tuple(row) for row in rows]
+
+
+def _live_generation() -> int:
+    from sqlalchemy import text
+
+    from core.db import db
+
+    with db.engine.connect() as connection:
+        return int(connection.scalar(text("SELECT live_generation FROM search_index_state WHERE id = 1")))
+
+
+def test_a_rebuilds_copy_writes_exactly_what_an_upsert_writes(postgres):
+    entries = [
+        _entry(1, "签订供用电合同，停电通知。", title="供用电合同"),
+        _entry(2, "it's a back\\slash, tab\there\nand a new line", holder_name="O'Brien"),
+        _entry(3, "停电检修" * 5000, formed_on=dt.date(1999, 12, 31)),  # positions past the last one tsvector keeps
+    ]
+    postgres.upsert(entries)  # the live generation, by INSERT ... ON CONFLICT
+    inserted = _stored_rows(_live_generation())
+    with postgres.rebuild() as fresh:
+        fresh.upsert(entries, replace=False)  # by COPY
+    assert _stored_rows(_live_generation()) == inserted and len(inserted) == 3
+
+
+def _settings() -> list[str]:
+    from sqlalchemy import text
+
+    from core.db import db
+
+    with db.engine.connect() as connection:
+        names = ("gin_pending_list_limit", "work_mem", "synchronous_commit")
+        return [str(connection.scalar(text("SELECT current_setting(:name)"), {"name": name})) for name in names]
+
+
+def test_a_failed_copy_leaves_the_live_generation_untouched_and_the_settings_local(postgres):
+    postgres.upsert([_entry(1, "旧的停电通知")])
+    live, settings = _live_generation(), _settings()
+    with pytest.raises(Exception, match="duplicate key"), postgres.rebuild() as fresh:
+        fresh.upsert([_entry(5, "新的停电通知")], replace=False)
+        fresh.upsert([_entry(5, "新的停电通知")], replace=False)  # already in this generation: COPY fails
+    assert _live_generation() == live and [i for i, _ in postgres.fingerprints()] == [1]
+    assert postgres.search(SearchQuery(q="旧的")).total == 1
+    assert _settings() == settings  # a rebuild's settings end with its own transactions
+
+
 def _corpus(count: int, seed: int = 7) -> list[IndexEntry]:
     rng = random.Random(seed)
     return [
