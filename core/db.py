@@ -397,9 +397,10 @@ def copy_rows(session: Session, model: type[Base], columns: Sequence[str], rows:
             ]
         session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    if json_columns:
-        rows = [[_json_text(value) if i in json_columns else value for i, value in enumerate(row)] for row in rows]
-    copy_stream(session.connection(), table.name, columns, rows)
+    streamed: Iterable[Sequence[Any]] = rows
+    if json_columns:  # row by row as they are sent: the batch is not held twice
+        streamed = ([_json_text(v) if i in json_columns else v for i, v in enumerate(row)] for row in rows)
+    copy_stream(session.connection(), table.name, columns, streamed)
 
 
 def copy_stream(connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
