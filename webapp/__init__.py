@@ -14,6 +14,7 @@ from core.db import db
 
 from .config import from_environment
 from .extensions import LANGUAGES, babel, csrf, login_manager, migrate, select_locale
+from .sessions import CookieSessions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOMAINS = ("billing", "archive", "mapping", "notifications", "servicedesk", "connections", "audit")
@@ -29,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_working_days(app.config)
     os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.session_interface = CookieSessions()
     _trust_proxies(app)
 
     db.init(app.config["DATABASE_URL"])
@@ -168,16 +170,23 @@ def _register_request_hooks(app: Flask) -> None:
         if lang in LANGUAGES:
             session["lang"] = lang
 
+    fixed_headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "SAMEORIGIN"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Permissions-Policy", "geolocation=(self), camera=(), microphone=()"),
+    ]
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        fixed_headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+
     @app.after_request
     def security_headers(response: Any) -> Any:
+        # a view's own value wins; one pass over the response's headers instead of a search per header
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
-        headers.setdefault("Content-Security-Policy", csp.policy())
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        present = {name.lower() for name, _value in headers.items()}
+        headers.extend((name, value) for name, value in fixed_headers if name.lower() not in present)
+        if "content-security-policy" not in present:
+            headers.add("Content-Security-Policy", csp.policy())
         return response
 
     @app.teardown_appcontext

@@ -43,6 +43,27 @@ def test_security_headers_on_every_response(client) -> None:
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     assert headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert all(len(headers.getlist(name)) == 1 for name, _value in headers.items())
+
+
+def test_a_views_own_security_header_is_kept(app) -> None:
+    from flask import Response
+
+    from webapp import create_app
+
+    fresh = create_app({"TESTING": True})
+    bp = Blueprint("framed", __name__)
+
+    @bp.get("/_framed")
+    def framed():  # type: ignore[no-untyped-def]
+        return Response("ok", headers={"X-Frame-Options": "DENY", "Content-Security-Policy": "default-src 'none'"})
+
+    fresh.register_blueprint(bp)
+    headers = fresh.test_client().get("/_framed").headers
+    assert headers.getlist("X-Frame-Options") == ["DENY"]
+    assert headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_unexpected_errors_do_not_leak_a_stack_trace(app) -> None:
