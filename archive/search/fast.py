@@ -16,6 +16,7 @@ the query.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ class Unsupported(Exception):
 
 _cache_lock = threading.Lock()
 _columns: dict[tuple[str, str, str], Any] = {}
+_frequencies: dict[tuple[tuple[str, ...], str, str], int] = {}
 
 
 def _segment_key(reader: Any) -> str:
@@ -125,7 +127,62 @@ def _live(reader: Any) -> np.ndarray | None:
 # --- postings ---------------------------------------------------------------------------------------
 
 
+class _PostingsCache:
+    """Decoded postings by (segment, field, term), the least recently used dropped beyond ``budget`` bytes.
+
+    A segment never changes once written, so an entry stays true for the segment's life; a merged-away segment's
+    entries are simply never asked for again and age out. Decoding is most of a search's cost (a common word's
+    list runs through the whole archive), and staff ask for the same words all day."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._items: OrderedDict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> tuple[np.ndarray, np.ndarray] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, str], postings: tuple[np.ndarray, np.ndarray]) -> None:
+        size = sum(array.nbytes for array in postings) + 200  # the key and the tuples
+        if size > self.budget:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = postings
+            self.used += size
+            while self.used > self.budget:
+                _key, dropped = self._items.popitem(last=False)
+                self.used -= sum(array.nbytes for array in dropped) + 200
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.used = 0
+
+
+POSTINGS_CACHE_BYTES = 64 * 1024 * 1024  # per process: a word in all of 4 million postings takes 64 MiB
+postings_cache = _PostingsCache(POSTINGS_CACHE_BYTES)
+
+
 def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(docnums, term frequencies) of a term in one segment (read-only arrays, shared between searches)."""
+    key = (_segment_key(reader), field, text)
+    found = postings_cache.get(key)
+    if found is None:
+        found = _read_postings(reader, field, text)
+        for array in found:
+            array.flags.writeable = False  # a caller changing a cached list would change every later search
+        postings_cache.put(key, found)
+    return found
+
+
+def _read_postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     """(docnums, term frequencies) of a term in one segment, read a block at a time."""
     if (field, text) not in reader:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
@@ -168,12 +225,26 @@ class _Context:
         self.searcher = searcher
         self.schema = searcher.schema
         self.doc_count = searcher.doc_count_all()
+        self.leaves = searcher.reader().leaf_readers()
         self._idf: dict[tuple[str, str], float] = {}
+
+    def _doc_frequency(self, field: str, text: str) -> int:
+        """Whoosh's document frequency of the term in this set of segments, remembered for the set's life."""
+        key = (tuple(_segment_key(reader) for reader, _base in self.leaves), field, text)
+        with _cache_lock:
+            found = _frequencies.get(key)
+        if found is None:
+            found = int(self.searcher.doc_frequency(field, text))
+            with _cache_lock:
+                if len(_frequencies) > 65_536:  # sets of segments merged away leave stale keys
+                    _frequencies.clear()
+                _frequencies[key] = found
+        return found
 
     def idf(self, field: str, text: str) -> float:
         key = (field, text)
         if key not in self._idf:  # index-wide, the same for every segment
-            self._idf[key] = float(np.log(self.doc_count / (self.searcher.doc_frequency(field, text) + 1)) + 1)
+            self._idf[key] = float(np.log(self.doc_count / (self._doc_frequency(field, text) + 1)) + 1)
         return self._idf[key]
 
     def bm25(self, reader: Any, source_field: str, field: str, text: str, boost: float) -> _Scored:
@@ -285,7 +356,7 @@ def evaluate(
     ctx = _Context(searcher)
     all_ids: list[np.ndarray] = []
     all_keys: list[np.ndarray] = []
-    for reader, base in searcher.reader().leaf_readers():
+    for reader, base in ctx.leaves:
         if reader.doc_count_all() == 0:
             continue
         if isinstance(main, Every):

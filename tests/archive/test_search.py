@@ -210,6 +210,50 @@ def test_vectorised_search_agrees_with_whoosh(whoosh):
             assert sorted(h.document_id for h in fast.items) == sorted(int(f["document_id"]) for f, _s in rows)
 
 
+def test_the_postings_cache_answers_what_the_index_holds(whoosh):
+    """The vectorised search reads a term's postings once per segment and keeps them: the cached lists are
+    Whoosh's own, cannot be changed by a caller, and a warm search ranks exactly as a cold one."""
+    import numpy as np
+
+    from archive.search import fast
+
+    whoosh.upsert([_entry(i, "停电检修通知" if i % 3 else "电费催缴通知") for i in range(1, 41)])
+    whoosh.upsert([_entry(i, "停电计划") for i in range(41, 61)])  # a second segment
+    whoosh.upsert([_entry(2, "电费通知")])  # a replaced document leaves a deleted copy behind
+    fast.postings_cache.clear()
+    cold = whoosh.search(SearchQuery(q="停电 通知", per_page=100))
+    assert fast.postings_cache.used > 0
+    warm = whoosh.search(SearchQuery(q="停电 通知", per_page=100))
+    assert [(h.document_id, h.score) for h in warm.items] == [(h.document_id, h.score) for h in cold.items]
+    assert warm.total == cold.total == 26  # 27 in the first segment, less the replaced one
+    with whoosh._open().searcher() as searcher:
+        leaves = [reader for reader, _base in searcher.reader().leaf_readers()]
+        assert len(leaves) >= 2
+        ids, _weights = fast._postings(leaves[0], "text", "停电")
+        with pytest.raises(ValueError):
+            ids[0] = 7
+        assert np.array_equal(ids, fast._read_postings(leaves[0], "text", "停电")[0])
+
+
+def test_the_postings_cache_drops_the_least_recently_used_beyond_its_budget():
+    import numpy as np
+
+    from archive.search.fast import _PostingsCache
+
+    def postings(n: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.arange(n, dtype=np.int64), np.ones(n)
+
+    cache = _PostingsCache(budget=5_000)
+    cache.put(("s", "text", "a"), postings(100))  # 1,600 bytes and a little
+    cache.put(("s", "text", "b"), postings(100))
+    assert cache.get(("s", "text", "a")) is not None  # now the most recently used
+    cache.put(("s", "text", "c"), postings(100))
+    assert cache.get(("s", "text", "b")) is None and cache.get(("s", "text", "a")) is not None
+    assert cache.used <= cache.budget
+    cache.put(("s", "text", "huge"), postings(1_000))  # larger than the whole budget: not kept
+    assert cache.get(("s", "text", "huge")) is None and cache.get(("s", "text", "c")) is not None
+
+
 def test_a_search_without_words_lists_the_newest_first(backend):
     backend.upsert([_entry(i, "抄表记录", formed_on=dt.date(2024, 1, i)) for i in range(1, 6)])
     result = backend.search(SearchQuery(account_no="1000000001", per_page=3, page=1))
