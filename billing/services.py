@@ -11,7 +11,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
@@ -20,8 +20,11 @@ from billing.ledger import ZERO, BillState, Funded, account_bill_states, bill_st
 from billing.models import Account, Bill, MeterChange, Payment, PaymentApplication, Tariff, TariffKind
 from billing.readings import meter_change_dict
 from billing.rules import Rules, current_rules, next_period, period_start
-from billing.tariffs import tariff_for
+from billing.tariffs import price_table_for
 from core.errors import NotFound
+
+if TYPE_CHECKING:
+    from billing.accounts import AccountCard
 
 
 def bill_summary(state: BillState, on: dt.date, rules: Rules) -> dict[str, Any]:
@@ -105,7 +108,7 @@ def bill_readings(session: Session, bill: Bill) -> dict[str, Any]:
 
 def tier_progress(
     session: Session,
-    account: Account,
+    account: Account | AccountCard,
     year: int,
     through: str | None = None,
     billed: dict[str, tuple[Decimal, Decimal]] | None = None,
@@ -125,7 +128,7 @@ def tier_progress(
     )
     used = sum(kwh, Decimal(0))
     try:
-        tariff = tariff_for(session, account.tariff_code, dt.date(year, 1, 1))
+        tariff = price_table_for(session, account.tariff_code, dt.date(year, 1, 1))
     except NotFound:
         tariff = None
     tiers: list[dict[str, Any]] = []
@@ -149,7 +152,7 @@ def tier_progress(
     return {"year": year, "kwh": used, "tiers": tiers}
 
 
-def billed_periods(session: Session, account: Account) -> dict[str, tuple[Decimal, Decimal]]:
+def billed_periods(session: Session, account: Account | AccountCard) -> dict[str, tuple[Decimal, Decimal]]:
     """The kWh and amount of each billed period of the account (one query)."""
     return {
         period: (kwh, amount)
@@ -161,7 +164,7 @@ def billed_periods(session: Session, account: Account) -> dict[str, tuple[Decima
 
 def usage_series(
     session: Session,
-    account: Account,
+    account: Account | AccountCard,
     months: int,
     today: dt.date,
     *,

@@ -141,14 +141,11 @@ def tariff_dict(tariff: Tariff) -> dict[str, Any]:
     return data
 
 
-@functools.cache
-def _tariff_query() -> Select[Any]:
-    """The tariff of a code in force on a day, with its tiers (every caller reads them); built once."""
+def _in_force(chosen: Select[Any]) -> Select[Any]:
+    """``chosen`` narrowed to the tariff of the code ``:code`` in force on the day ``:on``."""
     on = bindparam("on", type_=Date())
     return (
-        select(Tariff)
-        .options(joinedload(Tariff.tiers))
-        .where(
+        chosen.where(
             Tariff.code == bindparam("code"),
             Tariff.valid_from <= on,
             or_(Tariff.valid_to.is_(None), Tariff.valid_to >= on),
@@ -156,6 +153,12 @@ def _tariff_query() -> Select[Any]:
         .order_by(Tariff.valid_from.desc())
         .limit(1)
     )
+
+
+@functools.cache
+def _tariff_query() -> Select[Any]:
+    """The tariff of a code in force on a day, with its tiers (every caller reads them); built once."""
+    return _in_force(select(Tariff).options(joinedload(Tariff.tiers)))
 
 
 def tariff_for(session: Session, code: str, on: dt.date) -> Tariff:
@@ -196,6 +199,38 @@ class PriceTable:
             tariff.valley_price,
             tuple(TierPrice(t.seq, t.up_to_kwh, t.price) for t in tariff.tiers),
         )
+
+
+@functools.cache
+def _price_table_query() -> Any:
+    """``_tariff_query``'s tariff as plain rows: its prices on each of its tiers' rows (one row if it has none)."""
+    chosen = _in_force(select(Tariff.id)).scalar_subquery()
+    return (
+        select(
+            Tariff.id,
+            Tariff.kind,
+            Tariff.price,
+            Tariff.peak_price,
+            Tariff.flat_price,
+            Tariff.valley_price,
+            TariffTier.seq,
+            TariffTier.up_to_kwh,
+            TariffTier.price,
+        )
+        .outerjoin(TariffTier, TariffTier.tariff_id == Tariff.id)
+        .where(Tariff.id == chosen)
+        .order_by(TariffTier.seq)
+    )
+
+
+def price_table_for(session: Session, code: str, on: dt.date) -> PriceTable:
+    """``tariff_for`` as a ``PriceTable``, read without building ORM objects (the usage page's tier progress)."""
+    rows = session.execute(_price_table_query(), {"code": code, "on": on}).all()
+    if not rows:
+        raise NotFound("tariff_not_found", tariff=code, on=on.isoformat())
+    id_, kind, price, peak, flat, valley = rows[0][:6]
+    tiers = tuple(TierPrice(seq, up_to, tier_price) for *_prices, seq, up_to, tier_price in rows if seq is not None)
+    return PriceTable(id_, kind, price, peak, flat, valley, tiers)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from billing.models import Tariff
-from billing.tariffs import Line, PriceTable, price_lines
+from billing.tariffs import Line, PriceTable, price_lines, price_table_for, tariff_for
+from core.errors import NotFound
 from tests.billing.support import add_tariffs
 
 
@@ -42,3 +44,19 @@ def test_a_price_table_prices_as_its_tariff(session, code, kwh, year_before, ban
     want = [Line(item, Decimal(q), Decimal(p), Decimal(a)) for item, q, p, a in expected]
     assert price_lines(tariff, Decimal(kwh), Decimal(year_before), split) == want
     assert price_lines(PriceTable.of(tariff), Decimal(kwh), Decimal(year_before), split) == want
+
+
+@pytest.mark.parametrize("code", ["ZJ-RES-TIER", "ZJ-LI-TOU", "ZJ-GEN-FLAT"])
+def test_the_price_table_read_as_rows_is_the_tariffs(session, code) -> None:
+    """``price_table_for`` (plain rows, the usage page) reads what ``tariff_for`` (the ORM tariff) reads."""
+    add_tariffs(session)
+    on = dt.date(2026, 3, 1)
+    assert price_table_for(session, code, on) == PriceTable.of(tariff_for(session, code, on))
+
+
+def test_the_price_table_of_an_unknown_tariff_or_day_is_not_found(session) -> None:
+    add_tariffs(session)
+    for code, on in (("NO-SUCH", dt.date(2026, 3, 1)), ("ZJ-RES-TIER", dt.date(1990, 1, 1))):
+        with pytest.raises(NotFound) as raised:
+            price_table_for(session, code, on)
+        assert raised.value.code == "tariff_not_found"

@@ -164,15 +164,24 @@ class UsageQuery(ApiModel):
 
 
 @endpoint(
-    api, "/accounts/<account_no>/usage", access=ACCOUNT_READER, query=UsageQuery, summary="Monthly kWh and amounts"
+    api,
+    "/accounts/<account_no>/usage",
+    access=allow(*ALL_ROLES, resource="account_card"),
+    query=UsageQuery,
+    summary="Monthly kWh and amounts",
 )
 def get_usage(account_no: str, query: UsageQuery) -> Any:
-    account = _account(account_no)
+    source = resolved()  # as for the bills: the card, with its bills where the caller's statement read them
+    card = source.card if isinstance(source, CardWithLedger) else source
     today = clock.today_local()
-    billed = billed_periods(db.session, account)  # both read the same bills
+    billed = (  # both read the same bills
+        {s.bill.period: (s.bill.kwh, s.bill.amount) for s in source.states}
+        if isinstance(source, CardWithLedger)
+        else billed_periods(db.session, card)
+    )
     return {
-        "series": usage_series(db.session, account, query.months, today, billed=billed),
-        "tier_progress": tier_progress(db.session, account, today.year, billed=billed),
+        "series": usage_series(db.session, card, query.months, today, billed=billed),
+        "tier_progress": tier_progress(db.session, card, today.year, billed=billed),
     }
 
 
