@@ -110,8 +110,7 @@ class CardUnit:
 @dataclass(frozen=True, slots=True)
 class AccountCard:
     """What the account summary shows of one account, read as one plain row: the read path builds no ORM
-    object. ``id`` and ``balance`` are what ``account_position`` reads; ``tariff_code`` what the usage page's tier
-    progress reads."""
+    object. ``id`` and ``balance`` are what ``account_position`` reads."""
 
     id: int
     account_no: str
@@ -121,7 +120,6 @@ class AccountCard:
     capacity_kva: Decimal
     status: str
     balance: Decimal
-    tariff_code: str
     unit: CardUnit
 
 
@@ -139,9 +137,9 @@ def visible_account_card(session: Session, user: Viewer, account_no: str) -> Acc
 
 def account_card_of(values: Any) -> AccountCard:
     """The card of a row of the card's columns (``_card_columns`` order)."""
-    id_, number, holder, address, category, capacity, status, balance, tariff_code, unit_code, unit_name = values
+    id_, number, holder, address, category, capacity, status, balance, unit_code, unit_name = values
     return AccountCard(
-        id_, number, holder, address, category, capacity, status, balance, tariff_code, CardUnit(unit_code, unit_name)
+        id_, number, holder, address, category, capacity, status, balance, CardUnit(unit_code, unit_name)
     )
 
 
@@ -160,7 +158,6 @@ def _card_columns() -> Any:
             Account.capacity_kva,
             Account.status,
             Account.balance,
-            Account.tariff_code,
             _CARD_UNIT.code,
             _CARD_UNIT.name,
         )

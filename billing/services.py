@@ -20,7 +20,7 @@ from billing.ledger import ZERO, BillState, Funded, account_bill_states, bill_st
 from billing.models import Account, Bill, MeterChange, Payment, PaymentApplication, Tariff, TariffKind
 from billing.readings import meter_change_dict
 from billing.rules import Rules, current_rules, next_period, period_start
-from billing.tariffs import price_table_for
+from billing.tariffs import account_price_table
 from core.errors import NotFound
 
 if TYPE_CHECKING:
@@ -127,10 +127,7 @@ def tier_progress(
         else (kwh for period, (kwh, _amount) in billed.items() if f"{year}-01" <= period <= last)
     )
     used = sum(kwh, Decimal(0))
-    try:
-        tariff = price_table_for(session, account.tariff_code, dt.date(year, 1, 1))
-    except NotFound:
-        tariff = None
+    tariff = account_price_table(session, account.id, dt.date(year, 1, 1))
     tiers: list[dict[str, Any]] = []
     if tariff is not None and tariff.kind == TariffKind.TIERED:
         lower = Decimal(0)

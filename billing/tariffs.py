@@ -12,7 +12,7 @@ from sqlalchemy import Date, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from billing.ledger import money
-from billing.models import Category, Tariff, TariffKind, TariffTier
+from billing.models import Account, Category, Tariff, TariffKind, TariffTier
 from core import trail
 from core.errors import Conflict, InvalidInput, NotFound, Problem
 
@@ -141,12 +141,13 @@ def tariff_dict(tariff: Tariff) -> dict[str, Any]:
     return data
 
 
-def _in_force(chosen: Select[Any]) -> Select[Any]:
-    """``chosen`` narrowed to the tariff of the code ``:code`` in force on the day ``:on``."""
+def _in_force(chosen: Select[Any], code: Any = None) -> Select[Any]:
+    """``chosen`` narrowed to the tariff of the code ``code`` (default: the parameter ``:code``) in force on the
+    day ``:on``."""
     on = bindparam("on", type_=Date())
     return (
         chosen.where(
-            Tariff.code == bindparam("code"),
+            Tariff.code == (bindparam("code") if code is None else code),
             Tariff.valid_from <= on,
             or_(Tariff.valid_to.is_(None), Tariff.valid_to >= on),
         )
@@ -202,9 +203,10 @@ class PriceTable:
 
 
 @functools.cache
-def _price_table_query() -> Any:
-    """``_tariff_query``'s tariff as plain rows: its prices on each of its tiers' rows (one row if it has none)."""
-    chosen = _in_force(select(Tariff.id)).scalar_subquery()
+def _account_price_table_query() -> Any:
+    """The tariff that the account ``:account_id`` is on, in force on ``:on``, as plain rows: its prices on each of
+    its tiers' rows (one row if it has none)."""
+    code = select(Account.tariff_code).where(Account.id == bindparam("account_id")).scalar_subquery()
     return (
         select(
             Tariff.id,
@@ -218,16 +220,17 @@ def _price_table_query() -> Any:
             TariffTier.price,
         )
         .outerjoin(TariffTier, TariffTier.tariff_id == Tariff.id)
-        .where(Tariff.id == chosen)
+        .where(Tariff.id == _in_force(select(Tariff.id), code).scalar_subquery())
         .order_by(TariffTier.seq)
     )
 
 
-def price_table_for(session: Session, code: str, on: dt.date) -> PriceTable:
-    """``tariff_for`` as a ``PriceTable``, read without building ORM objects (the usage page's tier progress)."""
-    rows = session.execute(_price_table_query(), {"code": code, "on": on}).all()
+def account_price_table(session: Session, account_id: int, on: dt.date) -> PriceTable | None:
+    """``PriceTable.of`` the tariff the account is on that is in force on ``on`` (None if none is), read as plain
+    rows in one statement (the usage page's tier progress reads it for a plain account card)."""
+    rows = session.execute(_account_price_table_query(), {"account_id": account_id, "on": on}).all()
     if not rows:
-        raise NotFound("tariff_not_found", tariff=code, on=on.isoformat())
+        return None
     id_, kind, price, peak, flat, valley = rows[0][:6]
     tiers = tuple(TierPrice(seq, up_to, tier_price) for *_prices, seq, up_to, tier_price in rows if seq is not None)
     return PriceTable(id_, kind, price, peak, flat, valley, tiers)

@@ -6,10 +6,11 @@ import datetime as dt
 import functools
 import json
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, ClassVar, cast
 
 from sqlalchemy import (
     ARRAY,
@@ -260,9 +261,12 @@ class DriverStatement:
     processes what the driver sends or returns); its rows are the driver's tuples. The engine's
     ``before_cursor_execute`` listeners still see the statement."""
 
+    made: ClassVar[weakref.WeakSet[DriverStatement]] = weakref.WeakSet()  # for the test of psycopg's limits
+
     def __init__(self, statement: Any):
         self._statement = statement
         self._compiled: dict[str, tuple[str, dict[str, Any]]] = {}
+        DriverStatement.made.add(self)
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows, read in the session's transaction if it has one (it sees what the session

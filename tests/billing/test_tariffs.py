@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from billing.models import Tariff
-from billing.tariffs import Line, PriceTable, price_lines, price_table_for, tariff_for
-from core.errors import NotFound
+from billing.tariffs import Line, PriceTable, account_price_table, price_lines, tariff_for
 from tests.billing.support import add_tariffs
+from tests.support import make_account
 
 
 @pytest.mark.parametrize(
@@ -47,16 +47,12 @@ def test_a_price_table_prices_as_its_tariff(session, code, kwh, year_before, ban
 
 
 @pytest.mark.parametrize("code", ["ZJ-RES-TIER", "ZJ-LI-TOU", "ZJ-GEN-FLAT"])
-def test_the_price_table_read_as_rows_is_the_tariffs(session, code) -> None:
-    """``price_table_for`` (plain rows, the usage page) reads what ``tariff_for`` (the ORM tariff) reads."""
+def test_an_accounts_price_table_read_as_rows_is_its_tariffs(session, world, code) -> None:
+    """``account_price_table`` (plain rows, the usage page) reads what ``tariff_for`` (the ORM tariff) reads for the
+    account's tariff code; None for a day no tariff of that code is in force."""
     add_tariffs(session)
+    category = session.scalar(select(Tariff.category).where(Tariff.code == code))
+    account = make_account(session, "3000000001", world.unit_a, tariff_code=code, category=category)
     on = dt.date(2026, 3, 1)
-    assert price_table_for(session, code, on) == PriceTable.of(tariff_for(session, code, on))
-
-
-def test_the_price_table_of_an_unknown_tariff_or_day_is_not_found(session) -> None:
-    add_tariffs(session)
-    for code, on in (("NO-SUCH", dt.date(2026, 3, 1)), ("ZJ-RES-TIER", dt.date(1990, 1, 1))):
-        with pytest.raises(NotFound) as raised:
-            price_table_for(session, code, on)
-        assert raised.value.code == "tariff_not_found"
+    assert account_price_table(session, account.id, on) == PriceTable.of(tariff_for(session, code, on))
+    assert account_price_table(session, account.id, dt.date(1990, 1, 1)) is None
