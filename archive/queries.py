@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from billing.models import Account
 from core.errors import InvalidInput, Problem
 from core.identity import User
-from core.scope import in_scope, scope_path
+from core.scope import Viewer, in_scope, scope_path
 
 from .models import Document, Dossier
 from .registry import search_backend
@@ -156,7 +156,7 @@ def document_view(document: Document, *, events: bool = False) -> dict[str, Any]
 _UNQUOTED_NUMBER = re.compile(r'"[^"]*"|(?<![\w:])(\d{6,20})(?![\w*~])')
 
 
-def account_in_query(session: Session, user: User, q: str) -> tuple[str, str | None]:
+def account_in_query(session: Session, user: Viewer, q: str) -> tuple[str, str | None]:
     """An account number among the words (``3302000001 合同``): the words without it and the account, when the user
     may see an account of that number; otherwise the query as it is. Numbers inside a quoted phrase stay words."""
     for match in _UNQUOTED_NUMBER.finditer(q):
@@ -174,7 +174,7 @@ def account_in_query(session: Session, user: User, q: str) -> tuple[str, str | N
 
 def search_documents(
     session: Session,
-    user: User,
+    user: Viewer,
     *,
     q: str,
     doc_type: str | None = None,
