@@ -68,3 +68,17 @@ def test_gunicorn_with_the_project_settings_names_no_software_or_version(app) ->
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_a_gunicorn_worker_freezes_the_apps_objects_once_it_has_loaded_the_app() -> None:
+    """Objects made while loading the app are kept out of every later full garbage collection."""
+    import gc
+    import runpy
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        settings["post_worker_init"](None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
