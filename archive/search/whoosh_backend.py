@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import shutil
 import threading
 import time
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3Segment
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 from whoosh.filedb.structfile import BufferFile
@@ -160,6 +161,11 @@ class ArchiveCodec(W3Codec):  # type: ignore[misc]
     a tenth of indexing. (Segments remember their codec class, so these names must stay importable.)"""
 
     length_stats = False
+
+    def new_segment(self, storage: Any, indexname: str) -> Any:
+        # Whoosh names a segment from the global ``random``, which a test framework may seed: two indexes could then
+        # hold segments of one name, and the search's per-segment caches (``fast.py``) are keyed by that name
+        return W3Segment(self, indexname, segid=secrets.token_hex(8))
 
     def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
         return _PackedPostingsWriter(

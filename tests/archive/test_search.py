@@ -235,6 +235,19 @@ def test_the_postings_cache_answers_what_the_index_holds(whoosh):
         assert np.array_equal(ids, fast._read_postings(leaves[0], "text", "停电")[0])
 
 
+def test_segments_are_named_apart_even_when_the_global_random_is_seeded():
+    """The search's caches are keyed by segment name; Whoosh would draw it from the global ``random``."""
+    import random
+
+    from archive.search.whoosh_backend import _codec
+
+    names = []
+    for _ in range(2):
+        random.seed(7)
+        names.append(_codec().new_segment(None, "MAIN").segment_id())
+    assert names[0] != names[1]
+
+
 def test_the_postings_cache_drops_the_least_recently_used_beyond_its_budget():
     import numpy as np
 
