@@ -65,7 +65,7 @@ def test_a_driver_error_on_the_bare_path_discards_the_connection(app) -> None:
 def test_every_driver_statement_stays_within_psycopgs_query_cache(app) -> None:
     """psycopg converts a statement's ``%(name)s`` placeholders once and caches the result only for statements of
     at most ``MAX_CACHED_STATEMENT_LENGTH`` bytes and ``MAX_CACHED_STATEMENT_PARAMS`` parameters; a longer one is
-    parsed again on every execution (0.1-0.2 ms on the account summary's 4 KB statement). A column added to a
+    parsed again on every execution (0.07 ms on the account summary's 4 KB statement). A column added to a
     driver statement can push it over without any other sign."""
     from psycopg import _queries
     from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
