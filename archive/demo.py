@@ -76,10 +76,10 @@ def seed_archive(session: Session) -> str:
             filed.append(document.id)
 
     def index_now() -> None:
-        from .tasks import index_one
+        from .tasks import index_many, index_one
 
         with db.transaction() as indexing:
-            for document_id in filed:
+            for document_id in index_many(indexing, filed):
                 index_one(indexing, document_id)
 
     if filed:

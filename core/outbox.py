@@ -137,13 +137,29 @@ def _dispatch(rows: list[Any]) -> None:
 
 
 def relay_all() -> int:
-    """Relay until the outbox is empty, a batch at a time; returns how many messages were relayed."""
+    """Relay until the outbox is empty, a batch at a time; returns how many messages were relayed.
+
+    A relay asked for while this thread is relaying (a subscriber's task ran eagerly and committed messages of its
+    own) returns at once and leaves them to the running relay: on SQLite the running batch is deleted only after its
+    subscribers return, and a nested relay would hand the same batch over again, and again from inside that one.
+    """
+    if getattr(_relaying, "active", False):
+        _relaying.again = True
+        return 0
+    _relaying.active = True
     total = 0
-    while True:
-        taken = relay_batch()
-        total += taken
-        if taken < RELAY_BATCH:
-            return total
+    try:
+        while True:
+            _relaying.again = False
+            taken = relay_batch()
+            total += taken
+            if taken < RELAY_BATCH and not _relaying.again:
+                return total
+    finally:
+        _relaying.active = False
+
+
+_relaying = threading.local()  # is this thread relaying; did a nested relay ask for another batch
 
 
 @shared_task(

@@ -26,6 +26,12 @@ PASSWORD = "correct-horse-battery"
 S3_BUCKET = "griddesk-test"
 
 
+_RESTART_SEQUENCES = text(
+    "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+)
+
+
 def reset_database(app: Flask) -> None:
     with app.app_context():
         db.remove_session()
@@ -33,10 +39,12 @@ def reset_database(app: Flask) -> None:
         tables = [t for t in reversed(Base.metadata.sorted_tables)]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(text("SET session_replication_role = replica"))
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-                conn.execute(text("SET session_replication_role = DEFAULT"))
+                # DELETE, not TRUNCATE: a test leaves a few rows in a few tables, and TRUNCATE gives each of the
+                # tables new files whether it held rows or not (360 ms a test against 4 ms). The replica role
+                # skips the foreign-key checks and the trail's append-only trigger.
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                conn.execute(text("; ".join(f'DELETE FROM "{table.name}"' for table in tables)))
+                conn.execute(_RESTART_SEQUENCES)  # as RESTART IDENTITY would: every id starts at 1 again
             else:
                 for table in tables:
                     conn.execute(table.delete())
@@ -222,15 +230,16 @@ def seed_demo(app: Flask) -> Seeded:
     """
     reset_database(app)
     if _demo_copy:
-        _put_back(_demo_copy["tables"])
+        put_back(_demo_copy["tables"])
         return Seeded(0, str(_demo_copy["output"]))
     result = app.test_cli_runner().invoke(args=["griddesk", "seed-demo"])
     if result.exit_code == 0:
-        _demo_copy.update(output=result.output, tables=_copy_tables())
+        _demo_copy.update(output=result.output, tables=copy_tables())
     return Seeded(result.exit_code, result.output)
 
 
-def _copy_tables() -> Any:
+def copy_tables() -> Any:
+    """A copy of every table's rows (and the sequences' positions), for ``put_back`` into emptied tables."""
     db.remove_session()
     assert db.engine is not None
     if db.engine.dialect.name == "sqlite":
@@ -254,7 +263,8 @@ def _copy_tables() -> Any:
     return tables, sequences
 
 
-def _put_back(copy: Any) -> None:
+def put_back(copy: Any) -> None:
+    """The rows of ``copy_tables`` into the emptied tables (a test's reset emptied them)."""
     db.remove_session()
     assert db.engine is not None
     db.engine.dispose()

@@ -226,11 +226,14 @@ class _Context:
         self.schema = searcher.schema
         self.doc_count = searcher.doc_count_all()
         self.leaves = searcher.reader().leaf_readers()
+        self._segments: tuple[str, ...] | None = None  # the live segments' keys, once a term needs them
         self._idf: dict[tuple[str, str], float] = {}
 
     def _doc_frequency(self, field: str, text: str) -> int:
         """Whoosh's document frequency of the term in this set of segments, remembered for the set's life."""
-        key = (tuple(_segment_key(reader) for reader, _base in self.leaves), field, text)
+        if self._segments is None:
+            self._segments = tuple(_segment_key(reader) for reader, _base in self.leaves)
+        key = (self._segments, field, text)
         with _cache_lock:
             found = _frequencies.get(key)
         if found is None:

@@ -35,7 +35,9 @@ def test_second_dossier_for_same_account_is_refused_and_recorded(client, world, 
     session.rollback()
     attempts = session.scalars(select(DossierAttempt)).all()
     assert [(a.account_no, a.actor_id) for a in attempts] == [("1000000001", world.users["archivist"].id)]
-    actions = session.scalars(select(TrailEvent.action).where(TrailEvent.entity == "dossier")).all()
+    actions = session.scalars(
+        select(TrailEvent.action).where(TrailEvent.entity == "dossier").order_by(TrailEvent.id)
+    ).all()
     assert actions == ["dossier.created", "dossier.second_attempt_refused"]
 
 

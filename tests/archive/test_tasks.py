@@ -9,7 +9,7 @@ from sqlalchemy import delete, update
 from archive.models import Document, DocumentText
 from archive.registry import search_backend
 from archive.search import SearchQuery
-from archive.tasks import index_document, requeue_stale_documents
+from archive.tasks import index_document, index_documents, requeue_stale_documents
 from core.db import db
 from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes, scan_image, tampered, vanished
 
@@ -78,3 +78,59 @@ def test_a_damaged_file_is_never_extracted_as_good(app_blobs, client, world, ses
     document = _document(session, document_id)
     assert document.index_status == "failed" and "BlobCorrupt" in document.index_error
     assert document.text is None
+
+
+def _filed_and_pending(client, world, session, count: int) -> list[int]:
+    """``count`` documents filed (and indexed at once, eagerly), then made fresh, unindexed filings again."""
+    token = world.token("archivist")
+    open_dossier(client, token, "1000000001")
+    ids = [
+        file_via_api(client, token, "1000000001", pdf_bytes(f"第{n}份合同，户号1000000001。")).get_json()["id"]
+        for n in range(count)
+    ]
+    session.rollback()
+    with db.transaction() as other:
+        other.execute(update(Document).where(Document.id.in_(ids)).values(index_status="pending", index_attempts=0))
+    search_backend().delete(ids)
+    return ids
+
+
+def test_documents_sent_together_are_indexed_in_one_write(app_search, client, world, session, monkeypatch):
+    ids = _filed_and_pending(client, world, session, 3)
+    writes: list[int] = []
+    upsert = app_search.upsert
+
+    def counted(entries, **options):  # type: ignore[no-untyped-def]
+        batch = list(entries)
+        writes.append(len(batch))
+        return upsert(batch, **options)
+
+    monkeypatch.setattr(app_search, "upsert", counted)
+    assert index_documents.apply((ids,)).result == 3
+    assert writes == [3]
+    assert {_document(session, i).index_status for i in ids} == {"indexed"}
+    assert search_backend().search(SearchQuery(q="合同")).total == 3
+
+
+def test_a_document_failing_in_a_batch_goes_on_alone_and_the_rest_are_indexed(app, app_blobs, client, world, session):
+    good, bad = _filed_and_pending(client, world, session, 2)
+    sha = _document(session, bad).sha256
+    session.rollback()
+    with db.transaction() as other:  # the bad one has no stored text, and its file vanished from the store
+        other.execute(delete(DocumentText).where(DocumentText.document_id == bad))
+    with vanished(app_blobs, sha):
+        assert index_documents.apply(([good, bad],)).result == 1
+    assert _document(session, good).index_status == "indexed"
+    failed = _document(session, bad)
+    assert failed.index_status == "failed" and "FileNotFoundError" in failed.index_error
+    assert failed.index_attempts == 1 + 1 + index_document.max_retries  # the batch's try, then its own
+    assert search_backend().search(SearchQuery(q="第0份合同")).total == 1
+
+
+def test_a_batch_skips_documents_that_are_gone_and_removes_withdrawn_ones(client, world, session):
+    kept, withdrawn = _filed_and_pending(client, world, session, 2)
+    with db.transaction() as other:
+        other.execute(update(Document).where(Document.id == withdrawn).values(withdrawn_at=dt.datetime.now(dt.UTC)))
+    assert index_documents.apply(([kept, withdrawn, 10**9],)).result == 2
+    assert _document(session, withdrawn).index_status == "indexed"  # its entry is gone: nothing left to do
+    assert {hit for hit, _fingerprint in search_backend().fingerprints()} == {kept}

@@ -93,7 +93,9 @@ def test_changed_evidence_updates_the_finding_without_a_new_one(session, world) 
     session.commit()
     assert (counts.new, counts.resolved) == (0, 0)
     assert session.scalar(select(Finding.evidence))["capacity_kva"] == "500.00"
-    actions = session.scalars(select(TrailEvent.action).where(TrailEvent.entity == "finding")).all()
+    actions = session.scalars(
+        select(TrailEvent.action).where(TrailEvent.entity == "finding").order_by(TrailEvent.id)
+    ).all()
     assert actions == ["finding.opened", "finding.evidence_changed"]
 
 

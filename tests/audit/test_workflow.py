@@ -125,7 +125,9 @@ def test_impossible_transitions_are_conflicts(client, world, session) -> None:
     response = _move(client, world, "supervisor", fid, to="waived", reason="late")
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "invalid_transition"
     assert _move(client, world, "supervisor", fid, to="open").status_code == 200
-    kinds = session.scalars(select(FindingEvent.kind).where(FindingEvent.finding_id == fid)).all()
+    kinds = session.scalars(
+        select(FindingEvent.kind).where(FindingEvent.finding_id == fid).order_by(FindingEvent.id)
+    ).all()
     assert kinds == ["remediated", "open"]
 
 

@@ -32,18 +32,39 @@ def test_another_thread_is_refused_too(app) -> None:
     assert seen == [False]
 
 
-def test_another_process_is_refused_while_it_is_held(app) -> None:
+def test_another_process_is_refused_while_it_is_held(app, tmp_path) -> None:
+    # one process that asks for the lock each time it reads a line (starting the app twice would cost seconds)
     probe = (
+        "import sys\n"
         "from webapp import create_app\n"
         "from core.locks import exclusive\n"
-        "with create_app().app_context(), exclusive('test.job') as mine:\n"
-        "    print(mine)\n"
+        "with create_app().app_context():\n"
+        "    print('ready', flush=True)\n"
+        "    for _line in sys.stdin:\n"
+        "        with exclusive('test.job') as mine:\n"
+        "            print(mine, flush=True)\n"
     )
-    with app.app_context(), exclusive("test.job"):
-        held = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    free = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert held.stdout.strip().splitlines()[-1] == "False", held.stderr[-2000:]
-    assert free.stdout.strip().splitlines()[-1] == "True", free.stderr[-2000:]
+    errors = tmp_path / "stderr"
+    with open(errors, "w") as stderr:
+        other = subprocess.Popen(
+            [sys.executable, "-c", probe], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+    assert other.stdin is not None and other.stdout is not None
+
+    def ask() -> str:
+        other.stdin.write("\n")  # type: ignore[union-attr]
+        other.stdin.flush()  # type: ignore[union-attr]
+        return other.stdout.readline().strip()  # type: ignore[union-attr]
+
+    try:
+        assert other.stdout.readline().strip() == "ready", errors.read_text()[-2000:]
+        with app.app_context(), exclusive("test.job"):
+            held = ask()
+        free = ask()
+    finally:
+        other.stdin.close()
+        other.wait(timeout=60)
+    assert (held, free) == ("False", "True"), errors.read_text()[-2000:]
 
 
 def test_run_alone_does_nothing_while_another_run_holds_the_lock(app) -> None:

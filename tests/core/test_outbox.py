@@ -97,6 +97,30 @@ def test_a_transaction_asks_for_one_relay_however_many_messages_it_puts(app, mon
             session.execute(OutboxMessage.__table__.delete())
 
 
+def test_a_subscriber_whose_eager_task_puts_messages_gets_each_message_once(app) -> None:
+    """Eager tasks (``make run``, the tests): a subscriber's task commits a message of its own, and that commit asks
+    for a relay inside the running one. Each message is handed over once, the new one after the running batch."""
+    batches: list[list[int]] = []
+
+    def subscriber(payloads: list[dict]) -> None:
+        numbers = [p["n"] for p in payloads]
+        assert not any(n in seen for seen in batches for n in numbers), f"handed over again: {numbers}"
+        batches.append(numbers)
+        if 1 in numbers:
+            with db.transaction() as session:  # commits, and so kicks a relay from inside this one
+                outbox.put(session, TOPIC, {"n": 2})
+
+    outbox.subscribe(TOPIC, subscriber)
+    try:
+        with app.app_context():
+            with db.transaction() as session:
+                outbox.put(session, TOPIC, {"n": 1})
+            assert batches == [[1], [2]]
+            assert _waiting() == 0
+    finally:
+        outbox.unsubscribe(TOPIC, subscriber)
+
+
 def test_a_topic_without_a_subscriber_is_an_error_not_a_loss(handled) -> None:
     with db.transaction() as session:
         outbox.put(session, "nobody.listens", {"n": 1})

@@ -64,6 +64,15 @@ class CardWithLedger:
     states: list[BillState]
 
 
+def card_and_ledger(
+    source: Account | AccountCard | CardWithLedger,
+) -> tuple[Account | AccountCard, list[BillState] | None]:
+    """The account, and its ledger states where the caller's statement read them with it (None: read them)."""
+    if isinstance(source, CardWithLedger):
+        return source.card, source.states
+    return source, None
+
+
 def _caller_card_and_ledger() -> Any:
     """The token's user (``IDENTITY_COLUMNS``) with the card of the account numbered ``:account_no`` if that user
     may see it (nulls if not): one head row; then the card's ledger rows, one row each, with nulls where the head
@@ -167,9 +176,7 @@ register_token_resource("account_card", _account_card_by_token, dialect="postgre
 
 
 def account_summary(account: Account | AccountCard | CardWithLedger) -> dict[str, Any]:
-    states = account.states if isinstance(account, CardWithLedger) else None
-    if isinstance(account, CardWithLedger):
-        account = account.card
+    account, states = card_and_ledger(account)
     position = account_position(db.session, account, clock.today_local(), states=states)
     return {
         "account_no": account.account_no,

@@ -30,7 +30,7 @@ from core.db import db
 from core.identity import ALL_ROLES, Role
 
 from . import api
-from .accounts import CardWithLedger
+from .accounts import card_and_ledger
 from .framework import ApiModel, PageQuery, allow, caller, endpoint, register_resource, resolved
 
 ACCOUNT_READER = allow(*ALL_ROLES, resource="account")
@@ -130,7 +130,7 @@ def _account(account_no: str) -> Account:
 )
 def get_bills(account_no: str, query: BillsQuery) -> Any:
     source = resolved()  # the account's card, read with its ledger where the caller's statement could
-    card, states = (source.card, source.states) if isinstance(source, CardWithLedger) else (source, None)
+    card, states = card_and_ledger(source)
     items = bills_for_year(db.session, card, query.year, clock.today_local(), states)
     start = (query.page - 1) * query.per_page
     return {
@@ -172,11 +172,11 @@ class UsageQuery(ApiModel):
 )
 def get_usage(account_no: str, query: UsageQuery) -> Any:
     source = resolved()  # as for the bills: the card, with its bills where the caller's statement read them
-    card = source.card if isinstance(source, CardWithLedger) else source
+    card, states = card_and_ledger(source)
     today = clock.today_local()
     billed = (  # both read the same bills
-        {s.bill.period: (s.bill.kwh, s.bill.amount) for s in source.states}
-        if isinstance(source, CardWithLedger)
+        {s.bill.period: (s.bill.kwh, s.bill.amount) for s in states}
+        if states is not None
         else billed_periods(db.session, card)
     )
     return {
