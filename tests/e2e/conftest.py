@@ -7,6 +7,7 @@ without having run them. Screenshots go to test-artifacts/e2e/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -165,10 +166,36 @@ def _evidence(test_name: str) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture
-def phone(chromium: Any, live_server: str) -> Iterator[Phone]:
-    found = open_phone(chromium, live_server)
+@contextlib.contextmanager
+def phone_in(browser: Any, base: str, **context: Any) -> Iterator[Phone]:
+    """A phone (``open_phone``) closed afterwards, which must have seen no script error and asked nothing outside."""
+    found = open_phone(browser, base, **context)
     yield found
     found.page.context.close()
     assert found.errors == [], f"script errors: {found.errors}"
     assert found.outside == [], f"requests outside the app: {found.outside}"
+
+
+def signed_in_state(browser: Any, base: str, user: str, password: str) -> dict[str, Any]:
+    """The cookies of a session signed in through the app's own sign-in form (posted without rendering pages),
+    to open phones with (``storage_state``). ``user`` is a customer's phone number or a staff username."""
+    staff = not user.isdigit()
+    path = "/staff/login" if staff else "/login"
+    context = browser.new_context()
+    try:
+        page = context.request.get(base + path)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text())
+        assert token is not None, f"no CSRF token on {path}"
+        form = {"csrf_token": token.group(1), "password": password, ("username" if staff else "phone"): user}
+        answer = context.request.post(base + path, form=form)
+        landed = "/staff/" if staff else "/home"
+        assert answer.ok and landed in answer.url, f"{user} was not signed in: {answer.status} {answer.url}"
+        return dict(context.storage_state())
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone(chromium: Any, live_server: str) -> Iterator[Phone]:
+    with phone_in(chromium, live_server) as found:
+        yield found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,12 +31,13 @@ from mapping.services import create_point
 from servicedesk.commands import MoveTicket, OpenTicket
 from servicedesk.services import move_ticket, open_ticket
 from tests.archive.helpers import file_via_api, open_dossier, pdf_bytes
-from tests.e2e.conftest import Phone
+from tests.e2e.conftest import Phone, phone_in, signed_in_state
 from tests.servicedesk.helpers import STREET
 from tests.support import PASSWORD, build_world, copy_tables, put_back, reset_database
 
 pytestmark = pytest.mark.e2e
 
+CUSTOMER_PHONE = "13900000001"  # the world's customer
 TECHNICAL = {"GridDesk", "English", "PDF", "JPEG", "PNG", "TIFF", "DOCX", "CSV", "JSON", "GeoJSON", "WGS", "UTF"}
 TECHNICAL |= {"kWh", "kVA", "API", "MiB", "HTTP"}
 TECHNICAL |= {"Leaflet", "OpenStreetMap", "contributors"}  # the map tiles' attribution, required by their licence
@@ -140,15 +142,21 @@ FORMS = [
 
 
 @pytest.fixture(scope="module")
-def prepared(app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """The world and its records, made once for the module (about a second): each test starts from a copy."""
+def prepared(app, chromium, live_server) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The world, its records and every form's user signed in, made once for the module (a few seconds): each test
+    starts from a copy of the tables, the sessions included, and opens its phone with its user's cookies."""
     from core.db import db
 
     with app.app_context():
         world = build_world(app, db.session)
         made = _records(app.test_client(), db.session, world)
         words = _test_data_words(world)
-    return {"records": made, "words": words, "tables": copy_tables()}
+    users = {form.user for form in FORMS if form.user}
+    signed_in = {
+        user: signed_in_state(chromium, live_server, CUSTOMER_PHONE if user == "customer" else user, PASSWORD)
+        for user in sorted(users)
+    }
+    return {"records": made, "words": words, "signed_in": signed_in, "tables": copy_tables()}
 
 
 @pytest.fixture
@@ -156,6 +164,15 @@ def records(app, prepared) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     reset_database(app)
     put_back(prepared["tables"])
     return dict(prepared["records"])
+
+
+@pytest.fixture
+def phone(chromium, live_server, prepared, records, request) -> Iterator[Phone]:  # type: ignore[no-untyped-def]
+    """A phone signed in as the form's user already (its session came back with the tables)."""
+    user = request.node.callspec.params["form"].user
+    signed_in = {"storage_state": prepared["signed_in"][user]} if user else {}
+    with phone_in(chromium, live_server, **signed_in) as found:
+        yield found
 
 
 def _records(client: Any, session: Any, world: Any) -> dict[str, Any]:
@@ -223,22 +240,6 @@ def _records(client: Any, session: Any, world: Any) -> dict[str, Any]:
     }
 
 
-def _sign_in(phone: Phone, user: str) -> None:
-    page = phone.page
-    if user == "customer":
-        phone.go("/login")
-        page.fill("input[name=phone]", "13900000001")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main form button[type=submit]")
-        page.wait_for_url(f"{phone.base}/home**")
-    else:
-        phone.go("/staff/login")
-        page.fill("input[name=username]", user)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main form button[type=submit]")
-        page.wait_for_url(f"{phone.base}/staff/")
-
-
 def _send_empty(phone: Phone, form: Form) -> None:
     page = phone.page
     if form.before:
@@ -291,18 +292,18 @@ def _let_the_browser_be(phone: Phone) -> None:
 @pytest.mark.parametrize("form", FORMS, ids=[f.name for f in FORMS])
 def test_an_empty_form_answers_in_chinese(phone: Phone, prepared, records, form: Form) -> None:  # type: ignore[no-untyped-def]
     _let_the_browser_be(phone)
-    if form.user:
-        _sign_in(phone, form.user)
     if form.path.startswith("/staff/archive/documents/"):
         # the document page embeds the file: Chromium's PDF viewer is heavy and this test is about the forms
         phone.page.route("**/documents/*/content", lambda route: route.fulfill(status=204))
-    phone.page.goto(phone.base + form.path.format(**records), wait_until="domcontentloaded")
+    path = form.path.format(**records)
+    phone.page.goto(phone.base + path, wait_until="domcontentloaded")
+    if form.user:  # the form's own page, not the sign-in page that an unsigned phone would be sent to
+        assert "login" not in phone.page.url, f"{form.name}: {form.user} is not signed in ({phone.page.url})"
     _send_empty(phone, form)
     page = phone.page
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     text = _visible_text(phone)
     english = sorted(set(re.findall(r"[A-Za-z]{3,}", text)) - TECHNICAL - prepared["words"])
-    phone.shot(f"empty-form-{form.name}")
     assert not english, f"{form.name}: English on the Chinese page {page.url}: {english}\n{text}"
     errors = [
         e for e in page.locator(".flash-error, .field-error, .error, [role=alert]").all_inner_texts() if e.strip()
