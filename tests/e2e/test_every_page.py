@@ -10,16 +10,16 @@ Content-Security-Policy (``script-src 'self'`` and a nonce) stays on; the test f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Phone, open_phone
-from tests.e2e.hostile import HOSTILE, Planted, plant
+from tests.e2e.hostile import HOSTILE, plant
 from tests.e2e.test_hostile_data import PAGES, STAFF
-from tests.support import PASSWORD
+from tests.support import PASSWORD, build_world
 
 pytestmark = pytest.mark.e2e
 
@@ -56,12 +56,6 @@ CUSTOMER_SIDE = (None, "customer")
 AXE_AT = "/__tests__/axe.min.js"
 
 
-@pytest.fixture
-def planted(app: Any, client: Any, session: Any, world: Any, monkeypatch: Any) -> Planted:
-    monkeypatch.setitem(app.config, "MAP_TILE_URL", "/static/no-tiles/{z}/{x}/{y}.png")  # no tile server here
-    return plant(client, session, world)
-
-
 def _signed_in(chromium: Any, base: str, who: str | None) -> Phone:
     phone = open_phone(chromium, base)
     page = phone.page
@@ -81,37 +75,12 @@ def _signed_in(chromium: Any, base: str, who: str | None) -> Phone:
     return phone
 
 
-def _every_page(
-    chromium: Any, base: str, planted: Planted, sides: tuple[str | None, ...], check: Callable[[Phone, str], list[str]]
-) -> Iterator[str]:
-    """Each page of PAGES opened by whoever may, in a fresh phone per side; the problems ``check`` finds."""
-    for who in sides:
-        phone = _signed_in(chromium, base, who)
-        try:
-            for _endpoint, (visits, path) in PAGES.items():
-                if visits != who:
-                    continue
-                url = path if isinstance(path, str) else path(planted)
-                response = phone.go(url)
-                assert response is not None and response.status == 200, f"{url}: {response and response.status}"
-                phone.page.wait_for_load_state("load")
-                yield from (f"{url}: {problem}" for problem in check(phone, url))
-        finally:
-            phone.page.context.close()
-
-
 def _small_targets(phone: Phone, _url: str) -> list[str]:
     return phone.page.evaluate(SMALL_TARGETS, [CONTROLS, MIN_TARGET])
 
 
-def test_every_customer_page_has_tap_targets_of_at_least_44_px(chromium, live_server, planted) -> None:
-    problems = list(_every_page(chromium, live_server, planted, CUSTOMER_SIDE, _small_targets))
-    assert problems == [], "\n".join(problems)
-
-
-def test_every_staff_page_has_tap_targets_of_at_least_44_px(chromium, live_server, planted) -> None:
-    problems = list(_every_page(chromium, live_server, planted, (STAFF,), _small_targets))
-    assert problems == [], "\n".join(problems)
+def _ascii_punctuation(phone: Phone, _url: str) -> list[str]:
+    return [found for found in phone.page.evaluate(ASCII_PUNCTUATION) if HOSTILE[:8] not in found]
 
 
 def _axe(phone: Phone, _url: str) -> list[str]:
@@ -129,15 +98,49 @@ def _axe(phone: Phone, _url: str) -> list[str]:
     return [json.dumps(v, ensure_ascii=False)[:600] for v in result]
 
 
-def test_every_page_has_no_serious_or_critical_axe_violation(chromium, live_server, planted) -> None:
-    problems = list(_every_page(chromium, live_server, planted, (None, "customer", STAFF), _axe))
-    assert problems == [], "\n".join(problems)
+# each check, and who it opens pages as (axe last: it adds its script to the page)
+CHECKS: dict[str, tuple[Callable[[Phone, str], list[str]], tuple[str | None, ...]]] = {
+    "tap targets": (_small_targets, (*CUSTOMER_SIDE, STAFF)),
+    "punctuation": (_ascii_punctuation, CUSTOMER_SIDE),
+    "axe": (_axe, (*CUSTOMER_SIDE, STAFF)),
+}
 
 
-def _ascii_punctuation(phone: Phone, _url: str) -> list[str]:
-    return [found for found in phone.page.evaluate(ASCII_PUNCTUATION) if HOSTILE[:8] not in found]
+@pytest.fixture(scope="module")
+def problems(app: Any, chromium: Any, live_server: str) -> dict[str, list[str]]:
+    """Each page of PAGES opened once by whoever may (a fresh phone per side) with every check run on it, over the
+    planted data: the problems each check found. The first test of the module pays for the walk."""
+    from core.db import db
+
+    found: dict[str, list[str]] = {name: [] for name in CHECKS}
+    with pytest.MonkeyPatch.context() as patch, app.app_context():
+        patch.setitem(app.config, "MAP_TILE_URL", "/static/no-tiles/{z}/{x}/{y}.png")  # no tile server here
+        planted = plant(app.test_client(), db.session, build_world(app, db.session))
+        for who in (None, "customer", STAFF):
+            phone = _signed_in(chromium, live_server, who)
+            try:
+                for _endpoint, (visits, path) in PAGES.items():
+                    if visits != who:
+                        continue
+                    url = path if isinstance(path, str) else path(planted)
+                    response = phone.go(url)
+                    assert response is not None and response.status == 200, f"{url}: {response and response.status}"
+                    phone.page.wait_for_load_state("load")
+                    for name, (check, sides) in CHECKS.items():
+                        if who in sides:
+                            found[name] += [f"{url}: {problem}" for problem in check(phone, url)]
+            finally:
+                phone.page.context.close()
+    return found
 
 
-def test_every_customer_page_writes_chinese_with_chinese_punctuation(chromium, live_server, planted) -> None:
-    problems = list(_every_page(chromium, live_server, planted, CUSTOMER_SIDE, _ascii_punctuation))
-    assert problems == [], "\n".join(problems)
+def test_every_page_has_tap_targets_of_at_least_44_px(problems) -> None:
+    assert problems["tap targets"] == [], "\n".join(problems["tap targets"])
+
+
+def test_every_page_has_no_serious_or_critical_axe_violation(problems) -> None:
+    assert problems["axe"] == [], "\n".join(problems["axe"])
+
+
+def test_every_customer_page_writes_chinese_with_chinese_punctuation(problems) -> None:
+    assert problems["punctuation"] == [], "\n".join(problems["punctuation"])

@@ -63,7 +63,8 @@ def _literal(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def collect_codes() -> tuple[set[str], list[str]]:
+@functools.cache  # parsing every source file takes seconds: once for the three tests that read the codes
+def collect_codes() -> tuple[frozenset[str], tuple[str, ...]]:
     """(codes found in the source, places where a code is not a literal)."""
     parsed = {path: ast.parse(path.read_text(encoding="utf-8")) for path in _sources()}
     errors = _error_classes(list(parsed.values()))
@@ -108,7 +109,7 @@ def collect_codes() -> tuple[set[str], list[str]]:
                 codes.add(code)
             elif node.lineno not in on_purpose:
                 unseen.append(f"{where}:{node.lineno}")
-    return codes, unseen
+    return frozenset(codes), tuple(unseen)
 
 
 def _web_codes() -> set[str]:
