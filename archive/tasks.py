@@ -142,10 +142,10 @@ def index_document(self: Any, document_id: int) -> str:
 
 
 @shared_task(name="archive.index_documents", acks_late=True)
-def index_documents(document_ids: list[int]) -> int:
+def index_documents(document_ids: list[int], queue: str | None = None) -> int:
     """Extract and index a batch of filed documents in one index write; those the batch could not index go on
-    alone through ``index_document``. Idempotent like it: a batch delivered again after a worker died is indexed
-    again. Returns how many the batch indexed."""
+    alone through ``index_document`` (on ``queue`` when given). Idempotent like it: a batch delivered again after a
+    worker died is indexed again. Returns how many the batch indexed."""
     ids = [int(document_id) for document_id in document_ids]
     session = db.new_session()
     try:
@@ -153,7 +153,10 @@ def index_documents(document_ids: list[int]) -> int:
     finally:
         session.close()
     for document_id in left:
-        index_document.delay(document_id)
+        if queue:
+            index_document.apply_async((document_id,), queue=queue)
+        else:
+            index_document.delay(document_id)
     return len(ids) - len(left)
 
 
@@ -162,7 +165,7 @@ def queue_indexing(document_ids: list[int], *, queue: str | None = None) -> None
     for start in range(0, len(document_ids), INDEX_BATCH):
         batch = document_ids[start : start + INDEX_BATCH]
         if queue:
-            index_documents.apply_async((batch,), queue=queue)
+            index_documents.apply_async((batch, queue), queue=queue)
         else:
             index_documents.delay(batch)
 

@@ -134,3 +134,22 @@ def test_a_batch_skips_documents_that_are_gone_and_removes_withdrawn_ones(client
     assert index_documents.apply(([kept, withdrawn, 10**9],)).result == 2
     assert _document(session, withdrawn).index_status == "indexed"  # its entry is gone: nothing left to do
     assert {hit for hit, _fingerprint in search_backend().fingerprints()} == {kept}
+
+
+def test_what_a_batch_leaves_goes_on_through_the_batchs_own_queue(app, app_blobs, client, world, session, monkeypatch):
+    good, bad = _filed_and_pending(client, world, session, 2)
+    sha = _document(session, bad).sha256
+    session.rollback()
+    with db.transaction() as other:
+        other.execute(delete(DocumentText).where(DocumentText.document_id == bad))
+    queued: list[tuple[tuple, str | None]] = []
+    send = index_document.apply_async
+
+    def recorded(args, **options):  # type: ignore[no-untyped-def]
+        queued.append((tuple(args), options.get("queue")))
+        return send(args, **options)
+
+    monkeypatch.setattr(index_document, "apply_async", recorded)
+    with vanished(app_blobs, sha):
+        assert index_documents.apply(([good, bad], "ocr")).result == 1
+    assert queued[0] == ((bad,), "ocr")
