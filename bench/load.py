@@ -1,4 +1,5 @@
-"""HTTP load test: gunicorn (2 workers) on PostgreSQL under locust, next to a bare gunicorn route in the same run.
+"""HTTP load test: gunicorn (2 workers of 4 threads, as production runs it) on PostgreSQL under locust, next to a bare
+gunicorn route in the same run.
 
 Customers read their home (the account summary), bills, usage and inbox; staff search the archive (9 customers to
 1 staff member). Two scenarios, each run by headless locust on 127.0.0.1 for a bounded time:
@@ -14,7 +15,7 @@ While they run it samples the resident memory (VmRSS) of each gunicorn master an
 
 The database named by ``--database-url`` is dropped, created and loaded with the demo data plus one customer per
 user, each bound to a demo account. Usage: python -m bench.load [--users 100] [--paced-users 200] [--seconds 30]
-[--workers 2] [--database-url URL]
+[--workers 2] [--threads 4] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -251,7 +252,12 @@ def main() -> None:
     parser.add_argument("--paced-users", type=int, default=200, help="bills-out run: users pausing 1-3 s")
     parser.add_argument("--seconds", type=int, default=30, help="length of each locust run")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both servers)")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (both servers)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads per gunicorn worker, both servers (default 4: the threaded worker production runs; 1: sync)",
+    )
     parser.add_argument(
         "--database-url", default=DEFAULT_URL, help=f"dropped, created and loaded (default {DEFAULT_URL})"
     )
