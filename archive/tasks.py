@@ -45,6 +45,10 @@ def _text_of(session: Session, document: Document) -> str:
     return text
 
 
+def _mark_indexed(document: Document) -> None:
+    document.index_status, document.index_error, document.indexed_at = IndexStatus.INDEXED, "", utcnow()
+
+
 def index_one(session: Session, document_id: int) -> str:
     """Extract (if needed) and index one document; return its new status. Raises on failure."""
     document = session.get(Document, document_id)
@@ -52,7 +56,7 @@ def index_one(session: Session, document_id: int) -> str:
         return "missing"
     if document.withdrawn:
         search_backend().delete([document.id], session=session)
-        document.index_status, document.index_error, document.indexed_at = IndexStatus.INDEXED, "", utcnow()
+        _mark_indexed(document)
         session.commit()
         return "withdrawn"
     document.index_attempts += 1
@@ -60,7 +64,7 @@ def index_one(session: Session, document_id: int) -> str:
     text = _text_of(session, document)
     # a database-backed index writes the entry in this transaction: it commits together with "indexed"
     search_backend().upsert([entry_for(document, text)], session=session)
-    document.index_status, document.index_error, document.indexed_at = IndexStatus.INDEXED, "", utcnow()
+    _mark_indexed(document)
     session.commit()
     return IndexStatus.INDEXED
 
@@ -74,12 +78,13 @@ def index_many(session: Session, document_ids: list[int]) -> list[int]:
     itself fails, all of them are.
     """
     documents = session.scalars(select(Document).where(Document.id.in_(document_ids)).order_by(Document.id)).all()
-    left = [document.id for document in documents if document.withdrawn]
+    left: list[int] = []
     ready: list[tuple[Document, str]] = []
     for document in documents:
-        if document.withdrawn:
-            continue
         document_id = document.id
+        if document.withdrawn:
+            left.append(document_id)
+            continue
         try:
             document.index_attempts += 1
             session.commit()
@@ -93,7 +98,7 @@ def index_many(session: Session, document_ids: list[int]) -> list[int]:
     try:
         search_backend().upsert([entry_for(document, text) for document, text in ready], session=session)
         for document, _text in ready:
-            document.index_status, document.index_error, document.indexed_at = IndexStatus.INDEXED, "", utcnow()
+            _mark_indexed(document)
         session.commit()
     except Exception as exc:
         session.rollback()
